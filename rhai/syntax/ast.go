@@ -88,10 +88,10 @@ type (
 	// MapLit is `#{a: 1, "b c": 2}`. Keys are in source order; duplicates are a parse
 	// error (DuplicatedProperty).
 	MapLit struct {
-		Pos     Pos
-		Keys    []string
-		KeyPos  []Pos
-		Values  []Expr
+		Pos    Pos
+		Keys   []string
+		KeyPos []Pos
+		Values []Expr
 	}
 	// UnaryExpr is `-x`, `+x` or `!x`.
 	UnaryExpr struct {
@@ -179,13 +179,13 @@ type (
 	}
 	// ForExpr is `for Var in Iter { Body }` or `for (Var, Counter) in Iter { Body }`.
 	ForExpr struct {
-		Pos     Pos
-		Var     string
-		VarPos  Pos
-		Counter string // "" when absent
+		Pos        Pos
+		Var        string
+		VarPos     Pos
+		Counter    string // "" when absent
 		CounterPos Pos
-		Iter    Expr
-		Body    *BlockExpr
+		Iter       Expr
+		Body       *BlockExpr
 	}
 )
 

@@ -8,12 +8,12 @@ const (
 	ILLEGAL Token = iota
 	EOF
 
-	IDENT  // name
-	INT    // 123, 0xff, 0o17, 0b101
-	FLOAT  // 1.5, 1e10, 1.5e-3
-	STRING // "..."
+	IDENT    // name
+	INT      // 123, 0xff, 0o17, 0b101
+	FLOAT    // 1.5, 1e10, 1.5e-3
+	STRING   // "..."
 	BACKTICK // `...` (possibly with ${...})
-	CHAR   // 'c'
+	CHAR     // 'c'
 
 	// Operators and punctuation.
 	Plus       // +
