@@ -274,6 +274,9 @@ type FnDef struct {
 	Body    *BlockExpr
 	Private bool
 	Doc     string // doc comments (/// or /** */) directly before the definition
+	// ThisType restricts a method to values of one type: `fn int.twice()` or
+	// `fn "My Type".m()`; "" for ordinary functions.
+	ThisType string
 }
 
 // Position implements Node.

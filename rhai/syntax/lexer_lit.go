@@ -186,6 +186,12 @@ func (l *lexer) scanString(p Pos) tok {
 		switch c {
 		case '"':
 			l.advance()
+			if l.peekByte(0) == '"' {
+				// "" inside a string is one quote character.
+				l.advance()
+				sb.WriteByte('"')
+				continue
+			}
 			return tok{kind: STRING, pos: p, text: sb.String()}
 		case '\n':
 			return l.lexErr("UnterminatedString", "Open string is not terminated", p)

@@ -243,8 +243,16 @@ func (p *parser) parseSwitch() (Expr, *Error) {
 			return nil, p.missing("=>", "in this switch case")
 		}
 		p.next()
-		if c.Body, err = p.parseExpr(); err != nil {
+		// An arm is a statement: `1 => x[0] = 2,` and `_ => break v,` are allowed.
+		armPos := p.tok.pos
+		st, selfTerm, err := p.parseStmt()
+		if err != nil {
 			return nil, err
+		}
+		if es, ok := st.(*ExprStmt); ok {
+			c.Body = es.X
+		} else {
+			c.Body = &BlockExpr{Pos: armPos, Stmts: []Stmt{st}, End: armPos}
 		}
 		if isDefault {
 			sw.Default = c.Body
@@ -256,7 +264,7 @@ func (p *parser) parseSwitch() (Expr, *Error) {
 			p.next()
 		case RBrace:
 		default:
-			if _, isBlock := c.Body.(*BlockExpr); !isBlock {
+			if !selfTerm {
 				return nil, p.missing(",", "to separate the items of this switch block")
 			}
 		}
@@ -285,9 +293,24 @@ func (p *parser) parseCaseValue() (Expr, *Error) {
 	return nil, p.errAt("ExprExpected", "Expecting a literal expression", lhsStart(v))
 }
 
+// isCaseLiteral reports a constant: a literal, or an array or map of them.
 func isCaseLiteral(x Expr) bool {
-	switch x.(type) {
+	switch v := x.(type) {
 	case *IntLit, *FloatLit, *StringLit, *CharLit, *BoolLit, *UnitLit:
+		return true
+	case *ArrayLit:
+		for _, e := range v.Elems {
+			if !isCaseLiteral(e) {
+				return false
+			}
+		}
+		return true
+	case *MapLit:
+		for _, e := range v.Values {
+			if !isCaseLiteral(e) {
+				return false
+			}
+		}
 		return true
 	}
 	return false

@@ -33,6 +33,21 @@ func binPrec(k Token) int {
 	return 0
 }
 
+// canStartRangeEnd reports whether t may begin the end of a range; when it
+// cannot, the range is open (`a..`, `..`). A `{` is a block, not an operand:
+// `for x in 1.. { }`.
+func canStartRangeEnd(t tok) bool {
+	switch t.kind {
+	case INT, FLOAT, STRING, CHAR, IDENT, KwTrue, KwFalse, KwThis, KwGlobal, LParen,
+		LBracket, HashBrace, KwIf, KwSwitch, KwWhile, KwLoop, KwDo, KwFor, Minus, Plus,
+		Bang, Pipe, OrOr, tokReserved, tokError:
+		return true
+	case BACKTICK:
+		return t.interp&interpCont == 0
+	}
+	return false
+}
+
 // parseExpr parses a full expression.
 func (p *parser) parseExpr() (Expr, *Error) {
 	if err := p.enter(); err != nil {
@@ -64,6 +79,25 @@ func (p *parser) parseBinary(minPrec int) (Expr, *Error) {
 		next := prec + 1
 		if op.kind == StarStar {
 			next = prec // right-associative
+		}
+		if (op.kind == DotDot || op.kind == DotDotEq) && !canStartRangeEnd(p.tok) {
+			// An open range `a..` runs to the largest integer.
+			lhs = &BinaryExpr{Pos: op.pos, Op: op.kind, L: lhs, R: &IntLit{Pos: op.pos, Value: math.MaxInt64}}
+			continue
+		}
+		if op.kind == QuestionQuestion {
+			switch p.tok.kind {
+			case KwBreak, KwContinue, KwReturn, KwThrow:
+				// `x ?? break` / `x ?? return v`: a jump as the fallback.
+				pos := p.tok.pos
+				st, _, err := p.parseStmt()
+				if err != nil {
+					return nil, err
+				}
+				jump := &BlockExpr{Pos: pos, Stmts: []Stmt{st}, End: pos}
+				lhs = &BinaryExpr{Pos: op.pos, Op: op.kind, L: lhs, R: jump}
+				continue
+			}
 		}
 		if err := p.enter(); err != nil {
 			return nil, err
@@ -111,6 +145,9 @@ func (p *parser) parseUnary() (Expr, *Error) {
 	case DotDot, DotDotEq:
 		// A range without a start counts from zero: `..5` is `0..5`.
 		p.next()
+		if !canStartRangeEnd(p.tok) {
+			return &BinaryExpr{Pos: t.pos, Op: t.kind, L: &IntLit{Pos: t.pos}, R: &IntLit{Pos: t.pos, Value: math.MaxInt64}}, nil
+		}
 		if err := p.enter(); err != nil {
 			return nil, err
 		}
@@ -533,11 +570,12 @@ func (p *parser) parseClosure() (Expr, *Error) {
 	if p.tok.kind == LBrace {
 		body, err = p.parseBlock()
 	} else {
-		var x Expr
+		// The body is one statement: `|x| total += x` is allowed.
+		var s Stmt
 		pos := p.tok.pos
-		x, err = p.parseExpr()
+		s, _, err = p.parseStmt()
 		if err == nil {
-			body = &BlockExpr{Pos: pos, Stmts: []Stmt{&ExprStmt{X: x}}, End: pos}
+			body = &BlockExpr{Pos: pos, Stmts: []Stmt{s}, End: pos}
 		}
 	}
 	p.inFn, p.loops, p.blockDepth = savedFn, savedLoops, savedBlocks

@@ -196,6 +196,8 @@ func (p *parser) checkLHS(x Expr) *Error {
 		return nil
 	case *IntLit, *FloatLit, *StringLit, *CharLit, *BoolLit, *UnitLit, *InterpString:
 		return p.errAt("AssignmentToConstant", "Cannot assign to a constant value", x.Position())
+	case *PathExpr:
+		return nil // module variables are constants, but Rhai finds out at run time
 	case *IndexExpr, *PropExpr:
 		for e := x; ; {
 			switch v := e.(type) {
@@ -205,7 +207,7 @@ func (p *parser) checkLHS(x Expr) *Error {
 			case *PropExpr:
 				e = v.X
 				continue
-			case *Ident:
+			case *Ident, *PathExpr:
 				return nil
 			}
 			break
@@ -277,6 +279,11 @@ func (p *parser) parseImport() (Stmt, *Error) {
 	s.Path = path
 	if p.tok.kind == KwAs {
 		p.next()
+		if p.tok.kind == KwGlobal {
+			s.Alias = "global"
+			p.next()
+			return s, nil
+		}
 		name, _, err := p.parseVarName()
 		if err != nil {
 			return nil, err
@@ -358,6 +365,13 @@ func (p *parser) parseFnDef() *Error {
 	}
 	p.next()
 	t := p.tok
+	if (t.kind == IDENT || t.kind == STRING) && p.peek().kind == Dot {
+		// A typed method: fn Type.name(...)
+		f.ThisType = t.text
+		p.next()
+		p.next()
+		t = p.tok
+	}
 	switch {
 	case t.kind == IDENT && keywordFns[t.text]:
 		return p.errAt("Reserved", "'"+t.text+"' is a reserved keyword", t.pos)
@@ -400,7 +414,7 @@ func (p *parser) parseFnDef() *Error {
 		}
 	}
 	p.next()
-	key := f.Name + "/" + strconv.Itoa(len(f.Params))
+	key := f.ThisType + "." + f.Name + "/" + strconv.Itoa(len(f.Params))
 	if p.fns[key] {
 		return p.errAt("FnDuplicatedDefinition", "Function "+f.Name+" with "+paramCount(len(f.Params))+" already exists", f.Pos)
 	}
