@@ -1,0 +1,46 @@
+// Package picloud holds PiCloud's domain: scripts and their versions, execution
+// logs, the error type with its codes, and the store and sink interfaces that
+// the adapters (internal/sqlite, internal/postgres, internal/audit) implement.
+// It imports only the standard library.
+package picloud
+
+import (
+	"regexp"
+	"time"
+)
+
+// BuildVersion is the release reported by /api/health; the linker may set it.
+var BuildVersion = "dev"
+
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// ValidName reports whether name is a script slug: [a-z0-9][a-z0-9-]{0,62}.
+func ValidName(name string) bool { return nameRE.MatchString(name) }
+
+// TimeFormat is how every time leaves the API: RFC 3339, UTC, milliseconds.
+const TimeFormat = "2006-01-02T15:04:05.000Z07:00"
+
+// Time is a time.Time that marshals as TimeFormat in UTC.
+type Time struct{ time.Time }
+
+// MarshalJSON writes t as RFC 3339 UTC with milliseconds.
+func (t Time) MarshalJSON() ([]byte, error) {
+	if t.IsZero() {
+		return []byte("null"), nil
+	}
+	return []byte(`"` + t.UTC().Format(TimeFormat) + `"`), nil
+}
+
+// UnmarshalJSON reads an RFC 3339 time.
+func (t *Time) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		t.Time = time.Time{}
+		return nil
+	}
+	v, err := time.Parse(`"`+time.RFC3339Nano+`"`, string(b))
+	if err != nil {
+		return err
+	}
+	t.Time = v.UTC()
+	return nil
+}
