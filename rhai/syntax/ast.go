@@ -76,9 +76,10 @@ type (
 	}
 	// PathExpr is a namespaced variable: `global::X`, `module::sub::X`.
 	PathExpr struct {
-		Pos       Pos
+		Pos       Pos      // of the first namespace segment (where "Module not found" is reported)
 		Namespace []string // e.g. ["global"] or ["m", "sub"]
 		Name      string
+		NamePos   Pos // of Name (where "Cannot modify constant" is reported)
 	}
 	// ArrayLit is `[a, b, c]`.
 	ArrayLit struct {
@@ -132,6 +133,7 @@ type (
 	// CallExpr is `Name(Args)`, `ns::Name(Args)` or `Name!(Args)`.
 	CallExpr struct {
 		Pos       Pos // of the function name
+		NsPos     Pos // of the first namespace segment, when Namespace is set
 		Namespace []string
 		Name      string
 		Args      []Expr

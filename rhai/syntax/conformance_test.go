@@ -141,3 +141,56 @@ func clip(s string) string {
 	}
 	return s
 }
+
+// TestEvalErrorPositions checks that run-time error positions recorded in the
+// corpus fall on some AST node: the evaluator reports errors at node
+// positions, so a miss hints at a position convention that differs from
+// Rhai's. It only reports.
+func TestEvalErrorPositions(t *testing.T) {
+	recs := loadConformance(t)
+	hit, total := 0, 0
+	for _, r := range recs {
+		if r.Result == nil || r.Result.OK || r.Result.Phase != "eval" || r.Result.Line == 0 {
+			continue
+		}
+		if strings.HasPrefix(r.Result.RootKind, "ErrorParsing") || strings.Contains(r.Result.Error, "in call to function") {
+			continue
+		}
+		s, err := Parse("main.rhai", r.Script, Options{})
+		if err != nil {
+			continue
+		}
+		want := Pos{r.Result.Line, r.Result.Col}
+		found := false
+		f := func(n Node) bool {
+			switch v := n.(type) {
+			case *PathExpr:
+				found = found || v.NamePos == want
+			case *CallExpr:
+				found = found || v.NsPos == want
+			}
+			if n.Position() == want {
+				found = true
+			}
+			return !found
+		}
+		for _, st := range s.Stmts {
+			Inspect(st, f)
+		}
+		for _, fn := range s.Fns {
+			Inspect(fn, f)
+		}
+		total++
+		if found {
+			hit++
+		} else {
+			lines := strings.Split(r.Script, "\n")
+			line := ""
+			if int(want.Line) <= len(lines) {
+				line = lines[want.Line-1]
+			}
+			t.Logf("no node at %v for %s: %s\n\t%s", want, r.ID, r.Result.Error, line)
+		}
+	}
+	t.Logf("eval error positions on AST nodes: %d/%d", hit, total)
+}

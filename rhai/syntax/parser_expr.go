@@ -294,14 +294,19 @@ func (p *parser) parseName() (Expr, *Error) {
 	nt := p.tok
 	switch p.peek().kind {
 	case LParen:
-		return p.parseCall(nt, ns)
+		x, err := p.parseCall(nt, ns)
+		if err != nil {
+			return nil, err
+		}
+		x.(*CallExpr).NsPos = t.pos
+		return x, nil
 	case Bang:
 		if p.peek2().kind == LParen {
 			return nil, p.errAt("MalformedCapture", "namespace-qualified function calls do not support running within the caller's scope", nt.pos)
 		}
 	}
 	p.next()
-	return &PathExpr{Pos: t.pos, Namespace: ns, Name: nt.text}, nil
+	return &PathExpr{Pos: t.pos, Namespace: ns, Name: nt.text, NamePos: nt.pos}, nil
 }
 
 // parseCall parses `name(args)` or `name!(args)`; the current token is name.
