@@ -1,15 +1,387 @@
 package rhai
 
-// STUB: owned by helper-fmt, to be replaced.
+import (
+	"math"
+	"strconv"
+	"unicode"
+	"unicode/utf8"
+)
+
+// How Rhai prints values.
+//
+// There are four forms:
+//
+//   - script Display (print, to_string, `${}`, string +): strings and chars bare,
+//     unit empty, floats in Rhai's natural form;
+//   - script Debug (debug, to_debug): strings quoted with Rust escapes, chars bare;
+//   - host Display (the corpus's result.value): like script Display, but chars
+//     inside arrays and maps are quoted ('c');
+//   - host Debug (result.debug): strings and chars quoted everywhere.
+//
+// Inside arrays and maps every form prints elements in their Debug form (floats
+// in Rust's {:?} form, strings quoted).
+
+// fmtMode selects the script or one of the host forms.
+type fmtMode uint8
+
+const (
+	fmtScript fmtMode = iota
+	fmtHostDisplay
+	fmtHostDebug
+)
 
 // toDisplay is the script-level Display form (print, to_string, interpolation).
-func toDisplay(v Value) string { return "" }
+func toDisplay(v Value) string {
+	switch v.t {
+	case TypeString:
+		return v.AsString()
+	case TypeInt:
+		return strconv.FormatInt(int64(v.n), 10)
+	case TypeUnit:
+		return ""
+	case TypeBool:
+		if v.n != 0 {
+			return "true"
+		}
+		return "false"
+	case TypeChar:
+		return string(rune(v.n))
+	}
+	return string(appendDisplay(nil, v, fmtScript))
+}
 
 // toDebug is the script-level Debug form (debug, to_debug).
-func toDebug(v Value) string { return "" }
+func toDebug(v Value) string {
+	switch v.t {
+	case TypeInt:
+		return strconv.FormatInt(int64(v.n), 10)
+	case TypeChar:
+		return string(rune(v.n))
+	}
+	return string(appendDebug(nil, v, fmtScript))
+}
 
 // String is the host's Display form of v (the corpus's result.value).
-func (v Value) String() string { return "" }
+func (v Value) String() string {
+	switch v.t {
+	case TypeString:
+		return v.AsString()
+	case TypeInt:
+		return strconv.FormatInt(int64(v.n), 10)
+	case TypeUnit:
+		return ""
+	case TypeChar:
+		return string(rune(v.n))
+	}
+	return string(appendDisplay(nil, v, fmtHostDisplay))
+}
 
 // DebugString is the host's Debug form of v (the corpus's result.debug).
-func (v Value) DebugString() string { return "" }
+func (v Value) DebugString() string {
+	return string(appendDebug(nil, v, fmtHostDebug))
+}
+
+// appendToString appends the script Display form of v to b (used by string
+// concatenation and interpolation so that no intermediate string is built).
+func appendToString(b []byte, v Value) []byte {
+	switch v.t {
+	case TypeString:
+		return append(b, v.AsString()...)
+	case TypeInt:
+		return strconv.AppendInt(b, int64(v.n), 10)
+	}
+	return appendDisplay(b, v, fmtScript)
+}
+
+// appendDisplay appends the Display form of v. host selects the host form
+// (chars inside containers quoted).
+func appendDisplay(b []byte, v Value, mode fmtMode) []byte {
+	switch v.t {
+	case TypeUnit:
+		return b
+	case TypeString:
+		return append(b, v.AsString()...)
+	case TypeChar:
+		return utf8.AppendRune(b, rune(v.n))
+	case TypeFloat:
+		return appendFloatDisplay(b, v.AsFloat())
+	}
+	return appendDebug(b, v, mode)
+}
+
+// appendDebug appends the Debug form of v. host selects the host form: chars
+// quoted (everywhere); otherwise chars print bare even inside containers.
+func appendDebug(b []byte, v Value, mode fmtMode) []byte {
+	switch v.t {
+	case TypeUnit:
+		return append(b, "()"...)
+	case TypeBool:
+		if v.n != 0 {
+			return append(b, "true"...)
+		}
+		return append(b, "false"...)
+	case TypeInt:
+		return strconv.AppendInt(b, int64(v.n), 10)
+	case TypeU8:
+		return strconv.AppendUint(b, v.n&0xff, 10)
+	case TypeFloat:
+		return appendFloatDebug(b, v.AsFloat())
+	case TypeChar:
+		if mode != fmtScript {
+			return appendQuotedChar(b, rune(v.n))
+		}
+		return utf8.AppendRune(b, rune(v.n))
+	case TypeString:
+		return appendQuotedString(b, v.AsString())
+	case TypeArray:
+		b = append(b, '[')
+		if a := v.AsArray(); a != nil {
+			for i, e := range a.Items {
+				if i > 0 {
+					b = append(b, ", "...)
+				}
+				b = appendDebug(b, e, mode)
+			}
+		}
+		return append(b, ']')
+	case TypeMap:
+		b = append(b, "#{"...)
+		if m := v.AsMap(); m != nil {
+			for i, k := range m.SortedKeys() {
+				if i > 0 {
+					b = append(b, ", "...)
+				}
+				b = appendQuotedString(b, k)
+				b = append(b, ": "...)
+				b = appendDebug(b, m.M[k], mode)
+			}
+		}
+		return append(b, '}')
+	case TypeBlob:
+		b = append(b, '[')
+		if bl := v.AsBlob(); bl != nil {
+			const hex = "0123456789abcdef"
+			for _, c := range bl.B {
+				b = append(b, hex[c>>4], hex[c&15])
+			}
+		}
+		return append(b, ']')
+	case TypeRange, TypeRangeInclusive:
+		r := v.AsRange()
+		b = strconv.AppendInt(b, r.Start, 10)
+		if v.t == TypeRange {
+			b = append(b, ".."...)
+		} else {
+			b = append(b, "..="...)
+		}
+		return strconv.AppendInt(b, r.End, 10)
+	case TypeFnPtr:
+		return appendFnPtr(b, v, mode)
+	case TypeTimestamp:
+		return append(b, "<timestamp>"...)
+	case TypeCustom:
+		c := v.AsCustom()
+		if s, ok := c.V.(interface{ String() string }); ok {
+			return append(b, s.String()...)
+		}
+		return append(b, c.TypeName...)
+	}
+	return append(b, '?')
+}
+
+// appendFnPtr prints a function pointer: Fn(name) in scripts; the host's
+// Debug form is Rust's, Fn+("name").
+func appendFnPtr(b []byte, v Value, mode fmtMode) []byte {
+	name := ""
+	if fp := v.AsFnPtr(); fp != nil {
+		name = fp.Name
+	}
+	if mode == fmtHostDebug {
+		b = append(b, "Fn+("...)
+		b = appendQuotedString(b, name)
+		return append(b, ')')
+	}
+	b = append(b, "Fn("...)
+	b = append(b, name...)
+	return append(b, ')')
+}
+
+// Float thresholds of Rhai's Display form: outside [minNatural, maxNatural] a
+// float prints in scientific notation. Rhai keeps them as f32 constants, so they
+// are 1e13 and 1e-13 rounded to f32.
+var (
+	maxNaturalFloat = float64(float32(1e13))
+	minNaturalFloat = float64(float32(1e-13))
+)
+
+// appendFloatDisplay appends Rhai's Display form of a float: natural notation
+// with ".0" for integral values, scientific outside [1e-13, 1e13], "0.0" for
+// both zeros.
+func appendFloatDisplay(b []byte, f float64) []byte {
+	if f == 0 {
+		return append(b, "0.0"...)
+	}
+	if f != f {
+		return append(b, "NaN"...)
+	}
+	abs := math.Abs(f)
+	if abs > maxNaturalFloat || abs < minNaturalFloat {
+		return appendRustExp(b, f)
+	}
+	b = strconv.AppendFloat(b, f, 'f', -1, 64)
+	if f == math.Trunc(f) {
+		b = append(b, ".0"...)
+	}
+	return b
+}
+
+// appendFloatDebug appends Rust's {:?} form of an f64: shortest round-trip
+// digits, scientific below 1e-4 and from 1e16 on, ".0" on integral values.
+func appendFloatDebug(b []byte, f float64) []byte {
+	if f != f {
+		return append(b, "NaN"...)
+	}
+	if math.IsInf(f, 0) {
+		if f > 0 {
+			return append(b, "inf"...)
+		}
+		return append(b, "-inf"...)
+	}
+	if f == 0 {
+		if math.Signbit(f) {
+			return append(b, "-0.0"...)
+		}
+		return append(b, "0.0"...)
+	}
+	abs := math.Abs(f)
+	if abs < 1e-4 || abs >= 1e16 {
+		return appendRustExp(b, f)
+	}
+	b = strconv.AppendFloat(b, f, 'f', -1, 64)
+	if f == math.Trunc(f) {
+		b = append(b, ".0"...)
+	}
+	return b
+}
+
+// appendRustExp appends Rust's {:e} form of an f64: "1e13", "1.5e-7", "inf".
+func appendRustExp(b []byte, f float64) []byte {
+	if f != f {
+		return append(b, "NaN"...)
+	}
+	if math.IsInf(f, 0) {
+		if f > 0 {
+			return append(b, "inf"...)
+		}
+		return append(b, "-inf"...)
+	}
+	var tmp [32]byte
+	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
+	// s is like "1.5e-07" or "1e+13".
+	i := len(s) - 1
+	for i >= 0 && s[i] != 'e' {
+		i--
+	}
+	b = append(b, s[:i+1]...)
+	j := i + 1
+	if s[j] == '-' {
+		b = append(b, '-')
+		j++
+	} else if s[j] == '+' {
+		j++
+	}
+	for j < len(s)-1 && s[j] == '0' {
+		j++
+	}
+	return append(b, s[j:]...)
+}
+
+// rustFloatString is Rust's plain Display of an f64 ({}): never scientific, no
+// ".0" on integral values ("1000", "0.5", "NaN", "inf"). Rhai uses it in some
+// error messages.
+func rustFloatString(f float64) string {
+	switch {
+	case f != f:
+		return "NaN"
+	case math.IsInf(f, 1):
+		return "inf"
+	case math.IsInf(f, -1):
+		return "-inf"
+	}
+	if f == 0 {
+		if math.Signbit(f) {
+			return "-0"
+		}
+		return "0"
+	}
+	return strconv.FormatFloat(f, 'f', -1, 64)
+}
+
+// appendQuotedString appends s as Rust's Debug form of a str: in double quotes,
+// with \t \r \n \0 \\ \" escaped and unprintable or combining characters as
+// \u{hex}.
+func appendQuotedString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c < 0x7f && c != '\\' && c != '"' {
+			i++
+			continue
+		}
+		b = append(b, s[start:i]...)
+		if c < utf8.RuneSelf {
+			b = appendEscapedRune(b, rune(c), '"')
+			i++
+		} else {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			b = appendEscapedRune(b, r, '"')
+			i += size
+		}
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// appendQuotedChar appends r as Rust's Debug form of a char: 'c'.
+func appendQuotedChar(b []byte, r rune) []byte {
+	b = append(b, '\'')
+	b = appendEscapedRune(b, r, '\'')
+	return append(b, '\'')
+}
+
+// appendEscapedRune appends r escaped as Rust's escape_debug does; quote is
+// the quote character that must be escaped.
+func appendEscapedRune(b []byte, r rune, quote rune) []byte {
+	switch r {
+	case 0:
+		return append(b, `\0`...)
+	case '\t':
+		return append(b, `\t`...)
+	case '\r':
+		return append(b, `\r`...)
+	case '\n':
+		return append(b, `\n`...)
+	case '\\':
+		return append(b, `\\`...)
+	case quote:
+		return append(b, '\\', byte(quote))
+	}
+	if r < utf8.RuneSelf && r >= 0x20 && r < 0x7f {
+		return append(b, byte(r))
+	}
+	if isGraphemeExtend(r) || !unicode.IsPrint(r) {
+		b = append(b, `\u{`...)
+		b = strconv.AppendUint(b, uint64(r), 16)
+		return append(b, '}')
+	}
+	return utf8.AppendRune(b, r)
+}
+
+func isGraphemeExtend(r rune) bool {
+	if r < 0x300 {
+		return false
+	}
+	return unicode.In(r, unicode.Mn, unicode.Me, unicode.Other_Grapheme_Extend)
+}
