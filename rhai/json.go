@@ -1,4 +1,836 @@
 package rhai
 
-// STUB: owned by helper-coll, to be replaced.
-func stdJSON(m *Module) {}
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"github.com/picloud/picloud/rhai/syntax"
+)
+
+// stdJSON registers parse_json(string): the text must be a JSON object, which
+// becomes an object map (integers stay i64, null becomes ()). Maps' to_json is
+// registered by stdMap.
+func stdJSON(m *Module) {
+	m.SetFn("parse_json", []Type{TypeString}, func(c *Context, a []Value) (Value, error) {
+		p := &jsonParser{s: a[0].AsString(), line: 1, col: 1, rhai: true}
+		v, err := p.parseTop()
+		if err != nil {
+			return Unit, err
+		}
+		if v.t != TypeMap {
+			e := NewError(ErrMismatchOutputType, "Output type incorrect: %s (expecting map)", v.TypeName())
+			e.Pos = syntax.Pos{Line: 1, Col: 1}
+			return Unit, e
+		}
+		return v, nil
+	})
+}
+
+// ---------------------------------------------------------------------------
+// Go-side API
+
+// ParseJSON parses a JSON document into a Value: objects become maps, arrays
+// arrays, integers that fit i64 exactly stay i64 (others become f64), other
+// numbers f64, null becomes (). Any JSON value is accepted at the top level.
+func ParseJSON(s string) (Value, error) {
+	p := &jsonParser{s: s, line: 1, col: 1}
+	return p.parseTop()
+}
+
+// ToJSON writes v the way Rhai's to_json does for a script: compact, maps in
+// key order, () as null, but characters as 'c' and floats in Rust's debug form
+// (1e20, 2.0), so the result is not always valid JSON. Use MarshalJSON for the
+// platform's (valid) JSON encoding.
+func ToJSON(v Value) (string, error) {
+	return string(appendRhaiJSON(nil, v)), nil
+}
+
+// MarshalJSON is the platform's JSON encoding of a Value (script results,
+// response bodies): () is null, maps are objects with keys in byte order,
+// arrays are arrays, characters become one-character strings, BLOBs base64
+// strings, timestamps, ranges and function pointers their display text, and
+// NaN and the infinities null. Integral floats keep a ".0" so that they read
+// back as floats.
+func MarshalJSON(v Value) ([]byte, error) {
+	return appendPlatformJSON(nil, v, 0)
+}
+
+// FromGo converts a Go value into a Value: nil, bool, every integer and float
+// type, string, []byte (a BLOB), time.Time (a timestamp), json.Number, Value,
+// slices and arrays (arrays), maps with string keys (object maps), and pointers
+// to those. Unsigned integers above the i64 range are an error.
+func FromGo(x any) (Value, error) {
+	switch x := x.(type) {
+	case nil:
+		return Unit, nil
+	case Value:
+		return x, nil
+	case *Value:
+		if x == nil {
+			return Unit, nil
+		}
+		return *x, nil
+	case bool:
+		return Bool(x), nil
+	case int:
+		return Int(int64(x)), nil
+	case int8:
+		return Int(int64(x)), nil
+	case int16:
+		return Int(int64(x)), nil
+	case int32:
+		return Int(int64(x)), nil
+	case int64:
+		return Int(x), nil
+	case uint:
+		return fromUint(uint64(x))
+	case uint8:
+		return Int(int64(x)), nil
+	case uint16:
+		return Int(int64(x)), nil
+	case uint32:
+		return Int(int64(x)), nil
+	case uint64:
+		return fromUint(x)
+	case uintptr:
+		return fromUint(uint64(x))
+	case float32:
+		return Float(float64(x)), nil
+	case float64:
+		return Float(x), nil
+	case string:
+		return String(x), nil
+	case []byte:
+		return NewBlob(append([]byte{}, x...)), nil
+	case time.Time:
+		return NewTimestamp(x), nil
+	case json.Number:
+		if i, err := strconv.ParseInt(string(x), 10, 64); err == nil {
+			return Int(i), nil
+		}
+		f, err := strconv.ParseFloat(string(x), 64)
+		if err != nil {
+			return Unit, fmt.Errorf("rhai: invalid json.Number %q", string(x))
+		}
+		return Float(f), nil
+	case []Value:
+		return NewArray(cloneValues(x)), nil
+	case []any:
+		items := make([]Value, len(x))
+		for i, e := range x {
+			v, err := FromGo(e)
+			if err != nil {
+				return Unit, err
+			}
+			items[i] = v
+		}
+		return NewArray(items), nil
+	case map[string]any:
+		m := make(map[string]Value, len(x))
+		for k, e := range x {
+			v, err := FromGo(e)
+			if err != nil {
+				return Unit, err
+			}
+			m[k] = v
+		}
+		return NewMap(m), nil
+	case map[string]Value:
+		m := make(map[string]Value, len(x))
+		for k, e := range x {
+			m[k] = e.Clone()
+		}
+		return NewMap(m), nil
+	}
+	return fromReflect(reflect.ValueOf(x))
+}
+
+func fromUint(u uint64) (Value, error) {
+	if u > math.MaxInt64 {
+		return Unit, fmt.Errorf("rhai: integer %d overflows i64", u)
+	}
+	return Int(int64(u)), nil
+}
+
+func fromReflect(rv reflect.Value) (Value, error) {
+	switch rv.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if rv.IsNil() {
+			return Unit, nil
+		}
+		return FromGo(rv.Elem().Interface())
+	case reflect.Slice, reflect.Array:
+		if rv.Kind() == reflect.Slice && rv.IsNil() {
+			return NewArray([]Value{}), nil
+		}
+		items := make([]Value, rv.Len())
+		for i := range items {
+			v, err := FromGo(rv.Index(i).Interface())
+			if err != nil {
+				return Unit, err
+			}
+			items[i] = v
+		}
+		return NewArray(items), nil
+	case reflect.Map:
+		if rv.Type().Key().Kind() != reflect.String {
+			break
+		}
+		m := make(map[string]Value, rv.Len())
+		it := rv.MapRange()
+		for it.Next() {
+			v, err := FromGo(it.Value().Interface())
+			if err != nil {
+				return Unit, err
+			}
+			m[it.Key().String()] = v
+		}
+		return NewMap(m), nil
+	case reflect.Bool:
+		return Bool(rv.Bool()), nil
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return Int(rv.Int()), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		return fromUint(rv.Uint())
+	case reflect.Float32, reflect.Float64:
+		return Float(rv.Float()), nil
+	case reflect.String:
+		return String(rv.String()), nil
+	}
+	if !rv.IsValid() {
+		return Unit, nil
+	}
+	return Unit, fmt.Errorf("rhai: cannot convert %s to a Rhai value", rv.Type())
+}
+
+// ToGo converts a Value into plain Go values: () is nil, bool, int64, float64,
+// string (characters too), []any for arrays, map[string]any for maps, []byte
+// for BLOBs, int64 for bytes (u8), time.Time for timestamps, the display text
+// for ranges and the function name for function pointers; a custom value
+// gives its Go value.
+func ToGo(v Value) any {
+	switch v.t {
+	case TypeUnit:
+		return nil
+	case TypeBool:
+		return v.AsBool()
+	case TypeInt, TypeU8:
+		return int64(v.n)
+	case TypeFloat:
+		return v.AsFloat()
+	case TypeChar:
+		return string(v.AsChar())
+	case TypeString:
+		return v.AsString()
+	case TypeArray:
+		items := v.AsArray().Items
+		out := make([]any, len(items))
+		for i, e := range items {
+			out[i] = ToGo(e)
+		}
+		return out
+	case TypeMap:
+		mp := v.AsMap().M
+		out := make(map[string]any, len(mp))
+		for k, e := range mp {
+			out[k] = ToGo(e)
+		}
+		return out
+	case TypeBlob:
+		return append([]byte{}, v.AsBlob().B...)
+	case TypeTimestamp:
+		return v.AsTimestamp()
+	case TypeRange, TypeRangeInclusive:
+		return rangeText(v)
+	case TypeFnPtr:
+		return v.AsFnPtr().Name
+	case TypeCustom:
+		return v.AsCustom().V
+	}
+	return nil
+}
+
+func rangeText(v Value) string {
+	r := v.AsRange()
+	op := ".."
+	if v.t == TypeRangeInclusive {
+		op = "..="
+	}
+	return strconv.FormatInt(r.Start, 10) + op + strconv.FormatInt(r.End, 10)
+}
+
+// ---------------------------------------------------------------------------
+// Writers
+
+const maxJSONDepth = 1000
+
+func appendPlatformJSON(b []byte, v Value, depth int) ([]byte, error) {
+	if depth > maxJSONDepth {
+		return b, fmt.Errorf("rhai: value nested too deeply for JSON")
+	}
+	switch v.t {
+	case TypeUnit:
+		return append(b, "null"...), nil
+	case TypeBool:
+		return strconv.AppendBool(b, v.AsBool()), nil
+	case TypeInt, TypeU8:
+		return strconv.AppendInt(b, int64(v.n), 10), nil
+	case TypeFloat:
+		f := v.AsFloat()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return append(b, "null"...), nil
+		}
+		s := strconv.FormatFloat(f, 'g', -1, 64)
+		b = append(b, s...)
+		if !strings.ContainsAny(s, ".e") {
+			b = append(b, ".0"...)
+		}
+		return b, nil
+	case TypeChar:
+		return appendJSONString(b, string(v.AsChar())), nil
+	case TypeString:
+		return appendJSONString(b, v.AsString()), nil
+	case TypeArray:
+		b = append(b, '[')
+		for i, e := range v.AsArray().Items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = appendPlatformJSON(b, e, depth+1); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	case TypeMap:
+		mp := v.AsMap()
+		b = append(b, '{')
+		for i, k := range mp.SortedKeys() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendJSONString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendPlatformJSON(b, mp.M[k], depth+1); err != nil {
+				return b, err
+			}
+		}
+		return append(b, '}'), nil
+	case TypeBlob:
+		return appendJSONString(b, base64.StdEncoding.EncodeToString(v.AsBlob().B)), nil
+	case TypeRange, TypeRangeInclusive:
+		return appendJSONString(b, rangeText(v)), nil
+	case TypeFnPtr:
+		return appendJSONString(b, v.AsFnPtr().Name), nil
+	case TypeTimestamp:
+		return appendJSONString(b, v.String()), nil
+	case TypeCustom:
+		if m, ok := v.AsCustom().V.(json.Marshaler); ok {
+			data, err := m.MarshalJSON()
+			if err != nil {
+				return b, err
+			}
+			return append(b, data...), nil
+		}
+		return appendJSONString(b, v.String()), nil
+	}
+	return append(b, "null"...), nil
+}
+
+// appendJSONString writes s as a JSON string (HTML characters are not escaped).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c < 0x20:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&15])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	return append(b, '"')
+}
+
+// appendRhaiJSON is Rhai's to_json writer (see ToJSON).
+func appendRhaiJSON(b []byte, v Value) []byte {
+	switch v.t {
+	case TypeUnit:
+		return append(b, "null"...)
+	case TypeMap:
+		mp := v.AsMap()
+		b = append(b, '{')
+		for i, k := range mp.SortedKeys() {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendRustDebugString(b, k)
+			b = append(b, ':')
+			b = appendRhaiJSON(b, mp.M[k])
+		}
+		return append(b, '}')
+	case TypeArray:
+		b = append(b, '[')
+		for i, e := range v.AsArray().Items {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendRhaiJSON(b, e)
+		}
+		return append(b, ']')
+	case TypeBlob:
+		b = append(b, '[')
+		for i, x := range v.AsBlob().B {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, int64(x), 10)
+		}
+		return append(b, ']')
+	case TypeBool:
+		return strconv.AppendBool(b, v.AsBool())
+	case TypeInt, TypeU8:
+		return strconv.AppendInt(b, int64(v.n), 10)
+	case TypeFloat:
+		return append(b, toDebug(v)...)
+	case TypeString:
+		return appendRustDebugString(b, v.AsString())
+	case TypeChar:
+		return appendRustDebugChar(b, v.AsChar())
+	case TypeFnPtr:
+		return appendRustDebugString(b, v.AsFnPtr().Name)
+	case TypeRange, TypeRangeInclusive:
+		return append(b, rangeText(v)...)
+	}
+	return append(b, toDebug(v)...)
+}
+
+// appendRustDebugString writes s quoted and escaped as Rust's Debug does.
+func appendRustDebugString(b []byte, s string) []byte {
+	b = append(b, '"')
+	for _, r := range s {
+		if r == '"' {
+			b = append(b, '\\', '"')
+			continue
+		}
+		b = appendRustEscape(b, r, false)
+	}
+	return append(b, '"')
+}
+
+// appendRustDebugChar writes r quoted and escaped as Rust's Debug does: 'c'.
+func appendRustDebugChar(b []byte, r rune) []byte {
+	b = append(b, '\'')
+	if r == '\'' {
+		b = append(b, '\\', '\'')
+	} else {
+		b = appendRustEscape(b, r, true)
+	}
+	return append(b, '\'')
+}
+
+func appendRustEscape(b []byte, r rune, inChar bool) []byte {
+	switch r {
+	case '\\':
+		return append(b, '\\', '\\')
+	case '\n':
+		return append(b, '\\', 'n')
+	case '\r':
+		return append(b, '\\', 'r')
+	case '\t':
+		return append(b, '\\', 't')
+	case 0:
+		return append(b, '\\', '0')
+	}
+	if rustPrintable(r) {
+		return utf8.AppendRune(b, r)
+	}
+	b = append(b, `\u{`...)
+	b = strconv.AppendInt(b, int64(r), 16)
+	return append(b, '}')
+}
+
+// rustPrintable approximates Rust's char::is_printable for Debug escaping.
+func rustPrintable(r rune) bool {
+	if r < 0x20 || r == 0x7f {
+		return false
+	}
+	if r < 0x7f {
+		return true
+	}
+	if unicode.In(r, unicode.Cc, unicode.Cf, unicode.Cs, unicode.Co, unicode.Zl, unicode.Zp) {
+		return false
+	}
+	return unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S, unicode.Zs)
+}
+
+// ---------------------------------------------------------------------------
+// Parser
+
+// jsonParser parses JSON. In rhai mode (script parse_json) errors are Rhai
+// parse errors with positions, and comments are allowed, as Rhai parses JSON
+// with its own expression parser.
+type jsonParser struct {
+	s         string
+	i         int
+	line, col int32
+	rhai      bool
+	depth     int
+}
+
+func (p *jsonParser) pos() syntax.Pos { return syntax.Pos{Line: p.line, Col: p.col} }
+
+func (p *jsonParser) fail(kind, msg string, pos syntax.Pos) error {
+	if !p.rhai {
+		return fmt.Errorf("rhai: invalid JSON at line %d, column %d: %s", pos.Line, pos.Col, msg)
+	}
+	pe := &syntax.Error{Kind: kind, Message: msg, Pos: pos}
+	return &Error{Kind: ErrParsing, Message: "Syntax error: " + msg, Pos: pos, Parse: pe}
+}
+
+func (p *jsonParser) advance(n int) {
+	for k := 0; k < n && p.i < len(p.s); k++ {
+		c := p.s[p.i]
+		p.i++
+		if c == '\n' {
+			p.line++
+			p.col = 1
+		} else if c < 0x80 || c >= 0xC0 {
+			p.col++
+		}
+	}
+}
+
+func (p *jsonParser) skipSpace() error {
+	for p.i < len(p.s) {
+		c := p.s[p.i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			p.advance(1)
+		case c == '/' && p.i+1 < len(p.s) && p.s[p.i+1] == '/':
+			for p.i < len(p.s) && p.s[p.i] != '\n' {
+				p.advance(1)
+			}
+		case c == '/' && p.i+1 < len(p.s) && p.s[p.i+1] == '*':
+			p.advance(2)
+			for p.i < len(p.s) && !(p.s[p.i] == '*' && p.i+1 < len(p.s) && p.s[p.i+1] == '/') {
+				p.advance(1)
+			}
+			p.advance(2)
+		default:
+			return nil
+		}
+	}
+	return nil
+}
+
+func (p *jsonParser) parseTop() (Value, error) {
+	if err := p.skipSpace(); err != nil {
+		return Unit, err
+	}
+	v, err := p.value()
+	if err != nil {
+		return Unit, err
+	}
+	p.skipSpace()
+	if p.i < len(p.s) {
+		return Unit, p.fail("UnexpectedInput", fmt.Sprintf("Unexpected '%s'", p.tokenText()), p.pos())
+	}
+	return v, nil
+}
+
+func (p *jsonParser) tokenText() string {
+	r, _ := utf8.DecodeRuneInString(p.s[p.i:])
+	return string(r)
+}
+
+func (p *jsonParser) expect(c byte, what string) error {
+	p.skipSpace()
+	if p.i < len(p.s) && p.s[p.i] == c {
+		p.advance(1)
+		return nil
+	}
+	return p.fail("MissingToken", fmt.Sprintf("Expecting '%c' %s", c, what), p.pos())
+}
+
+func (p *jsonParser) value() (Value, error) {
+	p.skipSpace()
+	if p.i >= len(p.s) {
+		return Unit, p.fail("UnexpectedEOF", "Script is incomplete", p.pos())
+	}
+	p.depth++
+	defer func() { p.depth-- }()
+	if p.depth > maxJSONDepth {
+		return Unit, p.fail("ExprTooDeep", "Expression exceeds maximum complexity", p.pos())
+	}
+	switch c := p.s[p.i]; {
+	case c == '{' || (c == '#' && p.i+1 < len(p.s) && p.s[p.i+1] == '{'):
+		if c == '#' {
+			p.advance(1)
+		}
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		s, err := p.str()
+		return String(s), err
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.number()
+	}
+	start := p.pos()
+	j := p.i
+	for j < len(p.s) && (p.s[j] == '_' || p.s[j] >= 'a' && p.s[j] <= 'z' || p.s[j] >= 'A' && p.s[j] <= 'Z' || p.s[j] >= '0' && p.s[j] <= '9') {
+		j++
+	}
+	word := p.s[p.i:j]
+	switch word {
+	case "true":
+		p.advance(4)
+		return Bool(true), nil
+	case "false":
+		p.advance(5)
+		return Bool(false), nil
+	case "null":
+		p.advance(4)
+		return Unit, nil
+	case "":
+		return Unit, p.fail("BadInput", fmt.Sprintf("Unexpected '%s'", p.tokenText()), start)
+	}
+	if p.rhai {
+		e := NewError(ErrVariableNotFound, "Variable not found: %s", word)
+		e.Var = word
+		e.Pos = start
+		return Unit, e
+	}
+	return Unit, p.fail("BadInput", fmt.Sprintf("Unexpected '%s'", word), start)
+}
+
+func (p *jsonParser) object() (Value, error) {
+	p.advance(1) // {
+	m := make(map[string]Value)
+	for {
+		p.skipSpace()
+		if p.i < len(p.s) && p.s[p.i] == '}' {
+			p.advance(1)
+			return NewMap(m), nil
+		}
+		if p.i >= len(p.s) || p.s[p.i] != '"' {
+			if p.i < len(p.s) && isJSONIdentStart(p.s[p.i]) && p.rhai {
+				// Rhai accepts bare property names.
+				j := p.i
+				for j < len(p.s) && isJSONIdentChar(p.s[j]) {
+					j++
+				}
+				if j < len(p.s) {
+					k := p.s[p.i:j]
+					p.advance(j - p.i)
+					if err := p.member(m, k); err != nil {
+						return Unit, err
+					}
+					goto next
+				}
+			}
+			return Unit, p.fail("PropertyExpected", "Expecting name of a property", p.pos())
+		}
+		{
+			k, err := p.str()
+			if err != nil {
+				return Unit, err
+			}
+			if err := p.member(m, k); err != nil {
+				return Unit, err
+			}
+		}
+	next:
+		p.skipSpace()
+		if p.i < len(p.s) && p.s[p.i] == ',' {
+			p.advance(1)
+			continue
+		}
+		if p.i < len(p.s) && p.s[p.i] == '}' {
+			continue
+		}
+		return Unit, p.fail("MissingToken", "Expecting ',' to separate the items of this object map literal", p.pos())
+	}
+}
+
+func (p *jsonParser) member(m map[string]Value, k string) error {
+	if err := p.expect(':', "to follow the name of this property"); err != nil {
+		return err
+	}
+	v, err := p.value()
+	if err != nil {
+		return err
+	}
+	m[k] = v
+	return nil
+}
+
+func isJSONIdentStart(c byte) bool {
+	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+func isJSONIdentChar(c byte) bool { return isJSONIdentStart(c) || c >= '0' && c <= '9' }
+
+func (p *jsonParser) array() (Value, error) {
+	p.advance(1) // [
+	items := []Value{}
+	for {
+		p.skipSpace()
+		if p.i < len(p.s) && p.s[p.i] == ']' {
+			p.advance(1)
+			return NewArray(items), nil
+		}
+		v, err := p.value()
+		if err != nil {
+			return Unit, err
+		}
+		items = append(items, v)
+		p.skipSpace()
+		if p.i < len(p.s) && p.s[p.i] == ',' {
+			p.advance(1)
+			continue
+		}
+		if p.i < len(p.s) && p.s[p.i] == ']' {
+			continue
+		}
+		return Unit, p.fail("MissingToken", "Expecting ',' to separate the items of this array literal", p.pos())
+	}
+}
+
+func (p *jsonParser) number() (Value, error) {
+	start := p.pos()
+	j := p.i
+	if p.s[j] == '-' {
+		j++
+	}
+	isFloat := false
+	for j < len(p.s) {
+		c := p.s[j]
+		switch {
+		case c >= '0' && c <= '9':
+		case c == '.' || c == 'e' || c == 'E':
+			isFloat = true
+		case (c == '+' || c == '-') && (p.s[j-1] == 'e' || p.s[j-1] == 'E'):
+		default:
+			goto done
+		}
+		j++
+	}
+done:
+	text := p.s[p.i:j]
+	if !isFloat {
+		if i, err := strconv.ParseInt(text, 10, 64); err == nil {
+			p.advance(j - p.i)
+			return Int(i), nil
+		}
+	}
+	f, err := strconv.ParseFloat(text, 64)
+	if err != nil && !strings.Contains(err.Error(), "range") {
+		return Unit, p.fail("BadInput", fmt.Sprintf("Invalid number: '%s'", text), start)
+	}
+	p.advance(j - p.i)
+	return Float(f), nil
+}
+
+func (p *jsonParser) str() (string, error) {
+	start := p.pos()
+	p.advance(1) // "
+	var sb strings.Builder
+	for {
+		if p.i >= len(p.s) {
+			return "", p.fail("BadInput", "Unterminated string", start)
+		}
+		c := p.s[p.i]
+		switch {
+		case c == '"':
+			p.advance(1)
+			return sb.String(), nil
+		case c == '\\':
+			if p.i+1 >= len(p.s) {
+				return "", p.fail("BadInput", "Unterminated string", start)
+			}
+			e := p.s[p.i+1]
+			p.advance(2)
+			switch e {
+			case '"', '\\', '/', '\'':
+				sb.WriteByte(e)
+			case 'n':
+				sb.WriteByte('\n')
+			case 't':
+				sb.WriteByte('\t')
+			case 'r':
+				sb.WriteByte('\r')
+			case 'b':
+				sb.WriteByte('\b')
+			case 'f':
+				sb.WriteByte('\f')
+			case 'u':
+				r, ok := p.hex4()
+				if !ok {
+					return "", p.fail("BadInput", "Invalid escape sequence", p.pos())
+				}
+				if utf16.IsSurrogate(r) && strings.HasPrefix(p.s[p.i:], `\u`) {
+					p.advance(2)
+					r2, ok := p.hex4()
+					if !ok {
+						return "", p.fail("BadInput", "Invalid escape sequence", p.pos())
+					}
+					r = utf16.DecodeRune(r, r2)
+				}
+				sb.WriteRune(r)
+			default:
+				return "", p.fail("BadInput", fmt.Sprintf("Invalid escape sequence: '\\%c'", e), p.pos())
+			}
+		default:
+			r, size := utf8.DecodeRuneInString(p.s[p.i:])
+			sb.WriteRune(r)
+			p.advance(size)
+		}
+	}
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if p.i+4 > len(p.s) {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(p.s[p.i:p.i+4], 16, 32)
+	if err != nil {
+		return 0, false
+	}
+	p.advance(4)
+	return rune(n), true
+}

@@ -1,4 +1,999 @@
 package rhai
 
-// STUB: owned by helper-coll, to be replaced.
-func stdArray(m *Module) {}
+import (
+	"sort"
+	"strings"
+
+	"github.com/picloud/picloud/rhai/syntax"
+)
+
+// stdArray registers Rhai's array functions (BasicArrayPackage).
+func stdArray(m *Module) {
+	A := TypeArray
+	I := TypeInt
+	X := TypeAny
+	F := TypeFnPtr
+	S := TypeString
+	R := TypeRange
+	RI := TypeRangeInclusive
+
+	// fnTypes are the types a callback argument may have: a function pointer or
+	// a function name as a string.
+	fnTypes := []Type{F, S}
+
+	m.SetFn("len", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		return Int(int64(len(a[0].AsArray().Items))), nil
+	})
+	m.SetFn("get$len", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		return Int(int64(len(a[0].AsArray().Items))), nil
+	})
+	m.SetFn("is_empty", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		return Bool(len(a[0].AsArray().Items) == 0), nil
+	})
+	m.SetFn("get$is_empty", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		return Bool(len(a[0].AsArray().Items) == 0), nil
+	})
+
+	push := func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		if err := collCheckArray(c, len(arr.Items)+1); err != nil {
+			return Unit, err
+		}
+		arr.Items = append(arr.Items, a[1].Clone())
+		return Unit, nil
+	}
+	m.SetMutFn("push", []Type{A, X}, push)
+
+	appendArr := func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		other := a[1].AsArray().Items
+		if len(other) == 0 {
+			return Unit, nil
+		}
+		if err := collCheckArray(c, len(arr.Items)+len(other)); err != nil {
+			return Unit, err
+		}
+		for _, v := range other {
+			arr.Items = append(arr.Items, v.Clone())
+		}
+		return Unit, nil
+	}
+	m.SetMutFn("append", []Type{A, A}, appendArr)
+	m.SetMutFn("+=", []Type{A, A}, appendArr)
+	m.SetMutFn("append", []Type{A, X}, push)
+	m.SetMutFn("+=", []Type{A, X}, push)
+
+	m.SetFn("+", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
+		x, y := a[0].AsArray().Items, a[1].AsArray().Items
+		if err := collCheckArray(c, len(x)+len(y)); err != nil {
+			return Unit, err
+		}
+		items := make([]Value, 0, len(x)+len(y))
+		for _, v := range x {
+			items = append(items, v.Clone())
+		}
+		for _, v := range y {
+			items = append(items, v.Clone())
+		}
+		return NewArray(items), nil
+	})
+	m.SetFn("concat", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
+		x, y := a[0].AsArray().Items, a[1].AsArray().Items
+		if err := collCheckArray(c, len(x)+len(y)); err != nil {
+			return Unit, err
+		}
+		items := make([]Value, 0, len(x)+len(y))
+		for _, v := range x {
+			items = append(items, v.Clone())
+		}
+		for _, v := range y {
+			items = append(items, v.Clone())
+		}
+		return NewArray(items), nil
+	})
+
+	m.SetFn("==", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
+		eq, err := arraysEqual(c, a[0].AsArray().Items, a[1].AsArray().Items)
+		return Bool(eq), err
+	})
+	m.SetFn("!=", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
+		eq, err := arraysEqual(c, a[0].AsArray().Items, a[1].AsArray().Items)
+		return Bool(!eq), err
+	})
+
+	m.SetMutFn("insert", []Type{A, I, X}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		n := len(arr.Items)
+		if err := collCheckArray(c, n+1); err != nil {
+			return Unit, err
+		}
+		pos := a[1].AsInt()
+		item := a[2].Clone()
+		var at int
+		switch {
+		case pos < 0:
+			if -pos > int64(n) {
+				at = 0
+			} else {
+				at = n + int(pos)
+			}
+		case pos >= int64(n):
+			at = n
+		default:
+			at = int(pos)
+		}
+		arr.Items = append(arr.Items, Unit)
+		copy(arr.Items[at+1:], arr.Items[at:])
+		arr.Items[at] = item
+		return Unit, nil
+	})
+
+	m.SetMutFn("pop", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		n := len(arr.Items)
+		if n == 0 {
+			return Unit, nil
+		}
+		v := arr.Items[n-1]
+		arr.Items[n-1] = Unit
+		arr.Items = arr.Items[:n-1]
+		return v, nil
+	})
+	m.SetMutFn("shift", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		if len(arr.Items) == 0 {
+			return Unit, nil
+		}
+		v := arr.Items[0]
+		arr.Items = removeAt(arr.Items, 0)
+		return v, nil
+	})
+	m.SetMutFn("remove", []Type{A, I}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		idx, ok := elemIndex(a[1].AsInt(), len(arr.Items))
+		if !ok {
+			return Unit, nil
+		}
+		v := arr.Items[idx]
+		arr.Items = removeAt(arr.Items, idx)
+		return v, nil
+	})
+	m.SetMutFn("clear", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		clear(arr.Items)
+		arr.Items = arr.Items[:0]
+		return Unit, nil
+	})
+	m.SetMutFn("truncate", []Type{A, I}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		n := a[1].AsInt()
+		if n <= 0 {
+			n = 0
+		}
+		if n < int64(len(arr.Items)) {
+			clear(arr.Items[n:])
+			arr.Items = arr.Items[:n]
+		}
+		return Unit, nil
+	})
+	m.SetMutFn("chop", []Type{A, I}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		n := a[1].AsInt()
+		if n <= 0 {
+			n = 0
+		}
+		if n < int64(len(arr.Items)) {
+			cut := len(arr.Items) - int(n)
+			copy(arr.Items, arr.Items[cut:])
+			clear(arr.Items[n:])
+			arr.Items = arr.Items[:n]
+		}
+		return Unit, nil
+	})
+	m.SetMutFn("reverse", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		items := a[0].AsArray().Items
+		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
+			items[i], items[j] = items[j], items[i]
+		}
+		return Unit, nil
+	})
+	m.SetMutFn("pad", []Type{A, I, X}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		n := a[1].AsInt()
+		if n <= int64(len(arr.Items)) {
+			return Unit, nil
+		}
+		if n > int64(maxInt32) {
+			return Unit, collCheckArray(c, maxInt)
+		}
+		if err := collCheckArray(c, int(n)); err != nil {
+			return Unit, err
+		}
+		if err := collTick(c, int(n)-len(arr.Items)); err != nil {
+			return Unit, err
+		}
+		for int64(len(arr.Items)) < n {
+			arr.Items = append(arr.Items, a[2].Clone())
+		}
+		return Unit, nil
+	})
+
+	m.SetFn("get", []Type{A, I}, func(c *Context, a []Value) (Value, error) {
+		items := a[0].AsArray().Items
+		idx, ok := elemIndex(a[1].AsInt(), len(items))
+		if !ok {
+			return Unit, nil
+		}
+		return items[idx], nil
+	})
+	m.SetMutFn("set", []Type{A, I, X}, func(c *Context, a []Value) (Value, error) {
+		items := a[0].AsArray().Items
+		idx, ok := elemIndex(a[1].AsInt(), len(items))
+		if ok {
+			items[idx] = a[2].Clone()
+		}
+		return Unit, nil
+	})
+
+	// extract
+	m.SetFn("extract", []Type{A, I}, func(c *Context, a []Value) (Value, error) {
+		items := a[0].AsArray().Items
+		s, l := sliceBounds(a[1].AsInt(), int64(len(items)), len(items))
+		return NewArray(cloneValues(items[s : s+l])), nil
+	})
+	m.SetFn("extract", []Type{A, I, I}, func(c *Context, a []Value) (Value, error) {
+		items := a[0].AsArray().Items
+		s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(items))
+		return NewArray(cloneValues(items[s : s+l])), nil
+	})
+	for _, rt := range []Type{R, RI} {
+		m.SetFn("extract", []Type{A, rt}, func(c *Context, a []Value) (Value, error) {
+			items := a[0].AsArray().Items
+			s, l := rangeSliceBounds(a[1], len(items))
+			return NewArray(cloneValues(items[s : s+l])), nil
+		})
+	}
+
+	// split
+	m.SetMutFn("split", []Type{A, I}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		n := len(arr.Items)
+		at := splitIndex(a[1].AsInt(), n)
+		tail := append([]Value(nil), arr.Items[at:]...)
+		clear(arr.Items[at:])
+		arr.Items = arr.Items[:at]
+		return NewArray(tail), nil
+	})
+
+	// drain / retain with start and length or a range
+	drainSlice := func(arr *Array, s, l int) Value {
+		out := append([]Value(nil), arr.Items[s:s+l]...)
+		old := len(arr.Items)
+		arr.Items = append(arr.Items[:s], arr.Items[s+l:]...)
+		clear(arr.Items[len(arr.Items):old])
+		return NewArray(out)
+	}
+	retainSlice := func(arr *Array, s, l int) Value {
+		out := make([]Value, 0, len(arr.Items)-l)
+		out = append(out, arr.Items[:s]...)
+		out = append(out, arr.Items[s+l:]...)
+		n := copy(arr.Items, arr.Items[s:s+l])
+		clear(arr.Items[n:])
+		arr.Items = arr.Items[:n]
+		return NewArray(out)
+	}
+	m.SetMutFn("drain", []Type{A, I, I}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(arr.Items))
+		return drainSlice(arr, s, l), nil
+	})
+	m.SetMutFn("retain", []Type{A, I, I}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(arr.Items))
+		return retainSlice(arr, s, l), nil
+	})
+	for _, rt := range []Type{R, RI} {
+		m.SetMutFn("drain", []Type{A, rt}, func(c *Context, a []Value) (Value, error) {
+			arr := a[0].AsArray()
+			s, l := rangeSliceBounds(a[1], len(arr.Items))
+			return drainSlice(arr, s, l), nil
+		})
+		m.SetMutFn("retain", []Type{A, rt}, func(c *Context, a []Value) (Value, error) {
+			arr := a[0].AsArray()
+			s, l := rangeSliceBounds(a[1], len(arr.Items))
+			return retainSlice(arr, s, l), nil
+		})
+	}
+
+	// splice
+	splice := func(c *Context, arr *Array, s, l int, repl []Value) error {
+		n := len(arr.Items) - l + len(repl)
+		if err := collCheckArray(c, n); err != nil {
+			return err
+		}
+		out := make([]Value, 0, n)
+		out = append(out, arr.Items[:s]...)
+		for _, v := range repl {
+			out = append(out, v.Clone())
+		}
+		out = append(out, arr.Items[s+l:]...)
+		arr.Items = out
+		return nil
+	}
+	m.SetMutFn("splice", []Type{A, I, I, A}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(arr.Items))
+		return Unit, splice(c, arr, s, l, a[3].AsArray().Items)
+	})
+	for _, rt := range []Type{R, RI} {
+		m.SetMutFn("splice", []Type{A, rt, A}, func(c *Context, a []Value) (Value, error) {
+			arr := a[0].AsArray()
+			s, l := rangeSliceBounds(a[1], len(arr.Items))
+			return Unit, splice(c, arr, s, l, a[2].AsArray().Items)
+		})
+	}
+
+	// contains / index_of (by value)
+	m.SetFn("contains", []Type{A, X}, func(c *Context, a []Value) (Value, error) {
+		for _, v := range a[0].AsArray().Items {
+			eq, err := valuesEqual(c, v, a[1])
+			if err != nil {
+				return Unit, err
+			}
+			if eq {
+				return Bool(true), nil
+			}
+		}
+		return Bool(false), nil
+	})
+	indexOfValue := func(c *Context, items []Value, x Value, start int) (Value, error) {
+		for i := start; i < len(items); i++ {
+			eq, err := valuesEqual(c, items[i], x)
+			if err != nil {
+				return Unit, err
+			}
+			if eq {
+				return Int(int64(i)), nil
+			}
+		}
+		return Int(-1), nil
+	}
+	m.SetFn("index_of", []Type{A, X}, func(c *Context, a []Value) (Value, error) {
+		return indexOfValue(c, a[0].AsArray().Items, a[1], 0)
+	})
+	m.SetFn("index_of", []Type{A, X, I}, func(c *Context, a []Value) (Value, error) {
+		items := a[0].AsArray().Items
+		start, ok := startIndex(a[2].AsInt(), len(items))
+		if !ok {
+			return Int(-1), nil
+		}
+		return indexOfValue(c, items, a[1], start)
+	})
+	indexOfFn := func(c *Context, items []Value, fp Value, start int) (Value, error) {
+		for i := start; i < len(items); i++ {
+			r, err := callPredicate(c, "index_of", fp, items, i)
+			if err != nil {
+				return Unit, err
+			}
+			if r {
+				return Int(int64(i)), nil
+			}
+		}
+		return Int(-1), nil
+	}
+	m.SetFn("index_of", []Type{A, F}, func(c *Context, a []Value) (Value, error) {
+		return indexOfFn(c, a[0].AsArray().Items, a[1], 0)
+	})
+	m.SetFn("index_of", []Type{A, F, I}, func(c *Context, a []Value) (Value, error) {
+		items := a[0].AsArray().Items
+		start, ok := startIndex(a[2].AsInt(), len(items))
+		if !ok {
+			return Int(-1), nil
+		}
+		return indexOfFn(c, items, a[1], start)
+	})
+
+	for _, ft := range fnTypes {
+		// find / find_map
+		find := func(c *Context, items []Value, fp Value, start int) (Value, error) {
+			for i := start; i < len(items); i++ {
+				r, err := callPredicate(c, "find", fp, items, i)
+				if err != nil {
+					return Unit, err
+				}
+				if r {
+					return items[i], nil
+				}
+			}
+			return Unit, nil
+		}
+		findMap := func(c *Context, items []Value, fp Value, start int) (Value, error) {
+			for i := start; i < len(items); i++ {
+				v := items[i]
+				r, err := callElem(c, "find_map", fp, &v, nil, []Value{Int(int64(i))}, 0)
+				if err != nil {
+					return Unit, err
+				}
+				if !r.IsUnit() {
+					return r, nil
+				}
+			}
+			return Unit, nil
+		}
+		m.SetFn("find", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			return find(c, a[0].AsArray().Items, a[1], 0)
+		})
+		m.SetFn("find", []Type{A, ft, I}, func(c *Context, a []Value) (Value, error) {
+			items := a[0].AsArray().Items
+			start, ok := startIndex(a[2].AsInt(), len(items))
+			if !ok {
+				return Unit, nil
+			}
+			return find(c, items, a[1], start)
+		})
+		m.SetFn("find_map", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			return findMap(c, a[0].AsArray().Items, a[1], 0)
+		})
+		m.SetFn("find_map", []Type{A, ft, I}, func(c *Context, a []Value) (Value, error) {
+			items := a[0].AsArray().Items
+			start, ok := startIndex(a[2].AsInt(), len(items))
+			if !ok {
+				return Unit, nil
+			}
+			return findMap(c, items, a[1], start)
+		})
+
+		m.SetFn("map", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			items := a[0].AsArray().Items
+			out := make([]Value, 0, len(items))
+			for i := range items {
+				v := items[i]
+				r, err := callElem(c, "map", a[1], &v, nil, []Value{Int(int64(i))}, 0)
+				if err != nil {
+					return Unit, err
+				}
+				out = append(out, r)
+			}
+			return NewArray(out), nil
+		})
+		m.SetFn("filter", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			items := a[0].AsArray().Items
+			var out []Value
+			for i := range items {
+				ok, err := callPredicate(c, "filter", a[1], items, i)
+				if err != nil {
+					return Unit, err
+				}
+				if ok {
+					out = append(out, items[i].Clone())
+				}
+			}
+			if out == nil {
+				out = []Value{}
+			}
+			return NewArray(out), nil
+		})
+		m.SetFn("some", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			items := a[0].AsArray().Items
+			for i := range items {
+				ok, err := callPredicate(c, "some", a[1], items, i)
+				if err != nil {
+					return Unit, err
+				}
+				if ok {
+					return Bool(true), nil
+				}
+			}
+			return Bool(false), nil
+		})
+		m.SetFn("all", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			items := a[0].AsArray().Items
+			for i := range items {
+				ok, err := callPredicate(c, "all", a[1], items, i)
+				if err != nil {
+					return Unit, err
+				}
+				if !ok {
+					return Bool(false), nil
+				}
+			}
+			return Bool(true), nil
+		})
+		m.SetMutFn("for_each", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			items := a[0].AsArray().Items
+			for i := range items {
+				// `this` is bound to the element (and written back); the
+				// index is the optional argument.
+				if _, err := callElem(c, "for_each", a[1], &items[i], nil, []Value{Int(int64(i))}, -1); err != nil {
+					return Unit, err
+				}
+			}
+			return Unit, nil
+		})
+
+		reduce := func(c *Context, name string, items []Value, fp Value, acc Value, rev bool) (Value, error) {
+			n := len(items)
+			for k := 0; k < n; k++ {
+				i := k
+				if rev {
+					i = n - 1 - k
+				}
+				v := items[i]
+				r, err := callElem(c, name, fp, &v, []Value{acc}, []Value{Int(int64(i))}, 1)
+				if err != nil {
+					return Unit, err
+				}
+				acc = r
+			}
+			return acc, nil
+		}
+		m.SetFn("reduce", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			return reduce(c, "reduce", a[0].AsArray().Items, a[1], Unit, false)
+		})
+		m.SetFn("reduce", []Type{A, ft, X}, func(c *Context, a []Value) (Value, error) {
+			return reduce(c, "reduce", a[0].AsArray().Items, a[1], a[2], false)
+		})
+		m.SetFn("reduce_rev", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			return reduce(c, "reduce_rev", a[0].AsArray().Items, a[1], Unit, true)
+		})
+		m.SetFn("reduce_rev", []Type{A, ft, X}, func(c *Context, a []Value) (Value, error) {
+			return reduce(c, "reduce_rev", a[0].AsArray().Items, a[1], a[2], true)
+		})
+
+		m.SetMutFn("drain", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			arr := a[0].AsArray()
+			return partition(c, "drain", arr, a[1], true)
+		})
+		m.SetMutFn("retain", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			arr := a[0].AsArray()
+			return partition(c, "retain", arr, a[1], false)
+		})
+
+		m.SetMutFn("dedup", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			arr := a[0].AsArray()
+			return Unit, dedup(c, arr, func(prev, cur Value) (bool, error) {
+				r, err := c.Call(fnArg(a[1]), prev, cur)
+				if err != nil {
+					// A failing comparer counts as "different".
+					return false, nil
+				}
+				return r.t == TypeBool && r.AsBool(), nil
+			})
+		})
+
+		sortWith := func(c *Context, a []Value) (Value, error) {
+			arr := a[0].AsArray()
+			if len(arr.Items) <= 1 {
+				return Unit, nil
+			}
+			if err := collTick(c, len(arr.Items)); err != nil {
+				return Unit, err
+			}
+			var callErr error
+			fp := fnArg(a[1])
+			sort.SliceStable(arr.Items, func(i, j int) bool {
+				if callErr != nil {
+					return false
+				}
+				r, err := c.Call(fp, arr.Items[i], arr.Items[j])
+				if err != nil {
+					if e, ok := err.(*Error); ok && e.IsLimit() {
+						callErr = err
+					}
+					return false
+				}
+				return r.t == TypeInt && r.AsInt() < 0
+			})
+			return Unit, callErr
+		}
+		m.SetMutFn("sort", []Type{A, ft}, sortWith)
+		m.SetMutFn("sort_by", []Type{A, ft}, sortWith)
+		m.SetFn("order", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			cp := NewArray(cloneValues(a[0].AsArray().Items))
+			_, err := sortWith(c, []Value{cp, a[1]})
+			return cp, err
+		})
+		m.SetFn("order_by", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+			cp := NewArray(cloneValues(a[0].AsArray().Items))
+			_, err := sortWith(c, []Value{cp, a[1]})
+			return cp, err
+		})
+
+		m.SetFn("zip", []Type{A, A, ft}, func(c *Context, a []Value) (Value, error) {
+			x, y := a[0].AsArray().Items, a[1].AsArray().Items
+			n := min(len(x), len(y))
+			out := make([]Value, 0, n)
+			for i := 0; i < n; i++ {
+				v := x[i]
+				r, err := callElem(c, "zip", a[2], &v, []Value{y[i]}, []Value{Int(int64(i))}, 0)
+				if err != nil {
+					return Unit, err
+				}
+				out = append(out, r)
+			}
+			return NewArray(out), nil
+		})
+	}
+	m.SetFn("zip", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
+		x, y := a[0].AsArray().Items, a[1].AsArray().Items
+		n := min(len(x), len(y))
+		out := make([]Value, 0, n)
+		for i := 0; i < n; i++ {
+			out = append(out, NewArray([]Value{x[i].Clone(), y[i].Clone()}))
+		}
+		return NewArray(out), nil
+	})
+
+	m.SetMutFn("dedup", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		arr := a[0].AsArray()
+		return Unit, dedup(c, arr, func(prev, cur Value) (bool, error) {
+			return valuesEqual(c, prev, cur)
+		})
+	})
+
+	sortDefault := func(c *Context, arr *Array, desc bool) error {
+		items := arr.Items
+		if len(items) <= 1 {
+			return nil
+		}
+		t := items[0].t
+		for _, v := range items[1:] {
+			if v.t != t {
+				return NewError(ErrFunctionNotFound, "Function not found: elements of different types cannot be sorted")
+			}
+		}
+		var less func(a, b Value) bool
+		switch t {
+		case TypeInt:
+			less = func(a, b Value) bool { return a.AsInt() < b.AsInt() }
+		case TypeFloat:
+			less = func(a, b Value) bool { return a.AsFloat() < b.AsFloat() }
+		case TypeChar:
+			less = func(a, b Value) bool { return a.AsChar() < b.AsChar() }
+		case TypeString:
+			less = func(a, b Value) bool { return a.AsString() < b.AsString() }
+		case TypeBool:
+			less = func(a, b Value) bool { return !a.AsBool() && b.AsBool() }
+		case TypeUnit:
+			return nil
+		default:
+			return NewError(ErrFunctionNotFound, "Function not found: elements of %s cannot be sorted", items[0].TypeName())
+		}
+		if err := collTick(c, len(items)); err != nil {
+			return err
+		}
+		if desc {
+			sort.SliceStable(items, func(i, j int) bool { return less(items[j], items[i]) })
+		} else {
+			sort.SliceStable(items, func(i, j int) bool { return less(items[i], items[j]) })
+		}
+		return nil
+	}
+	m.SetMutFn("sort", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		return Unit, sortDefault(c, a[0].AsArray(), false)
+	})
+	m.SetMutFn("sort_desc", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		return Unit, sortDefault(c, a[0].AsArray(), true)
+	})
+	m.SetFn("order", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		cp := NewArray(cloneValues(a[0].AsArray().Items))
+		return cp, sortDefault(c, cp.AsArray(), false)
+	})
+	m.SetFn("order_desc", []Type{A}, func(c *Context, a []Value) (Value, error) {
+		cp := NewArray(cloneValues(a[0].AsArray().Items))
+		return cp, sortDefault(c, cp.AsArray(), true)
+	})
+}
+
+const (
+	maxInt32 = 1<<31 - 1
+	maxInt   = int(^uint(0) >> 1)
+)
+
+// checkArrayGrow is CheckArraySize made safe for a Context without an
+// evaluation behind it (unit tests).
+func collCheckArray(c *Context, n int) error {
+	if c == nil || c.th == nil {
+		return nil
+	}
+	return c.CheckArraySize(n)
+}
+
+// tick is Tick made safe for a Context without an evaluation behind it.
+func collTick(c *Context, n int) error {
+	if c == nil || c.th == nil {
+		return nil
+	}
+	return c.Tick(n)
+}
+
+// removeAt removes items[i], keeping order, and clears the freed slot.
+func removeAt(items []Value, i int) []Value {
+	copy(items[i:], items[i+1:])
+	items[len(items)-1] = Unit
+	return items[:len(items)-1]
+}
+
+func cloneValues(items []Value) []Value {
+	out := make([]Value, len(items))
+	for i, v := range items {
+		out[i] = v.Clone()
+	}
+	return out
+}
+
+// elemIndex resolves an element index that may count from the end (-1 is the
+// last element); ok is false when it is out of range.
+func elemIndex(i int64, n int) (int, bool) {
+	if i < 0 {
+		i += int64(n)
+		if i < 0 {
+			return 0, false
+		}
+	}
+	if i >= int64(n) {
+		return 0, false
+	}
+	return int(i), true
+}
+
+// startIndex resolves a start position for searches: negative counts from the
+// end (clamped to 0); ok is false when it is at or past the end.
+func startIndex(i int64, n int) (int, bool) {
+	if i < 0 {
+		i += int64(n)
+		if i < 0 {
+			i = 0
+		}
+	}
+	if i >= int64(n) {
+		return 0, false
+	}
+	return int(i), true
+}
+
+// sliceBounds resolves Rhai's (start, length) arguments against a collection of
+// n elements: a negative start counts from the end (clamped to 0), a start past
+// the end selects nothing, a length ≤ 0 selects nothing.
+func sliceBounds(start, length int64, n int) (int, int) {
+	if start < 0 {
+		start += int64(n)
+		if start < 0 {
+			start = 0
+		}
+	}
+	if start >= int64(n) {
+		return n, 0
+	}
+	if length <= 0 {
+		return int(start), 0
+	}
+	if length > int64(n)-start {
+		length = int64(n) - start
+	}
+	return int(start), int(length)
+}
+
+// rangeSliceBounds turns a range argument into (start, length) for a
+// collection of n elements; negative bounds are clamped to 0.
+func rangeSliceBounds(rv Value, n int) (int, int) {
+	r := rv.AsRange()
+	start, end := r.Start, r.End
+	if start < 0 {
+		start = 0
+	}
+	if rv.t == TypeRangeInclusive {
+		if end == int64(^uint64(0)>>1) {
+			end = int64(n)
+		} else {
+			end++
+		}
+	}
+	if end < start {
+		end = start
+	}
+	return sliceBounds(start, end-start, n)
+}
+
+// splitIndex resolves split's position: negative counts from the end (clamped
+// to 0), past the end means "nothing split off".
+func splitIndex(i int64, n int) int {
+	if i < 0 {
+		i += int64(n)
+		if i < 0 {
+			i = 0
+		}
+	}
+	if i > int64(n) {
+		i = int64(n)
+	}
+	return int(i)
+}
+
+// fnArg turns a callback argument into a function pointer: a string names a
+// function.
+func fnArg(v Value) Value {
+	if v.t == TypeString {
+		return NewFnPtr(v.AsString())
+	}
+	return v
+}
+
+// callElem calls the callback fp for one element the way Rhai's collection
+// functions do. The element (*this) is the callback's `this`; args come first
+// and extras (the element's index) are passed only when the callback takes
+// them. When moveAt ≥ 0, a callback that does not use `this` gets the element
+// as a parameter at position moveAt instead. With moveAt < 0 (for_each), *this
+// is updated with the callback's changes to `this`.
+//
+// TODO(lead): the Context has no way yet to bind `this` nor to ask a function
+// pointer's arity; until it does, the element is always passed as a parameter
+// and the extras are added when the shorter call finds no function.
+func callElem(c *Context, name string, fp Value, this *Value, args, extras []Value, moveAt int) (Value, error) {
+	fp = fnArg(fp)
+	full := make([]Value, 0, len(args)+1+len(extras))
+	if moveAt >= 0 {
+		full = append(full, args[:moveAt]...)
+		full = append(full, *this)
+		full = append(full, args[moveAt:]...)
+	} else {
+		full = append(full, args...)
+	}
+	base := len(full)
+	r, err := c.Call(fp, full...)
+	if err == nil || len(extras) == 0 || !isFnNotFoundFor(err, fp) {
+		return r, wrapCallbackErr(name, err, fp)
+	}
+	full = append(full[:base], extras...)
+	r, err = c.Call(fp, full...)
+	return r, wrapCallbackErr(name, err, fp)
+}
+
+// callPredicate calls fp on items[i] (with the index when the callback takes
+// it) and reports whether it returned true; any other result is false.
+func callPredicate(c *Context, name string, fp Value, items []Value, i int) (bool, error) {
+	v := items[i]
+	r, err := callElem(c, name, fp, &v, nil, []Value{Int(int64(i))}, 0)
+	if err != nil {
+		return false, err
+	}
+	return r.t == TypeBool && r.AsBool(), nil
+}
+
+// isFnNotFoundFor reports whether err says that fp's own function was not found
+// (as opposed to a failure inside it).
+func isFnNotFoundFor(err error, fp Value) bool {
+	e, ok := err.(*Error)
+	if !ok || e.Kind != ErrFunctionNotFound {
+		return false
+	}
+	f := fp.AsFnPtr()
+	if f == nil {
+		return false
+	}
+	sig := e.Var
+	if sig == "" {
+		sig = strings.TrimPrefix(e.Message, "Function not found: ")
+	}
+	return strings.HasPrefix(sig, f.Name+" (")
+}
+
+// wrapCallbackErr reports a callback whose function does not exist as Rhai
+// does: inside a call to the collection function name.
+func wrapCallbackErr(name string, err error, fp Value) error {
+	if err == nil {
+		return nil
+	}
+	if isFnNotFoundFor(err, fp) {
+		return &Error{Kind: ErrInFunctionCall, Fn: name, Inner: err.(*Error)}
+	}
+	return err
+}
+
+// partition removes from arr the elements for which the predicate is true
+// (drain) or not true (retain) and returns them as an array.
+func partition(c *Context, name string, arr *Array, fp Value, removeMatching bool) (Value, error) {
+	items := arr.Items
+	var removed []Value
+	keep := make([]Value, 0, len(items))
+	for i := range items {
+		ok, err := callPredicate(c, name, fp, items, i)
+		if err != nil {
+			return Unit, err
+		}
+		if ok == removeMatching {
+			removed = append(removed, items[i])
+		} else {
+			keep = append(keep, items[i])
+		}
+	}
+	arr.Items = keep
+	if removed == nil {
+		removed = []Value{}
+	}
+	return NewArray(removed), nil
+}
+
+// dedup removes consecutive elements that same reports as equal to the
+// previous kept one.
+func dedup(c *Context, arr *Array, same func(prev, cur Value) (bool, error)) error {
+	items := arr.Items
+	if len(items) <= 1 {
+		return nil
+	}
+	w := 1
+	for r := 1; r < len(items); r++ {
+		eq, err := same(items[w-1], items[r])
+		if err != nil {
+			return err
+		}
+		if !eq {
+			items[w] = items[r]
+			w++
+		}
+	}
+	clear(items[w:])
+	arr.Items = items[:w]
+	return nil
+}
+
+// arraysEqual compares two arrays element by element with ==.
+func arraysEqual(c *Context, x, y []Value) (bool, error) {
+	if len(x) != len(y) {
+		return false, nil
+	}
+	for i := range x {
+		eq, err := valuesEqual(c, x[i], y[i])
+		if err != nil || !eq {
+			return false, err
+		}
+	}
+	return true, nil
+}
+
+// valuesEqual is Rhai's == as the collection functions use it (contains,
+// index_of, dedup, array and map equality): values of different types are not
+// equal (except the built-in int/float and char/string mixes).
+func valuesEqual(c *Context, a, b Value) (bool, error) {
+	switch {
+	case a.t == TypeArray && b.t == TypeArray:
+		return arraysEqual(c, a.AsArray().Items, b.AsArray().Items)
+	case a.t == TypeMap && b.t == TypeMap:
+		return mapsEqual(c, a.AsMap(), b.AsMap())
+	case a.t == TypeBlob && b.t == TypeBlob:
+		return string(a.AsBlob().B) == string(b.AsBlob().B), nil
+	case a.IsRange() && b.IsRange():
+		return rangesEqual(a, b), nil
+	}
+	if v, ok, err := binaryOp(syntax.EqEq, a, b); ok {
+		if err != nil {
+			return false, err
+		}
+		return v.t == TypeBool && v.AsBool(), nil
+	}
+	// Fallback for the primitive types.
+	switch {
+	case a.t == b.t:
+		switch a.t {
+		case TypeUnit:
+			return true, nil
+		case TypeBool, TypeInt, TypeChar, TypeU8:
+			return a.n == b.n, nil
+		case TypeFloat:
+			return a.AsFloat() == b.AsFloat(), nil
+		case TypeString:
+			return a.AsString() == b.AsString(), nil
+		case TypeTimestamp:
+			return a.AsTimestamp().Equal(b.AsTimestamp()), nil
+		}
+	case a.t == TypeInt && b.t == TypeFloat:
+		return float64(a.AsInt()) == b.AsFloat(), nil
+	case a.t == TypeFloat && b.t == TypeInt:
+		return a.AsFloat() == float64(b.AsInt()), nil
+	case a.t == TypeChar && b.t == TypeString:
+		return string(a.AsChar()) == b.AsString(), nil
+	case a.t == TypeString && b.t == TypeChar:
+		return a.AsString() == string(b.AsChar()), nil
+	}
+	return false, nil
+}
