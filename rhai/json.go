@@ -648,33 +648,15 @@ func (p *jsonParser) object() (Value, error) {
 			return NewMap(m), nil
 		}
 		if p.i >= len(p.s) || p.s[p.i] != '"' {
-			if p.i < len(p.s) && isJSONIdentStart(p.s[p.i]) && p.rhai {
-				// Rhai accepts bare property names.
-				j := p.i
-				for j < len(p.s) && isJSONIdentChar(p.s[j]) {
-					j++
-				}
-				if j < len(p.s) {
-					k := p.s[p.i:j]
-					p.advance(j - p.i)
-					if err := p.member(m, k); err != nil {
-						return Unit, err
-					}
-					goto next
-				}
-			}
 			return Unit, p.fail("PropertyExpected", "Expecting name of a property", p.pos())
 		}
-		{
-			k, err := p.str()
-			if err != nil {
-				return Unit, err
-			}
-			if err := p.member(m, k); err != nil {
-				return Unit, err
-			}
+		k, err := p.str()
+		if err != nil {
+			return Unit, err
 		}
-	next:
+		if err := p.member(m, k); err != nil {
+			return Unit, err
+		}
 		p.skipSpace()
 		if p.i < len(p.s) && p.s[p.i] == ',' {
 			p.advance(1)
@@ -698,12 +680,6 @@ func (p *jsonParser) member(m map[string]Value, k string) error {
 	m[k] = v
 	return nil
 }
-
-func isJSONIdentStart(c byte) bool {
-	return c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
-}
-
-func isJSONIdentChar(c byte) bool { return isJSONIdentStart(c) || c >= '0' && c <= '9' }
 
 func (p *jsonParser) array() (Value, error) {
 	p.advance(1) // [
