@@ -46,6 +46,9 @@ func toDisplay(v Value) string {
 		return "false"
 	case TypeChar:
 		return string(rune(v.n))
+	case TypeFloat:
+		var tmp [40]byte
+		return string(appendFloatDisplay(tmp[:0], v.AsFloat()))
 	}
 	return string(appendDisplay(nil, v, fmtScript))
 }

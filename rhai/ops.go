@@ -88,17 +88,13 @@ func binaryOp(op syntax.Token, a, b Value) (v Value, ok bool, err *Error) {
 			if b.t == TypeBlob {
 				return String(a.AsString() + strings.ToValidUTF8(string(b.AsBlob().B), "\uFFFD")), true, nil
 			}
-			buf := make([]byte, 0, len(a.AsString())+16)
-			buf = append(buf, a.AsString()...)
-			return String(string(appendToString(buf, b))), true, nil
+			return String(a.AsString() + toDisplay(b)), true, nil
 		}
 		if b.t == TypeString {
 			if a.t == TypeBlob {
 				return String(strings.ToValidUTF8(string(a.AsBlob().B), "\uFFFD") + b.AsString()), true, nil
 			}
-			buf := appendToString(make([]byte, 0, len(b.AsString())+16), a)
-			buf = append(buf, b.AsString()...)
-			return String(string(buf)), true, nil
+			return String(toDisplay(a) + b.AsString()), true, nil
 		}
 	}
 	// Values of different types are never equal, nor ordered.
