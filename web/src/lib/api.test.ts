@@ -1,0 +1,260 @@
+import { describe, expect, it, vi } from 'vitest';
+import { ApiError, CSRF_HEADER, createClient, errorFromResponse, isAbort, nameProblem } from './api';
+
+type Call = { url: string; init: RequestInit };
+
+/** A fake fetch answering each call with the next of responses, recording the calls. */
+function fakeFetch(...responses: Array<Response | Error>) {
+	const calls: Call[] = [];
+	const fn = vi.fn(async (url: RequestInfo | URL, init?: RequestInit) => {
+		calls.push({ url: String(url), init: init ?? {} });
+		const r = responses.shift();
+		if (!r) throw new Error('unexpected call');
+		if (r instanceof Error) throw r;
+		return r;
+	});
+	return { fetch: fn as unknown as typeof fetch, calls };
+}
+
+function json(status: number, body: unknown): Response {
+	return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+}
+
+function headersOf(c: Call): Record<string, string> {
+	return c.init.headers as Record<string, string>;
+}
+
+describe('errorFromResponse', () => {
+	it('reads the error envelope and its extra fields', async () => {
+		const err = await errorFromResponse(
+			json(400, { error: { code: 'invalid_source', message: 'unexpected token', line: 3, column: 7 } })
+		);
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err.status).toBe(400);
+		expect(err.code).toBe('invalid_source');
+		expect(err.message).toBe('unexpected token');
+		expect(err.line).toBe(3);
+		expect(err.column).toBe(7);
+		expect(err.display).toBe('unexpected token (line 3, column 7)');
+	});
+
+	it('keeps the execution id of a failed script', async () => {
+		const err = await errorFromResponse(
+			json(500, { error: { code: 'script_error', message: 'boom', execution_id: 'e-1' } })
+		);
+		expect(err.executionId).toBe('e-1');
+		expect(err.display).toBe('boom');
+	});
+
+	it.each([
+		[401, 'unauthorized'],
+		[404, 'not_found'],
+		[409, 'name_taken'],
+		[413, 'payload_too_large'],
+		[429, 'overloaded'],
+		[502, 'internal'],
+		[503, 'budget_exceeded'],
+		[504, 'timeout'],
+		[418, 'bad_response']
+	])('maps a bare HTTP %i to %s with a readable message', async (status, code) => {
+		const err = await errorFromResponse(new Response('<html>proxy error</html>', { status }));
+		expect(err.code).toBe(code);
+		expect(err.message.length).toBeGreaterThan(5);
+		expect(err.message).not.toContain('<html>');
+	});
+
+	it('falls back to the status code when the envelope has no code', async () => {
+		const err = await errorFromResponse(json(409, { error: { message: 'taken' } }));
+		expect(err.code).toBe('name_taken');
+		expect(err.message).toBe('taken');
+	});
+
+	it('uses a message of its own when the server gives none', async () => {
+		const err = await errorFromResponse(json(409, { error: { code: 'name_taken' } }));
+		expect(err.message).toBe('That name is already taken.');
+	});
+});
+
+describe('createClient', () => {
+	it('lists scripts from a bare array or an items envelope', async () => {
+		const f = fakeFetch(json(200, [{ id: 'a', name: 'a', version: 1 }]), json(200, { items: [{ id: 'b', name: 'b', version: 2 }] }));
+		const api = createClient({ fetch: f.fetch });
+		expect((await api.scripts.list()).map((s) => s.id)).toEqual(['a']);
+		expect((await api.scripts.list()).map((s) => s.id)).toEqual(['b']);
+		expect(f.calls[0].url).toBe('/api/scripts');
+		expect(f.calls[0].init.method).toBe('GET');
+		expect(f.calls[0].init.credentials).toBe('same-origin');
+		expect(headersOf(f.calls[0])[CSRF_HEADER]).toBeUndefined();
+	});
+
+	it('sends JSON and the CSRF header on writes', async () => {
+		const f = fakeFetch(json(201, { id: 'x', name: 'hello', version: 1 }));
+		const api = createClient({ fetch: f.fetch });
+		const s = await api.scripts.create({ name: 'hello', source: '42' });
+		expect(s.version).toBe(1);
+		const c = f.calls[0];
+		expect(c.url).toBe('/api/scripts');
+		expect(c.init.method).toBe('POST');
+		expect(JSON.parse(String(c.init.body))).toEqual({ name: 'hello', source: '42' });
+		expect(headersOf(c)['Content-Type']).toBe('application/json');
+		expect(headersOf(c)[CSRF_HEADER]).toBe('1');
+	});
+
+	it('builds every script route', async () => {
+		const f = fakeFetch(
+			json(200, { id: 'a/b' }),
+			json(200, { id: 'x', version: 3 }),
+			new Response(null, { status: 204 }),
+			json(200, [{ version: 1 }]),
+			json(200, { version: 1, source: 's' }),
+			json(200, { id: 'x', version: 4 }),
+			json(200, { items: [], limit: 5, offset: 10 }),
+			json(200, { execution_id: 'e', status: 'success', response: { status: 200 }, logs: [] })
+		);
+		const api = createClient({ fetch: f.fetch, base: 'http://h' });
+		await api.scripts.get('a/b');
+		await api.scripts.update('x', { source: 'y' });
+		await expect(api.scripts.remove('x')).resolves.toBeUndefined();
+		await api.scripts.versions('x');
+		await api.scripts.version('x', 1);
+		await api.scripts.rollback('x', 1);
+		await api.scripts.logs('x', { limit: 5, offset: 10 });
+		await api.scripts.invoke('x', { method: 'POST', path: '/fn/x', headers: { 'x-a': '1' }, body: '{}' });
+		expect(f.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+			'GET http://h/api/scripts/a%2Fb',
+			'PUT http://h/api/scripts/x',
+			'DELETE http://h/api/scripts/x',
+			'GET http://h/api/scripts/x/versions',
+			'GET http://h/api/scripts/x/versions/1',
+			'POST http://h/api/scripts/x/rollback',
+			'GET http://h/api/scripts/x/logs?limit=5&offset=10',
+			'POST http://h/api/scripts/x/invoke'
+		]);
+		expect(JSON.parse(String(f.calls[5].init.body))).toEqual({ version: 1 });
+		expect(JSON.parse(String(f.calls[7].init.body))).toEqual({
+			method: 'POST',
+			path: '/fn/x',
+			headers: { 'x-a': '1' },
+			body: '{}'
+		});
+	});
+
+	it('throws an ApiError carrying the server message', async () => {
+		const f = fakeFetch(json(409, { error: { code: 'name_taken', message: 'name "hello" is taken' } }));
+		const api = createClient({ fetch: f.fetch });
+		const err = await api.scripts.create({ name: 'hello', source: '' }).catch((e) => e);
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err.code).toBe('name_taken');
+		expect(err.message).toBe('name "hello" is taken');
+	});
+
+	it('reports an expired session once, on an authenticated call', async () => {
+		const onUnauthorized = vi.fn();
+		const f = fakeFetch(json(401, { error: { code: 'unauthorized', message: 'session expired' } }));
+		const api = createClient({ fetch: f.fetch, onUnauthorized });
+		await expect(api.scripts.list()).rejects.toMatchObject({ status: 401, code: 'unauthorized' });
+		expect(onUnauthorized).toHaveBeenCalledTimes(1);
+	});
+
+	it('turns a network failure into a network ApiError', async () => {
+		const f = fakeFetch(new TypeError('Failed to fetch'));
+		const api = createClient({ fetch: f.fetch });
+		const err = await api.scripts.list().catch((e) => e);
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err.code).toBe('network');
+		expect(err.status).toBe(0);
+	});
+
+	it('turns a 200 that is not JSON into bad_response', async () => {
+		const f = fakeFetch(new Response('<!doctype html>', { status: 200, headers: { 'content-type': 'text/html' } }));
+		const api = createClient({ fetch: f.fetch });
+		await expect(api.scripts.list()).rejects.toMatchObject({ code: 'bad_response' });
+	});
+
+	it('lets an abort through untouched', async () => {
+		const abort = new DOMException('aborted', 'AbortError');
+		const f = fakeFetch(abort);
+		const api = createClient({ fetch: f.fetch });
+		const err = await api.validate('1', { signal: AbortSignal.abort() }).catch((e) => e);
+		expect(isAbort(err)).toBe(true);
+	});
+});
+
+describe('session', () => {
+	it('signs in with the token in the body and never elsewhere', async () => {
+		const f = fakeFetch(new Response(null, { status: 204 }));
+		const onUnauthorized = vi.fn();
+		const api = createClient({ fetch: f.fetch, onUnauthorized });
+		await api.session.signIn('s3cret');
+		const c = f.calls[0];
+		expect(c.url).toBe('/api/session');
+		expect(c.init.method).toBe('POST');
+		expect(JSON.parse(String(c.init.body))).toEqual({ token: 's3cret' });
+		expect(headersOf(c).Authorization).toBeUndefined();
+	});
+
+	it('explains a wrong token without reporting an expired session', async () => {
+		const f = fakeFetch(json(401, { error: { code: 'unauthorized', message: 'missing or wrong token' } }));
+		const onUnauthorized = vi.fn();
+		const api = createClient({ fetch: f.fetch, onUnauthorized });
+		const err = await api.session.signIn('nope').catch((e) => e);
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err.message).toBe('That token is not the admin token.');
+		expect(onUnauthorized).not.toHaveBeenCalled();
+	});
+
+	it('reads a missing session as signed out', async () => {
+		const f = fakeFetch(json(401, { error: { code: 'unauthorized', message: 'no session' } }), json(200, { authenticated: true }), json(200, {}));
+		const api = createClient({ fetch: f.fetch });
+		expect(await api.session.get()).toEqual({ authenticated: false });
+		expect((await api.session.get()).authenticated).toBe(true);
+		expect((await api.session.get()).authenticated).toBe(true);
+	});
+
+	it('signs out with DELETE and the CSRF header', async () => {
+		const f = fakeFetch(new Response(null, { status: 204 }));
+		const api = createClient({ fetch: f.fetch });
+		await api.session.signOut();
+		expect(f.calls[0].init.method).toBe('DELETE');
+		expect(headersOf(f.calls[0])[CSRF_HEADER]).toBe('1');
+	});
+});
+
+describe('validate', () => {
+	it('returns compile errors from the result', async () => {
+		const errors = [{ kind: 'ParseError', message: 'expected )', line: 2, column: 5 }];
+		const f = fakeFetch(json(200, { ok: false, errors }), json(200, { ok: true, errors: [] }));
+		const api = createClient({ fetch: f.fetch });
+		expect(await api.validate('f(')).toEqual({ ok: false, errors });
+		expect(await api.validate('1')).toEqual({ ok: true, errors: [] });
+		expect(JSON.parse(String(f.calls[0].init.body))).toEqual({ source: 'f(' });
+	});
+
+	it('treats an invalid_source error answer as a compile error', async () => {
+		const f = fakeFetch(json(400, { error: { code: 'invalid_source', message: 'bad', line: 4, column: 2 } }));
+		const api = createClient({ fetch: f.fetch });
+		expect(await api.validate('x')).toEqual({
+			ok: false,
+			errors: [{ kind: 'ParseError', message: 'bad', line: 4, column: 2 }]
+		});
+	});
+});
+
+describe('nameProblem', () => {
+	it.each([
+		['hello', undefined],
+		['a', undefined],
+		['0-x', undefined],
+		['a'.repeat(63), undefined],
+		['', 'required'],
+		['a'.repeat(64), 'at most 63'],
+		['Hello', 'Use lower-case'],
+		['-x', 'Use lower-case'],
+		['a_b', 'Use lower-case'],
+		['a b', 'Use lower-case']
+	])('%s', (name, want) => {
+		const got = nameProblem(name);
+		if (want === undefined) expect(got).toBeUndefined();
+		else expect(got).toContain(want);
+	});
+});

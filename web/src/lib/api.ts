@@ -1,0 +1,321 @@
+// The dashboard's typed client for PiCloud's admin API.
+//
+// Every call goes to the same origin and is authenticated by the HttpOnly session cookie
+// that POST /api/session sets; the admin token itself is sent once, when signing in, and
+// never stored. Writes carry the CSRF header the server requires of cookie-authenticated
+// requests. Every failure — an error body from the server, a network failure, a response
+// that is not the JSON we expect — becomes an ApiError whose message the UI can show.
+
+import type {
+	CompileError,
+	Execution,
+	InvokeInput,
+	InvokeResult,
+	Page,
+	Script,
+	ScriptInput,
+	Session,
+	ValidateResult,
+	Version
+} from './types';
+
+/** The header (and value) the server's CSRF guard requires on cookie-authenticated writes. */
+export const CSRF_HEADER = 'X-PiCloud-CSRF';
+export const CSRF_VALUE = '1';
+
+/** Error codes from the API's error table, plus two of the client's own. */
+export type ErrorCode =
+	| 'invalid_request'
+	| 'invalid_source'
+	| 'unauthorized'
+	| 'forbidden'
+	| 'not_found'
+	| 'name_taken'
+	| 'payload_too_large'
+	| 'overloaded'
+	| 'script_error'
+	| 'invalid_response'
+	| 'budget_exceeded'
+	| 'timeout'
+	| 'internal'
+	| 'method_not_allowed'
+	/** The server could not be reached (no HTTP response at all). */
+	| 'network'
+	/** The server answered with something that is not the API's JSON. */
+	| 'bad_response';
+
+/** Messages for when the server gives none, by code. */
+const fallbackMessages: Record<string, string> = {
+	invalid_request: 'The request was not valid.',
+	invalid_source: 'The script does not compile.',
+	unauthorized: 'Your session has expired or the token is wrong. Sign in again.',
+	forbidden: 'The server refused the request.',
+	not_found: 'Not found.',
+	name_taken: 'That name is already taken.',
+	payload_too_large: 'The request is too large.',
+	overloaded: 'The server is busy; try again in a moment.',
+	script_error: 'The script failed.',
+	invalid_response: 'The script returned an unusable response.',
+	budget_exceeded: 'The script exceeded a resource limit.',
+	timeout: 'The script ran out of time.',
+	internal: 'The server had an internal error.',
+	method_not_allowed: 'The server does not allow that method here.',
+	network: 'Cannot reach the PiCloud server. Check that it is running.',
+	bad_response: 'The server sent a response the dashboard does not understand.'
+};
+
+const codeForStatus: Record<number, ErrorCode> = {
+	400: 'invalid_request',
+	401: 'unauthorized',
+	403: 'forbidden',
+	404: 'not_found',
+	405: 'method_not_allowed',
+	409: 'name_taken',
+	413: 'payload_too_large',
+	429: 'overloaded',
+	503: 'budget_exceeded',
+	504: 'timeout'
+};
+
+/** A failed API call. `message` is fit to show to the operator. */
+export class ApiError extends Error {
+	/** HTTP status; 0 when there was no response. */
+	readonly status: number;
+	readonly code: ErrorCode | string;
+	/** Extra fields of the error body (line, column, execution_id, ...). */
+	readonly details: Readonly<Record<string, unknown>>;
+
+	constructor(status: number, code: ErrorCode | string, message?: string, details: Record<string, unknown> = {}) {
+		super(message || fallbackMessages[code] || `Request failed (HTTP ${status}).`);
+		this.name = 'ApiError';
+		this.status = status;
+		this.code = code;
+		this.details = details;
+	}
+
+	get line(): number | undefined {
+		return typeof this.details.line === 'number' ? this.details.line : undefined;
+	}
+
+	get column(): number | undefined {
+		return typeof this.details.column === 'number' ? this.details.column : undefined;
+	}
+
+	get executionId(): string | undefined {
+		return typeof this.details.execution_id === 'string' ? this.details.execution_id : undefined;
+	}
+
+	/** The message with the source position when the error has one. */
+	get display(): string {
+		if (this.line !== undefined) {
+			return `${this.message} (line ${this.line}${this.column !== undefined ? `, column ${this.column}` : ''})`;
+		}
+		return this.message;
+	}
+}
+
+/** Turns an HTTP response that is not 2xx into an ApiError, reading its error body. */
+export async function errorFromResponse(res: Response): Promise<ApiError> {
+	let body: unknown;
+	try {
+		body = await res.json();
+	} catch {
+		body = undefined;
+	}
+	const envelope = isObject(body) && isObject(body.error) ? body.error : undefined;
+	if (envelope) {
+		const { code, message, ...details } = envelope;
+		return new ApiError(
+			res.status,
+			typeof code === 'string' && code ? code : (codeForStatus[res.status] ?? 'internal'),
+			typeof message === 'string' ? message : undefined,
+			details
+		);
+	}
+	const code = codeForStatus[res.status] ?? (res.status >= 500 ? 'internal' : 'bad_response');
+	return new ApiError(res.status, code);
+}
+
+/** Whether err is the AbortError of a cancelled request, which callers usually ignore. */
+export function isAbort(err: unknown): boolean {
+	return err instanceof DOMException ? err.name === 'AbortError' : isObject(err) && err.name === 'AbortError';
+}
+
+/** The validation pattern for script names, as the API checks them. */
+export const NAME_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+/** Returns why name is not a valid script name, or undefined when it is. */
+export function nameProblem(name: string): string | undefined {
+	if (name === '') return 'A name is required.';
+	if (name.length > 63) return 'A name has at most 63 characters.';
+	if (!NAME_PATTERN.test(name)) {
+		return 'Use lower-case letters, digits and hyphens, starting with a letter or digit.';
+	}
+	return undefined;
+}
+
+export interface ClientOptions {
+	/** The fetch to use; the global one by default (tests pass a fake). */
+	fetch?: typeof fetch;
+	/** Prefix of every path, '' (same origin) by default. */
+	base?: string;
+	/** Called when an authenticated call comes back 401: the session has expired. */
+	onUnauthorized?: (err: ApiError) => void;
+}
+
+export interface RequestOptions {
+	signal?: AbortSignal;
+}
+
+export interface LogsQuery {
+	limit?: number;
+	offset?: number;
+}
+
+export type Client = ReturnType<typeof createClient>;
+
+export function createClient(options: ClientOptions = {}) {
+	const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
+	const base = options.base ?? '';
+
+	async function call<T>(
+		method: string,
+		path: string,
+		body?: unknown,
+		opts: RequestOptions & { expectEmpty?: boolean; quiet401?: boolean } = {}
+	): Promise<T> {
+		const headers: Record<string, string> = { Accept: 'application/json' };
+		if (body !== undefined) headers['Content-Type'] = 'application/json';
+		if (method !== 'GET' && method !== 'HEAD') headers[CSRF_HEADER] = CSRF_VALUE;
+
+		let res: Response;
+		try {
+			res = await doFetch(base + path, {
+				method,
+				headers,
+				body: body === undefined ? undefined : JSON.stringify(body),
+				credentials: 'same-origin',
+				cache: 'no-store',
+				signal: opts.signal
+			});
+		} catch (err) {
+			if (isAbort(err)) throw err;
+			throw new ApiError(0, 'network');
+		}
+
+		if (!res.ok) {
+			const err = await errorFromResponse(res);
+			if (err.status === 401 && !opts.quiet401) options.onUnauthorized?.(err);
+			throw err;
+		}
+		if (opts.expectEmpty || res.status === 204) return undefined as T;
+		try {
+			return (await res.json()) as T;
+		} catch (err) {
+			if (isAbort(err)) throw err;
+			throw new ApiError(res.status, 'bad_response');
+		}
+	}
+
+	const script = (id: string) => `/api/scripts/${encodeURIComponent(id)}`;
+
+	return {
+		session: {
+			/** The current session; resolves to {authenticated: false} when there is none. */
+			async get(opts?: RequestOptions): Promise<Session> {
+				try {
+					const s = await call<Partial<Session> | undefined>('GET', '/api/session', undefined, {
+						...opts,
+						quiet401: true
+					});
+					return { ...s, authenticated: s?.authenticated ?? true };
+				} catch (err) {
+					if (err instanceof ApiError && err.status === 401) return { authenticated: false };
+					throw err;
+				}
+			},
+			/** Exchanges the admin token for a session cookie. A wrong token is a 401 ApiError. */
+			async signIn(token: string): Promise<void> {
+				try {
+					await call('POST', '/api/session', { token }, { expectEmpty: true, quiet401: true });
+				} catch (err) {
+					if (err instanceof ApiError && err.status === 401) {
+						throw new ApiError(401, 'unauthorized', 'That token is not the admin token.', { ...err.details });
+					}
+					throw err;
+				}
+			},
+			async signOut(): Promise<void> {
+				await call('DELETE', '/api/session', undefined, { expectEmpty: true, quiet401: true });
+			}
+		},
+
+		scripts: {
+			async list(opts?: RequestOptions): Promise<Script[]> {
+				return items(await call<Script[] | { items: Script[] }>('GET', '/api/scripts', undefined, opts));
+			},
+			get(id: string, opts?: RequestOptions): Promise<Script> {
+				return call('GET', script(id), undefined, opts);
+			},
+			create(input: ScriptInput & { name: string; source: string }): Promise<Script> {
+				return call('POST', '/api/scripts', input);
+			},
+			update(id: string, input: ScriptInput): Promise<Script> {
+				return call('PUT', script(id), input);
+			},
+			remove(id: string): Promise<void> {
+				return call('DELETE', script(id), undefined, { expectEmpty: true });
+			},
+			async versions(id: string, opts?: RequestOptions): Promise<Version[]> {
+				return items(await call<Version[] | { items: Version[] }>('GET', `${script(id)}/versions`, undefined, opts));
+			},
+			version(id: string, n: number, opts?: RequestOptions): Promise<Version> {
+				return call('GET', `${script(id)}/versions/${n}`, undefined, opts);
+			},
+			rollback(id: string, version: number): Promise<Script> {
+				return call('POST', `${script(id)}/rollback`, { version });
+			},
+			invoke(id: string, input: InvokeInput): Promise<InvokeResult> {
+				return call('POST', `${script(id)}/invoke`, input);
+			},
+			logs(id: string, query: LogsQuery = {}, opts?: RequestOptions): Promise<Page<Execution>> {
+				const q = new URLSearchParams();
+				if (query.limit !== undefined) q.set('limit', String(query.limit));
+				if (query.offset !== undefined) q.set('offset', String(query.offset));
+				const qs = q.toString();
+				return call('GET', `${script(id)}/logs${qs ? `?${qs}` : ''}`, undefined, opts);
+			}
+		},
+
+		/** Compiles source without saving it; compile errors are in the result, not thrown. */
+		async validate(source: string, opts?: RequestOptions): Promise<ValidateResult> {
+			try {
+				const r = await call<Partial<ValidateResult>>('POST', '/api/validate', { source }, opts);
+				return { ok: r.ok ?? (r.errors ?? []).length === 0, errors: r.errors ?? [] };
+			} catch (err) {
+				// A server that answers invalid_source with a position instead of {ok:false}
+				// is reporting the same thing.
+				if (err instanceof ApiError && err.code === 'invalid_source') {
+					const e: CompileError = {
+						kind: typeof err.details.kind === 'string' ? err.details.kind : 'ParseError',
+						message: err.message,
+						line: err.line ?? 1,
+						column: err.column ?? 1
+					};
+					return { ok: false, errors: [e] };
+				}
+				throw err;
+			}
+		}
+	};
+}
+
+function items<T>(v: T[] | { items: T[] } | null | undefined): T[] {
+	if (Array.isArray(v)) return v;
+	if (v && Array.isArray(v.items)) return v.items;
+	return [];
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+	return typeof v === 'object' && v !== null;
+}

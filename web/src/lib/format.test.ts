@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { absoluteTime, duration, parseHeaders, percent, prettyBody, relativeTime } from './format';
+
+describe('format', () => {
+	const now = new Date('2026-11-01T12:00:00.000Z');
+
+	it.each([
+		['2026-11-01T11:59:58.000Z', 'just now'],
+		['2026-11-01T11:59:30.000Z', '30 s ago'],
+		['2026-11-01T11:55:00.000Z', '5 min ago'],
+		['2026-11-01T09:00:00.000Z', '3 h ago'],
+		['2026-10-29T12:00:00.000Z', '3 d ago'],
+		['2026-01-02T00:00:00.000Z', '2026-01-02']
+	])('relativeTime(%s) = %s', (iso, want) => {
+		expect(relativeTime(iso, now)).toBe(want);
+	});
+
+	it('formats absent values as a dash', () => {
+		expect(relativeTime(undefined)).toBe('—');
+		expect(absoluteTime(null)).toBe('—');
+		expect(duration(undefined)).toBe('—');
+		expect(percent(null)).toBe('—');
+	});
+
+	it('formats absolute times in UTC', () => {
+		expect(absoluteTime('2026-11-01T12:34:56.789Z')).toBe('2026-11-01 12:34:56 UTC');
+	});
+
+	it.each([
+		[0.423, '0.42 ms'],
+		[12.34, '12.3 ms'],
+		[345.6, '346 ms'],
+		[1250, '1.25 s']
+	])('duration(%f) = %s', (ms, want) => {
+		expect(duration(ms)).toBe(want);
+	});
+
+	it.each([
+		[0, '0%'],
+		[1, '100%'],
+		[0.035, '3.5%'],
+		[0.25, '25%']
+	])('percent(%f) = %s', (r, want) => {
+		expect(percent(r)).toBe(want);
+	});
+
+	it('pretty-prints JSON bodies and leaves others alone', () => {
+		expect(prettyBody('{"a":1}')).toBe('{\n  "a": 1\n}');
+		expect(prettyBody('{not json')).toBe('{not json');
+		expect(prettyBody('hello')).toBe('hello');
+		expect(prettyBody(undefined)).toBe('');
+	});
+
+	it('parses header lines', () => {
+		expect(parseHeaders('X-A: 1\n\n# note\nx-a: 2\nContent-Type: application/json')).toEqual({
+			headers: { 'x-a': '1, 2', 'content-type': 'application/json' }
+		});
+		expect(parseHeaders('X-Empty:')).toEqual({ headers: { 'x-empty': '' } });
+		expect(parseHeaders('no colon').error).toContain('Line 1');
+		expect(parseHeaders('ok: 1\n: v').error).toContain('Line 2');
+	});
+});

@@ -1,0 +1,88 @@
+// Formatting of times, durations, rates and bodies for display.
+
+/** "3 s ago", "5 min ago", "2 h ago", "4 d ago", or the date for anything older. */
+export function relativeTime(iso: string | undefined | null, now: Date = new Date()): string {
+	if (!iso) return '—';
+	const t = new Date(iso);
+	if (Number.isNaN(t.getTime())) return iso;
+	const s = Math.round((now.getTime() - t.getTime()) / 1000);
+	if (s < 0) return absoluteTime(iso);
+	if (s < 5) return 'just now';
+	if (s < 60) return `${s} s ago`;
+	if (s < 3600) return `${Math.floor(s / 60)} min ago`;
+	if (s < 86400) return `${Math.floor(s / 3600)} h ago`;
+	if (s < 30 * 86400) return `${Math.floor(s / 86400)} d ago`;
+	return t.toISOString().slice(0, 10);
+}
+
+/** "2026-11-01 12:34:56 UTC". */
+export function absoluteTime(iso: string | undefined | null): string {
+	if (!iso) return '—';
+	const t = new Date(iso);
+	if (Number.isNaN(t.getTime())) return iso;
+	return t.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC').replace(/Z$/, ' UTC');
+}
+
+/** Milliseconds as "0.42 ms", "12.3 ms", "1.25 s". */
+export function duration(ms: number | undefined | null): string {
+	if (ms === undefined || ms === null || Number.isNaN(ms)) return '—';
+	if (ms < 1) return `${ms.toFixed(2)} ms`;
+	if (ms < 100) return `${ms.toFixed(1)} ms`;
+	if (ms < 1000) return `${Math.round(ms)} ms`;
+	return `${(ms / 1000).toFixed(2)} s`;
+}
+
+/** A 0..1 rate as "0%", "3.5%", "100%"; "—" when unknown. */
+export function percent(rate: number | undefined | null): string {
+	if (rate === undefined || rate === null || Number.isNaN(rate)) return '—';
+	const p = rate * 100;
+	if (p === 0 || p === 100) return `${p}%`;
+	return `${p < 10 ? p.toFixed(1) : Math.round(p)}%`;
+}
+
+/** 1234567 as "1,234,567". */
+export function count(n: number | undefined | null): string {
+	if (n === undefined || n === null) return '—';
+	return n.toLocaleString('en-US');
+}
+
+/** Pretty-prints JSON text; returns the text unchanged when it is not JSON. */
+export function prettyBody(body: string | undefined | null): string {
+	if (!body) return '';
+	const t = body.trim();
+	if (!(t.startsWith('{') || t.startsWith('['))) return body;
+	try {
+		return JSON.stringify(JSON.parse(t), null, 2);
+	} catch {
+		return body;
+	}
+}
+
+/** Structured log data as compact JSON text, or '' when there is none. */
+export function logData(data: unknown): string {
+	if (data === undefined || data === null) return '';
+	if (typeof data === 'string') return data;
+	return JSON.stringify(data);
+}
+
+/**
+ * Parses "Name: value" lines into a header map. Blank lines and lines starting with #
+ * are skipped; returns the problem line when one has no colon or an empty name.
+ */
+export function parseHeaders(text: string): { headers: Record<string, string>; error?: string } {
+	const headers: Record<string, string> = {};
+	const lines = text.split(/\r?\n/);
+	for (let i = 0; i < lines.length; i++) {
+		const line = lines[i].trim();
+		if (line === '' || line.startsWith('#')) continue;
+		const colon = line.indexOf(':');
+		const name = colon > 0 ? line.slice(0, colon).trim() : '';
+		if (!name || /\s/.test(name)) {
+			return { headers, error: `Line ${i + 1}: write headers as "Name: value".` };
+		}
+		const value = line.slice(colon + 1).trim();
+		const key = name.toLowerCase();
+		headers[key] = key in headers ? `${headers[key]}, ${value}` : value;
+	}
+	return { headers };
+}

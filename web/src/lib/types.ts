@@ -1,0 +1,137 @@
+// Types of the admin API as docs/api.md describes it. Times are RFC 3339 UTC strings with
+// milliseconds; durations are milliseconds.
+
+export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'budget_exceeded';
+
+export type Trigger = 'http' | 'test' | 'cron' | 'async';
+
+export interface LastExecution {
+	status: ExecutionStatus;
+	started_at: string;
+}
+
+export interface Script {
+	id: string;
+	name: string;
+	version: number;
+	source?: string;
+	timeout_ms?: number;
+	max_operations?: number;
+	max_concurrency?: number;
+	created_at?: string;
+	updated_at?: string;
+	/** The most recent execution, absent or null when the script never ran. */
+	last_execution?: LastExecution | null;
+	/** Share of errors (0..1) over the last 100 executions; absent or null when none. */
+	error_rate?: number | null;
+}
+
+export interface ScriptInput {
+	name?: string;
+	source?: string;
+	timeout_ms?: number;
+	max_operations?: number;
+	max_concurrency?: number;
+}
+
+export interface Version {
+	version: number;
+	source?: string;
+	created_at?: string;
+}
+
+export interface CompileError {
+	kind: string;
+	message: string;
+	line: number;
+	column: number;
+}
+
+export interface ValidateResult {
+	ok: boolean;
+	errors: CompileError[];
+}
+
+export interface LogLine {
+	level: 'debug' | 'info' | 'warn' | 'error' | string;
+	message: string;
+	/** Structured data passed to log::*(message, data); null when none. */
+	data?: unknown;
+	time?: string;
+}
+
+/** A failed execution's error; line and column are 0 when unknown. */
+export interface ScriptError {
+	kind: string;
+	message: string;
+	line?: number;
+	column?: number;
+}
+
+export interface Headers {
+	[name: string]: string;
+}
+
+/** A recorded body: text, or base64 when body_encoding is "base64" (not UTF-8). */
+export interface RecordedBody {
+	body?: string;
+	body_encoding?: string;
+	body_size?: number;
+	body_truncated?: boolean;
+}
+
+export interface RecordedRequest extends RecordedBody {
+	method: string;
+	path: string;
+	query?: Record<string, string> | null;
+	headers?: Headers | null;
+}
+
+export interface RecordedResponse extends RecordedBody {
+	status: number;
+	headers?: Headers | null;
+}
+
+export interface Execution {
+	id: string;
+	script_id: string;
+	script_version: number;
+	trigger: Trigger | string;
+	status: ExecutionStatus;
+	started_at: string;
+	duration_ms: number;
+	operations: number;
+	request?: RecordedRequest | null;
+	response?: RecordedResponse | null;
+	logs?: LogLine[] | null;
+	error?: ScriptError | null;
+}
+
+export interface Page<T> {
+	items: T[];
+	limit: number;
+	offset: number;
+}
+
+export interface InvokeInput {
+	method: string;
+	path: string;
+	headers: Headers;
+	body: string;
+}
+
+/** The result of a test invocation. */
+export interface InvokeResult {
+	execution_id: string;
+	status: ExecutionStatus;
+	response: RecordedResponse;
+	duration_ms: number;
+	operations: number;
+	logs: LogLine[];
+	error?: ScriptError | null;
+}
+
+export interface Session {
+	authenticated: boolean;
+	expires_at?: string;
+}
