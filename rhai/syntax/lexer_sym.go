@@ -2,7 +2,7 @@ package syntax
 
 // symbols lists operators and punctuation, longest first within each leading
 // byte, so the scanner takes the longest match.
-var symbols = map[byte][]struct {
+var symbols = [256][]struct {
 	s string
 	k Token
 }{

@@ -35,8 +35,9 @@ type scopeVar struct {
 
 type parser struct {
 	lx   *lexer
-	tok  tok   // current token
-	la   []tok // look-ahead queue
+	tok  tok    // current token
+	la   [2]tok // look-ahead tokens, la[:nla] are valid
+	nla  int
 	name string
 
 	maxDepth, maxFnDepth int
@@ -101,28 +102,31 @@ func ParseExpression(name, src string, opts Options) (x Expr, err error) {
 // ---- tokens ----
 
 func (p *parser) next() {
-	if len(p.la) > 0 {
-		p.tok = p.la[0]
-		p.la = p.la[1:]
-		return
+	switch p.nla {
+	case 0:
+		p.tok = p.lx.next()
+	case 1:
+		p.tok, p.nla = p.la[0], 0
+	default:
+		p.tok, p.la[0], p.nla = p.la[0], p.la[1], 1
 	}
-	p.tok = p.lx.next()
 }
 
 // peek returns the token after the current one.
-func (p *parser) peek() tok {
-	if len(p.la) == 0 {
-		p.la = append(p.la, p.lx.next())
+func (p *parser) peek() *tok {
+	if p.nla == 0 {
+		p.la[0], p.nla = p.lx.next(), 1
 	}
-	return p.la[0]
+	return &p.la[0]
 }
 
 // peek2 returns the token two after the current one.
-func (p *parser) peek2() tok {
-	for len(p.la) < 2 {
-		p.la = append(p.la, p.lx.next())
+func (p *parser) peek2() *tok {
+	p.peek()
+	if p.nla == 1 {
+		p.la[1], p.nla = p.lx.next(), 2
 	}
-	return p.la[1]
+	return &p.la[1]
 }
 
 // ---- errors ----

@@ -3,10 +3,7 @@ package syntax
 // parseStmtExpr parses the statement-like expressions: if, switch, loops and
 // blocks.
 func (p *parser) parseStmtExpr() (Expr, *Error) {
-	if err := p.enter(); err != nil {
-		return nil, err
-	}
-	defer p.leave()
+	// No depth is counted here: the statement and the block below count.
 	switch p.tok.kind {
 	case KwIf:
 		return p.parseIf()
@@ -65,7 +62,32 @@ func literalKind(x Expr, iterable bool) string {
 	return ""
 }
 
+// parseIf parses an if/else-if/else chain. The chain is built in a loop, so
+// a long `else if` ladder costs no nesting depth.
 func (p *parser) parseIf() (Expr, *Error) {
+	first, err := p.parseIfHead()
+	if err != nil {
+		return nil, err
+	}
+	for cur := first; p.tok.kind == KwElse; {
+		p.next()
+		if p.tok.kind != KwIf {
+			if cur.Else, err = p.parseBlock(); err != nil {
+				return nil, err
+			}
+			break
+		}
+		next, err := p.parseIfHead()
+		if err != nil {
+			return nil, err
+		}
+		cur.Else, cur = next, next
+	}
+	return first, nil
+}
+
+// parseIfHead parses `if cond { then }`.
+func (p *parser) parseIfHead() (*IfExpr, *Error) {
 	e := &IfExpr{Pos: p.tok.pos}
 	p.next()
 	var err *Error
@@ -73,22 +95,6 @@ func (p *parser) parseIf() (Expr, *Error) {
 		return nil, err
 	}
 	if e.Then, err = p.parseBlock(); err != nil {
-		return nil, err
-	}
-	if p.tok.kind != KwElse {
-		return e, nil
-	}
-	p.next()
-	if p.tok.kind == KwIf {
-		if err := p.enter(); err != nil {
-			return nil, err
-		}
-		e.Else, err = p.parseIf()
-		p.leave()
-	} else {
-		e.Else, err = p.parseBlock()
-	}
-	if err != nil {
 		return nil, err
 	}
 	return e, nil
