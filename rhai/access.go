@@ -1,0 +1,482 @@
+package rhai
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/picloud/picloud/rhai/syntax"
+)
+
+// Reading and writing through indexes and properties, and assignment.
+
+func (c *compiler) index(e *syntax.IndexExpr) evalFn {
+	x, i := c.expr(e.X), c.expr(e.Index)
+	pos, safe := e.Pos, e.Safe
+	return func(fr *frame) Value {
+		v := x(fr)
+		if safe && v.t == TypeUnit {
+			return Unit
+		}
+		k := i(fr)
+		if v.t == TypeArray && k.t == TypeInt {
+			items := v.p.(*Array).Items
+			if n := int64(k.n); n >= 0 && n < int64(len(items)) {
+				return items[n]
+			}
+		}
+		return fr.th.indexGet(v, k, pos)
+	}
+}
+
+func arrayBoundsError(idx int64, n int) *Error {
+	if n == 0 {
+		return &Error{Kind: ErrArrayBounds, Message: "Array index " + strconv.FormatInt(idx, 10) + " out of bounds: array is empty"}
+	}
+	return &Error{Kind: ErrArrayBounds, Message: "Array index " + strconv.FormatInt(idx, 10) +
+		" out of bounds: only " + strconv.Itoa(n) + " element" + plural(n) + " in array"}
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// normIndex turns a possibly negative index into a position in [0, n), or -1.
+func normIndex(idx int64, n int) int {
+	if idx < 0 {
+		idx += int64(n)
+	}
+	if idx < 0 || idx >= int64(n) {
+		return -1
+	}
+	return int(idx)
+}
+
+func (th *thread) indexGet(v, k Value, pos syntax.Pos) Value {
+	switch v.t {
+	case TypeArray:
+		if k.t == TypeInt {
+			items := v.AsArray().Items
+			i := normIndex(k.AsInt(), len(items))
+			if i < 0 {
+				raise(arrayBoundsError(k.AsInt(), len(items)), pos)
+			}
+			return items[i]
+		}
+		if !k.IsRange() {
+			raise(&Error{Kind: ErrIndexingType, Message: "Array, string or bit-field expects numeric index, not " + indexTypeWord(k)}, pos)
+		}
+	case TypeMap:
+		if k.t == TypeString || k.t == TypeChar {
+			key := k.AsString()
+			if k.t == TypeChar {
+				key = string(k.AsChar())
+			}
+			return v.AsMap().M[key]
+		}
+		raise(&Error{Kind: ErrIndexingType, Message: "Object map expects string index, not " + indexTypeWord(k)}, pos)
+	case TypeString:
+		if k.t == TypeInt {
+			s := v.AsString()
+			r, ok := charAt(s, k.AsInt())
+			if !ok {
+				raise(stringBoundsError(k.AsInt(), utf8.RuneCountInString(s)), pos)
+			}
+			return Char(r)
+		}
+	case TypeUnit:
+		// fallthrough to natives / error
+	}
+	args := [2]Value{v, k}
+	if f := th.eng.findNative("index$get", args[:]); f != nil {
+		return th.callNativeFn(f, args[:], pos)
+	}
+	raise(&Error{Kind: ErrIndexingType, Message: "Indexing not supported for type '" + v.TypeName() + "'"}, pos)
+	return Unit
+}
+
+func indexTypeWord(k Value) string {
+	switch k.t {
+	case TypeString:
+		return "a string"
+	case TypeFloat, TypeInt:
+		return "a number"
+	case TypeChar:
+		return "a character"
+	case TypeBool:
+		return "a boolean"
+	}
+	return k.TypeName()
+}
+
+func stringBoundsError(idx int64, n int) *Error {
+	return &Error{Kind: ErrStringBounds, Message: "String index " + strconv.FormatInt(idx, 10) +
+		" out of bounds: only " + strconv.Itoa(n) + " character" + plural(n) + " in string"}
+}
+
+// charAt returns the character at a (possibly negative) character position.
+func charAt(s string, idx int64) (rune, bool) {
+	if idx >= 0 {
+		i := int64(0)
+		for _, r := range s {
+			if i == idx {
+				return r, true
+			}
+			i++
+		}
+		return 0, false
+	}
+	n := int64(utf8.RuneCountInString(s))
+	idx += n
+	if idx < 0 {
+		return 0, false
+	}
+	return charAt(s, idx)
+}
+
+func (c *compiler) prop(e *syntax.PropExpr) evalFn {
+	x := c.expr(e.X)
+	name, pos, safe := e.Name, e.Pos, e.Safe
+	return func(fr *frame) Value {
+		v := x(fr)
+		if safe && v.t == TypeUnit {
+			return Unit
+		}
+		return fr.th.propGet(v, name, pos)
+	}
+}
+
+func (th *thread) propGet(v Value, name string, pos syntax.Pos) Value {
+	if v.t == TypeMap {
+		return v.AsMap().M[name]
+	}
+	args := [1]Value{v}
+	if f := th.eng.findNative("get$"+name, args[:]); f != nil {
+		return th.callNativeFn(f, args[:], pos)
+	}
+	raise(&Error{Kind: ErrDotExpr, Message: "Unknown property '" + name + "' - a getter is not registered for type '" + v.TypeName() + "'"}, pos)
+	return Unit
+}
+
+// ---- References: assignable places ----
+
+type refKind uint8
+
+const (
+	refPtr    refKind = iota // p points at the value
+	refMapKey                // m.M[key]
+	refParent                // a value inside a parent that must be rebuilt: string char, bit, blob byte, setter
+)
+
+// ref is a resolved assignable place.
+type ref struct {
+	kind    refKind
+	p       *Value
+	m       *Map
+	key     string
+	parent  *ref
+	pv      Value // the parent's value (refParent)
+	idx     Value // index (refParent via index) ...
+	prop    string
+	isConst bool
+	pos     syntax.Pos
+}
+
+func (r *ref) get(th *thread) Value {
+	switch r.kind {
+	case refPtr:
+		return *r.p
+	case refMapKey:
+		return r.m.M[r.key]
+	}
+	if r.prop != "" {
+		return th.propGet(r.pv, r.prop, r.pos)
+	}
+	return th.indexGet(r.pv, r.idx, r.pos)
+}
+
+func (r *ref) set(th *thread, v Value) {
+	switch r.kind {
+	case refPtr:
+		*r.p = v
+		return
+	case refMapKey:
+		th.checkMapGrow(r.m, r.key, r.pos)
+		r.m.M[r.key] = v
+		return
+	}
+	// Rebuild the parent with the new part, then store the parent.
+	pv := r.pv
+	if r.prop != "" {
+		args := [2]Value{pv, v}
+		f := th.eng.findNative("set$"+r.prop, args[:])
+		if f == nil {
+			raise(&Error{Kind: ErrDotExpr, Message: "Unknown property '" + r.prop + "' - a setter is not registered for type '" + pv.TypeName() + "'"}, r.pos)
+		}
+		th.callNativeFn(f, args[:], r.pos)
+		pv = args[0]
+	} else {
+		pv = th.indexSetValue(pv, r.idx, v, r.pos)
+	}
+	r.parent.set(th, pv)
+}
+
+func (th *thread) checkMapGrow(m *Map, key string, pos syntax.Pos) {
+	if th.eng.limits.MaxMapSize > 0 {
+		if _, ok := m.M[key]; !ok {
+			th.checkSizeOrRaise(sizeMap, len(m.M)+1, pos)
+		}
+	}
+}
+
+// indexSetValue returns container pv with element idx replaced by v, for the
+// containers that are plain values (strings, integers as bit-fields, BLOBs) or
+// have custom indexers.
+func (th *thread) indexSetValue(pv, idx, v Value, pos syntax.Pos) Value {
+	if pv.t == TypeString && idx.t == TypeInt {
+		if v.t != TypeChar {
+			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting char)"}, pos)
+		}
+		s := pv.AsString()
+		n := utf8.RuneCountInString(s)
+		i := normIndex(idx.AsInt(), n)
+		if i < 0 {
+			raise(stringBoundsError(idx.AsInt(), n), pos)
+		}
+		rs := []rune(s)
+		rs[i] = v.AsChar()
+		return String(string(rs))
+	}
+	args := [3]Value{pv, idx, v}
+	if f := th.eng.findNative("index$set", args[:]); f != nil {
+		th.callNativeFn(f, args[:], pos)
+		return args[0]
+	}
+	raise(&Error{Kind: ErrIndexingType, Message: "Indexing not supported for type '" + pv.TypeName() + "'"}, pos)
+	return Unit
+}
+
+// compileRef compiles an assignable expression to a function resolving it.
+func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
+	switch e := e.(type) {
+	case *syntax.Ident:
+		b := c.binding(e)
+		pos := e.Pos
+		isConst := b.isConst
+		switch b.kind {
+		case bLocal:
+			idx := b.idx
+			if b.boxed {
+				return func(fr *frame) ref {
+					return ref{p: &fr.slots[idx].p.(*cell).v, isConst: isConst, pos: pos}
+				}
+			}
+			return func(fr *frame) ref { return ref{p: &fr.slots[idx], isConst: isConst, pos: pos} }
+		case bEnv:
+			idx := b.idx
+			return func(fr *frame) ref { return ref{p: &fr.env[idx].v, isConst: isConst, pos: pos} }
+		case bThis:
+			return func(fr *frame) ref {
+				if fr.this == nil {
+					raise(&Error{Kind: ErrUnboundThis, Message: "'this' not bound"}, pos)
+				}
+				return ref{p: fr.this, isConst: fr.thisConst, pos: pos}
+			}
+		}
+		name := e.Name
+		return func(fr *frame) ref {
+			if p := fr.th.lookupFree(fr, name); p != nil {
+				i := fr.th.scope.index(name)
+				return ref{p: p, isConst: i >= 0 && fr.th.scope.consts[i], pos: pos}
+			}
+			raise(&Error{Kind: ErrVariableNotFound, Message: "Variable not found: " + name, Var: name}, pos)
+			return ref{}
+		}
+	case *syntax.IndexExpr:
+		parent := c.compileRef(e.X)
+		idx := c.expr(e.Index)
+		pos := e.Pos
+		return func(fr *frame) ref {
+			pr := parent(fr)
+			th := fr.th
+			k := idx(fr)
+			pv := pr.get(th)
+			switch pv.t {
+			case TypeArray:
+				if k.t == TypeInt {
+					items := pv.AsArray().Items
+					i := normIndex(k.AsInt(), len(items))
+					if i < 0 {
+						raise(arrayBoundsError(k.AsInt(), len(items)), pos)
+					}
+					return ref{p: &items[i], isConst: pr.isConst, pos: pos}
+				}
+				raise(&Error{Kind: ErrIndexingType, Message: "Array, string or bit-field expects numeric index, not " + indexTypeWord(k)}, pos)
+			case TypeMap:
+				if k.t == TypeString || k.t == TypeChar {
+					key := k.AsString()
+					if k.t == TypeChar {
+						key = string(k.AsChar())
+					}
+					return ref{kind: refMapKey, m: pv.AsMap(), key: key, isConst: pr.isConst, pos: pos}
+				}
+				raise(&Error{Kind: ErrIndexingType, Message: "Object map expects string index, not " + indexTypeWord(k)}, pos)
+			}
+			p := pr
+			return ref{kind: refParent, parent: &p, pv: pv, idx: k, isConst: pr.isConst, pos: pos}
+		}
+	case *syntax.PropExpr:
+		parent := c.compileRef(e.X)
+		name, pos := e.Name, e.Pos
+		return func(fr *frame) ref {
+			pr := parent(fr)
+			pv := pr.get(fr.th)
+			if pv.t == TypeMap {
+				return ref{kind: refMapKey, m: pv.AsMap(), key: name, isConst: pr.isConst, pos: pos}
+			}
+			p := pr
+			return ref{kind: refParent, parent: &p, pv: pv, prop: name, isConst: pr.isConst, pos: pos}
+		}
+	}
+	// Not a place: a temporary.
+	x := c.expr(e)
+	return func(fr *frame) ref {
+		v := x(fr)
+		return ref{p: &v}
+	}
+}
+
+func (c *compiler) assign(s *syntax.AssignStmt) execFn {
+	rhs := c.storeExpr(s.RHS)
+	pos := s.Pos
+	target := c.compileRef(s.LHS)
+	if s.Op == syntax.Assign {
+		// Fast path: a plain local variable.
+		if id, ok := s.LHS.(*syntax.Ident); ok {
+			if b := c.binding(id); b.kind == bLocal && !b.boxed && !b.isConst {
+				idx := b.idx
+				return func(fr *frame) ctrl {
+					fr.tick()
+					fr.slots[idx] = rhs(fr)
+					fr.ret = Unit
+					return ctrlNone
+				}
+			}
+		}
+		return func(fr *frame) ctrl {
+			fr.tick()
+			v := rhs(fr)
+			r := target(fr)
+			if r.isConst {
+				raise(assignConstError(s.LHS), pos)
+			}
+			r.set(fr.th, v)
+			fr.ret = Unit
+			return ctrlNone
+		}
+	}
+	op := syntax.BinaryOpOf(s.Op)
+	opAssign := s.Op.String()
+	// Fast path: integer compound assignment to a plain local variable.
+	if id, ok := s.LHS.(*syntax.Ident); ok {
+		if b := c.binding(id); b.kind == bLocal && !b.boxed && !b.isConst && (op == syntax.Plus || op == syntax.Minus) {
+			idx := b.idx
+			plus := op == syntax.Plus
+			return func(fr *frame) ctrl {
+				fr.tick()
+				v := rhs(fr)
+				cur := fr.slots[idx]
+				if cur.t == TypeInt && v.t == TypeInt {
+					x, y := int64(cur.n), int64(v.n)
+					if plus {
+						if s := x + y; (s > x) == (y > 0) {
+							fr.slots[idx] = Value{t: TypeInt, n: uint64(s)}
+							fr.ret = Unit
+							return ctrlNone
+						}
+					} else if s := x - y; (s < x) == (y > 0) {
+						fr.slots[idx] = Value{t: TypeInt, n: uint64(s)}
+						fr.ret = Unit
+						return ctrlNone
+					}
+				}
+				r := ref{p: &fr.slots[idx], pos: pos}
+				fr.th.compoundAssign(&r, op, opAssign, v, pos)
+				fr.ret = Unit
+				return ctrlNone
+			}
+		}
+	}
+	return func(fr *frame) ctrl {
+		fr.tick()
+		v := rhs(fr)
+		r := target(fr)
+		if r.isConst {
+			raise(assignConstError(s.LHS), pos)
+		}
+		fr.th.compoundAssign(&r, op, opAssign, v, pos)
+		fr.ret = Unit
+		return ctrlNone
+	}
+}
+
+func assignConstError(lhs syntax.Expr) *Error {
+	name := ""
+	for {
+		switch e := lhs.(type) {
+		case *syntax.Ident:
+			name = e.Name
+		case *syntax.IndexExpr:
+			lhs = e.X
+			continue
+		case *syntax.PropExpr:
+			lhs = e.X
+			continue
+		}
+		break
+	}
+	return &Error{Kind: ErrAssignmentToConstant, Message: "Cannot modify constant " + name}
+}
+
+// compoundAssign performs `place op= v`: an op-assign function registered for
+// the types (array += array appends in place), else the binary operator.
+func (th *thread) compoundAssign(r *ref, op syntax.Token, opAssign string, v Value, pos syntax.Pos) {
+	cur := r.get(th)
+	args := [2]Value{cur, v}
+	if f := th.eng.findNative(opAssign, args[:]); f != nil {
+		th.callNativeFn(f, args[:], pos)
+		r.set(th, args[0])
+		return
+	}
+	if cur.t == TypeInt && v.t == TypeInt || cur.t == TypeFloat || v.t == TypeFloat {
+		r.set(th, binaryArith(th, op, cur, v, pos))
+		return
+	}
+	if op == syntax.Plus && cur.t == TypeString {
+		s := cur.AsString()
+		var add string
+		if v.t == TypeString {
+			add = v.AsString()
+		} else {
+			add = toDisplay(v)
+		}
+		th.checkSizeOrRaise(sizeString, len(s)+len(add), pos)
+		r.set(th, String(s+add))
+		return
+	}
+	r.set(th, binaryArith(th, op, cur, v, pos))
+}
+
+func binaryArith(th *thread, op syntax.Token, a, b Value, pos syntax.Pos) Value {
+	v, ok, err := binaryOp(op, a, b)
+	if err != nil {
+		raise(err, syntax.Pos{})
+	}
+	if ok {
+		return v
+	}
+	args := [2]Value{a, b}
+	return th.callNativeOp(op.String(), args[:], pos)
+}

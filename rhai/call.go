@@ -1,0 +1,467 @@
+package rhai
+
+import (
+	"strconv"
+	"sync/atomic"
+
+	"github.com/picloud/picloud/rhai/syntax"
+)
+
+// FnPtr is a function pointer: a function's name with curried arguments, and for
+// anonymous functions and closures the compiled body and captured variables.
+type FnPtr struct {
+	Name  string
+	Curry []Value
+	fn    *function
+	env   []*cell
+}
+
+// IsAnonymous reports whether the pointer is to an anonymous function or closure.
+func (f *FnPtr) IsAnonymous() bool { return f.fn != nil && f.fn.anon }
+
+// ---- Calls by name ----
+
+type callSite struct {
+	cache atomic.Pointer[nativeFn]
+}
+
+func (e *Engine) findNative(name string, args []Value) *nativeFn {
+	for _, m := range e.globals {
+		if f := m.lookup(name, args); f != nil {
+			return f
+		}
+	}
+	return nil
+}
+
+func (e *Engine) hasNative(name string, arity int) bool {
+	for _, m := range e.globals {
+		if m.hasFn(name, arity) {
+			return true
+		}
+	}
+	return false
+}
+
+func (cs *callSite) find(e *Engine, name string, args []Value) *nativeFn {
+	if f := cs.cache.Load(); f != nil && f.matches(args) {
+		return f
+	}
+	f := e.findNative(name, args)
+	if f != nil {
+		cs.cache.Store(f)
+	}
+	return f
+}
+
+// callNativeFn calls a native with borrowed args and raises its error at pos.
+func (th *thread) callNativeFn(f *nativeFn, args []Value, pos syntax.Pos) Value {
+	c := Context{th: th, pos: pos}
+	v, err := f.fn(&c, args)
+	if err != nil {
+		raise(asError(err), pos)
+	}
+	return v
+}
+
+func asError(err error) *Error {
+	if e, ok := err.(*Error); ok {
+		return e
+	}
+	return &Error{Kind: ErrRuntime, Message: err.Error(), Value: String(err.Error())}
+}
+
+// callNativeOp calls the function registered for an operator on types that
+// have no built-in meaning for it.
+func (th *thread) callNativeOp(op string, args []Value, pos syntax.Pos) Value {
+	if f := th.eng.findNative(op, args); f != nil {
+		return th.callNativeFn(f, args, pos)
+	}
+	raise(fnNotFound(op, args), pos)
+	return Unit
+}
+
+// callNamed calls a function by name at run time: script functions of the
+// current AST first, then natives.
+func (th *thread) callNamed(name string, args []Value, pos syntax.Pos) Value {
+	if fn := th.ast.lookupFn(name, len(args)); fn != nil {
+		return th.callScript(fn, args, nil, false, nil, pos)
+	}
+	if f := th.eng.findNative(name, args); f != nil {
+		return th.callNativeFn(f, args, pos)
+	}
+	raise(fnNotFound(name, args), pos)
+	return Unit
+}
+
+// callScript calls a script function with already evaluated arguments (cloned
+// here, since parameters own their values).
+func (th *thread) callScript(fn *function, args []Value, env []*cell, thisConst bool, this *Value, pos syntax.Pos) Value {
+	m := th.mark()
+	slots := th.alloc(fn.nslots)
+	for i, a := range args {
+		slots[i] = a.Clone()
+	}
+	v := th.invoke(fn, slots, env, this, thisConst, pos)
+	th.reset(m)
+	return v
+}
+
+// invoke runs fn in a new frame over slots (parameters already in place).
+func (th *thread) invoke(fn *function, slots []Value, env []*cell, this *Value, thisConst bool, pos syntax.Pos) Value {
+	if th.depth >= th.maxDepth {
+		raise(&Error{Kind: ErrStackOverflow, Message: "Stack overflow"}, pos)
+	}
+	th.tick1()
+	for _, i := range fn.boxedParams {
+		slots[i] = Value{t: typeCell, p: &cell{v: slots[i]}}
+	}
+	th.depth++
+	fr := &th.frames[th.depth]
+	fr.th, fr.slots, fr.env, fr.this, fr.thisConst, fr.fn, fr.pending = th, slots, env, this, thisConst, fn, ctrlNone
+	defer th.unwindCall(fn, pos)
+	fn.body(fr)
+	th.depth--
+	return fr.ret
+}
+
+// unwindCall wraps an error leaving a script function in ErrorInFunctionCall,
+// which is how Rhai reports the chain of calls an error passed through.
+func (th *thread) unwindCall(fn *function, pos syntax.Pos) {
+	if r := recover(); r != nil {
+		e, ok := r.(*Error)
+		if !ok || e.Kind == ErrTerminated || e.Kind == ErrTooManyOperations || e.Kind == ErrStackOverflow || isExit(r) {
+			panic(r)
+		}
+		src := fn.ast.name
+		if e.Source == "" && e.Kind != ErrInFunctionCall {
+			e.Source = src
+		}
+		panic(&Error{Kind: ErrInFunctionCall, Fn: fn.name, Source: src, Inner: e, Pos: pos})
+	}
+}
+
+// ---- Compiling calls ----
+
+func (c *compiler) args(list []syntax.Expr) ([]evalFn, []bool) {
+	fns := make([]evalFn, len(list))
+	place := make([]bool, len(list))
+	for i, a := range list {
+		fns[i] = c.expr(a)
+		place[i] = isPlace(a)
+	}
+	return fns, place
+}
+
+func (c *compiler) call(e *syntax.CallExpr) evalFn {
+	if len(e.Namespace) > 0 {
+		return c.namespacedCall(e)
+	}
+	if f := c.intrinsic(e); f != nil {
+		return f
+	}
+	pos := e.Pos
+	args, place := c.args(e.Args)
+	if fn := c.ast.lookupFn(e.Name, len(e.Args)); fn != nil {
+		return scriptCall(fn, args, place, pos)
+	}
+	name := e.Name
+	cs := &callSite{}
+	n := len(args)
+	return func(fr *frame) Value {
+		th := fr.th
+		m := th.mark()
+		buf := th.alloc(n)
+		for i, a := range args {
+			buf[i] = a(fr)
+		}
+		f := cs.find(th.eng, name, buf)
+		if f == nil {
+			// A function defined by eval'd code or a later import may match.
+			v := th.callNamed(name, buf, pos)
+			th.reset(m)
+			return v
+		}
+		c := Context{th: th, pos: pos}
+		v, err := f.fn(&c, buf)
+		if err != nil {
+			raise(asError(err), pos)
+		}
+		th.reset(m)
+		return v
+	}
+}
+
+// scriptCall is the hot path of a call to a script function: arguments are
+// evaluated straight into the callee's slots.
+func scriptCall(fn *function, args []evalFn, place []bool, pos syntax.Pos) evalFn {
+	n := len(args)
+	if n == 1 && !place[0] {
+		a0 := args[0]
+		return func(fr *frame) Value {
+			th := fr.th
+			m := th.mark()
+			slots := th.alloc(fn.nslots)
+			slots[0] = a0(fr)
+			v := th.invoke(fn, slots, nil, nil, false, pos)
+			th.reset(m)
+			return v
+		}
+	}
+	return func(fr *frame) Value {
+		th := fr.th
+		m := th.mark()
+		slots := th.alloc(fn.nslots)
+		for i, a := range args {
+			v := a(fr)
+			if place[i] {
+				v = v.Clone()
+			}
+			slots[i] = v
+		}
+		v := th.invoke(fn, slots, nil, nil, false, pos)
+		th.reset(m)
+		return v
+	}
+}
+
+func (c *compiler) namespacedCall(e *syntax.CallExpr) evalFn {
+	args, _ := c.args(e.Args)
+	ns, name, pos := e.Namespace, e.Name, e.Pos
+	n := len(args)
+	return func(fr *frame) Value {
+		th := fr.th
+		mod := th.findModule(ns, pos)
+		m := th.mark()
+		buf := th.alloc(n)
+		for i, a := range args {
+			buf[i] = a(fr)
+		}
+		v := mod.call(th, name, buf, pos, ns)
+		th.reset(m)
+		return v
+	}
+}
+
+func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
+	args, _ := c.args(e.Args)
+	target := c.compileRef(e.X)
+	name, pos, safe := e.Name, e.Pos, e.Safe
+	n := len(args)
+	script := c.ast.lookupFn(name, n)
+	cs := &callSite{}
+	return func(fr *frame) Value {
+		th := fr.th
+		r := target(fr)
+		obj := r.get(th)
+		if safe && obj.t == TypeUnit {
+			return Unit
+		}
+		m := th.mark()
+		buf := th.alloc(n + 1)
+		buf[0] = obj
+		for i, a := range args {
+			buf[i+1] = a(fr)
+		}
+		defer th.reset(m)
+		// A map property holding a function pointer is called as a method.
+		if obj.t == TypeMap {
+			if fp, ok := obj.AsMap().M[name]; ok && fp.t == TypeFnPtr {
+				return th.callWithThis(fp, buf[1:], &r, pos)
+			}
+		}
+		if obj.t == TypeFnPtr {
+			switch name {
+			case "call":
+				return th.callFnPtr(obj, buf[1:], nil, false, pos)
+			case "curry":
+				return curry(obj, buf[1:])
+			}
+		}
+		if script != nil {
+			return th.callWithThisFn(script, buf[1:], &r, pos)
+		}
+		f := cs.find(th.eng, name, buf)
+		if f == nil {
+			if fn := th.ast.lookupFn(name, n); fn != nil {
+				return th.callWithThisFn(fn, buf[1:], &r, pos)
+			}
+			raise(fnNotFound(name, buf), pos)
+		}
+		if f.flags&Mut != 0 {
+			if r.isConst {
+				raise(&Error{Kind: ErrNonPureMethodOnConstant, Message: "Non-pure method '" + name + "' cannot be called on constant"}, pos)
+			}
+			v := th.callNativeFn(f, buf, pos)
+			r.set(th, buf[0])
+			return v
+		}
+		return th.callNativeFn(f, buf, pos)
+	}
+}
+
+// callWithThisFn calls a script function with `this` bound to the place r.
+func (th *thread) callWithThisFn(fn *function, args []Value, r *ref, pos syntax.Pos) Value {
+	if r.kind == refPtr {
+		return th.callScript(fn, args, nil, r.isConst, r.p, pos)
+	}
+	tmp := r.get(th)
+	v := th.callScript(fn, args, nil, r.isConst, &tmp, pos)
+	if !r.isConst {
+		r.set(th, tmp)
+	}
+	return v
+}
+
+func (th *thread) callWithThis(fp Value, args []Value, r *ref, pos syntax.Pos) Value {
+	if r.kind == refPtr {
+		return th.callFnPtr(fp, args, r.p, r.isConst, pos)
+	}
+	tmp := r.get(th)
+	v := th.callFnPtr(fp, args, &tmp, r.isConst, pos)
+	if !r.isConst {
+		r.set(th, tmp)
+	}
+	return v
+}
+
+func curry(fp Value, extra []Value) Value {
+	f := fp.AsFnPtr()
+	nf := *f
+	nf.Curry = make([]Value, 0, len(f.Curry)+len(extra))
+	nf.Curry = append(nf.Curry, f.Curry...)
+	for _, v := range extra {
+		nf.Curry = append(nf.Curry, v.Clone())
+	}
+	return Value{t: TypeFnPtr, p: &nf}
+}
+
+// callFnPtr calls a function pointer with args after its curried arguments.
+func (th *thread) callFnPtr(fp Value, args []Value, this *Value, thisConst bool, pos syntax.Pos) Value {
+	if fp.t != TypeFnPtr {
+		raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + fp.TypeName() + " (expecting Fn)"}, pos)
+	}
+	f := fp.AsFnPtr()
+	all := args
+	if len(f.Curry) > 0 {
+		all = make([]Value, 0, len(f.Curry)+len(args))
+		all = append(all, f.Curry...)
+		all = append(all, args...)
+	}
+	if f.fn != nil {
+		if len(all) != len(f.fn.params) {
+			raise(fnNotFound(f.Name, all), pos)
+		}
+		return th.callScript(f.fn, all, f.env, thisConst, this, pos)
+	}
+	if fn := th.ast.lookupFn(f.Name, len(all)); fn != nil {
+		return th.callScript(fn, all, nil, thisConst, this, pos)
+	}
+	if nf := th.eng.findNative(f.Name, all); nf != nil {
+		return th.callNativeFn(nf, all, pos)
+	}
+	raise(fnNotFound(f.Name, all), pos)
+	return Unit
+}
+
+// callFnPtrSafe is callFnPtr for natives: the error comes back as a value and the
+// thread is left as it was.
+func (th *thread) callFnPtrSafe(fp Value, args []Value, pos syntax.Pos) (v Value, err error) {
+	if th == nil {
+		return Unit, NewError(ErrSystem, "no evaluation to call into")
+	}
+	depth, m := th.depth, th.mark()
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(*Error)
+			if !ok {
+				panic(r)
+			}
+			th.depth = depth
+			th.reset(m)
+			err = e
+		}
+	}()
+	return th.callFnPtr(fp, args, nil, false, pos), nil
+}
+
+// FnArity is the number of arguments a function pointer expects after its
+// curried ones, or -1 when it cannot be known (a native with overloads).
+func (c *Context) FnArity(fp Value) int {
+	f := fp.AsFnPtr()
+	if f == nil {
+		return -1
+	}
+	if f.fn != nil {
+		return len(f.fn.params) - len(f.Curry)
+	}
+	if c.th != nil && c.th.ast != nil {
+		for arity := 0; arity <= 8; arity++ {
+			if c.th.ast.lookupFn(f.Name, arity) != nil {
+				return arity - len(f.Curry)
+			}
+		}
+	}
+	return -1
+}
+
+// ---- Closures ----
+
+func (c *compiler) closure(e *syntax.ClosureExpr) evalFn {
+	fs := c.res.scopes[e]
+	c.ast.anonCount++
+	fn := &function{
+		name:    "anon$" + strconv.Itoa(c.ast.anonCount),
+		params:  e.Params,
+		anon:    true,
+		ast:     c.ast,
+		pos:     e.Pos,
+		envFrom: fs.envOuter,
+	}
+	sub := &compiler{eng: c.eng, ast: c.ast, res: c.res, inFn: true, scope: fs}
+	sub.compileBody(fn, e, e.Body, fs)
+	envFrom := fs.envOuter
+	if len(envFrom) == 0 {
+		fp := Value{t: TypeFnPtr, p: &FnPtr{Name: fn.name, fn: fn}}
+		return func(*frame) Value { return fp }
+	}
+	return func(fr *frame) Value {
+		env := make([]*cell, len(envFrom))
+		for i, b := range envFrom {
+			env[i] = cellOf(fr, b)
+		}
+		return Value{t: TypeFnPtr, p: &FnPtr{Name: fn.name, fn: fn, env: env}}
+	}
+}
+
+func cellOf(fr *frame, b *binding) *cell {
+	switch b.kind {
+	case bLocal:
+		v := fr.slots[b.idx]
+		if v.t == typeCell {
+			return v.p.(*cell)
+		}
+		// Not yet boxed (declared but never initialised on this path).
+		cl := &cell{v: v}
+		fr.slots[b.idx] = Value{t: typeCell, p: cl}
+		return cl
+	case bEnv:
+		return fr.env[b.idx]
+	}
+	return &cell{}
+}
+
+// compileBody compiles a function or closure body.
+func (c *compiler) compileBody(fn *function, owner syntax.Node, body *syntax.BlockExpr, fs *funcScope) {
+	for i := range fn.params {
+		if b := c.res.decls[declKey{owner, i}]; b != nil && b.boxed {
+			fn.boxedParams = append(fn.boxedParams, i)
+		}
+	}
+	blk := c.block(body.Stmts)
+	fn.body = func(fr *frame) ctrl {
+		blk(fr)
+		return ctrlNone
+	}
+	fn.nslots = fs.maxSlots
+}

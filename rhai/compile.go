@@ -1,0 +1,1238 @@
+package rhai
+
+import (
+	"math"
+	"strings"
+
+	"github.com/picloud/picloud/rhai/syntax"
+)
+
+// The compiler turns the resolved AST into a tree of Go closures: each
+// expression becomes an evalFn, each statement an execFn. Closures capture
+// everything they need (slot numbers, constants, callee functions) at compile
+// time, so evaluation does no lookups by name and no type switches on AST nodes.
+//
+// Errors inside evaluation travel as panics carrying *Error (raise); the API
+// boundary and try/catch recover them. Control flow (break, continue, return)
+// travels as the ctrl result of execFns, with the carried value in frame.ret.
+
+type ctrl uint8
+
+const (
+	ctrlNone ctrl = iota
+	ctrlBreak
+	ctrlContinue
+	ctrlReturn
+)
+
+type (
+	evalFn func(fr *frame) Value
+	execFn func(fr *frame) ctrl
+)
+
+// cell is a variable shared between a scope and the closures that capture it.
+type cell struct{ v Value }
+
+// frame is one activation of a function (or of the main script).
+type frame struct {
+	th        *thread
+	slots     []Value
+	env       []*cell
+	this      *Value
+	thisConst bool
+	fn        *function
+	// ret carries the value of the last executed statement-expression, of a
+	// `return` or of a `break`, depending on the ctrl that came with it.
+	ret Value
+	// pending is a ctrl raised inside an expression (`let x = if c { return 1 }
+	// else { 2 };`), picked up by the enclosing statement.
+	pending ctrl
+}
+
+// function is a compiled script function, closure body or main script.
+type function struct {
+	name    string
+	params  []string
+	nslots  int
+	body    execFn // leaves the result in frame.ret
+	private bool
+	anon    bool
+	ast     *AST
+	pos     syntax.Pos
+	// envFrom says, for a closure, where each captured cell comes from in the
+	// frame that creates it.
+	envFrom []*binding
+	// boxedParams are the parameters some closure captures: they are moved into
+	// cells on entry.
+	boxedParams []int
+}
+
+type compiler struct {
+	eng   *Engine
+	ast   *AST
+	res   *resolution
+	inFn  bool
+	scope *funcScope
+}
+
+func (c *compiler) binding(e *syntax.Ident) *binding { return c.res.idents[e] }
+
+// ---- Statements ----
+
+func (c *compiler) block(stmts []syntax.Stmt) execFn {
+	fns := make([]execFn, 0, len(stmts))
+	for i, s := range stmts {
+		if _, ok := s.(*syntax.EmptyStmt); ok && i != len(stmts)-1 {
+			continue
+		}
+		fns = append(fns, c.stmt(s, i == len(stmts)-1))
+	}
+	switch len(fns) {
+	case 0:
+		return func(fr *frame) ctrl { fr.ret = Unit; return ctrlNone }
+	case 1:
+		return fns[0]
+	case 2:
+		a, b := fns[0], fns[1]
+		return func(fr *frame) ctrl {
+			if c := a(fr); c != ctrlNone {
+				return c
+			}
+			return b(fr)
+		}
+	}
+	return func(fr *frame) ctrl {
+		for _, s := range fns {
+			if c := s(fr); c != ctrlNone {
+				return c
+			}
+		}
+		return ctrlNone
+	}
+}
+
+// stmt compiles a statement. When last is true the statement's value must be
+// left in fr.ret (the value of the enclosing block).
+func (c *compiler) stmt(s syntax.Stmt, last bool) execFn {
+	fn := c.stmt1(s, last)
+	if hasNestedCtrl(s) {
+		inner := fn
+		fn = func(fr *frame) ctrl {
+			r := inner(fr)
+			if fr.pending != ctrlNone {
+				r = fr.pending
+				fr.pending = ctrlNone
+			}
+			return r
+		}
+	}
+	return fn
+}
+
+func (c *compiler) stmt1(s syntax.Stmt, last bool) execFn {
+	switch s := s.(type) {
+	case *syntax.EmptyStmt:
+		return func(fr *frame) ctrl { fr.tick(); fr.ret = Unit; return ctrlNone }
+	case *syntax.ExprStmt:
+		if se := c.stmtExpr(s.X); se != nil {
+			return se
+		}
+		e := c.expr(s.X)
+		if last {
+			return func(fr *frame) ctrl { fr.tick(); fr.ret = e(fr); return ctrlNone }
+		}
+		return func(fr *frame) ctrl { fr.tick(); e(fr); return ctrlNone }
+	case *syntax.LetStmt:
+		return c.let(s)
+	case *syntax.AssignStmt:
+		return c.assign(s)
+	case *syntax.ReturnStmt:
+		if s.Value == nil {
+			return func(fr *frame) ctrl { fr.tick(); fr.ret = Unit; return ctrlReturn }
+		}
+		e := c.storeExpr(s.Value)
+		return func(fr *frame) ctrl { fr.tick(); fr.ret = e(fr); return ctrlReturn }
+	case *syntax.BreakStmt:
+		if s.Value == nil {
+			return func(fr *frame) ctrl { fr.tick(); fr.ret = Unit; return ctrlBreak }
+		}
+		e := c.storeExpr(s.Value)
+		return func(fr *frame) ctrl { fr.tick(); fr.ret = e(fr); return ctrlBreak }
+	case *syntax.ContinueStmt:
+		return func(fr *frame) ctrl { fr.tick(); return ctrlContinue }
+	case *syntax.ThrowStmt:
+		return c.throw(s)
+	case *syntax.TryStmt:
+		return c.try(s)
+	case *syntax.ImportStmt:
+		return c.importStmt(s)
+	case *syntax.ExportStmt:
+		return c.exportStmt(s)
+	}
+	pos := s.Position()
+	return func(fr *frame) ctrl {
+		raise(NewError(ErrSystem, "unsupported statement"), pos)
+		return ctrlNone
+	}
+}
+
+// stmtExpr compiles the expressions that are statements in their own right
+// (blocks, if, switch, loops) to an execFn that leaves its value in fr.ret and
+// passes control flow through. It returns nil for other expressions.
+func (c *compiler) stmtExpr(e syntax.Expr) execFn {
+	switch e := e.(type) {
+	case *syntax.BlockExpr:
+		b := c.block(e.Stmts)
+		return func(fr *frame) ctrl { fr.tick(); return b(fr) }
+	case *syntax.IfExpr:
+		return c.ifExpr(e)
+	case *syntax.SwitchExpr:
+		return c.switchExpr(e)
+	case *syntax.WhileExpr:
+		return c.whileExpr(e)
+	case *syntax.DoExpr:
+		return c.doExpr(e)
+	case *syntax.ForExpr:
+		return c.forExpr(e)
+	}
+	return nil
+}
+
+func (fr *frame) tick() {
+	th := fr.th
+	th.ops++
+	if th.ops >= th.checkAt {
+		th.slowCheck()
+	}
+}
+
+func (c *compiler) let(s *syntax.LetStmt) execFn {
+	b := c.res.decls[declKey{s, 0}]
+	var e evalFn
+	if s.Value == nil {
+		e = func(*frame) Value { return Unit }
+	} else {
+		e = c.storeExpr(s.Value)
+	}
+	idx := b.idx
+	var fn execFn
+	if b.boxed {
+		fn = func(fr *frame) ctrl {
+			fr.tick()
+			fr.slots[idx] = Value{t: typeCell, p: &cell{v: e(fr)}}
+			fr.ret = Unit
+			return ctrlNone
+		}
+	} else {
+		fn = func(fr *frame) ctrl {
+			fr.tick()
+			fr.slots[idx] = e(fr)
+			fr.ret = Unit
+			return ctrlNone
+		}
+	}
+	if s.Export {
+		inner, name := fn, s.Name
+		fn = func(fr *frame) ctrl {
+			r := inner(fr)
+			if fr.th.exports != nil {
+				fr.th.exports[name] = loadBinding(fr, b).Clone()
+			}
+			return r
+		}
+	}
+	if s.Const && !c.inFn && c.scope.parent == nil {
+		// Top-level constants are also reachable as global::NAME from functions.
+		inner, name := fn, s.Name
+		fn = func(fr *frame) ctrl {
+			r := inner(fr)
+			fr.th.setGlobalConst(name, loadBinding(fr, b))
+			return r
+		}
+	}
+	return fn
+}
+
+// typeCell marks a slot holding a *cell (a variable captured by a closure). It
+// never escapes into script-visible values.
+const typeCell Type = 254
+
+func loadBinding(fr *frame, b *binding) Value {
+	switch b.kind {
+	case bLocal:
+		v := fr.slots[b.idx]
+		if v.t == typeCell {
+			return v.p.(*cell).v
+		}
+		return v
+	case bEnv:
+		return fr.env[b.idx].v
+	}
+	return Unit
+}
+
+func (c *compiler) throw(s *syntax.ThrowStmt) execFn {
+	pos := s.Pos
+	if s.Value == nil {
+		return func(fr *frame) ctrl {
+			fr.tick()
+			if e := fr.th.caught; e != nil {
+				panic(e)
+			}
+			panic(&Error{Kind: ErrRuntime, Message: "Runtime error", Pos: pos, Value: Unit})
+		}
+	}
+	e := c.storeExpr(s.Value)
+	return func(fr *frame) ctrl {
+		fr.tick()
+		v := e(fr)
+		msg := "Runtime error"
+		if s := toDisplay(v); s != "" {
+			msg += ": " + s
+		}
+		panic(&Error{Kind: ErrRuntime, Message: msg, Pos: pos, Value: v})
+	}
+}
+
+func (c *compiler) try(s *syntax.TryStmt) execFn {
+	body := c.block(s.Body.Stmts)
+	catch := c.block(s.Catch.Stmts)
+	var errSlot = -1
+	var boxed bool
+	if b := c.res.decls[declKey{s, 0}]; b != nil {
+		errSlot, boxed = b.idx, b.boxed
+	}
+	src := c.ast.name
+	return func(fr *frame) ctrl {
+		fr.tick()
+		th := fr.th
+		r, err := th.protect(fr, body)
+		if err == nil {
+			fr.ret = Unit
+			return r
+		}
+		if errSlot >= 0 {
+			v := errorToValue(err, src)
+			if boxed {
+				v = Value{t: typeCell, p: &cell{v: v}}
+			}
+			fr.slots[errSlot] = v
+		}
+		saved := th.caught
+		th.caught = err
+		r = catch(fr)
+		th.caught = saved
+		if r == ctrlNone {
+			fr.ret = Unit
+		}
+		return r
+	}
+}
+
+// protect runs body and turns a catchable evaluation error into a returned
+// error, restoring the thread to its state at entry. Limit errors are not
+// catchable: a script must not be able to retry its way past a limit.
+func (th *thread) protect(fr *frame, body execFn) (r ctrl, err *Error) {
+	depth, m := th.depth, th.mark()
+	defer func() {
+		if x := recover(); x != nil {
+			e, ok := x.(*Error)
+			if !ok || e.IsLimit() || e.Kind == ErrStackOverflow {
+				panic(x)
+			}
+			th.depth = depth
+			th.reset(m)
+			err = e
+		}
+	}()
+	return body(fr), nil
+}
+
+// ---- Control flow expressions ----
+
+func (c *compiler) cond(e syntax.Expr) func(fr *frame) bool {
+	x := c.expr(e)
+	pos := e.Position()
+	return func(fr *frame) bool {
+		v := x(fr)
+		if v.t != TypeBool {
+			raise(mismatchBool(v), pos)
+		}
+		return v.n != 0
+	}
+}
+
+func mismatchBool(v Value) *Error {
+	what := v.TypeName()
+	if v.IsNumber() {
+		what = "a number"
+	} else if v.t == TypeString {
+		what = "a string"
+	}
+	return &Error{Kind: ErrMismatchDataType, Message: "Expecting a boolean expression, not " + what}
+}
+
+func (c *compiler) ifExpr(e *syntax.IfExpr) execFn {
+	cond := c.cond(e.Cond)
+	then := c.block(e.Then.Stmts)
+	var els execFn
+	if e.Else != nil {
+		els = c.stmtExpr(e.Else)
+	}
+	if els == nil {
+		return func(fr *frame) ctrl {
+			fr.tick()
+			if cond(fr) {
+				return then(fr)
+			}
+			fr.ret = Unit
+			return ctrlNone
+		}
+	}
+	return func(fr *frame) ctrl {
+		fr.tick()
+		if cond(fr) {
+			return then(fr)
+		}
+		return els(fr)
+	}
+}
+
+// body compiles a switch arm or other expression-or-block to an execFn.
+func (c *compiler) exprAsExec(e syntax.Expr) execFn {
+	if se := c.stmtExpr(e); se != nil {
+		return se
+	}
+	x := c.storeExpr(e)
+	return func(fr *frame) ctrl { fr.ret = x(fr); return ctrlNone }
+}
+
+func (c *compiler) switchExpr(e *syntax.SwitchExpr) execFn {
+	x := c.expr(e.X)
+	type arm struct {
+		values []Value
+		ranges []Range
+		incl   []bool
+		cond   func(fr *frame) bool
+		body   execFn
+	}
+	arms := make([]arm, len(e.Cases))
+	for i, cs := range e.Cases {
+		a := &arms[i]
+		for _, v := range cs.Values {
+			if be, ok := v.(*syntax.BinaryExpr); ok && (be.Op == syntax.DotDot || be.Op == syntax.DotDotEq) {
+				lo, _ := constValue(be.L)
+				hi, _ := constValue(be.R)
+				a.ranges = append(a.ranges, Range{Start: lo.AsInt(), End: hi.AsInt()})
+				a.incl = append(a.incl, be.Op == syntax.DotDotEq)
+				continue
+			}
+			cv, ok := constValue(v)
+			if !ok {
+				cv = c.constEval(v)
+			}
+			a.values = append(a.values, cv)
+		}
+		if cs.Cond != nil {
+			a.cond = c.cond(cs.Cond)
+		}
+		a.body = c.exprAsExec(cs.Body)
+	}
+	var def execFn
+	if e.Default != nil {
+		def = c.exprAsExec(e.Default)
+	}
+	matches := func(fr *frame, a *arm, v Value) bool {
+		hit := false
+		for _, cv := range a.values {
+			if switchEqual(v, cv) {
+				hit = true
+				break
+			}
+		}
+		if !hit && v.t == TypeInt {
+			n := v.AsInt()
+			for i, r := range a.ranges {
+				if n >= r.Start && (n < r.End || a.incl[i] && n == r.End) {
+					hit = true
+					break
+				}
+			}
+		}
+		return hit && (a.cond == nil || a.cond(fr))
+	}
+	return func(fr *frame) ctrl {
+		fr.tick()
+		v := x(fr)
+		// Value cases are matched before range cases, as Rhai's hashed lookup does.
+		for i := range arms {
+			a := &arms[i]
+			if len(a.values) > 0 && matches(fr, a, v) {
+				return a.body(fr)
+			}
+		}
+		for i := range arms {
+			a := &arms[i]
+			if len(a.values) == 0 && len(a.ranges) > 0 && matches(fr, a, v) {
+				return a.body(fr)
+			}
+		}
+		if def != nil {
+			return def(fr)
+		}
+		fr.ret = Unit
+		return ctrlNone
+	}
+}
+
+// constEval evaluates a constant expression (a switch case value) at compile time.
+func (c *compiler) constEval(e syntax.Expr) (v Value) {
+	defer func() {
+		if recover() != nil {
+			v = Unit
+		}
+	}()
+	fn := c.expr(e)
+	th := newThread(c.eng, nil, c.ast, 0)
+	defer th.release()
+	return fn(&th.frames[0])
+}
+
+func (c *compiler) whileExpr(e *syntax.WhileExpr) execFn {
+	body := c.block(e.Body.Stmts)
+	if e.Cond == nil {
+		return func(fr *frame) ctrl {
+			fr.tick()
+			for {
+				fr.tick()
+				switch body(fr) {
+				case ctrlBreak:
+					return ctrlNone
+				case ctrlReturn:
+					return ctrlReturn
+				}
+			}
+		}
+	}
+	cond := c.cond(e.Cond)
+	return func(fr *frame) ctrl {
+		fr.tick()
+		for cond(fr) {
+			fr.tick()
+			switch body(fr) {
+			case ctrlBreak:
+				return ctrlNone
+			case ctrlReturn:
+				return ctrlReturn
+			}
+		}
+		fr.ret = Unit
+		return ctrlNone
+	}
+}
+
+func (c *compiler) doExpr(e *syntax.DoExpr) execFn {
+	body := c.block(e.Body.Stmts)
+	cond := c.cond(e.Cond)
+	until := e.Until
+	return func(fr *frame) ctrl {
+		fr.tick()
+		for {
+			fr.tick()
+			switch body(fr) {
+			case ctrlBreak:
+				return ctrlNone
+			case ctrlReturn:
+				return ctrlReturn
+			case ctrlContinue:
+				// Rhai jumps back to the body without testing the condition.
+				continue
+			}
+			if cond(fr) == until {
+				break
+			}
+		}
+		fr.ret = Unit
+		return ctrlNone
+	}
+}
+
+func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
+	iter := c.expr(e.Iter)
+	body := c.block(e.Body.Stmts)
+	vb := c.res.decls[declKey{e, 0}]
+	cb := c.res.decls[declKey{e, 1}]
+	pos := e.Iter.Position()
+	return func(fr *frame) ctrl {
+		fr.tick()
+		src := iter(fr)
+		// The loop variable (and counter) is one variable for the whole loop: a
+		// closure capturing it sees its last value, as in Rhai.
+		var vcell, ccell *cell
+		if vb.boxed {
+			vcell = &cell{}
+			fr.slots[vb.idx] = Value{t: typeCell, p: vcell}
+		}
+		if cb != nil && cb.boxed {
+			ccell = &cell{}
+			fr.slots[cb.idx] = Value{t: typeCell, p: ccell}
+		}
+		var count int64
+		result := ctrlNone
+		step := func(v Value) bool {
+			fr.tick()
+			if vcell != nil {
+				vcell.v = v
+			} else {
+				fr.slots[vb.idx] = v
+			}
+			if cb != nil {
+				if ccell != nil {
+					ccell.v = Int(count)
+				} else {
+					fr.slots[cb.idx] = Int(count)
+				}
+			}
+			count++
+			switch body(fr) {
+			case ctrlBreak:
+				return false
+			case ctrlReturn:
+				result = ctrlReturn
+				return false
+			}
+			return true
+		}
+		fr.ret = Unit
+		switch src.t {
+		case TypeRange, TypeRangeInclusive:
+			r := src.AsRange()
+			end := r.End
+			if src.t == TypeRangeInclusive {
+				if end == math.MaxInt64 {
+					// Avoid overflow: iterate to end-1, then end.
+					for i := r.Start; i < end; i++ {
+						if !step(Int(i)) {
+							return finishFor(fr, result)
+						}
+					}
+					step(Int(end))
+					return finishFor(fr, result)
+				}
+				end++
+			}
+			if vcell == nil && cb == nil {
+				// The common case, kept free of the step closure.
+				slot := vb.idx
+				for i := r.Start; i < end; i++ {
+					fr.tick()
+					fr.slots[slot] = Int(i)
+					switch body(fr) {
+					case ctrlBreak:
+						return finishFor(fr, ctrlNone)
+					case ctrlReturn:
+						return ctrlReturn
+					}
+				}
+				fr.ret = Unit
+				return ctrlNone
+			}
+			for i := r.Start; i < end; i++ {
+				if !step(Int(i)) {
+					break
+				}
+			}
+		case TypeArray:
+			items := src.AsArray().Items
+			n := len(items)
+			for i := 0; i < n && i < len(items); i++ {
+				if !step(items[i].Clone()) {
+					break
+				}
+			}
+		case TypeString:
+			for _, r := range src.AsString() {
+				if !step(Char(r)) {
+					break
+				}
+			}
+		case TypeBlob:
+			b := src.AsBlob().B
+			for i := 0; i < len(b); i++ {
+				if !step(U8(b[i])) {
+					break
+				}
+			}
+		case TypeCustom:
+			it, ok := src.AsCustom().V.(Iterable)
+			if !ok {
+				raise(&Error{Kind: ErrFor, Message: "For loop expects an iterable type, but gets " + src.TypeName()}, pos)
+			}
+			it.Each(step)
+		default:
+			raise(&Error{Kind: ErrFor, Message: "For loop expects an iterable type, but gets " + src.TypeName()}, pos)
+		}
+		return finishFor(fr, result)
+	}
+}
+
+func finishFor(fr *frame, r ctrl) ctrl {
+	if r == ctrlReturn {
+		return ctrlReturn
+	}
+	if r == ctrlNone {
+		fr.ret = Unit
+	}
+	return ctrlNone
+}
+
+// hasNestedCtrl reports whether a statement holds break/continue/return inside an
+// expression position (where it must travel through fr.pending).
+func hasNestedCtrl(s syntax.Stmt) bool {
+	var exprs []syntax.Expr
+	switch s := s.(type) {
+	case *syntax.LetStmt:
+		exprs = []syntax.Expr{s.Value}
+	case *syntax.AssignStmt:
+		exprs = []syntax.Expr{s.LHS, s.RHS}
+	case *syntax.ExprStmt:
+		switch x := s.X.(type) {
+		case *syntax.IfExpr, *syntax.SwitchExpr, *syntax.WhileExpr, *syntax.DoExpr, *syntax.ForExpr, *syntax.BlockExpr:
+			return false
+		default:
+			exprs = []syntax.Expr{x}
+		}
+	case *syntax.ReturnStmt:
+		exprs = []syntax.Expr{s.Value}
+	case *syntax.ThrowStmt:
+		exprs = []syntax.Expr{s.Value}
+	case *syntax.BreakStmt:
+		exprs = []syntax.Expr{s.Value}
+	default:
+		return false
+	}
+	for _, e := range exprs {
+		if e != nil && exprHasCtrl(e) {
+			return true
+		}
+	}
+	return false
+}
+
+func exprHasCtrl(e syntax.Expr) bool {
+	found := false
+	walkExpr(e, func(n syntax.Node) bool {
+		switch n.(type) {
+		case *syntax.BreakStmt, *syntax.ContinueStmt, *syntax.ReturnStmt:
+			found = true
+		case *syntax.ClosureExpr:
+			return false
+		}
+		return !found
+	})
+	return found
+}
+
+// ---- Expressions ----
+
+// isPlace reports whether e names storage (a variable, element or property):
+// storing its value elsewhere must copy arrays, maps and BLOBs.
+func isPlace(e syntax.Expr) bool {
+	switch e := e.(type) {
+	case *syntax.Ident, *syntax.IndexExpr, *syntax.PropExpr, *syntax.PathExpr:
+		return true
+	case *syntax.BinaryExpr:
+		// `a ?? b` yields one of its operands as is.
+		return e.Op == syntax.QuestionQuestion
+	case *syntax.MethodCallExpr:
+		// Methods like get() may return a collection's element; natives clone what
+		// they return, except property-like calls on maps via fn pointers.
+		return false
+	}
+	return false
+}
+
+// storeExpr compiles e for a place that keeps the value: copies collections
+// read from other places.
+func (c *compiler) storeExpr(e syntax.Expr) evalFn {
+	x := c.expr(e)
+	if !isPlace(e) {
+		return x
+	}
+	return func(fr *frame) Value {
+		v := x(fr)
+		if v.t == TypeArray || v.t == TypeMap || v.t == TypeBlob {
+			return v.Clone()
+		}
+		return v
+	}
+}
+
+func constValue(e syntax.Expr) (Value, bool) {
+	switch e := e.(type) {
+	case *syntax.IntLit:
+		return Int(e.Value), true
+	case *syntax.FloatLit:
+		return Float(e.Value), true
+	case *syntax.BoolLit:
+		return Bool(e.Value), true
+	case *syntax.StringLit:
+		return String(e.Value), true
+	case *syntax.CharLit:
+		return Char(e.Value), true
+	case *syntax.UnitLit:
+		return Unit, true
+	case *syntax.UnaryExpr:
+		if e.Op == syntax.Minus {
+			switch x := e.X.(type) {
+			case *syntax.IntLit:
+				if x.Value != math.MinInt64 {
+					return Int(-x.Value), true
+				}
+			case *syntax.FloatLit:
+				return Float(-x.Value), true
+			}
+		}
+	}
+	return Unit, false
+}
+
+func (c *compiler) expr(e syntax.Expr) evalFn {
+	if v, ok := constValue(e); ok {
+		return func(*frame) Value { return v }
+	}
+	switch e := e.(type) {
+	case *syntax.InterpString:
+		return c.interp(e)
+	case *syntax.Ident:
+		return c.ident(e)
+	case *syntax.PathExpr:
+		return c.path(e)
+	case *syntax.ArrayLit:
+		elems := make([]evalFn, len(e.Elems))
+		for i, x := range e.Elems {
+			elems[i] = c.storeExpr(x)
+		}
+		pos := e.Pos
+		return func(fr *frame) Value {
+			items := make([]Value, len(elems))
+			for i, x := range elems {
+				items[i] = x(fr)
+			}
+			fr.th.checkSizeOrRaise(sizeArray, len(items), pos)
+			return NewArray(items)
+		}
+	case *syntax.MapLit:
+		vals := make([]evalFn, len(e.Values))
+		for i, x := range e.Values {
+			vals[i] = c.storeExpr(x)
+		}
+		keys := e.Keys
+		pos := e.Pos
+		return func(fr *frame) Value {
+			m := make(map[string]Value, len(keys))
+			for i, x := range vals {
+				m[keys[i]] = x(fr)
+			}
+			fr.th.checkSizeOrRaise(sizeMap, len(m), pos)
+			return NewMap(m)
+		}
+	case *syntax.UnaryExpr:
+		return c.unary(e)
+	case *syntax.BinaryExpr:
+		return c.binary(e)
+	case *syntax.IndexExpr:
+		return c.index(e)
+	case *syntax.PropExpr:
+		return c.prop(e)
+	case *syntax.MethodCallExpr:
+		return c.methodCall(e)
+	case *syntax.CallExpr:
+		return c.call(e)
+	case *syntax.ClosureExpr:
+		return c.closure(e)
+	case *syntax.BlockExpr, *syntax.IfExpr, *syntax.SwitchExpr, *syntax.WhileExpr, *syntax.DoExpr, *syntax.ForExpr:
+		s := c.stmtExpr(e)
+		return func(fr *frame) Value {
+			if r := s(fr); r != ctrlNone {
+				fr.pending = r
+			}
+			return fr.ret
+		}
+	}
+	pos := e.Position()
+	return func(fr *frame) Value {
+		raise(NewError(ErrSystem, "unsupported expression"), pos)
+		return Unit
+	}
+}
+
+func (c *compiler) interp(e *syntax.InterpString) evalFn {
+	parts := make([]evalFn, len(e.Parts))
+	lits := make([]string, len(e.Parts))
+	isLit := make([]bool, len(e.Parts))
+	for i, p := range e.Parts {
+		if s, ok := p.(*syntax.StringLit); ok {
+			lits[i], isLit[i] = s.Value, true
+			continue
+		}
+		parts[i] = c.expr(p)
+	}
+	pos := e.Pos
+	return func(fr *frame) Value {
+		var b strings.Builder
+		for i := range parts {
+			if isLit[i] {
+				b.WriteString(lits[i])
+				continue
+			}
+			v := parts[i](fr)
+			if v.t == TypeString {
+				b.WriteString(v.AsString())
+			} else {
+				b.WriteString(fr.th.display(v))
+			}
+		}
+		fr.th.checkSizeOrRaise(sizeString, b.Len(), pos)
+		return String(b.String())
+	}
+}
+
+func (th *thread) checkSizeOrRaise(k sizeKind, n int, pos syntax.Pos) {
+	if err := th.checkSize(k, n); err != nil {
+		raise(err.(*Error), pos)
+	}
+}
+
+// display is Display for interpolation and string building; custom types may
+// provide to_string.
+func (th *thread) display(v Value) string { return toDisplay(v) }
+
+func (c *compiler) ident(e *syntax.Ident) evalFn {
+	b := c.binding(e)
+	pos := e.Pos
+	switch b.kind {
+	case bLocal:
+		idx := b.idx
+		if b.boxed {
+			return func(fr *frame) Value { return fr.slots[idx].p.(*cell).v }
+		}
+		return func(fr *frame) Value { return fr.slots[idx] }
+	case bEnv:
+		idx := b.idx
+		return func(fr *frame) Value { return fr.env[idx].v }
+	case bThis:
+		return func(fr *frame) Value {
+			if fr.this == nil {
+				raise(&Error{Kind: ErrUnboundThis, Message: "'this' not bound"}, pos)
+			}
+			return *fr.this
+		}
+	}
+	name := e.Name
+	return func(fr *frame) Value {
+		if p := fr.th.lookupFree(fr, name); p != nil {
+			return *p
+		}
+		raise(&Error{Kind: ErrVariableNotFound, Message: "Variable not found: " + name, Var: name}, pos)
+		return Unit
+	}
+}
+
+// lookupFree finds a variable the resolver could not place: a host scope
+// variable (visible to the main script only, as in Rhai).
+func (th *thread) lookupFree(fr *frame, name string) *Value {
+	if fr.fn != nil && fr.fn.ast != nil && fr != &th.frames[0] && !fr.fn.isMain() {
+		return nil
+	}
+	if i := th.scope.index(name); i >= 0 {
+		return &th.scope.values[i]
+	}
+	return nil
+}
+
+func (f *function) isMain() bool { return f.name == "" }
+
+func (c *compiler) path(e *syntax.PathExpr) evalFn {
+	pos := e.Pos
+	name := e.Name
+	full := strings.Join(e.Namespace, "::") + "::" + name
+	if len(e.Namespace) == 1 && e.Namespace[0] == "global" {
+		return func(fr *frame) Value {
+			if v, ok := fr.th.globalConst(name); ok {
+				return v
+			}
+			raise(&Error{Kind: ErrVariableNotFound, Message: "Variable not found: " + full, Var: full}, pos)
+			return Unit
+		}
+	}
+	ns := e.Namespace
+	return func(fr *frame) Value {
+		m := fr.th.findModule(ns, pos)
+		if v, ok := m.variable(name); ok {
+			return v
+		}
+		raise(&Error{Kind: ErrVariableNotFound, Message: "Variable not found: " + full, Var: full}, pos)
+		return Unit
+	}
+}
+
+func (c *compiler) unary(e *syntax.UnaryExpr) evalFn {
+	x := c.expr(e.X)
+	op := e.Op
+	pos := e.Pos
+	switch op {
+	case syntax.Minus:
+		return func(fr *frame) Value {
+			v := x(fr)
+			if v.t == TypeInt && int64(v.n) != math.MinInt64 {
+				return Int(-int64(v.n))
+			}
+			if v.t == TypeFloat {
+				return Float(-v.AsFloat())
+			}
+			return unarySlow(fr, op, v, pos)
+		}
+	case syntax.Bang:
+		return func(fr *frame) Value {
+			v := x(fr)
+			if v.t == TypeBool {
+				return Bool(v.n == 0)
+			}
+			return unarySlow(fr, op, v, pos)
+		}
+	}
+	return func(fr *frame) Value { return unarySlow(fr, op, x(fr), pos) }
+}
+
+func unarySlow(fr *frame, op syntax.Token, v Value, pos syntax.Pos) Value {
+	r, ok, err := unaryOp(op, v)
+	if err != nil {
+		raise(err, syntax.Pos{})
+	}
+	if ok {
+		return r
+	}
+	args := [1]Value{v}
+	return fr.th.callNativeOp(op.String(), args[:], pos)
+}
+
+func (c *compiler) binary(e *syntax.BinaryExpr) evalFn {
+	op, pos := e.Op, e.Pos
+	switch op {
+	case syntax.AndAnd, syntax.OrOr:
+		l, r := c.expr(e.L), c.expr(e.R)
+		isAnd := op == syntax.AndAnd
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeBool && (a.n != 0) != isAnd {
+				return a
+			}
+			b := r(fr)
+			if a.t != TypeBool || b.t != TypeBool {
+				args := [2]Value{a, b}
+				return fr.th.callNativeOp(op.String(), args[:], pos)
+			}
+			return b
+		}
+	case syntax.QuestionQuestion:
+		l, r := c.expr(e.L), c.expr(e.R)
+		return func(fr *frame) Value {
+			if a := l(fr); a.t != TypeUnit {
+				return a
+			}
+			return r(fr)
+		}
+	case syntax.KwIn:
+		l, r := c.expr(e.L), c.expr(e.R)
+		return func(fr *frame) Value {
+			a, b := l(fr), r(fr)
+			args := [2]Value{b, a}
+			return fr.th.callNamed("contains", args[:], pos)
+		}
+	case syntax.DotDot, syntax.DotDotEq:
+		l, r := c.expr(e.L), c.expr(e.R)
+		incl := op == syntax.DotDotEq
+		return func(fr *frame) Value {
+			a, b := l(fr), r(fr)
+			if a.t == TypeInt && b.t == TypeInt {
+				return NewRange(a.AsInt(), b.AsInt(), incl)
+			}
+			args := [2]Value{a, b}
+			return fr.th.callNativeOp(op.String(), args[:], pos)
+		}
+	}
+	l := c.expr(e.L)
+	if k, ok := e.R.(*syntax.IntLit); ok {
+		if f := intConstOp(op, l, k.Value, pos); f != nil {
+			return f
+		}
+	}
+	r := c.expr(e.R)
+	if f := intOp(op, l, r, pos); f != nil {
+		return f
+	}
+	return func(fr *frame) Value { return binarySlow(fr, op, l(fr), r(fr), pos) }
+}
+
+func binarySlow(fr *frame, op syntax.Token, a, b Value, pos syntax.Pos) Value {
+	v, ok, err := binaryOp(op, a, b)
+	if err != nil {
+		raise(err, syntax.Pos{})
+	}
+	if ok {
+		return v
+	}
+	args := [2]Value{a, b}
+	return fr.th.callNativeOp(op.String(), args[:], pos)
+}
+
+// intConstOp specialises `x op K` for an integer constant K, the shape of most
+// loop counters and recursive calls (n - 1, i < 100).
+func intConstOp(op syntax.Token, l evalFn, k int64, pos syntax.Pos) evalFn {
+	kv := Int(k)
+	switch op {
+	case syntax.Plus:
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeInt {
+				x := int64(a.n)
+				s := x + k
+				if (s > x) == (k > 0) {
+					return Value{t: TypeInt, n: uint64(s)}
+				}
+			}
+			return binarySlow(fr, op, a, kv, pos)
+		}
+	case syntax.Minus:
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeInt {
+				x := int64(a.n)
+				s := x - k
+				if (s < x) == (k > 0) {
+					return Value{t: TypeInt, n: uint64(s)}
+				}
+			}
+			return binarySlow(fr, op, a, kv, pos)
+		}
+	case syntax.Lt:
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeInt {
+				return Bool(int64(a.n) < k)
+			}
+			return binarySlow(fr, op, a, kv, pos)
+		}
+	case syntax.Le:
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeInt {
+				return Bool(int64(a.n) <= k)
+			}
+			return binarySlow(fr, op, a, kv, pos)
+		}
+	case syntax.Gt:
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeInt {
+				return Bool(int64(a.n) > k)
+			}
+			return binarySlow(fr, op, a, kv, pos)
+		}
+	case syntax.Ge:
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeInt {
+				return Bool(int64(a.n) >= k)
+			}
+			return binarySlow(fr, op, a, kv, pos)
+		}
+	case syntax.EqEq:
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeInt {
+				return Bool(int64(a.n) == k)
+			}
+			return binarySlow(fr, op, a, kv, pos)
+		}
+	case syntax.Percent:
+		if k == 0 || k == -1 {
+			return nil
+		}
+		return func(fr *frame) Value {
+			a := l(fr)
+			if a.t == TypeInt {
+				return Int(int64(a.n) % k)
+			}
+			return binarySlow(fr, op, a, kv, pos)
+		}
+	}
+	return nil
+}
+
+// intOp specialises the common operators for two integers, falling back to the
+// general rules for anything else.
+func intOp(op syntax.Token, l, r evalFn, pos syntax.Pos) evalFn {
+	switch op {
+	case syntax.Plus:
+		return func(fr *frame) Value {
+			a, b := l(fr), r(fr)
+			if a.t == TypeInt && b.t == TypeInt {
+				x, y := int64(a.n), int64(b.n)
+				s := x + y
+				if (s > x) == (y > 0) {
+					return Value{t: TypeInt, n: uint64(s)}
+				}
+			} else if a.t == TypeFloat && b.t == TypeFloat {
+				return Float(a.AsFloat() + b.AsFloat())
+			}
+			return binarySlow(fr, op, a, b, pos)
+		}
+	case syntax.Minus:
+		return func(fr *frame) Value {
+			a, b := l(fr), r(fr)
+			if a.t == TypeInt && b.t == TypeInt {
+				x, y := int64(a.n), int64(b.n)
+				s := x - y
+				if (s < x) == (y > 0) {
+					return Value{t: TypeInt, n: uint64(s)}
+				}
+			} else if a.t == TypeFloat && b.t == TypeFloat {
+				return Float(a.AsFloat() - b.AsFloat())
+			}
+			return binarySlow(fr, op, a, b, pos)
+		}
+	case syntax.Star:
+		return func(fr *frame) Value {
+			a, b := l(fr), r(fr)
+			if a.t == TypeFloat && b.t == TypeFloat {
+				return Float(a.AsFloat() * b.AsFloat())
+			}
+			return binarySlow(fr, op, a, b, pos)
+		}
+	case syntax.Lt, syntax.Le, syntax.Gt, syntax.Ge, syntax.EqEq, syntax.NotEq:
+		return func(fr *frame) Value {
+			a, b := l(fr), r(fr)
+			if a.t == TypeInt && b.t == TypeInt {
+				x, y := int64(a.n), int64(b.n)
+				switch op {
+				case syntax.Lt:
+					return Bool(x < y)
+				case syntax.Le:
+					return Bool(x <= y)
+				case syntax.Gt:
+					return Bool(x > y)
+				case syntax.Ge:
+					return Bool(x >= y)
+				case syntax.EqEq:
+					return Bool(x == y)
+				default:
+					return Bool(x != y)
+				}
+			}
+			return binarySlow(fr, op, a, b, pos)
+		}
+	}
+	return nil
+}

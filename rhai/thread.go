@@ -1,0 +1,239 @@
+package rhai
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+
+	"github.com/picloud/picloud/rhai/syntax"
+)
+
+// thread is the state of one evaluation: the value stack, call frames, the
+// operation counter and the cancellation flag. It is used by one goroutine and
+// recycled through a pool, so an evaluation allocates almost nothing up front.
+type thread struct {
+	eng *Engine
+	ctx context.Context
+	ast *AST
+
+	// Operation accounting. ops counts operations; when it reaches checkAt the
+	// slow path checks the budget and the cancellation flag. One increment and
+	// one comparison per operation is all the hot path pays.
+	ops       uint64
+	maxOps    uint64
+	checkAt   uint64
+	cancelled atomic.Bool
+
+	depth    int // script function call depth
+	maxDepth int
+
+	// The value stack is a list of chunks that never move, so frames may keep
+	// slices into them while deeper calls grow the stack.
+	chunks [][]Value
+	chunk  int
+	sp     int
+
+	frames []frame
+
+	scope   *Scope
+	onPrint func(string)
+	onDebug func(string, string, syntax.Pos)
+
+	caught  *Error // the error being handled by the innermost catch (for `throw;`)
+	modules []importedModule
+	globals []globalVar      // top-level constants, for global::NAME
+	exports map[string]Value // the exports of the module being initialised
+}
+
+// importedModule is a module brought in by `import ... as alias`.
+type importedModule struct {
+	alias string
+	mod   *scriptModule
+}
+
+// cancelCheckInterval is how many operations pass between two looks at the
+// cancellation flag: small enough that a cancelled script stops within
+// microseconds, large enough to cost nothing.
+const cancelCheckInterval = 1024
+
+var threadPool = sync.Pool{New: func() any {
+	return &thread{chunks: [][]Value{make([]Value, 1024)}}
+}}
+
+func newThread(eng *Engine, ctx context.Context, ast *AST, maxOps uint64) *thread {
+	th := threadPool.Get().(*thread)
+	th.eng = eng
+	th.ctx = ctx
+	th.ast = ast
+	th.ops = 0
+	th.maxOps = maxOps
+	th.cancelled.Store(false)
+	th.depth = 0
+	th.maxDepth = eng.limits.MaxCallDepth
+	if th.maxDepth <= 0 {
+		th.maxDepth = defaultMaxCallDepth
+	}
+	if len(th.frames) < th.maxDepth+2 {
+		th.frames = make([]frame, th.maxDepth+2)
+	}
+	th.chunk, th.sp = 0, 0
+	th.setCheckAt()
+	return th
+}
+
+func (th *thread) release() {
+	// Drop references so pooled threads do not keep script data alive.
+	for _, c := range th.chunks {
+		clear(c)
+	}
+	for i := range th.frames {
+		th.frames[i] = frame{}
+	}
+	th.ctx, th.ast, th.scope, th.onPrint, th.onDebug, th.caught = nil, nil, nil, nil, nil, nil
+	th.modules = th.modules[:0]
+	th.globals = th.globals[:0]
+	th.exports = nil
+	threadPool.Put(th)
+}
+
+const defaultMaxCallDepth = 64
+
+func (th *thread) setCheckAt() {
+	next := th.ops + cancelCheckInterval
+	if th.maxOps > 0 && th.maxOps < next {
+		next = th.maxOps
+	}
+	th.checkAt = next
+}
+
+// tick1 counts one operation.
+func (th *thread) tick1() {
+	th.ops++
+	if th.ops >= th.checkAt {
+		th.slowCheck()
+	}
+}
+
+// slowCheck enforces the operation budget and cancellation; it panics with the
+// limit error (evaluation errors travel as panics inside the interpreter and
+// become error values at the API boundary).
+func (th *thread) slowCheck() {
+	if th.maxOps > 0 && th.ops > th.maxOps {
+		panic(&Error{Kind: ErrTooManyOperations, Message: "Too many operations"})
+	}
+	if th.cancelled.Load() {
+		panic(&Error{Kind: ErrTerminated, Message: "Script terminated"})
+	}
+	if th.ctx != nil && th.ctx.Err() != nil {
+		th.cancelled.Store(true)
+		panic(&Error{Kind: ErrTerminated, Message: "Script terminated"})
+	}
+	th.setCheckAt()
+}
+
+// tick accounts for n operations at once, for natives doing long work.
+func (th *thread) tick(n int) (err error) {
+	if th == nil {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(*Error); ok {
+				err = e
+				return
+			}
+			panic(r)
+		}
+	}()
+	th.ops += uint64(n)
+	if th.ops >= th.checkAt {
+		th.slowCheck()
+	}
+	return nil
+}
+
+type sizeKind uint8
+
+const (
+	sizeString sizeKind = iota
+	sizeArray
+	sizeMap
+)
+
+func (th *thread) checkSize(k sizeKind, n int) error {
+	if th == nil {
+		return nil
+	}
+	var max int
+	var what string
+	switch k {
+	case sizeString:
+		max, what = th.eng.limits.MaxStringSize, "Length of string"
+	case sizeArray:
+		max, what = th.eng.limits.MaxArraySize, "Size of array/BLOB"
+	case sizeMap:
+		max, what = th.eng.limits.MaxMapSize, "Size of object map"
+	}
+	if max > 0 && n > max {
+		return &Error{Kind: ErrDataTooLarge, Message: what + " too large"}
+	}
+	return nil
+}
+
+// alloc reserves n zeroed value slots on the stack.
+func (th *thread) alloc(n int) []Value {
+	c := th.chunks[th.chunk]
+	if th.sp+n <= len(c) {
+		s := c[th.sp : th.sp+n : th.sp+n]
+		th.sp += n
+		return s
+	}
+	return th.allocSlow(n)
+}
+
+func (th *thread) allocSlow(n int) []Value {
+	// Move to the next chunk; remember where we were in the frame that owns
+	// this allocation (see mark/reset).
+	th.chunk++
+	if th.chunk == len(th.chunks) {
+		size := 2 * len(th.chunks[th.chunk-1])
+		if size < n {
+			size = n
+		}
+		th.chunks = append(th.chunks, make([]Value, size))
+	} else if len(th.chunks[th.chunk]) < n {
+		th.chunks[th.chunk] = make([]Value, n)
+	}
+	th.sp = n
+	return th.chunks[th.chunk][:n:n]
+}
+
+// stackMark is a saved stack position.
+type stackMark struct{ chunk, sp int }
+
+func (th *thread) mark() stackMark { return stackMark{th.chunk, th.sp} }
+
+// reset frees everything allocated since m, clearing it for the collector.
+func (th *thread) reset(m stackMark) {
+	for th.chunk > m.chunk {
+		clear(th.chunks[th.chunk][:th.sp])
+		th.chunk--
+		th.sp = len(th.chunks[th.chunk])
+	}
+	clear(th.chunks[th.chunk][m.sp:th.sp])
+	th.sp = m.sp
+}
+
+func (th *thread) print(s string) {
+	if th != nil && th.onPrint != nil {
+		th.onPrint(s)
+	}
+}
+
+// raise aborts evaluation with err at pos (unless err already has a position).
+func raise(err *Error, pos syntax.Pos) {
+	if !err.Pos.IsValid() && pos.IsValid() {
+		err.Pos = pos
+	}
+	panic(err)
+}
