@@ -244,6 +244,11 @@ func (c *compiler) namespacedCall(e *syntax.CallExpr) evalFn {
 }
 
 func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
+	if id, ok := e.X.(*syntax.Ident); ok && e.Name == "is_shared" && len(e.Args) == 0 {
+		b := c.binding(id)
+		shared := b.boxed || b.kind == bEnv
+		return func(*frame) Value { return Bool(shared) }
+	}
 	args, _ := c.args(e.Args)
 	target := c.compileRef(e.X)
 	name, pos, safe := e.Name, e.Pos, e.Safe

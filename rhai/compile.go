@@ -308,7 +308,9 @@ func (c *compiler) try(s *syntax.TryStmt) execFn {
 		th := fr.th
 		r, err := th.protect(fr, body)
 		if err == nil {
-			fr.ret = Unit
+			if r == ctrlNone {
+				fr.ret = Unit
+			}
 			return r
 		}
 		if errSlot >= 0 {
@@ -578,7 +580,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 			fr.slots[cb.idx] = Value{t: typeCell, p: ccell}
 		}
 		var count int64
-		result := ctrlNone
+		result, broke := ctrlNone, false
 		step := func(v Value) bool {
 			fr.tick()
 			if vcell != nil {
@@ -596,6 +598,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 			count++
 			switch body(fr) {
 			case ctrlBreak:
+				broke = true
 				return false
 			case ctrlReturn:
 				result = ctrlReturn
@@ -613,11 +616,11 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 					// Avoid overflow: iterate to end-1, then end.
 					for i := r.Start; i < end; i++ {
 						if !step(Int(i)) {
-							return finishFor(fr, result)
+							return finishFor(fr, result, broke)
 						}
 					}
 					step(Int(end))
-					return finishFor(fr, result)
+					return finishFor(fr, result, broke)
 				}
 				end++
 			}
@@ -629,7 +632,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 					fr.slots[slot] = Int(i)
 					switch body(fr) {
 					case ctrlBreak:
-						return finishFor(fr, ctrlNone)
+						return ctrlNone
 					case ctrlReturn:
 						return ctrlReturn
 					}
@@ -672,15 +675,17 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 		default:
 			raise(&Error{Kind: ErrFor, Message: "For loop expects an iterable type, but gets " + src.TypeName()}, pos)
 		}
-		return finishFor(fr, result)
+		return finishFor(fr, result, broke)
 	}
 }
 
-func finishFor(fr *frame, r ctrl) ctrl {
+// finishFor ends a for loop: a `return` passes through, a `break` leaves its
+// value in fr.ret, and a loop that ran out yields ().
+func finishFor(fr *frame, r ctrl, broke bool) ctrl {
 	if r == ctrlReturn {
 		return ctrlReturn
 	}
-	if r == ctrlNone {
+	if !broke {
 		fr.ret = Unit
 	}
 	return ctrlNone
@@ -766,6 +771,33 @@ func (c *compiler) storeExpr(e syntax.Expr) evalFn {
 		}
 		return v
 	}
+}
+
+// foldConst evaluates array and map literals made only of constants.
+func foldConst(e syntax.Expr) (Value, bool) {
+	switch e := e.(type) {
+	case *syntax.ArrayLit:
+		items := make([]Value, len(e.Elems))
+		for i, x := range e.Elems {
+			v, ok := foldConst(x)
+			if !ok {
+				return Unit, false
+			}
+			items[i] = v
+		}
+		return NewArray(items), true
+	case *syntax.MapLit:
+		m := make(map[string]Value, len(e.Keys))
+		for i, x := range e.Values {
+			v, ok := foldConst(x)
+			if !ok {
+				return Unit, false
+			}
+			m[e.Keys[i]] = v
+		}
+		return NewMap(m), true
+	}
+	return constValue(e)
 }
 
 func constValue(e syntax.Expr) (Value, bool) {
@@ -874,6 +906,12 @@ func (c *compiler) interp(e *syntax.InterpString) evalFn {
 	for i, p := range e.Parts {
 		if s, ok := p.(*syntax.StringLit); ok {
 			lits[i], isLit[i] = s.Value, true
+			continue
+		}
+		if v, ok := foldConst(p); ok {
+			// Rhai's optimiser folds constant parts at compile time, with the
+			// host's formatting (characters inside collections keep quotes).
+			lits[i], isLit[i] = v.String(), true
 			continue
 		}
 		parts[i] = c.expr(p)

@@ -187,8 +187,8 @@ func (th *thread) run(f func() Value) (v Value, err error) {
 // errorToValue is what `catch (e)` binds: the thrown value for `throw`, else a
 // map describing the error.
 func errorToValue(e *Error, source string) Value {
-	if e.Kind == ErrRuntime && e.Inner == nil {
-		return e.Value
+	if r := e.Root(); r.Kind == ErrRuntime {
+		return r.Value
 	}
 	m := make(map[string]Value)
 	m["error"] = String(e.Kind)

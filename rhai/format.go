@@ -231,11 +231,7 @@ func appendFloatDisplay(b []byte, f float64) []byte {
 	if abs > maxNaturalFloat || abs < minNaturalFloat {
 		return appendRustExp(b, f)
 	}
-	b = strconv.AppendFloat(b, f, 'f', -1, 64)
-	if f == math.Trunc(f) {
-		b = append(b, ".0"...)
-	}
-	return b
+	return appendPlain(b, f, true)
 }
 
 // appendFloatDebug appends Rust's {:?} form of an f64: shortest round-trip
@@ -260,11 +256,7 @@ func appendFloatDebug(b []byte, f float64) []byte {
 	if abs < 1e-4 || abs >= 1e16 {
 		return appendRustExp(b, f)
 	}
-	b = strconv.AppendFloat(b, f, 'f', -1, 64)
-	if f == math.Trunc(f) {
-		b = append(b, ".0"...)
-	}
-	return b
+	return appendPlain(b, f, true)
 }
 
 // appendRustExp appends Rust's {:e} form of an f64: "1e13", "1.5e-7", "inf".
@@ -279,24 +271,125 @@ func appendRustExp(b []byte, f float64) []byte {
 		return append(b, "-inf"...)
 	}
 	var tmp [32]byte
-	s := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
-	// s is like "1.5e-07" or "1e+13".
-	i := len(s) - 1
-	for i >= 0 && s[i] != 'e' {
+	digits, exp, neg := shortestDigits(tmp[:0], f)
+	if neg {
+		b = append(b, '-')
+	}
+	b = append(b, digits[0])
+	if len(digits) > 1 {
+		b = append(b, '.')
+		b = append(b, digits[1:]...)
+	}
+	b = append(b, 'e')
+	return strconv.AppendInt(b, int64(exp), 10)
+}
+
+// appendPlain appends a finite, non-zero f in positional notation with the
+// shortest round-trip digits (Rust's {}); dotZero adds ".0" to integral values.
+func appendPlain(b []byte, f float64, dotZero bool) []byte {
+	var tmp [32]byte
+	digits, exp, neg := shortestDigits(tmp[:0], f)
+	if neg {
+		b = append(b, '-')
+	}
+	switch {
+	case exp < 0:
+		b = append(b, "0."...)
+		for i := -1; i > exp; i-- {
+			b = append(b, '0')
+		}
+		b = append(b, digits...)
+	case exp+1 >= len(digits):
+		b = append(b, digits...)
+		for i := len(digits); i <= exp; i++ {
+			b = append(b, '0')
+		}
+		if dotZero {
+			b = append(b, ".0"...)
+		}
+	default:
+		b = append(b, digits[:exp+1]...)
+		b = append(b, '.')
+		b = append(b, digits[exp+1:]...)
+	}
+	return b
+}
+
+// shortestDigits returns the shortest decimal digits that round-trip to f
+// (finite, non-zero) and the decimal exponent of the first digit, choosing as
+// Rust does: when two shortest candidates are equally close to f, the larger
+// one (Go's strconv picks the even one).
+func shortestDigits(dst []byte, f float64) (digits []byte, exp int, neg bool) {
+	s := strconv.AppendFloat(dst, f, 'e', -1, 64) // like -1.2345e+06
+	if s[0] == '-' {
+		neg = true
+		s = s[1:]
+	}
+	e := len(s) - 1
+	for s[e] != 'e' {
+		e--
+	}
+	x, _ := strconv.Atoi(string(s[e+1:]))
+	exp = x
+	digits = s[:e]
+	if len(digits) > 1 {
+		// Drop the decimal point: "1.2345" -> "12345".
+		copy(digits[1:], digits[2:])
+		digits = digits[:len(digits)-1]
+	}
+	last := digits[len(digits)-1]
+	if last&1 == 0 {
+		digits = roundTieUp(digits, exp, f)
+	}
+	return digits, exp, neg
+}
+
+// roundTieUp replaces digits (shortest, last digit even) by the next larger
+// candidate when f lies exactly halfway between the two.
+func roundTieUp(digits []byte, exp int, f float64) []byte {
+	n := len(digits)
+	var buf [40]byte
+	// One more digit than the shortest form, correctly rounded; a tie needs it
+	// to be 5 with nothing after it.
+	more := strconv.AppendFloat(buf[:0], math.Abs(f), 'e', n+20, 64)
+	// more is d.ddd...e±XX with n+20 fractional digits.
+	frac := more[2 : 2+n+20]
+	if frac[n-1] != '5' {
+		return digits
+	}
+	for _, c := range frac[n:] {
+		if c != '0' {
+			return digits
+		}
+	}
+	// Check the digits of "more" agree with ours up to n (same exponent).
+	if more[0] != digits[0] || string(frac[:n-1]) != string(digits[1:]) {
+		return digits
+	}
+	up := append([]byte(nil), digits...)
+	i := n - 1
+	for i >= 0 && up[i] == '9' {
+		up[i] = '0'
 		i--
 	}
-	b = append(b, s[:i+1]...)
-	j := i + 1
-	if s[j] == '-' {
-		b = append(b, '-')
-		j++
-	} else if s[j] == '+' {
-		j++
+	if i < 0 {
+		return digits
 	}
-	for j < len(s)-1 && s[j] == '0' {
-		j++
+	up[i]++
+	// The larger candidate must round-trip too.
+	var cand [48]byte
+	c := append(cand[:0], up[0])
+	if n > 1 {
+		c = append(c, '.')
+		c = append(c, up[1:]...)
 	}
-	return append(b, s[j:]...)
+	c = append(c, 'e')
+	c = strconv.AppendInt(c, int64(exp), 10)
+	g, err := strconv.ParseFloat(string(c), 64)
+	if err != nil || g != math.Abs(f) {
+		return digits
+	}
+	return append(digits[:0], up...)
 }
 
 // rustFloatString is Rust's plain Display of an f64 ({}): never scientific, no
@@ -317,7 +410,7 @@ func rustFloatString(f float64) string {
 		}
 		return "0"
 	}
-	return strconv.FormatFloat(f, 'f', -1, 64)
+	return string(appendPlain(nil, f, false))
 }
 
 // appendQuotedString appends s as Rust's Debug form of a str: in double quotes,

@@ -244,7 +244,7 @@ func stdBlob(m *Module) {
 	})
 	m.SetFn("index$get", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
 		x := a[0].AsBlob().B
-		i, ok := elemIndex(a[1].AsInt(), len(x))
+		i, ok := indexStrict(a[1].AsInt(), len(x))
 		if !ok {
 			return Unit, blobBoundsError(a[1].AsInt(), len(x))
 		}
@@ -252,7 +252,7 @@ func stdBlob(m *Module) {
 	})
 	m.SetMutFn("index$set", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
 		x := a[0].AsBlob().B
-		i, ok := elemIndex(a[1].AsInt(), len(x))
+		i, ok := indexStrict(a[1].AsInt(), len(x))
 		if !ok {
 			return Unit, blobBoundsError(a[1].AsInt(), len(x))
 		}
@@ -469,6 +469,18 @@ func stdBlob(m *Module) {
 		}
 		return NewBlob(out), nil
 	})
+}
+
+// indexStrict resolves an index expression b[i]: negative counts from the
+// end; ok is false when out of range.
+func indexStrict(i int64, n int) (int, bool) {
+	if i < 0 {
+		i += int64(n)
+	}
+	if i < 0 || i >= int64(n) {
+		return 0, false
+	}
+	return int(i), true
 }
 
 // blobBoundsError is Rhai's error for an out-of-range BLOB index.

@@ -232,6 +232,9 @@ func (r *resolver) expr(e syntax.Expr) {
 		r.exprs(e.Args)
 	case *syntax.CallExpr:
 		r.exprs(e.Args)
+		if len(e.Namespace) == 0 && e.Name == "is_def_var" {
+			r.res.evalVars[e] = r.fs.visible()
+		}
 		if len(e.Namespace) == 0 && (e.Name == "eval" || e.Bang) {
 			r.res.evalVars[e] = r.fs.visible()
 			// Everything eval's code may touch must survive outside the frame's
