@@ -84,6 +84,12 @@ func TestConformance(t *testing.T) {
 		if r.Expect != nil && r.Expect.Error == "any" && r.Expect.Phase == "" {
 			continue // may fail at either phase
 		}
+		// Module files beside a script are scripts too, and must parse.
+		for name, src := range r.Files {
+			if _, err := Parse(name, src, Options{}); err != nil {
+				t.Errorf("%s: module file %s: %v", r.ID, name, err)
+			}
+		}
 		var err error
 		if r.Mode == "compile_expression" || r.Mode == "eval_expression" {
 			_, err = ParseExpression("main.rhai", r.Script, Options{})
