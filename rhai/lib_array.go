@@ -722,13 +722,15 @@ func cloneValues(items []Value) []Value {
 	return out
 }
 
-// elemIndex resolves an element index that may count from the end (-1 is the
-// last element); ok is false when it is out of range.
+// elemIndex resolves an element index for get, set and remove: a negative
+// index counts from the end and is clamped to the first element (Rhai's
+// calc_index); ok is false when the index is past the end (or the collection
+// is empty).
 func elemIndex(i int64, n int) (int, bool) {
 	if i < 0 {
 		i += int64(n)
 		if i < 0 {
-			return 0, false
+			i = 0
 		}
 	}
 	if i >= int64(n) {
@@ -778,19 +780,14 @@ func sliceBounds(start, length int64, n int) (int, int) {
 // collection of n elements; negative bounds are clamped to 0.
 func rangeSliceBounds(rv Value, n int) (int, int) {
 	r := rv.AsRange()
-	start, end := r.Start, r.End
-	if start < 0 {
-		start = 0
-	}
+	start := max(r.Start, 0)
+	end := max(r.End, start)
 	if rv.t == TypeRangeInclusive {
-		if end == int64(^uint64(0)>>1) {
-			end = int64(n)
-		} else {
-			end++
+		// An inclusive range always covers its start, even when reversed.
+		if end-start >= int64(n) {
+			return sliceBounds(start, int64(n), n)
 		}
-	}
-	if end < start {
-		end = start
+		return sliceBounds(start, end-start+1, n)
 	}
 	return sliceBounds(start, end-start, n)
 }
@@ -822,31 +819,80 @@ func fnArg(v Value) Value {
 // callElem calls the callback fp for one element the way Rhai's collection
 // functions do. The element (*this) is the callback's `this`; args come first
 // and extras (the element's index) are passed only when the callback takes
-// them. When moveAt ≥ 0, a callback that does not use `this` gets the element
-// as a parameter at position moveAt instead. With moveAt < 0 (for_each), *this
-// is updated with the callback's changes to `this`.
-//
-// TODO(lead): the Context has no way yet to bind `this` nor to ask a function
-// pointer's arity; until it does, the element is always passed as a parameter
-// and the extras are added when the shorter call finds no function.
+// them. When moveAt ≥ 0, a callback that takes one more parameter than args
+// gets the element as a parameter at position moveAt instead of as `this`.
+// With moveAt < 0 (for_each), *this is updated with the callback's changes to
+// `this`.
 func callElem(c *Context, name string, fp Value, this *Value, args, extras []Value, moveAt int) (Value, error) {
 	fp = fnArg(fp)
-	full := make([]Value, 0, len(args)+1+len(extras))
-	if moveAt >= 0 {
-		full = append(full, args[:moveAt]...)
-		full = append(full, *this)
-		full = append(full, args[moveAt:]...)
-	} else {
-		full = append(full, args...)
+	arity := c.FnArity(fp)
+	withItem := func(withExtras bool) []Value {
+		full := make([]Value, 0, len(args)+1+len(extras))
+		if moveAt >= 0 {
+			full = append(full, args[:moveAt]...)
+			full = append(full, *this)
+			full = append(full, args[moveAt:]...)
+		} else {
+			full = append(full, args...)
+		}
+		if withExtras {
+			full = append(full, extras...)
+		}
+		return full
 	}
-	base := len(full)
-	r, err := c.Call(fp, full...)
-	if err == nil || len(extras) == 0 || !isFnNotFoundFor(err, fp) {
-		return r, wrapCallbackErr(name, err, fp)
+	var r Value
+	var err error
+	switch {
+	case arity >= 0 && arity == len(args) && (moveAt >= 0 || len(extras) > 0):
+		r, err = callFnPtrThis(c, fp, this, args)
+	case arity >= 0 && moveAt < 0 && arity == len(args)+len(extras):
+		r, err = callFnPtrThis(c, fp, this, withItem(true))
+	case arity >= 0 && moveAt >= 0 && arity == len(args)+1:
+		r, err = c.Call(fp, withItem(false)...)
+	case arity >= 0 && moveAt >= 0 && arity == len(args)+1+len(extras):
+		r, err = c.Call(fp, withItem(true)...)
+	default:
+		// Unknown arity (a native function) or no form fits: try the short
+		// form, then the one with the extras, as Rhai does.
+		if moveAt < 0 {
+			r, err = callFnPtrThis(c, fp, this, withItem(false))
+		} else {
+			r, err = c.Call(fp, withItem(false)...)
+		}
+		if err != nil && len(extras) > 0 && isFnNotFoundFor(err, fp) {
+			if moveAt < 0 {
+				r, err = callFnPtrThis(c, fp, this, withItem(true))
+			} else {
+				r, err = c.Call(fp, withItem(true)...)
+			}
+		}
 	}
-	full = append(full[:base], extras...)
-	r, err = c.Call(fp, full...)
 	return r, wrapCallbackErr(name, err, fp)
+}
+
+// callFnPtrThis calls fp with `this` bound to *this, as Context.Call does
+// without a `this`.
+//
+// TODO(lead): this reaches into the thread; a Context method (CallThis) would
+// be the cleaner home for it.
+func callFnPtrThis(c *Context, fp Value, this *Value, args []Value) (v Value, err error) {
+	th := c.th
+	if th == nil {
+		return Unit, NewError(ErrSystem, "no evaluation to call into")
+	}
+	depth, m := th.depth, th.mark()
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(*Error)
+			if !ok {
+				panic(r)
+			}
+			th.depth = depth
+			th.reset(m)
+			err = e
+		}
+	}()
+	return th.callFnPtr(fp, args, this, false, c.pos), nil
 }
 
 // callPredicate calls fp on items[i] (with the index when the callback takes
