@@ -206,6 +206,9 @@ func stdMath(m *Module) {
 	}
 	m.SetMutFn("set_bit", []Type{tI, tI, tB}, setBit)
 	m.SetMutFn("index$set", []Type{tI, tI, tB}, setBit)
+	m.SetMutFn("index$set", []Type{tI, tI, TypeAny}, func(c *Context, a []Value) (Value, error) {
+		return Unit, mismatchErr(a[2], "bool")
+	})
 	m.SetFn("get_bits", []Type{tI, tI, tI}, func(c *Context, a []Value) (Value, error) {
 		start, n, err := bitSpan(a[1].AsInt(), a[2].AsInt())
 		if err != nil {
@@ -241,6 +244,9 @@ func stdMath(m *Module) {
 		}
 		m.SetMutFn("set_bits", []Type{tI, rt, tI}, setR)
 		m.SetMutFn("index$set", []Type{tI, rt, tI}, setR)
+		m.SetMutFn("index$set", []Type{tI, rt, TypeAny}, func(c *Context, a []Value) (Value, error) {
+			return Unit, mismatchErr(a[2], "i64")
+		})
 		m.SetFn("bits", []Type{tI, rt}, func(c *Context, a []Value) (Value, error) {
 			start, n, err := bitRange(a[1])
 			if err != nil {
@@ -268,6 +274,11 @@ func stdMath(m *Module) {
 		}
 		return NewCustom("range", bitsIter{a[0].AsInt(), start, n}), nil
 	})
+}
+
+// mismatchErr is ErrorMismatchDataType for a value of the wrong type.
+func mismatchErr(v Value, want string) *Error {
+	return &Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting " + want + ")"}
 }
 
 func toF(v Value) float64 {

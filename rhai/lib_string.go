@@ -349,8 +349,13 @@ func stdString(m *Module) {
 		return strArray(strings.Fields(a[0].AsString())), nil
 	})
 	m.SetFn("split", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+		// A position of 0 or less counts from the end: split(0) gives [s, ""].
 		s := a[0].AsString()
-		off := strCharOffset(s, int(strClampPos(s, a[1].AsInt())))
+		pos := a[1].AsInt()
+		if pos <= 0 {
+			pos = max(pos+int64(utf8.RuneCountInString(s)), 0)
+		}
+		off := strCharOffset(s, int(min(pos, int64(len(s)))))
 		return NewArray([]Value{String(s[:off]), String(s[off:])}), nil
 	})
 	m.SetFn("split", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
@@ -425,22 +430,6 @@ func strCharOffset(s string, n int) int {
 	return len(s)
 }
 
-// clampPos turns a character position (negative from the end) into one in
-// [0, len].
-func strClampPos(s string, pos int64) int64 {
-	l := int64(utf8.RuneCountInString(s))
-	if pos < 0 {
-		pos += l
-		if pos < 0 {
-			pos = 0
-		}
-	}
-	if pos > l {
-		pos = l
-	}
-	return pos
-}
-
 // subString extracts n characters (n < 0: to the end) from character position
 // start (negative counts from the end).
 func strSub(s string, start, n int64) string {
@@ -471,18 +460,14 @@ func strSub(s string, start, n int64) string {
 // length for subString (a negative start counts as 0).
 func strRangeToStartLen(v Value) (int64, int64) {
 	r := v.AsRange()
-	start, end := r.Start, r.End
+	start, end := max(r.Start, 0), r.End
+	end = max(end, start)
 	if v.t == TypeRangeInclusive {
+		// An inclusive range always covers its start, even when reversed.
 		if end == 1<<63-1 {
-			return max(start, 0), -1
+			return start, -1
 		}
 		end++
-	}
-	if start < 0 {
-		start = 0
-	}
-	if end <= start {
-		return start, 0
 	}
 	return start, end - start
 }
