@@ -317,7 +317,16 @@ func stdString(m *Module) {
 			return String(strSub(a[0].AsString(), start, n)), nil
 		}
 		m.SetFn("sub_string", []Type{tyStr, rt}, rangeSub)
-		m.SetFn("index$get", []Type{tyStr, rt}, rangeSub)
+		m.SetFn("index$get", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
+			// Indexing by a range yields nothing unless end > start, even for
+			// an inclusive range ("abc"[1..=1] is "").
+			r := a[1].AsRange()
+			if r.End <= r.Start {
+				return String(""), nil
+			}
+			start, n := strRangeToStartLen(a[1])
+			return String(strSub(a[0].AsString(), start, n)), nil
+		})
 		m.SetMutFn("crop", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
 			start, n := strRangeToStartLen(a[1])
 			a[0] = String(strSub(a[0].AsString(), start, n))
