@@ -21,6 +21,13 @@ func stdArray(m *Module) {
 	// a function name as a string.
 	fnTypes := []Type{F, S}
 
+	// take(x) returns x and leaves () in its place (LanguageCorePackage).
+	m.SetMutFn("take", []Type{X}, func(c *Context, a []Value) (Value, error) {
+		v := a[0]
+		a[0] = Unit
+		return v, nil
+	})
+
 	m.SetFn("len", []Type{A}, func(c *Context, a []Value) (Value, error) {
 		return Int(int64(len(a[0].AsArray().Items))), nil
 	})
@@ -150,7 +157,7 @@ func stdArray(m *Module) {
 	})
 	m.SetMutFn("remove", []Type{A, I}, func(c *Context, a []Value) (Value, error) {
 		arr := a[0].AsArray()
-		idx, ok := elemIndex(a[1].AsInt(), len(arr.Items))
+		idx, ok := indexStrict(a[1].AsInt(), len(arr.Items))
 		if !ok {
 			return Unit, nil
 		}
@@ -381,6 +388,39 @@ func stdArray(m *Module) {
 		}
 		return Int(-1), nil
 	}
+	// A string names a predicate function when such a function exists;
+	// otherwise it is a value to look for.
+	indexOfStr := func(c *Context, items []Value, x Value, start int) (Value, error) {
+		if start >= len(items) {
+			return Int(-1), nil
+		}
+		if c == nil || c.th == nil {
+			return indexOfValue(c, items, x, start)
+		}
+		fp := fnArg(x)
+		r, err := callPredicate(c, "index_of", fp, items, start)
+		if err != nil {
+			if e, ok := err.(*Error); ok && e.Kind == ErrInFunctionCall && e.Inner != nil && isFnNotFoundFor(e.Inner, fp) {
+				return indexOfValue(c, items, x, start)
+			}
+			return Unit, err
+		}
+		if r {
+			return Int(int64(start)), nil
+		}
+		return indexOfFn(c, items, fp, start+1)
+	}
+	m.SetFn("index_of", []Type{A, S}, func(c *Context, a []Value) (Value, error) {
+		return indexOfStr(c, a[0].AsArray().Items, a[1], 0)
+	})
+	m.SetFn("index_of", []Type{A, S, I}, func(c *Context, a []Value) (Value, error) {
+		items := a[0].AsArray().Items
+		start, ok := startIndex(a[2].AsInt(), len(items))
+		if !ok {
+			return Int(-1), nil
+		}
+		return indexOfStr(c, items, a[1], start)
+	})
 	m.SetFn("index_of", []Type{A, F}, func(c *Context, a []Value) (Value, error) {
 		return indexOfFn(c, a[0].AsArray().Items, a[1], 0)
 	})

@@ -159,7 +159,7 @@ func stdBlob(m *Module) {
 	})
 	m.SetMutFn("remove", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
 		b := a[0].AsBlob()
-		i, ok := elemIndex(a[1].AsInt(), len(b.B))
+		i, ok := indexStrict(a[1].AsInt(), len(b.B))
 		if !ok {
 			return Int(0), nil
 		}

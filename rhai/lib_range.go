@@ -19,12 +19,11 @@ func stdRange(m *Module) {
 	m.SetFn("range", []Type{I, I, I}, func(c *Context, a []Value) (Value, error) {
 		return newIntStepRange(a[0].AsInt(), a[1].AsInt(), a[2].AsInt(), false)
 	})
-	for _, rt := range []Type{R, RI} {
-		m.SetFn("range", []Type{rt, I}, func(c *Context, a []Value) (Value, error) {
-			r := a[0].AsRange()
-			return newIntStepRange(r.Start, r.End, a[1].AsInt(), a[0].t == TypeRangeInclusive)
-		})
-	}
+	// Only exclusive ranges take a step: range(1..=10, 3) is not found.
+	m.SetFn("range", []Type{R, I}, func(c *Context, a []Value) (Value, error) {
+		r := a[0].AsRange()
+		return newIntStepRange(r.Start, r.End, a[1].AsInt(), false)
+	})
 	m.SetFn("range", []Type{F, F}, func(c *Context, a []Value) (Value, error) {
 		return newFloatStepRange(a[0].AsFloat(), a[1].AsFloat(), 1)
 	})
