@@ -11,7 +11,7 @@ import (
 
 func (c *compiler) index(e *syntax.IndexExpr) evalFn {
 	x, i := c.expr(e.X), c.expr(e.Index)
-	pos, safe := e.Pos, e.Safe
+	pos, safe := e.Index.Position(), e.Safe
 	return func(fr *frame) Value {
 		v := x(fr)
 		if safe && v.t == TypeUnit {
@@ -65,9 +65,10 @@ func (th *thread) indexGet(v, k Value, pos syntax.Pos) Value {
 			}
 			return items[i]
 		}
-		if !k.IsRange() {
-			raise(&Error{Kind: ErrIndexingType, Message: "Array, string or bit-field expects numeric index, not " + indexTypeWord(k)}, pos)
+		if k.IsRange() {
+			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + signatureTypeName(k) + " (expecting i64)"}, pos)
 		}
+		raise(&Error{Kind: ErrIndexingType, Message: "Array, string or bit-field expects numeric index, not " + indexTypeWord(k)}, pos)
 	case TypeMap:
 		if k.t == TypeString || k.t == TypeChar {
 			key := k.AsString()
@@ -424,10 +425,14 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 
 func assignConstError(lhs syntax.Expr) *Error {
 	name := ""
+	var pos syntax.Pos
 	for {
 		switch e := lhs.(type) {
 		case *syntax.Ident:
-			name = e.Name
+			pos = e.Pos
+			if e.Name != "this" {
+				name = e.Name
+			}
 		case *syntax.IndexExpr:
 			lhs = e.X
 			continue
@@ -437,7 +442,7 @@ func assignConstError(lhs syntax.Expr) *Error {
 		}
 		break
 	}
-	return &Error{Kind: ErrAssignmentToConstant, Message: "Cannot modify constant " + name}
+	return &Error{Kind: ErrAssignmentToConstant, Message: "Cannot modify constant " + name, Pos: pos}
 }
 
 // compoundAssign performs `place op= v`: an op-assign function registered for

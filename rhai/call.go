@@ -118,7 +118,7 @@ func (th *thread) invoke(fn *function, slots []Value, env []*cell, this *Value, 
 	}
 	th.depth++
 	fr := &th.frames[th.depth]
-	fr.th, fr.slots, fr.env, fr.this, fr.thisConst, fr.fn, fr.pending = th, slots, env, this, thisConst, fn, ctrlNone
+	fr.th, fr.slots, fr.env, fr.this, fr.thisConst, fr.fn = th, slots, env, this, thisConst, fn
 	defer th.unwindCall(fn, pos)
 	fn.body(fr)
 	th.depth--

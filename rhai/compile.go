@@ -44,9 +44,13 @@ type frame struct {
 	// ret carries the value of the last executed statement-expression, of a
 	// `return` or of a `break`, depending on the ctrl that came with it.
 	ret Value
-	// pending is a ctrl raised inside an expression (`let x = if c { return 1 }
-	// else { 2 };`), picked up by the enclosing statement.
-	pending ctrl
+}
+
+// ctrlSignal carries break/continue/return out of an expression to the
+// statement around it.
+type ctrlSignal struct {
+	fr *frame
+	c  ctrl
 }
 
 // function is a compiled script function, closure body or main script.
@@ -117,13 +121,20 @@ func (c *compiler) stmt(s syntax.Stmt, last bool) execFn {
 	fn := c.stmt1(s, last)
 	if hasNestedCtrl(s) {
 		inner := fn
-		fn = func(fr *frame) ctrl {
-			r := inner(fr)
-			if fr.pending != ctrlNone {
-				r = fr.pending
-				fr.pending = ctrlNone
-			}
-			return r
+		fn = func(fr *frame) (r ctrl) {
+			th := fr.th
+			m := th.mark()
+			defer func() {
+				if x := recover(); x != nil {
+					if sig, ok := x.(ctrlSignal); ok && sig.fr == fr {
+						th.reset(m)
+						r = sig.c
+						return
+					}
+					panic(x)
+				}
+			}()
+			return inner(fr)
 		}
 	}
 	return fn
@@ -887,7 +898,9 @@ func (c *compiler) expr(e syntax.Expr) evalFn {
 		s := c.stmtExpr(e)
 		return func(fr *frame) Value {
 			if r := s(fr); r != ctrlNone {
-				fr.pending = r
+				// break/continue/return inside an expression (`x ?? break`): unwind
+				// to the enclosing statement, which hasNestedCtrl made ready for it.
+				panic(ctrlSignal{fr, r})
 			}
 			return fr.ret
 		}
@@ -968,6 +981,16 @@ func (c *compiler) ident(e *syntax.Ident) evalFn {
 		}
 	}
 	name := e.Name
+	if c.ast.hasFnNamed(name) {
+		// A bare script function name is a pointer to it: `arr.map(double)`.
+		fp := NewFnPtr(name)
+		return func(fr *frame) Value {
+			if p := fr.th.lookupFree(fr, name); p != nil {
+				return *p
+			}
+			return fp
+		}
+	}
 	return func(fr *frame) Value {
 		if p := fr.th.lookupFree(fr, name); p != nil {
 			return *p

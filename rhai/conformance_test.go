@@ -101,7 +101,8 @@ func runCase(c corpusCase) string {
 	opts := rhairun.Options{
 		Name:   "main.rhai",
 		Files:  c.Files,
-		Output: func(s string) { out = append(out, s) },
+		// The corpus recorded standard output split into lines.
+		Output: func(s string) { out = append(out, strings.Split(s, "\n")...) },
 		Limits: rhai.Limits{MaxOperations: 50_000_000},
 	}
 	if c.Result != nil {

@@ -83,9 +83,13 @@ func (e *Error) Error() string {
 func (e *Error) write(b *strings.Builder) {
 	if e.Kind == ErrInFunctionCall && e.Inner != nil {
 		e.Inner.write(b)
-		b.WriteString("\nin call to function '")
-		b.WriteString(e.Fn)
-		b.WriteString("'")
+		if strings.HasPrefix(e.Fn, "anon$") {
+			b.WriteString("\nin closure call")
+		} else {
+			b.WriteString("\nin call to function '")
+			b.WriteString(e.Fn)
+			b.WriteString("'")
+		}
 		if e.Source != "" {
 			b.WriteString(" (from '")
 			b.WriteString(e.Source)

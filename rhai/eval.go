@@ -27,6 +27,15 @@ func (a *AST) Name() string { return a.name }
 // HasFn reports whether the script defines a function name with arity parameters.
 func (a *AST) HasFn(name string, arity int) bool { return a.lookupFn(name, arity) != nil }
 
+func (a *AST) hasFnNamed(name string) bool {
+	for ; a != nil; a = a.parent {
+		if len(a.fns[name]) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
 func (a *AST) lookupFn(name string, arity int) *function {
 	for ; a != nil; a = a.parent {
 		for _, f := range a.fns[name] {
@@ -272,6 +281,10 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 				raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting string)"}, pos)
 			}
 			name := v.AsString()
+			if reservedFnNames[name] {
+				pe := &syntax.Error{Kind: "Reserved", Message: "Syntax error: '" + name + "' is a reserved keyword", Pos: pos}
+				raise(&Error{Kind: ErrParsing, Message: pe.Message, Parse: pe}, pos)
+			}
 			if !validFnName(name) {
 				raise(&Error{Kind: ErrFunctionNotFound, Message: "Function not found: " + name, Var: name}, pos)
 			}
@@ -372,6 +385,12 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 		}
 	}
 	return nil
+}
+
+// reservedFnNames are the intrinsics a function pointer cannot name.
+var reservedFnNames = map[string]bool{
+	"print": true, "debug": true, "type_of": true, "eval": true, "Fn": true, "call": true,
+	"curry": true, "is_def_fn": true, "is_def_var": true, "is_shared": true, "this": true,
 }
 
 func validFnName(s string) bool {
@@ -607,6 +626,11 @@ func (c *compiler) exportStmt(s *syntax.ExportStmt) execFn {
 func stdCore(m *Module) {
 	m.SetFn("type_of", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
 		return String(a[0].TypeName()), nil
+	})
+	m.SetMutFn("take", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
+		v := a[0]
+		a[0] = Unit
+		return v, nil
 	})
 	m.SetFn("is_shared", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) { return Bool(false), nil })
 	m.SetFn("name", []Type{TypeFnPtr}, func(c *Context, a []Value) (Value, error) {
