@@ -164,7 +164,10 @@ func appendDebug(b []byte, v Value, mode fmtMode) []byte {
 		b = append(b, '[')
 		if bl := v.AsBlob(); bl != nil {
 			const hex = "0123456789abcdef"
-			for _, c := range bl.B {
+			for i, c := range bl.B {
+				if i > 0 && i%8 == 0 {
+					b = append(b, ' ') // Rhai groups the bytes by eight
+				}
 				b = append(b, hex[c>>4], hex[c&15])
 			}
 		}

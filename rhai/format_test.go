@@ -74,6 +74,9 @@ func TestContainerForms(t *testing.T) {
 	if got := NewBlob([]byte{1, 2, 0xff}).String(); got != "[0102ff]" {
 		t.Errorf("blob: %s", got)
 	}
+	if got := NewBlob([]byte{0xab, 0xcd, 0xef, 0x12, 0x34, 0x56, 0x78, 0x90, 0x0a, 0x0b, 0x0c, 0x0d}).String(); got != "[abcdef1234567890 0a0b0c0d]" {
+		t.Errorf("long blob: %s", got)
+	}
 	if got := NewRange(1, 5, true).String(); got != "1..=5" {
 		t.Errorf("range: %s", got)
 	}
