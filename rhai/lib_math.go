@@ -427,7 +427,7 @@ func bitRange(v Value) (uint, uint, *Error) {
 		return uint(start), 0, nil
 	}
 	if end > 64 {
-		end = 64
+		return 0, 0, bitsErr(r.End)
 	}
 	return uint(start), uint(end - start), nil
 }

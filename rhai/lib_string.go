@@ -318,14 +318,21 @@ func stdString(m *Module) {
 		}
 		m.SetFn("sub_string", []Type{tyStr, rt}, rangeSub)
 		m.SetFn("index$get", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
-			// Indexing by a range yields nothing unless end > start, even for
-			// an inclusive range ("abc"[1..=1] is "").
-			r := a[1].AsRange()
-			if r.End <= r.Start {
-				return String(""), nil
-			}
-			start, n := strRangeToStartLen(a[1])
-			return String(strSub(a[0].AsString(), start, n)), nil
+			s := a[0].AsString()
+			from, to := strIndexRange(s, a[1])
+			return String(s[from:to]), nil
+		})
+		m.SetMutFn("index$set", []Type{tyStr, rt, tyStr}, func(c *Context, a []Value) (Value, error) {
+			s := a[0].AsString()
+			from, to := strIndexRange(s, a[1])
+			a[0] = String(s[:from] + a[2].AsString() + s[to:])
+			return Unit, nil
+		})
+		m.SetMutFn("index$set", []Type{tyStr, rt, tyChar}, func(c *Context, a []Value) (Value, error) {
+			s := a[0].AsString()
+			from, to := strIndexRange(s, a[1])
+			a[0] = String(s[:from] + string(a[2].AsChar()) + s[to:])
+			return Unit, nil
 		})
 		m.SetMutFn("crop", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
 			start, n := strRangeToStartLen(a[1])
@@ -479,6 +486,34 @@ func strRangeToStartLen(v Value) (int64, int64) {
 		end++
 	}
 	return start, end - start
+}
+
+// strIndexRange maps a range used as a string index to byte offsets: negative
+// positions count from the end, positions clamp to the string, and the range is
+// empty unless its end is after its start (even when inclusive: "abc"[1..=1]
+// is "").
+func strIndexRange(s string, v Value) (from, to int) {
+	r := v.AsRange()
+	start, end := r.Start, r.End
+	if start < 0 || end < 0 {
+		l := int64(utf8.RuneCountInString(s))
+		if start < 0 {
+			start = max(start+l, 0)
+		}
+		if end < 0 {
+			end = max(end+l, 0)
+		}
+	}
+	if end <= start {
+		from = strCharOffset(s, int(min(start, int64(len(s)))))
+		return from, from
+	}
+	if v.t == TypeRangeInclusive && end < 1<<62 {
+		end++
+	}
+	from = strCharOffset(s, int(min(start, int64(len(s)))))
+	to = from + strCharOffset(s[from:], int(min(end-start, int64(len(s)))))
+	return from, to
 }
 
 // charAt is the character at position pos (negative from the end).
