@@ -134,10 +134,10 @@ func (th *thread) unwindCall(fn *function, pos syntax.Pos) {
 			panic(r)
 		}
 		src := fn.ast.name
-		if e.Source == "" && e.Kind != ErrInFunctionCall {
+		if e.Source == "" {
 			e.Source = src
 		}
-		panic(&Error{Kind: ErrInFunctionCall, Fn: fn.name, Source: src, Inner: e, Pos: pos})
+		panic(&Error{Kind: ErrInFunctionCall, Fn: fn.name, FnSource: src, Inner: e, Pos: pos})
 	}
 }
 
@@ -245,9 +245,7 @@ func (c *compiler) namespacedCall(e *syntax.CallExpr) evalFn {
 
 func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 	if id, ok := e.X.(*syntax.Ident); ok && e.Name == "is_shared" && len(e.Args) == 0 {
-		b := c.binding(id)
-		shared := b.boxed || b.kind == bEnv
-		return func(*frame) Value { return Bool(shared) }
+		return c.isShared(id)
 	}
 	args, _ := c.args(e.Args)
 	target := c.compileRef(e.X)
@@ -290,6 +288,13 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 		if f == nil {
 			if fn := th.ast.lookupFn(name, n); fn != nil {
 				return th.callWithThisFn(fn, buf[1:], &r, pos)
+			}
+			if name == "call" {
+				p := pos
+				if len(e.Args) > 0 {
+					p = e.Args[0].Position()
+				}
+				raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + obj.TypeName() + " (expecting Fn)"}, p)
 			}
 			raise(fnNotFound(name, buf), pos)
 		}
@@ -444,10 +449,12 @@ func cellOf(fr *frame, b *binding) *cell {
 	case bLocal:
 		v := fr.slots[b.idx]
 		if v.t == typeCell {
-			return v.p.(*cell)
+			cl := v.p.(*cell)
+			cl.shared = true
+			return cl
 		}
 		// Not yet boxed (declared but never initialised on this path).
-		cl := &cell{v: v}
+		cl := &cell{v: v, shared: true}
 		fr.slots[b.idx] = Value{t: typeCell, p: cl}
 		return cl
 	case bEnv:
@@ -469,4 +476,23 @@ func (c *compiler) compileBody(fn *function, owner syntax.Node, body *syntax.Blo
 		return ctrlNone
 	}
 	fn.nslots = fs.maxSlots
+}
+
+// isShared compiles x.is_shared(): true once a closure has captured x.
+func (c *compiler) isShared(id *syntax.Ident) evalFn {
+	b := c.binding(id)
+	switch {
+	case b.kind == bEnv:
+		return func(*frame) Value { return Bool(true) }
+	case b.kind == bLocal && b.boxed:
+		idx := b.idx
+		return func(fr *frame) Value {
+			if v := fr.slots[idx]; v.t == typeCell {
+				return Bool(v.p.(*cell).shared)
+			}
+			return Bool(false)
+		}
+	}
+	x := c.expr(id)
+	return func(fr *frame) Value { x(fr); return Bool(false) }
 }

@@ -31,7 +31,10 @@ type (
 )
 
 // cell is a variable shared between a scope and the closures that capture it.
-type cell struct{ v Value }
+type cell struct {
+	v      Value
+	shared bool // a closure has captured it (is_shared)
+}
 
 // frame is one activation of a function (or of the main script).
 type frame struct {
@@ -1003,6 +1006,12 @@ func (c *compiler) ident(e *syntax.Ident) evalFn {
 // lookupFree finds a variable the resolver could not place: a host scope
 // variable (visible to the main script only, as in Rhai).
 func (th *thread) lookupFree(fr *frame, name string) *Value {
+	for i := len(th.evalVars) - 1; i >= 0; i-- {
+		ev := &th.evalVars[i]
+		if ev.depth == th.depth && ev.name == name {
+			return ev.v
+		}
+	}
 	if fr.fn != nil && fr.fn.ast != nil && fr != &th.frames[0] && !fr.fn.isMain() {
 		return nil
 	}

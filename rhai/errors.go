@@ -51,10 +51,11 @@ type Error struct {
 	Kind    string
 	Message string
 	Pos     syntax.Pos
-	Source  string // source name where the error happened, "" at top level
+	Source  string // source of the function the error happened in, "" at top level
 
 	Value Value  // ErrorRuntime: the thrown value
-	Fn    string // ErrorInFunctionCall: the function's name
+	Fn       string // ErrorInFunctionCall: the function's name
+	FnSource string // ErrorInFunctionCall: the source the function comes from
 	Inner *Error // ErrorInFunctionCall / ErrorInModule / ErrorParsing: the cause
 
 	Parse *syntax.Error // ErrorParsing: the parse error met by eval
@@ -90,18 +91,18 @@ func (e *Error) write(b *strings.Builder) {
 			b.WriteString(e.Fn)
 			b.WriteString("'")
 		}
-		if e.Source != "" {
+		if e.FnSource != "" {
 			b.WriteString(" (from '")
-			b.WriteString(e.Source)
+			b.WriteString(e.FnSource)
 			b.WriteString("')")
 		}
 	} else {
 		b.WriteString(e.Message)
-		if e.Source != "" && e.Kind != ErrInFunctionCall {
-			b.WriteString(" @ '")
-			b.WriteString(e.Source)
-			b.WriteString("'")
-		}
+	}
+	if e.Source != "" {
+		b.WriteString(" @ '")
+		b.WriteString(e.Source)
+		b.WriteString("'")
 	}
 	if e.Pos.IsValid() {
 		fmt.Fprintf(b, " (line %d, position %d)", e.Pos.Line, e.Pos.Col)

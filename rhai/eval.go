@@ -19,6 +19,7 @@ type AST struct {
 	parent    *AST // for code compiled by eval: the caller's AST
 	anonCount int
 	eng       *Engine
+	topLevel  []*binding // the main script's top-level variables (for eval)
 }
 
 // Name is the source name the AST was compiled with.
@@ -91,6 +92,9 @@ func (e *Engine) compileScript(name string, s *syntax.Script, outer []*binding, 
 		c.compileBody(defs[i], fd, fd.Body, fs)
 	}
 	fs := res.scopes[nil]
+	if len(fs.blocks) > 0 {
+		ast.topLevel = fs.blocks[0]
+	}
 	c := &compiler{eng: e, ast: ast, res: res, scope: fs}
 	main := &function{ast: ast}
 	blk := c.block(s.Stmts)
@@ -357,9 +361,7 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 			return nil
 		}
 		if id, ok := e.Args[0].(*syntax.Ident); ok {
-			b := c.binding(id)
-			shared := b.boxed || b.kind == bEnv
-			return func(*frame) Value { return Bool(shared) }
+			return c.isShared(id)
 		}
 		x := c.expr(e.Args[0])
 		return func(fr *frame) Value { x(fr); return Bool(false) }
@@ -406,26 +408,37 @@ func validFnName(s string) bool {
 }
 
 // evalCall compiles eval(code): the code is compiled at run time as a closure
-// over the caller's visible variables and runs in a new frame.
+// over the caller's visible variables and runs in a new frame. Variables it
+// declares at its top level stay visible to the caller afterwards, as in Rhai.
 func (c *compiler) evalCall(e *syntax.CallExpr) evalFn {
 	visible := c.res.evalVars[e]
 	x := c.expr(e.Args[0])
-	pos := e.Pos
+	pos, argPos := e.Pos, e.Args[0].Position()
 	return func(fr *frame) Value {
 		th := fr.th
 		v := x(fr)
 		if v.t != TypeString {
-			raise(fnNotFound("eval", []Value{v}), pos)
+			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting string)"}, argPos)
 		}
-		s, err := syntax.Parse(th.ast.name, v.AsString(), th.eng.parseOptions())
+		src := fr.fn.ast.name
+		wrap := func(inner *Error) *Error {
+			if inner.Source == "" {
+				inner.Source = src
+			}
+			return &Error{Kind: ErrInFunctionCall, Fn: "eval", FnSource: src, Inner: inner, Pos: argPos}
+		}
+		s, err := syntax.Parse(src, v.AsString(), th.eng.parseOptions())
+		if err == nil && len(s.Fns) > 0 {
+			err = &syntax.Error{Kind: "WrongFnDefinition", Message: "Function definitions must be at global level and cannot be inside a block or another function"}
+		}
 		if err != nil {
 			pe := err.(*syntax.Error)
-			raise(&Error{Kind: ErrParsing, Message: pe.Error(), Parse: pe}, pos)
+			panic(wrap(&Error{Kind: ErrParsing, Message: "Syntax error: " + pe.Message, Pos: pe.Pos, Parse: pe}))
 		}
-		ast, err := th.eng.compileScript(fr.fn.ast.name, s, visible, fr.fn.ast)
+		ast, err := th.eng.compileScript(src, s, visible, fr.fn.ast)
 		if err != nil {
 			pe, _ := err.(*syntax.Error)
-			raise(&Error{Kind: ErrParsing, Message: err.Error(), Parse: pe}, pos)
+			panic(wrap(&Error{Kind: ErrParsing, Message: err.Error(), Parse: pe}))
 		}
 		env := make([]*cell, len(ast.main.envFrom))
 		for i, b := range ast.main.envFrom {
@@ -438,15 +451,48 @@ func (c *compiler) evalCall(e *syntax.CallExpr) evalFn {
 		slots := th.alloc(ast.main.nslots)
 		saved := th.ast
 		th.ast = ast
+		depth := th.depth
 		th.depth++
 		nf := &th.frames[th.depth]
 		*nf = frame{th: th, slots: slots, env: env, this: fr.this, thisConst: fr.thisConst, fn: ast.main}
-		ast.main.body(nf)
-		th.depth--
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					th.ast = saved
+					if e, ok := r.(*Error); ok && !e.IsLimit() && e.Kind != ErrStackOverflow {
+						panic(wrap(e))
+					}
+					panic(r)
+				}
+			}()
+			ast.main.body(nf)
+		}()
+		th.depth = depth
 		th.ast = saved
 		r := nf.ret
+		th.keepEvalVars(depth, ast, nf)
 		th.reset(m)
 		return r
+	}
+}
+
+// evalVar is a variable declared by eval'd code, visible to its caller by name.
+type evalVar struct {
+	depth int
+	name  string
+	v     *Value
+}
+
+func (th *thread) keepEvalVars(depth int, ast *AST, nf *frame) {
+	// Forget variables of frames that have returned.
+	n := len(th.evalVars)
+	for n > 0 && th.evalVars[n-1].depth > depth {
+		n--
+	}
+	th.evalVars = th.evalVars[:n]
+	for _, b := range ast.topLevel {
+		v := loadBinding(nf, b)
+		th.evalVars = append(th.evalVars, evalVar{depth: depth, name: b.name, v: &v})
 	}
 }
 

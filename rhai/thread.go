@@ -41,7 +41,8 @@ type thread struct {
 
 	caught  *Error // the error being handled by the innermost catch (for `throw;`)
 	modules []importedModule
-	globals []globalVar      // top-level constants, for global::NAME
+	globals  []globalVar // top-level constants, for global::NAME
+	evalVars []evalVar   // variables declared by eval'd code
 	exports map[string]Value // the exports of the module being initialised
 }
 
@@ -92,6 +93,7 @@ func (th *thread) release() {
 	th.ctx, th.ast, th.scope, th.onPrint, th.onDebug, th.caught = nil, nil, nil, nil, nil, nil
 	th.modules = th.modules[:0]
 	th.globals = th.globals[:0]
+	th.evalVars = th.evalVars[:0]
 	th.exports = nil
 	threadPool.Put(th)
 }
