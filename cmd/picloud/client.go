@@ -1,0 +1,471 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// client talks to a PiCloud server's API.
+type client struct {
+	server, token string
+	json          bool
+	http          *http.Client
+}
+
+func (c *client) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.server, "server", "http://localhost:8000", "PiCloud server URL (PICLOUD_URL)")
+	fs.StringVar(&c.token, "token", "", "admin token (PICLOUD_TOKEN)")
+	fs.BoolVar(&c.json, "json", false, "print JSON for machines")
+}
+
+// parseClient parses a client command's flags; PICLOUD_URL names the server.
+func (c *client) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if v := os.Getenv("PICLOUD_URL"); v != "" && !set["server"] {
+		c.server = v
+	}
+	c.server = strings.TrimRight(c.server, "/")
+	c.http = &http.Client{Timeout: 2 * time.Minute}
+	return pos, nil
+}
+
+// apiError is an error body from the server.
+type apiError struct {
+	Status  int
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	Line    int    `json:"line"`
+	Column  int    `json:"column"`
+	ExecID  string `json:"execution_id"`
+}
+
+func (e *apiError) Error() string {
+	s := fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
+	if e.Line > 0 {
+		s += fmt.Sprintf(" at line %d, column %d", e.Line, e.Column)
+	}
+	if e.ExecID != "" {
+		s += " [execution " + e.ExecID + "]"
+	}
+	return s
+}
+
+// do sends an API request with the token and decodes a JSON answer into out.
+func (c *client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.server+path, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 400 {
+		var eb struct{ Error apiError }
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+			return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))
+		}
+		eb.Error.Status = resp.StatusCode
+		return &eb.Error
+	}
+	if out != nil && len(data) > 0 {
+		if raw, ok := out.(*json.RawMessage); ok {
+			*raw = data
+			return nil
+		}
+		return json.Unmarshal(data, out)
+	}
+	return nil
+}
+
+type scriptJSON struct {
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	Version        int      `json:"version"`
+	TimeoutMS      int64    `json:"timeout_ms"`
+	MaxOperations  int64    `json:"max_operations"`
+	MaxConcurrency int      `json:"max_concurrency"`
+	UpdatedAt      string   `json:"updated_at"`
+	ErrorRate      *float64 `json:"error_rate"`
+	LastExecution  *struct {
+		Status    string `json:"status"`
+		StartedAt string `json:"started_at"`
+	} `json:"last_execution"`
+}
+
+// lookup finds a script by name (nil when there is none).
+func (c *client) lookup(ctx context.Context, name string) (*scriptJSON, error) {
+	var list struct{ Items []scriptJSON }
+	if err := c.do(ctx, "GET", "/api/scripts?name="+url.QueryEscape(name), nil, &list); err != nil {
+		return nil, err
+	}
+	if len(list.Items) == 0 {
+		return nil, nil
+	}
+	return &list.Items[0], nil
+}
+
+func (c *client) mustLookup(ctx context.Context, name string) (*scriptJSON, error) {
+	sc, err := c.lookup(ctx, name)
+	if err == nil && sc == nil {
+		err = fmt.Errorf("no script named %q", name)
+	}
+	return sc, err
+}
+
+func (c *client) printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+var nonSlug = regexp.MustCompile(`[^a-z0-9-]+`)
+
+// nameFromFile turns "Hello World.rhai" into "hello-world".
+func nameFromFile(path string) string {
+	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+	s := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(base), "-"), "-")
+	if len(s) > 63 {
+		s = s[:63]
+	}
+	return s
+}
+
+func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c client
+	c.register(fs)
+	name := fs.String("name", "", "script name (default: the file's name without extension)")
+	timeout := fs.Int64("timeout-ms", -1, "the script's timeout_ms (default: leave as is; 0 = server default)")
+	maxOps := fs.Int64("max-operations", -1, "the script's max_operations (default: leave as is)")
+	maxConc := fs.Int("max-concurrency", -1, "the script's max_concurrency (default: leave as is)")
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: picloud deploy FILE [--name NAME]")
+	}
+	src, err := os.ReadFile(pos[0])
+	if err != nil {
+		return err
+	}
+	if *name == "" {
+		*name = nameFromFile(pos[0])
+	}
+	body := map[string]any{"source": string(src)}
+	if *timeout >= 0 {
+		body["timeout_ms"] = *timeout
+	}
+	if *maxOps >= 0 {
+		body["max_operations"] = *maxOps
+	}
+	if *maxConc >= 0 {
+		body["max_concurrency"] = *maxConc
+	}
+	existing, err := c.lookup(ctx, *name)
+	if err != nil {
+		return err
+	}
+	var sc json.RawMessage
+	verb := "created"
+	if existing == nil {
+		body["name"] = *name
+		err = c.do(ctx, "POST", "/api/scripts", body, &sc)
+	} else {
+		verb = "updated"
+		err = c.do(ctx, "PUT", "/api/scripts/"+existing.ID, body, &sc)
+	}
+	if err != nil {
+		return err
+	}
+	if c.json {
+		_, err := stdout.Write(sc)
+		return err
+	}
+	var s scriptJSON
+	json.Unmarshal(sc, &s)
+	if existing != nil && existing.Version == s.Version {
+		verb = "unchanged"
+	}
+	fmt.Fprintf(stdout, "%s %s (version %d)\n  %s/fn/%s\n", verb, s.Name, s.Version, c.server, s.Name)
+	return nil
+}
+
+// headerFlags collects repeated -H 'Name: value'.
+type headerFlags []string
+
+func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
+func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
+
+func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c client
+	c.register(fs)
+	method := fs.String("X", "", "HTTP method (default GET, or POST with -d)")
+	data := fs.String("d", "", "request body; @FILE reads a file, @- standard input")
+	path := fs.String("path", "", "sub-path after /fn/NAME, e.g. /users/1?x=y")
+	var headers headerFlags
+	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: picloud invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']")
+	}
+	var body []byte
+	hasBody := false
+	fs.Visit(func(f *flag.Flag) { hasBody = hasBody || f.Name == "d" })
+	switch {
+	case *data == "@-":
+		body, err = io.ReadAll(stdin)
+	case strings.HasPrefix(*data, "@"):
+		body, err = os.ReadFile((*data)[1:])
+	default:
+		body = []byte(*data)
+	}
+	if err != nil {
+		return err
+	}
+	if *method == "" {
+		*method = "GET"
+		if hasBody {
+			*method = "POST"
+		}
+	}
+	p := *path
+	if p != "" && !strings.HasPrefix(p, "/") && !strings.HasPrefix(p, "?") {
+		p = "/" + p
+	}
+	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(*method), c.server+"/fn/"+url.PathEscape(pos[0])+p, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	if hasBody && json.Valid(body) {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, ":")
+		if !ok {
+			return fmt.Errorf("header %q: want 'Name: value'", h)
+		}
+		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	out, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if c.json {
+		hs := map[string]string{}
+		for k, vs := range resp.Header {
+			hs[strings.ToLower(k)] = strings.Join(vs, ", ")
+		}
+		var jb any = string(out)
+		if json.Valid(out) && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+			jb = json.RawMessage(out)
+		}
+		if err := c.printJSON(stdout, map[string]any{"status": resp.StatusCode, "headers": hs, "body": jb}); err != nil {
+			return err
+		}
+	} else {
+		stdout.Write(out)
+		if len(out) > 0 && out[len(out)-1] != '\n' {
+			fmt.Fprintln(stdout)
+		}
+	}
+	if resp.StatusCode >= 400 {
+		return fmt.Errorf("HTTP %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("logs", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c client
+	c.register(fs)
+	limit := fs.Int("limit", 20, "how many executions (at most 200)")
+	offset := fs.Int("offset", 0, "skip this many of the newest")
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: picloud logs NAME [--limit N]")
+	}
+	sc, err := c.mustLookup(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, "GET", fmt.Sprintf("/api/scripts/%s/logs?limit=%d&offset=%d", sc.ID, *limit, *offset), nil, &raw); err != nil {
+		return err
+	}
+	if c.json {
+		_, err := stdout.Write(raw)
+		return err
+	}
+	var page struct {
+		Items []struct {
+			ID            string  `json:"id"`
+			ScriptVersion int     `json:"script_version"`
+			Trigger       string  `json:"trigger"`
+			Status        string  `json:"status"`
+			StartedAt     string  `json:"started_at"`
+			DurationMS    float64 `json:"duration_ms"`
+			Operations    uint64  `json:"operations"`
+			Request       *struct {
+				Method string `json:"method"`
+				Path   string `json:"path"`
+			} `json:"request"`
+			Response *struct {
+				Status int `json:"status"`
+			} `json:"response"`
+			Logs []struct {
+				Level   string          `json:"level"`
+				Message string          `json:"message"`
+				Data    json.RawMessage `json:"data"`
+			} `json:"logs"`
+			Error *struct {
+				Kind    string `json:"kind"`
+				Message string `json:"message"`
+				Line    int    `json:"line"`
+				Column  int    `json:"column"`
+			} `json:"error"`
+		}
+	}
+	if err := json.Unmarshal(raw, &page); err != nil {
+		return err
+	}
+	if len(page.Items) == 0 {
+		fmt.Fprintf(stdout, "no executions of %s yet\n", sc.Name)
+	}
+	for _, l := range page.Items {
+		line := fmt.Sprintf("%s  %-15s v%-3d %-4s %8.2fms %8d ops", l.StartedAt, l.Status, l.ScriptVersion, l.Trigger, l.DurationMS, l.Operations)
+		if l.Request != nil {
+			line += "  " + l.Request.Method + " " + l.Request.Path
+		}
+		if l.Response != nil {
+			line += fmt.Sprintf(" -> %d", l.Response.Status)
+		}
+		fmt.Fprintln(stdout, line)
+		for _, g := range l.Logs {
+			msg := "    [" + g.Level + "] " + g.Message
+			if len(g.Data) > 0 && string(g.Data) != "null" {
+				msg += " " + string(g.Data)
+			}
+			fmt.Fprintln(stdout, msg)
+		}
+		if l.Error != nil {
+			fmt.Fprintf(stdout, "    error %s at %d:%d: %s\n", l.Error.Kind, l.Error.Line, l.Error.Column,
+				strings.ReplaceAll(l.Error.Message, "\n", "\n      "))
+		}
+	}
+	return nil
+}
+
+func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c client
+	c.register(fs)
+	if _, err := c.parse(fs, args); err != nil {
+		return err
+	}
+	var raw json.RawMessage
+	if err := c.do(ctx, "GET", "/api/scripts", nil, &raw); err != nil {
+		return err
+	}
+	if c.json {
+		_, err := stdout.Write(raw)
+		return err
+	}
+	var list struct{ Items []scriptJSON }
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tVERSION\tLAST RUN\tSTATUS\tERRORS\tUPDATED")
+	for _, s := range list.Items {
+		last, status, rate := "-", "-", "-"
+		if s.LastExecution != nil {
+			last, status = s.LastExecution.StartedAt, s.LastExecution.Status
+		}
+		if s.ErrorRate != nil {
+			rate = fmt.Sprintf("%.0f%%", *s.ErrorRate*100)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", s.Name, s.Version, last, status, rate, s.UpdatedAt)
+	}
+	return tw.Flush()
+}
+
+func runRemove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("rm", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c client
+	c.register(fs)
+	pos, err := c.parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return errors.New("usage: picloud rm NAME")
+	}
+	sc, err := c.mustLookup(ctx, pos[0])
+	if err != nil {
+		return err
+	}
+	if err := c.do(ctx, "DELETE", "/api/scripts/"+sc.ID, nil, nil); err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(stdout, map[string]any{"deleted": sc.Name, "id": sc.ID})
+	}
+	fmt.Fprintf(stdout, "deleted %s\n", sc.Name)
+	return nil
+}

@@ -1,0 +1,122 @@
+// Command picloud is PiCloud in one binary: the server (serve), its
+// command-line client (deploy, invoke, logs, ls, rm), the admin token's
+// rotation (token rotate) and the Rhai runner (rhai).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+const usage = `usage: picloud <command> [flags]
+
+Server:
+  serve            run PiCloud (manager, orchestrator and executor in one process)
+  token rotate     replace the admin token and print the new one
+
+Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
+  deploy FILE [--name N]                          create or update a script by name
+  invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME
+  logs NAME [--limit N]                           show a script's recent executions
+  ls                                              list scripts
+  rm NAME                                         delete a script
+
+Engine:
+  rhai ...         run Rhai scripts locally (picloud rhai -h)
+
+Run 'picloud <command> -h' for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "picloud:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// run dispatches to a subcommand; each owns its flag set.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stdout, stderr)
+	case "token":
+		return runToken(ctx, rest, stdout, stderr)
+	case "deploy":
+		return runDeploy(ctx, rest, stdout, stderr)
+	case "invoke":
+		return runInvoke(ctx, rest, stdin, stdout, stderr)
+	case "logs":
+		return runLogs(ctx, rest, stdout, stderr)
+	case "ls":
+		return runList(ctx, rest, stdout, stderr)
+	case "rm":
+		return runRemove(ctx, rest, stdout, stderr)
+	case "rhai":
+		return runRhai(ctx, rest, stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	case "version", "--version":
+		fmt.Fprintln(stdout, "picloud", version())
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// envDefaults sets each flag not given on the command line from its
+// environment variable: PICLOUD_ + the flag's name in upper case, with _ for -.
+func envDefaults(fs *flag.FlagSet, getenv func(string) string) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		env := "PICLOUD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v := getenv(env); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s=%q: %w", env, v, e)
+			}
+		}
+	})
+	return err
+}
+
+// parse parses flags that may come before or after the positional arguments
+// (picloud deploy hello.rhai --name hi), then applies the environment.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		if args[0] == "--" {
+			pos = append(pos, args[1:]...)
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	return pos, envDefaults(fs, os.Getenv)
+}

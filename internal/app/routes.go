@@ -1,0 +1,81 @@
+package app
+
+import (
+	"io/fs"
+	"net/http"
+	"path"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/httpapi"
+)
+
+// routes lists every route in one place.
+func (a *App) routes() http.Handler {
+	mux := http.NewServeMux()
+	m, o, admin := a.mgr, a.orch, a.mgr.Admin
+
+	// Public.
+	mux.HandleFunc("GET /api/health", m.HandleHealth)
+	mux.HandleFunc("/api/execute/{id}", o.HandleExecute)
+	mux.HandleFunc("/fn/{name}", o.HandleFn)
+	mux.HandleFunc("/fn/{name}/{rest...}", o.HandleFn)
+
+	// Dashboard sessions.
+	mux.HandleFunc("POST /api/session", m.HandleCreateSession)
+	mux.HandleFunc("GET /api/session", m.HandleGetSession)
+	mux.HandleFunc("DELETE /api/session", m.HandleDeleteSession)
+
+	// Admin.
+	mux.HandleFunc("GET /api/scripts", admin(m.HandleListScripts))
+	mux.HandleFunc("POST /api/scripts", admin(m.HandleCreateScript))
+	mux.HandleFunc("GET /api/scripts/{id}", admin(m.HandleGetScript))
+	mux.HandleFunc("PUT /api/scripts/{id}", admin(m.HandleUpdateScript))
+	mux.HandleFunc("PATCH /api/scripts/{id}", admin(m.HandleUpdateScript))
+	mux.HandleFunc("DELETE /api/scripts/{id}", admin(m.HandleDeleteScript))
+	mux.HandleFunc("GET /api/scripts/{id}/versions", admin(m.HandleVersions))
+	mux.HandleFunc("GET /api/scripts/{id}/versions/{n}", admin(m.HandleVersion))
+	mux.HandleFunc("POST /api/scripts/{id}/rollback", admin(m.HandleRollback))
+	mux.HandleFunc("POST /api/scripts/{id}/invoke", admin(m.HandleInvoke))
+	mux.HandleFunc("GET /api/scripts/{id}/logs", admin(m.HandleLogs))
+	mux.HandleFunc("GET /api/executions/{id}", admin(m.HandleExecution))
+	mux.HandleFunc("POST /api/validate", admin(m.HandleValidate))
+
+	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
+	if a.cfg.PublicMetrics {
+		mux.Handle("GET /metrics", metricsHandler)
+	} else {
+		mux.HandleFunc("GET /metrics", admin(metricsHandler.ServeHTTP))
+	}
+
+	mux.HandleFunc("/api/", httpapi.NotFound)
+	mux.Handle("/", a.dashboard())
+	return mux
+}
+
+// dashboard serves the dashboard's files, and index.html for any other GET so
+// that the single-page app's own routes work on reload.
+func (a *App) dashboard() http.Handler {
+	if a.cfg.Dashboard == nil {
+		return http.HandlerFunc(httpapi.NotFound)
+	}
+	files := http.FileServerFS(a.cfg.Dashboard)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			httpapi.WriteError(w, r, nil, picloud.Errorf(picloud.EMethodNotAllowed, "%s is not allowed here", r.Method))
+			return
+		}
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		w.Header().Set("X-Frame-Options", "DENY")
+		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
+		if name != "" {
+			if st, err := fs.Stat(a.cfg.Dashboard, name); err == nil && !st.IsDir() {
+				files.ServeHTTP(w, r)
+				return
+			}
+		}
+		http.ServeFileFS(w, r, a.cfg.Dashboard, "index.html")
+	})
+}

@@ -1,0 +1,154 @@
+package executor
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/picloud/picloud/rhai"
+)
+
+// hopByHop are the headers a script may not set: they belong to the
+// connection, not to the response, and the server computes them.
+var hopByHop = map[string]bool{
+	"connection": true, "keep-alive": true, "proxy-connection": true, "proxy-authenticate": true,
+	"te": true, "trailer": true, "transfer-encoding": true, "upgrade": true, "content-length": true,
+}
+
+// toResponse maps the script's value to an HTTP response.
+//
+// A map whose keys are only status, headers and body, with an integer status,
+// is a full response; its status must be 100 to 599. A map with a status that
+// is not an integer (#{status: "ok"}) is plain JSON.
+func toResponse(v rhai.Value) (*Response, error) {
+	if m := v.AsMap(); v.Type() == rhai.TypeMap && isFullResponse(m) {
+		return fullResponse(m)
+	}
+	resp := &Response{Status: http.StatusOK, Header: http.Header{}}
+	if v.IsUnit() {
+		resp.Status = http.StatusNoContent
+		return resp, nil
+	}
+	return resp, setBody(resp, v)
+}
+
+func isFullResponse(m *rhai.Map) bool {
+	st, ok := m.M["status"]
+	if !ok || st.Type() != rhai.TypeInt {
+		return false
+	}
+	for k := range m.M {
+		if k != "status" && k != "headers" && k != "body" {
+			return false
+		}
+	}
+	return true
+}
+
+func fullResponse(m *rhai.Map) (*Response, error) {
+	status := m.M["status"].AsInt()
+	if status < 100 || status > 599 {
+		return nil, fmt.Errorf("status %d is not between 100 and 599", status)
+	}
+	resp := &Response{Status: int(status), Header: http.Header{}}
+	if hv, ok := m.M["headers"]; ok && !hv.IsUnit() {
+		if hv.Type() != rhai.TypeMap {
+			return nil, fmt.Errorf("headers must be a map, not %s", hv.TypeName())
+		}
+		hm := hv.AsMap()
+		for _, name := range hm.SortedKeys() {
+			if err := addHeader(resp.Header, name, hm.M[name]); err != nil {
+				return nil, err
+			}
+		}
+	}
+	body, ok := m.M["body"]
+	if !ok || body.IsUnit() {
+		return resp, nil
+	}
+	if resp.Header.Get("Content-Type") != "" {
+		// The script chose the type: strings and BLOBs go out as they are.
+		switch body.Type() {
+		case rhai.TypeString:
+			resp.Body = []byte(body.AsString())
+			return resp, nil
+		case rhai.TypeBlob:
+			resp.Body = body.AsBlob().B
+			return resp, nil
+		}
+		b, err := marshalJSON(body)
+		resp.Body = b
+		return resp, err
+	}
+	return resp, setBody(resp, body)
+}
+
+// setBody applies the body rule: a string is text, anything else JSON.
+func setBody(resp *Response, v rhai.Value) error {
+	if v.Type() == rhai.TypeString {
+		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		resp.Body = []byte(v.AsString())
+		return nil
+	}
+	b, err := marshalJSON(v)
+	if err != nil {
+		return err
+	}
+	resp.Header.Set("Content-Type", "application/json")
+	resp.Body = b
+	return nil
+}
+
+func addHeader(h http.Header, name string, v rhai.Value) error {
+	if !validHeaderName(name) {
+		return fmt.Errorf("invalid header name %q", name)
+	}
+	if hopByHop[strings.ToLower(name)] {
+		return fmt.Errorf("header %q is not allowed in a response", name)
+	}
+	values := []rhai.Value{v}
+	if v.Type() == rhai.TypeArray {
+		values = v.AsArray().Items
+	}
+	for _, e := range values {
+		var s string
+		switch e.Type() {
+		case rhai.TypeString:
+			s = e.AsString()
+		case rhai.TypeInt, rhai.TypeFloat, rhai.TypeBool, rhai.TypeChar:
+			s = e.String()
+		default:
+			return fmt.Errorf("header %q: a value must be a string or a number, not %s", name, e.TypeName())
+		}
+		if !validHeaderValue(s) {
+			return fmt.Errorf("invalid value for header %q", name)
+		}
+		h.Add(name, s)
+	}
+	return nil
+}
+
+// validHeaderName reports whether name is an RFC 9110 token.
+func validHeaderName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0 {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// validHeaderValue refuses control characters (CR, LF, NUL, ...) but tabs.
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,110 @@
+// Package httpapi is the JSON conventions the manager's and orchestrator's
+// handlers share: the table from error codes to HTTP statuses, error bodies,
+// and request decoding with a size limit.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+
+	"io"
+	"log/slog"
+	"net/http"
+
+	"github.com/picloud/picloud"
+)
+
+// statuses maps every error code to its HTTP status.
+var statuses = map[string]int{
+	picloud.EInvalidRequest:   http.StatusBadRequest,
+	picloud.EInvalidSource:    http.StatusBadRequest,
+	picloud.EUnauthorized:     http.StatusUnauthorized,
+	picloud.ENotFound:         http.StatusNotFound,
+	picloud.EMethodNotAllowed: http.StatusMethodNotAllowed,
+	picloud.ENameTaken:        http.StatusConflict,
+	picloud.EPayloadTooLarge:  http.StatusRequestEntityTooLarge,
+	picloud.EOverloaded:       http.StatusTooManyRequests,
+	picloud.EScriptError:      http.StatusInternalServerError,
+	picloud.EInvalidResponse:  http.StatusInternalServerError,
+	picloud.EBudgetExceeded:   http.StatusServiceUnavailable,
+	picloud.ETimeout:          http.StatusGatewayTimeout,
+	picloud.EInternal:         http.StatusInternalServerError,
+}
+
+// Status returns the HTTP status of an error code.
+func Status(code string) int {
+	if s, ok := statuses[code]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// WriteJSON writes v as the JSON body of a response with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		b, status = []byte(`{"error":{"code":"internal","message":"internal error"}}`), http.StatusInternalServerError
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
+
+// WriteError writes err as {"error": {"code", "message", ...details}}. An error
+// that is not a *picloud.Error is logged and answered as internal, saying
+// nothing of its text.
+func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
+	code := picloud.ErrorCode(err)
+	if code == picloud.EInternal && log != nil {
+		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	body := map[string]any{"code": code, "message": picloud.ErrorMessage(err)}
+	var e *picloud.Error
+	if errors.As(err, &e) {
+		for k, v := range e.Details {
+			body[k] = v
+		}
+	}
+	WriteJSON(w, Status(code), map[string]any{"error": body})
+}
+
+// Decode reads a JSON body of at most limit bytes into v, refusing unknown
+// fields so that a misspelt field is an error rather than ignored.
+func Decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return picloud.Errorf(picloud.EPayloadTooLarge, "request body is over %d bytes", limit)
+		}
+		if errors.Is(err, io.EOF) {
+			return picloud.Errorf(picloud.EInvalidRequest, "request body is empty")
+		}
+		return picloud.Errorf(picloud.EInvalidRequest, "malformed JSON: %v", err)
+	}
+	if dec.More() {
+		return picloud.Errorf(picloud.EInvalidRequest, "malformed JSON: trailing data")
+	}
+	return nil
+}
+
+// NotFound answers an unknown API route.
+func NotFound(w http.ResponseWriter, r *http.Request) {
+	WriteError(w, r, nil, picloud.Errorf(picloud.ENotFound, "no route for %s %s", r.Method, r.URL.Path))
+}
+
+// ReadBody reads a request body of at most limit bytes.
+func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, picloud.Errorf(picloud.EPayloadTooLarge, "request body is over %d bytes", limit)
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, picloud.Errorf(picloud.EPayloadTooLarge, "request body is over %d bytes", limit)
+	} else if err != nil {
+		return nil, picloud.Errorf(picloud.EInvalidRequest, "reading the body: %v", err)
+	}
+	return b, nil
+}

@@ -1,0 +1,69 @@
+// Package metrics defines PiCloud's Prometheus metrics on a registry of their
+// own, so that two applications in one process (tests) do not collide.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// Metrics holds every collector the server updates.
+type Metrics struct {
+	Registry *prometheus.Registry
+
+	Invocations  *prometheus.CounterVec   // script, status
+	Duration     *prometheus.HistogramVec // script
+	Operations   *prometheus.CounterVec   // script
+	GateInFlight prometheus.Gauge
+	GateRejected *prometheus.CounterVec // reason: server, script
+	SinkWritten  prometheus.Counter
+	SinkFailures prometheus.Counter // rows given up on after retries
+	SinkRetries  prometheus.Counter
+	Pruned       prometheus.Counter
+}
+
+// New registers the collectors, plus the Go runtime and process collectors.
+// sinkQueue reports the audit sink's queue depth when scraped.
+func New(sinkQueue func() float64) *Metrics {
+	reg := prometheus.NewRegistry()
+	m := &Metrics{
+		Registry: reg,
+		Invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "picloud_invocations_total", Help: "Script executions by script and status.",
+		}, []string{"script", "status"}),
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "picloud_invocation_duration_seconds", Help: "Script execution time.",
+			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
+		}, []string{"script"}),
+		Operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "picloud_script_operations_total", Help: "Rhai operations used by executions.",
+		}, []string{"script"}),
+		GateInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "picloud_gate_in_flight", Help: "Executions holding a slot of the concurrency gate.",
+		}),
+		GateRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "picloud_gate_rejected_total", Help: "Requests answered 429 overloaded, by which gate was full.",
+		}, []string{"gate"}),
+		SinkWritten: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_sink_written_total", Help: "Execution logs written to the database.",
+		}),
+		SinkFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_sink_failures_total", Help: "Execution logs lost after every retry failed.",
+		}),
+		SinkRetries: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_sink_retries_total", Help: "Failed batch writes that were retried.",
+		}),
+		Pruned: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_executions_pruned_total", Help: "Execution logs deleted by retention.",
+		}),
+	}
+	reg.MustRegister(m.Invocations, m.Duration, m.Operations, m.GateInFlight, m.GateRejected,
+		m.SinkWritten, m.SinkFailures, m.SinkRetries, m.Pruned,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if sinkQueue != nil {
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "picloud_sink_queue_depth", Help: "Execution logs waiting to be written.",
+		}, sinkQueue))
+	}
+	return m
+}
