@@ -231,7 +231,7 @@ func stdArray(m *Module) {
 		if !ok {
 			return Unit, nil
 		}
-		return items[idx], nil
+		return items[idx].Clone(), nil
 	})
 	m.SetMutFn("set", []Type{A, I, X}, func(c *Context, a []Value) (Value, error) {
 		items := a[0].AsArray().Items
@@ -442,7 +442,7 @@ func stdArray(m *Module) {
 					return Unit, err
 				}
 				if r {
-					return items[i], nil
+					return items[i].Clone(), nil
 				}
 			}
 			return Unit, nil

@@ -22,7 +22,7 @@ func stdMap(m *Module) {
 		return Bool(ok), nil
 	})
 	m.SetFn("get", []Type{M, S}, func(c *Context, a []Value) (Value, error) {
-		return a[0].AsMap().M[a[1].AsString()], nil
+		return a[0].AsMap().M[a[1].AsString()].Clone(), nil
 	})
 	m.SetMutFn("set", []Type{M, S, X}, func(c *Context, a []Value) (Value, error) {
 		mp := a[0].AsMap()
