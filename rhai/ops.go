@@ -431,7 +431,78 @@ func floatPow(x, y float64) float64 {
 		x != 1 && x != -1 && y != 0 && y != 1 {
 		return floatPowInt(x, int64(y))
 	}
+	if x > 0 && !math.IsInf(x, 0) && y == y && !math.IsInf(y, 0) && x != 1 {
+		// exp(y * ln x) with 200-bit intermediates, so that the result is
+		// correctly rounded as the C library's pow is (math.Pow is not).
+		const prec = 200
+		l := bigLn(new(big.Float).SetPrec(prec).SetFloat64(x), prec)
+		l.Mul(l, new(big.Float).SetPrec(prec).SetFloat64(y))
+		if f, _ := l.Float64(); f > 710 || f < -746 {
+			return math.Pow(x, y) // certainly overflows or underflows
+		}
+		r, _ := bigExp(l, prec).Float64()
+		return r
+	}
 	return math.Pow(x, y)
+}
+
+// bigLn is the natural logarithm of x > 0 to about prec bits.
+func bigLn(x *big.Float, prec uint) *big.Float {
+	mant := new(big.Float).SetPrec(prec)
+	e := x.MantExp(mant) // x = mant * 2^e, mant in [0.5, 1)
+	r := bigAtanhLog(mant, prec)
+	if e != 0 {
+		two := new(big.Float).SetPrec(prec).SetFloat64(2)
+		ln2 := bigAtanhLog(two, prec)
+		r.Add(r, ln2.Mul(ln2, new(big.Float).SetPrec(prec).SetInt64(int64(e))))
+	}
+	return r
+}
+
+// bigAtanhLog computes ln(m) = 2 atanh((m-1)/(m+1)) for m near 1.
+func bigAtanhLog(m *big.Float, prec uint) *big.Float {
+	one := new(big.Float).SetPrec(prec).SetInt64(1)
+	num := new(big.Float).SetPrec(prec).Sub(m, one)
+	den := new(big.Float).SetPrec(prec).Add(m, one)
+	z := num.Quo(num, den)
+	z2 := new(big.Float).SetPrec(prec).Mul(z, z)
+	sum := new(big.Float).SetPrec(prec).Set(z)
+	term := new(big.Float).SetPrec(prec).Set(z)
+	t := new(big.Float).SetPrec(prec)
+	for k := int64(3); k < 2000; k += 2 {
+		term.Mul(term, z2)
+		t.Quo(term, new(big.Float).SetPrec(prec).SetInt64(k))
+		if t.Sign() == 0 || t.MantExp(nil)-sum.MantExp(nil) < -int(prec) {
+			break
+		}
+		sum.Add(sum, t)
+	}
+	return sum.Mul(sum, new(big.Float).SetPrec(prec).SetInt64(2))
+}
+
+// bigExp is e**x to about prec bits (|x| < 750).
+func bigExp(x *big.Float, prec uint) *big.Float {
+	r := new(big.Float).SetPrec(prec + 64).Set(x)
+	// Reduce: e**x = (e**(x/2^m))^(2^m) with |x/2^m| < 2^-8.
+	m := 0
+	if e := r.MantExp(nil); e > -8 {
+		m = e + 8
+		r.SetMantExp(r, -m)
+	}
+	sum := new(big.Float).SetPrec(prec + 64).SetInt64(1)
+	term := new(big.Float).SetPrec(prec + 64).SetInt64(1)
+	for k := int64(1); k < 200; k++ {
+		term.Mul(term, r)
+		term.Quo(term, new(big.Float).SetPrec(prec+64).SetInt64(k))
+		if term.Sign() == 0 || term.MantExp(nil) < -int(prec)-64 {
+			break
+		}
+		sum.Add(sum, term)
+	}
+	for ; m > 0; m-- {
+		sum.Mul(sum, sum)
+	}
+	return sum
 }
 
 // powInt computes x ** n exactly enough (256-bit) to round correctly.
