@@ -116,6 +116,7 @@ export interface Page<T> {
 export interface InvokeInput {
 	method: string;
 	path: string;
+	query?: Record<string, string>;
 	headers: Headers;
 	body: string;
 }
@@ -124,7 +125,10 @@ export interface InvokeInput {
 export interface InvokeResult {
 	execution_id: string;
 	status: ExecutionStatus;
-	response: RecordedResponse;
+	/** What the caller got; null when the execution failed (see code and error). */
+	response: RecordedResponse | null;
+	/** The API error code a caller would get, when the execution failed. */
+	code?: string;
 	duration_ms: number;
 	operations: number;
 	logs: LogLine[];
