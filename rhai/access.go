@@ -287,10 +287,15 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 			}
 		}
 		name := e.Name
+		isFn := c.ast.hasFnNamed(name)
 		return func(fr *frame) ref {
 			if p := fr.th.lookupFree(fr, name); p != nil {
 				i := fr.th.scope.index(name)
 				return ref{p: p, isConst: i >= 0 && fr.th.scope.consts[i], pos: pos}
+			}
+			if isFn {
+				fp := NewFnPtr(name)
+				return ref{p: &fp, isConst: true, pos: pos}
 			}
 			raise(&Error{Kind: ErrVariableNotFound, Message: "Variable not found: " + name, Var: name}, pos)
 			return ref{}

@@ -251,7 +251,8 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 	target := c.compileRef(e.X)
 	name, pos, safe := e.Name, e.Pos, e.Safe
 	n := len(args)
-	script := c.ast.lookupFn(name, n)
+	ast := c.ast
+	hasScript := c.ast.hasMethod(name, n)
 	cs := &callSite{}
 	return func(fr *frame) Value {
 		th := fr.th
@@ -281,13 +282,19 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 				return curry(obj, buf[1:])
 			}
 		}
-		if script != nil {
-			return th.callWithThisFn(script, buf[1:], &r, pos)
+		if hasScript {
+			if script := ast.lookupMethod(name, n, obj.TypeName()); script != nil {
+				return th.callWithThisFn(script, buf[1:], &r, pos)
+			}
 		}
 		f := cs.find(th.eng, name, buf)
 		if f == nil {
 			if fn := th.ast.lookupFn(name, n); fn != nil {
 				return th.callWithThisFn(fn, buf[1:], &r, pos)
+			}
+			if name == "call" && n > 0 && buf[1].t == TypeFnPtr {
+				// x.call(f, args...) calls f with `this` bound to x.
+				return th.callWithThis(buf[1], buf[2:], &r, pos)
 			}
 			if name == "call" {
 				p := pos

@@ -69,6 +69,8 @@ type function struct {
 	// envFrom says, for a closure, where each captured cell comes from in the
 	// frame that creates it.
 	envFrom []*binding
+	// thisType restricts a typed method (`fn int.twice()`) to one type_of name.
+	thisType string
 	// boxedParams are the parameters some closure captures: they are moved into
 	// cells on entry.
 	boxedParams []int
@@ -255,7 +257,7 @@ func (c *compiler) let(s *syntax.LetStmt) execFn {
 			return r
 		}
 	}
-	if s.Const && !c.inFn && c.scope.parent == nil {
+	if s.Const && b.global {
 		// Top-level constants are also reachable as global::NAME from functions.
 		inner, name := fn, s.Name
 		fn = func(fr *frame) ctrl {

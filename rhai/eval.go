@@ -37,15 +37,52 @@ func (a *AST) hasFnNamed(name string) bool {
 	return false
 }
 
+// lookupFn finds a script function by name and arity (not typed methods).
 func (a *AST) lookupFn(name string, arity int) *function {
 	for ; a != nil; a = a.parent {
 		for _, f := range a.fns[name] {
-			if len(f.params) == arity {
+			if len(f.params) == arity && f.thisType == "" {
 				return f
 			}
 		}
 	}
 	return nil
+}
+
+// lookupMethod finds the script function a method call on a value of type
+// typeName reaches: a method typed for it (`fn int.twice()`) before a plain one.
+func (a *AST) lookupMethod(name string, arity int, typeName string) *function {
+	for x := a; x != nil; x = x.parent {
+		for _, f := range x.fns[name] {
+			if len(f.params) == arity && f.thisType != "" && f.thisType == typeName {
+				return f
+			}
+		}
+	}
+	return a.lookupFn(name, arity)
+}
+
+// hasMethods reports whether any function name of that arity exists, typed or not.
+func (a *AST) hasMethod(name string, arity int) bool {
+	for ; a != nil; a = a.parent {
+		for _, f := range a.fns[name] {
+			if len(f.params) == arity {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// typeAlias maps the type names of typed methods to type_of names.
+func typeAlias(t string) string {
+	switch t {
+	case "int":
+		return "i64"
+	case "float":
+		return "f64"
+	}
+	return t
 }
 
 // Compile parses and compiles a script. A syntax error is returned as a
@@ -82,7 +119,7 @@ func (e *Engine) compileScript(name string, s *syntax.Script, outer []*binding, 
 	ast = &AST{name: name, script: s, fns: make(map[string][]*function), parent: parent, eng: e}
 	defs := make([]*function, len(s.Fns))
 	for i, fd := range s.Fns {
-		fn := &function{name: fd.Name, params: fd.Params, private: fd.Private, ast: ast, pos: fd.Pos}
+		fn := &function{name: fd.Name, params: fd.Params, private: fd.Private, ast: ast, pos: fd.Pos, thisType: typeAlias(fd.ThisType)}
 		defs[i] = fn
 		ast.fns[fd.Name] = append(ast.fns[fd.Name], fn)
 	}
@@ -326,6 +363,24 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 			return curry(vals[0], vals[1:])
 		}
 	case "is_def_fn":
+		if n == 3 {
+			tn, name, arity := c.expr(e.Args[0]), c.expr(e.Args[1]), c.expr(e.Args[2])
+			return func(fr *frame) Value {
+				tv, nv, av := tn(fr), name(fr), arity(fr)
+				if tv.t != TypeString || nv.t != TypeString || av.t != TypeInt {
+					raise(fnNotFound("is_def_fn", []Value{tv, nv, av}), pos)
+				}
+				t := typeAlias(tv.AsString())
+				for x := fr.th.ast; x != nil; x = x.parent {
+					for _, f := range x.fns[nv.AsString()] {
+						if f.thisType == t && len(f.params) == int(av.AsInt()) {
+							return Bool(true)
+						}
+					}
+				}
+				return Bool(false)
+			}
+		}
 		if n != 2 {
 			return nil
 		}

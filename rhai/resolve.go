@@ -24,6 +24,7 @@ type binding struct {
 	idx     int
 	boxed   bool // a local captured by a closure: its slot holds a *cell
 	isConst bool
+	global  bool // declared at the top level of the main script (global::)
 }
 
 // funcScope is the resolver's view of one function body (a script function, a
@@ -163,7 +164,9 @@ func (r *resolver) stmt(s syntax.Stmt) {
 	switch s := s.(type) {
 	case *syntax.LetStmt:
 		r.expr(s.Value)
-		r.res.decls[declKey{s, 0}] = r.fs.declare(s.Name, s.Const)
+		b := r.fs.declare(s.Name, s.Const)
+		b.global = !r.fs.isFn && r.fs.parent == nil && len(r.fs.blocks) == 1
+		r.res.decls[declKey{s, 0}] = b
 	case *syntax.AssignStmt:
 		r.expr(s.RHS)
 		r.expr(s.LHS)

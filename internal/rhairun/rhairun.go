@@ -102,7 +102,7 @@ func fromError(err error, phase string) Result {
 	var re *rhai.Error
 	switch {
 	case errors.As(err, &pe):
-		r.Kind, r.RootKind = pe.FullKind(), pe.FullKind()
+		r.Kind, r.RootKind = pe.Kind, pe.FullKind()
 		if pe.Pos.IsValid() {
 			r.Line, r.Col = int(pe.Pos.Line), int(pe.Pos.Col)
 		}
