@@ -139,8 +139,8 @@ func serve(t *testing.T, bin string) (server, *syncBuffer) {
 	data := t.TempDir()
 	token := "pct_e2e_" + randomHex(16)
 	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data", data)
-	cmd.Env = append(os.Environ(), "PICLOUD_ADMIN_TOKEN="+token)
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", data)
+	cmd.Env = append(cleanEnv(), "PICLOUD_ADMIN_TOKEN="+token)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("e2e: start picloud serve: %v", err)
@@ -184,6 +184,19 @@ func errOr(err error, res *http.Response) error {
 		return err
 	}
 	return errors.New(res.Status)
+}
+
+// cleanEnv is the environment without PICLOUD_ settings, so that the server
+// under test uses its flags and a fresh SQLite database whatever the caller's
+// shell says (PICLOUD_DATABASE_URL, say).
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "PICLOUD_") {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func freeAddr(t *testing.T) string {
