@@ -56,8 +56,12 @@ func (cs *callSite) find(e *Engine, name string, args []Value) *nativeFn {
 
 // callNativeFn calls a native with borrowed args and raises its error at pos.
 func (th *thread) callNativeFn(f *nativeFn, args []Value, pos syntax.Pos) Value {
-	c := Context{th: th, pos: pos}
-	v, err := f.fn(&c, args)
+	// One Context per thread, so a native call allocates nothing for it.
+	c := &th.nctx
+	saved := c.pos
+	c.th, c.pos = th, pos
+	v, err := f.fn(c, args)
+	c.pos = saved
 	if err != nil {
 		raise(asError(err), pos)
 	}
@@ -163,6 +167,9 @@ func (c *compiler) call(e *syntax.CallExpr) evalFn {
 	pos := e.Pos
 	args, place := c.args(e.Args)
 	if fn := c.ast.lookupFn(e.Name, len(e.Args)); fn != nil {
+		if e.Bang {
+			return bangCall(fn, args, c.res.evalVars[e], pos)
+		}
 		return scriptCall(fn, args, place, pos)
 	}
 	name := e.Name
@@ -182,11 +189,7 @@ func (c *compiler) call(e *syntax.CallExpr) evalFn {
 			th.reset(m)
 			return v
 		}
-		c := Context{th: th, pos: pos}
-		v, err := f.fn(&c, buf)
-		if err != nil {
-			raise(asError(err), pos)
-		}
+		v := th.callNativeFn(f, buf, pos)
 		th.reset(m)
 		return v
 	}
@@ -225,6 +228,33 @@ func scriptCall(fn *function, args []evalFn, place []bool, pos syntax.Pos) evalF
 	}
 }
 
+// bangCall is `f!(args)`: the function runs with the caller's variables in
+// reach (looked up by name, since the function was compiled without them).
+func bangCall(fn *function, args []evalFn, visible []*binding, pos syntax.Pos) evalFn {
+	return func(fr *frame) Value {
+		th := fr.th
+		m := th.mark()
+		slots := th.alloc(fn.nslots)
+		for i, a := range args {
+			slots[i] = a(fr).Clone()
+		}
+		saved := th.outer
+		th.outer = &outerScope{fr: fr, vars: visible, depth: th.depth + 1, prev: saved}
+		v := th.invoke(fn, slots, nil, nil, false, pos)
+		th.outer = saved
+		th.reset(m)
+		return v
+	}
+}
+
+// outerScope gives a function called with `!` its caller's variables.
+type outerScope struct {
+	fr    *frame
+	vars  []*binding
+	depth int
+	prev  *outerScope
+}
+
 func (c *compiler) namespacedCall(e *syntax.CallExpr) evalFn {
 	args, _ := c.args(e.Args)
 	ns, name, pos := e.Namespace, e.Name, e.Pos
@@ -248,7 +278,13 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 		return c.isShared(id)
 	}
 	args, _ := c.args(e.Args)
-	target := c.compileRef(e.X)
+	var target func(fr *frame) ref
+	if is, ok := e.X.(*syntax.InterpString); ok {
+		x := c.interpFold(is, false)
+		target = func(fr *frame) ref { v := x(fr); return ref{p: &v} }
+	} else {
+		target = c.compileRef(e.X)
+	}
 	name, pos, safe := e.Name, e.Pos, e.Safe
 	n := len(args)
 	ast := c.ast

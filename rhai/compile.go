@@ -812,6 +812,25 @@ func foldConst(e syntax.Expr) (Value, bool) {
 			m[e.Keys[i]] = v
 		}
 		return NewMap(m), true
+	case *syntax.BinaryExpr:
+		switch e.Op {
+		case syntax.AndAnd, syntax.OrOr, syntax.QuestionQuestion, syntax.KwIn, syntax.DotDot, syntax.DotDotEq:
+			return Unit, false
+		}
+		l, ok1 := foldConst(e.L)
+		r, ok2 := foldConst(e.R)
+		if !ok1 || !ok2 {
+			return Unit, false
+		}
+		v, ok, err := binaryOp(e.Op, l, r)
+		return v, ok && err == nil
+	case *syntax.UnaryExpr:
+		x, ok := foldConst(e.X)
+		if !ok {
+			return Unit, false
+		}
+		v, ok, err := unaryOp(e.Op, x)
+		return v, ok && err == nil
 	}
 	return constValue(e)
 }
@@ -917,7 +936,12 @@ func (c *compiler) expr(e syntax.Expr) evalFn {
 	}
 }
 
-func (c *compiler) interp(e *syntax.InterpString) evalFn {
+func (c *compiler) interp(e *syntax.InterpString) evalFn { return c.interpFold(e, true) }
+
+// interpFold compiles an interpolated string; fold says whether constant parts
+// are formatted at compile time as Rhai's optimiser does (it does not when the
+// string is the receiver of a method call).
+func (c *compiler) interpFold(e *syntax.InterpString, fold bool) evalFn {
 	parts := make([]evalFn, len(e.Parts))
 	lits := make([]string, len(e.Parts))
 	isLit := make([]bool, len(e.Parts))
@@ -926,7 +950,7 @@ func (c *compiler) interp(e *syntax.InterpString) evalFn {
 			lits[i], isLit[i] = s.Value, true
 			continue
 		}
-		if v, ok := foldConst(p); ok {
+		if v, ok := foldConst(p); ok && fold {
 			// Rhai's optimiser folds constant parts at compile time, with the
 			// host's formatting (characters inside collections keep quotes).
 			lits[i], isLit[i] = v.String(), true
@@ -1012,6 +1036,13 @@ func (th *thread) lookupFree(fr *frame, name string) *Value {
 		ev := &th.evalVars[i]
 		if ev.depth == th.depth && ev.name == name {
 			return ev.v
+		}
+	}
+	if o := th.outer; o != nil && o.depth == th.depth {
+		for i := len(o.vars) - 1; i >= 0; i-- {
+			if o.vars[i].name == name {
+				return &cellOf(o.fr, o.vars[i]).v
+			}
 		}
 	}
 	if fr.fn != nil && fr.fn.ast != nil && fr != &th.frames[0] && !fr.fn.isMain() {

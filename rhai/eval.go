@@ -728,11 +728,6 @@ func stdCore(m *Module) {
 	m.SetFn("type_of", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
 		return String(a[0].TypeName()), nil
 	})
-	m.SetMutFn("take", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
-		v := a[0]
-		a[0] = Unit
-		return v, nil
-	})
 	m.SetFn("is_shared", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) { return Bool(false), nil })
 	m.SetFn("name", []Type{TypeFnPtr}, func(c *Context, a []Value) (Value, error) {
 		return String(a[0].AsFnPtr().Name), nil

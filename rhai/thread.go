@@ -41,6 +41,8 @@ type thread struct {
 
 	caught  *Error // the error being handled by the innermost catch (for `throw;`)
 	modules []importedModule
+	nctx     Context     // the Context handed to natives
+	outer    *outerScope // the caller's scope of a f!() call in progress
 	globals  []globalVar // top-level constants, for global::NAME
 	evalVars []evalVar   // variables declared by eval'd code
 	exports map[string]Value // the exports of the module being initialised
@@ -94,6 +96,8 @@ func (th *thread) release() {
 	th.modules = th.modules[:0]
 	th.globals = th.globals[:0]
 	th.evalVars = th.evalVars[:0]
+	th.outer = nil
+	th.nctx = Context{}
 	th.exports = nil
 	threadPool.Put(th)
 }
