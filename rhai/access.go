@@ -9,9 +9,35 @@ import (
 
 // Reading and writing through indexes and properties, and assignment.
 
+// chainHasSafe reports whether a ?. or ?[ appears further down a chain: when
+// it short-circuits, the rest of the chain yields () too.
+func chainHasSafe(e syntax.Expr) bool {
+	for {
+		switch x := e.(type) {
+		case *syntax.IndexExpr:
+			if x.Safe {
+				return true
+			}
+			e = x.X
+		case *syntax.PropExpr:
+			if x.Safe {
+				return true
+			}
+			e = x.X
+		case *syntax.MethodCallExpr:
+			if x.Safe {
+				return true
+			}
+			e = x.X
+		default:
+			return false
+		}
+	}
+}
+
 func (c *compiler) index(e *syntax.IndexExpr) evalFn {
 	x, i := c.expr(e.X), c.expr(e.Index)
-	pos, safe := e.Index.Position(), e.Safe
+	pos, safe := e.Index.Position(), e.Safe || chainHasSafe(e.X)
 	return func(fr *frame) Value {
 		v := x(fr)
 		if safe && v.t == TypeUnit {
@@ -66,7 +92,7 @@ func (th *thread) indexGet(v, k Value, pos syntax.Pos) Value {
 			return items[i]
 		}
 		if k.IsRange() {
-			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + signatureTypeName(k) + " (expecting i64)"}, pos)
+			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: core::ops::range::" + signatureTypeName(k) + " (expecting i64)"}, pos)
 		}
 		raise(&Error{Kind: ErrIndexingType, Message: "Array, string or bit-field expects numeric index, not " + indexTypeWord(k)}, pos)
 	case TypeMap:
@@ -139,7 +165,7 @@ func charAt(s string, idx int64) (rune, bool) {
 
 func (c *compiler) prop(e *syntax.PropExpr) evalFn {
 	x := c.expr(e.X)
-	name, pos, safe := e.Name, e.Pos, e.Safe
+	name, pos, safe := e.Name, e.Pos, e.Safe || chainHasSafe(e.X)
 	return func(fr *frame) Value {
 		v := x(fr)
 		if safe && v.t == TypeUnit {
@@ -304,11 +330,16 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 		parent := c.compileRef(e.X)
 		idx := c.expr(e.Index)
 		pos := e.Pos
+		safe := e.Safe || chainHasSafe(e.X)
 		return func(fr *frame) ref {
 			pr := parent(fr)
 			th := fr.th
 			k := idx(fr)
 			pv := pr.get(th)
+			if safe && pv.t == TypeUnit {
+				var sink Value
+				return ref{p: &sink}
+			}
 			switch pv.t {
 			case TypeArray:
 				if k.t == TypeInt {
@@ -336,9 +367,14 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 	case *syntax.PropExpr:
 		parent := c.compileRef(e.X)
 		name, pos := e.Name, e.Pos
+		safe := e.Safe || chainHasSafe(e.X)
 		return func(fr *frame) ref {
 			pr := parent(fr)
 			pv := pr.get(fr.th)
+			if safe && pv.t == TypeUnit {
+				var sink Value
+				return ref{p: &sink}
+			}
 			if pv.t == TypeMap {
 				return ref{kind: refMapKey, m: pv.AsMap(), key: name, isConst: pr.isConst, pos: pos}
 			}

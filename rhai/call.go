@@ -175,6 +175,39 @@ func (c *compiler) call(e *syntax.CallExpr) evalFn {
 	name := e.Name
 	cs := &callSite{}
 	n := len(args)
+	if n > 0 && isPlace(e.Args[0]) {
+		// A native that changes its first argument, called as f(x, ...), changes x.
+		first := c.compileRef(e.Args[0])
+		rest := args[1:]
+		return func(fr *frame) Value {
+			th := fr.th
+			m := th.mark()
+			buf := th.alloc(n)
+			r := first(fr)
+			buf[0] = r.get(th)
+			for i, a := range rest {
+				buf[i+1] = a(fr)
+			}
+			f := cs.find(th.eng, name, buf)
+			if f == nil {
+				v := th.callNamed(name, buf, pos)
+				th.reset(m)
+				return v
+			}
+			if f.flags&Mut != 0 {
+				if r.isConst {
+					raise(&Error{Kind: ErrNonPureMethodOnConstant, Message: "Non-pure method '" + name + "' cannot be called on constant"}, pos)
+				}
+				v := th.callNativeFn(f, buf, pos)
+				r.set(th, buf[0])
+				th.reset(m)
+				return v
+			}
+			v := th.callNativeFn(f, buf, pos)
+			th.reset(m)
+			return v
+		}
+	}
 	return func(fr *frame) Value {
 		th := fr.th
 		m := th.mark()
@@ -285,7 +318,7 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 	} else {
 		target = c.compileRef(e.X)
 	}
-	name, pos, safe := e.Name, e.Pos, e.Safe
+	name, pos, safe := e.Name, e.Pos, e.Safe || chainHasSafe(e.X)
 	n := len(args)
 	ast := c.ast
 	hasScript := c.ast.hasMethod(name, n)

@@ -468,6 +468,15 @@ func (c *compiler) switchExpr(e *syntax.SwitchExpr) execFn {
 				break
 			}
 		}
+		if !hit && v.IsRange() {
+			r := v.AsRange()
+			for i, cr := range a.ranges {
+				if cr == *r && a.incl[i] == (v.t == TypeRangeInclusive) {
+					hit = true
+					break
+				}
+			}
+		}
 		if !hit && v.t == TypeInt {
 			n := v.AsInt()
 			for i, r := range a.ranges {
