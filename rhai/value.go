@@ -36,9 +36,10 @@ const (
 // collection), so a Value read out of a variable may share its backing store with
 // that variable until it is stored.
 type Value struct {
-	t Type
-	n uint64
-	p any
+	t   Type
+	tag int32 // Rhai's Dynamic tag (x.tag); sits in padding, costs no space
+	n   uint64
+	p   any
 }
 
 // Array is the backing store of a Rhai array.
