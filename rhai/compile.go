@@ -671,9 +671,9 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 				}
 			}
 		case TypeArray:
-			items := src.AsArray().Items
-			n := len(items)
-			for i := 0; i < n && i < len(items); i++ {
+			// Iterate over a snapshot: the body may change the array.
+			items := append([]Value(nil), src.AsArray().Items...)
+			for i := 0; i < len(items); i++ {
 				if !step(items[i].Clone()) {
 					break
 				}
