@@ -267,6 +267,50 @@ await step('the execution appears with its log lines', async () => {
 	await shot('executions');
 });
 
+await step('a failing run shows its error and position', async () => {
+	const panel = page.getByTestId('test-panel');
+	await panel.getByLabel('Method').selectOption('GET'); // no body: request.body is ()
+	await page.getByTestId('run-test').click();
+	await page.getByTestId('test-status').filter({ hasText: 'script_error' }).waitFor();
+	const err = page.getByTestId('test-result').getByTestId('script-error');
+	assert.match(await err.innerText(), /line 2, column \d+/);
+	const row = page.getByTestId('execution').first();
+	await row.filter({ hasText: 'GET' }).waitFor();
+	assert.match(await row.innerText(), /error/);
+	await row.getByRole('button').first().click();
+	assert.match(await row.getByTestId('script-error').innerText(), /line 2/);
+	await shot('failed-run');
+});
+
+await step('executions page by ten', async () => {
+	const id = new URL(page.url()).pathname.split('/').pop();
+	await page.evaluate(async (id) => {
+		for (let i = 0; i < 9; i++) {
+			const res = await fetch(`/api/scripts/${id}/invoke`, {
+				method: 'POST',
+				headers: { 'Content-Type': 'application/json', 'X-PiCloud-CSRF': '1' },
+				body: JSON.stringify({
+					method: 'POST',
+					path: '/fn/page',
+					headers: { 'content-type': 'application/json' },
+					body: `{"who": "n${i}"}`
+				})
+			});
+			if (!res.ok) throw new Error(`invoke: HTTP ${res.status}`);
+		}
+	}, id);
+	const list = page.getByTestId('executions');
+	await list.getByRole('button', { name: 'Refresh' }).click();
+	await list.getByText('1–10').waitFor();
+	assert.equal(await list.getByTestId('execution').count(), 10);
+	await list.getByTestId('older').click();
+	await list.getByText('11–11').waitFor();
+	assert.equal(await list.getByTestId('execution').count(), 1);
+	assert.match(await list.getByTestId('execution').innerText(), /POST/);
+	await list.getByRole('button', { name: '← Newer' }).click();
+	await list.getByText('1–10').waitFor();
+});
+
 await step('the layout works on a phone', async () => {
 	await page.setViewportSize({ width: 390, height: 844 });
 	await page.evaluate(() => window.scrollTo(0, 0));
@@ -297,7 +341,8 @@ await step('the list shows the new version and the last invocation', async () =>
 	await row.waitFor();
 	const text = await row.innerText();
 	assert.match(text, /v3/);
-	assert.match(text, /success/);
+	assert.match(text, /success/, 'the last run (a paging one) succeeded');
+	assert.match(text, /9\.1%/, 'one failure in eleven runs');
 	assert.doesNotMatch(text, /never/);
 	await page.setViewportSize({ width: 390, height: 844 });
 	await shot('scripts-list-phone');

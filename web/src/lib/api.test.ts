@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, CSRF_HEADER, createClient, errorFromResponse, isAbort, nameProblem } from './api';
+import { ApiError, CSRF_HEADER, createClient, errorFromResponse, isAbort, nameProblem, statusForCode } from './api';
 
 type Call = { url: string; init: RequestInit };
 
@@ -256,5 +256,19 @@ describe('nameProblem', () => {
 		const got = nameProblem(name);
 		if (want === undefined) expect(got).toBeUndefined();
 		else expect(got).toContain(want);
+	});
+});
+
+describe('statusForCode', () => {
+	it.each([
+		['script_error', 500],
+		['invalid_response', 500],
+		['budget_exceeded', 503],
+		['timeout', 504],
+		['overloaded', 429],
+		['invalid_source', 400],
+		[undefined, 500]
+	])('%s → %i', (code, status) => {
+		expect(statusForCode(code)).toBe(status);
 	});
 });

@@ -77,6 +77,12 @@ const codeForStatus: Record<number, ErrorCode> = {
 	504: 'timeout'
 };
 
+/** The HTTP status the API answers with for an error code (500 when unknown). */
+export function statusForCode(code: string | undefined): number {
+	for (const [status, c] of Object.entries(codeForStatus)) if (c === code) return Number(status);
+	return code === 'invalid_source' ? 400 : 500;
+}
+
 /** A failed API call. `message` is fit to show to the operator. */
 export class ApiError extends Error {
 	/** HTTP status; 0 when there was no response. */
