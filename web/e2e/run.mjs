@@ -227,7 +227,7 @@ await step('bad source shows an inline compile error', async () => {
 await step('editing and saving bumps the version', async () => {
 	await setSource(v2);
 	await page.getByTestId('compiles').waitFor();
-	await page.getByTestId('save').click();
+	await page.keyboard.press('Control+S'); // the editor's save key; the Save button does the same
 	await page.getByTestId('saved').filter({ hasText: 'version 2' }).waitFor();
 	assert.equal(await page.getByTestId('script-version').innerText(), 'v2');
 	assert.equal(await page.getByTestId('unsaved').count(), 0);
@@ -318,6 +318,9 @@ await step('the layout works on a phone', async () => {
 	assert.ok(overflow <= 1, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
 	await shot('script-detail-phone');
 	await page.setViewportSize({ width: 1366, height: 900 });
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await shot('script-detail-dark');
+	await page.emulateMedia({ colorScheme: 'light' });
 });
 
 await step('rolling back to version 1 makes version 3', async () => {
@@ -368,6 +371,21 @@ await step('a client route loads directly (index.html fallback)', async () => {
 	expected.push(/status of 404/); // the browser logs the missing script's GET
 	await page.goto(base + '/scripts/00000000-0000-0000-0000-000000000000');
 	await page.getByRole('heading', { name: 'Script not found' }).waitFor();
+});
+
+await step('an expired session returns to the sign-in form with a message', async () => {
+	await page.goto(base + '/');
+	await page.getByRole('heading', { name: 'Scripts' }).waitFor();
+	await context.clearCookies(); // as when the cookie expires or the token is rotated
+	expected.push(/status of 401/); // the refused GET /api/scripts
+	await page.getByRole('button', { name: 'Refresh the list' }).click();
+	const msg = page.getByTestId('session-message');
+	await msg.waitFor();
+	assert.match(await msg.innerText(), /session has expired/i);
+	await shot('session-expired');
+	await page.getByLabel('Admin token').fill(token);
+	await page.getByLabel('Admin token').press('Enter'); // the form works from the keyboard
+	await page.getByRole('heading', { name: 'Scripts' }).waitFor();
 });
 
 await step('signing out returns to the sign-in page and ends the session', async () => {
