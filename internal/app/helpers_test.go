@@ -1,0 +1,24 @@
+package app_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"testing/fstest"
+
+	"github.com/picloud/picloud/internal/app"
+)
+
+func fstestFS() fstest.MapFS {
+	return fstest.MapFS{
+		"index.html": {Data: []byte("<html>INDEX</html>")},
+		"app.js":     {Data: []byte("// JS")},
+	}
+}
+
+func newServer(t *testing.T, a *app.App) string {
+	a.Start(context.Background())
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); a.Stop(context.Background()) })
+	return srv.URL
+}
