@@ -1,5 +1,7 @@
-// Package dashboard embeds the dashboard's built files (web/ builds into
-// dist/). Until the dashboard lands, dist/ holds a placeholder page.
+// Package dashboard embeds the dashboard's built files. dist/ is the output of
+// `npm run build` in web/ (a SvelteKit single-page app), committed so that
+// building the binary needs no Node.js; CI rebuilds it and fails when the
+// result differs. See docs/dashboard.md.
 package dashboard
 
 import (
@@ -10,7 +12,8 @@ import (
 //go:embed all:dist
 var dist embed.FS
 
-// FS returns the dashboard's files, rooted at dist/.
+// FS returns the dashboard's files, rooted at dist/. The server answers any
+// path that is not a file with index.html, for the app's client-side routes.
 func FS() fs.FS {
 	sub, err := fs.Sub(dist, "dist")
 	if err != nil {
