@@ -174,7 +174,7 @@ func TestRequestMap(t *testing.T) {
 			[]string{"Content-Type", "application/json", "X-Multi", "a", "X-Multi", "b"},
 			map[string]any{"method": "POST", "path": "/fn/echo/a/b", "subpath": "/a/b", "query": map[string]any{"x": "1", "y": "z"},
 				"h": "a, b", "ct": "application/json", "body_type": "map",
-				"body": map[string]any{"n": 1.0, "f": 1.5, "big": 12345678901.0, "o": map[string]any{"k": []any{true, nil}}},
+				"body":     map[string]any{"n": 1.0, "f": 1.5, "big": 12345678901.0, "o": map[string]any{"k": []any{true, nil}}},
 				"raw_type": "string"})
 		check("PUT", "/api/execute/"+id, "plain text", nil,
 			map[string]any{"method": "PUT", "path": "/api/execute/" + id, "subpath": "", "body": "plain text", "body_type": "string", "raw": "plain text"})
@@ -436,7 +436,7 @@ func TestTruncation(t *testing.T) {
 		if len(lines) != 11 || last["level"] != "warn" || !contains(last["message"].(string), "truncated") {
 			t.Errorf("flood: %d lines, last %v", len(lines), last)
 		}
-		bytesFlood := e.create("bytes-flood", `for i in 0..5 { log::info("` + strings.Repeat("y", 400) + `"); }`)
+		bytesFlood := e.create("bytes-flood", `for i in 0..5 { log::info("`+strings.Repeat("y", 400)+`"); }`)
 		e.request("GET", "/fn/bytes-flood", nil)
 		if lines := e.logs(bytesFlood, 1)[0]["logs"].([]any); len(lines) != 3 {
 			t.Errorf("byte flood: %d lines, want 2 + truncated", len(lines))
