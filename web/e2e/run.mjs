@@ -192,6 +192,19 @@ await step('a bad name is caught before it is sent', async () => {
 	assert.equal(await page.getByTestId('script-row').count(), 0);
 });
 
+await step('the create form\'s starting source compiles', async () => {
+	const template = await page.getByLabel('Source').inputValue();
+	const result = await page.evaluate(async (source) => {
+		const res = await fetch('/api/validate', {
+			method: 'POST',
+			headers: { 'Content-Type': 'application/json', 'X-PiCloud-CSRF': '1' },
+			body: JSON.stringify({ source })
+		});
+		return res.json();
+	}, template);
+	assert.deepEqual(result, { ok: true, errors: [] });
+});
+
 await step('creating a script lists it', async () => {
 	await page.getByLabel('Name').fill(name);
 	await page.getByLabel('Source').fill(v1);
@@ -231,6 +244,16 @@ await step('editing and saving bumps the version', async () => {
 	await page.getByTestId('saved').filter({ hasText: 'version 2' }).waitFor();
 	assert.equal(await page.getByTestId('script-version').innerText(), 'v2');
 	assert.equal(await page.getByTestId('unsaved').count(), 0);
+});
+
+await step('limits save without a new version', async () => {
+	await page.getByText('Limits', { exact: true }).click();
+	await page.getByLabel('Timeout (ms)').fill('2500');
+	await page.getByTestId('save').click();
+	await page.getByTestId('saved').filter({ hasText: /^Saved\.$/ }).waitFor();
+	assert.equal(await page.getByTestId('script-version').innerText(), 'v2');
+	assert.equal(await page.getByLabel('Timeout (ms)').inputValue(), '2500');
+	await page.getByText('Limits', { exact: true }).click();
 });
 
 await step('a test invocation with a body and a header shows the response', async () => {
