@@ -103,12 +103,12 @@ async function step(name, fn) {
 	console.log(`ok   ${name} (${Date.now() - t0} ms)`);
 }
 
-async function shot(name) {
+async function shot(name, { fullPage = true } = {}) {
 	shotNo++;
 	// Full-page captures scroll; from the top, the sticky header stays where it belongs.
-	await page.evaluate(() => window.scrollTo(0, 0));
+	if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
 	const file = join(shots, `${String(shotNo).padStart(2, '0')}-${name}.png`);
-	await page.screenshot({ path: file, fullPage: true });
+	await page.screenshot({ path: file, fullPage });
 }
 
 function slug(s) {
@@ -380,7 +380,7 @@ await step('deleting asks for confirmation, then removes the script', async () =
 	await page.getByTestId('delete').click();
 	const dialog = page.getByTestId('confirm-dialog').filter({ hasText: `Delete ${name}?` });
 	await dialog.waitFor();
-	await shot('delete-confirm');
+	await shot('delete-confirm', { fullPage: false }); // a modal covers the viewport only
 	// Cancel keeps it.
 	await dialog.getByRole('button', { name: 'Cancel' }).click();
 	await page.getByTestId('script-name').waitFor();
