@@ -289,43 +289,18 @@ func (th *thread) indexSetValue(pv, idx, v Value, pos syntax.Pos) Value {
 func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 	switch e := e.(type) {
 	case *syntax.Ident:
-		b := c.binding(e)
-		pos := e.Pos
-		isConst := b.isConst
-		switch b.kind {
-		case bLocal:
-			idx := b.idx
-			if b.boxed {
-				return func(fr *frame) ref {
-					return ref{p: &fr.slots[idx].p.(*cell).v, isConst: isConst, pos: pos}
-				}
-			}
-			return func(fr *frame) ref { return ref{p: &fr.slots[idx], isConst: isConst, pos: pos} }
-		case bEnv:
-			idx := b.idx
-			return func(fr *frame) ref { return ref{p: &fr.env[idx].v, isConst: isConst, pos: pos} }
-		case bThis:
+		if c.res.dynFirst[e] {
+			e2 := *e
+			static := c.compileRefIdent(&e2, c.binding(e))
+			name := e.Name
 			return func(fr *frame) ref {
-				if fr.this == nil {
-					raise(&Error{Kind: ErrUnboundThis, Message: "'this' not bound"}, pos)
+				if p := fr.th.lookupEvalVar(name); p != nil {
+					return ref{p: p, pos: e.Pos}
 				}
-				return ref{p: fr.this, isConst: fr.thisConst, pos: pos}
+				return static(fr)
 			}
 		}
-		name := e.Name
-		isFn := c.ast.hasFnNamed(name)
-		return func(fr *frame) ref {
-			if p := fr.th.lookupFree(fr, name); p != nil {
-				i := fr.th.scope.index(name)
-				return ref{p: p, isConst: i >= 0 && fr.th.scope.consts[i], pos: pos}
-			}
-			if isFn {
-				fp := NewFnPtr(name)
-				return ref{p: &fp, isConst: true, pos: pos}
-			}
-			raise(&Error{Kind: ErrVariableNotFound, Message: "Variable not found: " + name, Var: name}, pos)
-			return ref{}
-		}
+		return c.compileRefIdent(e, c.binding(e))
 	case *syntax.IndexExpr:
 		parent := c.compileRef(e.X)
 		idx := c.expr(e.Index)
@@ -525,4 +500,43 @@ func binaryArith(th *thread, op syntax.Token, a, b Value, pos syntax.Pos) Value 
 	}
 	args := [2]Value{a, b}
 	return th.callNativeOp(op.String(), args[:], pos)
+}
+
+func (c *compiler) compileRefIdent(e *syntax.Ident, b *binding) func(fr *frame) ref {
+	pos := e.Pos
+	isConst := b.isConst
+	switch b.kind {
+	case bLocal:
+		idx := b.idx
+		if b.boxed {
+			return func(fr *frame) ref {
+				return ref{p: &fr.slots[idx].p.(*cell).v, isConst: isConst, pos: pos}
+			}
+		}
+		return func(fr *frame) ref { return ref{p: &fr.slots[idx], isConst: isConst, pos: pos} }
+	case bEnv:
+		idx := b.idx
+		return func(fr *frame) ref { return ref{p: &fr.env[idx].v, isConst: isConst, pos: pos} }
+	case bThis:
+		return func(fr *frame) ref {
+			if fr.this == nil {
+				raise(&Error{Kind: ErrUnboundThis, Message: "'this' not bound"}, pos)
+			}
+			return ref{p: fr.this, isConst: fr.thisConst, pos: pos}
+		}
+	}
+	name := e.Name
+	isFn := c.ast.hasFnNamed(name)
+	return func(fr *frame) ref {
+		if p := fr.th.lookupFree(fr, name); p != nil {
+			i := fr.th.scope.index(name)
+			return ref{p: p, isConst: i >= 0 && fr.th.scope.consts[i], pos: pos}
+		}
+		if isFn {
+			fp := NewFnPtr(name)
+			return ref{p: &fp, isConst: true, pos: pos}
+		}
+		raise(&Error{Kind: ErrVariableNotFound, Message: "Variable not found: " + name, Var: name}, pos)
+		return ref{}
+	}
 }

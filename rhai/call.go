@@ -104,7 +104,7 @@ func (th *thread) callScript(fn *function, args []Value, env []*cell, thisConst 
 	m := th.mark()
 	slots := th.alloc(fn.nslots)
 	for i, a := range args {
-		slots[i] = a.Clone()
+		slots[i] = th.clone(a)
 	}
 	v := th.invoke(fn, slots, env, this, thisConst, pos)
 	th.reset(m)
@@ -115,6 +115,9 @@ func (th *thread) callScript(fn *function, args []Value, env []*cell, thisConst 
 func (th *thread) invoke(fn *function, slots []Value, env []*cell, this *Value, thisConst bool, pos syntax.Pos) Value {
 	if th.depth >= th.maxDepth {
 		raise(&Error{Kind: ErrStackOverflow, Message: "Stack overflow"}, pos)
+	}
+	if max := th.eng.limits.MaxVariables; max > 0 && fn.nslots > max {
+		raise(&Error{Kind: ErrTooManyVariables, Message: "Too many variables defined"}, pos)
 	}
 	th.tick1()
 	for _, i := range fn.boxedParams {
@@ -251,7 +254,7 @@ func scriptCall(fn *function, args []evalFn, place []bool, pos syntax.Pos) evalF
 		for i, a := range args {
 			v := a(fr)
 			if place[i] {
-				v = v.Clone()
+				v = th.clone(v)
 			}
 			slots[i] = v
 		}
@@ -269,7 +272,7 @@ func bangCall(fn *function, args []evalFn, visible []*binding, pos syntax.Pos) e
 		m := th.mark()
 		slots := th.alloc(fn.nslots)
 		for i, a := range args {
-			slots[i] = a(fr).Clone()
+			slots[i] = th.clone(a(fr))
 		}
 		saved := th.outer
 		th.outer = &outerScope{fr: fr, vars: visible, depth: th.depth + 1, prev: saved}
@@ -311,13 +314,7 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 		return c.isShared(id)
 	}
 	args, _ := c.args(e.Args)
-	var target func(fr *frame) ref
-	if is, ok := e.X.(*syntax.InterpString); ok {
-		x := c.interpFold(is, false)
-		target = func(fr *frame) ref { v := x(fr); return ref{p: &v} }
-	} else {
-		target = c.compileRef(e.X)
-	}
+	target := c.compileRef(e.X)
 	name, pos, safe := e.Name, e.Pos, e.Safe || chainHasSafe(e.X)
 	n := len(args)
 	ast := c.ast
@@ -417,7 +414,7 @@ func curry(fp Value, extra []Value) Value {
 	nf.Curry = make([]Value, 0, len(f.Curry)+len(extra))
 	nf.Curry = append(nf.Curry, f.Curry...)
 	for _, v := range extra {
-		nf.Curry = append(nf.Curry, v.Clone())
+		nf.Curry = append(nf.Curry, v.Clone()) // bounded: curried values were stored already
 	}
 	return Value{t: TypeFnPtr, p: &nf}
 }

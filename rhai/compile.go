@@ -89,6 +89,38 @@ func (c *compiler) binding(e *syntax.Ident) *binding { return c.res.idents[e] }
 // ---- Statements ----
 
 func (c *compiler) block(stmts []syntax.Stmt) execFn {
+	inner := c.block1(stmts)
+	if blockCallsEval(stmts) {
+		// Variables eval declares in a block go away at its end.
+		inner := inner
+		return func(fr *frame) ctrl {
+			th := fr.th
+			n := len(th.evalVars)
+			r := inner(fr)
+			if len(th.evalVars) > n {
+				th.evalVars = th.evalVars[:n]
+			}
+			return r
+		}
+	}
+	for _, s := range stmts {
+		if _, ok := s.(*syntax.ImportStmt); ok {
+			// Modules imported in a block go away at its end.
+			return func(fr *frame) ctrl {
+				th := fr.th
+				n := len(th.modules)
+				r := inner(fr)
+				if len(th.modules) > n {
+					th.modules = th.modules[:n]
+				}
+				return r
+			}
+		}
+	}
+	return inner
+}
+
+func (c *compiler) block1(stmts []syntax.Stmt) execFn {
 	fns := make([]execFn, 0, len(stmts))
 	for i, s := range stmts {
 		if _, ok := s.(*syntax.EmptyStmt); ok && i != len(stmts)-1 {
@@ -674,7 +706,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 			// Iterate over a snapshot: the body may change the array.
 			items := append([]Value(nil), src.AsArray().Items...)
 			for i := 0; i < len(items); i++ {
-				if !step(items[i].Clone()) {
+				if !step(fr.th.clone(items[i])) {
 					break
 				}
 			}
@@ -792,7 +824,7 @@ func (c *compiler) storeExpr(e syntax.Expr) evalFn {
 	return func(fr *frame) Value {
 		v := x(fr)
 		if v.t == TypeArray || v.t == TypeMap || v.t == TypeBlob {
-			return v.Clone()
+			return fr.th.clone(v)
 		}
 		return v
 	}
@@ -945,12 +977,18 @@ func (c *compiler) expr(e syntax.Expr) evalFn {
 	}
 }
 
-func (c *compiler) interp(e *syntax.InterpString) evalFn { return c.interpFold(e, true) }
-
-// interpFold compiles an interpolated string; fold says whether constant parts
-// are formatted at compile time as Rhai's optimiser does (it does not when the
-// string is the receiver of a method call).
-func (c *compiler) interpFold(e *syntax.InterpString, fold bool) evalFn {
+// interp compiles an interpolated string. When every part is constant, Rhai's
+// optimiser builds the string at compile time, formatting with the host's
+// Display (characters inside collections keep their quotes); otherwise every
+// part is formatted at run time.
+func (c *compiler) interp(e *syntax.InterpString) evalFn {
+	fold := true
+	for _, p := range e.Parts {
+		if _, ok := foldConst(p); !ok {
+			fold = false
+			break
+		}
+	}
 	parts := make([]evalFn, len(e.Parts))
 	lits := make([]string, len(e.Parts))
 	isLit := make([]bool, len(e.Parts))
@@ -959,10 +997,14 @@ func (c *compiler) interpFold(e *syntax.InterpString, fold bool) evalFn {
 			lits[i], isLit[i] = s.Value, true
 			continue
 		}
-		if v, ok := foldConst(p); ok && fold {
-			// Rhai's optimiser folds constant parts at compile time, with the
-			// host's formatting (characters inside collections keep quotes).
-			lits[i], isLit[i] = v.String(), true
+		if fold {
+			v, _ := foldConst(p)
+			if v.t == TypeString {
+				lits[i] = v.AsString()
+			} else {
+				lits[i] = v.String()
+			}
+			isLit[i] = true
 			continue
 		}
 		parts[i] = c.expr(p)
@@ -998,6 +1040,30 @@ func (th *thread) checkSizeOrRaise(k sizeKind, n int, pos syntax.Pos) {
 func (th *thread) display(v Value) string { return toDisplay(v) }
 
 func (c *compiler) ident(e *syntax.Ident) evalFn {
+	if c.res.dynFirst[e] {
+		static := c.ident1(e)
+		name := e.Name
+		return func(fr *frame) Value {
+			if p := fr.th.lookupEvalVar(name); p != nil {
+				return *p
+			}
+			return static(fr)
+		}
+	}
+	return c.ident1(e)
+}
+
+func (th *thread) lookupEvalVar(name string) *Value {
+	for i := len(th.evalVars) - 1; i >= 0; i-- {
+		ev := &th.evalVars[i]
+		if ev.depth == th.depth && ev.name == name {
+			return ev.v
+		}
+	}
+	return nil
+}
+
+func (c *compiler) ident1(e *syntax.Ident) evalFn {
 	b := c.binding(e)
 	pos := e.Pos
 	switch b.kind {
@@ -1041,11 +1107,8 @@ func (c *compiler) ident(e *syntax.Ident) evalFn {
 // lookupFree finds a variable the resolver could not place: a host scope
 // variable (visible to the main script only, as in Rhai).
 func (th *thread) lookupFree(fr *frame, name string) *Value {
-	for i := len(th.evalVars) - 1; i >= 0; i-- {
-		ev := &th.evalVars[i]
-		if ev.depth == th.depth && ev.name == name {
-			return ev.v
-		}
+	if p := th.lookupEvalVar(name); p != nil {
+		return p
 	}
 	if o := th.outer; o != nil && o.depth == th.depth {
 		for i := len(o.vars) - 1; i >= 0; i-- {
@@ -1188,7 +1251,13 @@ func (c *compiler) binary(e *syntax.BinaryExpr) evalFn {
 }
 
 func binarySlow(fr *frame, op syntax.Token, a, b Value, pos syntax.Pos) Value {
+	if op == syntax.Plus {
+		fr.th.checkConcat(a, b, pos)
+	}
 	v, ok, err := binaryOp(op, a, b)
+	if ok && err == nil && v.t == TypeString && fr.th.eng.limits.MaxStringSize > 0 {
+		fr.th.checkSizeOrRaise(sizeString, len(v.AsString()), pos)
+	}
 	if err != nil {
 		raise(err, syntax.Pos{})
 	}
@@ -1347,4 +1416,38 @@ func intOp(op syntax.Token, l, r evalFn, pos syntax.Pos) evalFn {
 		}
 	}
 	return nil
+}
+
+// checkConcat refuses `a + b` before it allocates when the result would pass a
+// size limit (the doubling loops hostile scripts use).
+func (th *thread) checkConcat(a, b Value, pos syntax.Pos) {
+	l := th.eng.limits
+	switch {
+	case a.t == TypeString && b.t == TypeString && l.MaxStringSize > 0:
+		th.checkSizeOrRaise(sizeString, len(a.AsString())+len(b.AsString()), pos)
+	case a.t == TypeArray && b.t == TypeArray && l.MaxArraySize > 0:
+		th.checkSizeOrRaise(sizeArray, len(a.AsArray().Items)+len(b.AsArray().Items), pos)
+	case a.t == TypeBlob && b.t == TypeBlob && l.MaxArraySize > 0:
+		th.checkSizeOrRaise(sizeArray, len(a.AsBlob().B)+len(b.AsBlob().B), pos)
+	case a.t == TypeMap && b.t == TypeMap && l.MaxMapSize > 0:
+		th.checkSizeOrRaise(sizeMap, len(a.AsMap().M)+len(b.AsMap().M), pos)
+	}
+}
+
+func blockCallsEval(stmts []syntax.Stmt) bool {
+	found := false
+	for _, s := range stmts {
+		walkStmt(s, func(n syntax.Node) bool {
+			switch n := n.(type) {
+			case *syntax.CallExpr:
+				if n.Name == "eval" && len(n.Namespace) == 0 {
+					found = true
+				}
+			case *syntax.ClosureExpr:
+				return false
+			}
+			return !found
+		})
+	}
+	return found
 }

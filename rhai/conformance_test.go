@@ -99,8 +99,8 @@ func runCase(c corpusCase) string {
 	defer cancel()
 	var out []string
 	opts := rhairun.Options{
-		Name:   "main.rhai",
-		Files:  c.Files,
+		Name:  "main.rhai",
+		Files: c.Files,
 		// The corpus recorded standard output split into lines.
 		Output: func(s string) { out = append(out, strings.Split(s, "\n")...) },
 		Limits: rhai.Limits{MaxOperations: 50_000_000},

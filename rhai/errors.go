@@ -53,10 +53,10 @@ type Error struct {
 	Pos     syntax.Pos
 	Source  string // source of the function the error happened in, "" at top level
 
-	Value Value  // ErrorRuntime: the thrown value
+	Value    Value  // ErrorRuntime: the thrown value
 	Fn       string // ErrorInFunctionCall: the function's name
 	FnSource string // ErrorInFunctionCall: the source the function comes from
-	Inner *Error // ErrorInFunctionCall / ErrorInModule / ErrorParsing: the cause
+	Inner    *Error // ErrorInFunctionCall / ErrorInModule / ErrorParsing: the cause
 
 	Parse *syntax.Error // ErrorParsing: the parse error met by eval
 	Var   string        // ErrorVariableNotFound: the variable's name

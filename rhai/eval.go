@@ -177,6 +177,9 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 		defer stop()
 	}
 	v, err := th.run(func() Value {
+		if max := e.limits.MaxVariables; max > 0 && ast.main.nslots > max {
+			panic(&Error{Kind: ErrTooManyVariables, Message: "Too many variables defined"})
+		}
 		fr := &th.frames[0]
 		*fr = frame{th: th, slots: th.alloc(ast.main.nslots), fn: ast.main}
 		ast.main.body(fr)

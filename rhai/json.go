@@ -123,7 +123,7 @@ func FromGo(x any) (Value, error) {
 		}
 		return Float(f), nil
 	case []Value:
-		return NewArray(cloneValues(x)), nil
+		return NewArray(cloneValues(nil, x)), nil
 	case []any:
 		items := make([]Value, len(x))
 		for i, e := range x {

@@ -46,7 +46,7 @@ func stdArray(m *Module) {
 		if err := collCheckArray(c, len(arr.Items)+1); err != nil {
 			return Unit, err
 		}
-		arr.Items = append(arr.Items, a[1].Clone())
+		arr.Items = append(arr.Items, c.clone(a[1]))
 		return Unit, nil
 	}
 	m.SetMutFn("push", []Type{A, X}, push)
@@ -61,7 +61,7 @@ func stdArray(m *Module) {
 			return Unit, err
 		}
 		for _, v := range other {
-			arr.Items = append(arr.Items, v.Clone())
+			arr.Items = append(arr.Items, c.clone(v))
 		}
 		return Unit, nil
 	}
@@ -77,10 +77,10 @@ func stdArray(m *Module) {
 		}
 		items := make([]Value, 0, len(x)+len(y))
 		for _, v := range x {
-			items = append(items, v.Clone())
+			items = append(items, c.clone(v))
 		}
 		for _, v := range y {
-			items = append(items, v.Clone())
+			items = append(items, c.clone(v))
 		}
 		return NewArray(items), nil
 	})
@@ -91,10 +91,10 @@ func stdArray(m *Module) {
 		}
 		items := make([]Value, 0, len(x)+len(y))
 		for _, v := range x {
-			items = append(items, v.Clone())
+			items = append(items, c.clone(v))
 		}
 		for _, v := range y {
-			items = append(items, v.Clone())
+			items = append(items, c.clone(v))
 		}
 		return NewArray(items), nil
 	})
@@ -115,7 +115,7 @@ func stdArray(m *Module) {
 			return Unit, err
 		}
 		pos := a[1].AsInt()
-		item := a[2].Clone()
+		item := c.clone(a[2])
 		var at int
 		switch {
 		case pos < 0:
@@ -220,7 +220,7 @@ func stdArray(m *Module) {
 			return Unit, err
 		}
 		for int64(len(arr.Items)) < n {
-			arr.Items = append(arr.Items, a[2].Clone())
+			arr.Items = append(arr.Items, c.clone(a[2]))
 		}
 		return Unit, nil
 	})
@@ -231,13 +231,13 @@ func stdArray(m *Module) {
 		if !ok {
 			return Unit, nil
 		}
-		return items[idx].Clone(), nil
+		return c.clone(items[idx]), nil
 	})
 	m.SetMutFn("set", []Type{A, I, X}, func(c *Context, a []Value) (Value, error) {
 		items := a[0].AsArray().Items
 		idx, ok := elemIndex(a[1].AsInt(), len(items))
 		if ok {
-			items[idx] = a[2].Clone()
+			items[idx] = c.clone(a[2])
 		}
 		return Unit, nil
 	})
@@ -246,18 +246,18 @@ func stdArray(m *Module) {
 	m.SetFn("extract", []Type{A, I}, func(c *Context, a []Value) (Value, error) {
 		items := a[0].AsArray().Items
 		s, l := sliceBounds(a[1].AsInt(), int64(len(items)), len(items))
-		return NewArray(cloneValues(items[s : s+l])), nil
+		return NewArray(cloneValues(c, items[s:s+l])), nil
 	})
 	m.SetFn("extract", []Type{A, I, I}, func(c *Context, a []Value) (Value, error) {
 		items := a[0].AsArray().Items
 		s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(items))
-		return NewArray(cloneValues(items[s : s+l])), nil
+		return NewArray(cloneValues(c, items[s:s+l])), nil
 	})
 	for _, rt := range []Type{R, RI} {
 		m.SetFn("extract", []Type{A, rt}, func(c *Context, a []Value) (Value, error) {
 			items := a[0].AsArray().Items
 			s, l := rangeSliceBounds(a[1], len(items))
-			return NewArray(cloneValues(items[s : s+l])), nil
+			return NewArray(cloneValues(c, items[s:s+l])), nil
 		})
 	}
 
@@ -321,7 +321,7 @@ func stdArray(m *Module) {
 		out := make([]Value, 0, n)
 		out = append(out, arr.Items[:s]...)
 		for _, v := range repl {
-			out = append(out, v.Clone())
+			out = append(out, c.clone(v))
 		}
 		out = append(out, arr.Items[s+l:]...)
 		arr.Items = out
@@ -442,7 +442,7 @@ func stdArray(m *Module) {
 					return Unit, err
 				}
 				if r {
-					return items[i].Clone(), nil
+					return c.clone(items[i]), nil
 				}
 			}
 			return Unit, nil
@@ -505,7 +505,7 @@ func stdArray(m *Module) {
 					return Unit, err
 				}
 				if ok {
-					out = append(out, items[i].Clone())
+					out = append(out, c.clone(items[i]))
 				}
 			}
 			if out == nil {
@@ -629,12 +629,12 @@ func stdArray(m *Module) {
 		m.SetMutFn("sort", []Type{A, ft}, sortWith)
 		m.SetMutFn("sort_by", []Type{A, ft}, sortWith)
 		m.SetFn("order", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
-			cp := NewArray(cloneValues(a[0].AsArray().Items))
+			cp := NewArray(cloneValues(c, a[0].AsArray().Items))
 			_, err := sortWith(c, []Value{cp, a[1]})
 			return cp, err
 		})
 		m.SetFn("order_by", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
-			cp := NewArray(cloneValues(a[0].AsArray().Items))
+			cp := NewArray(cloneValues(c, a[0].AsArray().Items))
 			_, err := sortWith(c, []Value{cp, a[1]})
 			return cp, err
 		})
@@ -659,7 +659,7 @@ func stdArray(m *Module) {
 		n := min(len(x), len(y))
 		out := make([]Value, 0, n)
 		for i := 0; i < n; i++ {
-			out = append(out, NewArray([]Value{x[i].Clone(), y[i].Clone()}))
+			out = append(out, NewArray([]Value{c.clone(x[i]), c.clone(y[i])}))
 		}
 		return NewArray(out), nil
 	})
@@ -716,11 +716,11 @@ func stdArray(m *Module) {
 		return Unit, sortDefault(c, a[0].AsArray(), true)
 	})
 	m.SetFn("order", []Type{A}, func(c *Context, a []Value) (Value, error) {
-		cp := NewArray(cloneValues(a[0].AsArray().Items))
+		cp := NewArray(cloneValues(c, a[0].AsArray().Items))
 		return cp, sortDefault(c, cp.AsArray(), false)
 	})
 	m.SetFn("order_desc", []Type{A}, func(c *Context, a []Value) (Value, error) {
-		cp := NewArray(cloneValues(a[0].AsArray().Items))
+		cp := NewArray(cloneValues(c, a[0].AsArray().Items))
 		return cp, sortDefault(c, cp.AsArray(), true)
 	})
 }
@@ -754,10 +754,15 @@ func removeAt(items []Value, i int) []Value {
 	return items[:len(items)-1]
 }
 
-func cloneValues(items []Value) []Value {
+// cloneValues copies items; c may be nil outside an evaluation.
+func cloneValues(c *Context, items []Value) []Value {
+	var th *thread
+	if c != nil {
+		th = c.th
+	}
 	out := make([]Value, len(items))
 	for i, v := range items {
-		out[i] = v.Clone()
+		out[i] = th.clone(v)
 	}
 	return out
 }

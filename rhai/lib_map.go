@@ -22,7 +22,7 @@ func stdMap(m *Module) {
 		return Bool(ok), nil
 	})
 	m.SetFn("get", []Type{M, S}, func(c *Context, a []Value) (Value, error) {
-		return a[0].AsMap().M[a[1].AsString()].Clone(), nil
+		return c.clone(a[0].AsMap().M[a[1].AsString()]), nil
 	})
 	m.SetMutFn("set", []Type{M, S, X}, func(c *Context, a []Value) (Value, error) {
 		mp := a[0].AsMap()
@@ -32,7 +32,7 @@ func stdMap(m *Module) {
 				return Unit, err
 			}
 		}
-		mp.M[k] = a[2].Clone()
+		mp.M[k] = c.clone(a[2])
 		return Unit, nil
 	})
 	m.SetMutFn("remove", []Type{M, S}, func(c *Context, a []Value) (Value, error) {
@@ -59,7 +59,7 @@ func stdMap(m *Module) {
 			return Unit, err
 		}
 		for k, v := range src.M {
-			dst.M[k] = v.Clone()
+			dst.M[k] = c.clone(v)
 		}
 		return Unit, nil
 	}
@@ -72,10 +72,10 @@ func stdMap(m *Module) {
 		}
 		out := make(map[string]Value, len(x.M)+len(y.M))
 		for k, v := range x.M {
-			out[k] = v.Clone()
+			out[k] = c.clone(v)
 		}
 		for k, v := range y.M {
-			out[k] = v.Clone()
+			out[k] = c.clone(v)
 		}
 		return NewMap(out), nil
 	})
@@ -89,7 +89,7 @@ func stdMap(m *Module) {
 		}
 		for k, v := range src.M {
 			if _, ok := dst.M[k]; !ok {
-				dst.M[k] = v.Clone()
+				dst.M[k] = c.clone(v)
 			}
 		}
 		return Unit, nil
@@ -117,7 +117,7 @@ func stdMap(m *Module) {
 		keys := mp.SortedKeys()
 		out := make([]Value, len(keys))
 		for i, k := range keys {
-			out[i] = mp.M[k].Clone()
+			out[i] = c.clone(mp.M[k])
 		}
 		return NewArray(out), nil
 	})
@@ -132,7 +132,7 @@ func stdMap(m *Module) {
 					return Unit, err
 				}
 				if ok {
-					out[k] = mp.M[k].Clone()
+					out[k] = c.clone(mp.M[k])
 				}
 			}
 			return NewMap(out), nil

@@ -11,7 +11,8 @@ const TypeAny Type = 255
 
 // NativeFunc is a Go function callable from scripts. args are borrowed: a
 // function that keeps an argument inside a collection it returns or mutates must
-// store arg.Clone(), because arrays, maps and BLOBs are values in Rhai. A
+// store a copy (c.clone(arg) inside this package, arg.Clone() elsewhere), because
+// arrays, maps and BLOBs are values in Rhai. A
 // returned error is normally an *Error made with NewError; the engine adds the
 // position of the call.
 type NativeFunc func(c *Context, args []Value) (Value, error)

@@ -37,6 +37,7 @@ type funcScope struct {
 	env      []*binding // bEnv bindings, in environment order
 	envOuter []*binding // the enclosing function's binding each env entry captures
 	isFn     bool       // a script function or closure (not the main script)
+	sawEval  bool       // an eval call was seen: later names may be eval's variables
 }
 
 func (fs *funcScope) push() { fs.blocks = append(fs.blocks, nil) }
@@ -108,6 +109,9 @@ type resolution struct {
 	decls    map[declKey]*binding
 	scopes   map[syntax.Node]*funcScope // *syntax.FnDef, *syntax.ClosureExpr, nil key for main
 	evalVars map[*syntax.CallExpr][]*binding
+	// dynFirst marks names read after an eval call in the same function: a
+	// variable eval declared shadows the one the resolver found.
+	dynFirst map[*syntax.Ident]bool
 }
 
 type resolver struct {
@@ -121,6 +125,7 @@ func resolveScript(s *syntax.Script, outer []*binding) *resolution {
 		decls:    make(map[declKey]*binding),
 		scopes:   make(map[syntax.Node]*funcScope),
 		evalVars: make(map[*syntax.CallExpr][]*binding),
+		dynFirst: make(map[*syntax.Ident]bool),
 	}}
 	for _, fn := range s.Fns {
 		fs := &funcScope{isFn: true}
@@ -214,6 +219,9 @@ func (r *resolver) expr(e syntax.Expr) {
 			b = &binding{name: e.Name, kind: bFree}
 		}
 		r.res.idents[e] = b
+		if r.fs.sawEval && b.kind != bFree {
+			r.res.dynFirst[e] = true
+		}
 	case *syntax.InterpString:
 		r.exprs(e.Parts)
 	case *syntax.ArrayLit:
@@ -239,6 +247,9 @@ func (r *resolver) expr(e syntax.Expr) {
 			r.res.evalVars[e] = r.fs.visible()
 		}
 		if len(e.Namespace) == 0 && (e.Name == "eval" || e.Bang) {
+			if e.Name == "eval" {
+				r.fs.sawEval = true
+			}
 			r.res.evalVars[e] = r.fs.visible()
 			// Everything eval's code may touch must survive outside the frame's
 			// slot discipline, so it is treated as captured.

@@ -39,13 +39,13 @@ type thread struct {
 	onPrint func(string)
 	onDebug func(string, string, syntax.Pos)
 
-	caught  *Error // the error being handled by the innermost catch (for `throw;`)
-	modules []importedModule
-	nctx     Context     // the Context handed to natives
-	outer    *outerScope // the caller's scope of a f!() call in progress
-	globals  []globalVar // top-level constants, for global::NAME
-	evalVars []evalVar   // variables declared by eval'd code
-	exports map[string]Value // the exports of the module being initialised
+	caught   *Error // the error being handled by the innermost catch (for `throw;`)
+	modules  []importedModule
+	nctx     Context          // the Context handed to natives
+	outer    *outerScope      // the caller's scope of a f!() call in progress
+	globals  []globalVar      // top-level constants, for global::NAME
+	evalVars []evalVar        // variables declared by eval'd code
+	exports  map[string]Value // the exports of the module being initialised
 }
 
 // importedModule is a module brought in by `import ... as alias`.
@@ -167,7 +167,7 @@ const (
 )
 
 func (th *thread) checkSize(k sizeKind, n int) error {
-	if th == nil {
+	if th == nil || th.eng == nil {
 		return nil
 	}
 	var max int
@@ -242,4 +242,78 @@ func raise(err *Error, pos syntax.Pos) {
 		err.Pos = pos
 	}
 	panic(err)
+}
+
+// maxDataDepth bounds how deeply arrays and maps may nest. Rhai has no such
+// limit, but without one a loop like `a = [a]` builds data whose copying and
+// printing recurse without bound; no real script nests anywhere near this.
+const maxDataDepth = 2048
+
+// clone is Value.Clone for the evaluator and the natives: the elements it copies
+// count as operations (so copying cannot outrun the budget or a cancellation)
+// and data nested deeper than maxDataDepth is refused with ErrorDataTooLarge.
+// It panics with the limit error, like every evaluation error.
+func (th *thread) clone(v Value) Value {
+	if !v.IsMutableContainer() {
+		return v
+	}
+	n := 0
+	c := cloneCounted(v, 0, &n)
+	if th != nil {
+		th.ops += uint64(n)
+		if th.ops >= th.checkAt {
+			th.slowCheck()
+		}
+	}
+	return c
+}
+
+func cloneCounted(v Value, depth int, n *int) Value {
+	if depth > maxDataDepth {
+		panic(&Error{Kind: ErrDataTooLarge, Message: "Data nested too deeply"})
+	}
+	switch v.t {
+	case TypeArray:
+		src := v.AsArray().Items
+		*n += len(src)
+		items := make([]Value, len(src))
+		for i, e := range src {
+			if e.IsMutableContainer() {
+				e = cloneCounted(e, depth+1, n)
+			}
+			items[i] = e
+		}
+		r := NewArray(items)
+		r.tag = v.tag
+		return r
+	case TypeMap:
+		src := v.AsMap().M
+		*n += len(src)
+		m := make(map[string]Value, len(src))
+		for k, e := range src {
+			if e.IsMutableContainer() {
+				e = cloneCounted(e, depth+1, n)
+			}
+			m[k] = e
+		}
+		r := NewMap(m)
+		r.tag = v.tag
+		return r
+	case TypeBlob:
+		*n += len(v.AsBlob().B) / 64
+		r := NewBlob(append([]byte(nil), v.AsBlob().B...))
+		r.tag = v.tag
+		return r
+	}
+	return v
+}
+
+// clone copies v for a native that keeps it (see NativeFunc), counting the work
+// and refusing absurdly nested data. It may panic with a limit error, which the
+// engine turns into the evaluation's error.
+func (c *Context) clone(v Value) Value {
+	if c == nil {
+		return v.Clone()
+	}
+	return c.th.clone(v)
 }
