@@ -46,6 +46,13 @@ func stdArray(m *Module) {
 		if err := collCheckArray(c, len(arr.Items)+1); err != nil {
 			return Unit, err
 		}
+		if len(arr.Items) == cap(arr.Items) && len(arr.Items) >= 256 {
+			// Double, rather than append's 1.25x for large slices: a script that
+			// pushes a million items should not copy the array a dozen times.
+			grown := make([]Value, len(arr.Items), 2*len(arr.Items))
+			copy(grown, arr.Items)
+			arr.Items = grown
+		}
 		arr.Items = append(arr.Items, c.clone(a[1]))
 		return Unit, nil
 	}
@@ -199,6 +206,9 @@ func stdArray(m *Module) {
 	})
 	m.SetMutFn("reverse", []Type{A}, func(c *Context, a []Value) (Value, error) {
 		items := a[0].AsArray().Items
+		if err := charge(c, len(items)); err != nil {
+			return Unit, err
+		}
 		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
 			items[i], items[j] = items[j], items[i]
 		}
@@ -216,7 +226,7 @@ func stdArray(m *Module) {
 		if err := collCheckArray(c, int(n)); err != nil {
 			return Unit, err
 		}
-		if err := collTick(c, int(n)-len(arr.Items)); err != nil {
+		if err := charge(c, int(n)-len(arr.Items)); err != nil {
 			return Unit, err
 		}
 		for int64(len(arr.Items)) < n {
@@ -342,6 +352,9 @@ func stdArray(m *Module) {
 
 	// contains / index_of (by value)
 	m.SetFn("contains", []Type{A, X}, func(c *Context, a []Value) (Value, error) {
+		if err := charge(c, len(a[0].AsArray().Items)); err != nil {
+			return Unit, err
+		}
 		for _, v := range a[0].AsArray().Items {
 			eq, err := valuesEqual(c, v, a[1])
 			if err != nil {
@@ -354,6 +367,9 @@ func stdArray(m *Module) {
 		return Bool(false), nil
 	})
 	indexOfValue := func(c *Context, items []Value, x Value, start int) (Value, error) {
+		if err := charge(c, len(items)-start); err != nil {
+			return Unit, err
+		}
 		for i := start; i < len(items); i++ {
 			eq, err := valuesEqual(c, items[i], x)
 			if err != nil {
@@ -606,7 +622,7 @@ func stdArray(m *Module) {
 			if len(arr.Items) <= 1 {
 				return Unit, nil
 			}
-			if err := collTick(c, len(arr.Items)); err != nil {
+			if err := chargeSort(c, len(arr.Items)); err != nil {
 				return Unit, err
 			}
 			var callErr error
@@ -699,7 +715,7 @@ func stdArray(m *Module) {
 		default:
 			return NewError(ErrFunctionNotFound, "Function not found: elements of %s cannot be sorted", items[0].TypeName())
 		}
-		if err := collTick(c, len(items)); err != nil {
+		if err := chargeSort(c, len(items)); err != nil {
 			return err
 		}
 		if desc {
@@ -1012,6 +1028,9 @@ func dedup(c *Context, arr *Array, same func(prev, cur Value) (bool, error)) err
 	if len(items) <= 1 {
 		return nil
 	}
+	if err := charge(c, len(items)); err != nil {
+		return err
+	}
 	w := 1
 	for r := 1; r < len(items); r++ {
 		eq, err := same(items[w-1], items[r])
@@ -1032,6 +1051,9 @@ func dedup(c *Context, arr *Array, same func(prev, cur Value) (bool, error)) err
 func arraysEqual(c *Context, x, y []Value) (bool, error) {
 	if len(x) != len(y) {
 		return false, nil
+	}
+	if err := charge(c, len(x)); err != nil {
+		return false, err
 	}
 	for i := range x {
 		eq, err := valuesEqual(c, x[i], y[i])
