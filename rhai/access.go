@@ -370,6 +370,32 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 	pos := s.Pos
 	target := c.compileRef(s.LHS)
 	if s.Op == syntax.Assign {
+		// Fast path: an element of an array in a plain local variable (a[i] = v).
+		if ix, ok := s.LHS.(*syntax.IndexExpr); ok && !ix.Safe {
+			if id, ok := ix.X.(*syntax.Ident); ok {
+				if b := c.binding(id); b.kind == bLocal && !b.boxed && !b.isConst && !c.res.dynFirst[id] {
+					slot, idx := b.idx, c.expr(ix.Index)
+					return func(fr *frame) ctrl {
+						fr.tick()
+						v := rhs(fr)
+						if cont := fr.slots[slot]; cont.t == TypeArray {
+							if k := idx(fr); k.t == TypeInt {
+								items := cont.p.(*Array).Items
+								if n := k.AsInt(); n >= 0 && n < int64(len(items)) {
+									items[n] = v
+									fr.ret = Unit
+									return ctrlNone
+								}
+							}
+						}
+						r := target(fr)
+						r.set(fr.th, v)
+						fr.ret = Unit
+						return ctrlNone
+					}
+				}
+			}
+		}
 		// Fast path: a plain local variable.
 		if id, ok := s.LHS.(*syntax.Ident); ok {
 			if b := c.binding(id); b.kind == bLocal && !b.boxed && !b.isConst {
