@@ -64,6 +64,82 @@ func toDebug(v Value) string {
 	return string(appendDebug(nil, v, fmtScript))
 }
 
+// fmtTooDeep and fmtTooLong are the errors the bounded formatters panic with;
+// inside an evaluation the panic becomes the script's error.
+func fmtTooDeep() *Error {
+	return &Error{Kind: ErrDataTooLarge, Message: "Data nested too deeply"}
+}
+
+func fmtTooLong() *Error {
+	return &Error{Kind: ErrDataTooLarge, Message: "Length of string too large"}
+}
+
+// displayChecked is the script Display (debug: Debug) form of v for natives
+// and the evaluator: the text may not exceed the string size limit (checked
+// while it is built, so a huge value is refused before its whole text is),
+// data nested deeper than maxDataDepth is refused, and the work counts as
+// operations (one per 64 bytes of text).
+func displayChecked(c *Context, v Value, debug bool) (s string, err error) {
+	max := 0
+	if c != nil && c.th != nil && c.th.eng != nil {
+		max = c.th.eng.limits.MaxStringSize
+	}
+	switch v.t {
+	case TypeArray, TypeMap:
+		defer func() {
+			if r := recover(); r != nil {
+				e, ok := r.(*Error)
+				if !ok {
+					panic(r)
+				}
+				s, err = "", e
+			}
+		}()
+	}
+	if debug {
+		switch v.t {
+		case TypeInt:
+			return strconv.FormatInt(int64(v.n), 10), nil
+		case TypeChar:
+			return string(rune(v.n)), nil
+		}
+		s = string(appendDebugL(nil, v, fmtScript, 0, max))
+	} else {
+		switch v.t {
+		case TypeString:
+			s = v.AsString()
+		case TypeArray, TypeMap, TypeBlob:
+			s = string(appendDisplayL(nil, v, fmtScript, 0, max))
+		default:
+			s = toDisplay(v)
+		}
+	}
+	if c != nil && c.th != nil {
+		if err := c.CheckStringSize(len(s)); err != nil {
+			return "", err
+		}
+		if err := chargeBytes(c, len(s)); err != nil {
+			return "", err
+		}
+	}
+	return s, nil
+}
+
+// hostFormat runs a host-side formatter; data too deep to print (only a script
+// that went around the engine's checks can build it) prints as a marker
+// instead of failing the host.
+func hostFormat(f func() []byte) (s string) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(*Error); !ok {
+				panic(r)
+			}
+			s = "<data nested too deeply>"
+		}
+	}()
+	return string(f())
+}
+
 // String is the host's Display form of v (the corpus's result.value).
 func (v Value) String() string {
 	switch v.t {
@@ -76,12 +152,12 @@ func (v Value) String() string {
 	case TypeChar:
 		return string(rune(v.n))
 	}
-	return string(appendDisplay(nil, v, fmtHostDisplay))
+	return hostFormat(func() []byte { return appendDisplay(nil, v, fmtHostDisplay) })
 }
 
 // DebugString is the host's Debug form of v (the corpus's result.debug).
 func (v Value) DebugString() string {
-	return string(appendDebug(nil, v, fmtHostDebug))
+	return hostFormat(func() []byte { return appendDebug(nil, v, fmtHostDebug) })
 }
 
 // appendToString appends the script Display form of v to b (used by string
@@ -99,6 +175,13 @@ func appendToString(b []byte, v Value) []byte {
 // appendDisplay appends the Display form of v. host selects the host form
 // (chars inside containers quoted).
 func appendDisplay(b []byte, v Value, mode fmtMode) []byte {
+	return appendDisplayL(b, v, mode, 0, 0)
+}
+
+// appendDisplayL is appendDisplay at nesting depth depth, refusing (with a
+// panic of ErrorDataTooLarge, see fmtTooLarge) data nested deeper than
+// maxDataDepth and output longer than max bytes (0: no limit).
+func appendDisplayL(b []byte, v Value, mode fmtMode, depth, max int) []byte {
 	switch v.t {
 	case TypeUnit:
 		return b
@@ -109,12 +192,17 @@ func appendDisplay(b []byte, v Value, mode fmtMode) []byte {
 	case TypeFloat:
 		return appendFloatDisplay(b, v.AsFloat())
 	}
-	return appendDebug(b, v, mode)
+	return appendDebugL(b, v, mode, depth, max)
 }
 
 // appendDebug appends the Debug form of v. host selects the host form: chars
 // quoted (everywhere); otherwise chars print bare even inside containers.
 func appendDebug(b []byte, v Value, mode fmtMode) []byte {
+	return appendDebugL(b, v, mode, 0, 0)
+}
+
+// appendDebugL is appendDebug with the limits of appendDisplayL.
+func appendDebugL(b []byte, v Value, mode fmtMode, depth, max int) []byte {
 	switch v.t {
 	case TypeUnit:
 		return append(b, "()"...)
@@ -137,17 +225,26 @@ func appendDebug(b []byte, v Value, mode fmtMode) []byte {
 	case TypeString:
 		return appendQuotedString(b, v.AsString())
 	case TypeArray:
+		if depth >= maxDataDepth {
+			panic(fmtTooDeep())
+		}
 		b = append(b, '[')
 		if a := v.AsArray(); a != nil {
 			for i, e := range a.Items {
 				if i > 0 {
 					b = append(b, ", "...)
 				}
-				b = appendDebug(b, e, mode)
+				b = appendDebugL(b, e, mode, depth+1, max)
+				if max > 0 && len(b) > max {
+					panic(fmtTooLong())
+				}
 			}
 		}
 		return append(b, ']')
 	case TypeMap:
+		if depth >= maxDataDepth {
+			panic(fmtTooDeep())
+		}
 		b = append(b, "#{"...)
 		if m := v.AsMap(); m != nil {
 			for i, k := range m.SortedKeys() {
@@ -156,7 +253,10 @@ func appendDebug(b []byte, v Value, mode fmtMode) []byte {
 				}
 				b = appendQuotedString(b, k)
 				b = append(b, ": "...)
-				b = appendDebug(b, m.M[k], mode)
+				b = appendDebugL(b, m.M[k], mode, depth+1, max)
+				if max > 0 && len(b) > max {
+					panic(fmtTooLong())
+				}
 			}
 		}
 		return append(b, '}')

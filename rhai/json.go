@@ -21,7 +21,10 @@ import (
 // registered by stdMap.
 func stdJSON(m *Module) {
 	m.SetFn("parse_json", []Type{TypeString}, func(c *Context, a []Value) (Value, error) {
-		p := &jsonParser{s: a[0].AsString(), line: 1, col: 1, rhai: true}
+		if err := chargeBytes(c, len(a[0].AsString())); err != nil {
+			return Unit, err
+		}
+		p := &jsonParser{s: a[0].AsString(), line: 1, col: 1, rhai: true, c: c}
 		v, err := p.parseTop()
 		if err != nil {
 			return Unit, err
@@ -51,7 +54,31 @@ func ParseJSON(s string) (Value, error) {
 // (1e20, 2.0), so the result is not always valid JSON. Use MarshalJSON for the
 // platform's (valid) JSON encoding.
 func ToJSON(v Value) (string, error) {
-	return string(appendRhaiJSON(nil, v)), nil
+	return rhaiJSONChecked(nil, v)
+}
+
+// rhaiJSONChecked is to_json: the text may not exceed the string size limit
+// (checked while it is built), data nested deeper than maxDataDepth is refused,
+// and the work counts as operations (one per 64 bytes of text).
+func rhaiJSONChecked(c *Context, v Value) (s string, err error) {
+	max := 0
+	if c != nil && c.th != nil && c.th.eng != nil {
+		max = c.th.eng.limits.MaxStringSize
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			e, ok := r.(*Error)
+			if !ok {
+				panic(r)
+			}
+			s, err = "", e
+		}
+	}()
+	s = string(appendRhaiJSONL(nil, v, 0, max))
+	if err := growString(c, len(s)); err != nil {
+		return "", err
+	}
+	return s, nil
 }
 
 // MarshalJSON is the platform's JSON encoding of a Value (script results,
@@ -386,7 +413,18 @@ func appendJSONString(b []byte, s string) []byte {
 }
 
 // appendRhaiJSON is Rhai's to_json writer (see ToJSON).
-func appendRhaiJSON(b []byte, v Value) []byte {
+func appendRhaiJSON(b []byte, v Value) []byte { return appendRhaiJSONL(b, v, 0, 0) }
+
+// appendRhaiJSONL is appendRhaiJSON at nesting depth depth, panicking with
+// ErrorDataTooLarge past maxDataDepth or when the text exceeds max bytes
+// (0: no limit).
+func appendRhaiJSONL(b []byte, v Value, depth, max int) []byte {
+	switch v.t {
+	case TypeMap, TypeArray:
+		if depth >= maxDataDepth {
+			panic(fmtTooDeep())
+		}
+	}
 	switch v.t {
 	case TypeUnit:
 		return append(b, "null"...)
@@ -399,7 +437,10 @@ func appendRhaiJSON(b []byte, v Value) []byte {
 			}
 			b = appendRustDebugString(b, k)
 			b = append(b, ':')
-			b = appendRhaiJSON(b, mp.M[k])
+			b = appendRhaiJSONL(b, mp.M[k], depth+1, max)
+			if max > 0 && len(b) > max {
+				panic(fmtTooLong())
+			}
 		}
 		return append(b, '}')
 	case TypeArray:
@@ -408,7 +449,10 @@ func appendRhaiJSON(b []byte, v Value) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendRhaiJSON(b, e)
+			b = appendRhaiJSONL(b, e, depth+1, max)
+			if max > 0 && len(b) > max {
+				panic(fmtTooLong())
+			}
 		}
 		return append(b, ']')
 	case TypeBlob:
@@ -509,6 +553,7 @@ type jsonParser struct {
 	line, col int32
 	rhai      bool
 	depth     int
+	c         *Context // parse_json's evaluation: containers are checked against its limits
 }
 
 func (p *jsonParser) pos() syntax.Pos { return syntax.Pos{Line: p.line, Col: p.col} }
@@ -657,6 +702,9 @@ func (p *jsonParser) object() (Value, error) {
 		if err := p.member(m, k); err != nil {
 			return Unit, err
 		}
+		if err := collCheckMap(p.c, len(m)); err != nil {
+			return Unit, err
+		}
 		p.skipSpace()
 		if p.i < len(p.s) && p.s[p.i] == ',' {
 			p.advance(1)
@@ -692,6 +740,9 @@ func (p *jsonParser) array() (Value, error) {
 		}
 		v, err := p.value()
 		if err != nil {
+			return Unit, err
+		}
+		if err := collCheckArray(p.c, len(items)+1); err != nil {
 			return Unit, err
 		}
 		items = append(items, v)

@@ -1048,7 +1048,12 @@ func dedup(c *Context, arr *Array, same func(prev, cur Value) (bool, error)) err
 }
 
 // arraysEqual compares two arrays element by element with ==.
-func arraysEqual(c *Context, x, y []Value) (bool, error) {
+func arraysEqual(c *Context, x, y []Value) (bool, error) { return arraysEqualD(c, x, y, 0) }
+
+func arraysEqualD(c *Context, x, y []Value, depth int) (bool, error) {
+	if depth >= maxDataDepth {
+		return false, fmtTooDeep()
+	}
 	if len(x) != len(y) {
 		return false, nil
 	}
@@ -1056,7 +1061,7 @@ func arraysEqual(c *Context, x, y []Value) (bool, error) {
 		return false, err
 	}
 	for i := range x {
-		eq, err := valuesEqual(c, x[i], y[i])
+		eq, err := valuesEqualD(c, x[i], y[i], depth+1)
 		if err != nil || !eq {
 			return false, err
 		}
@@ -1067,12 +1072,14 @@ func arraysEqual(c *Context, x, y []Value) (bool, error) {
 // valuesEqual is Rhai's == as the collection functions use it (contains,
 // index_of, dedup, array and map equality): values of different types are not
 // equal (except the built-in int/float and char/string mixes).
-func valuesEqual(c *Context, a, b Value) (bool, error) {
+func valuesEqual(c *Context, a, b Value) (bool, error) { return valuesEqualD(c, a, b, 0) }
+
+func valuesEqualD(c *Context, a, b Value, depth int) (bool, error) {
 	switch {
 	case a.t == TypeArray && b.t == TypeArray:
-		return arraysEqual(c, a.AsArray().Items, b.AsArray().Items)
+		return arraysEqualD(c, a.AsArray().Items, b.AsArray().Items, depth)
 	case a.t == TypeMap && b.t == TypeMap:
-		return mapsEqual(c, a.AsMap(), b.AsMap())
+		return mapsEqualD(c, a.AsMap(), b.AsMap(), depth)
 	case a.t == TypeBlob && b.t == TypeBlob:
 		return string(a.AsBlob().B) == string(b.AsBlob().B), nil
 	case a.IsRange() && b.IsRange():

@@ -27,6 +27,9 @@ func stdBlob(m *Module) {
 		if err := collCheckArray(c, int(n)); err != nil {
 			return Unit, err
 		}
+		if err := chargeBytes(c, int(n)); err != nil {
+			return Unit, err
+		}
 		b := make([]byte, n)
 		if v != 0 {
 			for i := range b {
@@ -67,6 +70,9 @@ func stdBlob(m *Module) {
 		if err := collCheckArray(c, len(b.B)+len(data)); err != nil {
 			return err
 		}
+		if err := chargeBytes(c, len(data)); err != nil {
+			return err
+		}
 		b.B = append(b.B, data...)
 		return nil
 	}
@@ -94,11 +100,17 @@ func stdBlob(m *Module) {
 		if err := collCheckArray(c, len(x)+len(y)); err != nil {
 			return Unit, err
 		}
+		if err := chargeBytes(c, len(x)+len(y)); err != nil {
+			return Unit, err
+		}
 		out := make([]byte, 0, len(x)+len(y))
 		out = append(append(out, x...), y...)
 		return NewBlob(out), nil
 	})
 	m.SetFn("+", []Type{B, S}, func(c *Context, a []Value) (Value, error) {
+		if err := growString(c, len(a[0].AsBlob().B)+len(a[1].AsString())); err != nil {
+			return Unit, err
+		}
 		s := blobToString(a[0].AsBlob().B) + a[1].AsString()
 		if c != nil && c.th != nil {
 			if err := c.CheckStringSize(len(s)); err != nil {
@@ -107,14 +119,14 @@ func stdBlob(m *Module) {
 		}
 		return String(s), nil
 	})
-	m.SetFn("==", []Type{B, B}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetFn, "==", []Type{B, B}, func(c *Context, a []Value) (Value, error) {
 		return Bool(string(a[0].AsBlob().B) == string(a[1].AsBlob().B)), nil
 	})
-	m.SetFn("!=", []Type{B, B}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetFn, "!=", []Type{B, B}, func(c *Context, a []Value) (Value, error) {
 		return Bool(string(a[0].AsBlob().B) != string(a[1].AsBlob().B)), nil
 	})
 
-	m.SetMutFn("insert", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetMutFn, "insert", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
 		b := a[0].AsBlob()
 		n := len(b.B)
 		if err := collCheckArray(c, n+1); err != nil {
@@ -148,7 +160,7 @@ func stdBlob(m *Module) {
 		b.B = b.B[:len(b.B)-1]
 		return Int(int64(v)), nil
 	})
-	m.SetMutFn("shift", []Type{B}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetMutFn, "shift", []Type{B}, func(c *Context, a []Value) (Value, error) {
 		b := a[0].AsBlob()
 		if len(b.B) == 0 {
 			return Int(0), nil
@@ -157,7 +169,7 @@ func stdBlob(m *Module) {
 		b.B = append(b.B[:0], b.B[1:]...)
 		return Int(int64(v)), nil
 	})
-	m.SetMutFn("remove", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetMutFn, "remove", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
 		b := a[0].AsBlob()
 		i, ok := indexStrict(a[1].AsInt(), len(b.B))
 		if !ok {
@@ -189,7 +201,7 @@ func stdBlob(m *Module) {
 		}
 		return Unit, nil
 	})
-	m.SetMutFn("reverse", []Type{B}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetMutFn, "reverse", []Type{B}, func(c *Context, a []Value) (Value, error) {
 		x := a[0].AsBlob().B
 		for i, j := 0, len(x)-1; i < j; i, j = i+1, j-1 {
 			x[i], x[j] = x[j], x[i]
@@ -208,13 +220,16 @@ func stdBlob(m *Module) {
 		if err := collCheckArray(c, int(n)); err != nil {
 			return Unit, err
 		}
+		if err := chargeBytes(c, int(n)-len(b.B)); err != nil {
+			return Unit, err
+		}
 		v := byte(a[2].AsInt())
 		for int64(len(b.B)) < n {
 			b.B = append(b.B, v)
 		}
 		return Unit, nil
 	})
-	m.SetFn("contains", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetFn, "contains", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
 		v := a[1].AsInt()
 		if v < 0 || v > 255 {
 			return Bool(false), nil
@@ -261,17 +276,17 @@ func stdBlob(m *Module) {
 	})
 
 	// extract / split / drain / retain / splice
-	m.SetFn("extract", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetFn, "extract", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
 		x := a[0].AsBlob().B
 		s, l := sliceBounds(a[1].AsInt(), int64(len(x)), len(x))
 		return NewBlob(append([]byte{}, x[s:s+l]...)), nil
 	})
-	m.SetFn("extract", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetFn, "extract", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
 		x := a[0].AsBlob().B
 		s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(x))
 		return NewBlob(append([]byte{}, x[s:s+l]...)), nil
 	})
-	m.SetMutFn("split", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetMutFn, "split", []Type{B, I}, func(c *Context, a []Value) (Value, error) {
 		b := a[0].AsBlob()
 		at := splitIndex(a[1].AsInt(), len(b.B))
 		tail := append([]byte{}, b.B[at:]...)
@@ -295,17 +310,20 @@ func stdBlob(m *Module) {
 		if err := collCheckArray(c, n); err != nil {
 			return err
 		}
+		if err := chargeBytes(c, n); err != nil {
+			return err
+		}
 		out := make([]byte, 0, n)
 		out = append(append(append(out, b.B[:s]...), repl...), b.B[s+l:]...)
 		b.B = out
 		return nil
 	}
-	m.SetMutFn("drain", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetMutFn, "drain", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
 		b := a[0].AsBlob()
 		s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(b.B))
 		return drain(b, s, l), nil
 	})
-	m.SetMutFn("retain", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetMutFn, "retain", []Type{B, I, I}, func(c *Context, a []Value) (Value, error) {
 		b := a[0].AsBlob()
 		s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(b.B))
 		return retain(b, s, l), nil
@@ -409,14 +427,14 @@ func stdBlob(m *Module) {
 		name  string
 		ascii bool
 	}{{"write_utf8", false}, {"write_ascii", true}} {
-		m.SetMutFn(w.name, []Type{B, I, I, S}, func(c *Context, a []Value) (Value, error) {
+		setBlobScan(m.SetMutFn, w.name, []Type{B, I, I, S}, func(c *Context, a []Value) (Value, error) {
 			x := a[0].AsBlob().B
 			s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(x))
 			writeText(x, s, l, a[3].AsString(), w.ascii)
 			return Unit, nil
 		})
 		for _, rt := range []Type{R, RI} {
-			m.SetMutFn(w.name, []Type{B, rt, S}, func(c *Context, a []Value) (Value, error) {
+			setBlobScan(m.SetMutFn, w.name, []Type{B, rt, S}, func(c *Context, a []Value) (Value, error) {
 				x := a[0].AsBlob().B
 				s, l := rangeSliceBounds(a[1], len(x))
 				writeText(x, s, l, a[2].AsString(), w.ascii)
@@ -426,17 +444,17 @@ func stdBlob(m *Module) {
 	}
 
 	for _, rt := range []Type{R, RI} {
-		m.SetFn("extract", []Type{B, rt}, func(c *Context, a []Value) (Value, error) {
+		setBlobScan(m.SetFn, "extract", []Type{B, rt}, func(c *Context, a []Value) (Value, error) {
 			x := a[0].AsBlob().B
 			s, l := rangeSliceBounds(a[1], len(x))
 			return NewBlob(append([]byte{}, x[s:s+l]...)), nil
 		})
-		m.SetMutFn("drain", []Type{B, rt}, func(c *Context, a []Value) (Value, error) {
+		setBlobScan(m.SetMutFn, "drain", []Type{B, rt}, func(c *Context, a []Value) (Value, error) {
 			b := a[0].AsBlob()
 			s, l := rangeSliceBounds(a[1], len(b.B))
 			return drain(b, s, l), nil
 		})
-		m.SetMutFn("retain", []Type{B, rt}, func(c *Context, a []Value) (Value, error) {
+		setBlobScan(m.SetMutFn, "retain", []Type{B, rt}, func(c *Context, a []Value) (Value, error) {
 			b := a[0].AsBlob()
 			s, l := rangeSliceBounds(a[1], len(b.B))
 			return retain(b, s, l), nil
@@ -448,11 +466,21 @@ func stdBlob(m *Module) {
 		})
 	}
 
-	m.SetFn("as_string", []Type{B}, func(c *Context, a []Value) (Value, error) {
-		return String(blobToString(a[0].AsBlob().B)), nil
+	setBlobScan(m.SetFn, "as_string", []Type{B}, func(c *Context, a []Value) (Value, error) {
+		if err := growString(c, len(a[0].AsBlob().B)); err != nil {
+			return Unit, err
+		}
+		s := blobToString(a[0].AsBlob().B)
+		if err := checkString(c, len(s)); err != nil {
+			return Unit, err
+		}
+		return String(s), nil
 	})
-	m.SetFn("to_array", []Type{B}, func(c *Context, a []Value) (Value, error) {
+	setBlobScan(m.SetFn, "to_array", []Type{B}, func(c *Context, a []Value) (Value, error) {
 		x := a[0].AsBlob().B
+		if err := growArray(c, len(x), len(x)); err != nil {
+			return Unit, err
+		}
 		out := make([]Value, len(x))
 		for i, v := range x {
 			out[i] = Int(int64(v))
@@ -461,6 +489,9 @@ func stdBlob(m *Module) {
 	})
 	m.SetFn("to_blob", []Type{TypeArray}, func(c *Context, a []Value) (Value, error) {
 		items := a[0].AsArray().Items
+		if err := charge(c, len(items)); err != nil {
+			return Unit, err
+		}
 		out := make([]byte, len(items))
 		for i, v := range items {
 			if v.t == TypeInt || v.t == TypeU8 {
@@ -545,4 +576,18 @@ func invalidUTF8Len(b []byte) int {
 		n++
 	}
 	return n
+}
+
+// setBlobScan registers (with set: m.SetFn or m.SetMutFn) a BLOB function whose
+// work grows with the BLOB's length: each call first charges one operation per
+// 64 bytes of its first argument (see lib_guard.go).
+func setBlobScan(set func(string, []Type, NativeFunc), name string, params []Type, f NativeFunc) {
+	set(name, params, func(c *Context, a []Value) (Value, error) {
+		if b := a[0].AsBlob(); b != nil && len(b.B) >= bytesPerOp {
+			if err := chargeBytes(c, len(b.B)); err != nil {
+				return Unit, err
+			}
+		}
+		return f(c, a)
+	})
 }

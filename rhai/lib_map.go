@@ -55,6 +55,9 @@ func stdMap(m *Module) {
 		if dst == src {
 			return Unit, nil
 		}
+		if err := charge(c, len(src.M)); err != nil {
+			return Unit, err
+		}
 		if err := collCheckMap(c, mergedLen(dst, src)); err != nil {
 			return Unit, err
 		}
@@ -67,6 +70,9 @@ func stdMap(m *Module) {
 	m.SetMutFn("+=", []Type{M, M}, mixin)
 	m.SetFn("+", []Type{M, M}, func(c *Context, a []Value) (Value, error) {
 		x, y := a[0].AsMap(), a[1].AsMap()
+		if err := charge(c, len(x.M)+len(y.M)); err != nil {
+			return Unit, err
+		}
 		if err := collCheckMap(c, mergedLen(x, y)); err != nil {
 			return Unit, err
 		}
@@ -83,6 +89,9 @@ func stdMap(m *Module) {
 		dst, src := a[0].AsMap(), a[1].AsMap()
 		if dst == src {
 			return Unit, nil
+		}
+		if err := charge(c, len(src.M)); err != nil {
+			return Unit, err
 		}
 		if err := collCheckMap(c, mergedLen(dst, src)); err != nil {
 			return Unit, err
@@ -105,6 +114,9 @@ func stdMap(m *Module) {
 	})
 
 	m.SetFn("keys", []Type{M}, func(c *Context, a []Value) (Value, error) {
+		if err := mapListCheck(c, a[0].AsMap()); err != nil {
+			return Unit, err
+		}
 		keys := a[0].AsMap().SortedKeys()
 		out := make([]Value, len(keys))
 		for i, k := range keys {
@@ -114,6 +126,9 @@ func stdMap(m *Module) {
 	})
 	m.SetFn("values", []Type{M}, func(c *Context, a []Value) (Value, error) {
 		mp := a[0].AsMap()
+		if err := mapListCheck(c, mp); err != nil {
+			return Unit, err
+		}
 		keys := mp.SortedKeys()
 		out := make([]Value, len(keys))
 		for i, k := range keys {
@@ -146,10 +161,18 @@ func stdMap(m *Module) {
 	}
 
 	m.SetFn("to_json", []Type{M}, func(c *Context, a []Value) (Value, error) {
-		var b []byte
-		b = appendRhaiJSON(b, a[0])
-		return String(string(b)), nil
+		s, err := rhaiJSONChecked(c, a[0])
+		return String(s), err
 	})
+}
+
+// mapListCheck checks that the keys or values of mp fit in an array and
+// charges for listing them in key order.
+func mapListCheck(c *Context, mp *Map) error {
+	if err := collCheckArray(c, len(mp.M)); err != nil {
+		return err
+	}
+	return chargeSort(c, len(mp.M))
 }
 
 // collCheckMap is CheckMapSize made safe for a Context without an evaluation.
@@ -199,16 +222,24 @@ func mapPartition(c *Context, name string, mp *Map, fp Value, removeMatching boo
 }
 
 // mapsEqual compares two maps: same keys, values equal with ==.
-func mapsEqual(c *Context, x, y *Map) (bool, error) {
+func mapsEqual(c *Context, x, y *Map) (bool, error) { return mapsEqualD(c, x, y, 0) }
+
+func mapsEqualD(c *Context, x, y *Map, depth int) (bool, error) {
+	if depth >= maxDataDepth {
+		return false, fmtTooDeep()
+	}
 	if len(x.M) != len(y.M) {
 		return false, nil
+	}
+	if err := charge(c, len(x.M)); err != nil {
+		return false, err
 	}
 	for k, v := range x.M {
 		w, ok := y.M[k]
 		if !ok {
 			return false, nil
 		}
-		eq, err := valuesEqual(c, v, w)
+		eq, err := valuesEqualD(c, v, w, depth+1)
 		if err != nil || !eq {
 			return false, err
 		}

@@ -21,14 +21,16 @@ var (
 
 func stdString(m *Module) {
 	// Conversions of any value.
-	m.SetFn("to_string", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "to_string", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
 		if a[0].t == TypeString {
 			return a[0], nil
 		}
-		return String(toDisplay(a[0])), nil
+		t, err := displayChecked(c, a[0], false)
+		return String(t), err
 	})
-	m.SetFn("to_debug", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
-		return String(toDebug(a[0])), nil
+	setStrFn(m, "to_debug", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
+		t, err := displayChecked(c, a[0], true)
+		return String(t), err
 	})
 
 	// Length and emptiness.
@@ -38,54 +40,60 @@ func stdString(m *Module) {
 	strBytes := func(c *Context, a []Value) (Value, error) { return Int(int64(len(a[0].AsString()))), nil }
 	strEmpty := func(c *Context, a []Value) (Value, error) { return Bool(a[0].AsString() == ""), nil }
 	for _, p := range []string{"", "get$"} {
-		m.SetFn(p+"len", []Type{tyStr}, strLen)
-		m.SetFn(p+"bytes", []Type{tyStr}, strBytes)
-		m.SetFn(p+"is_empty", []Type{tyStr}, strEmpty)
+		setStrFn(m, p+"len", []Type{tyStr}, strLen)
+		setStrFn(m, p+"bytes", []Type{tyStr}, strBytes)
+		setStrFn(m, p+"is_empty", []Type{tyStr}, strEmpty)
 	}
 
 	// Case conversion.
-	m.SetFn("to_upper", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
-		return String(upperString(a[0].AsString())), nil
+	setStrFn(m, "to_upper", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+		return caseMapped(c, upperString(a[0].AsString()))
 	})
-	m.SetFn("to_lower", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
-		return String(lowerString(a[0].AsString())), nil
+	setStrFn(m, "to_lower", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+		return caseMapped(c, lowerString(a[0].AsString()))
 	})
-	m.SetFn("to_upper", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "to_upper", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
 		return Char(upperChar(a[0].AsChar())), nil
 	})
-	m.SetFn("to_lower", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "to_lower", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
 		return Char(lowerChar(a[0].AsChar())), nil
 	})
-	m.SetMutFn("make_upper", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
-		a[0] = String(upperString(a[0].AsString()))
-		return Unit, nil
+	setStrMutFn(m, "make_upper", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+		v, err := caseMapped(c, upperString(a[0].AsString()))
+		if err == nil {
+			a[0] = v
+		}
+		return Unit, err
 	})
-	m.SetMutFn("make_lower", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
-		a[0] = String(lowerString(a[0].AsString()))
-		return Unit, nil
+	setStrMutFn(m, "make_lower", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+		v, err := caseMapped(c, lowerString(a[0].AsString()))
+		if err == nil {
+			a[0] = v
+		}
+		return Unit, err
 	})
-	m.SetMutFn("make_upper", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "make_upper", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
 		a[0] = Char(upperChar(a[0].AsChar()))
 		return Unit, nil
 	})
-	m.SetMutFn("make_lower", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "make_lower", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
 		a[0] = Char(lowerChar(a[0].AsChar()))
 		return Unit, nil
 	})
 
 	// In-place editing.
-	m.SetMutFn("trim", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "trim", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
 		s := a[0].AsString()
 		if t := strings.TrimSpace(s); len(t) != len(s) {
 			a[0] = String(t)
 		}
 		return Unit, nil
 	})
-	m.SetMutFn("clear", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "clear", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
 		a[0] = String("")
 		return Unit, nil
 	})
-	m.SetMutFn("truncate", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "truncate", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		s := a[0].AsString()
 		n := a[1].AsInt()
 		if n <= 0 {
@@ -95,7 +103,7 @@ func stdString(m *Module) {
 		}
 		return Unit, nil
 	})
-	m.SetMutFn("append", []Type{tyStr, TypeAny}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "append", []Type{tyStr, TypeAny}, func(c *Context, a []Value) (Value, error) {
 		s := a[0].AsString()
 		var add string
 		switch a[1].t {
@@ -104,32 +112,35 @@ func stdString(m *Module) {
 		case TypeBlob:
 			add = strings.ToValidUTF8(string(a[1].AsBlob().B), "\uFFFD")
 		default:
-			add = toDisplay(a[1])
+			var err error
+			if add, err = displayChecked(c, a[1], false); err != nil {
+				return Unit, err
+			}
 		}
 		if add == "" {
 			return Unit, nil
 		}
-		if err := c.CheckStringSize(len(s) + len(add)); err != nil {
+		if err := growString(c, len(s)+len(add)); err != nil {
 			return Unit, err
 		}
 		a[0] = String(s + add)
 		return Unit, nil
 	})
-	m.SetMutFn("remove", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "remove", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
 		s, t := a[0].AsString(), a[1].AsString()
 		if t != "" && strings.Contains(s, t) {
 			a[0] = String(strings.ReplaceAll(s, t, ""))
 		}
 		return Unit, nil
 	})
-	m.SetMutFn("remove", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "remove", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
 		s, t := a[0].AsString(), string(a[1].AsChar())
 		if strings.Contains(s, t) {
 			a[0] = String(strings.ReplaceAll(s, t, ""))
 		}
 		return Unit, nil
 	})
-	m.SetMutFn("pop", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "pop", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
 		s := a[0].AsString()
 		if s == "" {
 			return Unit, nil
@@ -138,7 +149,7 @@ func stdString(m *Module) {
 		a[0] = String(s[:len(s)-size])
 		return Char(r), nil
 	})
-	m.SetMutFn("pop", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "pop", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		s := a[0].AsString()
 		n := a[1].AsInt()
 		if n <= 0 || s == "" {
@@ -162,15 +173,12 @@ func stdString(m *Module) {
 		}
 		need := target - l
 		padLen := int64(utf8.RuneCountInString(pad))
-		// Bytes needed (an upper bound).
-		est := int64(len(s)) + (need/padLen+1)*int64(len(pad))
-		if est > 1<<40 {
+		// The exact number of bytes of the result.
+		est := int64(len(s)) + (need/padLen)*int64(len(pad)) + int64(strCharOffset(pad, int(need%padLen)))
+		if need/padLen > (1<<40)/int64(len(pad)) {
 			est = 1 << 40
 		}
-		if err := c.CheckStringSize(int(est)); err != nil {
-			return Unit, err
-		}
-		if err := c.Tick(int(need / 1024)); err != nil {
+		if err := growString(c, int(est)); err != nil {
 			return Unit, err
 		}
 		var b strings.Builder
@@ -186,79 +194,95 @@ func stdString(m *Module) {
 		a[0] = String(b.String())
 		return Unit, nil
 	}
-	m.SetMutFn("pad", []Type{tyStr, tyInt, tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "pad", []Type{tyStr, tyInt, tyChar}, func(c *Context, a []Value) (Value, error) {
 		return padFn(c, a, string(a[2].AsChar()))
 	})
-	m.SetMutFn("pad", []Type{tyStr, tyInt, tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "pad", []Type{tyStr, tyInt, tyStr}, func(c *Context, a []Value) (Value, error) {
 		return padFn(c, a, a[2].AsString())
 	})
-	replaceFn := func(a []Value, from, to string) {
+	replaceFn := func(c *Context, a []Value, from, to string) error {
 		s := a[0].AsString()
 		if from != "" && !strings.Contains(s, from) {
-			return
+			return nil
+		}
+		// The size of the result, before building it.
+		var k int64
+		if from == "" {
+			k = int64(utf8.RuneCountInString(s)) + 1
+		} else {
+			k = int64(strings.Count(s, from))
+		}
+		if n := int64(len(s)) + k*(int64(len(to))-int64(len(from))); n > int64(len(s)) {
+			if n > 1<<40 {
+				n = 1 << 40
+			}
+			if err := growString(c, int(n)); err != nil {
+				return err
+			}
 		}
 		a[0] = String(strings.ReplaceAll(s, from, to))
+		return nil
 	}
-	m.SetMutFn("replace", []Type{tyStr, tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
-		replaceFn(a, a[1].AsString(), a[2].AsString())
-		return Unit, nil
+	setStrMutFn(m, "replace", []Type{tyStr, tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+		return Unit, replaceFn(c, a, a[1].AsString(), a[2].AsString())
 	})
-	m.SetMutFn("replace", []Type{tyStr, tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
-		replaceFn(a, a[1].AsString(), string(a[2].AsChar()))
-		return Unit, nil
+	setStrMutFn(m, "replace", []Type{tyStr, tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
+		return Unit, replaceFn(c, a, a[1].AsString(), string(a[2].AsChar()))
 	})
-	m.SetMutFn("replace", []Type{tyStr, tyChar, tyStr}, func(c *Context, a []Value) (Value, error) {
-		replaceFn(a, string(a[1].AsChar()), a[2].AsString())
-		return Unit, nil
+	setStrMutFn(m, "replace", []Type{tyStr, tyChar, tyStr}, func(c *Context, a []Value) (Value, error) {
+		return Unit, replaceFn(c, a, string(a[1].AsChar()), a[2].AsString())
 	})
-	m.SetMutFn("replace", []Type{tyStr, tyChar, tyChar}, func(c *Context, a []Value) (Value, error) {
-		replaceFn(a, string(a[1].AsChar()), string(a[2].AsChar()))
-		return Unit, nil
+	setStrMutFn(m, "replace", []Type{tyStr, tyChar, tyChar}, func(c *Context, a []Value) (Value, error) {
+		return Unit, replaceFn(c, a, string(a[1].AsChar()), string(a[2].AsChar()))
 	})
 
 	// Searching.
-	m.SetFn("contains", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "contains", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
 		return Bool(strings.Contains(a[0].AsString(), a[1].AsString())), nil
 	})
-	m.SetFn("contains", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "contains", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
 		return Bool(strings.ContainsRune(a[0].AsString(), a[1].AsChar())), nil
 	})
-	m.SetFn("starts_with", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "starts_with", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
 		return Bool(strings.HasPrefix(a[0].AsString(), a[1].AsString())), nil
 	})
-	m.SetFn("ends_with", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "ends_with", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
 		return Bool(strings.HasSuffix(a[0].AsString(), a[1].AsString())), nil
 	})
-	m.SetFn("index_of", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "index_of", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
 		return Int(strIndexOf(a[0].AsString(), a[1].AsString(), 0)), nil
 	})
-	m.SetFn("index_of", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "index_of", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
 		return Int(strIndexOf(a[0].AsString(), string(a[1].AsChar()), 0)), nil
 	})
-	m.SetFn("index_of", []Type{tyStr, tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "index_of", []Type{tyStr, tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		return Int(strIndexOf(a[0].AsString(), a[1].AsString(), a[2].AsInt())), nil
 	})
-	m.SetFn("index_of", []Type{tyStr, tyChar, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "index_of", []Type{tyStr, tyChar, tyInt}, func(c *Context, a []Value) (Value, error) {
 		return Int(strIndexOf(a[0].AsString(), string(a[1].AsChar()), a[2].AsInt())), nil
 	})
 
 	// Characters.
-	m.SetFn("get", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "get", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		r, ok := strCharAt(a[0].AsString(), a[1].AsInt())
 		if !ok {
 			return Unit, nil
 		}
 		return Char(r), nil
 	})
-	m.SetMutFn("set", []Type{tyStr, tyInt, tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "set", []Type{tyStr, tyInt, tyChar}, func(c *Context, a []Value) (Value, error) {
 		if s, ok := strSetCharAt(a[0].AsString(), a[1].AsInt(), a[2].AsChar()); ok {
 			a[0] = String(s)
 		}
 		return Unit, nil
 	})
-	m.SetFn("to_chars", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "to_chars", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
 		s := a[0].AsString()
-		items := make([]Value, 0, len(s))
+		n := utf8.RuneCountInString(s)
+		if err := growArray(c, n, n); err != nil {
+			return Unit, err
+		}
+		items := make([]Value, 0, n)
 		for _, r := range s {
 			items = append(items, Char(r))
 		}
@@ -269,12 +293,12 @@ func stdString(m *Module) {
 		return NewCustom("range", charsIter(sub))
 	}
 	getChars := func(c *Context, a []Value) (Value, error) { return charsFn(a[0].AsString(), 0, -1), nil }
-	m.SetFn("chars", []Type{tyStr}, getChars)
-	m.SetFn("get$chars", []Type{tyStr}, getChars)
-	m.SetFn("chars", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "chars", []Type{tyStr}, getChars)
+	setStrFn(m, "get$chars", []Type{tyStr}, getChars)
+	setStrFn(m, "chars", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		return charsFn(a[0].AsString(), a[1].AsInt(), -1), nil
 	})
-	m.SetFn("chars", []Type{tyStr, tyInt, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "chars", []Type{tyStr, tyInt, tyInt}, func(c *Context, a []Value) (Value, error) {
 		n := a[2].AsInt()
 		if n < 0 {
 			n = 0
@@ -282,28 +306,28 @@ func stdString(m *Module) {
 		return charsFn(a[0].AsString(), a[1].AsInt(), n), nil
 	})
 	for _, rt := range []Type{tyRange, tyRangeI} {
-		m.SetFn("chars", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
+		setStrFn(m, "chars", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
 			start, n := strRangeToStartLen(a[1])
 			return charsFn(a[0].AsString(), start, n), nil
 		})
 	}
 
 	// Sub-strings.
-	m.SetFn("sub_string", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "sub_string", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		return String(strSub(a[0].AsString(), a[1].AsInt(), -1)), nil
 	})
-	m.SetFn("sub_string", []Type{tyStr, tyInt, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "sub_string", []Type{tyStr, tyInt, tyInt}, func(c *Context, a []Value) (Value, error) {
 		n := a[2].AsInt()
 		if n < 0 {
 			n = 0
 		}
 		return String(strSub(a[0].AsString(), a[1].AsInt(), n)), nil
 	})
-	m.SetMutFn("crop", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "crop", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		a[0] = String(strSub(a[0].AsString(), a[1].AsInt(), -1))
 		return Unit, nil
 	})
-	m.SetMutFn("crop", []Type{tyStr, tyInt, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "crop", []Type{tyStr, tyInt, tyInt}, func(c *Context, a []Value) (Value, error) {
 		n := a[2].AsInt()
 		if n < 0 {
 			n = 0
@@ -316,25 +340,28 @@ func stdString(m *Module) {
 			start, n := strRangeToStartLen(a[1])
 			return String(strSub(a[0].AsString(), start, n)), nil
 		}
-		m.SetFn("sub_string", []Type{tyStr, rt}, rangeSub)
-		m.SetFn("index$get", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
+		setStrFn(m, "sub_string", []Type{tyStr, rt}, rangeSub)
+		setStrFn(m, "index$get", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
 			s := a[0].AsString()
 			from, to := strIndexRange(s, a[1])
 			return String(s[from:to]), nil
 		})
-		m.SetMutFn("index$set", []Type{tyStr, rt, tyStr}, func(c *Context, a []Value) (Value, error) {
+		setStrMutFn(m, "index$set", []Type{tyStr, rt, tyStr}, func(c *Context, a []Value) (Value, error) {
 			s := a[0].AsString()
 			from, to := strIndexRange(s, a[1])
+			if err := growString(c, len(s)-(to-from)+len(a[2].AsString())); err != nil {
+				return Unit, err
+			}
 			a[0] = String(s[:from] + a[2].AsString() + s[to:])
 			return Unit, nil
 		})
-		m.SetMutFn("index$set", []Type{tyStr, rt, tyChar}, func(c *Context, a []Value) (Value, error) {
+		setStrMutFn(m, "index$set", []Type{tyStr, rt, tyChar}, func(c *Context, a []Value) (Value, error) {
 			s := a[0].AsString()
 			from, to := strIndexRange(s, a[1])
 			a[0] = String(s[:from] + string(a[2].AsChar()) + s[to:])
 			return Unit, nil
 		})
-		m.SetMutFn("crop", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
+		setStrMutFn(m, "crop", []Type{tyStr, rt}, func(c *Context, a []Value) (Value, error) {
 			start, n := strRangeToStartLen(a[1])
 			a[0] = String(strSub(a[0].AsString(), start, n))
 			return Unit, nil
@@ -342,7 +369,7 @@ func stdString(m *Module) {
 	}
 
 	// Indexing.
-	m.SetFn("index$get", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "index$get", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		s := a[0].AsString()
 		r, ok := strCharAt(s, a[1].AsInt())
 		if !ok {
@@ -350,7 +377,7 @@ func stdString(m *Module) {
 		}
 		return Char(r), nil
 	})
-	m.SetMutFn("index$set", []Type{tyStr, tyInt, tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrMutFn(m, "index$set", []Type{tyStr, tyInt, tyChar}, func(c *Context, a []Value) (Value, error) {
 		s := a[0].AsString()
 		ns, ok := strSetCharAt(s, a[1].AsInt(), a[2].AsChar())
 		if !ok {
@@ -361,10 +388,10 @@ func stdString(m *Module) {
 	})
 
 	// Splitting.
-	m.SetFn("split", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
-		return strArray(strings.Fields(a[0].AsString())), nil
+	setStrFn(m, "split", []Type{tyStr}, func(c *Context, a []Value) (Value, error) {
+		return strArrayChecked(c, strings.Fields(a[0].AsString()))
 	})
-	m.SetFn("split", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "split", []Type{tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
 		// A position of 0 or less counts from the end: split(0) gives [s, ""].
 		s := a[0].AsString()
 		pos := a[1].AsInt()
@@ -374,51 +401,51 @@ func stdString(m *Module) {
 		off := strCharOffset(s, int(min(pos, int64(len(s)))))
 		return NewArray([]Value{String(s[:off]), String(s[off:])}), nil
 	})
-	m.SetFn("split", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
-		return strArray(rustSplitN(a[0].AsString(), a[1].AsString(), -1)), nil
+	setStrFn(m, "split", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+		return splitChecked(c, a[0].AsString(), a[1].AsString(), -1, false)
 	})
-	m.SetFn("split", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
-		return strArray(rustSplitN(a[0].AsString(), string(a[1].AsChar()), -1)), nil
+	setStrFn(m, "split", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
+		return splitChecked(c, a[0].AsString(), string(a[1].AsChar()), -1, false)
 	})
-	m.SetFn("split", []Type{tyStr, tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
-		return strArray(rustSplitN(a[0].AsString(), a[1].AsString(), strMaxSegments(a[2]))), nil
+	setStrFn(m, "split", []Type{tyStr, tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+		return splitChecked(c, a[0].AsString(), a[1].AsString(), strMaxSegments(a[2]), false)
 	})
-	m.SetFn("split", []Type{tyStr, tyChar, tyInt}, func(c *Context, a []Value) (Value, error) {
-		return strArray(rustSplitN(a[0].AsString(), string(a[1].AsChar()), strMaxSegments(a[2]))), nil
+	setStrFn(m, "split", []Type{tyStr, tyChar, tyInt}, func(c *Context, a []Value) (Value, error) {
+		return splitChecked(c, a[0].AsString(), string(a[1].AsChar()), strMaxSegments(a[2]), false)
 	})
-	m.SetFn("split_rev", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
-		return strArray(rustRSplitN(a[0].AsString(), a[1].AsString(), -1)), nil
+	setStrFn(m, "split_rev", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+		return splitChecked(c, a[0].AsString(), a[1].AsString(), -1, true)
 	})
-	m.SetFn("split_rev", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
-		return strArray(rustRSplitN(a[0].AsString(), string(a[1].AsChar()), -1)), nil
+	setStrFn(m, "split_rev", []Type{tyStr, tyChar}, func(c *Context, a []Value) (Value, error) {
+		return splitChecked(c, a[0].AsString(), string(a[1].AsChar()), -1, true)
 	})
-	m.SetFn("split_rev", []Type{tyStr, tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
-		return strArray(rustRSplitN(a[0].AsString(), a[1].AsString(), strMaxSegments(a[2]))), nil
+	setStrFn(m, "split_rev", []Type{tyStr, tyStr, tyInt}, func(c *Context, a []Value) (Value, error) {
+		return splitChecked(c, a[0].AsString(), a[1].AsString(), strMaxSegments(a[2]), true)
 	})
-	m.SetFn("split_rev", []Type{tyStr, tyChar, tyInt}, func(c *Context, a []Value) (Value, error) {
-		return strArray(rustRSplitN(a[0].AsString(), string(a[1].AsChar()), strMaxSegments(a[2]))), nil
+	setStrFn(m, "split_rev", []Type{tyStr, tyChar, tyInt}, func(c *Context, a []Value) (Value, error) {
+		return splitChecked(c, a[0].AsString(), string(a[1].AsChar()), strMaxSegments(a[2]), true)
 	})
 
 	// min / max of strings and characters.
-	m.SetFn("min", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "min", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
 		if a[1].AsString() < a[0].AsString() {
 			return a[1], nil
 		}
 		return a[0], nil
 	})
-	m.SetFn("max", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "max", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
 		if a[1].AsString() > a[0].AsString() {
 			return a[1], nil
 		}
 		return a[0], nil
 	})
-	m.SetFn("min", []Type{tyChar, tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "min", []Type{tyChar, tyChar}, func(c *Context, a []Value) (Value, error) {
 		if a[1].AsChar() < a[0].AsChar() {
 			return a[1], nil
 		}
 		return a[0], nil
 	})
-	m.SetFn("max", []Type{tyChar, tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "max", []Type{tyChar, tyChar}, func(c *Context, a []Value) (Value, error) {
 		if a[1].AsChar() > a[0].AsChar() {
 			return a[1], nil
 		}
@@ -426,7 +453,7 @@ func stdString(m *Module) {
 	})
 
 	// Characters as numbers.
-	m.SetFn("to_int", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
+	setStrFn(m, "to_int", []Type{tyChar}, func(c *Context, a []Value) (Value, error) {
 		return Int(int64(a[0].AsChar())), nil
 	})
 }
@@ -659,6 +686,87 @@ func rustRSplitN(s, sep string, n int) []string {
 		return out
 	}
 	return append(out, s)
+}
+
+// caseMapped returns a case-mapped string, which may be longer than the
+// original (ß becomes SS), checked against the string size limit.
+func caseMapped(c *Context, s string) (Value, error) {
+	if err := growString(c, len(s)); err != nil {
+		return Unit, err
+	}
+	return String(s), nil
+}
+
+// strArrayChecked is strArray for the split functions: the pieces are counted
+// against the array size limit. (The pieces share the string's memory, so
+// splitting itself allocates one slot per piece; pieces are produced lazily
+// only in the sense that a counting pass runs first.)
+func splitChecked(c *Context, s, sep string, n int, rev bool) (Value, error) {
+	// Count the pieces before making them.
+	var k int
+	if sep == "" {
+		k = utf8.RuneCountInString(s) + 2
+	} else {
+		k = strings.Count(s, sep) + 1
+	}
+	if n > 0 && k > n {
+		k = n
+	}
+	if err := growArray(c, k, k); err != nil {
+		return Unit, err
+	}
+	if rev {
+		return strArray(rustRSplitN(s, sep, n)), nil
+	}
+	return strArray(rustSplitN(s, sep, n)), nil
+}
+
+func strArrayChecked(c *Context, parts []string) (Value, error) {
+	if err := growArray(c, len(parts), len(parts)); err != nil {
+		return Unit, err
+	}
+	return strArray(parts), nil
+}
+
+// setStrFn registers a string function that charges for the bytes of its
+// string arguments it may scan (see lib_guard.go); setStrMutFn is its SetMutFn.
+func setStrFn(m *Module, name string, params []Type, f NativeFunc) {
+	m.SetFn(name, params, scanCharged(name, params, f))
+}
+
+func setStrMutFn(m *Module, name string, params []Type, f NativeFunc) {
+	m.SetMutFn(name, params, scanCharged(name, params, f))
+}
+
+// scanCharged wraps f so that each call first charges one operation per 64
+// bytes of its string arguments (functions that only read a length are left
+// alone).
+func scanCharged(name string, params []Type, f NativeFunc) NativeFunc {
+	switch name {
+	case "bytes", "get$bytes", "is_empty", "get$is_empty", "clear", "to_string", "to_debug":
+		return f
+	}
+	var strArgs []int
+	for i, p := range params {
+		if p == TypeString {
+			strArgs = append(strArgs, i)
+		}
+	}
+	if len(strArgs) == 0 {
+		return f
+	}
+	return func(c *Context, a []Value) (Value, error) {
+		n := 0
+		for _, i := range strArgs {
+			n += len(a[i].AsString())
+		}
+		if n >= bytesPerOp {
+			if err := chargeBytes(c, n); err != nil {
+				return Unit, err
+			}
+		}
+		return f(c, a)
+	}
 }
 
 func strArray(parts []string) Value {

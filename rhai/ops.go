@@ -152,7 +152,15 @@ func switchEqual(a, b Value) bool {
 }
 
 // opEqual is Rhai's == on two values (false where == is not defined).
-func opEqual(a, b Value) bool {
+func opEqual(a, b Value) bool { return opEqualD(a, b, 0) }
+
+// opEqualD is opEqual at nesting depth depth; data nested deeper than
+// maxDataDepth is refused (a panic with ErrorDataTooLarge, which the
+// evaluation reports as its error).
+func opEqualD(a, b Value, depth int) bool {
+	if depth >= maxDataDepth {
+		panic(fmtTooDeep())
+	}
 	if a.t == b.t {
 		switch a.t {
 		case TypeInt, TypeBool, TypeChar, TypeU8:
@@ -167,7 +175,7 @@ func opEqual(a, b Value) bool {
 				return false
 			}
 			for i := range x {
-				if !opEqual(x[i], y[i]) {
+				if !opEqualD(x[i], y[i], depth+1) {
 					return false
 				}
 			}
@@ -179,7 +187,7 @@ func opEqual(a, b Value) bool {
 			}
 			for k, e := range x {
 				f, ok := y[k]
-				if !ok || !opEqual(e, f) {
+				if !ok || !opEqualD(e, f, depth+1) {
 					return false
 				}
 			}
