@@ -476,6 +476,14 @@ func stdBlob(m *Module) {
 		}
 		return String(s), nil
 	})
+	// to_blob: a string's UTF-8 bytes as a BLOB (Rhai's string to_blob).
+	setStrFn(m, "to_blob", []Type{TypeString}, func(c *Context, a []Value) (Value, error) {
+		s := a[0].AsString()
+		if err := growArray(c, len(s), len(s)); err != nil {
+			return Unit, err
+		}
+		return NewBlob([]byte(s)), nil
+	})
 	setBlobScan(m.SetFn, "to_array", []Type{B}, func(c *Context, a []Value) (Value, error) {
 		x := a[0].AsBlob().B
 		if err := growArray(c, len(x), len(x)); err != nil {
