@@ -897,6 +897,8 @@ func constValue(e syntax.Expr) (Value, bool) {
 				if x.Value != math.MinInt64 {
 					return Int(-x.Value), true
 				}
+				// Rhai folds a negated constant that overflows into a float.
+				return Float(-float64(x.Value)), true
 			case *syntax.FloatLit:
 				return Float(-x.Value), true
 			}

@@ -197,13 +197,15 @@ func (l *lexer) scanString(p Pos) tok {
 			return l.lexErr("UnterminatedString", "Open string is not terminated", p)
 		case '\\':
 			l.advance()
-			// Line continuation: drop the newline and the next line's indentation.
+			// Line continuation: drop the newline and the next line's indentation
+			// up to the column of the opening quote (Rhai keeps whitespace beyond
+			// it, so continued lines can be aligned under the quote).
 			if l.peekByte(0) == '\n' || (l.peekByte(0) == '\r' && l.peekByte(1) == '\n') {
 				if l.peekByte(0) == '\r' {
 					l.advance()
 				}
 				l.advance()
-				for l.off < len(l.src) && (l.src[l.off] == ' ' || l.src[l.off] == '\t') {
+				for l.off < len(l.src) && (l.src[l.off] == ' ' || l.src[l.off] == '\t') && l.col <= p.Col {
 					l.advance()
 				}
 				continue
@@ -268,6 +270,11 @@ func (l *lexer) scanBacktick(p Pos, flags uint8) tok {
 		case c == '`':
 			l.advance()
 			return tok{kind: BACKTICK, pos: p, text: sb.String(), interp: flags}
+		case c == '\\' && l.peekByte(1) == '$' && l.peekByte(2) == '{':
+			// `\${x}` is the text ${x}, not an interpolation (a \$ elsewhere stays).
+			l.advance()
+			l.advance()
+			sb.WriteByte('$')
 		case c == '$' && l.peekByte(1) == '{':
 			l.advance()
 			l.advance()

@@ -70,7 +70,8 @@ func TestLexer(t *testing.T) {
 		// Strings.
 		{`"a\tb\n\\\"\'"`, `s"a\tb\n\\\"'"`},
 		{`"\x41\u00e9\U0001F600"`, `s"Aé😀"`},
-		{"\"one \\\n    two\"", `s"one two"`},
+		{"\"one \\\n    two\"", `s"one    two"`}, // indentation skipped up to the quote's column
+		{"  \"one \\\n    two\"", `s"one  two"`},
 		{`"say ""hi"""`, `s"say \"hi\""`},
 		{`"\q"`, `ERR:BadInput/MalformedEscapeSequence:Invalid escape sequence: '\q' (line 1, position 3)`},
 		{`"a\u{41}"`, `ERR:BadInput/MalformedEscapeSequence:Invalid escape sequence: '\u{' (line 1, position 5)`},
