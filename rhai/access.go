@@ -357,6 +357,17 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 			return ref{kind: refParent, parent: &p, pv: pv, prop: name, isConst: pr.isConst, pos: pos}
 		}
 	}
+	if p, ok := e.(*syntax.PathExpr); ok {
+		// Module variables are constants.
+		name, pos := p.Name, p.NamePos
+		x := c.expr(e)
+		return func(fr *frame) ref {
+			v := x(fr)
+			_ = v
+			raise(&Error{Kind: ErrAssignmentToConstant, Message: "Cannot modify constant " + name}, pos)
+			return ref{}
+		}
+	}
 	// Not a place: a temporary.
 	x := c.expr(e)
 	return func(fr *frame) ref {

@@ -358,6 +358,9 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 			if fn := th.ast.lookupFn(name, n); fn != nil {
 				return th.callWithThisFn(fn, buf[1:], &r, pos)
 			}
+			if fn := th.importedMethod(name, n, obj.TypeName()); fn != nil {
+				return th.callWithThisFn(fn, buf[1:], &r, pos)
+			}
 			if name == "call" && n > 0 && buf[1].t == TypeFnPtr {
 				// x.call(f, args...) calls f with `this` bound to x.
 				return th.callWithThis(buf[1], buf[2:], &r, pos)
@@ -397,6 +400,15 @@ func (th *thread) callWithThisFn(fn *function, args []Value, r *ref, pos syntax.
 }
 
 func (th *thread) callWithThis(fp Value, args []Value, r *ref, pos syntax.Pos) Value {
+	if f := fp.AsFnPtr(); f != nil {
+		for _, cl := range f.env {
+			if &cl.v == r.p {
+				// The closure would reach the same variable as `this` and through
+				// its capture at once.
+				raise(&Error{Kind: ErrDataRace, Message: "Data race detected when accessing variable"}, pos)
+			}
+		}
+	}
 	if r.kind == refPtr {
 		return th.callFnPtr(fp, args, r.p, r.isConst, pos)
 	}

@@ -1136,7 +1136,12 @@ func (c *compiler) path(e *syntax.PathExpr) evalFn {
 	full := strings.Join(e.Namespace, "::") + "::" + name
 	if len(e.Namespace) == 1 && e.Namespace[0] == "global" {
 		return func(fr *frame) Value {
-			if v, ok := fr.th.globalConst(name); ok {
+			if m := fr.th.importedAs("global"); m != nil {
+				// A module imported as `global` takes the name over.
+				if v, ok := m.variable(name); ok {
+					return v
+				}
+			} else if v, ok := fr.th.globalConst(name); ok {
 				return v
 			}
 			raise(&Error{Kind: ErrVariableNotFound, Message: "Variable not found: " + full, Var: full}, pos)

@@ -340,12 +340,23 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 			return nil
 		}
 		args, _ := c.args(e.Args)
+		var visible []*binding
+		if e.Bang {
+			visible = c.res.evalVars[e]
+		}
+		bang := e.Bang
 		return func(fr *frame) Value {
 			th := fr.th
 			m := th.mark()
 			buf := th.alloc(n)
 			for i, a := range args {
 				buf[i] = a(fr)
+			}
+			if bang {
+				// call!(f, ...): the function sees the caller's variables.
+				saved := th.outer
+				th.outer = &outerScope{fr: fr, vars: visible, depth: th.depth + 1, prev: saved}
+				defer func() { th.outer = saved }()
 			}
 			v := th.callFnPtr(buf[0], buf[1:], nil, false, pos)
 			th.reset(m)
@@ -580,6 +591,7 @@ type scriptModule struct {
 	native *Module
 	vars   map[string]Value
 	ast    *AST
+	subs   map[string]*scriptModule // modules the module itself imported
 }
 
 func (m *scriptModule) variable(name string) (Value, bool) {
@@ -612,6 +624,26 @@ func (m *scriptModule) call(th *thread, name string, args []Value, pos syntax.Po
 	return Unit
 }
 
+func (th *thread) importedAs(alias string) *scriptModule {
+	for i := len(th.modules) - 1; i >= 0; i-- {
+		if th.modules[i].alias == alias {
+			return th.modules[i].mod
+		}
+	}
+	return nil
+}
+
+// importedMethod finds a typed method an imported module made global.
+func (th *thread) importedMethod(name string, arity int, typeName string) *function {
+	for i := len(th.methods) - 1; i >= 0; i-- {
+		f := th.methods[i]
+		if f.name == name && len(f.params) == arity && f.thisType == typeName {
+			return f
+		}
+	}
+	return nil
+}
+
 func (th *thread) findModule(ns []string, pos syntax.Pos) *scriptModule {
 	var mod *scriptModule
 	for i := len(th.modules) - 1; i >= 0; i-- {
@@ -626,11 +658,14 @@ func (th *thread) findModule(ns []string, pos syntax.Pos) *scriptModule {
 		}
 	}
 	for i := 1; mod != nil && i < len(ns); i++ {
-		if mod.native == nil || mod.native.subs[ns[i]] == nil {
+		switch {
+		case mod.subs[ns[i]] != nil:
+			mod = mod.subs[ns[i]]
+		case mod.native != nil && mod.native.subs[ns[i]] != nil:
+			mod = &scriptModule{native: mod.native.subs[ns[i]]}
+		default:
 			mod = nil
-			break
 		}
-		mod = &scriptModule{native: mod.native.subs[ns[i]]}
 	}
 	if mod == nil {
 		raise(&Error{Kind: ErrModuleNotFound, Message: "Module not found: " + strings.Join(ns, "::")}, pos)
@@ -701,7 +736,21 @@ func (th *thread) initModule(ast *AST, path string, pos syntax.Pos) *scriptModul
 	th.depth--
 	th.reset(m)
 	th.ast, th.exports = savedAst, savedExports
+	for _, im := range th.modules[savedMods:] {
+		if mod.subs == nil {
+			mod.subs = make(map[string]*scriptModule)
+		}
+		mod.subs[im.alias] = im.mod
+	}
 	th.modules = th.modules[:savedMods]
+	// Typed methods of an imported module are callable on their type everywhere.
+	for _, fns := range ast.fns {
+		for _, f := range fns {
+			if f.thisType != "" && !f.private {
+				th.methods = append(th.methods, f)
+			}
+		}
+	}
 	return mod
 }
 

@@ -42,6 +42,7 @@ type thread struct {
 	caught   *Error // the error being handled by the innermost catch (for `throw;`)
 	modules  []importedModule
 	nctx     Context          // the Context handed to natives
+	methods  []*function      // typed methods made global by imports
 	outer    *outerScope      // the caller's scope of a f!() call in progress
 	globals  []globalVar      // top-level constants, for global::NAME
 	evalVars []evalVar        // variables declared by eval'd code
@@ -98,6 +99,7 @@ func (th *thread) release() {
 	th.evalVars = th.evalVars[:0]
 	th.outer = nil
 	th.nctx = Context{}
+	th.methods = th.methods[:0]
 	th.exports = nil
 	threadPool.Put(th)
 }
