@@ -135,7 +135,8 @@ func (e *Engine) compileScript(name string, s *syntax.Script, outer []*binding, 
 	}
 	c := &compiler{eng: e, ast: ast, res: res, scope: fs}
 	main := &function{ast: ast}
-	blk := c.block(s.Stmts)
+	// block1: the top level keeps what it imports (a module's imports become its sub-modules).
+	blk := c.block1(s.Stmts)
 	main.body = blk
 	main.nslots = fs.maxSlots
 	main.envFrom = fs.envOuter
