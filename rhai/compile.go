@@ -383,7 +383,7 @@ func (c *compiler) try(s *syntax.TryStmt) execFn {
 // error, restoring the thread to its state at entry. Limit errors are not
 // catchable: a script must not be able to retry its way past a limit.
 func (th *thread) protect(fr *frame, body execFn) (r ctrl, err *Error) {
-	depth, m := th.depth, th.mark()
+	depth, m, mods, outer := th.depth, th.mark(), len(th.modules), th.outer
 	defer func() {
 		if x := recover(); x != nil {
 			e, ok := x.(*Error)
@@ -392,6 +392,10 @@ func (th *thread) protect(fr *frame, body execFn) (r ctrl, err *Error) {
 			}
 			th.depth = depth
 			th.reset(m)
+			if len(th.modules) > mods {
+				th.modules = th.modules[:mods]
+			}
+			th.outer = outer
 			err = e
 		}
 	}()

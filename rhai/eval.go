@@ -612,10 +612,15 @@ func (m *scriptModule) call(th *thread, name string, args []Value, pos syntax.Po
 	} else if m.ast != nil {
 		for _, f := range m.ast.fns[name] {
 			if len(f.params) == len(args) && !f.private {
-				saved := th.ast
+				// The module's functions see the module's own imports.
+				saved, n := th.ast, len(th.modules)
 				th.ast = m.ast
+				for alias, sub := range m.subs {
+					th.modules = append(th.modules, importedModule{alias: alias, mod: sub})
+				}
 				v := th.callScript(f, args, nil, false, nil, pos)
 				th.ast = saved
+				th.modules = th.modules[:n]
 				return v
 			}
 		}
