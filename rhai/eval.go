@@ -386,7 +386,9 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 				if tv.t != TypeString || nv.t != TypeString || av.t != TypeInt {
 					raise(fnNotFound("is_def_fn", []Value{tv, nv, av}), pos)
 				}
-				t := typeAlias(tv.AsString())
+				// The type name is compared as written in the definition after aliasing
+				// (Rhai 1.25 answers false for is_def_fn("int", ...)).
+				t := tv.AsString()
 				for x := fr.th.ast; x != nil; x = x.parent {
 					for _, f := range x.fns[nv.AsString()] {
 						if f.thisType == t && len(f.params) == int(av.AsInt()) {
