@@ -125,6 +125,18 @@ func displayChecked(c *Context, v Value, debug bool) (s string, err error) {
 	return s, nil
 }
 
+// displayLimited is displayChecked for the evaluator (print, debug,
+// interpolation, string + value): it panics with the limit error, as every
+// evaluation error travels. debug selects the Debug form.
+func (th *thread) displayLimited(v Value, debug bool) string {
+	c := Context{th: th}
+	s, err := displayChecked(&c, v, debug)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
 // hostFormat runs a host-side formatter; data too deep to print (only a script
 // that went around the engine's checks can build it) prints as a marker
 // instead of failing the host.
