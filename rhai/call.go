@@ -555,11 +555,7 @@ func (c *compiler) compileBody(fn *function, owner syntax.Node, body *syntax.Blo
 			fn.boxedParams = append(fn.boxedParams, i)
 		}
 	}
-	blk := c.block(body.Stmts)
-	fn.body = func(fr *frame) ctrl {
-		blk(fr)
-		return ctrlNone
-	}
+	fn.body = c.block(body.Stmts)
 	fn.nslots = fs.maxSlots
 }
 
