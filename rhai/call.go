@@ -314,12 +314,54 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 		return c.isShared(id)
 	}
 	args, _ := c.args(e.Args)
-	target := c.compileRef(e.X)
-	name, pos, safe := e.Name, e.Pos, e.Safe || chainHasSafe(e.X)
+	ms := &methodSite{
+		name:      e.Name,
+		pos:       e.Pos,
+		n:         len(args),
+		ast:       c.ast,
+		hasScript: c.ast.hasMethod(e.Name, len(args)),
+		argPos:    e.Pos,
+	}
+	if len(e.Args) > 0 {
+		ms.argPos = e.Args[0].Position()
+	}
+	safe := e.Safe || chainHasSafe(e.X)
 	n := len(args)
-	ast := c.ast
-	hasScript := c.ast.hasMethod(name, n)
-	cs := &callSite{}
+	// Fast path: a method on a plain local variable (items.push(x), s.len()):
+	// no ref is built unless the call needs one.
+	if id, ok := e.X.(*syntax.Ident); ok && !safe && !c.res.dynFirst[id] {
+		if b := c.binding(id); b.kind == bLocal && !b.boxed {
+			slot, isConst, pos := b.idx, b.isConst, id.Pos
+			return func(fr *frame) Value {
+				th := fr.th
+				obj := fr.slots[slot]
+				m := th.mark()
+				buf := th.alloc(n + 1)
+				buf[0] = obj
+				for i, a := range args {
+					buf[i+1] = a(fr)
+				}
+				var v Value
+				if f := ms.native(th, obj, buf); f != nil {
+					if f.flags&Mut != 0 {
+						if isConst {
+							raise(&Error{Kind: ErrNonPureMethodOnConstant, Message: "Non-pure method '" + ms.name + "' cannot be called on constant"}, ms.pos)
+						}
+						v = th.callNativeFn(f, buf, ms.pos)
+						fr.slots[slot] = buf[0]
+					} else {
+						v = th.callNativeFn(f, buf, ms.pos)
+					}
+				} else {
+					r := ref{p: &fr.slots[slot], isConst: isConst, pos: pos}
+					v = ms.dispatch(th, &r, buf)
+				}
+				th.reset(m)
+				return v
+			}
+		}
+	}
+	target := c.compileRef(e.X)
 	return func(fr *frame) Value {
 		th := fr.th
 		r := target(fr)
@@ -333,57 +375,80 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 		for i, a := range args {
 			buf[i+1] = a(fr)
 		}
-		defer th.reset(m)
-		// A map property holding a function pointer is called as a method.
-		if obj.t == TypeMap {
-			if fp, ok := obj.AsMap().M[name]; ok && fp.t == TypeFnPtr {
-				return th.callWithThis(fp, buf[1:], &r, pos)
-			}
-		}
-		if obj.t == TypeFnPtr {
-			switch name {
-			case "call":
-				return th.callFnPtr(obj, buf[1:], nil, false, pos)
-			case "curry":
-				return curry(obj, buf[1:])
-			}
-		}
-		if hasScript {
-			if script := ast.lookupMethod(name, n, obj.TypeName()); script != nil {
-				return th.callWithThisFn(script, buf[1:], &r, pos)
-			}
-		}
-		f := cs.find(th.eng, name, buf)
-		if f == nil {
-			if fn := th.ast.lookupFn(name, n); fn != nil {
-				return th.callWithThisFn(fn, buf[1:], &r, pos)
-			}
-			if fn := th.importedMethod(name, n, obj.TypeName()); fn != nil {
-				return th.callWithThisFn(fn, buf[1:], &r, pos)
-			}
-			if name == "call" && n > 0 && buf[1].t == TypeFnPtr {
-				// x.call(f, args...) calls f with `this` bound to x.
-				return th.callWithThis(buf[1], buf[2:], &r, pos)
-			}
-			if name == "call" {
-				p := pos
-				if len(e.Args) > 0 {
-					p = e.Args[0].Position()
-				}
-				raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + obj.TypeName() + " (expecting Fn)"}, p)
-			}
-			raise(fnNotFound(name, buf), pos)
-		}
-		if f.flags&Mut != 0 {
-			if r.isConst {
-				raise(&Error{Kind: ErrNonPureMethodOnConstant, Message: "Non-pure method '" + name + "' cannot be called on constant"}, pos)
-			}
-			v := th.callNativeFn(f, buf, pos)
-			r.set(th, buf[0])
-			return v
-		}
-		return th.callNativeFn(f, buf, pos)
+		v := ms.dispatch(th, &r, buf)
+		th.reset(m)
+		return v
 	}
+}
+
+// methodSite is what a compiled method call knows about itself.
+type methodSite struct {
+	name      string
+	pos       syntax.Pos
+	argPos    syntax.Pos
+	n         int
+	ast       *AST
+	hasScript bool
+	cs        callSite
+}
+
+// native returns the native a method call goes to when nothing else can take it
+// first (a function pointer in a map property, a script method), or nil.
+func (ms *methodSite) native(th *thread, obj Value, buf []Value) *nativeFn {
+	if ms.hasScript || obj.t == TypeMap || obj.t == TypeFnPtr {
+		return nil
+	}
+	return ms.cs.find(th.eng, ms.name, buf)
+}
+
+// dispatch runs a method call on the place r with buf = [object, args...].
+func (ms *methodSite) dispatch(th *thread, r *ref, buf []Value) Value {
+	obj, name, pos, n := buf[0], ms.name, ms.pos, ms.n
+	// A map property holding a function pointer is called as a method.
+	if obj.t == TypeMap {
+		if fp, ok := obj.AsMap().M[name]; ok && fp.t == TypeFnPtr {
+			return th.callWithThis(fp, buf[1:], r, pos)
+		}
+	}
+	if obj.t == TypeFnPtr {
+		switch name {
+		case "call":
+			return th.callFnPtr(obj, buf[1:], nil, false, pos)
+		case "curry":
+			return curry(obj, buf[1:])
+		}
+	}
+	if ms.hasScript {
+		if script := ms.ast.lookupMethod(name, n, obj.TypeName()); script != nil {
+			return th.callWithThisFn(script, buf[1:], r, pos)
+		}
+	}
+	f := ms.cs.find(th.eng, name, buf)
+	if f == nil {
+		if fn := th.ast.lookupFn(name, n); fn != nil {
+			return th.callWithThisFn(fn, buf[1:], r, pos)
+		}
+		if fn := th.importedMethod(name, n, obj.TypeName()); fn != nil {
+			return th.callWithThisFn(fn, buf[1:], r, pos)
+		}
+		if name == "call" && n > 0 && buf[1].t == TypeFnPtr {
+			// x.call(f, args...) calls f with `this` bound to x.
+			return th.callWithThis(buf[1], buf[2:], r, pos)
+		}
+		if name == "call" {
+			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + obj.TypeName() + " (expecting Fn)"}, ms.argPos)
+		}
+		raise(fnNotFound(name, buf), pos)
+	}
+	if f.flags&Mut != 0 {
+		if r.isConst {
+			raise(&Error{Kind: ErrNonPureMethodOnConstant, Message: "Non-pure method '" + name + "' cannot be called on constant"}, pos)
+		}
+		v := th.callNativeFn(f, buf, pos)
+		r.set(th, buf[0])
+		return v
+	}
+	return th.callNativeFn(f, buf, pos)
 }
 
 // callWithThisFn calls a script function with `this` bound to the place r.
