@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/picloud/picloud/rhai/syntax"
 )
@@ -802,6 +803,15 @@ func stdCore(m *Module) {
 	m.SetFn("tag", []Type{TypeAny}, getTag)
 	m.SetMutFn("set$tag", []Type{TypeAny, TypeInt}, setTag)
 	m.SetMutFn("set_tag", []Type{TypeAny, TypeInt}, setTag)
+	// to_char turns a Unicode code point into a character (issue 3 lists it; the
+	// inverse of a char's to_int).
+	m.SetFn("to_char", []Type{TypeInt}, func(c *Context, a []Value) (Value, error) {
+		n := a[0].AsInt()
+		if n < 0 || n > utf8.MaxRune || (n >= 0xD800 && n <= 0xDFFF) {
+			return Unit, NewError(ErrArithmetic, "Integer overflow: to_char(%d)", n)
+		}
+		return Char(rune(n)), nil
+	})
 	m.SetFn("is_shared", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) { return Bool(false), nil })
 	m.SetFn("name", []Type{TypeFnPtr}, func(c *Context, a []Value) (Value, error) {
 		return String(a[0].AsFnPtr().Name), nil
