@@ -524,9 +524,19 @@ func (th *thread) callFnPtr(fp Value, args []Value, this *Value, thisConst bool,
 	return Unit
 }
 
+// CallThis is Call with `this` bound to *this (array methods call their
+// callbacks this way, so `|| this > 2` sees the element).
+func (c *Context) CallThis(fp Value, this *Value, args []Value) (Value, error) {
+	return c.th.callFnPtrSafeThis(fp, args, this, c.pos)
+}
+
 // callFnPtrSafe is callFnPtr for natives: the error comes back as a value and the
 // thread is left as it was.
-func (th *thread) callFnPtrSafe(fp Value, args []Value, pos syntax.Pos) (v Value, err error) {
+func (th *thread) callFnPtrSafe(fp Value, args []Value, pos syntax.Pos) (Value, error) {
+	return th.callFnPtrSafeThis(fp, args, nil, pos)
+}
+
+func (th *thread) callFnPtrSafeThis(fp Value, args []Value, this *Value, pos syntax.Pos) (v Value, err error) {
 	if th == nil {
 		return Unit, NewError(ErrSystem, "no evaluation to call into")
 	}
@@ -542,7 +552,7 @@ func (th *thread) callFnPtrSafe(fp Value, args []Value, pos syntax.Pos) (v Value
 			err = e
 		}
 	}()
-	return th.callFnPtr(fp, args, nil, false, pos), nil
+	return th.callFnPtr(fp, args, this, false, pos), nil
 }
 
 // FnArity is the number of arguments a function pointer expects after its

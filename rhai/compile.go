@@ -787,7 +787,7 @@ func hasNestedCtrl(s syntax.Stmt) bool {
 
 func exprHasCtrl(e syntax.Expr) bool {
 	found := false
-	walkExpr(e, func(n syntax.Node) bool {
+	syntax.Inspect(e, func(n syntax.Node) bool {
 		switch n.(type) {
 		case *syntax.BreakStmt, *syntax.ContinueStmt, *syntax.ReturnStmt:
 			found = true
@@ -1448,7 +1448,7 @@ func (th *thread) checkConcat(a, b Value, pos syntax.Pos) {
 func blockCallsEval(stmts []syntax.Stmt) bool {
 	found := false
 	for _, s := range stmts {
-		walkStmt(s, func(n syntax.Node) bool {
+		syntax.Inspect(s, func(n syntax.Node) bool {
 			switch n := n.(type) {
 			case *syntax.CallExpr:
 				if n.Name == "eval" && len(n.Namespace) == 0 {

@@ -905,9 +905,9 @@ func callElem(c *Context, name string, fp Value, this *Value, args, extras []Val
 	var err error
 	switch {
 	case arity >= 0 && arity == len(args) && (moveAt >= 0 || len(extras) > 0):
-		r, err = callFnPtrThis(c, fp, this, args)
+		r, err = c.CallThis(fp, this, args)
 	case arity >= 0 && moveAt < 0 && arity == len(args)+len(extras):
-		r, err = callFnPtrThis(c, fp, this, withItem(true))
+		r, err = c.CallThis(fp, this, withItem(true))
 	case arity >= 0 && moveAt >= 0 && arity == len(args)+1:
 		r, err = c.Call(fp, withItem(false)...)
 	case arity >= 0 && moveAt >= 0 && arity == len(args)+1+len(extras):
@@ -916,44 +916,19 @@ func callElem(c *Context, name string, fp Value, this *Value, args, extras []Val
 		// Unknown arity (a native function) or no form fits: try the short
 		// form, then the one with the extras, as Rhai does.
 		if moveAt < 0 {
-			r, err = callFnPtrThis(c, fp, this, withItem(false))
+			r, err = c.CallThis(fp, this, withItem(false))
 		} else {
 			r, err = c.Call(fp, withItem(false)...)
 		}
 		if err != nil && len(extras) > 0 && isFnNotFoundFor(err, fp) {
 			if moveAt < 0 {
-				r, err = callFnPtrThis(c, fp, this, withItem(true))
+				r, err = c.CallThis(fp, this, withItem(true))
 			} else {
 				r, err = c.Call(fp, withItem(true)...)
 			}
 		}
 	}
 	return r, wrapCallbackErr(name, err, fp)
-}
-
-// callFnPtrThis calls fp with `this` bound to *this, as Context.Call does
-// without a `this`.
-//
-// TODO(lead): this reaches into the thread; a Context method (CallThis) would
-// be the cleaner home for it.
-func callFnPtrThis(c *Context, fp Value, this *Value, args []Value) (v Value, err error) {
-	th := c.th
-	if th == nil {
-		return Unit, NewError(ErrSystem, "no evaluation to call into")
-	}
-	depth, m := th.depth, th.mark()
-	defer func() {
-		if r := recover(); r != nil {
-			e, ok := r.(*Error)
-			if !ok {
-				panic(r)
-			}
-			th.depth = depth
-			th.reset(m)
-			err = e
-		}
-	}()
-	return th.callFnPtr(fp, args, this, false, c.pos), nil
 }
 
 // callPredicate calls fp on items[i] (with the index when the callback takes

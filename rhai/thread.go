@@ -269,29 +269,52 @@ func (th *thread) clone(v Value) Value {
 	if !v.IsMutableContainer() {
 		return v
 	}
-	n := 0
-	c := cloneCounted(v, 0, &n)
+	c := cloner{th: th, limit: -1}
+	if th != nil && th.maxOps > 0 {
+		c.limit = int64(th.maxOps) - int64(th.ops)
+	}
+	r := c.clone(v, 0)
 	if th != nil {
-		th.ops += uint64(n)
+		th.ops += uint64(c.n)
 		if th.ops >= th.checkAt {
 			th.slowCheck()
 		}
 	}
-	return c
+	return r
 }
 
-func cloneCounted(v Value, depth int, n *int) Value {
+// cloner copies nested data, counting elements against what is left of the
+// operation budget so that even one huge copy stops at the limit (a script
+// pushing an array into itself doubles its size each time).
+type cloner struct {
+	th    *thread
+	n     int64
+	limit int64 // elements that may still be copied; -1 for no budget
+}
+
+func (c *cloner) count(k int) {
+	c.n += int64(k)
+	if c.limit >= 0 && c.n > c.limit {
+		c.th.ops = c.th.maxOps + 1
+		panic(&Error{Kind: ErrTooManyOperations, Message: "Too many operations"})
+	}
+	if c.th != nil && c.n&0x3ff < int64(k) && c.th.cancelled.Load() {
+		panic(&Error{Kind: ErrTerminated, Message: "Script terminated"})
+	}
+}
+
+func (c *cloner) clone(v Value, depth int) Value {
 	if depth > maxDataDepth {
 		panic(&Error{Kind: ErrDataTooLarge, Message: "Data nested too deeply"})
 	}
 	switch v.t {
 	case TypeArray:
 		src := v.AsArray().Items
-		*n += len(src)
+		c.count(len(src))
 		items := make([]Value, len(src))
 		for i, e := range src {
 			if e.IsMutableContainer() {
-				e = cloneCounted(e, depth+1, n)
+				e = c.clone(e, depth+1)
 			}
 			items[i] = e
 		}
@@ -300,11 +323,11 @@ func cloneCounted(v Value, depth int, n *int) Value {
 		return r
 	case TypeMap:
 		src := v.AsMap().M
-		*n += len(src)
+		c.count(len(src))
 		m := make(map[string]Value, len(src))
 		for k, e := range src {
 			if e.IsMutableContainer() {
-				e = cloneCounted(e, depth+1, n)
+				e = c.clone(e, depth+1)
 			}
 			m[k] = e
 		}
@@ -312,7 +335,7 @@ func cloneCounted(v Value, depth int, n *int) Value {
 		r.tag = v.tag
 		return r
 	case TypeBlob:
-		*n += len(v.AsBlob().B) / 64
+		c.count(len(v.AsBlob().B) / 64)
 		r := NewBlob(append([]byte(nil), v.AsBlob().B...))
 		r.tag = v.tag
 		return r
