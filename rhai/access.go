@@ -502,6 +502,11 @@ func assignConstError(lhs syntax.Expr) *Error {
 // the types (array += array appends in place), else the binary operator.
 func (th *thread) compoundAssign(r *ref, op syntax.Token, opAssign string, v Value, pos syntax.Pos) {
 	cur := r.get(th)
+	if cur.IsNumber() && v.IsNumber() {
+		// Numbers first: no registered op-assign function applies to them.
+		r.set(th, binaryArith(th, op, cur, v, pos))
+		return
+	}
 	args := [2]Value{cur, v}
 	if f := th.eng.findNative(opAssign, args[:]); f != nil {
 		th.callNativeFn(f, args[:], pos)

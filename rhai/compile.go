@@ -626,6 +626,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 	vb := c.res.decls[declKey{e, 0}]
 	cb := c.res.decls[declKey{e, 1}]
 	pos := e.Iter.Position()
+	snapshot := c.bodyMayChange(e.Iter, e.Body)
 	return func(fr *frame) ctrl {
 		fr.tick()
 		src := iter(fr)
@@ -707,8 +708,13 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 				}
 			}
 		case TypeArray:
-			// Iterate over a snapshot: the body may change the array.
-			items := append([]Value(nil), src.AsArray().Items...)
+			// Rhai iterates over a copy: the body may change the array. When it
+			// cannot (the array is a local variable the body never names), the
+			// array itself is iterated.
+			items := src.AsArray().Items
+			if snapshot {
+				items = append([]Value(nil), items...)
+			}
 			for i := 0; i < len(items); i++ {
 				if !step(fr.th.clone(items[i])) {
 					break
@@ -1461,4 +1467,32 @@ func blockCallsEval(stmts []syntax.Stmt) bool {
 		})
 	}
 	return found
+}
+
+// bodyMayChange reports whether a loop body might change the collection the
+// loop iterates: false only when the collection is a plain local variable
+// (not captured, so no closure or eval reaches it) that the body never names.
+func (c *compiler) bodyMayChange(iter syntax.Expr, body *syntax.BlockExpr) bool {
+	id, ok := iter.(*syntax.Ident)
+	if !ok {
+		// A call's result or a literal is the loop's own; anything else might
+		// be a variable's array seen through an expression.
+		switch iter.(type) {
+		case *syntax.CallExpr, *syntax.MethodCallExpr, *syntax.ArrayLit:
+			return false
+		}
+		return true
+	}
+	b := c.binding(id)
+	if b.kind != bLocal || b.boxed {
+		return true
+	}
+	named := false
+	syntax.Inspect(body, func(n syntax.Node) bool {
+		if x, ok := n.(*syntax.Ident); ok && (c.binding(x) == b || x.Name == "this") {
+			named = true
+		}
+		return !named
+	})
+	return named
 }

@@ -229,6 +229,11 @@ func stdArray(m *Module) {
 		if err := charge(c, int(n)-len(arr.Items)); err != nil {
 			return Unit, err
 		}
+		if int64(cap(arr.Items)) < n {
+			grown := make([]Value, len(arr.Items), n)
+			copy(grown, arr.Items)
+			arr.Items = grown
+		}
 		for int64(len(arr.Items)) < n {
 			arr.Items = append(arr.Items, c.clone(a[2]))
 		}
