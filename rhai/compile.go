@@ -1022,21 +1022,38 @@ func (c *compiler) interp(e *syntax.InterpString) evalFn {
 		parts[i] = c.expr(p)
 	}
 	pos := e.Pos
+	if fold {
+		v := String(strings.Join(lits, ""))
+		return func(*frame) Value { return v }
+	}
 	return func(fr *frame) Value {
-		var b strings.Builder
+		// Format every part first, then allocate the result once, after checking
+		// its size against the limit.
+		var small [8]string
+		strs := small[:0]
+		total := 0
 		for i := range parts {
-			if isLit[i] {
-				b.WriteString(lits[i])
-				continue
+			var s string
+			switch {
+			case isLit[i]:
+				s = lits[i]
+			default:
+				v := parts[i](fr)
+				if v.t == TypeString {
+					s = v.AsString()
+				} else {
+					s = fr.th.display(v)
+				}
 			}
-			v := parts[i](fr)
-			if v.t == TypeString {
-				b.WriteString(v.AsString())
-			} else {
-				b.WriteString(fr.th.display(v))
-			}
+			strs = append(strs, s)
+			total += len(s)
 		}
-		fr.th.checkSizeOrRaise(sizeString, b.Len(), pos)
+		fr.th.checkSizeOrRaise(sizeString, total, pos)
+		var b strings.Builder
+		b.Grow(total)
+		for _, s := range strs {
+			b.WriteString(s)
+		}
 		return String(b.String())
 	}
 }
