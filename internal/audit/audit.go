@@ -24,6 +24,10 @@ type Config struct {
 	BatchSize  int           // logs per write at most (512)
 	Retries    int           // retries of a failed write (5)
 	RetryDelay time.Duration // first retry delay, doubled each time (100 ms)
+	// Linger is how long the writer waits for a batch to fill once its first
+	// log has arrived (5 ms; negative: not at all). Under load it turns many
+	// one-row transactions into a few big ones; an idle sink runs no timer.
+	Linger time.Duration
 	// OnWritten, OnRetry and OnLost report outcomes (metrics); nil is fine.
 	OnWritten func(n int)
 	OnRetry   func()
@@ -59,6 +63,9 @@ func New(store picloud.ExecutionStore, cfg Config, logger *slog.Logger) *Sink {
 	}
 	if cfg.RetryDelay <= 0 {
 		cfg.RetryDelay = 100 * time.Millisecond
+	}
+	if cfg.Linger == 0 {
+		cfg.Linger = 5 * time.Millisecond
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -121,28 +128,61 @@ func (s *Sink) Stop(ctx context.Context) error {
 func (s *Sink) run() {
 	defer close(s.done)
 	batch := make([]*picloud.ExecutionLog, 0, s.cfg.BatchSize)
-	for {
+	var linger *time.Timer
+	if s.cfg.Linger > 0 {
+		linger = time.NewTimer(time.Hour)
+		linger.Stop()
+	}
+	for open := true; open; {
 		l, ok := <-s.queue
 		if !ok {
 			return
 		}
 		batch = append(batch, l)
-	fill: // take what is already queued, without waiting for more
-		for len(batch) < s.cfg.BatchSize {
-			select {
-			case l, ok := <-s.queue:
-				if !ok {
-					break fill
+		batch, open = s.fill(batch)
+		if open && linger != nil && len(batch) < s.cfg.BatchSize {
+			// More logs are probably on their way: wait a little for them.
+			linger.Reset(s.cfg.Linger)
+		wait:
+			for len(batch) < s.cfg.BatchSize {
+				select {
+				case l, ok := <-s.queue:
+					if !ok {
+						open = false
+						break wait
+					}
+					batch = append(batch, l)
+					batch, open = s.fill(batch)
+					if !open {
+						break wait
+					}
+				case <-linger.C:
+					break wait
 				}
-				batch = append(batch, l)
-			default:
-				break fill
 			}
+			linger.Stop()
 		}
 		s.write(batch)
 		clear(batch)
 		batch = batch[:0]
 	}
+}
+
+// fill adds to batch what is already queued, without waiting for more. It
+// reports false when the queue is closed.
+func (s *Sink) fill(batch []*picloud.ExecutionLog) ([]*picloud.ExecutionLog, bool) {
+	for len(batch) < s.cfg.BatchSize {
+		select {
+		case l, ok := <-s.queue:
+			if !ok {
+				return batch, false
+			}
+			batch = append(batch, l)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 // write stores a batch, retrying with a doubling delay.

@@ -9,6 +9,7 @@ import (
 	"math"
 	"strconv"
 
+	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/rhai"
 )
 
@@ -96,8 +97,7 @@ func writeFloat(b *bytes.Buffer, f float64) {
 }
 
 func writeString(b *bytes.Buffer, s string) {
-	enc, _ := json.Marshal(s) // never fails for a string
-	b.Write(enc)
+	b.Write(picloud.AppendJSONString(b.AvailableBuffer(), s))
 }
 
 // parseJSON turns a JSON document into a Rhai value: objects become maps,

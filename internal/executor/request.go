@@ -18,7 +18,7 @@ func requestValue(r *Request) rhai.Value {
 	}
 	headers := make(map[string]rhai.Value, len(r.Header))
 	for k, vs := range r.Header {
-		headers[strings.ToLower(k)] = rhai.String(strings.Join(vs, ", "))
+		headers[LowerHeader(k)] = rhai.String(JoinHeader(vs))
 	}
 	raw := rhai.String(string(r.Body))
 	if !utf8.Valid(r.Body) {

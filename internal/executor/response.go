@@ -86,7 +86,7 @@ func fullResponse(m *rhai.Map) (*Response, error) {
 // setBody applies the body rule: a string is text, anything else JSON.
 func setBody(resp *Response, v rhai.Value) error {
 	if v.Type() == rhai.TypeString {
-		resp.Header.Set("Content-Type", "text/plain; charset=utf-8")
+		resp.Header["Content-Type"] = textPlain
 		resp.Body = []byte(v.AsString())
 		return nil
 	}
@@ -94,10 +94,17 @@ func setBody(resp *Response, v rhai.Value) error {
 	if err != nil {
 		return err
 	}
-	resp.Header.Set("Content-Type", "application/json")
+	resp.Header["Content-Type"] = applicationJSON
 	resp.Body = b
 	return nil
 }
+
+// The content types setBody sets, shared by every response: headers are
+// only read, and adding a value to one appends to a copy.
+var (
+	textPlain       = []string{"text/plain; charset=utf-8"}
+	applicationJSON = []string{"application/json"}
+)
 
 func addHeader(h http.Header, name string, v rhai.Value) error {
 	if !validHeaderName(name) {

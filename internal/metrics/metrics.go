@@ -3,6 +3,9 @@
 package metrics
 
 import (
+	"sync"
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -20,6 +23,41 @@ type Metrics struct {
 	SinkFailures prometheus.Counter // rows given up on after retries
 	SinkRetries  prometheus.Counter
 	Pruned       prometheus.Counter
+
+	scripts sync.Map // script name -> *scriptMetrics
+}
+
+// scriptMetrics are one script's children of the vectors, resolved once:
+// WithLabelValues hashes its labels and takes a lock on every call.
+type scriptMetrics struct {
+	duration   prometheus.Observer
+	operations prometheus.Counter
+	mu         sync.Mutex
+	statuses   map[string]prometheus.Counter // invocations by status
+}
+
+// Invoked counts one execution of script with its status, duration and
+// operations.
+func (m *Metrics) Invoked(script, status string, d time.Duration, ops uint64) {
+	v, ok := m.scripts.Load(script)
+	if !ok {
+		v, _ = m.scripts.LoadOrStore(script, &scriptMetrics{
+			duration:   m.Duration.WithLabelValues(script),
+			operations: m.Operations.WithLabelValues(script),
+			statuses:   map[string]prometheus.Counter{},
+		})
+	}
+	sm := v.(*scriptMetrics)
+	sm.mu.Lock()
+	c := sm.statuses[status]
+	if c == nil {
+		c = m.Invocations.WithLabelValues(script, status)
+		sm.statuses[status] = c
+	}
+	sm.mu.Unlock()
+	c.Inc()
+	sm.duration.Observe(d.Seconds())
+	sm.operations.Add(float64(ops))
 }
 
 // New registers the collectors, plus the Go runtime and process collectors.

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"sync"
@@ -119,7 +120,11 @@ func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled
 		httpapi.WriteError(w, r, o.log, err)
 		return
 	}
-	req := &executor.Request{Method: r.Method, Path: r.URL.Path, Subpath: subpath, Query: r.URL.Query(), Header: r.Header, Body: body}
+	var query url.Values
+	if r.URL.RawQuery != "" {
+		query = r.URL.Query()
+	}
+	req := &executor.Request{Method: r.Method, Path: r.URL.Path, Subpath: subpath, Query: query, Header: r.Header, Body: body}
 	res, l, err := o.run(r.Context(), e, req, picloud.TriggerHTTP)
 	if err != nil {
 		httpapi.WriteError(w, r, o.log, err)
@@ -167,9 +172,7 @@ func (o *Orchestrator) run(ctx context.Context, e *compiled, req *executor.Reque
 	release()
 
 	if o.metrics != nil {
-		o.metrics.Invocations.WithLabelValues(sc.Name, string(res.Status)).Inc()
-		o.metrics.Duration.WithLabelValues(sc.Name).Observe(res.Duration.Seconds())
-		o.metrics.Operations.WithLabelValues(sc.Name).Add(float64(res.Operations))
+		o.metrics.Invoked(sc.Name, string(res.Status), res.Duration, res.Operations)
 	}
 	return res, o.executionLog(sc, trig, req, res), nil
 }
@@ -276,16 +279,23 @@ func writeResponse(w http.ResponseWriter, resp *executor.Response) {
 		h[k] = vs
 	}
 	if _, ok := resp.Header["Content-Security-Policy"]; !ok {
-		h.Set("Content-Security-Policy", "sandbox")
+		h["Content-Security-Policy"] = cspSandbox
 	}
 	if _, ok := resp.Header["X-Content-Type-Options"]; !ok {
-		h.Set("X-Content-Type-Options", "nosniff")
+		h["X-Content-Type-Options"] = noSniff
 	}
 	w.WriteHeader(resp.Status)
 	if len(resp.Body) > 0 && resp.Status != http.StatusNoContent && resp.Status != http.StatusNotModified && resp.Status >= 200 {
 		w.Write(resp.Body)
 	}
 }
+
+// The sandboxing headers' values, shared by every response (net/http only
+// reads them; a handler that adds a value appends to a copy).
+var (
+	cspSandbox = []string{"sandbox"}
+	noSniff    = []string{"nosniff"}
+)
 
 // secretHeaders are redacted in the log.
 var secretHeaders = map[string]bool{"authorization": true, "cookie": true, "proxy-authorization": true, "x-api-key": true}
@@ -300,32 +310,42 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 		StartedAt: picloud.Time{Time: res.Started.UTC()}, DurationMS: float64(res.Duration.Microseconds()) / 1000,
 		Operations: res.Operations, Logs: res.Logs, Error: res.Err,
 	}
-	rr := &picloud.RequestRecord{Method: req.Method, Path: req.Path, Query: map[string]string{}, Headers: map[string]string{}}
+	// The request and response records are allocated with the log, in one go.
+	recs := &struct {
+		req  picloud.RequestRecord
+		resp picloud.ResponseRecord
+	}{}
+	rr := &recs.req
+	rr.Method, rr.Path = req.Method, req.Path
+	rr.Query = make(map[string]string, len(req.Query))
 	for k, vs := range req.Query {
 		if len(vs) > 0 {
 			rr.Query[k] = vs[0]
 		}
 	}
+	rr.Headers = make(map[string]string, len(req.Header))
 	for k, vs := range req.Header {
-		k = strings.ToLower(k)
+		k = executor.LowerHeader(k)
 		if secretHeaders[k] {
 			rr.Headers[k] = "[REDACTED]"
 		} else {
-			rr.Headers[k] = strings.Join(vs, ", ")
+			rr.Headers[k] = executor.JoinHeader(vs)
 		}
 	}
 	rr.Body, rr.BodyEncoding, rr.BodySize, rr.BodyTruncated = o.loggedBody(req.Body)
 	l.Request = rr
+	resp := &recs.resp
 	if res.Response != nil {
-		resp := &picloud.ResponseRecord{Status: res.Response.Status, Headers: map[string]string{}}
+		resp.Status = res.Response.Status
+		resp.Headers = make(map[string]string, len(res.Response.Header))
 		for k, vs := range res.Response.Header {
-			resp.Headers[strings.ToLower(k)] = strings.Join(vs, ", ")
+			resp.Headers[executor.LowerHeader(k)] = executor.JoinHeader(vs)
 		}
 		resp.Body, resp.BodyEncoding, resp.BodySize, resp.BodyTruncated = o.loggedBody(res.Response.Body)
-		l.Response = resp
 	} else {
-		l.Response = &picloud.ResponseRecord{Status: httpapi.Status(res.Code), Headers: map[string]string{}}
+		resp.Status, resp.Headers = httpapi.Status(res.Code), map[string]string{}
 	}
+	l.Response = resp
 	return l
 }
 

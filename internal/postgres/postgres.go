@@ -17,6 +17,7 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/picloud/picloud"
@@ -327,7 +328,8 @@ func (s *Store) SetAdminTokenHash(ctx context.Context, hash string) error {
 const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error`
 
 // InsertExecutions implements picloud.ExecutionStore: one INSERT ... SELECT
-// FROM unnest(...) per batch, so a batch costs one round trip.
+// FROM unnest(...) per batch, so a batch costs one round trip. The JSON
+// columns of the whole batch are encoded into one buffer.
 func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionLog) error {
 	if len(logs) == 0 {
 		return nil
@@ -336,16 +338,15 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 	ids, scripts, trigs, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	versions, ops := make([]int64, n), make([]int64, n)
 	started, durs := make([]time.Time, n), make([]float64, n)
-	reqs, resps, lines, xerrs := make([]*string, n), make([]*string, n), make([]*string, n), make([]*string, n)
 	for i, l := range logs {
 		ids[i], scripts[i], trigs[i], statuses[i] = l.ID, l.ScriptID, string(l.Trigger), string(l.Status)
 		versions[i], ops[i], started[i], durs[i] = int64(l.ScriptVersion), int64(l.Operations), l.StartedAt.UTC(), l.DurationMS
-		var err error
-		if reqs[i], resps[i], lines[i], xerrs[i], err = encodeJSON(l); err != nil {
-			return fmt.Errorf("postgres: insert executions: %w", err)
-		}
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO executions (`+execCols+`)
+	reqs, resps, lines, xerrs, err := encodeColumns(logs)
+	if err != nil {
+		return fmt.Errorf("postgres: insert %d executions: %w", n, err)
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO executions (`+execCols+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[],
 			$7::float8[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[])
 		ON CONFLICT (id) DO NOTHING`,
@@ -356,26 +357,36 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 	return nil
 }
 
-func encodeJSON(l *picloud.ExecutionLog) (req, resp, lines, xerr *string, err error) {
-	enc := func(v any, isNil bool) (*string, error) {
-		if isNil {
-			return nil, nil
+// encodeColumns encodes the JSON columns of logs into one buffer, converted
+// to one string that the columns share; a nil part is SQL NULL.
+func encodeColumns(logs []*picloud.ExecutionLog) (req, resp, lines, xerr []pgtype.Text, err error) {
+	n := len(logs)
+	spans := make([][5]int, n) // where each log's request, response, lines and error start and end
+	buf := make([]byte, 0, 512*n)
+	for i, l := range logs {
+		sp := &spans[i]
+		sp[0] = len(buf)
+		buf = l.Request.AppendJSON(buf)
+		sp[1] = len(buf)
+		buf = l.Response.AppendJSON(buf)
+		sp[2] = len(buf)
+		if buf, err = picloud.AppendLogLinesJSON(buf, l.Logs); err != nil {
+			return nil, nil, nil, nil, fmt.Errorf("execution %s: %w", l.ID, err)
 		}
-		b, err := json.Marshal(v)
-		s := string(b)
-		return &s, err
+		sp[3] = len(buf)
+		buf = l.Error.AppendJSON(buf)
+		sp[4] = len(buf)
 	}
-	if req, err = enc(l.Request, l.Request == nil); err != nil {
-		return
+	all := string(buf)
+	req, resp, lines, xerr = make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
+	for i, l := range logs {
+		sp := spans[i]
+		req[i] = pgtype.Text{String: all[sp[0]:sp[1]], Valid: l.Request != nil}
+		resp[i] = pgtype.Text{String: all[sp[1]:sp[2]], Valid: l.Response != nil}
+		lines[i] = pgtype.Text{String: all[sp[2]:sp[3]], Valid: l.Logs != nil}
+		xerr[i] = pgtype.Text{String: all[sp[3]:sp[4]], Valid: l.Error != nil}
 	}
-	if resp, err = enc(l.Response, l.Response == nil); err != nil {
-		return
-	}
-	if lines, err = enc(l.Logs, l.Logs == nil); err != nil {
-		return
-	}
-	xerr, err = enc(l.Error, l.Error == nil)
-	return
+	return req, resp, lines, xerr, nil
 }
 
 func scanExecution(row pgx.Row) (*picloud.ExecutionLog, error) {

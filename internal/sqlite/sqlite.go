@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -31,6 +32,9 @@ var migrations embed.FS
 type Store struct {
 	w *sql.DB // one connection: every write
 	r *sql.DB // a pool: reads
+
+	insMu sync.Mutex
+	ins   [insertChunk + 1]*sql.Stmt // INSERTs of n execution rows, prepared on first use
 }
 
 var _ picloud.Store = (*Store)(nil)
@@ -69,6 +73,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 
 // Close closes the database.
 func (s *Store) Close() error {
+	s.insMu.Lock()
+	for i, st := range s.ins {
+		if st != nil {
+			st.Close()
+			s.ins[i] = nil
+		}
+	}
+	s.insMu.Unlock()
 	return errors.Join(s.r.Close(), s.w.Close())
 }
 
@@ -358,25 +370,73 @@ func (s *Store) SetAdminTokenHash(ctx context.Context, hash string) error {
 
 const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error`
 
-// InsertExecutions implements picloud.ExecutionStore.
+// insertChunk is the most rows one INSERT statement writes (12 parameters a
+// row, well under SQLite's 32,766).
+const insertChunk = 64
+
+// insertStmt returns the prepared INSERT of n rows (1 ≤ n ≤ insertChunk),
+// preparing it on first use. Prepared on the write pool's only connection, a
+// statement is reused by every transaction without being parsed again.
+func (s *Store) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
+	s.insMu.Lock()
+	defer s.insMu.Unlock()
+	if st := s.ins[n]; st != nil {
+		return st, nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO executions (` + execCols + `) VALUES `)
+	for i := range n {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	}
+	q.WriteString(` ON CONFLICT (id) DO NOTHING`)
+	st, err := s.w.PrepareContext(ctx, q.String())
+	if err != nil {
+		return nil, err
+	}
+	s.ins[n] = st
+	return st, nil
+}
+
+// InsertExecutions implements picloud.ExecutionStore: one transaction per
+// batch, multi-row INSERTs of up to insertChunk rows through cached prepared
+// statements, the JSON columns of the whole batch encoded into one buffer.
 func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionLog) error {
 	if len(logs) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		stmt, err := tx.PrepareContext(ctx, `INSERT INTO executions (`+execCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (id) DO NOTHING`)
-		if err != nil {
-			return err
+	cols, err := encodeColumns(logs)
+	if err != nil {
+		return fmt.Errorf("sqlite: insert %d executions: %w", len(logs), err)
+	}
+	// Prepare before the transaction takes the write pool's only connection.
+	full, err := s.insertStmt(ctx, min(len(logs), insertChunk))
+	if err != nil {
+		return fmt.Errorf("sqlite: insert %d executions: %w", len(logs), err)
+	}
+	last := full
+	if n := len(logs) % insertChunk; n != 0 && len(logs) > insertChunk {
+		if last, err = s.insertStmt(ctx, n); err != nil {
+			return fmt.Errorf("sqlite: insert %d executions: %w", len(logs), err)
 		}
-		defer stmt.Close()
-		for _, l := range logs {
-			req, resp, lines, xerr, err := encodeJSON(l)
-			if err != nil {
-				return err
+	}
+	args := make([]any, 0, 12*min(len(logs), insertChunk))
+	err = s.tx(ctx, func(tx *sql.Tx) error {
+		for start := 0; start < len(logs); start += insertChunk {
+			chunk := logs[start:min(start+insertChunk, len(logs))]
+			st := full
+			if len(chunk) < insertChunk {
+				st = last
 			}
-			if _, err := stmt.ExecContext(ctx, l.ID, l.ScriptID, l.ScriptVersion, string(l.Trigger), string(l.Status),
-				micros(l.StartedAt.Time), l.DurationMS, int64(l.Operations), req, resp, lines, xerr); err != nil {
+			args = args[:0]
+			for i, l := range chunk {
+				c := &cols[start+i]
+				args = append(args, l.ID, l.ScriptID, l.ScriptVersion, string(l.Trigger), string(l.Status),
+					micros(l.StartedAt.Time), l.DurationMS, int64(l.Operations), c.req, c.resp, c.lines, c.xerr)
+			}
+			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 				return err
 			}
 		}
@@ -388,26 +448,44 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 	return nil
 }
 
-// encodeJSON returns the JSON columns of l; a nil part is SQL NULL.
-func encodeJSON(l *picloud.ExecutionLog) (req, resp, lines, xerr any, err error) {
-	enc := func(v any, isNil bool) (any, error) {
-		if isNil {
-			return nil, nil
+// jsonColumns are one log's JSON columns: a string, or nil for SQL NULL.
+type jsonColumns struct{ req, resp, lines, xerr any }
+
+// encodeColumns encodes the JSON columns of logs into one buffer, converted
+// to one string that the columns share.
+func encodeColumns(logs []*picloud.ExecutionLog) ([]jsonColumns, error) {
+	type span struct{ req, resp, lines, xerr [2]int }
+	spans := make([]span, len(logs))
+	buf := make([]byte, 0, 512*len(logs))
+	var err error
+	for i, l := range logs {
+		sp := &spans[i]
+		sp.req[0] = len(buf)
+		buf = l.Request.AppendJSON(buf)
+		sp.req[1], sp.resp[0] = len(buf), len(buf)
+		buf = l.Response.AppendJSON(buf)
+		sp.resp[1], sp.lines[0] = len(buf), len(buf)
+		if buf, err = picloud.AppendLogLinesJSON(buf, l.Logs); err != nil {
+			return nil, fmt.Errorf("execution %s: %w", l.ID, err)
 		}
-		b, err := json.Marshal(v)
-		return string(b), err
+		sp.lines[1], sp.xerr[0] = len(buf), len(buf)
+		buf = l.Error.AppendJSON(buf)
+		sp.xerr[1] = len(buf)
 	}
-	if req, err = enc(l.Request, l.Request == nil); err != nil {
-		return
+	all := string(buf)
+	cols := make([]jsonColumns, len(logs))
+	col := func(sp [2]int, isNil bool) any {
+		if isNil {
+			return nil
+		}
+		return all[sp[0]:sp[1]]
 	}
-	if resp, err = enc(l.Response, l.Response == nil); err != nil {
-		return
+	for i, l := range logs {
+		sp := &spans[i]
+		cols[i] = jsonColumns{col(sp.req, l.Request == nil), col(sp.resp, l.Response == nil),
+			col(sp.lines, l.Logs == nil), col(sp.xerr, l.Error == nil)}
 	}
-	if lines, err = enc(l.Logs, l.Logs == nil); err != nil {
-		return
-	}
-	xerr, err = enc(l.Error, l.Error == nil)
-	return
+	return cols, nil
 }
 
 func scanExecution(row scanner) (*picloud.ExecutionLog, error) {

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"NotFound", testNotFound},
 		{"AdminToken", testAdminToken},
 		{"Executions", testExecutions},
+		{"ExecutionBatches", testExecutionBatches},
 		{"ExecutionStats", testExecutionStats},
 		{"Prune", testPrune},
 		{"DeleteCascades", testDeleteCascades},
@@ -253,6 +254,41 @@ func testExecutions(t *testing.T, s picloud.Store) {
 	if len(one.Logs) != 1 || one.Logs[0].Message != "hello" || string(one.Logs[0].Data) != `{"k":[1,2]}` ||
 		!one.Logs[0].Time.Equal(want.StartedAt.Time) {
 		t.Fatalf("logs = %+v", one.Logs)
+	}
+}
+
+// A store may split a batch into several statements: every size must land
+// whole, and a retried batch that overlaps one already written must not fail.
+func testExecutionBatches(t *testing.T, s picloud.Store) {
+	ctx := context.Background()
+	sc := mustCreate(t, s, "x", "1")
+	base := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)
+	var all []*picloud.ExecutionLog
+	total := 0
+	for _, n := range []int{1, 2, 63, 64, 65, 129, 700} {
+		batch := make([]*picloud.ExecutionLog, n)
+		for i := range batch {
+			batch[i] = execLog(sc.ID, base.Add(time.Duration(total+i)*time.Millisecond), picloud.StatusSuccess)
+		}
+		batch[n-1].Request, batch[n-1].Logs = nil, nil // NULL columns
+		if err := s.InsertExecutions(ctx, batch); err != nil {
+			t.Fatalf("batch of %d: %v", n, err)
+		}
+		total += n
+		all = append(all, batch...)
+		if got, err := s.CountExecutions(ctx, sc.ID); err != nil || got != int64(total) {
+			t.Fatalf("after a batch of %d: count = %d, %v; want %d", n, got, err, total)
+		}
+	}
+	if err := s.InsertExecutions(ctx, all[len(all)-100:]); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.CountExecutions(ctx, sc.ID); err != nil || got != int64(total) {
+		t.Fatalf("after a retried batch: count = %d, %v; want %d", got, err, total)
+	}
+	last, err := s.Execution(ctx, all[len(all)-1].ID)
+	if err != nil || last.Request != nil || len(last.Logs) != 0 || last.Response == nil {
+		t.Fatalf("last row = %+v, %v", last, err)
 	}
 }
 
