@@ -1066,7 +1066,13 @@ func (th *thread) checkSizeOrRaise(k sizeKind, n int, pos syntax.Pos) {
 
 // display is Display for interpolation and string building; custom types may
 // provide to_string.
-func (th *thread) display(v Value) string { return toDisplay(v) }
+func (th *thread) display(v Value) string {
+	if v.t == TypeArray || v.t == TypeMap || v.t == TypeBlob {
+		// Bounded: stops at the string limit and counts its work.
+		return th.displayLimited(v, false)
+	}
+	return toDisplay(v)
+}
 
 func (c *compiler) ident(e *syntax.Ident) evalFn {
 	if c.res.dynFirst[e] {
@@ -1287,6 +1293,13 @@ func (c *compiler) binary(e *syntax.BinaryExpr) evalFn {
 func binarySlow(fr *frame, op syntax.Token, a, b Value, pos syntax.Pos) Value {
 	if op == syntax.Plus {
 		fr.th.checkConcat(a, b, pos)
+		// string + collection: format the collection within the limits first.
+		// (A BLOB is added as its UTF-8 text, not formatted.)
+		if a.t == TypeString && (b.t == TypeArray || b.t == TypeMap) {
+			b = String(fr.th.display(b))
+		} else if b.t == TypeString && (a.t == TypeArray || a.t == TypeMap) {
+			a = String(fr.th.display(a))
+		}
 	}
 	v, ok, err := binaryOp(op, a, b)
 	if ok && err == nil && v.t == TypeString && fr.th.eng.limits.MaxStringSize > 0 {

@@ -174,9 +174,9 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 	}
 	th := newThread(e, ctx, ast, maxOps)
 	th.scope, th.onPrint, th.onDebug = opts.Scope, opts.OnPrint, opts.OnDebug
+	var stop func() bool
 	if ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { th.cancelled.Store(true) })
-		defer stop()
+		stop = context.AfterFunc(ctx, func() { th.cancelled.Store(true) })
 	}
 	v, err := th.run(func() Value {
 		if max := e.limits.MaxVariables; max > 0 && ast.main.nslots > max {
@@ -188,7 +188,7 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 		return fr.ret
 	})
 	opts.Operations = th.ops
-	th.release()
+	th.finish(stop)
 	if err != nil {
 		return Unit, err
 	}
@@ -203,11 +203,11 @@ func (e *Engine) CallFn(ctx context.Context, ast *AST, name string, args ...Valu
 		return Unit, fnNotFound(name, args)
 	}
 	th := newThread(e, ctx, ast, e.limits.MaxOperations)
+	var stop func() bool
 	if ctx != nil && ctx.Done() != nil {
-		stop := context.AfterFunc(ctx, func() { th.cancelled.Store(true) })
-		defer stop()
+		stop = context.AfterFunc(ctx, func() { th.cancelled.Store(true) })
 	}
-	defer th.release()
+	defer th.finish(stop)
 	return th.run(func() Value {
 		th.frames[0] = frame{th: th, fn: ast.main}
 		return th.callScript(fn, args, nil, false, nil, syntax.Pos{})
@@ -288,7 +288,7 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 			if v.t == TypeString {
 				fr.th.print(v.AsString())
 			} else {
-				fr.th.print(toDisplay(v))
+				fr.th.print(fr.th.display(v))
 			}
 			return Unit
 		}
@@ -304,7 +304,12 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 		return func(fr *frame) Value {
 			text := ""
 			if x != nil {
-				text = toDebug(x(fr))
+				v := x(fr)
+				if v.IsMutableContainer() {
+					text = fr.th.displayLimited(v, true)
+				} else {
+					text = toDebug(v)
+				}
 			}
 			if h := fr.th.onDebug; h != nil {
 				h(text, src, pos)

@@ -85,6 +85,17 @@ func newThread(eng *Engine, ctx context.Context, ast *AST, maxOps uint64) *threa
 	return th
 }
 
+// finish ends an evaluation: it detaches the cancellation callback and returns
+// the thread to the pool — unless the callback already ran or is running, in
+// which case it may still set the flag, and the thread is left to the collector
+// so that a later evaluation cannot inherit a stale cancellation.
+func (th *thread) finish(stop func() bool) {
+	if stop != nil && !stop() {
+		return
+	}
+	th.release()
+}
+
 func (th *thread) release() {
 	// Drop references so pooled threads do not keep script data alive.
 	for _, c := range th.chunks {
