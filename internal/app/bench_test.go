@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -64,13 +66,15 @@ func BenchmarkServer(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			a.Start(ctx)
-			platform := serve(b, a.Handler())
+			// pprof labels (inherited by the goroutines each side starts) split
+			// a -cpuprofile into side=picloud, side=bare and side=sink.
+			pprof.Do(ctx, pprof.Labels("side", "sink"), func(ctx context.Context) { a.Start(ctx) })
+			platform := serve(b, "picloud", a.Handler())
 			sc := &picloud.Script{Name: "hello", Source: `#{hello: "world", n: 42}`}
 			if err := store.CreateScript(ctx, sc); err != nil {
 				b.Fatal(err)
 			}
-			bare := serve(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			bare := serve(b, "bare", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				io.Copy(io.Discard, r.Body)
 				w.Header().Set("Content-Type", "application/json")
 				w.Write([]byte(`{"hello":"world","n":42}`))
@@ -133,13 +137,13 @@ func btoi(v bool) int {
 	return 0
 }
 
-func serve(b *testing.B, h http.Handler) string {
+func serve(b *testing.B, side string, h http.Handler) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
 	srv := &http.Server{Handler: h}
-	go srv.Serve(ln)
+	pprof.Do(context.Background(), pprof.Labels("side", side), func(context.Context) { go srv.Serve(ln) })
 	b.Cleanup(func() { srv.Close() })
 	return "http://" + ln.Addr().String()
 }
@@ -184,10 +188,14 @@ func load(b *testing.B, client *http.Client, url string, workers, n int, done fu
 	lat := make([]time.Duration, n)
 	var wg sync.WaitGroup
 	var failed atomic.Int64
+	side := "bare"
+	if strings.Contains(url, "/fn/") {
+		side = "picloud"
+	}
 	cpu0, start := processCPU(), time.Now()
 	for range workers {
 		wg.Add(1)
-		go func() {
+		go pprof.Do(context.Background(), pprof.Labels("side", side+"-client"), func(context.Context) {
 			defer wg.Done()
 			for {
 				i := int(next.Add(1)) - 1
@@ -207,7 +215,7 @@ func load(b *testing.B, client *http.Client, url string, workers, n int, done fu
 				}
 				lat[i] = time.Since(t0)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 	if done != nil {

@@ -25,7 +25,7 @@ type Config struct {
 	Retries    int           // retries of a failed write (5)
 	RetryDelay time.Duration // first retry delay, doubled each time (100 ms)
 	// Linger is how long the writer waits for a batch to fill once its first
-	// log has arrived (5 ms; negative: not at all). Under load it turns many
+	// log has arrived (10 ms; negative: not at all). Under load it turns many
 	// one-row transactions into a few big ones; an idle sink runs no timer.
 	Linger time.Duration
 	// OnWritten, OnRetry and OnLost report outcomes (metrics); nil is fine.
@@ -65,7 +65,7 @@ func New(store picloud.ExecutionStore, cfg Config, logger *slog.Logger) *Sink {
 		cfg.RetryDelay = 100 * time.Millisecond
 	}
 	if cfg.Linger == 0 {
-		cfg.Linger = 5 * time.Millisecond
+		cfg.Linger = 10 * time.Millisecond
 	}
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)

@@ -96,6 +96,9 @@ func NotFound(w http.ResponseWriter, r *http.Request) {
 
 // ReadBody reads a request body of at most limit bytes.
 func ReadBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil // a GET, usually: nothing to read, nothing to allocate
+	}
 	if r.ContentLength > limit {
 		return nil, picloud.Errorf(picloud.EPayloadTooLarge, "request body is over %d bytes", limit)
 	}

@@ -384,14 +384,18 @@ func (s *Store) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		return st, nil
 	}
 	var q strings.Builder
-	q.WriteString(`INSERT INTO executions (` + execCols + `) VALUES `)
+	// OR IGNORE rather than ON CONFLICT (id) DO NOTHING: both skip a row
+	// already written by a retried batch, but with OR IGNORE no constraint can
+	// abort the statement halfway, so SQLite keeps no statement journal for
+	// it (about 10 % of an insert). The NOT NULL columns are always bound.
+	q.WriteString(`INSERT OR IGNORE INTO executions (` + execCols + `) VALUES `)
 	for i := range n {
 		if i > 0 {
 			q.WriteByte(',')
 		}
 		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	}
-	q.WriteString(` ON CONFLICT (id) DO NOTHING`)
+
 	st, err := s.w.PrepareContext(ctx, q.String())
 	if err != nil {
 		return nil, err
