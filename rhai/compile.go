@@ -627,6 +627,9 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 	cb := c.res.decls[declKey{e, 1}]
 	pos := e.Iter.Position()
 	snapshot := c.bodyMayChange(e.Iter, e.Body)
+	// Each element is copied into the loop variable (Rhai's value semantics),
+	// unless the body only reads it and cannot reach the collection.
+	copyElems := snapshot || vb.boxed || c.mayMutate(vb, e.Body)
 	return func(fr *frame) ctrl {
 		fr.tick()
 		src := iter(fr)
@@ -716,7 +719,11 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 				items = append([]Value(nil), items...)
 			}
 			for i := 0; i < len(items); i++ {
-				if !step(fr.th.clone(items[i])) {
+				v := items[i]
+				if copyElems {
+					v = fr.th.clone(v)
+				}
+				if !step(v) {
 					break
 				}
 			}
@@ -1503,14 +1510,13 @@ func blockCallsEval(stmts []syntax.Stmt) bool {
 // loop iterates: false only when the collection is a plain local variable
 // (not captured, so no closure or eval reaches it) that the body never names.
 func (c *compiler) bodyMayChange(iter syntax.Expr, body *syntax.BlockExpr) bool {
-	id, ok := iter.(*syntax.Ident)
+	switch iter.(type) {
+	case *syntax.CallExpr, *syntax.MethodCallExpr, *syntax.ArrayLit:
+		// A call's result or a literal is the loop's own.
+		return false
+	}
+	id, ok := chainRoot(iter)
 	if !ok {
-		// A call's result or a literal is the loop's own; anything else might
-		// be a variable's array seen through an expression.
-		switch iter.(type) {
-		case *syntax.CallExpr, *syntax.MethodCallExpr, *syntax.ArrayLit:
-			return false
-		}
 		return true
 	}
 	b := c.binding(id)
@@ -1525,4 +1531,63 @@ func (c *compiler) bodyMayChange(iter syntax.Expr, body *syntax.BlockExpr) bool 
 		return !named
 	})
 	return named
+}
+
+// chainRoot returns the variable at the root of a chain of plain (not ?.)
+// properties and constant-free indexes: `req.items`, `m["k"].list`.
+func chainRoot(e syntax.Expr) (*syntax.Ident, bool) {
+	for {
+		switch x := e.(type) {
+		case *syntax.Ident:
+			return x, x.Name != "this"
+		case *syntax.PropExpr:
+			if x.Safe {
+				return nil, false
+			}
+			e = x.X
+		case *syntax.IndexExpr:
+			if _, lit := constValue(x.Index); x.Safe || !lit {
+				return nil, false
+			}
+			e = x.X
+		default:
+			return nil, false
+		}
+	}
+}
+
+// mayMutate reports whether body might change the variable bound to b in place:
+// as the root of an assignment's target, of a method call's object, or of the
+// first argument of a call (a native called as f(x, ...) may change x).
+// Reading it, or storing it elsewhere (which copies), does not count.
+func (c *compiler) mayMutate(b *binding, body *syntax.BlockExpr) bool {
+	rooted := func(e syntax.Expr) bool {
+		for {
+			switch x := e.(type) {
+			case *syntax.Ident:
+				return c.binding(x) == b
+			case *syntax.PropExpr:
+				e = x.X
+			case *syntax.IndexExpr:
+				e = x.X
+			default:
+				return false
+			}
+		}
+	}
+	found := false
+	syntax.Inspect(body, func(n syntax.Node) bool {
+		switch x := n.(type) {
+		case *syntax.AssignStmt:
+			found = found || rooted(x.LHS)
+		case *syntax.MethodCallExpr:
+			found = found || rooted(x.X)
+		case *syntax.CallExpr:
+			found = found || len(x.Args) > 0 && rooted(x.Args[0]) || x.Name == "eval" || x.Bang
+		case *syntax.ClosureExpr:
+			// A closure could capture it; b would then be boxed anyway.
+		}
+		return !found
+	})
+	return found
 }
