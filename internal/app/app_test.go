@@ -349,6 +349,13 @@ func TestExecutionLog(t *testing.T) {
 			if contains(string(b), "boom") {
 				t.Errorf("public error leaks the script's error text: %s", b)
 			}
+			// The log keeps the response the caller got: status, headers, body.
+			lr, _ := e.logs(c.id, 1)[0]["response"].(map[string]any)
+			lh, _ := lr["headers"].(map[string]any)
+			if lr["status"] != float64(c.status) || lr["body"] != string(b) || lr["body_size"] != float64(len(b)) ||
+				lh["content-type"] != resp.Header.Get("Content-Type") {
+				t.Errorf("%s: logged response = %v, caller got %d %q %s", c.code, lr, resp.StatusCode, resp.Header.Get("Content-Type"), b)
+			}
 		}
 
 		l := e.logs(ok, 1)[0]
@@ -564,7 +571,7 @@ func TestAuth(t *testing.T) {
 			{"PATCH", "/api/scripts/" + id}, {"DELETE", "/api/scripts/" + id}, {"GET", "/api/scripts/" + id + "/versions"},
 			{"GET", "/api/scripts/" + id + "/versions/1"}, {"POST", "/api/scripts/" + id + "/rollback"},
 			{"POST", "/api/scripts/" + id + "/invoke"}, {"GET", "/api/scripts/" + id + "/logs"},
-			{"GET", "/api/executions/" + id}, {"POST", "/api/validate"}, {"GET", "/metrics"}, {"GET", "/api/session"},
+			{"GET", "/api/executions/" + id}, {"POST", "/api/validate"}, {"GET", "/metrics"},
 		}
 		for _, r := range routes {
 			for _, hdr := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", "Basic eDp5"}} {
@@ -575,6 +582,15 @@ func TestAuth(t *testing.T) {
 		}
 		if code, _ := e.admin("GET", "/api/scripts/"+id, nil); code != 200 {
 			t.Fatal("the right token is refused")
+		}
+		// Asking whether one is signed in is not refused: the answer is no.
+		for _, hdr := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Cookie", "picloud_session=9999999999.deadbeef"}} {
+			if resp, b := e.request("GET", "/api/session", nil, hdr...); resp.StatusCode != 200 || string(b) != `{"authenticated":false}`+"\n" {
+				t.Errorf("GET /api/session with %v: %d %s", hdr, resp.StatusCode, b)
+			}
+		}
+		if code, b := e.admin("GET", "/api/session", nil); code != 200 || b["authenticated"] != true || b["method"] != "bearer" {
+			t.Errorf("GET /api/session with the token: %d %v", code, b)
 		}
 		if resp, _ := e.request("GET", "/fn/a", nil); resp.StatusCode != 200 {
 			t.Fatal("invocations must be public")
@@ -600,7 +616,7 @@ func TestAuth(t *testing.T) {
 			t.Fatalf("session = %d %s %v", resp.StatusCode, b, cookie)
 		}
 		c := "picloud_session=" + cookie.Value
-		if resp, b := e.request("GET", "/api/session", nil, "Cookie", c); resp.StatusCode != 200 {
+		if resp, b := e.request("GET", "/api/session", nil, "Cookie", c); resp.StatusCode != 200 || !contains(string(b), `"authenticated":true`) {
 			t.Fatalf("whoami = %d %s", resp.StatusCode, b)
 		}
 		if resp, _ := e.request("GET", "/api/scripts", nil, "Cookie", c); resp.StatusCode != 200 {
@@ -629,9 +645,20 @@ func TestPublicMetricsAndDashboard(t *testing.T) {
 		if resp, _ := e.request("GET", "/metrics", nil); resp.StatusCode != 200 {
 			t.Fatalf("public metrics = %d", resp.StatusCode)
 		}
-		for path, want := range map[string]string{"/": "INDEX", "/scripts/abc": "INDEX", "/app.js": "JS"} {
-			if resp, b := e.request("GET", path, nil); resp.StatusCode != 200 || !contains(string(b), want) {
-				t.Errorf("%s = %d %s", path, resp.StatusCode, b)
+		for _, tt := range []struct{ path, want, cache string }{
+			{"/", "INDEX", "no-cache"},
+			{"/index.html", "INDEX", "no-cache"},
+			{"/scripts/abc", "INDEX", "no-cache"},
+			{"/app.js", "JS", ""},
+			{"/_app/immutable/entry/start.Bx1c2d3e.js", "IMMUTABLE", "public, max-age=31536000, immutable"},
+			{"/_app/immutable/missing.js", "INDEX", "no-cache"},
+		} {
+			resp, b := e.request("GET", tt.path, nil)
+			if resp.StatusCode != 200 || !contains(string(b), tt.want) {
+				t.Errorf("%s = %d %s", tt.path, resp.StatusCode, b)
+			}
+			if got := resp.Header.Get("Cache-Control"); got != tt.cache {
+				t.Errorf("%s: Cache-Control = %q, want %q", tt.path, got, tt.cache)
 			}
 		}
 		if resp, b := e.request("GET", "/api/unknown", nil); resp.StatusCode != 404 || errCode(b) != "not_found" {

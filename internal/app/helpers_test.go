@@ -11,8 +11,9 @@ import (
 
 func fstestFS() fstest.MapFS {
 	return fstest.MapFS{
-		"index.html": {Data: []byte("<html>INDEX</html>")},
-		"app.js":     {Data: []byte("// JS")},
+		"index.html":                             {Data: []byte("<html>INDEX</html>")},
+		"app.js":                                 {Data: []byte("// JS")},
+		"_app/immutable/entry/start.Bx1c2d3e.js": {Data: []byte("// IMMUTABLE")},
 	}
 }
 

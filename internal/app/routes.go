@@ -1,6 +1,8 @@
 package app
 
 import (
+	"bytes"
+	"io"
 	"io/fs"
 	"net/http"
 	"path"
@@ -70,12 +72,46 @@ func (a *App) dashboard() http.Handler {
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.Header().Set("X-Frame-Options", "DENY")
 		name := strings.TrimPrefix(path.Clean(r.URL.Path), "/")
-		if name != "" {
+		if name != "" && name != "index.html" {
 			if st, err := fs.Stat(a.cfg.Dashboard, name); err == nil && !st.IsDir() {
+				if strings.HasPrefix(name, "_app/immutable/") {
+					// SvelteKit puts a content hash in these names: a new build
+					// has new names, so a browser may keep these forever.
+					w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
+				}
 				files.ServeHTTP(w, r)
 				return
 			}
 		}
-		http.ServeFileFS(w, r, a.cfg.Dashboard, "index.html")
+		// index.html names the current build's files: revalidate it every time.
+		w.Header().Set("Cache-Control", "no-cache")
+		serveIndex(w, r, a.cfg.Dashboard)
 	})
+}
+
+// serveIndex serves index.html itself (http.FileServer would redirect
+// /index.html to /, and ServeFileFS does the same for a path ending in
+// /index.html).
+func serveIndex(w http.ResponseWriter, r *http.Request, fsys fs.FS) {
+	f, err := fsys.Open("index.html")
+	if err != nil {
+		httpapi.NotFound(w, r)
+		return
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		httpapi.NotFound(w, r)
+		return
+	}
+	rs, ok := f.(io.ReadSeeker)
+	if !ok {
+		b, err := io.ReadAll(f)
+		if err != nil {
+			httpapi.NotFound(w, r)
+			return
+		}
+		rs = bytes.NewReader(b)
+	}
+	http.ServeContent(w, r, "index.html", st.ModTime(), rs)
 }

@@ -58,6 +58,15 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	if code == picloud.EInternal && log != nil {
 		log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
+	status, body := ErrorJSON(err)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+// ErrorJSON returns the status and the body WriteError answers err with.
+func ErrorJSON(err error) (int, []byte) {
+	code := picloud.ErrorCode(err)
 	body := map[string]any{"code": code, "message": picloud.ErrorMessage(err)}
 	var e *picloud.Error
 	if errors.As(err, &e) {
@@ -65,7 +74,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 			body[k] = v
 		}
 	}
-	WriteJSON(w, Status(code), map[string]any{"error": body})
+	b, jerr := json.Marshal(map[string]any{"error": body})
+	if jerr != nil {
+		return http.StatusInternalServerError, []byte(`{"error":{"code":"internal","message":"internal error"}}` + "\n")
+	}
+	return Status(code), append(b, '\n')
 }
 
 // Decode reads a JSON body of at most limit bytes into v, refusing unknown

@@ -156,10 +156,17 @@ func (m *Manager) HandleDeleteSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// HandleGetSession is GET /api/session: 200 when signed in (cookie or bearer).
+// HandleGetSession is GET /api/session: 200 {"authenticated": true, "method"}
+// when signed in (cookie or bearer), and 200 {"authenticated": false} when
+// not (no credentials, a wrong token, an expired cookie). Asking whether one
+// is signed in is not an error, so the dashboard's first load does not log a
+// refused request in the browser's console.
 func (m *Manager) HandleGetSession(w http.ResponseWriter, r *http.Request) {
 	how, err := m.authenticate(r)
-	if err != nil {
+	if picloud.ErrorCode(err) == picloud.EUnauthorized {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": false})
+		return
+	} else if err != nil {
 		httpapi.WriteError(w, r, m.log, err)
 		return
 	}

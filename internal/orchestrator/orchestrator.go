@@ -7,6 +7,7 @@ package orchestrator
 import (
 	"context"
 	"encoding/base64"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -133,8 +134,10 @@ func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled
 	if res.Status == picloud.StatusSuccess {
 		writeResponse(w, res.Response)
 	} else {
-		httpapi.WriteError(w, r, o.log, &picloud.Error{Code: res.Code, Message: publicMessage(res.Code),
-			Details: map[string]any{"execution_id": l.ID}})
+		// Exactly the error response the log records (see executionLog).
+		w.Header()["Content-Type"] = jsonContentType
+		w.WriteHeader(l.Response.Status)
+		io.WriteString(w, l.Response.Body)
 	}
 	o.record(r.Context(), l)
 }
@@ -293,8 +296,9 @@ func writeResponse(w http.ResponseWriter, resp *executor.Response) {
 // The sandboxing headers' values, shared by every response (net/http only
 // reads them; a handler that adds a value appends to a copy).
 var (
-	cspSandbox = []string{"sandbox"}
-	noSniff    = []string{"nosniff"}
+	cspSandbox      = []string{"sandbox"}
+	noSniff         = []string{"nosniff"}
+	jsonContentType = []string{"application/json"}
 )
 
 // secretHeaders are redacted in the log.
@@ -343,7 +347,12 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 		}
 		resp.Body, resp.BodyEncoding, resp.BodySize, resp.BodyTruncated = o.loggedBody(res.Response.Body)
 	} else {
-		resp.Status, resp.Headers = httpapi.Status(res.Code), map[string]string{}
+		// A failed execution's caller gets the public error body (code, short
+		// message, execution id); the log keeps that body as the response.
+		status, body := httpapi.ErrorJSON(&picloud.Error{Code: res.Code, Message: publicMessage(res.Code),
+			Details: map[string]any{"execution_id": l.ID}})
+		resp.Status, resp.Headers = status, map[string]string{"content-type": jsonContentType[0]}
+		resp.Body, resp.BodySize = string(body), len(body)
 	}
 	l.Response = resp
 	return l
