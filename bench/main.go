@@ -32,6 +32,9 @@ var RealRhai = map[string]float64{ // ns per run
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "server" { // the server comparison: server.go
+		os.Exit(runServer(os.Args[2:]))
+	}
 	var (
 		workloads = flag.String("workloads", "all", "comma-separated workloads ("+names(workloadNames())+"), or all, or none")
 		engines   = flag.String("engines", "all", "comma-separated engines ("+names(engineNames())+"), or all")
