@@ -97,11 +97,17 @@ func (th *thread) finish(stop func() bool) {
 }
 
 func (th *thread) release() {
-	// Drop references so pooled threads do not keep script data alive.
-	for _, c := range th.chunks {
-		clear(c)
+	// Drop references so pooled threads do not keep script data alive. Stack
+	// slots above sp were cleared as frames returned; after an error the
+	// unwound part lies below sp too. Frames are used from 0 up, contiguously.
+	for i := 0; i < th.chunk; i++ {
+		clear(th.chunks[i])
 	}
+	clear(th.chunks[th.chunk][:th.sp])
 	for i := range th.frames {
+		if th.frames[i].th == nil {
+			break
+		}
 		th.frames[i] = frame{}
 	}
 	th.ctx, th.ast, th.scope, th.onPrint, th.onDebug, th.caught = nil, nil, nil, nil, nil, nil
