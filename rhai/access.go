@@ -502,29 +502,39 @@ func assignConstError(lhs syntax.Expr) *Error {
 // the types (array += array appends in place), else the binary operator.
 func (th *thread) compoundAssign(r *ref, op syntax.Token, opAssign string, v Value, pos syntax.Pos) {
 	cur := r.get(th)
-	if cur.IsNumber() && v.IsNumber() {
+	switch {
+	case cur.IsNumber() && v.IsNumber():
 		// Numbers first: no registered op-assign function applies to them.
 		r.set(th, binaryArith(th, op, cur, v, pos))
 		return
+	case op == syntax.Plus && cur.t == TypeString && (v.t == TypeString || v.t == TypeChar):
+		// s += text: the new string is the only allocation.
+		s := cur.AsString()
+		var add string
+		if v.t == TypeString {
+			add = v.AsString()
+		} else {
+			add = string(v.AsChar())
+		}
+		th.checkSizeOrRaise(sizeString, len(s)+len(add), pos)
+		r.set(th, String(s+add))
+		return
 	}
+	th.compoundAssignSlow(r, cur, op, opAssign, v, pos)
+}
+
+// compoundAssignSlow tries an op-assign function registered for the types
+// (array += array appends in place), then the binary operator.
+func (th *thread) compoundAssignSlow(r *ref, cur Value, op syntax.Token, opAssign string, v Value, pos syntax.Pos) {
 	args := [2]Value{cur, v}
 	if f := th.eng.findNative(opAssign, args[:]); f != nil {
 		th.callNativeFn(f, args[:], pos)
 		r.set(th, args[0])
 		return
 	}
-	if cur.t == TypeInt && v.t == TypeInt || cur.t == TypeFloat || v.t == TypeFloat {
-		r.set(th, binaryArith(th, op, cur, v, pos))
-		return
-	}
 	if op == syntax.Plus && cur.t == TypeString {
 		s := cur.AsString()
-		var add string
-		if v.t == TypeString {
-			add = v.AsString()
-		} else {
-			add = toDisplay(v)
-		}
+		add := th.display(v)
 		th.checkSizeOrRaise(sizeString, len(s)+len(add), pos)
 		r.set(th, String(s+add))
 		return
