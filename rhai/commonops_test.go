@@ -60,7 +60,9 @@ func TestCommonOperationsAllocations(t *testing.T) {
 			base := runAllocs(t, eng, fmt.Sprintf("%s for i in 0..%d { }", c.setup, opsPerRun))
 			with := runAllocs(t, eng, fmt.Sprintf("%s for i in 0..%d { %s }", c.setup, opsPerRun, c.op))
 			per := (with - base) / opsPerRun
-			if per > c.max {
+			// A stray runtime allocation in a run (the race detector makes some)
+			// is not an allocation per operation: allow 10 in 1,000.
+			if per > c.max+0.01 {
 				t.Errorf("%s: %.3f allocations per operation, want at most %v", c.op, per, c.max)
 			}
 		})

@@ -174,10 +174,6 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 	}
 	th := newThread(e, ctx, ast, maxOps)
 	th.scope, th.onPrint, th.onDebug = opts.Scope, opts.OnPrint, opts.OnDebug
-	var stop func() bool
-	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { th.cancelled.Store(true) })
-	}
 	v, err := th.run(func() Value {
 		if max := e.limits.MaxVariables; max > 0 && ast.main.nslots > max {
 			panic(&Error{Kind: ErrTooManyVariables, Message: "Too many variables defined"})
@@ -188,7 +184,7 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 		return fr.ret
 	})
 	opts.Operations = th.ops
-	th.finish(stop)
+	th.release()
 	if err != nil {
 		return Unit, err
 	}
@@ -203,11 +199,7 @@ func (e *Engine) CallFn(ctx context.Context, ast *AST, name string, args ...Valu
 		return Unit, fnNotFound(name, args)
 	}
 	th := newThread(e, ctx, ast, e.limits.MaxOperations)
-	var stop func() bool
-	if ctx != nil && ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, func() { th.cancelled.Store(true) })
-	}
-	defer th.finish(stop)
+	defer th.release()
 	return th.run(func() Value {
 		th.frames[0] = frame{th: th, fn: ast.main}
 		return th.callScript(fn, args, nil, false, nil, syntax.Pos{})

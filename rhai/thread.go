@@ -17,8 +17,9 @@ type thread struct {
 	ast *AST
 
 	// Operation accounting. ops counts operations; when it reaches checkAt the
-	// slow path checks the budget and the cancellation flag. One increment and
-	// one comparison per operation is all the hot path pays.
+	// slow path checks the budget and the context. One increment and one
+	// comparison per operation is all the hot path pays; looking at the context
+	// every 1,024 operations needs no goroutine or callback per evaluation.
 	ops       uint64
 	maxOps    uint64
 	checkAt   uint64
@@ -83,17 +84,6 @@ func newThread(eng *Engine, ctx context.Context, ast *AST, maxOps uint64) *threa
 	th.chunk, th.sp = 0, 0
 	th.setCheckAt()
 	return th
-}
-
-// finish ends an evaluation: it detaches the cancellation callback and returns
-// the thread to the pool — unless the callback already ran or is running, in
-// which case it may still set the flag, and the thread is left to the collector
-// so that a later evaluation cannot inherit a stale cancellation.
-func (th *thread) finish(stop func() bool) {
-	if stop != nil && !stop() {
-		return
-	}
-	th.release()
 }
 
 func (th *thread) release() {
@@ -315,7 +305,7 @@ func (c *cloner) count(k int) {
 		c.th.ops = c.th.maxOps + 1
 		panic(&Error{Kind: ErrTooManyOperations, Message: "Too many operations"})
 	}
-	if c.th != nil && c.n&0x3ff < int64(k) && c.th.cancelled.Load() {
+	if c.th != nil && c.n&0x3ff < int64(k) && c.th.ctx != nil && c.th.ctx.Err() != nil {
 		panic(&Error{Kind: ErrTerminated, Message: "Script terminated"})
 	}
 }
