@@ -77,7 +77,7 @@ func stdArray(m *Module) {
 	m.SetMutFn("append", []Type{A, X}, push)
 	m.SetMutFn("+=", []Type{A, X}, push)
 
-	m.SetFn("+", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
+	concat := func(c *Context, a []Value) (Value, error) {
 		x, y := a[0].AsArray().Items, a[1].AsArray().Items
 		if err := collCheckArray(c, len(x)+len(y)); err != nil {
 			return Unit, err
@@ -90,21 +90,9 @@ func stdArray(m *Module) {
 			items = append(items, c.clone(v))
 		}
 		return NewArray(items), nil
-	})
-	m.SetFn("concat", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
-		x, y := a[0].AsArray().Items, a[1].AsArray().Items
-		if err := collCheckArray(c, len(x)+len(y)); err != nil {
-			return Unit, err
-		}
-		items := make([]Value, 0, len(x)+len(y))
-		for _, v := range x {
-			items = append(items, c.clone(v))
-		}
-		for _, v := range y {
-			items = append(items, c.clone(v))
-		}
-		return NewArray(items), nil
-	})
+	}
+	m.SetFn("+", []Type{A, A}, concat)
+	m.SetFn("concat", []Type{A, A}, concat)
 
 	m.SetFn("==", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
 		eq, err := arraysEqual(c, a[0].AsArray().Items, a[1].AsArray().Items)
