@@ -34,15 +34,6 @@ func (e *Engine) findNative(name string, args []Value) *nativeFn {
 	return nil
 }
 
-func (e *Engine) hasNative(name string, arity int) bool {
-	for _, m := range e.globals {
-		if m.hasFn(name, arity) {
-			return true
-		}
-	}
-	return false
-}
-
 func (cs *callSite) find(e *Engine, name string, args []Value) *nativeFn {
 	if f := cs.cache.Load(); f != nil && f.matches(args) {
 		return f

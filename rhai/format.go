@@ -172,18 +172,6 @@ func (v Value) DebugString() string {
 	return hostFormat(func() []byte { return appendDebug(nil, v, fmtHostDebug) })
 }
 
-// appendToString appends the script Display form of v to b (used by string
-// concatenation and interpolation so that no intermediate string is built).
-func appendToString(b []byte, v Value) []byte {
-	switch v.t {
-	case TypeString:
-		return append(b, v.AsString()...)
-	case TypeInt:
-		return strconv.AppendInt(b, int64(v.n), 10)
-	}
-	return appendDisplay(b, v, fmtScript)
-}
-
 // appendDisplay appends the Display form of v. host selects the host form
 // (chars inside containers quoted).
 func appendDisplay(b []byte, v Value, mode fmtMode) []byte {

@@ -412,10 +412,7 @@ func appendJSONString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// appendRhaiJSON is Rhai's to_json writer (see ToJSON).
-func appendRhaiJSON(b []byte, v Value) []byte { return appendRhaiJSONL(b, v, 0, 0) }
-
-// appendRhaiJSONL is appendRhaiJSON at nesting depth depth, panicking with
+// appendRhaiJSONL is Rhai's to_json writer (see ToJSON) at nesting depth depth, panicking with
 // ErrorDataTooLarge past maxDataDepth or when the text exceeds max bytes
 // (0: no limit).
 func appendRhaiJSONL(b []byte, v Value, depth, max int) []byte {

@@ -748,14 +748,6 @@ func collCheckArray(c *Context, n int) error {
 	return c.CheckArraySize(n)
 }
 
-// tick is Tick made safe for a Context without an evaluation behind it.
-func collTick(c *Context, n int) error {
-	if c == nil || c.th == nil {
-		return nil
-	}
-	return c.Tick(n)
-}
-
 // removeAt removes items[i], keeping order, and clears the freed slot.
 func removeAt(items []Value, i int) []Value {
 	copy(items[i:], items[i+1:])

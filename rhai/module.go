@@ -136,16 +136,6 @@ func (m *Module) lookup(name string, args []Value) *nativeFn {
 	return nil
 }
 
-// hasFn reports whether the module has a function name with the given arity.
-func (m *Module) hasFn(name string, arity int) bool {
-	for _, f := range m.fns[name] {
-		if len(f.params) == arity {
-			return true
-		}
-	}
-	return false
-}
-
 // Context is what a native function gets to talk to the evaluation that called
 // it: call back into script functions, account for long work, and reach the
 // evaluation's context.Context.

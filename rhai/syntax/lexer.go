@@ -44,11 +44,10 @@ type lexer struct {
 	interp []int
 	// prev is the kind of the previous token; it decides whether `-` directly
 	// before a digit is a negative literal (Rhai folds `-5` into one number).
-	prev    Token
-	doc     []string
-	done    bool // after an error or EOF
-	eofTok  tok
-	started bool
+	prev   Token
+	doc    []string
+	done   bool // after an error or EOF
+	eofTok tok
 }
 
 func newLexer(name, src string) *lexer {
@@ -84,19 +83,6 @@ func (l *lexer) advance() rune {
 	r, n := utf8.DecodeRuneInString(l.src[l.off:])
 	l.off += n
 	l.col++
-	return r
-}
-
-// peekRune returns the rune at the current offset without consuming it.
-func (l *lexer) peekRune() rune {
-	if l.off >= len(l.src) {
-		return -1
-	}
-	c := l.src[l.off]
-	if c < utf8.RuneSelf {
-		return rune(c)
-	}
-	r, _ := utf8.DecodeRuneInString(l.src[l.off:])
 	return r
 }
 
