@@ -266,7 +266,7 @@ func bangCall(fn *function, args []evalFn, visible []*binding, pos syntax.Pos) e
 			slots[i] = th.clone(a(fr))
 		}
 		saved := th.outer
-		th.outer = &outerScope{fr: fr, vars: visible, depth: th.depth + 1, prev: saved}
+		th.outer = &outerScope{fr: fr, vars: visible, depth: th.depth + 1}
 		v := th.invoke(fn, slots, nil, nil, false, pos)
 		th.outer = saved
 		th.reset(m)
@@ -279,7 +279,6 @@ type outerScope struct {
 	fr    *frame
 	vars  []*binding
 	depth int
-	prev  *outerScope
 }
 
 func (c *compiler) namespacedCall(e *syntax.CallExpr) evalFn {

@@ -354,7 +354,7 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 			if bang {
 				// call!(f, ...): the function sees the caller's variables.
 				saved := th.outer
-				th.outer = &outerScope{fr: fr, vars: visible, depth: th.depth + 1, prev: saved}
+				th.outer = &outerScope{fr: fr, vars: visible, depth: th.depth + 1}
 				defer func() { th.outer = saved }()
 			}
 			v := th.callFnPtr(buf[0], buf[1:], nil, false, pos)
