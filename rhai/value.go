@@ -4,6 +4,7 @@ import (
 	"math"
 	"sort"
 	"time"
+	"unsafe"
 )
 
 // Type is the dynamic type of a Value.
@@ -71,8 +72,14 @@ var Unit = Value{}
 func Int(i int64) Value     { return Value{t: TypeInt, n: uint64(i)} }
 func Float(f float64) Value { return Value{t: TypeFloat, n: math.Float64bits(f)} }
 func Char(r rune) Value     { return Value{t: TypeChar, n: uint64(r)} }
-func String(s string) Value { return Value{t: TypeString, p: s} }
-func U8(b byte) Value       { return Value{t: TypeU8, n: uint64(b)} }
+
+// String makes a string value. The string's bytes are kept as a bare pointer
+// (with the length in n), which an interface holds without allocating; boxing
+// the string header itself would cost an allocation per string value.
+func String(s string) Value {
+	return Value{t: TypeString, n: uint64(len(s)), p: unsafe.Pointer(unsafe.StringData(s))}
+}
+func U8(b byte) Value { return Value{t: TypeU8, n: uint64(b)} }
 func Bool(b bool) Value {
 	if b {
 		return Value{t: TypeBool, n: 1}
@@ -116,13 +123,19 @@ func NewFnPtr(name string) Value { return Value{t: TypeFnPtr, p: &FnPtr{Name: na
 
 // Accessors. The As* methods assume the caller checked Type().
 
-func (v Value) Type() Type        { return v.t }
-func (v Value) IsUnit() bool      { return v.t == TypeUnit }
-func (v Value) AsInt() int64      { return int64(v.n) }
-func (v Value) AsFloat() float64  { return math.Float64frombits(v.n) }
-func (v Value) AsBool() bool      { return v.n != 0 }
-func (v Value) AsChar() rune      { return rune(v.n) }
-func (v Value) AsString() string  { s, _ := v.p.(string); return s }
+func (v Value) Type() Type       { return v.t }
+func (v Value) IsUnit() bool     { return v.t == TypeUnit }
+func (v Value) AsInt() int64     { return int64(v.n) }
+func (v Value) AsFloat() float64 { return math.Float64frombits(v.n) }
+func (v Value) AsBool() bool     { return v.n != 0 }
+func (v Value) AsChar() rune     { return rune(v.n) }
+func (v Value) AsString() string {
+	p, _ := v.p.(unsafe.Pointer)
+	if p == nil {
+		return ""
+	}
+	return unsafe.String((*byte)(p), int(v.n))
+}
 func (v Value) AsArray() *Array   { a, _ := v.p.(*Array); return a }
 func (v Value) AsMap() *Map       { m, _ := v.p.(*Map); return m }
 func (v Value) AsBlob() *Blob     { b, _ := v.p.(*Blob); return b }
