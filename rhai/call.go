@@ -47,12 +47,18 @@ func (cs *callSite) find(e *Engine, name string, args []Value) *nativeFn {
 
 // callNativeFn calls a native with borrowed args and raises its error at pos.
 func (th *thread) callNativeFn(f *nativeFn, args []Value, pos syntax.Pos) Value {
+	return th.callNativeOwned(f, args, pos, 0)
+}
+
+// callNativeOwned calls a native whose arguments in the owned bit set are
+// temporaries (a literal, a call's result): a native keeping one need not copy it.
+func (th *thread) callNativeOwned(f *nativeFn, args []Value, pos syntax.Pos, owned uint32) Value {
 	// One Context per thread, so a native call allocates nothing for it.
 	c := &th.nctx
-	saved := c.pos
-	c.th, c.pos = th, pos
+	savedPos, savedOwned := c.pos, c.owned
+	c.th, c.pos, c.owned = th, pos, owned
 	v, err := f.fn(c, args)
-	c.pos = saved
+	c.pos, c.owned = savedPos, savedOwned
 	if err != nil {
 		raise(asError(err), pos)
 	}
@@ -120,7 +126,13 @@ func (th *thread) invoke(fn *function, slots []Value, env []*cell, this *Value, 
 	defer th.unwindCall(fn, pos)
 	fn.body(fr)
 	th.depth--
-	return fr.ret
+	v := fr.ret
+	if v.t == TypeArray || v.t == TypeMap || v.t == TypeBlob {
+		// The result may be storage that outlives the call (`this`, a captured
+		// variable, a global constant): the caller gets its own copy.
+		v = th.clone(v)
+	}
+	return v
 }
 
 // unwindCall wraps an error leaving a script function in ErrorInFunctionCall,
@@ -312,6 +324,11 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 		hasScript: c.ast.hasMethod(e.Name, len(args)),
 		argPos:    e.Pos,
 	}
+	for i, a := range e.Args {
+		if !isPlace(a) && i < 31 {
+			ms.owned |= 1 << (i + 1) // buf[0] is the object
+		}
+	}
 	if len(e.Args) > 0 {
 		ms.argPos = e.Args[0].Position()
 	}
@@ -337,10 +354,10 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 						if isConst {
 							raise(&Error{Kind: ErrNonPureMethodOnConstant, Message: "Non-pure method '" + ms.name + "' cannot be called on constant"}, ms.pos)
 						}
-						v = th.callNativeFn(f, buf, ms.pos)
+						v = th.callNativeOwned(f, buf, ms.pos, ms.owned)
 						fr.slots[slot] = buf[0]
 					} else {
-						v = th.callNativeFn(f, buf, ms.pos)
+						v = th.callNativeOwned(f, buf, ms.pos, ms.owned)
 					}
 				} else {
 					r := ref{p: &fr.slots[slot], isConst: isConst, pos: pos}
@@ -379,6 +396,7 @@ type methodSite struct {
 	n         int
 	ast       *AST
 	hasScript bool
+	owned     uint32 // arguments that are temporaries (see callNativeOwned)
 	cs        callSite
 }
 
@@ -434,11 +452,11 @@ func (ms *methodSite) dispatch(th *thread, r *ref, buf []Value) Value {
 		if r.isConst {
 			raise(&Error{Kind: ErrNonPureMethodOnConstant, Message: "Non-pure method '" + name + "' cannot be called on constant"}, pos)
 		}
-		v := th.callNativeFn(f, buf, pos)
+		v := th.callNativeOwned(f, buf, pos, ms.owned)
 		r.set(th, buf[0])
 		return v
 	}
-	return th.callNativeFn(f, buf, pos)
+	return th.callNativeOwned(f, buf, pos, ms.owned)
 }
 
 // callWithThisFn calls a script function with `this` bound to the place r.

@@ -823,6 +823,9 @@ func isPlace(e syntax.Expr) bool {
 	case *syntax.BinaryExpr:
 		// `a ?? b` yields one of its operands as is.
 		return e.Op == syntax.QuestionQuestion
+	case *syntax.BlockExpr, *syntax.IfExpr, *syntax.SwitchExpr, *syntax.WhileExpr, *syntax.DoExpr, *syntax.ForExpr:
+		// Their value may be a variable's (`if c { a } else { b }`).
+		return true
 	case *syntax.MethodCallExpr:
 		// Methods like get() may return a collection's element; natives clone what
 		// they return, except property-like calls on maps via fn pointers.

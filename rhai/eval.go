@@ -541,6 +541,9 @@ func (c *compiler) evalCall(e *syntax.CallExpr) evalFn {
 		th.depth = depth
 		th.ast = saved
 		r := nf.ret
+		if r.IsMutableContainer() {
+			r = th.clone(r) // it may be one of the caller's variables
+		}
 		th.keepEvalVars(depth, ast, nf)
 		th.reset(m)
 		return r

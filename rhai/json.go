@@ -793,6 +793,14 @@ done:
 func (p *jsonParser) str() (string, error) {
 	start := p.pos()
 	p.advance(1) // "
+	// Most strings have no escapes: return a slice of the input, no copy.
+	if j := strings.IndexByte(p.s[p.i:], '"'); j >= 0 {
+		seg := p.s[p.i : p.i+j]
+		if strings.IndexByte(seg, '\\') < 0 && utf8.ValidString(seg) {
+			p.advance(j + 1)
+			return seg, nil
+		}
+	}
 	var sb strings.Builder
 	for {
 		if p.i >= len(p.s) {

@@ -53,7 +53,7 @@ func stdArray(m *Module) {
 			copy(grown, arr.Items)
 			arr.Items = grown
 		}
-		arr.Items = append(arr.Items, c.clone(a[1]))
+		arr.Items = append(arr.Items, c.own(a, 1))
 		return Unit, nil
 	}
 	m.SetMutFn("push", []Type{A, X}, push)
@@ -110,7 +110,7 @@ func stdArray(m *Module) {
 			return Unit, err
 		}
 		pos := a[1].AsInt()
-		item := c.clone(a[2])
+		item := c.own(a, 2)
 		var at int
 		switch {
 		case pos < 0:

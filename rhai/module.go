@@ -140,8 +140,9 @@ func (m *Module) lookup(name string, args []Value) *nativeFn {
 // it: call back into script functions, account for long work, and reach the
 // evaluation's context.Context.
 type Context struct {
-	th  *thread
-	pos syntax.Pos
+	th    *thread
+	pos   syntax.Pos
+	owned uint32 // bit i: args[i] is a temporary the native may keep as is
 }
 
 // Context returns the evaluation's context.Context.

@@ -360,6 +360,15 @@ func (c *cloner) clone(v Value, depth int) Value {
 	return v
 }
 
+// own returns args[i] for a native that keeps it: the value itself when the
+// caller passed a temporary (nobody else holds it), else a copy.
+func (c *Context) own(args []Value, i int) Value {
+	if c != nil && c.owned&(1<<i) != 0 {
+		return args[i]
+	}
+	return c.clone(args[i])
+}
+
 // clone copies v for a native that keeps it (see NativeFunc), counting the work
 // and refusing absurdly nested data. It may panic with a limit error, which the
 // engine turns into the evaluation's error.
