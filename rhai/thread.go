@@ -80,6 +80,9 @@ func newThread(eng *Engine, ctx context.Context, ast *AST, maxOps uint64) *threa
 	if th.maxDepth <= 0 {
 		th.maxDepth = defaultMaxCallDepth
 	}
+	if th.maxDepth > maxCallDepthCap {
+		th.maxDepth = maxCallDepthCap
+	}
 	if len(th.frames) < th.maxDepth+2 {
 		th.frames = make([]frame, th.maxDepth+2)
 	}
@@ -114,6 +117,10 @@ func (th *thread) release() {
 }
 
 const defaultMaxCallDepth = 64
+
+// maxCallDepthCap bounds MaxCallDepth whatever the host asks: each script call
+// takes a few KB of Go stack, and a Go stack overflow would kill the process.
+const maxCallDepthCap = 10_000
 
 func (th *thread) setCheckAt() {
 	next := th.ops + cancelCheckInterval
