@@ -117,7 +117,13 @@ func TestConcurrentHostileAndCorpus(t *testing.T) {
 	raw.SetLimits(corpusLimits)
 	raw.SetModuleResolver(ctxFileResolver)
 	var cases []corpusCase
-	for _, c := range loadCorpus(t) {
+	var corpus []corpusCase
+	if corpusAvailable() {
+		corpus = loadCorpus(t)
+	} else {
+		t.Logf("conformance corpora not found at %s: the hostile suite runs alone", corpusPath)
+	}
+	for _, c := range corpus {
 		switch c.Mode {
 		case "compile", "compile_expression":
 			continue

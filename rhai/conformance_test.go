@@ -25,8 +25,17 @@ import (
 
 const knownFailuresFile = "testdata/conformance_known_failures.txt"
 
+// corpusPath is where the corpora stand, relative to this package.
+var corpusPath = filepath.Join("..", "..", "shared", "conformance")
+
+// corpusAvailable reports whether the corpora are there.
+func corpusAvailable() bool {
+	_, err := os.Stat(corpusPath)
+	return err == nil
+}
+
 func corpusDir(t testing.TB) string {
-	dir := filepath.Join("..", "..", "shared", "conformance")
+	dir := corpusPath
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("conformance corpora not found at %s: %v", dir, err)
 	}
