@@ -1,6 +1,7 @@
 package rhai
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -312,16 +313,7 @@ func appendPlatformJSON(b []byte, v Value, depth int) ([]byte, error) {
 	case TypeInt, TypeU8:
 		return strconv.AppendInt(b, int64(v.n), 10), nil
 	case TypeFloat:
-		f := v.AsFloat()
-		if math.IsNaN(f) || math.IsInf(f, 0) {
-			return append(b, "null"...), nil
-		}
-		s := strconv.FormatFloat(f, 'g', -1, 64)
-		b = append(b, s...)
-		if !strings.ContainsAny(s, ".e") {
-			b = append(b, ".0"...)
-		}
-		return b, nil
+		return appendJSONFloat(b, v.AsFloat()), nil
 	case TypeChar:
 		return appendJSONString(b, string(v.AsChar())), nil
 	case TypeString:
@@ -355,11 +347,8 @@ func appendPlatformJSON(b []byte, v Value, depth int) ([]byte, error) {
 		return append(b, '}'), nil
 	case TypeBlob:
 		return appendJSONString(b, base64.StdEncoding.EncodeToString(v.AsBlob().B)), nil
-	case TypeRange, TypeRangeInclusive:
-		return appendJSONString(b, rangeText(v)), nil
-	case TypeFnPtr:
-		return appendJSONString(b, v.AsFnPtr().Name), nil
-	case TypeTimestamp:
+	case TypeRange, TypeRangeInclusive, TypeFnPtr, TypeTimestamp:
+		// Their display text, as the platform's contract says.
 		return appendJSONString(b, v.String()), nil
 	case TypeCustom:
 		if m, ok := v.AsCustom().V.(json.Marshaler); ok {
@@ -375,6 +364,35 @@ func appendPlatformJSON(b []byte, v Value, depth int) ([]byte, error) {
 }
 
 // appendJSONString writes s as a JSON string (HTML characters are not escaped).
+// appendJSONFloat writes f as encoding/json does (plain notation from 1e-6 to
+// 1e21, exponent notation outside), keeping a ".0" on whole numbers so a float
+// reads back as a float; NaN and infinities are null.
+func appendJSONFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(b)
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 -> 1e-7, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	if !bytes.ContainsAny(b[start:], ".eE") {
+		b = append(b, ".0"...)
+	}
+	return b
+}
+
+// appendJSONString writes s as a JSON string the way encoding/json does,
+// including its HTML-safe escapes (<, >, & as \u003c...), so a response a
+// script serves is safe to embed in a page.
 func appendJSONString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')
@@ -390,7 +408,11 @@ func appendJSONString(b []byte, s string) []byte {
 				b = append(b, '\\', 'r')
 			case c == '\t':
 				b = append(b, '\\', 't')
-			case c < 0x20:
+			case c == '\b':
+				b = append(b, '\\', 'b')
+			case c == '\f':
+				b = append(b, '\\', 'f')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
 				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
 			default:
 				b = append(b, c)

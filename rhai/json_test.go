@@ -1,6 +1,8 @@
 package rhai
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -76,7 +78,7 @@ func TestMarshalJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"arr":[true,false],"blob":"aGk=","c":"x","f":2.0,"fn":"abc","g":0.5,"i":-3,"inf":null,"nan":null,"nest":{},"r":"1..=5","s":"a\"<b>\n\u0001é","u":null}`
+	want := `{"arr":[true,false],"blob":"aGk=","c":"x","f":2.0,"fn":"Fn(abc)","g":0.5,"i":-3,"inf":null,"nan":null,"nest":{},"r":"1..=5","s":"a\"\u003cb\u003e\n\u0001é","u":null}`
 	if string(got) != want {
 		t.Fatalf("got  %s\nwant %s", got, want)
 	}
@@ -127,5 +129,29 @@ func TestFromGoToGo(t *testing.T) {
 	}
 	if ToGo(Char('c')) != "c" || ToGo(NewRange(1, 2, false)) != "1..2" {
 		t.Error("char/range")
+	}
+}
+
+// The platform's JSON writes floats and strings exactly as encoding/json does.
+func TestMarshalJSONMatchesEncodingJSON(t *testing.T) {
+	for _, f := range []float64{0, 1, -2.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, 3.0e-300, -1.5e300} {
+		got, err := MarshalJSON(Float(f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := json.Marshal(f)
+		if !bytes.ContainsAny(want, ".eE") {
+			want = append(want, ".0"...)
+		}
+		if string(got) != string(want) {
+			t.Errorf("%v: got %s, want %s", f, got, want)
+		}
+	}
+	for _, s := range []string{"plain", "<script>&</script>", "tab\tnl\nbs\bff\f", "\x00\x1f", "\u2028\u2029", "é😀", "bad\xffutf8"} {
+		got, _ := MarshalJSON(String(s))
+		want, _ := json.Marshal(s)
+		if string(got) != string(want) {
+			t.Errorf("%q: got %s, want %s", s, got, want)
+		}
 	}
 }

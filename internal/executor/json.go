@@ -2,14 +2,11 @@ package executor
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
-	"math"
 	"strconv"
 
-	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/rhai"
 )
 
@@ -18,87 +15,11 @@ const maxJSONDepth = 256
 
 var errTooDeep = errors.New("JSON nested too deeply")
 
-// marshalJSON writes v as JSON by the platform's rules: characters become
-// one-character strings, BLOBs base64 strings, NaN and infinities null,
-// timestamps, ranges, function pointers and custom values their display text.
-// Map keys come out sorted, as Rhai iterates them.
-func marshalJSON(v rhai.Value) ([]byte, error) {
-	var b bytes.Buffer
-	if err := writeJSON(&b, v, 0); err != nil {
-		return nil, err
-	}
-	return b.Bytes(), nil
-}
-
-func writeJSON(b *bytes.Buffer, v rhai.Value, depth int) error {
-	if depth > maxJSONDepth {
-		return errTooDeep
-	}
-	switch v.Type() {
-	case rhai.TypeUnit:
-		b.WriteString("null")
-	case rhai.TypeBool:
-		b.WriteString(strconv.FormatBool(v.AsBool()))
-	case rhai.TypeInt:
-		b.WriteString(strconv.FormatInt(v.AsInt(), 10))
-	case rhai.TypeU8:
-		b.WriteString(strconv.FormatUint(uint64(v.AsInt()&0xff), 10))
-	case rhai.TypeFloat:
-		writeFloat(b, v.AsFloat())
-	case rhai.TypeChar:
-		writeString(b, string(v.AsChar()))
-	case rhai.TypeString:
-		writeString(b, v.AsString())
-	case rhai.TypeBlob:
-		writeString(b, base64.StdEncoding.EncodeToString(v.AsBlob().B))
-	case rhai.TypeArray:
-		b.WriteByte('[')
-		for i, e := range v.AsArray().Items {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			if err := writeJSON(b, e, depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte(']')
-	case rhai.TypeMap:
-		m := v.AsMap()
-		b.WriteByte('{')
-		for i, k := range m.SortedKeys() {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			writeString(b, k)
-			b.WriteByte(':')
-			if err := writeJSON(b, m.M[k], depth+1); err != nil {
-				return err
-			}
-		}
-		b.WriteByte('}')
-	default: // timestamps, ranges, function pointers, custom values
-		writeString(b, v.String())
-	}
-	return nil
-}
-
-func writeFloat(b *bytes.Buffer, f float64) {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		b.WriteString("null")
-		return
-	}
-	// encoding/json's float format, keeping a ".0" on whole numbers so that a
-	// float stays a float for the reader, as Rhai's serializer does.
-	s, _ := json.Marshal(f)
-	b.Write(s)
-	if bytes.IndexAny(s, ".eE") < 0 {
-		b.WriteString(".0")
-	}
-}
-
-func writeString(b *bytes.Buffer, s string) {
-	b.Write(picloud.AppendJSONString(b.AvailableBuffer(), s))
-}
+// marshalJSON writes v as JSON by the platform's rules (rhai.MarshalJSON):
+// characters become one-character strings, BLOBs base64 strings, NaN and
+// infinities null, timestamps, ranges, function pointers and custom values
+// their display text; map keys come out sorted, as Rhai iterates them.
+func marshalJSON(v rhai.Value) ([]byte, error) { return rhai.MarshalJSON(v) }
 
 // parseJSON turns a JSON document into a Rhai value: objects become maps,
 // arrays arrays, integers that fit stay i64, other numbers f64, null ().
