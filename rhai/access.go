@@ -408,7 +408,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 			}
 		}
 		// Fast path: a plain local variable.
-		if id, ok := s.LHS.(*syntax.Ident); ok {
+		if id, ok := s.LHS.(*syntax.Ident); ok && !c.res.dynFirst[id] {
 			if b := c.binding(id); b.kind == bLocal && !b.boxed && !b.isConst {
 				idx := b.idx
 				return func(fr *frame) ctrl {
@@ -434,7 +434,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 	op := syntax.BinaryOpOf(s.Op)
 	opAssign := s.Op.String()
 	// Fast path: integer compound assignment to a plain local variable.
-	if id, ok := s.LHS.(*syntax.Ident); ok {
+	if id, ok := s.LHS.(*syntax.Ident); ok && !c.res.dynFirst[id] {
 		if b := c.binding(id); b.kind == bLocal && !b.boxed && !b.isConst && (op == syntax.Plus || op == syntax.Minus) {
 			idx := b.idx
 			plus := op == syntax.Plus
