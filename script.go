@@ -37,6 +37,32 @@ type ScriptUpdate struct {
 	NewVersion     bool    `json:"-"`
 }
 
+// Apply changes sc as the update says and reports whether that makes a new
+// version (a changed source, or NewVersion for a rollback). Both stores use it,
+// so the rule lives in one place.
+func (u ScriptUpdate) Apply(sc *Script) (newVersion bool) {
+	if u.Name != nil {
+		sc.Name = *u.Name
+	}
+	if u.TimeoutMS != nil {
+		sc.TimeoutMS = *u.TimeoutMS
+	}
+	if u.MaxOperations != nil {
+		sc.MaxOperations = *u.MaxOperations
+	}
+	if u.MaxConcurrency != nil {
+		sc.MaxConcurrency = *u.MaxConcurrency
+	}
+	if (u.Source != nil && *u.Source != sc.Source) || u.NewVersion {
+		if u.Source != nil {
+			sc.Source = *u.Source
+		}
+		sc.Version++
+		return true
+	}
+	return false
+}
+
 // ScriptFilter narrows ListScripts. The zero value lists every script by name.
 type ScriptFilter struct {
 	Name string // exact name, "" for all

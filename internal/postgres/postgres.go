@@ -207,23 +207,7 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 			return err
 		}
 		now := time.Now().UTC().Truncate(time.Microsecond)
-		if u.Name != nil {
-			sc.Name = *u.Name
-		}
-		if u.TimeoutMS != nil {
-			sc.TimeoutMS = *u.TimeoutMS
-		}
-		if u.MaxOperations != nil {
-			sc.MaxOperations = *u.MaxOperations
-		}
-		if u.MaxConcurrency != nil {
-			sc.MaxConcurrency = *u.MaxConcurrency
-		}
-		if (u.Source != nil && *u.Source != sc.Source) || u.NewVersion {
-			if u.Source != nil {
-				sc.Source = *u.Source
-			}
-			sc.Version++
+		if u.Apply(sc) {
 			if _, err := tx.Exec(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES ($1, $2, $3, $4)`,
 				sc.ID, sc.Version, sc.Source, now); err != nil {
 				return err
