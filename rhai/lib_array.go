@@ -469,28 +469,22 @@ func stdArray(m *Module) {
 			}
 			return Unit, nil
 		}
-		m.SetFn("find", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
-			return find(c, a[0].AsArray().Items, a[1], 0)
-		})
-		m.SetFn("find", []Type{A, ft, I}, func(c *Context, a []Value) (Value, error) {
-			items := a[0].AsArray().Items
-			start, ok := startIndex(a[2].AsInt(), len(items))
-			if !ok {
-				return Unit, nil
-			}
-			return find(c, items, a[1], start)
-		})
-		m.SetFn("find_map", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
-			return findMap(c, a[0].AsArray().Items, a[1], 0)
-		})
-		m.SetFn("find_map", []Type{A, ft, I}, func(c *Context, a []Value) (Value, error) {
-			items := a[0].AsArray().Items
-			start, ok := startIndex(a[2].AsInt(), len(items))
-			if !ok {
-				return Unit, nil
-			}
-			return findMap(c, items, a[1], start)
-		})
+		// Searches take an optional start position: name(array, f[, start]).
+		searchFrom := func(name string, search func(c *Context, items []Value, fp Value, start int) (Value, error)) {
+			m.SetFn(name, []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
+				return search(c, a[0].AsArray().Items, a[1], 0)
+			})
+			m.SetFn(name, []Type{A, ft, I}, func(c *Context, a []Value) (Value, error) {
+				items := a[0].AsArray().Items
+				start, ok := startIndex(a[2].AsInt(), len(items))
+				if !ok {
+					return Unit, nil
+				}
+				return search(c, items, a[1], start)
+			})
+		}
+		searchFrom("find", find)
+		searchFrom("find_map", findMap)
 
 		m.SetFn("map", []Type{A, ft}, func(c *Context, a []Value) (Value, error) {
 			items := a[0].AsArray().Items
