@@ -343,12 +343,6 @@ func appendFloatDebug(b []byte, f float64) []byte {
 	if f != f {
 		return append(b, "NaN"...)
 	}
-	if math.IsInf(f, 0) {
-		if f > 0 {
-			return append(b, "inf"...)
-		}
-		return append(b, "-inf"...)
-	}
 	if f == 0 {
 		if math.Signbit(f) {
 			return append(b, "-0.0"...)
@@ -356,7 +350,7 @@ func appendFloatDebug(b []byte, f float64) []byte {
 		return append(b, "0.0"...)
 	}
 	abs := math.Abs(f)
-	if abs < 1e-4 || abs >= 1e16 {
+	if abs < 1e-4 || abs >= 1e16 { // infinities too: appendRustExp prints them
 		return appendRustExp(b, f)
 	}
 	return appendPlain(b, f, true)
