@@ -1,6 +1,9 @@
 package picloud
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // Script is a stored Rhai script. Source is the current version's source.
 // Zero limits mean the server's defaults (MaxConcurrency 0: only the server-wide
@@ -13,8 +16,17 @@ type Script struct {
 	TimeoutMS      int64  `json:"timeout_ms"`
 	MaxOperations  int64  `json:"max_operations"`
 	MaxConcurrency int    `json:"max_concurrency"`
-	CreatedAt      Time   `json:"created_at"`
-	UpdatedAt      Time   `json:"updated_at"`
+	// MaxMemoryBytes bounds the bytes one execution's strings, arrays, maps
+	// and BLOBs may hold; MaxResponseBytes the body it may answer with.
+	MaxMemoryBytes   int64 `json:"max_memory_bytes"`
+	MaxResponseBytes int64 `json:"max_response_bytes"`
+	// Unsandboxed drops the platform's `Content-Security-Policy: sandbox` from
+	// the script's responses. It has an effect only when functions are served
+	// from their own origin (--functions-origin); otherwise a script's page
+	// would share the dashboard's origin.
+	Unsandboxed bool `json:"unsandboxed"`
+	CreatedAt   Time `json:"created_at"`
+	UpdatedAt   Time `json:"updated_at"`
 }
 
 // Version is one append-only version of a script's source.
@@ -34,7 +46,11 @@ type ScriptUpdate struct {
 	TimeoutMS      *int64  `json:"timeout_ms"`
 	MaxOperations  *int64  `json:"max_operations"`
 	MaxConcurrency *int    `json:"max_concurrency"`
-	NewVersion     bool    `json:"-"`
+	// The settings added with Step 7 (see Script).
+	MaxMemoryBytes   *int64 `json:"max_memory_bytes"`
+	MaxResponseBytes *int64 `json:"max_response_bytes"`
+	Unsandboxed      *bool  `json:"unsandboxed"`
+	NewVersion       bool   `json:"-"`
 }
 
 // Apply changes sc as the update says and reports whether that makes a new
@@ -52,6 +68,15 @@ func (u ScriptUpdate) Apply(sc *Script) (newVersion bool) {
 	}
 	if u.MaxConcurrency != nil {
 		sc.MaxConcurrency = *u.MaxConcurrency
+	}
+	if u.MaxMemoryBytes != nil {
+		sc.MaxMemoryBytes = *u.MaxMemoryBytes
+	}
+	if u.MaxResponseBytes != nil {
+		sc.MaxResponseBytes = *u.MaxResponseBytes
+	}
+	if u.Unsandboxed != nil {
+		sc.Unsandboxed = *u.Unsandboxed
 	}
 	if (u.Source != nil && *u.Source != sc.Source) || u.NewVersion {
 		if u.Source != nil {
@@ -100,3 +125,49 @@ type Store interface {
 	Ping(ctx context.Context) error
 	Close() error
 }
+
+// The valid ranges of the numeric settings. 0 always means the server's
+// default; the stores hold every value in range (BIGINT / INTEGER), and
+// Validate refuses the rest before a store sees them, so both stores answer
+// the same.
+const (
+	MaxTimeoutMS          int64 = 3_600_000         // one hour
+	MaxOperationsLimit    int64 = 1_000_000_000_000 // 10^12
+	MaxConcurrencyLimit   int   = 100_000
+	MaxMemoryBytesLimit   int64 = 64 << 30 // 64 GiB
+	MaxResponseBytesLimit int64 = 1 << 30  // 1 GiB
+)
+
+// Validate checks every field that is set: the name is a slug and each
+// numeric setting lies in its range. A violation is an invalid_request
+// *Error naming the field.
+func (u ScriptUpdate) Validate() error {
+	if u.Name != nil && !ValidName(*u.Name) {
+		return Errorf(EInvalidRequest, "name %q is not a slug ([a-z0-9][a-z0-9-]{0,62})", *u.Name)
+	}
+	if err := inRange("timeout_ms", u.TimeoutMS, MaxTimeoutMS); err != nil {
+		return err
+	}
+	if err := inRange("max_operations", u.MaxOperations, MaxOperationsLimit); err != nil {
+		return err
+	}
+	if u.MaxConcurrency != nil {
+		if err := inRange("max_concurrency", ptrTo(int64(*u.MaxConcurrency)), int64(MaxConcurrencyLimit)); err != nil {
+			return err
+		}
+	}
+	if err := inRange("max_memory_bytes", u.MaxMemoryBytes, MaxMemoryBytesLimit); err != nil {
+		return err
+	}
+	return inRange("max_response_bytes", u.MaxResponseBytes, MaxResponseBytesLimit)
+}
+
+func inRange(field string, v *int64, max int64) error {
+	if v != nil && (*v < 0 || *v > max) {
+		return &Error{Code: EInvalidRequest, Message: fmt.Sprintf("%s must be between 0 (the server default) and %d", field, max),
+			Details: map[string]any{"field": field}}
+	}
+	return nil
+}
+
+func ptrTo[T any](v T) *T { return &v }

@@ -153,7 +153,7 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -161,7 +161,7 @@ func scanScript(row scanner) (*picloud.Script, error) {
 	var sc picloud.Script
 	var created, updated int64
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
-		&sc.MaxConcurrency, &created, &updated); err != nil {
+		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &created, &updated); err != nil {
 		return nil, err
 	}
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = fromMicros(created), fromMicros(updated)
@@ -174,8 +174,9 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency, micros(now), micros(now)); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, micros(now), micros(now)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES (?, 1, ?, ?)`,
@@ -253,8 +254,10 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		}
 		sc.UpdatedAt.Time = now
 		if _, err := tx.ExecContext(ctx, `UPDATE scripts SET name = ?, version = ?, source = ?, timeout_ms = ?,
-			max_operations = ?, max_concurrency = ?, updated_at = ? WHERE id = ?`,
-			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency, micros(now), sc.ID); err != nil {
+			max_operations = ?, max_concurrency = ?, max_memory_bytes = ?, max_response_bytes = ?,
+			unsandboxed = ?, updated_at = ? WHERE id = ?`,
+			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, micros(now), sc.ID); err != nil {
 			return err
 		}
 		out = sc

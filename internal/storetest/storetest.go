@@ -22,6 +22,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		fn   func(*testing.T, picloud.Store)
 	}{
 		{"ScriptCRUD", testScriptCRUD},
+		{"ScriptSettings", testScriptSettings},
 		{"NameTaken", testNameTaken},
 		{"Versions", testVersions},
 		{"NotFound", testNotFound},
@@ -372,4 +373,36 @@ func testDeleteCascades(t *testing.T, s picloud.Store) {
 	wantCode(t, err, picloud.ENotFound)
 	// The name is free again.
 	mustCreate(t, s, "a", "1")
+}
+
+// testScriptSettings: every setting round-trips at the edges of its valid
+// range (picloud.ScriptUpdate.Validate), the same on every store.
+func testScriptSettings(t *testing.T, s picloud.Store) {
+	ctx := context.Background()
+	sc := &picloud.Script{Name: "settings", Source: "1", MaxMemoryBytes: 1 << 20, MaxResponseBytes: 1 << 10, Unsandboxed: true}
+	if err := s.CreateScript(ctx, sc); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Script(ctx, sc.ID)
+	if err != nil || got.MaxMemoryBytes != 1<<20 || got.MaxResponseBytes != 1<<10 || !got.Unsandboxed {
+		t.Fatalf("created = %+v, %v", got, err)
+	}
+	u := picloud.ScriptUpdate{
+		TimeoutMS: ptr(picloud.MaxTimeoutMS), MaxOperations: ptr(picloud.MaxOperationsLimit),
+		MaxConcurrency: ptr(picloud.MaxConcurrencyLimit), MaxMemoryBytes: ptr(picloud.MaxMemoryBytesLimit),
+		MaxResponseBytes: ptr(picloud.MaxResponseBytesLimit), Unsandboxed: ptr(false),
+	}
+	if err := u.Validate(); err != nil {
+		t.Fatalf("the largest valid settings do not validate: %v", err)
+	}
+	up, err := s.UpdateScript(ctx, sc.ID, u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Script(ctx, sc.ID)
+	if err != nil || *got != *up || got.TimeoutMS != picloud.MaxTimeoutMS || got.MaxOperations != picloud.MaxOperationsLimit ||
+		got.MaxConcurrency != picloud.MaxConcurrencyLimit || got.MaxMemoryBytes != picloud.MaxMemoryBytesLimit ||
+		got.MaxResponseBytes != picloud.MaxResponseBytesLimit || got.Unsandboxed || got.Version != 1 {
+		t.Fatalf("after update = %+v (update answered %+v), %v", got, up, err)
+	}
 }
