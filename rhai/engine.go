@@ -156,6 +156,10 @@ type EvalOptions struct {
 	OnDebug func(text string, source string, pos syntax.Pos)
 	// MaxOperations overrides the engine's limit when not zero.
 	MaxOperations uint64
+	// Resolver resolves this evaluation's imports, overriding the engine's
+	// (SetModuleResolver) when not nil: a host serving many tenants passes
+	// each run its own.
+	Resolver ModuleResolver
 
 	// Operations is set by EvalWith to the number of operations the evaluation
 	// used, whether it succeeded or not.

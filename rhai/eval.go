@@ -173,7 +173,7 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 		maxOps = opts.MaxOperations
 	}
 	th := newThread(e, ctx, ast, maxOps)
-	th.scope, th.onPrint, th.onDebug = opts.Scope, opts.OnPrint, opts.OnDebug
+	th.scope, th.onPrint, th.onDebug, th.resolver = opts.Scope, opts.OnPrint, opts.OnDebug, opts.Resolver
 	v, err := th.run(func() Value {
 		if max := e.limits.MaxVariables; max > 0 && ast.main.nslots > max {
 			panic(&Error{Kind: ErrTooManyVariables, Message: "Too many variables defined"})
@@ -696,10 +696,14 @@ func (c *compiler) importStmt(s *syntax.ImportStmt) execFn {
 		if max := th.eng.limits.MaxModules; max > 0 && len(th.modules) >= max {
 			raise(&Error{Kind: ErrTooManyModules, Message: "Too many modules imported"}, pos)
 		}
-		if th.eng.resolver == nil {
+		resolve := th.resolver
+		if resolve == nil {
+			resolve = th.eng.resolver
+		}
+		if resolve == nil {
 			raise(&Error{Kind: ErrModuleNotFound, Message: "Module not found: " + p}, pos)
 		}
-		ast, err := th.eng.resolver(th.ctx, th.eng, p)
+		ast, err := resolve(th.ctx, th.eng, p)
 		if err != nil {
 			if e, ok := err.(*Error); ok {
 				raise(e, pos)

@@ -38,9 +38,10 @@ type thread struct {
 
 	frames []frame
 
-	scope   *Scope
-	onPrint func(string)
-	onDebug func(string, string, syntax.Pos)
+	scope    *Scope
+	resolver ModuleResolver // this evaluation's, overriding the engine's
+	onPrint  func(string)
+	onDebug  func(string, string, syntax.Pos)
 
 	caught   *Error // the error being handled by the innermost catch (for `throw;`)
 	modules  []importedModule
@@ -105,7 +106,7 @@ func (th *thread) release() {
 		}
 		th.frames[i] = frame{}
 	}
-	th.ctx, th.ast, th.scope, th.onPrint, th.onDebug, th.caught = nil, nil, nil, nil, nil, nil
+	th.ctx, th.ast, th.scope, th.onPrint, th.onDebug, th.caught, th.resolver = nil, nil, nil, nil, nil, nil, nil
 	th.modules = th.modules[:0]
 	th.globals = th.globals[:0]
 	th.evalVars = th.evalVars[:0]
