@@ -20,6 +20,10 @@ type Limits struct {
 	MaxVariables   int    // variables alive at once (ErrorTooManyVariables)
 	MaxFunctions   int    // script functions in one AST (parse error)
 	MaxModules     int    // modules imported by one evaluation (ErrorTooManyModules)
+	// MaxMemoryBytes bounds the bytes one evaluation holds at once in strings,
+	// arrays, maps and BLOBs (ErrorDataTooLarge); 0 means no budget.
+	// EvalOptions.MaxMemoryBytes overrides it per evaluation.
+	MaxMemoryBytes int64
 }
 
 // ModuleResolver loads the module that `import "path"` names. The engine calls it
@@ -160,8 +164,15 @@ type EvalOptions struct {
 	// (SetModuleResolver) when not nil: a host serving many tenants passes
 	// each run its own.
 	Resolver ModuleResolver
+	// MaxMemoryBytes overrides the engine's Limits.MaxMemoryBytes when not
+	// zero: the evaluation stops with ErrorDataTooLarge (a limit error) when
+	// the bytes it holds in strings, arrays, maps and BLOBs cross it.
+	MaxMemoryBytes int64
 
 	// Operations is set by EvalWith to the number of operations the evaluation
 	// used, whether it succeeded or not.
 	Operations uint64
+	// MemoryPeak is set by EvalWith to the most bytes the evaluation was
+	// accounted as holding at once (0 when it ran without a memory budget).
+	MemoryPeak int64
 }
