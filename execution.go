@@ -49,17 +49,20 @@ type ExecutionLog struct {
 }
 
 // RequestRecord is the request as the audit trail keeps it: secret headers
-// redacted, the body cut at a limit. A body that is not UTF-8 is base64 with
-// BodyEncoding "base64".
+// redacted, the query, each header value, the headers' total and the body cut
+// at limits (QueryTruncated, HeadersTruncated and BodyTruncated say a part was
+// cut). A body that is not UTF-8 is base64 with BodyEncoding "base64".
 type RequestRecord struct {
-	Method        string            `json:"method"`
-	Path          string            `json:"path"`
-	Query         map[string]string `json:"query"`
-	Headers       map[string]string `json:"headers"`
-	Body          string            `json:"body"`
-	BodyEncoding  string            `json:"body_encoding,omitempty"`
-	BodySize      int               `json:"body_size"`
-	BodyTruncated bool              `json:"body_truncated"`
+	Method           string            `json:"method"`
+	Path             string            `json:"path"`
+	Query            map[string]string `json:"query"`
+	QueryTruncated   bool              `json:"query_truncated"`
+	Headers          map[string]string `json:"headers"`
+	HeadersTruncated bool              `json:"headers_truncated"`
+	Body             string            `json:"body"`
+	BodyEncoding     string            `json:"body_encoding,omitempty"`
+	BodySize         int               `json:"body_size"`
+	BodyTruncated    bool              `json:"body_truncated"`
 }
 
 // ResponseRecord is the response the caller got, cut like RequestRecord.

@@ -27,8 +27,12 @@ func (r *RequestRecord) AppendJSON(b []byte) []byte {
 	b = appendString(b, r.Path)
 	b = append(b, `,"query":`...)
 	b = appendStringMap(b, r.Query)
+	b = append(b, `,"query_truncated":`...)
+	b = strconv.AppendBool(b, r.QueryTruncated)
 	b = append(b, `,"headers":`...)
 	b = appendStringMap(b, r.Headers)
+	b = append(b, `,"headers_truncated":`...)
+	b = strconv.AppendBool(b, r.HeadersTruncated)
 	return appendBody(b, r.Body, r.BodyEncoding, r.BodySize, r.BodyTruncated)
 }
 

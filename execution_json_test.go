@@ -33,7 +33,7 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 	for i := range 40 { // more keys than the appender's stack array
 		many[string(rune('a'+i%26))+string(rune('a'+i/26))] = "v"
 	}
-	for _, req := range []*RequestRecord{nil, {}, {Query: map[string]string{}, Headers: many}} {
+	for _, req := range []*RequestRecord{nil, {}, {Query: map[string]string{}, Headers: many}, {QueryTruncated: true, HeadersTruncated: true}} {
 		check(t, req, req.AppendJSON(nil))
 	}
 	check(t, (*ResponseRecord)(nil), (*ResponseRecord)(nil).AppendJSON(nil))
