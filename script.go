@@ -112,6 +112,8 @@ type ScriptStore interface {
 type TokenStore interface {
 	// AdminTokenHash returns "" when no token was set yet.
 	AdminTokenHash(ctx context.Context) (string, error)
+	// SetAdminTokenHash replaces the hash and deletes every session in the
+	// same transaction: a new token signs everyone out.
 	SetAdminTokenHash(ctx context.Context, hash string) error
 }
 
@@ -120,6 +122,7 @@ type Store interface {
 	ScriptStore
 	ExecutionStore
 	TokenStore
+	SessionStore
 	// Kind names the database for /api/health: "sqlite" or "postgres".
 	Kind() string
 	Ping(ctx context.Context) error
@@ -143,7 +146,7 @@ const (
 // *Error naming the field.
 func (u ScriptUpdate) Validate() error {
 	if u.Name != nil && !ValidName(*u.Name) {
-		return Errorf(EInvalidRequest, "name %q is not a slug ([a-z0-9][a-z0-9-]{0,62})", *u.Name)
+		return fieldError("name", "name %q is not a slug ([a-z0-9][a-z0-9-]{0,62})", *u.Name)
 	}
 	if err := inRange("timeout_ms", u.TimeoutMS, MaxTimeoutMS); err != nil {
 		return err
