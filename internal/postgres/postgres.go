@@ -303,15 +303,6 @@ func (s *Store) AdminTokenHash(ctx context.Context) (string, error) {
 	return h, nil
 }
 
-// SetAdminTokenHash implements picloud.TokenStore.
-func (s *Store) SetAdminTokenHash(ctx context.Context, hash string) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO settings (key, value) VALUES ('admin_token_hash', $1)
-		ON CONFLICT (key) DO UPDATE SET value = excluded.value`, hash); err != nil {
-		return fmt.Errorf("postgres: set admin token: %w", err)
-	}
-	return nil
-}
-
 const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error`
 
 // InsertExecutions implements picloud.ExecutionStore: one INSERT ... SELECT

@@ -27,6 +27,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"Versions", testVersions},
 		{"NotFound", testNotFound},
 		{"AdminToken", testAdminToken},
+		{"Sessions", testSessions},
 		{"Executions", testExecutions},
 		{"ExecutionBatches", testExecutionBatches},
 		{"ExecutionStats", testExecutionStats},
