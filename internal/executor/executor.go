@@ -1,10 +1,16 @@
 // Package executor is the only bridge between the Rhai engine and the
-// platform: it configures the engine and its limits, provides the log:: host
-// module, turns an HTTP request into the script's `request` map, and turns the
-// script's value or error into a response and an execution status.
+// platform: it compiles sources into opaque Programs, configures the engine
+// and its limits, provides the log:: host module, turns an HTTP request into
+// the script's `request` map (without PiCloud's credentials), and turns the
+// script's value or error into a response (bounded in size, with the
+// platform's sandboxing headers) and an execution status.
+//
+// Nothing outside this package touches the engine: callers hold *Program
+// values, pass a module Resolver per execution (Options), and read Results.
 package executor
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,56 +24,65 @@ import (
 	"github.com/picloud/picloud/rhai/syntax"
 )
 
-// Config holds the server-wide limits. Zero fields take the defaults below.
+// The server-wide defaults, each named once and applied with cmp.Or wherever
+// a zero setting means "the default".
+const (
+	DefaultTimeout          = 5 * time.Second // a script's wall clock
+	DefaultMaxOperations    = 10_000_000      // a script's operations
+	DefaultMaxMemoryBytes   = 64 << 20        // bytes a script may hold at once in strings, arrays, maps, BLOBs
+	DefaultMaxResponseBytes = 10 << 20        // bytes of a script's response headers and body
+	DefaultMaxStringSize    = 4 << 20         // bytes in one string
+	DefaultMaxArraySize     = 1_000_000       // elements in one array, bytes in one BLOB
+	DefaultMaxMapSize       = 100_000         // entries in one map
+	DefaultMaxModules       = 64              // imports in one execution
+	DefaultMaxLogLines      = 100             // log lines kept per execution
+	DefaultMaxLogBytes      = 64 << 10        // bytes of log messages and data kept per execution
+)
+
+// Config holds the server-wide limits. Zero fields take the Default*
+// constants (the depth limits: Rhai's own defaults, 64, 64 and 32).
 type Config struct {
-	DefaultTimeout       time.Duration // a script's wall clock when it sets none (5 s)
-	DefaultMaxOperations uint64        // a script's operations when it sets none (10,000,000)
-	MaxCallDepth         int           // Rhai's default 64
-	MaxExprDepth         int           // Rhai's default 64
-	MaxFnExprDepth       int           // Rhai's default 32
-	MaxStringSize        int           // bytes in one string (4 MiB)
-	MaxArraySize         int           // elements in one array, bytes in one BLOB (1,000,000)
-	MaxMapSize           int           // entries in one map (100,000)
-	MaxModules           int           // imports in one execution (64)
-	MaxLogLines          int           // log lines kept per execution (100)
-	MaxLogBytes          int           // bytes of log messages and data kept per execution (64 KiB)
+	DefaultTimeout          time.Duration // a script's wall clock when it sets none
+	DefaultMaxOperations    uint64        // a script's operations when it sets none
+	DefaultMaxMemoryBytes   int64         // a script's memory budget when it sets none
+	DefaultMaxResponseBytes int64         // a script's response cap when it sets none
+	MaxCallDepth            int
+	MaxExprDepth            int
+	MaxFnExprDepth          int
+	MaxStringSize           int // bytes in one string
+	MaxArraySize            int // elements in one array, bytes in one BLOB
+	MaxMapSize              int // entries in one map
+	MaxModules              int // imports in one execution
+	MaxLogLines             int // log lines kept per execution
+	MaxLogBytes             int // bytes of log messages and data kept per execution
 }
 
 func (c Config) withDefaults() Config {
-	def := func(v *int, d int) {
-		if *v == 0 {
-			*v = d
-		}
-	}
-	if c.DefaultTimeout == 0 {
-		c.DefaultTimeout = 5 * time.Second
-	}
-	if c.DefaultMaxOperations == 0 {
-		c.DefaultMaxOperations = 10_000_000
-	}
-	def(&c.MaxStringSize, 4<<20)
-	def(&c.MaxArraySize, 1_000_000)
-	def(&c.MaxMapSize, 100_000)
-	def(&c.MaxModules, 64)
-	def(&c.MaxLogLines, 100)
-	def(&c.MaxLogBytes, 64<<10)
+	c.DefaultTimeout = cmp.Or(c.DefaultTimeout, DefaultTimeout)
+	c.DefaultMaxOperations = cmp.Or(c.DefaultMaxOperations, DefaultMaxOperations)
+	c.DefaultMaxMemoryBytes = cmp.Or(c.DefaultMaxMemoryBytes, DefaultMaxMemoryBytes)
+	c.DefaultMaxResponseBytes = cmp.Or(c.DefaultMaxResponseBytes, DefaultMaxResponseBytes)
+	c.MaxStringSize = cmp.Or(c.MaxStringSize, DefaultMaxStringSize)
+	c.MaxArraySize = cmp.Or(c.MaxArraySize, DefaultMaxArraySize)
+	c.MaxMapSize = cmp.Or(c.MaxMapSize, DefaultMaxMapSize)
+	c.MaxModules = cmp.Or(c.MaxModules, DefaultMaxModules)
+	c.MaxLogLines = cmp.Or(c.MaxLogLines, DefaultMaxLogLines)
+	c.MaxLogBytes = cmp.Or(c.MaxLogBytes, DefaultMaxLogBytes)
 	return c
 }
 
-// Resolver returns the compiled current version of the stored script named
-// name, for `import "name"`.
-type Resolver func(ctx context.Context, name string) (*rhai.AST, error)
-
-// Executor runs compiled scripts. It is safe for concurrent use.
+// Executor compiles and runs scripts. It is safe for concurrent use: the
+// engine is configured once in New and only read afterwards.
 type Executor struct {
 	eng *rhai.Engine
 	cfg Config
 	log *slog.Logger
 }
 
-// New configures an engine with cfg's limits, the log:: module and resolve for
-// imports (nil: imports fail).
-func New(cfg Config, resolve Resolver, logger *slog.Logger) *Executor {
+// New configures an engine with cfg's limits and the log:: module. Imports
+// are resolved per execution (Options.Resolver); the engine has no resolver
+// of its own.
+func New(cfg Config, logger *slog.Logger) *Executor {
 	cfg = cfg.withDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -82,16 +97,8 @@ func New(cfg Config, resolve Resolver, logger *slog.Logger) *Executor {
 		MaxArraySize:   cfg.MaxArraySize,
 		MaxMapSize:     cfg.MaxMapSize,
 		MaxModules:     cfg.MaxModules,
+		MaxMemoryBytes: cfg.DefaultMaxMemoryBytes,
 	})
-	if resolve != nil {
-		eng.SetModuleResolver(func(ctx context.Context, _ *rhai.Engine, path string) (*rhai.AST, error) {
-			ast, err := resolve(ctx, path)
-			if err != nil {
-				return nil, rhai.NewError(rhai.ErrModuleNotFound, "Module not found: %s", path)
-			}
-			return ast, nil
-		})
-	}
 	eng.RegisterStaticModule("log", logModule())
 	return &Executor{eng: eng, cfg: cfg, log: logger}
 }
@@ -99,49 +106,29 @@ func New(cfg Config, resolve Resolver, logger *slog.Logger) *Executor {
 // Config returns the effective configuration (defaults filled in).
 func (x *Executor) Config() Config { return x.cfg }
 
-// SourceError is one compile error, as /api/validate lists them.
-type SourceError struct {
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-}
-
-// Compile compiles source. An invalid source is an *picloud.Error with code
-// invalid_source whose Details carry the line and column.
-func (x *Executor) Compile(name, source string) (*rhai.AST, error) {
-	ast, err := x.eng.Compile(name, source)
-	if err != nil {
-		se := sourceError(err)
-		return nil, &picloud.Error{Code: picloud.EInvalidSource, Message: se.Message,
-			Details: map[string]any{"line": se.Line, "column": se.Column, "kind": se.Kind}}
-	}
-	return ast, nil
-}
-
-// Validate compiles source and lists its errors (none when it compiles).
-func (x *Executor) Validate(source string) []SourceError {
-	if _, err := x.eng.Compile("", source); err != nil {
-		return []SourceError{sourceError(err)}
-	}
-	return []SourceError{}
-}
-
-func sourceError(err error) SourceError {
-	var pe *syntax.Error
-	if errors.As(err, &pe) {
-		return SourceError{Kind: pe.FullKind(), Message: pe.Message, Line: int(pe.Pos.Line), Column: int(pe.Pos.Col)}
-	}
-	return SourceError{Kind: "ErrorParsing", Message: err.Error()}
-}
-
 // Limits are one script's limits; zero fields take the server defaults.
 type Limits struct {
-	Timeout       time.Duration
-	MaxOperations uint64
+	Timeout          time.Duration
+	MaxOperations    uint64
+	MaxMemoryBytes   int64
+	MaxResponseBytes int64
 }
 
-// Request is the HTTP request a script handles.
+// Options are the hooks and switches of one execution.
+type Options struct {
+	// Resolver returns the program that `import "name"` loads (the current
+	// version of the stored script named name). A *picloud.Error with code
+	// not_found makes the import fail with ErrorModuleNotFound; any other
+	// error fails the execution as internal. Nil: every import fails.
+	Resolver func(ctx context.Context, name string) (*Program, error)
+	// Unsandboxed drops the platform's `Content-Security-Policy: sandbox`.
+	// The orchestrator sets it only when functions are served from their own
+	// origin (--functions-origin) and the script asks for it.
+	Unsandboxed bool
+}
+
+// Request is the HTTP request a script handles. Header may hold
+// credentials: the script's `request.headers` never does (StripCredentials).
 type Request struct {
 	Method  string
 	Path    string
@@ -151,7 +138,9 @@ type Request struct {
 	Body    []byte
 }
 
-// Response is what the caller gets when the script succeeds.
+// Response is what the caller gets when the script succeeds. Header holds
+// the final headers, the platform's rules applied (see finalHeaders): what
+// WriteResponse sends and what the execution log records are the same.
 type Response struct {
 	Status int
 	Header http.Header
@@ -165,69 +154,97 @@ type Result struct {
 	Code       string             // the API error code when Status is not success
 	Err        *picloud.ExecError // the full error when Status is not success
 	Logs       []picloud.LogLine
-	Operations uint64
+	Operations uint64 // the evaluation's operations plus the response encoding's
+	MemoryPeak int64  // the most bytes the evaluation held at once (0: not measured)
 	Started    time.Time
 	Duration   time.Duration
 }
 
-// Execute runs ast on req within lim. It never panics and never returns a
-// nil Result: every failure is a status in the Result.
-func (x *Executor) Execute(ctx context.Context, ast *rhai.AST, lim Limits, req *Request) (res *Result) {
+// Execute runs prog on req within lim. It never panics and never returns a
+// nil Result: every failure, including a program that does not compile, is a
+// status in the Result.
+func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *Request, opts Options) (res *Result) {
 	res = &Result{Started: time.Now()}
-	if lim.Timeout <= 0 {
-		lim.Timeout = x.cfg.DefaultTimeout
-	}
-	if lim.MaxOperations == 0 {
-		lim.MaxOperations = x.cfg.DefaultMaxOperations
-	}
+	lim.Timeout = cmp.Or(max(lim.Timeout, 0), x.cfg.DefaultTimeout)
+	lim.MaxOperations = cmp.Or(lim.MaxOperations, x.cfg.DefaultMaxOperations)
+	lim.MaxMemoryBytes = cmp.Or(max(lim.MaxMemoryBytes, 0), x.cfg.DefaultMaxMemoryBytes)
+	lim.MaxResponseBytes = cmp.Or(max(lim.MaxResponseBytes, 0), x.cfg.DefaultMaxResponseBytes)
 	logs := &collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}
 	defer func() {
 		if p := recover(); p != nil {
-			x.log.Error("executor: panic", "panic", p)
-			res.Response, res.Status, res.Code = nil, picloud.StatusError, picloud.EInternal
-			res.Err = &picloud.ExecError{Kind: "ErrorSystem", Message: "internal error"}
+			x.internal(res, fmt.Errorf("panic: %v", p))
 		}
 		res.Logs = logs.finish()
 		res.Duration = time.Since(res.Started)
 	}()
+	switch {
+	case prog == nil:
+		x.internal(res, errors.New("no program"))
+		return res
+	case prog.err != nil:
+		compileFailure(res, prog)
+		return res
+	}
 
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, collectorKey{}, logs)
 	scope := rhai.NewScope()
 	scope.Push("request", requestValue(req))
-	opts := &rhai.EvalOptions{
-		Scope:         scope,
-		MaxOperations: lim.MaxOperations,
-		OnPrint:       func(s string) { logs.add(picloud.LevelInfo, s, nil) },
-		OnDebug:       func(s string, _ string, _ syntax.Pos) { logs.add(picloud.LevelDebug, s, nil) },
+	eo := &rhai.EvalOptions{
+		Scope:          scope,
+		MaxOperations:  lim.MaxOperations,
+		MaxMemoryBytes: lim.MaxMemoryBytes,
+		Resolver:       x.moduleResolver(opts.Resolver),
+		OnPrint:        func(s string) { logs.add(picloud.LevelInfo, s, nil) },
+		OnDebug:        func(s string, _ string, _ syntax.Pos) { logs.add(picloud.LevelDebug, s, nil) },
 	}
-	v, err := x.eng.EvalWith(ctx, ast, opts)
-	res.Operations = opts.Operations
+	v, err := x.eng.EvalWith(ctx, prog.ast, eo)
+	res.Operations, res.MemoryPeak = eo.Operations, eo.MemoryPeak
 	if err != nil {
 		x.fail(ctx, res, err)
 		return res
 	}
-	resp, err := toResponse(v)
+	enc := &encoder{ctx: ctx, max: lim.MaxResponseBytes, ops: eo.Operations, maxOps: lim.MaxOperations}
+	resp, err := toResponse(enc, v)
+	res.Operations = enc.ops
 	if err != nil {
+		var le *limitError
+		if errors.As(err, &le) {
+			x.fail(ctx, res, le.err)
+			return res
+		}
 		res.Status, res.Code = picloud.StatusError, picloud.EInvalidResponse
 		res.Err = &picloud.ExecError{Kind: "InvalidResponse", Message: err.Error()}
 		return res
 	}
+	finalHeaders(resp.Header, opts.Unsandboxed)
 	res.Status, res.Response = picloud.StatusSuccess, resp
 	return res
+}
+
+// internal records a fault of the platform (a panic, a native or resolver
+// failing in a way no script can cause): status error, code internal. The
+// cause goes to the server log, never to the caller.
+func (x *Executor) internal(res *Result, cause error) {
+	x.log.Error("executor: internal error", "err", cause)
+	res.Response, res.Status, res.Code = nil, picloud.StatusError, picloud.EInternal
+	res.Err = &picloud.ExecError{Kind: rhai.ErrSystem, Message: "internal error"}
 }
 
 // fail maps an evaluation error to a status and a code.
 func (x *Executor) fail(ctx context.Context, res *Result, err error) {
 	var re *rhai.Error
 	if !errors.As(err, &re) {
-		x.log.Error("executor: unexpected error", "err", err)
-		res.Status, res.Code = picloud.StatusError, picloud.EInternal
-		res.Err = &picloud.ExecError{Kind: "ErrorSystem", Message: err.Error()}
+		x.internal(res, err)
 		return
 	}
 	root := re.Root()
+	if root.Kind == rhai.ErrSystem {
+		// The engine turned a panic (a native, a resolver) into this error.
+		x.internal(res, err)
+		return
+	}
 	pos := root.Pos
 	if !pos.IsValid() {
 		pos = re.Pos
@@ -237,7 +254,8 @@ func (x *Executor) fail(ctx context.Context, res *Result, err error) {
 	case root.Kind == rhai.ErrTerminated && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		res.Status, res.Code = picloud.StatusTimeout, picloud.ETimeout
 	case root.Kind == rhai.ErrTerminated:
-		// The caller went away (or the server is stopping hard).
+		// The caller went away (or the server is stopping hard): not a limit
+		// of the script's, so not budget_exceeded.
 		res.Status, res.Code = picloud.StatusError, picloud.EScriptError
 	case re.IsLimit():
 		res.Status, res.Code = picloud.StatusBudgetExceeded, picloud.EBudgetExceeded

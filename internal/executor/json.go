@@ -2,24 +2,303 @@ package executor
 
 import (
 	"bytes"
+	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/picloud/picloud/rhai"
 )
 
-// maxJSONDepth bounds the nesting of values converted to and from JSON.
+// maxJSONDepth bounds the nesting of request bodies parsed into values.
 const maxJSONDepth = 256
+
+// maxEncodeDepth bounds the nesting of values encoded as JSON (the engine
+// lets data nest deeper than a request body may).
+const maxEncodeDepth = 1000
+
+// bytesPerOp is how many bytes of response encoding count as one operation,
+// as the engine charges string and BLOB work.
+const bytesPerOp = 64
+
+// checkEvery is how many bytes an encoder produces between two checks of
+// the context and the operation budget.
+const checkEvery = 64 << 10
 
 var errTooDeep = errors.New("JSON nested too deeply")
 
-// marshalJSON writes v as JSON by the platform's rules (rhai.MarshalJSON):
-// characters become one-character strings, BLOBs base64 strings, NaN and
-// infinities null, timestamps, ranges, function pointers and custom values
-// their display text; map keys come out sorted, as Rhai iterates them.
-func marshalJSON(v rhai.Value) ([]byte, error) { return rhai.MarshalJSON(v) }
+// limitError is an encoder that stopped on a limit (the response cap, the
+// operation budget, the context): err is the engine's error for it, so that
+// Execute reports it as the evaluation's own limits.
+type limitError struct{ err *rhai.Error }
+
+func (e *limitError) Error() string { return e.err.Error() }
+
+// encoder turns a script's value into the bytes of a response, bounded:
+// it stops as soon as the response crosses max bytes (never building the
+// whole body first), charges one operation per bytesPerOp bytes against
+// maxOps, and checks ctx every checkEvery bytes, so that encoding a huge
+// value respects the script's budget and timeout.
+type encoder struct {
+	ctx    context.Context
+	max    int64  // bytes the response may hold (headers and body); <= 0: no cap
+	used   int64  // bytes spent before the current buffer (headers, earlier parts)
+	ops    uint64 // operations used so far (the evaluation's, then ours)
+	maxOps uint64 // 0: no budget
+
+	b         []byte // the JSON being written
+	checked   int    // len(b) at the last check
+	uncharged int64  // bytes produced but not yet charged as operations
+}
+
+// spend accounts n bytes written outside the buffer (a header, a string
+// body copied as it is). It fails when the response would cross the cap.
+func (e *encoder) spend(n int) error {
+	return e.guard(func() {
+		e.reserve(n)
+		e.used += int64(n)
+		e.charge(int64(n))
+	})
+}
+
+// json returns v in the platform's JSON encoding: () is null, maps are
+// objects with keys in byte order, characters one-character strings, BLOBs
+// base64 strings, timestamps, ranges and function pointers their display
+// text, NaN and infinities null; integral floats keep a ".0". Strings are
+// escaped as encoding/json does, HTML characters included, so a body is safe
+// to embed in a page. The bytes count toward the response.
+func (e *encoder) json(v rhai.Value) ([]byte, error) {
+	e.b, e.checked = nil, 0
+	err := e.guard(func() {
+		e.value(v, 0)
+		e.check()
+		e.charge(0)
+		e.used += int64(len(e.b))
+	})
+	out := e.b
+	e.b, e.checked = nil, 0
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// guard runs f, turning the encoder's aborts (panics with an error) into
+// errors; any other panic goes on.
+func (e *encoder) guard(f func()) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			a, ok := r.(abort)
+			if !ok {
+				panic(r)
+			}
+			err = a.err
+		}
+	}()
+	f()
+	return nil
+}
+
+// abort carries an encoder's error up through the recursive writers.
+type abort struct{ err error }
+
+func (e *encoder) fail(kind, format string, args ...any) {
+	panic(abort{&limitError{&rhai.Error{Kind: kind, Message: fmt.Sprintf(format, args...)}}})
+}
+
+// reserve fails when n more bytes would take the response over the cap.
+func (e *encoder) reserve(n int) {
+	if e.max > 0 && e.used+int64(len(e.b))+int64(n) > e.max {
+		e.tooLarge()
+	}
+}
+
+func (e *encoder) tooLarge() {
+	e.fail(rhai.ErrDataTooLarge, "response body over %d bytes", e.max)
+}
+
+// check fails when the buffer crossed the cap; every checkEvery bytes it
+// also charges the work done and checks the context.
+func (e *encoder) check() {
+	if e.max > 0 && e.used+int64(len(e.b)) > e.max {
+		e.tooLarge()
+	}
+	if len(e.b)-e.checked >= checkEvery {
+		e.charge(0)
+	}
+}
+
+// charge bills the bytes produced since the last charge (plus n written
+// elsewhere) against the operation budget and checks the context.
+func (e *encoder) charge(n int64) {
+	e.uncharged += n + int64(len(e.b)-e.checked)
+	e.checked = len(e.b)
+	e.ops += uint64(e.uncharged / bytesPerOp)
+	e.uncharged %= bytesPerOp
+	if e.maxOps > 0 && e.ops > e.maxOps {
+		e.fail(rhai.ErrTooManyOperations, "Too many operations")
+	}
+	if e.ctx != nil && e.ctx.Err() != nil {
+		e.fail(rhai.ErrTerminated, "Script terminated")
+	}
+}
+
+func (e *encoder) value(v rhai.Value, depth int) {
+	if depth > maxEncodeDepth {
+		panic(abort{fmt.Errorf("value nested too deeply for JSON (over %d levels)", maxEncodeDepth)})
+	}
+	switch v.Type() {
+	case rhai.TypeUnit:
+		e.b = append(e.b, "null"...)
+	case rhai.TypeBool:
+		e.b = strconv.AppendBool(e.b, v.AsBool())
+	case rhai.TypeInt, rhai.TypeU8:
+		e.b = strconv.AppendInt(e.b, v.AsInt(), 10)
+	case rhai.TypeFloat:
+		e.b = appendJSONFloat(e.b, v.AsFloat())
+	case rhai.TypeChar:
+		e.string(string(v.AsChar()))
+	case rhai.TypeString:
+		e.string(v.AsString())
+	case rhai.TypeArray:
+		e.b = append(e.b, '[')
+		for i, x := range v.AsArray().Items {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.value(x, depth+1)
+			e.check()
+		}
+		e.b = append(e.b, ']')
+	case rhai.TypeMap:
+		m := v.AsMap()
+		e.b = append(e.b, '{')
+		for i, k := range m.SortedKeys() {
+			if i > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.string(k)
+			e.b = append(e.b, ':')
+			e.value(m.M[k], depth+1)
+			e.check()
+		}
+		e.b = append(e.b, '}')
+	case rhai.TypeBlob:
+		data := v.AsBlob().B
+		e.reserve(base64.StdEncoding.EncodedLen(len(data)) + 2)
+		e.b = append(e.b, '"')
+		e.b = base64.StdEncoding.AppendEncode(e.b, data)
+		e.b = append(e.b, '"')
+	case rhai.TypeCustom:
+		if m, ok := v.AsCustom().V.(json.Marshaler); ok {
+			data, err := m.MarshalJSON()
+			if err != nil {
+				panic(abort{err})
+			}
+			e.reserve(len(data))
+			e.b = append(e.b, data...)
+			return
+		}
+		e.string(v.String())
+	default:
+		// Timestamps, ranges, function pointers: their display text, as the
+		// platform's contract says.
+		e.string(v.String())
+	}
+}
+
+// string writes s as a JSON string the way encoding/json does, including
+// its HTML-safe escapes (<, >, & as \u003c...). It refuses up front a string
+// that cannot fit, and stops within a few bytes of the cap when escaping
+// makes one grow past it.
+func (e *encoder) string(s string) {
+	const hex = "0123456789abcdef"
+	e.reserve(len(s) + 2)
+	limit := math.MaxInt
+	if e.max > 0 {
+		limit = int(e.max - e.used)
+	}
+	b := append(e.b, '"')
+	for i := 0; i < len(s); {
+		if len(b) > limit {
+			e.b = b
+			e.tooLarge()
+		}
+		c := s[i]
+		if c < utf8.RuneSelf {
+			switch {
+			case c == '"' || c == '\\':
+				b = append(b, '\\', c)
+			case c == '\n':
+				b = append(b, '\\', 'n')
+			case c == '\r':
+				b = append(b, '\\', 'r')
+			case c == '\t':
+				b = append(b, '\\', 't')
+			case c == '\b':
+				b = append(b, '\\', 'b')
+			case c == '\f':
+				b = append(b, '\\', 'f')
+			case c < 0x20 || c == '<' || c == '>' || c == '&':
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
+			default:
+				b = append(b, c)
+			}
+			i++
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&15])
+		default:
+			b = append(b, s[i:i+size]...)
+		}
+		i += size
+	}
+	e.b = append(b, '"')
+	e.check()
+}
+
+// appendJSONFloat writes f as encoding/json does (plain notation from 1e-6
+// to 1e21, exponent notation outside), keeping a ".0" on whole numbers so a
+// float reads back as a float; NaN and infinities are null.
+func appendJSONFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, "null"...)
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	start := len(b)
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 -> 1e-7, as encoding/json writes it.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	if !bytes.ContainsAny(b[start:], ".eE") {
+		b = append(b, ".0"...)
+	}
+	return b
+}
+
+// marshalJSON is the platform's JSON encoding of v with no cap or budget
+// but maxBytes (0: none), for log data.
+func marshalJSON(v rhai.Value, maxBytes int) ([]byte, error) {
+	e := &encoder{max: int64(maxBytes)}
+	return e.json(v)
+}
 
 // parseJSON turns a JSON document into a Rhai value: objects become maps,
 // arrays arrays, integers that fit stay i64, other numbers f64, null ().

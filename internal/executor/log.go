@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -35,6 +36,13 @@ func (c *collector) add(level, msg string, data json.RawMessage) {
 	}
 	c.bytes += n
 	c.lines = append(c.lines, picloud.LogLine{Level: level, Message: msg, Data: data, Time: picloud.Time{Time: time.Now().UTC()}})
+}
+
+// drop counts a line that was not kept.
+func (c *collector) drop() {
+	c.mu.Lock()
+	c.dropped++
+	c.mu.Unlock()
 }
 
 func (c *collector) finish() []picloud.LogLine {
@@ -76,8 +84,18 @@ func logLine(c *rhai.Context, level string, msg rhai.Value, data *rhai.Value) er
 	}
 	var raw json.RawMessage
 	if data != nil {
-		b, err := marshalJSON(*data)
-		if err != nil {
+		// Data larger than the whole log allowance could never be kept:
+		// stop encoding it there, and drop the line as the collector would.
+		b, err := marshalJSON(*data, col.maxBytes)
+		if err := c.Tick(len(b) / bytesPerOp); err != nil {
+			return err
+		}
+		var le *limitError
+		switch {
+		case errors.As(err, &le):
+			col.drop()
+			return c.Tick(col.maxBytes / bytesPerOp)
+		case err != nil:
 			return rhai.NewError(rhai.ErrRuntime, "log::%s: %v", level, err)
 		}
 		raw = b

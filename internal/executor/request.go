@@ -8,7 +8,8 @@ import (
 	"github.com/picloud/picloud/rhai"
 )
 
-// requestValue builds the script's `request` map.
+// requestValue builds the script's `request` map. Its headers are r's
+// without PiCloud's credentials (see StripCredentials).
 func requestValue(r *Request) rhai.Value {
 	query := make(map[string]rhai.Value, len(r.Query))
 	for k, vs := range r.Query {
@@ -18,7 +19,10 @@ func requestValue(r *Request) rhai.Value {
 	}
 	headers := make(map[string]rhai.Value, len(r.Header))
 	for k, vs := range r.Header {
-		headers[LowerHeader(k)] = rhai.String(JoinHeader(vs))
+		// PiCloud's credentials never reach a script.
+		if vs = stripValues(k, vs); len(vs) > 0 {
+			headers[LowerHeader(k)] = rhai.String(JoinHeader(vs))
+		}
 	}
 	raw := rhai.String(string(r.Body))
 	if !utf8.Valid(r.Body) {

@@ -15,21 +15,23 @@ var hopByHop = map[string]bool{
 	"te": true, "trailer": true, "transfer-encoding": true, "upgrade": true, "content-length": true,
 }
 
-// toResponse maps the script's value to an HTTP response.
+// toResponse maps the script's value to an HTTP response, its headers and
+// body encoded by enc (within the response cap and the operation budget; a
+// *limitError when one is crossed).
 //
 // A map whose keys are only status, headers and body, with an integer status,
 // is a full response; its status must be 100 to 599. A map with a status that
 // is not an integer (#{status: "ok"}) is plain JSON.
-func toResponse(v rhai.Value) (*Response, error) {
+func toResponse(enc *encoder, v rhai.Value) (*Response, error) {
 	if m := v.AsMap(); v.Type() == rhai.TypeMap && isFullResponse(m) {
-		return fullResponse(m)
+		return fullResponse(enc, m)
 	}
 	resp := &Response{Status: http.StatusOK, Header: http.Header{}}
 	if v.IsUnit() {
 		resp.Status = http.StatusNoContent
 		return resp, nil
 	}
-	return resp, setBody(resp, v)
+	return resp, setBody(enc, resp, v)
 }
 
 func isFullResponse(m *rhai.Map) bool {
@@ -45,7 +47,7 @@ func isFullResponse(m *rhai.Map) bool {
 	return true
 }
 
-func fullResponse(m *rhai.Map) (*Response, error) {
+func fullResponse(enc *encoder, m *rhai.Map) (*Response, error) {
 	status := m.M["status"].AsInt()
 	if status < 100 || status > 599 {
 		return nil, fmt.Errorf("status %d is not between 100 and 599", status)
@@ -57,7 +59,13 @@ func fullResponse(m *rhai.Map) (*Response, error) {
 		}
 		hm := hv.AsMap()
 		for _, name := range hm.SortedKeys() {
-			if err := addHeader(resp.Header, name, hm.M[name]); err != nil {
+			n, err := addHeader(resp.Header, name, hm.M[name])
+			if err != nil {
+				return nil, err
+			}
+			// Headers count toward the response cap: a script must not
+			// get around it with a huge header instead of a huge body.
+			if err := enc.spend(n); err != nil {
 				return nil, err
 			}
 		}
@@ -70,27 +78,36 @@ func fullResponse(m *rhai.Map) (*Response, error) {
 		// The script chose the type: strings and BLOBs go out as they are.
 		switch body.Type() {
 		case rhai.TypeString:
+			if err := enc.spend(len(body.AsString())); err != nil {
+				return nil, err
+			}
 			resp.Body = []byte(body.AsString())
 			return resp, nil
 		case rhai.TypeBlob:
+			if err := enc.spend(len(body.AsBlob().B)); err != nil {
+				return nil, err
+			}
 			resp.Body = body.AsBlob().B
 			return resp, nil
 		}
-		b, err := marshalJSON(body)
+		b, err := enc.json(body)
 		resp.Body = b
 		return resp, err
 	}
-	return resp, setBody(resp, body)
+	return resp, setBody(enc, resp, body)
 }
 
 // setBody applies the body rule: a string is text, anything else JSON.
-func setBody(resp *Response, v rhai.Value) error {
+func setBody(enc *encoder, resp *Response, v rhai.Value) error {
 	if v.Type() == rhai.TypeString {
+		if err := enc.spend(len(v.AsString())); err != nil {
+			return err
+		}
 		resp.Header["Content-Type"] = textPlain
 		resp.Body = []byte(v.AsString())
 		return nil
 	}
-	b, err := marshalJSON(v)
+	b, err := enc.json(v)
 	if err != nil {
 		return err
 	}
@@ -106,13 +123,16 @@ var (
 	applicationJSON = []string{"application/json"}
 )
 
-func addHeader(h http.Header, name string, v rhai.Value) error {
+// addHeader adds the script's header name (a value or an array of values)
+// to h, and returns the bytes it added.
+func addHeader(h http.Header, name string, v rhai.Value) (int, error) {
 	if !validHeaderName(name) {
-		return fmt.Errorf("invalid header name %q", name)
+		return 0, fmt.Errorf("invalid header name %q", name)
 	}
 	if hopByHop[strings.ToLower(name)] {
-		return fmt.Errorf("header %q is not allowed in a response", name)
+		return 0, fmt.Errorf("header %q is not allowed in a response", name)
 	}
+	n := 0
 	values := []rhai.Value{v}
 	if v.Type() == rhai.TypeArray {
 		values = v.AsArray().Items
@@ -125,14 +145,15 @@ func addHeader(h http.Header, name string, v rhai.Value) error {
 		case rhai.TypeInt, rhai.TypeFloat, rhai.TypeBool, rhai.TypeChar:
 			s = e.String()
 		default:
-			return fmt.Errorf("header %q: a value must be a string or a number, not %s", name, e.TypeName())
+			return 0, fmt.Errorf("header %q: a value must be a string or a number, not %s", name, e.TypeName())
 		}
 		if !validHeaderValue(s) {
-			return fmt.Errorf("invalid value for header %q", name)
+			return 0, fmt.Errorf("invalid value for header %q", name)
 		}
 		h.Add(name, s)
+		n += len(name) + len(s) + 4 // ": " and CRLF
 	}
-	return nil
+	return n, nil
 }
 
 // validHeaderName reports whether name is an RFC 9110 token.
