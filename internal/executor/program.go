@@ -49,13 +49,9 @@ func (p *Program) Err() error {
 	return p.err
 }
 
-// SourceError is one compile error, as /api/validate lists them.
-type SourceError struct {
-	Kind    string `json:"kind"`
-	Message string `json:"message"`
-	Line    int    `json:"line"`
-	Column  int    `json:"column"`
-}
+// SourceError is one compile error, as /api/validate lists them: the root
+// package's type, so that the manager answers with Validate's result as is.
+type SourceError = picloud.SourceError
 
 // Validate compiles source and lists its errors (none when it compiles).
 func (x *Executor) Validate(source string) []SourceError {
