@@ -85,7 +85,8 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	a.orch = orchestrator.New(cfg.Orchestrator, store, sink, a.metrics, log)
 	a.exec = executor.New(cfg.Executor, a.orch.Resolve, log)
 	a.orch.SetExecutor(a.exec)
-	a.mgr = manager.New(store, a.exec, a.orch, cfg.Orchestrator.MaxBodyBytes, log)
+	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch,
+		MaxBodyBytes: cfg.Orchestrator.MaxBodyBytes, Logger: log})
 	a.handler = a.routes()
 	return a, nil
 }

@@ -25,9 +25,10 @@ func TestHealth(t *testing.T) {
 		s := open(t)
 		e := newEnv(t, s, app.Config{})
 		resp, body := e.request("GET", "/api/health", nil)
-		var h map[string]string
+		var h picloud.Health
 		json.Unmarshal(body, &h)
-		if resp.StatusCode != 200 || h["status"] != "ok" || h["database"] != s.Kind() || h["version"] == "" {
+		if resp.StatusCode != 200 || h.Service != "picloud" || h.Status != "ok" || h.Version == "" ||
+			h.Components["store"] != (picloud.HealthComponent{Status: "ok", Kind: s.Kind()}) {
 			t.Fatalf("health = %d %s", resp.StatusCode, body)
 		}
 	})

@@ -4,10 +4,13 @@
 package manager
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/executor"
@@ -20,6 +23,27 @@ type Invoker interface {
 	Invalidate(scriptID string)
 }
 
+// Config configures a Manager. Store, Executor and Invoker are required;
+// zero values of the rest take their defaults. Fields are added here (never
+// as constructor parameters) so that the parts of the manager can grow
+// independently.
+type Config struct {
+	Store    picloud.Store
+	Executor *executor.Executor
+	Invoker  Invoker
+	Logger   *slog.Logger
+
+	// MaxBodyBytes bounds the JSON bodies the admin API reads (1 MiB).
+	MaxBodyBytes int64
+
+	// HealthChecks are the components /api/health reports beside the store,
+	// which is always checked first under the name "store".
+	HealthChecks []HealthCheck
+	// HealthTimeout bounds each check, so that health answers quickly while a
+	// dependency hangs (1 s).
+	HealthTimeout time.Duration
+}
+
 // Manager serves the admin API.
 type Manager struct {
 	store   picloud.Store
@@ -27,80 +51,49 @@ type Manager struct {
 	invoker Invoker
 	log     *slog.Logger
 	maxBody int64
+	health  *health
 }
 
-// New makes a manager. maxBody bounds the JSON bodies it reads.
-func New(store picloud.Store, exec *executor.Executor, invoker Invoker, maxBody int64, logger *slog.Logger) *Manager {
+// New makes a manager from cfg.
+func New(cfg Config) *Manager {
+	logger := cfg.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	if maxBody <= 0 {
-		maxBody = 1 << 20
-	}
-	return &Manager{store: store, exec: exec, invoker: invoker, log: logger, maxBody: maxBody}
+	m := &Manager{store: cfg.Store, exec: cfg.Executor, invoker: cfg.Invoker, log: logger,
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20)}
+	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
+		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
+	return m
 }
 
 func (m *Manager) fail(w http.ResponseWriter, r *http.Request, err error) {
 	httpapi.WriteError(w, r, m.log, err)
 }
 
-// HandleHealth is GET /api/health, public.
-func (m *Manager) HandleHealth(w http.ResponseWriter, r *http.Request) {
-	status, code := "ok", http.StatusOK
-	body := map[string]any{"version": picloud.BuildVersion, "database": m.store.Kind()}
-	if err := m.store.Ping(r.Context()); err != nil {
-		m.log.Warn("health: database unreachable", "err", err)
-		status, code = "degraded", http.StatusServiceUnavailable
-		body["database_error"] = "unreachable"
+// decode reads the JSON body into v (a request type of the root package) and
+// validates it.
+func (m *Manager) decode(w http.ResponseWriter, r *http.Request, limit int64, v interface{ Validate() error }) error {
+	if err := httpapi.Decode(w, r, limit, v); err != nil {
+		return err
 	}
-	body["status"] = status
-	httpapi.WriteJSON(w, code, body)
-}
-
-// scriptInput is the body of POST and PUT /api/scripts.
-type scriptInput struct {
-	Name           *string `json:"name"`
-	Source         *string `json:"source"`
-	TimeoutMS      *int64  `json:"timeout_ms"`
-	MaxOperations  *int64  `json:"max_operations"`
-	MaxConcurrency *int    `json:"max_concurrency"`
-}
-
-func (in *scriptInput) check() error {
-	if in.Name != nil && !picloud.ValidName(*in.Name) {
-		return picloud.Errorf(picloud.EInvalidRequest, "name %q is not a slug ([a-z0-9][a-z0-9-]{0,62})", *in.Name)
-	}
-	if in.TimeoutMS != nil && (*in.TimeoutMS < 0 || *in.TimeoutMS > 3_600_000) {
-		return picloud.Errorf(picloud.EInvalidRequest, "timeout_ms must be between 0 (the default) and 3600000")
-	}
-	if in.MaxOperations != nil && *in.MaxOperations < 0 {
-		return picloud.Errorf(picloud.EInvalidRequest, "max_operations must not be negative")
-	}
-	if in.MaxConcurrency != nil && *in.MaxConcurrency < 0 {
-		return picloud.Errorf(picloud.EInvalidRequest, "max_concurrency must not be negative")
-	}
-	return nil
+	return v.Validate()
 }
 
 // compile checks that source compiles, as an invalid_source error with the
 // position when it does not.
 func (m *Manager) compile(name, source string) error {
-	_, err := m.exec.Compile(name, source)
-	return err
+	return m.exec.Compile(name, source).Err()
 }
 
 // HandleCreateScript is POST /api/scripts.
 func (m *Manager) HandleCreateScript(w http.ResponseWriter, r *http.Request) {
-	var in scriptInput
+	var in picloud.ScriptUpdate
 	if err := httpapi.Decode(w, r, m.maxBody, &in); err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	if in.Name == nil || in.Source == nil {
-		m.fail(w, r, picloud.Errorf(picloud.EInvalidRequest, "name and source are required"))
-		return
-	}
-	if err := in.check(); err != nil {
+	if err := in.ValidateCreate(); err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -108,34 +101,13 @@ func (m *Manager) HandleCreateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	sc := &picloud.Script{Name: *in.Name, Source: *in.Source}
-	if in.TimeoutMS != nil {
-		sc.TimeoutMS = *in.TimeoutMS
-	}
-	if in.MaxOperations != nil {
-		sc.MaxOperations = *in.MaxOperations
-	}
-	if in.MaxConcurrency != nil {
-		sc.MaxConcurrency = *in.MaxConcurrency
-	}
+	sc := in.NewScript()
 	if err := m.store.CreateScript(r.Context(), sc); err != nil {
 		m.fail(w, r, err)
 		return
 	}
 	m.log.Info("script created", "script", sc.Name, "id", sc.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, sc)
-}
-
-// scriptSummary is a script in the list, with its recent executions.
-type scriptSummary struct {
-	*picloud.Script
-	LastExecution *lastExecution `json:"last_execution"`
-	ErrorRate     *float64       `json:"error_rate"` // over the last 100 executions; null when none
-}
-
-type lastExecution struct {
-	Status    picloud.ExecutionStatus `json:"status"`
-	StartedAt picloud.Time            `json:"started_at"`
 }
 
 // HandleListScripts is GET /api/scripts[?name=NAME].
@@ -154,16 +126,17 @@ func (m *Manager) HandleListScripts(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	items := make([]scriptSummary, len(list))
+	out := picloud.ScriptList{Items: make([]picloud.ScriptSummary, len(list))}
 	for i, sc := range list {
-		items[i].Script = sc
-		if st, ok := stats[sc.ID]; ok {
+		it := &out.Items[i]
+		it.Script = *sc
+		if st, ok := stats[sc.ID]; ok && st.Recent > 0 {
 			rate := float64(st.RecentErrors) / float64(st.Recent)
-			items[i].ErrorRate = &rate
-			items[i].LastExecution = &lastExecution{Status: st.LastStatus, StartedAt: picloud.Time{Time: st.LastAt}}
+			it.ErrorRate = &rate
+			it.LastExecution = &picloud.LastExecution{Status: st.LastStatus, StartedAt: picloud.Time{Time: st.LastAt}}
 		}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items})
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // HandleGetScript is GET /api/scripts/{id}.
@@ -178,12 +151,8 @@ func (m *Manager) HandleGetScript(w http.ResponseWriter, r *http.Request) {
 
 // HandleUpdateScript is PUT (or PATCH) /api/scripts/{id}: a partial update.
 func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
-	var in scriptInput
-	if err := httpapi.Decode(w, r, m.maxBody, &in); err != nil {
-		m.fail(w, r, err)
-		return
-	}
-	if err := in.check(); err != nil {
+	var in picloud.ScriptUpdate
+	if err := m.decode(w, r, m.maxBody, &in); err != nil {
 		m.fail(w, r, err)
 		return
 	}
@@ -198,8 +167,7 @@ func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sc, err := m.store.UpdateScript(r.Context(), id, picloud.ScriptUpdate{Name: in.Name, Source: in.Source,
-		TimeoutMS: in.TimeoutMS, MaxOperations: in.MaxOperations, MaxConcurrency: in.MaxConcurrency})
+	sc, err := m.store.UpdateScript(r.Context(), id, in)
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -228,7 +196,10 @@ func (m *Manager) HandleVersions(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": vs})
+	if vs == nil {
+		vs = []*picloud.Version{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, picloud.VersionList{Items: vs})
 }
 
 // HandleVersion is GET /api/scripts/{id}/versions/{n}.
@@ -247,17 +218,11 @@ func (m *Manager) HandleVersion(w http.ResponseWriter, r *http.Request) {
 }
 
 // HandleRollback is POST /api/scripts/{id}/rollback {"version": n}: a new
-// version with version n's source.
+// version with version n's source. Settings are not versioned, so they stay.
 func (m *Manager) HandleRollback(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Version *int `json:"version"`
-	}
-	if err := httpapi.Decode(w, r, m.maxBody, &in); err != nil {
+	var in picloud.RollbackRequest
+	if err := m.decode(w, r, m.maxBody, &in); err != nil {
 		m.fail(w, r, err)
-		return
-	}
-	if in.Version == nil {
-		m.fail(w, r, picloud.Errorf(picloud.EInvalidRequest, "version is required"))
 		return
 	}
 	id := r.PathValue("id")
@@ -278,39 +243,52 @@ func (m *Manager) HandleRollback(w http.ResponseWriter, r *http.Request) {
 
 // HandleValidate is POST /api/validate {source}.
 func (m *Manager) HandleValidate(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Source *string `json:"source"`
-	}
-	if err := httpapi.Decode(w, r, m.maxBody, &in); err != nil {
+	var in picloud.ValidateRequest
+	if err := m.decode(w, r, m.maxBody, &in); err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	if in.Source == nil {
-		m.fail(w, r, picloud.Errorf(picloud.EInvalidRequest, "source is required"))
-		return
+	out := picloud.ValidateResponse{OK: true, Errors: []picloud.SourceError{}}
+	if err := m.compile("", *in.Source); err != nil {
+		se, ok := sourceError(err)
+		if !ok {
+			m.fail(w, r, err)
+			return
+		}
+		out = picloud.ValidateResponse{Errors: []picloud.SourceError{se}}
 	}
-	errs := m.exec.Validate(*in.Source)
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"ok": len(errs) == 0, "errors": errs})
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// sourceError turns the executor's invalid_source error into the entry
+// /api/validate lists; ok is false for any other error.
+func sourceError(err error) (se picloud.SourceError, ok bool) {
+	var e *picloud.Error
+	if !errors.As(err, &e) || e.Code != picloud.EInvalidSource {
+		return se, false
+	}
+	se.Message = e.Message
+	se.Kind, _ = e.Details["kind"].(string)
+	se.Line, _ = e.Details["line"].(int)
+	se.Column, _ = e.Details["column"].(int)
+	if se.Kind == "" {
+		se.Kind = "ErrorParsing"
+	}
+	return se, true
 }
 
 // HandleInvoke is POST /api/scripts/{id}/invoke {method, path, headers, body}:
 // a test run that answers with everything: the response, the logs, the error.
 func (m *Manager) HandleInvoke(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Method  string            `json:"method"`
-		Path    string            `json:"path"`
-		Query   map[string]string `json:"query"`
-		Headers map[string]string `json:"headers"`
-		Body    *string           `json:"body"`
-	}
-	if err := httpapi.Decode(w, r, m.maxBody+64<<10, &in); err != nil {
+	var in picloud.InvokeRequest
+	// The body carries the script's request body: allow it the full limit
+	// plus room for the envelope.
+	if err := m.decode(w, r, m.maxBody+64<<10, &in); err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	if in.Method == "" {
-		in.Method = http.MethodPost
-	}
-	req := &executor.Request{Method: in.Method, Path: in.Path, Query: map[string][]string{}, Header: http.Header{}}
+	req := &executor.Request{Method: cmp.Or(in.Method, http.MethodPost), Path: in.Path,
+		Query: map[string][]string{}, Header: http.Header{}}
 	for k, v := range in.Query {
 		req.Query[k] = []string{v}
 	}
@@ -325,18 +303,17 @@ func (m *Manager) HandleInvoke(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	out := map[string]any{
-		"execution_id": l.ID, "status": res.Status, "duration_ms": l.DurationMS, "operations": res.Operations,
-		"logs": res.Logs, "error": res.Err, "response": nil,
-	}
-	if res.Response != nil {
+	out := picloud.InvokeResponse{ExecutionID: l.ID, Status: res.Status, DurationMS: l.DurationMS,
+		Operations: res.Operations, Logs: res.Logs, Error: res.Err}
+	if res.Response != nil && l.Response != nil {
 		resp := *l.Response // headers as a map; a body that is not UTF-8 stays base64
 		if resp.BodyEncoding == "" {
+			// The test caller gets the whole body, not the log's cut.
 			resp.Body, resp.BodyTruncated = string(res.Response.Body), false
 		}
-		out["response"] = resp
+		out.Response = &resp
 	} else {
-		out["code"] = res.Code
+		out.Code = res.Code
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
 }
@@ -344,14 +321,14 @@ func (m *Manager) HandleInvoke(w http.ResponseWriter, r *http.Request) {
 // HandleLogs is GET /api/scripts/{id}/logs?limit=&offset=, newest first.
 func (m *Manager) HandleLogs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	limit, offset := 50, 0
+	out := picloud.ExecutionList{Limit: 50}
 	if s := q.Get("limit"); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 {
 			m.fail(w, r, picloud.Errorf(picloud.EInvalidRequest, "limit must be a positive integer"))
 			return
 		}
-		limit = min(n, 200)
+		out.Limit = min(n, 200)
 	}
 	if s := q.Get("offset"); s != "" {
 		n, err := strconv.Atoi(s)
@@ -359,19 +336,23 @@ func (m *Manager) HandleLogs(w http.ResponseWriter, r *http.Request) {
 			m.fail(w, r, picloud.Errorf(picloud.EInvalidRequest, "offset must be a non-negative integer"))
 			return
 		}
-		offset = n
+		out.Offset = n
 	}
 	id := r.PathValue("id")
 	if _, err := m.store.Script(r.Context(), id); err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	items, err := m.store.ListExecutions(r.Context(), id, limit, offset)
+	items, err := m.store.ListExecutions(r.Context(), id, out.Limit, out.Offset)
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"items": items, "limit": limit, "offset": offset})
+	out.Items = items
+	if out.Items == nil {
+		out.Items = []*picloud.ExecutionLog{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // HandleExecution is GET /api/executions/{id}: one execution log.
