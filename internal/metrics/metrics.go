@@ -14,15 +14,19 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	Invocations  *prometheus.CounterVec   // script, status
-	Duration     *prometheus.HistogramVec // script
-	Operations   *prometheus.CounterVec   // script
-	GateInFlight prometheus.Gauge
-	GateRejected *prometheus.CounterVec // reason: server, script
-	SinkWritten  prometheus.Counter
-	SinkFailures prometheus.Counter // rows given up on after retries
-	SinkRetries  prometheus.Counter
-	Pruned       prometheus.Counter
+	Invocations    *prometheus.CounterVec   // script, status
+	Duration       *prometheus.HistogramVec // script
+	Operations     *prometheus.CounterVec   // script
+	GateInFlight   prometheus.Gauge
+	GateRejected   *prometheus.CounterVec // reason: server, script, memory
+	GateWaiting    prometheus.Gauge       // requests waiting for a slot
+	MemoryReserved prometheus.Gauge       // memory budgets of the running executions
+	MemoryLimit    prometheus.Gauge       // the process memory ceiling (0: none)
+	CacheStale     prometheus.Counter     // invocations served from a cached script the store could not confirm
+	SinkWritten    prometheus.Counter
+	SinkFailures   prometheus.Counter // rows given up on after retries
+	SinkRetries    prometheus.Counter
+	Pruned         prometheus.Counter
 
 	scripts sync.Map // script name -> *scriptMetrics
 }
@@ -80,8 +84,20 @@ func New(sinkQueue func() float64) *Metrics {
 			Name: "picloud_gate_in_flight", Help: "Executions holding a slot of the concurrency gate.",
 		}),
 		GateRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "picloud_gate_rejected_total", Help: "Requests answered 429 overloaded, by which gate was full.",
+			Name: "picloud_gate_rejected_total", Help: "Requests answered 429 overloaded, by what was full: server, script or memory.",
 		}, []string{"gate"}),
+		GateWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "picloud_gate_waiting", Help: "Requests waiting for a slot of the concurrency gate.",
+		}),
+		MemoryReserved: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "picloud_memory_reserved_bytes", Help: "Memory budgets (max_memory_bytes) of the running executions.",
+		}),
+		MemoryLimit: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "picloud_memory_limit_bytes", Help: "The process memory ceiling executions are admitted under (0: none).",
+		}),
+		CacheStale: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_cache_stale_total", Help: "Invocations served from a cached script while the store could not be read.",
+		}),
 		SinkWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_sink_written_total", Help: "Execution logs written to the database.",
 		}),
@@ -96,6 +112,7 @@ func New(sinkQueue func() float64) *Metrics {
 		}),
 	}
 	reg.MustRegister(m.Invocations, m.Duration, m.Operations, m.GateInFlight, m.GateRejected,
+		m.GateWaiting, m.MemoryReserved, m.MemoryLimit, m.CacheStale,
 		m.SinkWritten, m.SinkFailures, m.SinkRetries, m.Pruned,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if sinkQueue != nil {
