@@ -2,157 +2,302 @@ package manager
 
 import (
 	"context"
-	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/httpapi"
 )
 
-// The dashboard's session cookie and the CSRF header its writes must carry.
+// The dashboard's session cookie, the CSRF header its writes must carry, and
+// the shortest admin token PiCloud accepts.
 const (
-	SessionCookie = "picloud_session"
-	CSRFHeader    = "X-PiCloud-CSRF"
-	sessionTTL    = 12 * time.Hour
+	SessionCookie  = "picloud_session"
+	CSRFHeader     = "X-PiCloud-CSRF"
+	MinTokenLength = 24
+
+	// sessionPath scopes the cookie to the admin API: a script's page under
+	// /fn/ is never sent it.
+	sessionPath   = "/api"
+	sessionPrefix = "pcs_"
+)
+
+// The reasons a request is refused, as counted by AuthConfig.OnFailure.
+const (
+	ReasonWrongToken     = "wrong_token"     // a bearer token or a sign-in token that is not the admin token
+	ReasonBadScheme      = "bad_scheme"      // an Authorization header that is not "Bearer <token>"
+	ReasonUnknownSession = "unknown_session" // a session cookie that is malformed, expired, deleted or never issued
+	ReasonCSRF           = "csrf"            // a cookie-authenticated write without the CSRF header
+	ReasonRateLimited    = "rate_limited"    // refused unchecked: the client failed too often
 )
 
 // NewToken returns a fresh admin token: 32 random bytes, hex, with a prefix
 // that makes it easy to spot in a leaked file.
 func NewToken() string {
-	b := make([]byte, 32)
-	rand.Read(b)
-	return "pct_" + hex.EncodeToString(b)
+	return "pct_" + randomHex()
 }
 
-// HashToken is what the store keeps instead of the token. The token is 256
-// random bits, so one SHA-256 is enough: there is nothing to brute-force.
+func randomHex() string {
+	b := make([]byte, 32)
+	rand.Read(b) // never fails (crypto/rand panics rather than return an error)
+	return hex.EncodeToString(b)
+}
+
+// HashToken is what the store keeps instead of a token or a session id. Both
+// are at least 24 characters the operator chose or 256 random bits, so one
+// SHA-256 is enough: there is nothing to brute-force, and a hash cannot be
+// turned back into the credential.
 func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
 	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
+// CheckToken refuses an admin token an operator chose that is too short to
+// resist guessing, or that cannot travel in an Authorization header.
+func CheckToken(token string) error {
+	if n := len(token); n < MinTokenLength {
+		return fmt.Errorf("manager: the admin token (PICLOUD_ADMIN_TOKEN) is %d characters long; it must be at least %d "+
+			"(make one with 'openssl rand -hex 32', or leave PICLOUD_ADMIN_TOKEN unset and PiCloud makes one)", n, MinTokenLength)
+	}
+	if i := strings.IndexFunc(token, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsControl(r) }); i >= 0 {
+		return fmt.Errorf("manager: the admin token (PICLOUD_ADMIN_TOKEN) contains a space or a control character at byte %d", i)
+	}
+	return nil
+}
+
 // EnsureAdminToken makes sure the store has an admin token. A non-empty token
-// (PICLOUD_ADMIN_TOKEN) replaces the stored one; otherwise, when none is stored,
-// a new one is made and returned so that the caller prints it once. It returns
-// "" when nothing new was made.
+// (PICLOUD_ADMIN_TOKEN) must pass CheckToken and replaces the stored one when
+// it differs (which signs every session out); otherwise, when none is stored,
+// a new one is made and returned so that the caller prints it once. It
+// returns "" when nothing new was made.
 func EnsureAdminToken(ctx context.Context, store picloud.TokenStore, token string) (string, error) {
 	if token != "" {
-		return "", store.SetAdminTokenHash(ctx, HashToken(token))
+		if err := CheckToken(token); err != nil {
+			return "", err
+		}
 	}
 	h, err := store.AdminTokenHash(ctx)
-	if err != nil || h != "" {
-		return "", err
-	}
-	token = NewToken()
-	return token, store.SetAdminTokenHash(ctx, HashToken(token))
-}
-
-// RotateToken replaces the admin token with a new one and returns it. Every
-// session cookie signed with the old one stops working.
-func RotateToken(ctx context.Context, store picloud.TokenStore) (string, error) {
-	token := NewToken()
-	return token, store.SetAdminTokenHash(ctx, HashToken(token))
-}
-
-// sessionValue is "expiry.mac": the MAC is keyed by the token's hash, so a
-// rotation signs everyone out and the server keeps no session state.
-func sessionValue(tokenHash string, exp time.Time) string {
-	e := strconv.FormatInt(exp.Unix(), 10)
-	return e + "." + sessionMAC(tokenHash, e)
-}
-
-func sessionMAC(tokenHash, exp string) string {
-	m := hmac.New(sha256.New, []byte(tokenHash))
-	m.Write([]byte("picloud-session|" + exp))
-	return hex.EncodeToString(m.Sum(nil))
-}
-
-func validSession(tokenHash, value string) bool {
-	exp, mac, ok := strings.Cut(value, ".")
-	if !ok {
-		return false
-	}
-	n, err := strconv.ParseInt(exp, 10, 64)
-	if err != nil || time.Now().Unix() > n {
-		return false
-	}
-	return hmac.Equal([]byte(mac), []byte(sessionMAC(tokenHash, exp)))
-}
-
-// authenticate reports how r is authenticated: "bearer", "session" or an error.
-func (m *Manager) authenticate(r *http.Request) (string, error) {
-	hash, err := m.store.AdminTokenHash(r.Context())
 	if err != nil {
 		return "", err
 	}
-	if hash == "" {
-		return "", picloud.Errorf(picloud.EUnauthorized, "no admin token is set")
+	switch {
+	case token != "" && h == HashToken(token):
+		return "", nil // the same token again: keep the sessions
+	case token != "":
+		return "", setTokenHash(ctx, store, HashToken(token))
+	case h != "":
+		return "", nil
 	}
-	if auth := r.Header.Get("Authorization"); auth != "" {
-		tok, ok := strings.CutPrefix(auth, "Bearer ")
-		if ok && subtle.ConstantTimeCompare([]byte(HashToken(strings.TrimSpace(tok))), []byte(hash)) == 1 {
-			return "bearer", nil
+	token = NewToken()
+	return token, setTokenHash(ctx, store, HashToken(token))
+}
+
+// RotateToken replaces the admin token with a new one and returns it. The
+// store deletes every session with the old token, in the same transaction.
+func RotateToken(ctx context.Context, store picloud.TokenStore) (string, error) {
+	token := NewToken()
+	return token, setTokenHash(ctx, store, HashToken(token))
+}
+
+// setTokenHash stores a new token hash and tells every manager in this
+// process to forget its cached token and sessions at once (one in another
+// process notices within AuthConfig.TokenRefresh).
+func setTokenHash(ctx context.Context, store picloud.TokenStore, hash string) error {
+	err := store.SetAdminTokenHash(ctx, hash)
+	tokenGeneration.Add(1) // also after a failure: the store's state is then unknown
+	return err
+}
+
+// newSessionID returns a fresh session id, the cookie's value.
+func newSessionID() string { return sessionPrefix + randomHex() }
+
+// validSessionID reports whether v has the shape of an id newSessionID makes,
+// so that junk cookies are refused without asking the store.
+func validSessionID(v string) bool {
+	hexPart, ok := strings.CutPrefix(v, sessionPrefix)
+	if !ok || len(hexPart) != 64 {
+		return false
+	}
+	for i := 0; i < len(hexPart); i++ {
+		if c := hexPart[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
 		}
-		return "", picloud.Errorf(picloud.EUnauthorized, "wrong token")
 	}
-	if c, err := r.Cookie(SessionCookie); err == nil && validSession(hash, c.Value) {
-		return "session", nil
+	return true
+}
+
+// credential is what a request presents: a bearer token, a session id, or
+// nothing.
+type credential struct {
+	kind  string // "bearer", "session", "" for none
+	value string
+	bad   string // a failure reason found while reading it (bad_scheme, unknown_session)
+}
+
+// readCredential reads the Authorization header, else the session cookie.
+// The scheme is case-insensitive (RFC 9110, section 11.1).
+func readCredential(r *http.Request) credential {
+	if auth := r.Header.Get("Authorization"); auth != "" {
+		scheme, tok, _ := strings.Cut(strings.TrimSpace(auth), " ")
+		tok = strings.TrimSpace(tok)
+		if !strings.EqualFold(scheme, "bearer") || tok == "" {
+			return credential{kind: "bearer", bad: ReasonBadScheme}
+		}
+		return credential{kind: "bearer", value: tok}
 	}
-	return "", picloud.Errorf(picloud.EUnauthorized, "an admin token is required (Authorization: Bearer <token>)")
+	cookies := r.CookiesNamed(SessionCookie)
+	if len(cookies) == 0 {
+		return credential{}
+	}
+	// A browser may hold the cookie at two paths (one from an older release
+	// at "/"): use the one that can be a session.
+	for _, c := range cookies {
+		if validSessionID(c.Value) {
+			return credential{kind: "session", value: c.Value}
+		}
+	}
+	return credential{kind: "session", bad: ReasonUnknownSession}
+}
+
+// session is an authenticated request's identity.
+type session struct {
+	how  string // "bearer" or "session"
+	hash string // the session's hash, for sign-out
+}
+
+// check authenticates cred. A refusal is an unauthorized *picloud.Error and
+// its reason; a store that cannot answer is an unavailable error with no
+// reason (the client did nothing wrong).
+func (m *Manager) check(ctx context.Context, cred credential) (session, string, error) {
+	if cred.bad != "" {
+		return session{}, cred.bad, picloud.Errorf(picloud.EUnauthorized, "an admin token is required (Authorization: Bearer <token>)")
+	}
+	switch cred.kind {
+	case "bearer":
+		ok, err := m.auth.tokenMatches(ctx, cred.value)
+		if err != nil {
+			return session{}, "", err
+		} else if !ok {
+			return session{}, ReasonWrongToken, picloud.Errorf(picloud.EUnauthorized, "wrong token")
+		}
+		return session{how: "bearer"}, "", nil
+	case "session":
+		hash := HashToken(cred.value)
+		ok, err := m.auth.sessionValid(ctx, hash)
+		if err != nil {
+			return session{}, "", err
+		} else if !ok {
+			return session{}, ReasonUnknownSession, picloud.Errorf(picloud.EUnauthorized, "the session has expired or was signed out; sign in again")
+		}
+		return session{how: "session", hash: hash}, "", nil
+	}
+	return session{}, "", picloud.Errorf(picloud.EUnauthorized, "an admin token is required (Authorization: Bearer <token>)")
+}
+
+// authenticate checks r's credential under the failure limit. It answers the
+// request itself (429, 401, 503) and returns false when r is refused.
+func (m *Manager) authenticate(w http.ResponseWriter, r *http.Request) (session, bool) {
+	cred := readCredential(r)
+	if cred.kind == "" {
+		// No credential is not a guess: nothing to count or limit.
+		m.fail(w, r, picloud.Errorf(picloud.EUnauthorized, "an admin token is required (Authorization: Bearer <token>)"))
+		return session{}, false
+	}
+	client := m.auth.client(r)
+	if !m.auth.admit(w, r, client) {
+		return session{}, false
+	}
+	s, reason, err := m.check(r.Context(), cred)
+	if err != nil {
+		if reason != "" {
+			m.auth.failed(r, client, reason)
+			if cred.kind == "session" {
+				clearLegacyCookie(w, r)
+				clearSessionCookie(w, r)
+			}
+		}
+		m.fail(w, r, err)
+		return session{}, false
+	}
+	return s, true
 }
 
 // Admin wraps an admin route: a bearer token, or a session cookie plus the
-// CSRF header on anything but GET and HEAD.
+// CSRF header on anything but GET and HEAD. Neither needs the database on
+// every request (see authState).
 func (m *Manager) Admin(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		how, err := m.authenticate(r)
-		if err != nil {
-			httpapi.WriteError(w, r, m.log, err)
+		s, ok := m.authenticate(w, r)
+		if !ok {
 			return
 		}
-		if how == "session" && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get(CSRFHeader) != "1" {
-			httpapi.WriteError(w, r, m.log, picloud.Errorf(picloud.EUnauthorized, "cookie-authenticated writes need the header %s: 1", CSRFHeader))
+		if s.how == "session" && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get(CSRFHeader) != "1" {
+			m.auth.count(ReasonCSRF)
+			m.fail(w, r, picloud.Errorf(picloud.EUnauthorized, "cookie-authenticated writes need the header %s: 1", CSRFHeader))
 			return
 		}
 		h(w, r)
 	}
 }
 
-// HandleCreateSession is POST /api/session {"token": "..."}.
+// HandleCreateSession is POST /api/session {"token": "..."}: it opens a
+// session (a random id of which the store keeps the hash) and sets the cookie.
 func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Token string `json:"token"`
 	}
 	if err := httpapi.Decode(w, r, 64<<10, &in); err != nil {
-		httpapi.WriteError(w, r, m.log, err)
+		m.fail(w, r, err)
 		return
 	}
-	hash, err := m.store.AdminTokenHash(r.Context())
+	client := m.auth.client(r)
+	if !m.auth.admit(w, r, client) {
+		return
+	}
+	ok, err := m.auth.tokenMatches(r.Context(), in.Token)
 	if err != nil {
-		httpapi.WriteError(w, r, m.log, err)
+		m.fail(w, r, err)
+		return
+	} else if !ok {
+		m.auth.failed(r, client, ReasonWrongToken)
+		m.fail(w, r, picloud.Errorf(picloud.EUnauthorized, "wrong token"))
 		return
 	}
-	if hash == "" || subtle.ConstantTimeCompare([]byte(HashToken(in.Token)), []byte(hash)) != 1 {
-		httpapi.WriteError(w, r, m.log, picloud.Errorf(picloud.EUnauthorized, "wrong token"))
+	id, now := newSessionID(), time.Now().UTC().Truncate(time.Millisecond)
+	s := &picloud.Session{Hash: HashToken(id), CreatedAt: now, ExpiresAt: now.Add(m.auth.cfg.SessionLifetime)}
+	if err := m.auth.openSession(r.Context(), s); err != nil {
+		m.fail(w, r, err)
 		return
 	}
-	exp := time.Now().Add(sessionTTL)
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: sessionValue(hash, exp), Path: "/", Expires: exp,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": true, "expires_at": picloud.Time{Time: exp}})
+	m.log.Info("dashboard session opened", "client", client.String(), "expires_at", s.ExpiresAt.Format(picloud.TimeFormat))
+	clearLegacyCookie(w, r)
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: sessionPath, Expires: s.ExpiresAt,
+		MaxAge: int(time.Until(s.ExpiresAt).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": true, "expires_at": picloud.Time{Time: s.ExpiresAt}})
 }
 
-// HandleDeleteSession is DELETE /api/session: it clears the cookie.
+// HandleDeleteSession is DELETE /api/session: it deletes the session the
+// cookie names from the store (so the cookie stops working everywhere, even
+// if a copy of it was kept) and clears the cookie. Without a session it only
+// clears the cookie.
 func (m *Manager) HandleDeleteSession(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
-		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+	if cred := readCredential(r); cred.kind == "session" && cred.bad == "" {
+		if err := m.auth.closeSession(r.Context(), HashToken(cred.value)); err != nil {
+			m.fail(w, r, err)
+			return
+		}
+		m.log.Info("dashboard session closed", "client", m.auth.client(r).String())
+	}
+	clearLegacyCookie(w, r)
+	clearSessionCookie(w, r)
 	w.WriteHeader(http.StatusNoContent)
 }
 
@@ -160,19 +305,66 @@ func (m *Manager) HandleDeleteSession(w http.ResponseWriter, r *http.Request) {
 // when signed in (cookie or bearer), and 200 {"authenticated": false} when
 // not (no credentials, a wrong token, an expired cookie). Asking whether one
 // is signed in is not an error, so the dashboard's first load does not log a
-// refused request in the browser's console.
+// refused request in the browser's console; a wrong credential still counts
+// against the client's failure limit.
 func (m *Manager) HandleGetSession(w http.ResponseWriter, r *http.Request) {
-	how, err := m.authenticate(r)
-	if picloud.ErrorCode(err) == picloud.EUnauthorized {
+	cred := readCredential(r)
+	if cred.kind == "" {
+		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": false})
+		return
+	}
+	client := m.auth.client(r)
+	if !m.auth.admit(w, r, client) {
+		return
+	}
+	s, reason, err := m.check(r.Context(), cred)
+	if reason != "" {
+		m.auth.failed(r, client, reason)
+		if cred.kind == "session" {
+			clearLegacyCookie(w, r)
+			clearSessionCookie(w, r)
+		}
 		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": false})
 		return
 	} else if err != nil {
-		httpapi.WriteError(w, r, m.log, err)
+		m.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": true, "method": how})
+	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": true, "method": s.how})
 }
 
+// clearSessionCookie tells the browser to drop the session cookie.
+func clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: sessionPath, MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+}
+
+// clearLegacyCookie drops a session cookie an older release set at "/"
+// (signed with a MAC, no longer accepted), so that it stops being sent to
+// every path, scripts' included.
+func clearLegacyCookie(w http.ResponseWriter, r *http.Request) {
+	for _, c := range r.CookiesNamed(SessionCookie) {
+		if !validSessionID(c.Value) {
+			http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: "", Path: "/", MaxAge: -1,
+				HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
+			return
+		}
+	}
+}
+
+// isHTTPS reports whether the browser reached us over HTTPS, directly or
+// through a proxy that says so. Believing the header from anyone is safe
+// here: it only adds Secure to a cookie.
 func isHTTPS(r *http.Request) bool {
 	return r.TLS != nil || strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
+// retryAfter is a Retry-After value: whole seconds, at least 1.
+func retryAfter(d time.Duration) string {
+	return strconv.Itoa(max(1, int((d+time.Second-1)/time.Second)))
+}
+
+// constantTimeEqual compares two hashes without leaking where they differ.
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
 }

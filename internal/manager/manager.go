@@ -42,6 +42,9 @@ type Config struct {
 	// HealthTimeout bounds each check, so that health answers quickly while a
 	// dependency hangs (1 s).
 	HealthTimeout time.Duration
+
+	// Auth configures admin authentication (auth.go).
+	Auth AuthConfig
 }
 
 // Manager serves the admin API.
@@ -52,6 +55,7 @@ type Manager struct {
 	log     *slog.Logger
 	maxBody int64
 	health  *health
+	auth    *authState
 }
 
 // New makes a manager from cfg.
@@ -64,6 +68,7 @@ func New(cfg Config) *Manager {
 		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20)}
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
+	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)
 	return m
 }
 

@@ -1,0 +1,299 @@
+package manager
+
+import (
+	"cmp"
+	"context"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/httpapi"
+)
+
+// AuthConfig configures admin authentication. The zero value works: every
+// field takes the default named beside it.
+type AuthConfig struct {
+	// TrustedProxies are the peers whose X-Forwarded-For names the client
+	// (--trusted-proxies); the failure limit is per client.
+	TrustedProxies httpapi.TrustedProxies
+	// OnFailure is called once for each refused authentication with its
+	// reason (Reason...), for metrics.
+	OnFailure func(reason string)
+
+	// MaxFailures failed authentications are allowed to one client within
+	// FailureWindow (10 a minute); beyond them its credentials are refused
+	// unchecked with 429 rate_limited until its budget refills (a token
+	// bucket refilling MaxFailures per window). The same window spaces the
+	// log lines about one client.
+	MaxFailures   int
+	FailureWindow time.Duration
+	// MaxClients bounds the clients whose failures are remembered (10,000),
+	// so that an attacker with many addresses cannot grow memory.
+	MaxClients int
+
+	// TokenRefresh is how long the admin token's hash is used from memory
+	// before it is read again (5 s): a token rotated by another process
+	// takes effect here within it. While the store is down the last hash
+	// read keeps working.
+	TokenRefresh time.Duration
+	// SessionRefresh is how long a validated session is believed without
+	// asking the store (5 s). A session signed out or a token rotated in
+	// this process stops working at once whatever it is.
+	SessionRefresh time.Duration
+	// SessionLifetime is how long a session lasts (picloud.MaxSessionLifetime,
+	// which is also its ceiling).
+	SessionLifetime time.Duration
+}
+
+// maxCachedSessions bounds the sessions kept in memory; only the admin can
+// open sessions, so this is far above any real use.
+const maxCachedSessions = 4096
+
+// tokenGeneration changes whenever this process stores a new admin token
+// hash: every manager then drops its cached hash and sessions before the next
+// request.
+var tokenGeneration atomic.Uint64
+
+// authState is what authentication keeps in memory so that the admin API does
+// not read the database on every request, and keeps working from it through a
+// store outage.
+type authState struct {
+	store   picloud.Store
+	cfg     AuthConfig
+	log     *slog.Logger
+	limiter *failureLimiter
+
+	mu          sync.Mutex
+	hash        string // the admin token's hash, "" before the first read
+	hashGen     uint64 // tokenGeneration when hash was read
+	hashNext    time.Time
+	refreshing  bool
+	sessions    map[string]cachedSession // by hash
+	closed      uint64                   // counts sign-outs, so a lookup racing one caches nothing
+	lastStoreLg time.Time                // the last log line about a store error
+}
+
+type cachedSession struct {
+	expires time.Time // the session's own expiry
+	checked time.Time // when the store last confirmed it
+	gen     uint64
+}
+
+func newAuthState(store picloud.Store, cfg AuthConfig, log *slog.Logger) *authState {
+	cfg.MaxFailures = cmp.Or(max(cfg.MaxFailures, 0), 10)
+	cfg.FailureWindow = cmp.Or(max(cfg.FailureWindow, 0), time.Minute)
+	cfg.MaxClients = cmp.Or(max(cfg.MaxClients, 0), 10_000)
+	cfg.TokenRefresh = cmp.Or(max(cfg.TokenRefresh, 0), 5*time.Second)
+	cfg.SessionRefresh = cmp.Or(max(cfg.SessionRefresh, 0), 5*time.Second)
+	cfg.SessionLifetime = min(cmp.Or(max(cfg.SessionLifetime, 0), picloud.MaxSessionLifetime), picloud.MaxSessionLifetime)
+	return &authState{store: store, cfg: cfg, log: log, sessions: map[string]cachedSession{},
+		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow, cfg.MaxClients)}
+}
+
+// client is the address r's failures are counted against.
+func (a *authState) client(r *http.Request) netip.Addr {
+	return httpapi.ClientAddr(r, a.cfg.TrustedProxies)
+}
+
+func (a *authState) count(reason string) {
+	if a.cfg.OnFailure != nil {
+		a.cfg.OnFailure(reason)
+	}
+}
+
+// admit answers 429 rate_limited with Retry-After, and returns false, when
+// client has used up its failures.
+func (a *authState) admit(w http.ResponseWriter, r *http.Request, client netip.Addr) bool {
+	wait := a.limiter.wait(client, time.Now())
+	if wait <= 0 {
+		return true
+	}
+	a.count(ReasonRateLimited)
+	w.Header().Set("Retry-After", retryAfter(wait))
+	httpapi.WriteError(w, r, a.log, &picloud.Error{Code: picloud.ERateLimited,
+		Message: "too many failed authentications from this address; retry after " + retryAfter(wait) + " s",
+		Details: map[string]any{"retry_after_s": wait.Seconds()}})
+	return false
+}
+
+// failed counts a refused authentication against client, and logs it unless
+// this client was logged within the window.
+func (a *authState) failed(r *http.Request, client netip.Addr, reason string) {
+	a.count(reason)
+	if log, suppressed := a.limiter.fail(client, time.Now()); log {
+		a.log.Warn("authentication failed", "client", client.String(), "reason", reason,
+			"method", r.Method, "path", r.URL.Path, "suppressed", suppressed)
+	}
+}
+
+// storeError turns a store failure during authentication into 503
+// unavailable, logging it at most every 10 s.
+func (a *authState) storeError(err error) error {
+	a.mu.Lock()
+	now := time.Now()
+	logIt := now.Sub(a.lastStoreLg) >= 10*time.Second
+	if logIt {
+		a.lastStoreLg = now
+	}
+	a.mu.Unlock()
+	if logIt {
+		a.log.Warn("auth: the store is unreachable", "err", err)
+	}
+	return picloud.Errorf(picloud.EUnavailable, "the database is unreachable; try again shortly")
+}
+
+// tokenHash returns the admin token's hash from memory. A hash older than
+// TokenRefresh is still used while one request reads it again in the
+// background (so a slow or dead store delays nobody); only the first read,
+// and the first after this process changed the token, wait for the store.
+func (a *authState) tokenHash(ctx context.Context) (string, error) {
+	gen := tokenGeneration.Load()
+	a.mu.Lock()
+	if a.hash != "" && a.hashGen == gen {
+		h := a.hash
+		if time.Now().After(a.hashNext) && !a.refreshing {
+			a.refreshing = true
+			go a.refreshToken(gen)
+		}
+		a.mu.Unlock()
+		return h, nil
+	}
+	a.mu.Unlock()
+	h, err := a.store.AdminTokenHash(ctx)
+	if err != nil {
+		return "", a.storeError(err)
+	}
+	a.setHash(h, gen)
+	return h, nil
+}
+
+func (a *authState) refreshToken(gen uint64) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	h, err := a.store.AdminTokenHash(ctx)
+	a.mu.Lock()
+	a.refreshing = false
+	a.mu.Unlock()
+	if err != nil {
+		a.storeError(err)
+		a.mu.Lock()
+		a.hashNext = time.Now().Add(a.cfg.TokenRefresh) // keep the last hash; try again later
+		a.mu.Unlock()
+		return
+	}
+	a.setHash(h, gen)
+}
+
+// setHash stores a hash read when tokenGeneration was gen. A changed hash
+// (another process rotated the token) drops every cached session.
+func (a *authState) setHash(h string, gen uint64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.hash != "" && a.hash != h {
+		clear(a.sessions)
+	}
+	a.hash, a.hashGen, a.hashNext = h, gen, time.Now().Add(a.cfg.TokenRefresh)
+}
+
+// tokenMatches reports whether token is the admin token.
+func (a *authState) tokenMatches(ctx context.Context, token string) (bool, error) {
+	h, err := a.tokenHash(ctx)
+	if err != nil {
+		return false, err
+	}
+	return h != "" && token != "" && constantTimeEqual(HashToken(token), h), nil
+}
+
+// sessionValid reports whether the session with this hash exists and has not
+// expired. A session the store confirmed within SessionRefresh is believed
+// from memory; one it confirmed earlier is still believed while the store
+// cannot answer, until the session's own expiry.
+func (a *authState) sessionValid(ctx context.Context, hash string) (bool, error) {
+	now, gen := time.Now(), tokenGeneration.Load()
+	a.mu.Lock()
+	c, ok := a.sessions[hash]
+	closed := a.closed
+	a.mu.Unlock()
+	ok = ok && c.gen == gen && now.Before(c.expires)
+	if ok && now.Sub(c.checked) < a.cfg.SessionRefresh {
+		return true, nil
+	}
+	s, err := a.store.SessionByHash(ctx, hash)
+	if picloud.ErrorCode(err) == picloud.ENotFound {
+		a.forget(hash)
+		return false, nil
+	} else if err != nil {
+		if ok {
+			return true, nil
+		}
+		return false, a.storeError(err)
+	}
+	a.remember(s, gen, closed)
+	return now.Before(s.ExpiresAt), nil
+}
+
+// remember caches s, read when tokenGeneration was gen and a.closed was
+// closed, unless the token changed or a session was closed meanwhile.
+func (a *authState) remember(s *picloud.Session, gen, closed uint64) {
+	now := time.Now()
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if gen != tokenGeneration.Load() || closed != a.closed {
+		return
+	}
+	if len(a.sessions) >= maxCachedSessions {
+		for h, c := range a.sessions {
+			if !now.Before(c.expires) || c.gen != gen || now.Sub(c.checked) >= a.cfg.SessionRefresh {
+				delete(a.sessions, h)
+			}
+		}
+		for h := range a.sessions { // still full: forget any; the store has them
+			if len(a.sessions) < maxCachedSessions {
+				break
+			}
+			delete(a.sessions, h)
+		}
+	}
+	a.sessions[s.Hash] = cachedSession{expires: s.ExpiresAt, checked: now, gen: gen}
+}
+
+// openSession stores a new session, and deletes expired ones while at it (so
+// the table cannot grow without a background job).
+func (a *authState) openSession(ctx context.Context, s *picloud.Session) error {
+	gen := tokenGeneration.Load()
+	a.mu.Lock()
+	closed := a.closed
+	a.mu.Unlock()
+	if err := a.store.CreateSession(ctx, s); err != nil {
+		return a.storeError(err)
+	}
+	if _, err := a.store.PruneSessions(ctx, time.Now()); err != nil {
+		a.log.Warn("auth: pruning expired sessions failed", "err", err)
+	}
+	a.remember(s, gen, closed)
+	return nil
+}
+
+// closeSession deletes a session from the store and from memory.
+func (a *authState) closeSession(ctx context.Context, hash string) error {
+	a.forget(hash) // first: even if the store fails, this process stops believing it
+	err := a.store.DeleteSession(ctx, hash)
+	a.forget(hash) // a lookup that read the store before the delete caches nothing now
+	if err != nil {
+		return a.storeError(err)
+	}
+	return nil
+}
+
+// forget drops a session from memory and makes lookups in flight cache
+// nothing.
+func (a *authState) forget(hash string) {
+	a.mu.Lock()
+	delete(a.sessions, hash)
+	a.closed++
+	a.mu.Unlock()
+}

@@ -1,0 +1,119 @@
+package manager
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// failureLimiter counts failed authentications per client with a token
+// bucket: each client starts with burst failures to spend, gets them back at
+// burst per window, and is refused unchecked while it has less than one.
+// Successes spend nothing. It remembers at most maxClients clients.
+type failureLimiter struct {
+	burst      float64
+	perSecond  float64
+	window     time.Duration
+	maxClients int
+
+	mu      sync.Mutex
+	clients map[netip.Addr]*failureBudget
+}
+
+type failureBudget struct {
+	tokens     float64   // failures left, as of at
+	at         time.Time // when tokens was computed
+	logged     time.Time // the last log line about this client
+	suppressed int       // failures not logged since then
+}
+
+func newFailureLimiter(burst int, window time.Duration, maxClients int) *failureLimiter {
+	return &failureLimiter{burst: float64(burst), perSecond: float64(burst) / window.Seconds(), window: window,
+		maxClients: maxClients, clients: map[netip.Addr]*failureBudget{}}
+}
+
+// clientKey is what a client is counted as: its address, or for IPv6 its /64,
+// which is what one host is usually given (counting single IPv6 addresses
+// would let one attacker rotate through 2^64 budgets).
+func clientKey(a netip.Addr) netip.Addr {
+	if a.Is6() && !a.Is4In6() {
+		p, _ := a.Prefix(64)
+		return p.Addr()
+	}
+	return a
+}
+
+// refill brings b up to now.
+func (l *failureLimiter) refill(b *failureBudget, now time.Time) {
+	if d := now.Sub(b.at); d > 0 {
+		b.tokens = min(l.burst, b.tokens+d.Seconds()*l.perSecond)
+		b.at = now
+	}
+}
+
+// wait returns how long client must wait before its credentials are checked
+// again; 0 when they may be checked now.
+func (l *failureLimiter) wait(client netip.Addr, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.clients[clientKey(client)]
+	if b == nil {
+		return 0
+	}
+	l.refill(b, now)
+	if b.tokens >= 1 {
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / l.perSecond * float64(time.Second))
+}
+
+// fail spends one failure of client's. It returns whether to log this failure
+// (at most once per window per client) and how many were not logged since the
+// last line.
+func (l *failureLimiter) fail(client netip.Addr, now time.Time) (log bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	key := clientKey(client)
+	b := l.clients[key]
+	if b == nil {
+		if len(l.clients) >= l.maxClients {
+			l.sweep(now)
+		}
+		b = &failureBudget{tokens: l.burst, at: now}
+		l.clients[key] = b
+	}
+	l.refill(b, now)
+	b.tokens = max(0, b.tokens-1)
+	if b.logged.IsZero() || now.Sub(b.logged) >= l.window {
+		suppressed, b.logged, b.suppressed = b.suppressed, now, 0
+		return true, suppressed
+	}
+	b.suppressed++
+	return false, 0
+}
+
+// sweep makes room: it forgets the clients whose budget is full again (they
+// carry nothing a fresh budget would not), then, if that is not enough, any
+// tenth of them (Go's map order is random), so a flood of addresses costs
+// the flood, not memory.
+func (l *failureLimiter) sweep(now time.Time) {
+	for k, b := range l.clients {
+		l.refill(b, now)
+		if b.tokens >= l.burst && now.Sub(b.logged) >= l.window {
+			delete(l.clients, k)
+		}
+	}
+	for k := range l.clients {
+		if len(l.clients) < l.maxClients-l.maxClients/10 {
+			break
+		}
+		delete(l.clients, k)
+	}
+}
+
+// size is how many clients are remembered (tests).
+func (l *failureLimiter) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.clients)
+}
