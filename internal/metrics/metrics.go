@@ -27,6 +27,7 @@ type Metrics struct {
 	SinkFailures   prometheus.Counter // rows given up on after retries
 	SinkRetries    prometheus.Counter
 	Pruned         prometheus.Counter
+	AuthFailures   *prometheus.CounterVec // reason: wrong_token, bad_scheme, unknown_session, csrf, rate_limited
 
 	scripts sync.Map // script name -> *scriptMetrics
 }
@@ -110,10 +111,13 @@ func New(sinkQueue func() float64) *Metrics {
 		Pruned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_executions_pruned_total", Help: "Execution logs deleted by retention.",
 		}),
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "picloud_auth_failures_total", Help: "Refused admin authentications by reason (rate_limited: refused unchecked after too many failures).",
+		}, []string{"reason"}),
 	}
 	reg.MustRegister(m.Invocations, m.Duration, m.Operations, m.GateInFlight, m.GateRejected,
 		m.GateWaiting, m.MemoryReserved, m.MemoryLimit, m.CacheStale,
-		m.SinkWritten, m.SinkFailures, m.SinkRetries, m.Pruned,
+		m.SinkWritten, m.SinkFailures, m.SinkRetries, m.Pruned, m.AuthFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if sinkQueue != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
