@@ -1,0 +1,15 @@
+// Package reliability is PiCloud's reliability suite. Its tests build the real
+// binary, run it as a separate process on loopback and hurt it the ways an
+// operator or an attacker would: kill -9 and SIGTERM under load, the database
+// cut away under load (through a TCP proxy inside the test), byte-heavy
+// scripts under a process memory limit, sessions minted from what a database
+// reader sees, and script responses that try to act as the dashboard.
+//
+// The package has no code outside its tests. Run it with
+//
+//	go test ./internal/reliability -v
+//
+// Every scenario runs on SQLite, and on PostgreSQL when
+// PICLOUD_TEST_DATABASE_URL is set (each in a fresh database of its own). The
+// figures the scenarios measure are logged as lines starting with "RESULT".
+package reliability
