@@ -26,9 +26,12 @@ const maxEncodeDepth = 1000
 // as the engine charges string and BLOB work.
 const bytesPerOp = 64
 
-// checkEvery is how many bytes an encoder produces between two checks of
-// the context and the operation budget.
-const checkEvery = 64 << 10
+// chunkSize is the size of the chunks a large JSON body is written in, and
+// how many bytes an encoder produces between two checks of the context and
+// the operation budget. Writing in chunks keeps the memory a capped
+// response costs near the cap: a growing slice would reallocate its way to
+// several times its size.
+const chunkSize = 64 << 10
 
 var errTooDeep = errors.New("JSON nested too deeply")
 
@@ -42,21 +45,28 @@ func (e *limitError) Error() string { return e.err.Error() }
 // encoder turns a script's value into the bytes of a response, bounded:
 // it stops as soon as the response crosses max bytes (never building the
 // whole body first), charges one operation per bytesPerOp bytes against
-// maxOps, and checks ctx every checkEvery bytes, so that encoding a huge
+// maxOps, and checks ctx every chunkSize bytes, so that encoding a huge
 // value respects the script's budget and timeout.
 type encoder struct {
 	ctx    context.Context
 	max    int64  // bytes the response may hold (headers and body); <= 0: no cap
-	used   int64  // bytes spent before the current buffer (headers, earlier parts)
+	used   int64  // bytes of the response before the JSON being written (headers)
 	ops    uint64 // operations used so far (the evaluation's, then ours)
 	maxOps uint64 // 0: no budget
 
-	b         []byte // the JSON being written
-	checked   int    // len(b) at the last check
-	uncharged int64  // bytes produced but not yet charged as operations
+	// The JSON being written: full chunks, then the current one.
+	chunks    [][]byte
+	done      int64 // bytes in chunks
+	b         []byte
+	charged   int64 // bytes of the JSON already charged
+	uncharged int64 // bytes charged but not yet a whole operation
+	stoppedAt int64 // bytes of the response produced when the cap stopped it (for tests)
 }
 
-// spend accounts n bytes written outside the buffer (a header, a string
+// size is the bytes of the response so far.
+func (e *encoder) size() int64 { return e.used + e.done + int64(len(e.b)) }
+
+// spend accounts n bytes written outside the encoder (a header, a string
 // body copied as it is). It fails when the response would cross the cap.
 func (e *encoder) spend(n int) error {
 	return e.guard(func() {
@@ -73,15 +83,22 @@ func (e *encoder) spend(n int) error {
 // escaped as encoding/json does, HTML characters included, so a body is safe
 // to embed in a page. The bytes count toward the response.
 func (e *encoder) json(v rhai.Value) ([]byte, error) {
-	e.b, e.checked = nil, 0
+	var out []byte
 	err := e.guard(func() {
 		e.value(v, 0)
 		e.check()
 		e.charge(0)
-		e.used += int64(len(e.b))
+		out = e.b
+		if len(e.chunks) > 0 {
+			out = make([]byte, 0, e.done+int64(len(e.b)))
+			for _, c := range e.chunks {
+				out = append(out, c...)
+			}
+			out = append(out, e.b...)
+		}
+		e.used += int64(len(out))
 	})
-	out := e.b
-	e.b, e.checked = nil, 0
+	e.chunks, e.done, e.b, e.charged = nil, 0, nil, 0
 	if err != nil {
 		return nil, err
 	}
@@ -113,22 +130,35 @@ func (e *encoder) fail(kind, format string, args ...any) {
 
 // reserve fails when n more bytes would take the response over the cap.
 func (e *encoder) reserve(n int) {
-	if e.max > 0 && e.used+int64(len(e.b))+int64(n) > e.max {
+	if e.max > 0 && e.size()+int64(n) > e.max {
 		e.tooLarge()
 	}
 }
 
 func (e *encoder) tooLarge() {
+	e.stoppedAt = e.size()
 	e.fail(rhai.ErrDataTooLarge, "response body over %d bytes", e.max)
 }
 
-// check fails when the buffer crossed the cap; every checkEvery bytes it
-// also charges the work done and checks the context.
+// limit is the length the current chunk may reach before the response
+// crosses the cap.
+func (e *encoder) limit() int {
+	if e.max <= 0 {
+		return math.MaxInt
+	}
+	return int(max(e.max-e.used-e.done, 0))
+}
+
+// check fails when the response crossed the cap; when the current chunk is
+// full it starts a new one, charges the work done and checks the context.
 func (e *encoder) check() {
-	if e.max > 0 && e.used+int64(len(e.b)) > e.max {
+	if len(e.b) > e.limit() {
 		e.tooLarge()
 	}
-	if len(e.b)-e.checked >= checkEvery {
+	if len(e.b) >= chunkSize {
+		e.chunks = append(e.chunks, e.b)
+		e.done += int64(len(e.b))
+		e.b = make([]byte, 0, chunkSize+chunkSize/8)
 		e.charge(0)
 	}
 }
@@ -136,8 +166,9 @@ func (e *encoder) check() {
 // charge bills the bytes produced since the last charge (plus n written
 // elsewhere) against the operation budget and checks the context.
 func (e *encoder) charge(n int64) {
-	e.uncharged += n + int64(len(e.b)-e.checked)
-	e.checked = len(e.b)
+	produced := e.done + int64(len(e.b))
+	e.uncharged += n + produced - e.charged
+	e.charged = produced
 	e.ops += uint64(e.uncharged / bytesPerOp)
 	e.uncharged %= bytesPerOp
 	if e.maxOps > 0 && e.ops > e.maxOps {
@@ -146,6 +177,31 @@ func (e *encoder) charge(n int64) {
 	if e.ctx != nil && e.ctx.Err() != nil {
 		e.fail(rhai.ErrTerminated, "Script terminated")
 	}
+}
+
+// write appends p in chunk-sized pieces, checking after each.
+func (e *encoder) write(p []byte) {
+	e.reserve(len(p))
+	for len(p) > 0 {
+		n := min(len(p), max(chunkSize-len(e.b), 1))
+		e.b = append(e.b, p[:n]...)
+		p = p[n:]
+		e.check()
+	}
+}
+
+// base64 appends data as a base64 JSON string, in chunk-sized pieces.
+func (e *encoder) base64(data []byte) {
+	const piece = chunkSize / 4 * 3 // a multiple of 3: no padding between pieces
+	e.reserve(base64.StdEncoding.EncodedLen(len(data)) + 2)
+	e.b = append(e.b, '"')
+	for len(data) > 0 {
+		n := min(len(data), piece)
+		e.b = base64.StdEncoding.AppendEncode(e.b, data[:n])
+		data = data[n:]
+		e.check()
+	}
+	e.b = append(e.b, '"')
 }
 
 func (e *encoder) value(v rhai.Value, depth int) {
@@ -189,19 +245,14 @@ func (e *encoder) value(v rhai.Value, depth int) {
 		}
 		e.b = append(e.b, '}')
 	case rhai.TypeBlob:
-		data := v.AsBlob().B
-		e.reserve(base64.StdEncoding.EncodedLen(len(data)) + 2)
-		e.b = append(e.b, '"')
-		e.b = base64.StdEncoding.AppendEncode(e.b, data)
-		e.b = append(e.b, '"')
+		e.base64(v.AsBlob().B)
 	case rhai.TypeCustom:
 		if m, ok := v.AsCustom().V.(json.Marshaler); ok {
 			data, err := m.MarshalJSON()
 			if err != nil {
 				panic(abort{err})
 			}
-			e.reserve(len(data))
-			e.b = append(e.b, data...)
+			e.write(data)
 			return
 		}
 		e.string(v.String())
@@ -219,15 +270,13 @@ func (e *encoder) value(v rhai.Value, depth int) {
 func (e *encoder) string(s string) {
 	const hex = "0123456789abcdef"
 	e.reserve(len(s) + 2)
-	limit := math.MaxInt
-	if e.max > 0 {
-		limit = int(e.max - e.used)
-	}
+	limit := e.limit()
 	b := append(e.b, '"')
 	for i := 0; i < len(s); {
-		if len(b) > limit {
+		if len(b) > limit || len(b) >= chunkSize {
 			e.b = b
-			e.tooLarge()
+			e.check()
+			b, limit = e.b, e.limit()
 		}
 		c := s[i]
 		if c < utf8.RuneSelf {

@@ -1,0 +1,158 @@
+package executor
+
+import (
+	"context"
+	"errors"
+	"math"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/rhai"
+)
+
+func TestResponseCapScript(t *testing.T) {
+	// A 20 MB string is allowed as a value (string size 32 MiB) but not as a
+	// response (10 MiB, the default).
+	x := newTestExecutor(t, Config{MaxStringSize: 32 << 20, MaxArraySize: 32 << 20})
+	for _, src := range []string{
+		`let s = "x"; s.pad(20000000, "y"); s`,
+		`let s = "x"; s.pad(20000000, "y"); #{status: 200, headers: #{"content-type": "text/html"}, body: s}`,
+		`let s = "x"; s.pad(20000000, "y"); #{status: 200, body: [s]}`,
+		`let b = blob(); b.pad(20000000, 7); b`,
+	} {
+		res := run(t, x, src, Limits{MaxOperations: 1 << 40}, Options{})
+		wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, rhai.ErrDataTooLarge)
+		if want := "response body over 10485760 bytes"; !strings.Contains(res.Err.Message, want) {
+			t.Fatalf("%s: message %q, want %q", src, res.Err.Message, want)
+		}
+	}
+	// Just under the cap is fine.
+	res := run(t, x, `let s = "x"; s.pad(10000000, "y"); s`, Limits{MaxOperations: 1 << 40}, Options{})
+	wantStatus(t, res, picloud.StatusSuccess, "", "")
+	if len(res.Response.Body) != 10_000_000 {
+		t.Fatalf("body of %d bytes", len(res.Response.Body))
+	}
+	// A script's own cap.
+	res = run(t, x, `"0123456789"`, Limits{MaxResponseBytes: 5}, Options{})
+	wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, rhai.ErrDataTooLarge)
+}
+
+// allocated reports the bytes f allocates on the heap.
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+func TestResponseCapStopsEarly(t *testing.T) {
+	const capBytes = 10 << 20
+	big := strings.Repeat("x", 20_000_000)
+	fourMB := rhai.String(strings.Repeat("y", 4_000_000))
+	for _, tc := range []struct {
+		name string
+		v    rhai.Value
+	}{
+		{"text", rhai.String(big)},
+		{"JSON of a string", rhai.NewArray([]rhai.Value{rhai.String(big)})},
+		{"JSON of many strings", rhai.NewArray([]rhai.Value{fourMB, fourMB, fourMB, fourMB, fourMB})},
+		// 3 MB of '<' escape to 18 MB: the cap is found while escaping.
+		{"JSON growing while escaping", rhai.NewArray([]rhai.Value{rhai.String(strings.Repeat("<", 3_000_000))})},
+		{"JSON of many small values", rhai.NewArray(func() []rhai.Value {
+			items := make([]rhai.Value, 3_000_000)
+			for i := range items {
+				items[i] = rhai.Int(1234567)
+			}
+			return items
+		}())},
+		{"BLOB", rhai.NewBlob(make([]byte, 20_000_000))},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			enc := &encoder{ctx: context.Background(), max: capBytes}
+			var err error
+			n := allocated(func() { _, err = toResponse(enc, tc.v) })
+			var le *limitError
+			if !errors.As(err, &le) || le.err.Kind != rhai.ErrDataTooLarge {
+				t.Fatalf("err %v, want ErrorDataTooLarge", err)
+			}
+			if enc.stoppedAt > capBytes+64 {
+				t.Fatalf("the encoder produced %d bytes, over the cap %d", enc.stoppedAt, capBytes)
+			}
+			t.Logf("stopped at %d bytes, %d bytes allocated", enc.stoppedAt, n)
+			// Chunks of the body up to the cap, never a whole 20 MB body.
+			if n > capBytes+capBytes/4 {
+				t.Fatalf("allocated %d bytes for a capped response", n)
+			}
+		})
+	}
+}
+
+func TestEncodingChargesOperations(t *testing.T) {
+	x := newTestExecutor(t, Config{})
+	quiet := run(t, x, `let a = []; a.pad(100000, 1); ()`, Limits{}, Options{})
+	loud := run(t, x, `let a = []; a.pad(100000, 1); a`, Limits{}, Options{})
+	wantStatus(t, loud, picloud.StatusSuccess, "", "")
+	body := uint64(len(loud.Response.Body)) // "[1,1,...]": 200,001 bytes
+	if loud.Operations < quiet.Operations+body/bytesPerOp-1 {
+		t.Fatalf("operations %d with a %d-byte body, %d without", loud.Operations, body, quiet.Operations)
+	}
+
+	// An encoding that crosses the operation budget stops there.
+	v := rhai.NewArray(make([]rhai.Value, 100_000))
+	enc := &encoder{ctx: context.Background(), ops: 90, maxOps: 100}
+	_, err := enc.json(v)
+	var le *limitError
+	if !errors.As(err, &le) || le.err.Kind != rhai.ErrTooManyOperations {
+		t.Fatalf("err %v, want ErrorTooManyOperations", err)
+	}
+
+	// And one whose context ended stops too.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	enc = &encoder{ctx: ctx}
+	if _, err := enc.json(v); !errors.As(err, &le) || le.err.Kind != rhai.ErrTerminated {
+		t.Fatalf("err %v, want ErrorTerminated", err)
+	}
+}
+
+func TestEncodingTimeout(t *testing.T) {
+	// The context's deadline has passed by the time the script returns: the
+	// encoding is part of the execution, so the result is a timeout.
+	x := newTestExecutor(t, Config{})
+	x.eng.RegisterFn("wait_for_deadline", nil, func(c *rhai.Context, _ []rhai.Value) (rhai.Value, error) {
+		<-c.Context().Done()
+		return rhai.Unit, nil
+	})
+	res := run(t, x, `let a = []; a.pad(100000, 1); wait_for_deadline(); a`, Limits{Timeout: 10 * time.Millisecond}, Options{})
+	wantStatus(t, res, picloud.StatusTimeout, picloud.ETimeout, rhai.ErrTerminated)
+}
+
+func TestHeadersCountTowardResponseCap(t *testing.T) {
+	x := newTestExecutor(t, Config{})
+	res := run(t, x, `let v = "x"; v.pad(200, "y"); #{status: 200, headers: #{"x-big": v}}`, Limits{MaxResponseBytes: 100}, Options{})
+	wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, rhai.ErrDataTooLarge)
+}
+
+func TestEncodingMatchesPlatformJSON(t *testing.T) {
+	// The platform's encoding moved here from the engine; the two agree.
+	m := rhai.NewMap(map[string]rhai.Value{
+		"b": rhai.Int(1), "a": rhai.String("<tag> & \"q\"\n\u2028"), "c": rhai.Float(2),
+		"d": rhai.Float(math.NaN()), "e": rhai.Char('é'), "f": rhai.NewBlob([]byte{1, 2, 3}), "g": rhai.Unit,
+		"h": rhai.NewArray([]rhai.Value{rhai.Bool(true), rhai.Float(1e-7), rhai.Float(1e21), rhai.Float(0.5)}),
+		"i": rhai.String("bad \xff utf-8"),
+	})
+	for _, v := range []rhai.Value{m, rhai.Unit, rhai.Int(-3), rhai.NewArray(nil), rhai.String("")} {
+		want, err := rhai.MarshalJSON(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := (&encoder{}).json(v)
+		if err != nil || string(got) != string(want) {
+			t.Fatalf("encoding %v: %s (%v), want %s", v, got, err, want)
+		}
+	}
+}
