@@ -18,7 +18,9 @@ import (
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/app"
 	"github.com/picloud/picloud/internal/dashboard"
+	"github.com/picloud/picloud/internal/executor"
 	"github.com/picloud/picloud/internal/manager"
+	"github.com/picloud/picloud/internal/orchestrator"
 	"github.com/picloud/picloud/internal/postgres"
 	"github.com/picloud/picloud/internal/sqlite"
 )
@@ -60,48 +62,106 @@ func (s *storeFlags) describe() string {
 	return filepath.Join(s.dataDir, "picloud.db")
 }
 
+// serveOptions are serve's flags. Their defaults are the constants the
+// packages apply to a zero configuration, so that `picloud serve` with no
+// flags runs what app.New(app.Config{}) builds (TestServeDefaultsMatchApp).
+type serveOptions struct {
+	sf              storeFlags
+	cfg             app.Config
+	addr            string
+	logLevel        string
+	logFormat       string
+	shutdownTimeout time.Duration
+	// Flags whose "0" means "off" where the configuration's 0 means "the
+	// default" (appConfig maps them).
+	gateWait         time.Duration
+	retentionMaxAge  time.Duration
+	retentionMaxRows int
+	memoryLimit      byteSize
+}
+
+func (o *serveOptions) register(fs *flag.FlagSet) {
+	o.sf.register(fs)
+	c := &o.cfg
+	fs.StringVar(&o.addr, "addr", ":8000", "address to listen on (PICLOUD_ADDR)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (PICLOUD_LOG_LEVEL)")
+	fs.StringVar(&o.logFormat, "log-format", "text", "text or json (PICLOUD_LOG_FORMAT)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight executions and the sink (PICLOUD_SHUTDOWN_TIMEOUT)")
+
+	// The gate.
+	fs.IntVar(&c.Orchestrator.MaxConcurrency, "max-concurrency", orchestrator.DefaultMaxConcurrency(), "executions at once, server-wide; the default is 4 per CPU (PICLOUD_MAX_CONCURRENCY)")
+	fs.Float64Var(&c.Orchestrator.MaxScriptShare, "max-script-share", orchestrator.DefaultMaxScriptShare, "share of the server's slots one script may hold when it sets no max_concurrency (PICLOUD_MAX_SCRIPT_SHARE)")
+	fs.IntVar(&c.Orchestrator.MaxScriptSlots, "max-script-slots", 0, "slots one script may hold when it sets no max_concurrency; 0 derives it from --max-script-share (PICLOUD_MAX_SCRIPT_SLOTS)")
+	fs.DurationVar(&o.gateWait, "gate-wait", orchestrator.DefaultGateWait, "how long a request waits for a free slot before 429; 0 does not wait (PICLOUD_GATE_WAIT)")
+	o.memoryLimit = byteSize(orchestrator.DefaultMemoryLimit())
+	fs.Var(&o.memoryLimit, "memory-limit", "process memory ceiling: executions start while their memory budgets plus the heap stay under it (also GOMEMLIMIT unless set); the default is 80% of the cgroup limit, RLIMIT_AS or the machine's memory, whichever is least; none disables it (PICLOUD_MEMORY_LIMIT)")
+
+	// Requests and responses.
+	fs.Int64Var(&c.Orchestrator.MaxBodyBytes, "max-body-bytes", orchestrator.DefaultMaxBodyBytes, "request body limit (PICLOUD_MAX_BODY_BYTES)")
+	fs.DurationVar(&c.Orchestrator.BodyReadTimeout, "body-read-timeout", orchestrator.DefaultBodyReadTimeout, "deadline for reading a request body (PICLOUD_BODY_READ_TIMEOUT)")
+	fs.DurationVar(&c.Orchestrator.WriteTimeout, "write-timeout", orchestrator.DefaultWriteTimeout, "deadline for writing a script's response (PICLOUD_WRITE_TIMEOUT)")
+	fs.StringVar(&c.Orchestrator.FunctionsOrigin, "functions-origin", "", "URL of a separate origin functions are served from (https://fn.example.com); only there may a script with unsandboxed drop the sandbox CSP (PICLOUD_FUNCTIONS_ORIGIN)")
+
+	// Script limits.
+	fs.DurationVar(&c.Executor.DefaultTimeout, "default-timeout", executor.DefaultTimeout, "a script's wall-clock limit when it sets no timeout_ms (PICLOUD_DEFAULT_TIMEOUT)")
+	fs.Uint64Var(&c.Executor.DefaultMaxOperations, "default-max-operations", executor.DefaultMaxOperations, "a script's operation limit when it sets no max_operations (PICLOUD_DEFAULT_MAX_OPERATIONS)")
+	fs.Int64Var(&c.Executor.DefaultMaxMemoryBytes, "default-max-memory-bytes", executor.DefaultMaxMemoryBytes, "a script's memory budget when it sets no max_memory_bytes (PICLOUD_DEFAULT_MAX_MEMORY_BYTES)")
+	fs.Int64Var(&c.Executor.DefaultMaxResponseBytes, "default-max-response-bytes", executor.DefaultMaxResponseBytes, "a script's response size limit when it sets no max_response_bytes (PICLOUD_DEFAULT_MAX_RESPONSE_BYTES)")
+	fs.IntVar(&c.Executor.MaxCallDepth, "max-call-depth", 0, "nested function calls; 0 is Rhai's default, 64 (PICLOUD_MAX_CALL_DEPTH)")
+	fs.IntVar(&c.Executor.MaxExprDepth, "max-expr-depth", 0, "expression nesting; 0 is Rhai's default, 64 (PICLOUD_MAX_EXPR_DEPTH)")
+	fs.IntVar(&c.Executor.MaxStringSize, "max-string-size", executor.DefaultMaxStringSize, "bytes in one string (PICLOUD_MAX_STRING_SIZE)")
+	fs.IntVar(&c.Executor.MaxArraySize, "max-array-size", executor.DefaultMaxArraySize, "elements in one array, bytes in one BLOB (PICLOUD_MAX_ARRAY_SIZE)")
+	fs.IntVar(&c.Executor.MaxMapSize, "max-map-size", executor.DefaultMaxMapSize, "entries in one map (PICLOUD_MAX_MAP_SIZE)")
+	fs.IntVar(&c.Executor.MaxLogLines, "max-log-lines", executor.DefaultMaxLogLines, "log lines kept per execution (PICLOUD_MAX_LOG_LINES)")
+	fs.IntVar(&c.Executor.MaxLogBytes, "max-log-bytes", executor.DefaultMaxLogBytes, "log bytes kept per execution (PICLOUD_MAX_LOG_BYTES)")
+
+	// Execution logs.
+	fs.DurationVar(&o.retentionMaxAge, "retention-max-age", app.DefaultRetentionMaxAge, "delete execution logs older than this; 0 keeps them (PICLOUD_RETENTION_MAX_AGE)")
+	fs.IntVar(&o.retentionMaxRows, "retention-max-rows", app.DefaultRetentionMaxRows, "keep at most this many execution logs per script; 0 keeps all (PICLOUD_RETENTION_MAX_ROWS)")
+	fs.DurationVar(&c.RetentionInterval, "retention-interval", app.DefaultRetentionInterval, "how often retention runs (PICLOUD_RETENTION_INTERVAL)")
+	fs.BoolVar(&c.PublicMetrics, "public-metrics", false, "serve /metrics without the admin token (PICLOUD_PUBLIC_METRICS)")
+}
+
+// appConfig is the application configuration the parsed flags describe.
+func (o *serveOptions) appConfig() app.Config {
+	cfg := o.cfg
+	cfg.Orchestrator.GateWait = offIfZero(o.gateWait)
+	cfg.Orchestrator.MemoryLimit = int64(o.memoryLimit)
+	cfg.RetentionMaxAge = offIfZero(o.retentionMaxAge)
+	cfg.RetentionMaxRows = offIfZero(o.retentionMaxRows)
+	return cfg
+}
+
+// offIfZero maps a flag's 0 ("off") to the configuration's negative value
+// (its 0 means "the default").
+func offIfZero[T int | time.Duration](v T) T {
+	if v == 0 {
+		return -1
+	}
+	return v
+}
+
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	var (
-		sf              storeFlags
-		cfg             app.Config
-		addr            = fs.String("addr", ":8000", "address to listen on (PICLOUD_ADDR)")
-		logLevel        = fs.String("log-level", "info", "debug, info, warn or error (PICLOUD_LOG_LEVEL)")
-		logFormat       = fs.String("log-format", "text", "text or json (PICLOUD_LOG_FORMAT)")
-		shutdownTimeout = fs.Duration("shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight executions and the sink (PICLOUD_SHUTDOWN_TIMEOUT)")
-		maxOps          uint64
-	)
-	sf.register(fs)
-	fs.IntVar(&cfg.Orchestrator.MaxConcurrency, "max-concurrency", 0, "executions at once, server-wide; 0 means 4 per CPU (PICLOUD_MAX_CONCURRENCY)")
-	fs.DurationVar(&cfg.Orchestrator.GateWait, "gate-wait", 2*time.Second, "how long a request waits for a free slot before 429 (PICLOUD_GATE_WAIT)")
-	fs.Int64Var(&cfg.Orchestrator.MaxBodyBytes, "max-body-bytes", 1<<20, "request body limit (PICLOUD_MAX_BODY_BYTES)")
-	fs.DurationVar(&cfg.Executor.DefaultTimeout, "default-timeout", 5*time.Second, "a script's wall-clock limit when it sets no timeout_ms (PICLOUD_DEFAULT_TIMEOUT)")
-	fs.Uint64Var(&maxOps, "default-max-operations", 10_000_000, "a script's operation limit when it sets no max_operations (PICLOUD_DEFAULT_MAX_OPERATIONS)")
-	fs.IntVar(&cfg.Executor.MaxCallDepth, "max-call-depth", 64, "nested function calls (PICLOUD_MAX_CALL_DEPTH)")
-	fs.IntVar(&cfg.Executor.MaxExprDepth, "max-expr-depth", 64, "expression nesting (PICLOUD_MAX_EXPR_DEPTH)")
-	fs.IntVar(&cfg.Executor.MaxStringSize, "max-string-size", 4<<20, "bytes in one string (PICLOUD_MAX_STRING_SIZE)")
-	fs.IntVar(&cfg.Executor.MaxArraySize, "max-array-size", 1_000_000, "elements in one array, bytes in one BLOB (PICLOUD_MAX_ARRAY_SIZE)")
-	fs.IntVar(&cfg.Executor.MaxMapSize, "max-map-size", 100_000, "entries in one map (PICLOUD_MAX_MAP_SIZE)")
-	fs.IntVar(&cfg.Executor.MaxLogLines, "max-log-lines", 100, "log lines kept per execution (PICLOUD_MAX_LOG_LINES)")
-	fs.IntVar(&cfg.Executor.MaxLogBytes, "max-log-bytes", 64<<10, "log bytes kept per execution (PICLOUD_MAX_LOG_BYTES)")
-	fs.DurationVar(&cfg.RetentionMaxAge, "retention-max-age", 30*24*time.Hour, "delete execution logs older than this; 0 keeps them (PICLOUD_RETENTION_MAX_AGE)")
-	fs.IntVar(&cfg.RetentionMaxRows, "retention-max-rows", 10_000, "keep at most this many execution logs per script; 0 keeps all (PICLOUD_RETENTION_MAX_ROWS)")
-	fs.DurationVar(&cfg.RetentionInterval, "retention-interval", 10*time.Minute, "how often retention runs (PICLOUD_RETENTION_INTERVAL)")
-	fs.BoolVar(&cfg.PublicMetrics, "public-metrics", false, "serve /metrics without the admin token (PICLOUD_PUBLIC_METRICS)")
+	var o serveOptions
+	o.register(fs)
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg.Executor.DefaultMaxOperations = maxOps
+	if err := checkOrigin(o.cfg.Orchestrator.FunctionsOrigin); err != nil {
+		return err
+	}
+	cfg := o.appConfig()
 
-	logger, err := newLogger(stderr, *logLevel, *logFormat)
+	logger, err := newLogger(stderr, o.logLevel, o.logFormat)
 	if err != nil {
 		return err
 	}
 	cfg.Logger = logger
 	cfg.Dashboard = dashboard.FS()
 
-	store, err := sf.open(ctx)
+	store, err := o.sf.open(ctx)
 	if err != nil {
 		return err
 	}
@@ -120,7 +180,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", *addr)
+	if limit := a.Config().Orchestrator.MemoryLimit; limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
+		// The runtime collects harder as the heap nears the ceiling, rather
+		// than letting garbage push the process past it.
+		debug.SetMemoryLimit(limit)
+	}
+	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
 	}
@@ -131,7 +196,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	a.Start(ctx)
-	logger.Info("picloud listening", "addr", ln.Addr().String(), "database", sf.describe(), "version", version())
+	logger.Info("picloud listening", "addr", ln.Addr().String(), "database", o.sf.describe(), "version", version(),
+		"max_concurrency", a.Config().Orchestrator.MaxConcurrency, "memory_limit", byteSize(a.Config().Orchestrator.MemoryLimit).String())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -142,7 +208,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing in-flight executions")
-	sctx, cancel := context.WithTimeout(context.Background(), *shutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx) // waits for handlers, which record their logs
 	if serr := a.Stop(sctx); serr != nil {

@@ -4,6 +4,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -20,8 +21,15 @@ import (
 	"github.com/picloud/picloud/internal/orchestrator"
 )
 
-// Config is the application's configuration. The zero value works: every
-// part takes its defaults.
+// Retention's defaults, each named once (cmd/picloud's flags default to them).
+const (
+	DefaultRetentionMaxAge   = 30 * 24 * time.Hour
+	DefaultRetentionMaxRows  = 10_000
+	DefaultRetentionInterval = 10 * time.Minute
+)
+
+// Config is the application's configuration. The zero value is the server
+// `picloud serve` runs with no flags: every part takes its defaults.
 type Config struct {
 	Executor     executor.Config
 	Orchestrator orchestrator.Config
@@ -29,7 +37,8 @@ type Config struct {
 
 	// Retention: execution logs older than RetentionMaxAge, and beyond the
 	// newest RetentionMaxRows of each script, are deleted every
-	// RetentionInterval (default 10 min). Zero keeps them.
+	// RetentionInterval. Zero takes the default; a negative age or row count
+	// keeps them.
 	RetentionMaxAge   time.Duration
 	RetentionMaxRows  int
 	RetentionInterval time.Duration
@@ -68,9 +77,9 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if cfg.RetentionInterval <= 0 {
-		cfg.RetentionInterval = 10 * time.Minute
-	}
+	cfg.RetentionMaxAge = cmp.Or(cfg.RetentionMaxAge, DefaultRetentionMaxAge)
+	cfg.RetentionMaxRows = cmp.Or(cfg.RetentionMaxRows, DefaultRetentionMaxRows)
+	cfg.RetentionInterval = cmp.Or(max(cfg.RetentionInterval, 0), DefaultRetentionInterval)
 	a := &App{cfg: cfg, store: store, log: log}
 
 	var sink *audit.Sink
@@ -79,17 +88,24 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	sc.OnWritten = func(n int) { a.metrics.SinkWritten.Add(float64(n)) }
 	sc.OnRetry = func() { a.metrics.SinkRetries.Inc() }
 	sc.OnLost = func(n int) { a.metrics.SinkFailures.Add(float64(n)) }
-	sink = audit.New(store, sc, log)
+	sink, err := audit.New(store, sc, log)
+	if err != nil {
+		return nil, err
+	}
 	a.sink = sink
 
-	a.orch = orchestrator.New(cfg.Orchestrator, store, sink, a.metrics, log)
-	a.exec = executor.New(cfg.Executor, a.orch.Resolve, log)
-	a.orch.SetExecutor(a.exec)
+	a.exec = executor.New(cfg.Executor, log)
+	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
+	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()
 	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch,
-		MaxBodyBytes: cfg.Orchestrator.MaxBodyBytes, Logger: log})
+		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log})
 	a.handler = a.routes()
 	return a, nil
 }
+
+// Config is the configuration the application runs with: defaults filled
+// in for the executor, the orchestrator and retention.
+func (a *App) Config() Config { return a.cfg }
 
 // Handler is the HTTP handler of every route.
 func (a *App) Handler() http.Handler { return a.handler }
@@ -102,7 +118,9 @@ func (a *App) Start(ctx context.Context) {
 		return
 	}
 	a.started = true
-	a.sink.Start()
+	if err := a.sink.Start(ctx); err != nil {
+		a.log.Error("app: the execution sink did not start", "err", err)
+	}
 	ctx, a.stopRetention = context.WithCancel(context.WithoutCancel(ctx))
 	a.retentionDone = make(chan struct{})
 	go a.retain(ctx)
@@ -133,7 +151,7 @@ func (a *App) Prune(ctx context.Context) (int64, error) {
 	if a.cfg.RetentionMaxAge > 0 {
 		before = time.Now().Add(-a.cfg.RetentionMaxAge)
 	}
-	n, err := a.store.PruneExecutions(ctx, before, a.cfg.RetentionMaxRows)
+	n, err := a.store.PruneExecutions(ctx, before, max(a.cfg.RetentionMaxRows, 0))
 	a.metrics.Pruned.Add(float64(n))
 	return n, err
 }

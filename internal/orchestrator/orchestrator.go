@@ -1,91 +1,178 @@
 // Package orchestrator is the data plane: it takes invocations (/api/execute/{id},
-// /fn/{name}/...), holds the concurrency gates and the script cache, runs scripts
-// through the executor, writes the response, and hands an execution log to the
-// sink for every execution.
+// /fn/{name}/...), holds the concurrency gate (fair across scripts, bounded by
+// the process memory ceiling) and the script cache, runs scripts through the
+// executor, hands the execution's row to the sink, and only then writes the
+// response.
 package orchestrator
 
 import (
+	"cmp"
 	"context"
-	"encoding/base64"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
-
-	"github.com/google/uuid"
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/executor"
 	"github.com/picloud/picloud/internal/httpapi"
 	"github.com/picloud/picloud/internal/metrics"
-	"github.com/picloud/picloud/rhai"
 )
 
-// Config tunes the orchestrator; zero fields take the defaults.
+// The orchestrator's defaults, each named once: Config's zero fields take
+// them (cmd/picloud's flags default to the same constants).
+const (
+	// MaxConcurrencyPerCPU sets the server-wide gate when MaxConcurrency is
+	// 0: this many executions at once per CPU (DefaultMaxConcurrency).
+	MaxConcurrencyPerCPU = 4
+	// DefaultMaxScriptShare is the share of the server's slots one script may
+	// hold when it sets no max_concurrency.
+	DefaultMaxScriptShare = 0.5
+	// DefaultGateWait is how long a request waits for a slot (and for room
+	// in the sink's journal) before 429 overloaded (503 unavailable).
+	DefaultGateWait = 2 * time.Second
+	// DefaultMaxBodyBytes is the request body limit.
+	DefaultMaxBodyBytes = 1 << 20
+	// DefaultBodyReadTimeout bounds reading a request's body.
+	DefaultBodyReadTimeout = 30 * time.Second
+	// DefaultWriteTimeout bounds writing a response, from when it starts.
+	DefaultWriteTimeout = 30 * time.Second
+	// DefaultCacheTTL is how long a cached script is trusted without asking
+	// the store (the manager invalidates its own changes at once).
+	DefaultCacheTTL = 5 * time.Second
+	// DefaultCacheRefreshTimeout bounds asking the store about a cached
+	// script; past it the cached version is served.
+	DefaultCacheRefreshTimeout = time.Second
+	// The captured request and response are cut at these sizes: the body,
+	// each header value, all headers (names and values), the query (keys
+	// and values) and the path.
+	DefaultMaxLoggedBody    = 64 << 10
+	DefaultMaxLoggedHeader  = 8 << 10
+	DefaultMaxLoggedHeaders = 32 << 10
+	DefaultMaxLoggedQuery   = 8 << 10
+	DefaultMaxLoggedPath    = 8 << 10
+)
+
+// DefaultMaxConcurrency is MaxConcurrencyPerCPU per CPU.
+func DefaultMaxConcurrency() int { return MaxConcurrencyPerCPU * runtime.NumCPU() }
+
+// Config tunes the orchestrator. Zero fields take the Default* values;
+// negative GateWait means no waiting, negative MemoryLimit no ceiling.
 type Config struct {
-	MaxConcurrency int           // executions at once, server-wide (4 × CPUs)
-	GateWait       time.Duration // how long a request may wait for a slot before 429 (0: not at all)
-	MaxBodyBytes   int64         // request body limit (1 MiB)
-	MaxLoggedBody  int           // request and response bytes kept in the log (64 KiB)
-	CacheTTL       time.Duration // how long a cached script is trusted without a reload (5 s)
+	MaxConcurrency int // executions at once, server-wide
+	// MaxScriptSlots is how many slots a script may hold when it sets no
+	// max_concurrency; 0 derives it from MaxScriptShare (at least 1).
+	MaxScriptSlots int
+	MaxScriptShare float64
+	// MemoryLimit is the process memory ceiling: an execution starts only
+	// while the running executions' memory budgets plus the live heap stay
+	// under it (0: DefaultMemoryLimit()).
+	MemoryLimit     int64
+	GateWait        time.Duration // how long a request waits for a slot
+	MaxBodyBytes    int64         // request body limit
+	BodyReadTimeout time.Duration // deadline for reading a request body
+	WriteTimeout    time.Duration // deadline for writing a response
+	// FunctionsOrigin is the separate origin functions are served from
+	// ("https://fn.example.com"); only requests to it may get a response
+	// without the sandbox CSP, and only from scripts that set unsandboxed.
+	FunctionsOrigin     string
+	CacheTTL            time.Duration
+	CacheRefreshTimeout time.Duration
+	MaxLoggedBody       int
+	MaxLoggedHeader     int
+	MaxLoggedHeaders    int
+	MaxLoggedQuery      int
+	MaxLoggedPath       int
+}
+
+// WithDefaults is c with every zero field set to its default: the
+// configuration an orchestrator built from c runs with.
+func (c Config) WithDefaults() Config {
+	c.MaxConcurrency = cmp.Or(max(c.MaxConcurrency, 0), DefaultMaxConcurrency())
+	c.MaxScriptShare = cmp.Or(c.MaxScriptShare, DefaultMaxScriptShare)
+	if c.MaxScriptSlots <= 0 {
+		c.MaxScriptSlots = max(1, int(float64(c.MaxConcurrency)*min(max(c.MaxScriptShare, 0), 1)))
+	}
+	c.MemoryLimit = cmp.Or(c.MemoryLimit, DefaultMemoryLimit())
+	c.GateWait = cmp.Or(c.GateWait, DefaultGateWait)
+	c.MaxBodyBytes = cmp.Or(max(c.MaxBodyBytes, 0), DefaultMaxBodyBytes)
+	c.BodyReadTimeout = cmp.Or(max(c.BodyReadTimeout, 0), DefaultBodyReadTimeout)
+	c.WriteTimeout = cmp.Or(max(c.WriteTimeout, 0), DefaultWriteTimeout)
+	c.CacheTTL = cmp.Or(max(c.CacheTTL, 0), DefaultCacheTTL)
+	c.CacheRefreshTimeout = cmp.Or(max(c.CacheRefreshTimeout, 0), DefaultCacheRefreshTimeout)
+	c.MaxLoggedBody = cmp.Or(max(c.MaxLoggedBody, 0), DefaultMaxLoggedBody)
+	c.MaxLoggedHeader = cmp.Or(max(c.MaxLoggedHeader, 0), DefaultMaxLoggedHeader)
+	c.MaxLoggedHeaders = cmp.Or(max(c.MaxLoggedHeaders, 0), DefaultMaxLoggedHeaders)
+	c.MaxLoggedQuery = cmp.Or(max(c.MaxLoggedQuery, 0), DefaultMaxLoggedQuery)
+	c.MaxLoggedPath = cmp.Or(max(c.MaxLoggedPath, 0), DefaultMaxLoggedPath)
+	return c
+}
+
+// Sink takes execution rows (*audit.Sink). Admit waits while the sink can
+// take no more (its journal is full) and fails with unavailable when ctx ends
+// first; Record makes the row durable by the sink's policy when it returns.
+type Sink interface {
+	Admit(ctx context.Context) error
+	Record(ctx context.Context, l *picloud.ExecutionLog) error
 }
 
 // Orchestrator runs invocations.
 type Orchestrator struct {
-	cfg     Config
-	exec    *executor.Executor
-	sink    picloud.ExecutionSink
-	metrics *metrics.Metrics
-	log     *slog.Logger
-	cache   *cache
-
-	gate      chan struct{}
-	perScript sync.Map // script id -> *atomic.Int64 executions running
+	cfg       Config
+	exec      *executor.Executor
+	sink      Sink
+	metrics   *metrics.Metrics
+	log       *slog.Logger
+	cache     *cache
+	gate      *gate
+	capture   captureLimits
+	fnHost    string // FunctionsOrigin's host, "" when functions share the dashboard's origin
+	resolver  func(context.Context, string) (*executor.Program, error)
+	defMemory int64 // a script's memory budget when it sets none
 }
 
-// New makes an orchestrator. The executor's import resolver should call
-// Resolve (see executor.New); New returns the orchestrator first so the
-// executor can be built with it: call SetExecutor before serving.
-func New(cfg Config, scripts picloud.ScriptStore, sink picloud.ExecutionSink, m *metrics.Metrics, logger *slog.Logger) *Orchestrator {
-	if cfg.MaxConcurrency <= 0 {
-		cfg.MaxConcurrency = 4 * runtime.NumCPU()
-	}
-	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 1 << 20
-	}
-	if cfg.MaxLoggedBody <= 0 {
-		cfg.MaxLoggedBody = 64 << 10
-	}
-	if cfg.CacheTTL <= 0 {
-		cfg.CacheTTL = 5 * time.Second
-	}
+// New makes an orchestrator running scripts of store on exec, recording rows
+// in sink. m and logger may be nil.
+func New(cfg Config, exec *executor.Executor, store picloud.ScriptStore, sink Sink, m *metrics.Metrics, logger *slog.Logger) *Orchestrator {
+	cfg = cfg.WithDefaults()
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	o := &Orchestrator{cfg: cfg, sink: sink, metrics: m, log: logger, gate: make(chan struct{}, cfg.MaxConcurrency)}
-	o.cache = newCache(scripts, func(name, source string) (*rhai.AST, error) { return o.exec.Compile(name, source) }, cfg.CacheTTL)
+	o := &Orchestrator{cfg: cfg, exec: exec, sink: sink, metrics: m, log: logger,
+		defMemory: exec.Config().DefaultMaxMemoryBytes,
+		capture: captureLimits{body: cfg.MaxLoggedBody, header: cfg.MaxLoggedHeader, headers: cfg.MaxLoggedHeaders,
+			query: cfg.MaxLoggedQuery, path: cfg.MaxLoggedPath}}
+	if cfg.FunctionsOrigin != "" {
+		if u, err := url.Parse(cfg.FunctionsOrigin); err == nil && u.Host != "" {
+			o.fnHost = strings.ToLower(u.Host)
+		} else {
+			logger.Error("orchestrator: functions origin is not a URL with a host; every response is sandboxed", "origin", cfg.FunctionsOrigin)
+		}
+	}
+	var onStale func()
+	if m != nil {
+		onStale = m.CacheStale.Inc
+	}
+	o.cache = newCache(store, exec.Compile, cfg.CacheTTL, cfg.CacheRefreshTimeout, logger, onStale)
+	o.resolver = o.cache.program
+	memLimit := max(cfg.MemoryLimit, 0)
+	o.gate = newGate(cfg.MaxConcurrency, memLimit, newHeapSampler().read)
+	if m != nil {
+		m.MemoryLimit.Set(float64(memLimit))
+		o.gate.report = func(running, waiting int, reserved int64) {
+			m.GateInFlight.Set(float64(running))
+			m.GateWaiting.Set(float64(waiting))
+			m.MemoryReserved.Set(float64(reserved))
+		}
+	}
 	return o
 }
 
-// SetExecutor sets the executor (built after the orchestrator because its
-// import resolver is Resolve).
-func (o *Orchestrator) SetExecutor(x *executor.Executor) { o.exec = x }
-
-// Resolve compiles (or finds cached) the current version of the script named
-// name, for `import "name"`.
-func (o *Orchestrator) Resolve(ctx context.Context, name string) (*rhai.AST, error) {
-	e, err := o.cache.getByName(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	return e.ast, e.err
-}
+// Config is the configuration o runs with (defaults filled in).
+func (o *Orchestrator) Config() Config { return o.cfg }
 
 // Invalidate drops a script from the cache; the manager calls it on every change.
 func (o *Orchestrator) Invalidate(id string) { o.cache.invalidate(id) }
@@ -116,7 +203,7 @@ func (o *Orchestrator) HandleFn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled, subpath string) {
-	body, err := httpapi.ReadBody(w, r, o.cfg.MaxBodyBytes)
+	body, err := o.readBody(w, r)
 	if err != nil {
 		httpapi.WriteError(w, r, o.log, err)
 		return
@@ -126,53 +213,100 @@ func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled
 		query = r.URL.Query()
 	}
 	req := &executor.Request{Method: r.Method, Path: r.URL.Path, Subpath: subpath, Query: query, Header: r.Header, Body: body}
-	res, l, err := o.run(r.Context(), e, req, picloud.TriggerHTTP)
+	unsandboxed := e.script.Unsandboxed && o.fnHost != "" && strings.EqualFold(r.Host, o.fnHost)
+	res, l, err := o.run(r.Context(), e, req, picloud.TriggerHTTP, unsandboxed)
 	if err != nil {
-		httpapi.WriteError(w, r, o.log, err)
+		if r.Context().Err() == nil {
+			httpapi.WriteError(w, r, o.log, err)
+		}
 		return
 	}
+	// The row is recorded before the response is written: a client that
+	// reads slowly (or never) delays nothing, and an answered request has
+	// its row.
+	o.record(r.Context(), l)
+	// The write gets its own deadline (not the server's WriteTimeout, which
+	// would also bound the execution and, later, streams). A writer that
+	// cannot set one (a test recorder) writes without.
+	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(o.cfg.WriteTimeout))
 	if res.Status == picloud.StatusSuccess {
-		writeResponse(w, res.Response)
+		executor.WriteResponse(w, res.Response)
 	} else {
 		// Exactly the error response the log records (see executionLog).
 		w.Header()["Content-Type"] = jsonContentType
 		w.WriteHeader(l.Response.Status)
 		io.WriteString(w, l.Response.Body)
 	}
-	o.record(r.Context(), l)
+}
+
+// readBody reads the request body within the body limit and the body read
+// deadline. The deadline is lifted afterwards: net/http keeps reading the
+// connection in the background to notice a client leaving, and a deadline
+// firing there would cancel the running script.
+func (o *Orchestrator) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	deadline := time.Now().Add(o.cfg.BodyReadTimeout)
+	rc := http.NewResponseController(w)
+	// A writer that cannot set deadlines (a test recorder) reads without one.
+	if rc.SetReadDeadline(deadline) == nil {
+		defer rc.SetReadDeadline(time.Time{})
+	}
+	body, err := httpapi.ReadBody(w, r, o.cfg.MaxBodyBytes)
+	if err != nil && picloud.ErrorCode(err) == picloud.EInvalidRequest && !time.Now().Before(deadline) {
+		return nil, picloud.Errorf(picloud.EInvalidRequest, "the request body did not arrive within %v", o.cfg.BodyReadTimeout)
+	}
+	return body, err
 }
 
 // Invoke runs a script as a test (trigger test), for the manager's
-// /api/scripts/{id}/invoke. The log is recorded like any other.
+// /api/scripts/{id}/invoke. The row is recorded like any other, before Invoke
+// returns. Test responses are always sandboxed.
 func (o *Orchestrator) Invoke(ctx context.Context, scriptID string, req *executor.Request) (*executor.Result, *picloud.ExecutionLog, error) {
 	e, err := o.cache.get(ctx, scriptID)
 	if err != nil {
 		return nil, nil, err
 	}
-	res, l, err := o.run(ctx, e, req, picloud.TriggerTest)
+	res, l, err := o.run(ctx, e, req, picloud.TriggerTest, false)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, ctx.Err()
+		}
 		return nil, nil, err
 	}
 	o.record(ctx, l)
 	return res, l, nil
 }
 
-// run passes the gates and executes. The error is overloaded, or nil.
-func (o *Orchestrator) run(ctx context.Context, e *compiled, req *executor.Request, trig picloud.Trigger) (*executor.Result, *picloud.ExecutionLog, error) {
+// run waits for room in the sink and a slot of the gate (together at most
+// GateWait), then executes. The error is unavailable, overloaded, or the
+// caller's leaving (ctx ended: nothing ran).
+func (o *Orchestrator) run(ctx context.Context, e *compiled, req *executor.Request, trig picloud.Trigger, unsandboxed bool) (*executor.Result, *picloud.ExecutionLog, error) {
 	sc := e.script
-	release, err := o.acquire(ctx, sc)
-	if err != nil {
+	start := time.Now()
+	if err := o.admit(ctx); err != nil {
 		return nil, nil, err
 	}
-	var res *executor.Result
-	if e.err != nil {
-		res = compileFailure(e.err)
-	} else {
-		res = o.exec.Execute(ctx, e.ast, executor.Limits{
-			Timeout: time.Duration(sc.TimeoutMS) * time.Millisecond, MaxOperations: uint64(sc.MaxOperations),
-		}, req)
+	mem := cmp.Or(max(sc.MaxMemoryBytes, 0), o.defMemory)
+	limit := o.cfg.MaxScriptSlots
+	if sc.MaxConcurrency > 0 {
+		limit = sc.MaxConcurrency
 	}
-	release()
+	t, reason := o.gate.acquire(ctx, sc.ID, limit, mem, o.cfg.GateWait-time.Since(start))
+	if t == nil {
+		if reason == "" {
+			return nil, nil, ctx.Err()
+		}
+		return nil, nil, o.reject(sc, reason, limit)
+	}
+	res := o.exec.Execute(ctx, e.prog, executor.Limits{
+		Timeout:          time.Duration(sc.TimeoutMS) * time.Millisecond,
+		MaxOperations:    uint64(sc.MaxOperations),
+		MaxMemoryBytes:   sc.MaxMemoryBytes,
+		MaxResponseBytes: sc.MaxResponseBytes,
+	}, req, executor.Options{Resolver: o.resolver, Unsandboxed: unsandboxed})
+	o.gate.release(t)
 
 	if o.metrics != nil {
 		o.metrics.Invoked(sc.Name, string(res.Status), res.Duration, res.Operations)
@@ -180,83 +314,44 @@ func (o *Orchestrator) run(ctx context.Context, e *compiled, req *executor.Reque
 	return res, o.executionLog(sc, trig, req, res), nil
 }
 
-func compileFailure(err error) *executor.Result {
-	res := &executor.Result{Started: time.Now(), Status: picloud.StatusError, Code: picloud.EScriptError, Logs: []picloud.LogLine{}}
-	xe := &picloud.ExecError{Kind: "ErrorParsing", Message: picloud.ErrorMessage(err)}
-	if pe, ok := err.(*picloud.Error); ok {
-		xe.Line, _ = pe.Details["line"].(int)
-		xe.Column, _ = pe.Details["column"].(int)
-		if k, ok := pe.Details["kind"].(string); ok {
-			xe.Kind = "ErrorParsing/" + k
-		}
+// admit waits (at most GateWait) while the sink can take no more rows. It
+// asks first with a context that has already ended, which the sink answers
+// at once: the common case (room) costs no timer.
+func (o *Orchestrator) admit(ctx context.Context) error {
+	err := o.sink.Admit(doneCtx)
+	if err == nil || o.cfg.GateWait <= 0 {
+		return err
 	}
-	res.Err = xe
-	return res
+	ctx, cancel := context.WithTimeout(ctx, o.cfg.GateWait)
+	defer cancel()
+	return o.sink.Admit(ctx)
 }
 
-// acquire takes a slot of the server-wide gate (waiting at most GateWait) and
-// of the script's own gate (max_concurrency, never waiting).
-func (o *Orchestrator) acquire(ctx context.Context, sc *picloud.Script) (func(), error) {
-	select {
-	case o.gate <- struct{}{}:
-	default:
-		if !o.waitGate(ctx) {
-			o.reject("server")
-			return nil, picloud.Errorf(picloud.EOverloaded, "the server is running %d executions; try again later", cap(o.gate))
-		}
-	}
-	var n *atomic.Int64
-	if sc.MaxConcurrency > 0 {
-		v, _ := o.perScript.LoadOrStore(sc.ID, new(atomic.Int64))
-		n = v.(*atomic.Int64)
-		if n.Add(1) > int64(sc.MaxConcurrency) {
-			n.Add(-1)
-			<-o.gate
-			o.reject("script")
-			return nil, picloud.Errorf(picloud.EOverloaded, "script %q is already running %d executions", sc.Name, sc.MaxConcurrency)
-		}
-	}
+// doneCtx is a context that has ended.
+var doneCtx = func() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}()
+
+func (o *Orchestrator) reject(sc *picloud.Script, reason string, limit int) error {
 	if o.metrics != nil {
-		o.metrics.GateInFlight.Inc()
+		o.metrics.GateRejected.WithLabelValues(reason).Inc()
 	}
-	return func() {
-		if n != nil {
-			n.Add(-1)
-		}
-		<-o.gate
-		if o.metrics != nil {
-			o.metrics.GateInFlight.Dec()
-		}
-	}, nil
+	switch reason {
+	case reasonScript:
+		return picloud.Errorf(picloud.EOverloaded, "script %q is already running %d executions; try again later", sc.Name, limit)
+	case reasonMemory:
+		return picloud.Errorf(picloud.EOverloaded, "the server is at its memory ceiling; try again later")
+	}
+	return picloud.Errorf(picloud.EOverloaded, "the server is running %d executions; try again later", o.cfg.MaxConcurrency)
 }
 
-func (o *Orchestrator) waitGate(ctx context.Context) bool {
-	if o.cfg.GateWait <= 0 {
-		return false
-	}
-	t := time.NewTimer(o.cfg.GateWait)
-	defer t.Stop()
-	select {
-	case o.gate <- struct{}{}:
-		return true
-	case <-t.C:
-	case <-ctx.Done():
-	}
-	return false
-}
-
-func (o *Orchestrator) reject(gate string) {
-	if o.metrics != nil {
-		o.metrics.GateRejected.WithLabelValues(gate).Inc()
-	}
-}
-
-// record hands l to the sink. It waits while the sink's queue is full, but
-// not past the caller's going away... except that the row must not be lost,
-// so it uses a context that is not cancelled with the request.
+// record hands l to the sink. The row must not be lost because the caller
+// left, so the sink gets a context that is not cancelled with the request.
 func (o *Orchestrator) record(ctx context.Context, l *picloud.ExecutionLog) {
 	if err := o.sink.Record(context.WithoutCancel(ctx), l); err != nil {
-		o.log.Warn("execution log not recorded", "execution_id", l.ID, "script_id", l.ScriptID, "err", err)
+		o.log.Warn("orchestrator: execution log not recorded", "execution_id", l.ID, "script_id", l.ScriptID, "err", err)
 	}
 }
 
@@ -274,103 +369,6 @@ func publicMessage(code string) string {
 	return "internal error"
 }
 
-// writeResponse writes a script's response with the sandboxing headers,
-// unless the script set them itself.
-func writeResponse(w http.ResponseWriter, resp *executor.Response) {
-	h := w.Header()
-	for k, vs := range resp.Header {
-		h[k] = vs
-	}
-	if _, ok := resp.Header["Content-Security-Policy"]; !ok {
-		h["Content-Security-Policy"] = cspSandbox
-	}
-	if _, ok := resp.Header["X-Content-Type-Options"]; !ok {
-		h["X-Content-Type-Options"] = noSniff
-	}
-	w.WriteHeader(resp.Status)
-	if len(resp.Body) > 0 && resp.Status != http.StatusNoContent && resp.Status != http.StatusNotModified && resp.Status >= 200 {
-		w.Write(resp.Body)
-	}
-}
-
-// The sandboxing headers' values, shared by every response (net/http only
-// reads them; a handler that adds a value appends to a copy).
-var (
-	cspSandbox      = []string{"sandbox"}
-	noSniff         = []string{"nosniff"}
-	jsonContentType = []string{"application/json"}
-)
-
-// secretHeaders are redacted in the log.
-var secretHeaders = map[string]bool{"authorization": true, "cookie": true, "proxy-authorization": true, "x-api-key": true}
-
-func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, req *executor.Request, res *executor.Result) *picloud.ExecutionLog {
-	id, err := uuid.NewV7()
-	if err != nil {
-		id = uuid.New()
-	}
-	l := &picloud.ExecutionLog{
-		ID: id.String(), ScriptID: sc.ID, ScriptVersion: sc.Version, Trigger: trig, Status: res.Status,
-		StartedAt: picloud.Time{Time: res.Started.UTC()}, DurationMS: float64(res.Duration.Microseconds()) / 1000,
-		Operations: res.Operations, Logs: res.Logs, Error: res.Err,
-	}
-	// The request and response records are allocated with the log, in one go.
-	recs := &struct {
-		req  picloud.RequestRecord
-		resp picloud.ResponseRecord
-	}{}
-	rr := &recs.req
-	rr.Method, rr.Path = req.Method, req.Path
-	rr.Query = make(map[string]string, len(req.Query))
-	for k, vs := range req.Query {
-		if len(vs) > 0 {
-			rr.Query[k] = vs[0]
-		}
-	}
-	rr.Headers = make(map[string]string, len(req.Header))
-	for k, vs := range req.Header {
-		k = executor.LowerHeader(k)
-		if secretHeaders[k] {
-			rr.Headers[k] = "[REDACTED]"
-		} else {
-			rr.Headers[k] = executor.JoinHeader(vs)
-		}
-	}
-	rr.Body, rr.BodyEncoding, rr.BodySize, rr.BodyTruncated = o.loggedBody(req.Body)
-	l.Request = rr
-	resp := &recs.resp
-	if res.Response != nil {
-		resp.Status = res.Response.Status
-		resp.Headers = make(map[string]string, len(res.Response.Header))
-		for k, vs := range res.Response.Header {
-			resp.Headers[executor.LowerHeader(k)] = executor.JoinHeader(vs)
-		}
-		resp.Body, resp.BodyEncoding, resp.BodySize, resp.BodyTruncated = o.loggedBody(res.Response.Body)
-	} else {
-		// A failed execution's caller gets the public error body (code, short
-		// message, execution id); the log keeps that body as the response.
-		status, body := httpapi.ErrorJSON(&picloud.Error{Code: res.Code, Message: publicMessage(res.Code),
-			Details: map[string]any{"execution_id": l.ID}})
-		resp.Status, resp.Headers = status, map[string]string{"content-type": jsonContentType[0]}
-		resp.Body, resp.BodySize = string(body), len(body)
-	}
-	l.Response = resp
-	return l
-}
-
-// loggedBody cuts b to the logged size; a body that is not UTF-8 is base64.
-func (o *Orchestrator) loggedBody(b []byte) (body, encoding string, size int, truncated bool) {
-	size = len(b)
-	if len(b) > o.cfg.MaxLoggedBody {
-		b, truncated = b[:o.cfg.MaxLoggedBody], true
-		if utf8.Valid(b[:max(0, len(b)-utf8.UTFMax)]) {
-			for len(b) > 0 && !utf8.Valid(b) { // do not split a character
-				b = b[:len(b)-1]
-			}
-		}
-	}
-	if !utf8.Valid(b) {
-		return base64.StdEncoding.EncodeToString(b), "base64", size, truncated
-	}
-	return string(b), "", size, truncated
-}
+// jsonContentType is the error responses' Content-Type, shared (net/http
+// only reads it).
+var jsonContentType = []string{"application/json"}

@@ -1,0 +1,210 @@
+package orchestrator
+
+import (
+	"encoding/base64"
+	"maps"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/google/uuid"
+
+	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/executor"
+	"github.com/picloud/picloud/internal/httpapi"
+)
+
+// redacted replaces a secret in the captured request.
+const redacted = "[REDACTED]"
+
+// secretHeaders are redacted in the captured request whatever they hold:
+// the standard credential headers and PiCloud's key header.
+var secretHeaders = map[string]bool{
+	"authorization": true, "cookie": true, "proxy-authorization": true, "x-api-key": true, "x-picloud-key": true,
+}
+
+// hasCredential reports whether s holds a PiCloud credential
+// (executor.IsPiCloudCredential) at its start or after a character that
+// cannot be part of one, so that "token=pct_..." is found and "50pct_off" is
+// not.
+func hasCredential(s string) bool {
+	for i := 0; i < len(s); i++ {
+		j := strings.IndexAny(s[i:], "pP")
+		if j < 0 {
+			return false
+		}
+		i += j
+		if (i == 0 || !isCredentialByte(s[i-1])) && executor.IsPiCloudCredential(s[i:]) {
+			return true
+		}
+	}
+	return false
+}
+
+func isCredentialByte(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-'
+}
+
+// captureLimits are the sizes the captured request and response are cut at.
+type captureLimits struct {
+	body, header, headers, query, path int
+}
+
+// executionLog builds the audit row of one execution.
+func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, req *executor.Request, res *executor.Result) *picloud.ExecutionLog {
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
+	l := &picloud.ExecutionLog{
+		ID: id.String(), ScriptID: sc.ID, ScriptVersion: sc.Version, Trigger: trig, Status: res.Status,
+		StartedAt: picloud.Time{Time: res.Started.UTC()}, DurationMS: float64(res.Duration.Microseconds()) / 1000,
+		Operations: res.Operations, Logs: res.Logs, Error: res.Err,
+	}
+	// The request and response records are allocated with the log, in one go.
+	recs := &struct {
+		req  picloud.RequestRecord
+		resp picloud.ResponseRecord
+	}{}
+	lim := o.capture
+	rr := &recs.req
+	rr.Method = req.Method
+	rr.Path, _ = cut(req.Path, lim.path)
+	rr.Query, rr.QueryTruncated = captureQuery(req.Query, lim.query)
+	rr.Headers, rr.HeadersTruncated = captureHeaders(req.Header, lim.header, lim.headers, true)
+	rr.Body, rr.BodyEncoding, rr.BodySize, rr.BodyTruncated = capturedBody(req.Body, lim.body)
+	l.Request = rr
+	resp := &recs.resp
+	if res.Response != nil {
+		resp.Status = res.Response.Status
+		// The response's headers are the script's (bounded by its response
+		// cap); they are cut like the request's but never redacted.
+		resp.Headers, _ = captureHeaders(res.Response.Header, lim.header, lim.headers, false)
+		resp.Body, resp.BodyEncoding, resp.BodySize, resp.BodyTruncated = capturedBody(res.Response.Body, lim.body)
+	} else {
+		// A failed execution's caller gets the public error body (code, short
+		// message, execution id); the log keeps that body as the response.
+		status, body := httpapi.ErrorJSON(&picloud.Error{Code: res.Code, Message: publicMessage(res.Code),
+			Details: map[string]any{"execution_id": l.ID}})
+		resp.Status, resp.Headers = status, map[string]string{"content-type": jsonContentType[0]}
+		resp.Body, resp.BodySize = string(body), len(body)
+	}
+	l.Response = resp
+	return l
+}
+
+// captureQuery keeps the query's first value of each key, PiCloud
+// credentials redacted, within limit bytes of keys and values; when they do
+// not fit, the keys are taken in order and the one that crosses the limit is
+// cut (truncated true).
+func captureQuery(q url.Values, limit int) (map[string]string, bool) {
+	out := make(map[string]string, len(q))
+	total := 0
+	for k, vs := range q {
+		if len(vs) > 0 {
+			total += len(k) + len(vs[0])
+		}
+	}
+	if total <= limit {
+		for k, vs := range q {
+			if len(vs) > 0 {
+				out[k] = redactValue(vs[0])
+			}
+		}
+		return out, false
+	}
+	left := limit
+	for _, k := range slices.Sorted(maps.Keys(q)) {
+		vs := q[k]
+		if len(vs) == 0 {
+			continue
+		}
+		if left <= len(k) {
+			break
+		}
+		left -= len(k)
+		v, _ := cut(redactValue(vs[0]), left)
+		left -= len(v)
+		out[k] = v
+	}
+	return out, true
+}
+
+// captureHeaders keeps each header (lower-case name, values joined), every
+// value cut at each bytes and all of them at total bytes (names and values),
+// taken in name order once they do not all fit. With redact, secret headers
+// and values holding a PiCloud credential read "[REDACTED]".
+func captureHeaders(h http.Header, each, total int, redact bool) (map[string]string, bool) {
+	out := make(map[string]string, len(h))
+	truncated := false
+	size := 0
+	for k, vs := range h {
+		lk := executor.LowerHeader(k)
+		v := executor.JoinHeader(vs)
+		if redact && (secretHeaders[lk] || hasCredential(v)) {
+			v = redacted
+		}
+		var cutOne bool
+		if v, cutOne = cut(v, each); cutOne {
+			truncated = true
+		}
+		out[lk] = v
+		size += len(lk) + len(v)
+	}
+	if size <= total {
+		return out, truncated
+	}
+	// Over the total: keep the names in order until it is reached.
+	left := total
+	for _, k := range slices.Sorted(maps.Keys(out)) {
+		v := out[k]
+		if left <= len(k) {
+			delete(out, k)
+			continue
+		}
+		left -= len(k)
+		v, _ = cut(v, left)
+		left -= len(v)
+		out[k] = v
+	}
+	return out, true
+}
+
+// redactValue hides a value holding a PiCloud credential.
+func redactValue(v string) string {
+	if hasCredential(v) {
+		return redacted
+	}
+	return v
+}
+
+// cut shortens s to at most n bytes without splitting a UTF-8 character.
+func cut(s string, n int) (string, bool) {
+	if len(s) <= n {
+		return s, false
+	}
+	n = max(n, 0)
+	for n > 0 && n < len(s) && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n], true
+}
+
+// capturedBody cuts b to limit bytes; a body that is not UTF-8 is base64.
+func capturedBody(b []byte, limit int) (body, encoding string, size int, truncated bool) {
+	size = len(b)
+	if len(b) > limit {
+		b, truncated = b[:limit], true
+		if utf8.Valid(b[:max(0, len(b)-utf8.UTFMax)]) {
+			for len(b) > 0 && !utf8.Valid(b) { // do not split a character
+				b = b[:len(b)-1]
+			}
+		}
+	}
+	if !utf8.Valid(b) {
+		return base64.StdEncoding.EncodeToString(b), "base64", size, truncated
+	}
+	return string(b), "", size, truncated
+}
