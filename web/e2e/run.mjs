@@ -239,10 +239,15 @@ await step('editing and saving bumps the version', async () => {
 await step('limits save without a new version', async () => {
 	await page.getByText('Limits', { exact: true }).click();
 	await page.getByLabel('Timeout (ms)').fill('2500');
+	await page.getByLabel('Max memory (bytes)').fill('68719476737');
+	await page.getByTestId('limits-problem').filter({ hasText: 'Max memory (bytes): at most' }).waitFor();
+	assert.equal(await page.getByTestId('save').isDisabled(), true, 'an out-of-range setting cannot be saved');
+	await page.getByLabel('Max memory (bytes)').fill('16777216');
 	await page.getByTestId('save').click();
 	await page.getByTestId('saved').filter({ hasText: /^Saved\.$/ }).waitFor();
 	assert.equal(await page.getByTestId('script-version').innerText(), 'v2');
 	assert.equal(await page.getByLabel('Timeout (ms)').inputValue(), '2500');
+	assert.equal(await page.getByLabel('Max memory (bytes)').inputValue(), '16777216');
 	await page.getByText('Limits', { exact: true }).click();
 });
 

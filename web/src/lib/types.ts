@@ -18,6 +18,12 @@ export interface Script {
 	timeout_ms?: number;
 	max_operations?: number;
 	max_concurrency?: number;
+	/** Bytes one execution's strings, arrays, maps and BLOBs may hold; 0 = server default (64 MiB). */
+	max_memory_bytes?: number;
+	/** Bytes of the response body one execution may produce; 0 = server default (10 MiB). */
+	max_response_bytes?: number;
+	/** Responses without the platform's CSP sandbox (effective only with --functions-origin). */
+	unsandboxed?: boolean;
 	created_at?: string;
 	updated_at?: string;
 	/** The most recent execution, absent or null when the script never ran. */
@@ -32,7 +38,18 @@ export interface ScriptInput {
 	timeout_ms?: number;
 	max_operations?: number;
 	max_concurrency?: number;
+	max_memory_bytes?: number;
+	max_response_bytes?: number;
+	unsandboxed?: boolean;
 }
+
+/** The numeric settings of a script: absent or 0 means the server's default. */
+export type NumericSetting =
+	| 'timeout_ms'
+	| 'max_operations'
+	| 'max_concurrency'
+	| 'max_memory_bytes'
+	| 'max_response_bytes';
 
 export interface Version {
 	version: number;

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { settingsChanged, settingsForm, settingsInput, settingsProblem } from './settings';
+import type { Script } from './types';
+
+const script: Script = {
+	id: 'id',
+	name: 'hello',
+	version: 3,
+	timeout_ms: 2500,
+	max_operations: 0,
+	max_concurrency: 4,
+	max_memory_bytes: 16 << 20,
+	max_response_bytes: 0,
+	unsandboxed: false
+};
+
+describe('settings form', () => {
+	it('shows the script and is unchanged until edited', () => {
+		const form = settingsForm(script);
+		expect(form.values.max_memory_bytes).toBe('16777216');
+		expect(form.unsandboxed).toBe(false);
+		expect(settingsChanged(form, script)).toBe(false);
+		form.values.max_response_bytes = ''; // empty is 0, the value it has
+		expect(settingsChanged(form, script)).toBe(false);
+		form.values.max_response_bytes = '1024';
+		expect(settingsChanged(form, script)).toBe(true);
+		const f2 = settingsForm(script);
+		f2.unsandboxed = true;
+		expect(settingsChanged(f2, script)).toBe(true);
+	});
+
+	it('reads a script without the new settings as defaults', () => {
+		const old: Script = { id: 'x', name: 'old', version: 1, timeout_ms: 10 };
+		const form = settingsForm(old);
+		expect(form.values.max_memory_bytes).toBe('0');
+		expect(settingsChanged(form, old)).toBe(false);
+	});
+
+	it.each([
+		['max_memory_bytes', '-1', 'Max memory (bytes): a whole number'],
+		['max_memory_bytes', '1.5', 'Max memory (bytes): a whole number'],
+		['max_memory_bytes', '68719476737', 'Max memory (bytes): at most 68,719,476,736.'],
+		['max_response_bytes', '1073741825', 'Max response (bytes): at most 1,073,741,824.'],
+		['max_concurrency', '2147483648', 'Max concurrency: at most 100,000.'],
+		['timeout_ms', '3600001', 'Timeout (ms): at most 3,600,000.']
+	] as const)('refuses %s = %s', (key, value, want) => {
+		const form = settingsForm(script);
+		form.values[key] = value;
+		expect(settingsProblem(form)).toContain(want);
+	});
+
+	it('accepts the extremes and sends every setting', () => {
+		const form = settingsForm(script);
+		form.values.max_memory_bytes = '68719476736';
+		form.values.max_response_bytes = ' ';
+		form.unsandboxed = true;
+		expect(settingsProblem(form)).toBe('');
+		expect(settingsInput(form)).toEqual({
+			timeout_ms: 2500,
+			max_operations: 0,
+			max_concurrency: 4,
+			max_memory_bytes: 68719476736,
+			max_response_bytes: 0,
+			unsandboxed: true
+		});
+	});
+});
