@@ -251,9 +251,10 @@ func (r *ref) set(th *thread, v Value) {
 }
 
 func (th *thread) checkMapGrow(m *Map, key string, pos syntax.Pos) {
-	if th.eng.limits.MaxMapSize > 0 {
+	if th.eng.limits.MaxMapSize > 0 || th.memLimit > 0 {
 		if _, ok := m.M[key]; !ok {
 			th.checkSizeOrRaise(sizeMap, len(m.M)+1, pos)
+			th.grow(mapEntryBytes + len(key))
 		}
 	}
 }
@@ -517,7 +518,7 @@ func (th *thread) compoundAssign(r *ref, op syntax.Token, opAssign string, v Val
 			add = string(v.AsChar())
 		}
 		th.checkSizeOrRaise(sizeString, len(s)+len(add), pos)
-		r.set(th, String(s+add))
+		r.set(th, String(th.appendString(s, add)))
 		return
 	}
 	th.compoundAssignSlow(r, cur, op, opAssign, v, pos)
@@ -536,7 +537,7 @@ func (th *thread) compoundAssignSlow(r *ref, cur Value, op syntax.Token, opAssig
 		s := cur.AsString()
 		add := th.display(v)
 		th.checkSizeOrRaise(sizeString, len(s)+len(add), pos)
-		r.set(th, String(s+add))
+		r.set(th, String(th.appendString(s, add)))
 		return
 	}
 	r.set(th, binaryArith(th, op, cur, v, pos))

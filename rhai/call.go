@@ -57,10 +57,23 @@ func (th *thread) callNativeOwned(f *nativeFn, args []Value, pos syntax.Pos, own
 	c := &th.nctx
 	savedPos, savedOwned := c.pos, c.owned
 	c.th, c.pos, c.owned = th, pos, owned
+	before := 0
+	if th.memLimit > 0 && len(args) > 0 {
+		before = shallowBytes(args[0])
+	}
 	v, err := f.fn(c, args)
 	c.pos, c.owned = savedPos, savedOwned
 	if err != nil {
 		raise(asError(err), pos)
+	}
+	if th.memLimit > 0 {
+		// What the native made: its result and what its first argument (the
+		// object of a method) grew by. Natives charge their own work.
+		n := shallowBytes(v)
+		if len(args) > 0 {
+			n += max(shallowBytes(args[0])-before, 0)
+		}
+		th.holdNew(n, pos)
 	}
 	return v
 }

@@ -558,6 +558,7 @@ func (c *compiler) constEval(e syntax.Expr) (v Value) {
 	fn := c.expr(e)
 	th := newThread(c.eng, nil, c.ast, 0)
 	defer th.release()
+	th.frames[0] = frame{th: th}
 	return fn(&th.frames[0])
 }
 
@@ -950,6 +951,7 @@ func (c *compiler) expr(e syntax.Expr) evalFn {
 				items[i] = x(fr)
 			}
 			fr.th.checkSizeOrRaise(sizeArray, len(items), pos)
+			fr.th.grow(containerBytes + len(items)*valueBytes)
 			return NewArray(items)
 		}
 	case *syntax.MapLit:
@@ -965,6 +967,7 @@ func (c *compiler) expr(e syntax.Expr) evalFn {
 				m[keys[i]] = x(fr)
 			}
 			fr.th.checkSizeOrRaise(sizeMap, len(m), pos)
+			fr.th.grow(containerBytes + len(m)*mapEntryBytes)
 			return NewMap(m)
 		}
 	case *syntax.UnaryExpr:
@@ -1058,11 +1061,21 @@ func (c *compiler) interp(e *syntax.InterpString) evalFn {
 			strs = append(strs, s)
 			total += len(s)
 		}
-		fr.th.checkSizeOrRaise(sizeString, total, pos)
+		th := fr.th
+		th.checkSizeOrRaise(sizeString, total, pos)
+		if total <= copyStepBytes {
+			th.grow(total)
+		} else if !th.fits(total) {
+			raise(errMemory(), pos)
+		}
 		var b strings.Builder
 		b.Grow(total)
 		for _, s := range strs {
-			b.WriteString(s)
+			if total > copyStepBytes {
+				th.writeStepped(&b, s)
+			} else {
+				b.WriteString(s)
+			}
 		}
 		return String(b.String())
 	}
@@ -1301,19 +1314,42 @@ func (c *compiler) binary(e *syntax.BinaryExpr) evalFn {
 }
 
 func binarySlow(fr *frame, op syntax.Token, a, b Value, pos syntax.Pos) Value {
+	th := fr.th
 	if op == syntax.Plus {
-		fr.th.checkConcat(a, b, pos)
+		th.checkConcat(a, b, pos)
 		// string + collection: format the collection within the limits first.
 		// (A BLOB is added as its UTF-8 text, not formatted.)
 		if a.t == TypeString && (b.t == TypeArray || b.t == TypeMap) {
-			b = String(fr.th.display(b))
+			b = String(th.display(b))
 		} else if b.t == TypeString && (a.t == TypeArray || a.t == TypeMap) {
-			a = String(fr.th.display(a))
+			a = String(th.display(a))
+		}
+		if a.t == TypeString && b.t == TypeString {
+			return String(th.concat(a.AsString(), b.AsString()))
+		}
+		if a.t == TypeString || b.t == TypeString {
+			// string + scalar or BLOB: the copy is the work (see memory.go).
+			th.grow(textBytes(a) + textBytes(b))
+		}
+	} else if a.t == b.t {
+		switch a.t {
+		case TypeString:
+			// Comparing or removing (string - string) scans the text.
+			th.work(len(a.AsString()) + len(b.AsString()))
+		case TypeArray, TypeMap:
+			switch op {
+			case syntax.EqEq:
+				return Bool(th.equal(a, b))
+			case syntax.NotEq:
+				return Bool(!th.equal(a, b))
+			}
+		case TypeBlob:
+			th.work(len(a.AsBlob().B) + len(b.AsBlob().B))
 		}
 	}
 	v, ok, err := binaryOp(op, a, b)
-	if ok && err == nil && v.t == TypeString && fr.th.eng.limits.MaxStringSize > 0 {
-		fr.th.checkSizeOrRaise(sizeString, len(v.AsString()), pos)
+	if ok && err == nil && v.t == TypeString && th.eng.limits.MaxStringSize > 0 {
+		th.checkSizeOrRaise(sizeString, len(v.AsString()), pos)
 	}
 	if err != nil {
 		raise(err, syntax.Pos{})
@@ -1322,7 +1358,19 @@ func binarySlow(fr *frame, op syntax.Token, a, b Value, pos syntax.Pos) Value {
 		return v
 	}
 	args := [2]Value{a, b}
-	return fr.th.callNativeOp(op.String(), args[:], pos)
+	return th.callNativeOp(op.String(), args[:], pos)
+}
+
+// textBytes is about how many bytes v adds to a string it is concatenated
+// with: a string's or BLOB's length, a little for a scalar.
+func textBytes(v Value) int {
+	switch v.t {
+	case TypeString:
+		return len(v.AsString())
+	case TypeBlob:
+		return len(v.AsBlob().B)
+	}
+	return 24
 }
 
 // intConstOp specialises `x op K` for an integer constant K, the shape of most

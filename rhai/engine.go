@@ -173,6 +173,10 @@ type EvalOptions struct {
 	// used, whether it succeeded or not.
 	Operations uint64
 	// MemoryPeak is set by EvalWith to the most bytes the evaluation was
-	// accounted as holding at once (0 when it ran without a memory budget).
+	// accounted as holding at once (0 when it ran without a memory budget). It
+	// is an upper bound of the live peak: bytes allocated since the engine last
+	// measured what is live count as held.
 	MemoryPeak int64
+
+	onCheck func() // tests: called at every slow-path check of the budgets
 }

@@ -174,6 +174,10 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 	}
 	th := newThread(e, ctx, ast, maxOps)
 	th.scope, th.onPrint, th.onDebug, th.resolver = opts.Scope, opts.OnPrint, opts.OnDebug, opts.Resolver
+	th.onCheck = opts.onCheck
+	if opts.MaxMemoryBytes > 0 {
+		th.setMemoryLimit(opts.MaxMemoryBytes)
+	}
 	v, err := th.run(func() Value {
 		if max := e.limits.MaxVariables; max > 0 && ast.main.nslots > max {
 			panic(&Error{Kind: ErrTooManyVariables, Message: "Too many variables defined"})
@@ -184,6 +188,7 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 		return fr.ret
 	})
 	opts.Operations = th.ops
+	opts.MemoryPeak = th.memoryPeak()
 	th.release()
 	if err != nil {
 		return Unit, err

@@ -80,9 +80,9 @@ func fmtTooLong() *Error {
 // data nested deeper than maxDataDepth is refused, and the work counts as
 // operations (one per 64 bytes of text).
 func displayChecked(c *Context, v Value, debug bool) (s string, err error) {
-	max := 0
+	var lim *fmtLimit
 	if c != nil && c.th != nil && c.th.eng != nil {
-		max = c.th.eng.limits.MaxStringSize
+		lim = &fmtLimit{max: c.th.eng.limits.MaxStringSize, th: c.th}
 	}
 	switch v.t {
 	case TypeArray, TypeMap:
@@ -103,13 +103,13 @@ func displayChecked(c *Context, v Value, debug bool) (s string, err error) {
 		case TypeChar:
 			return string(rune(v.n)), nil
 		}
-		s = string(appendDebugL(nil, v, fmtScript, 0, max))
+		s = string(appendDebugL(nil, v, fmtScript, 0, lim))
 	} else {
 		switch v.t {
 		case TypeString:
 			s = v.AsString()
 		case TypeArray, TypeMap, TypeBlob:
-			s = string(appendDisplayL(nil, v, fmtScript, 0, max))
+			s = string(appendDisplayL(nil, v, fmtScript, 0, lim))
 		default:
 			s = toDisplay(v)
 		}
@@ -118,11 +118,47 @@ func displayChecked(c *Context, v Value, debug bool) (s string, err error) {
 		if err := c.CheckStringSize(len(s)); err != nil {
 			return "", err
 		}
-		if err := chargeBytes(c, len(s)); err != nil {
+		charged := 0
+		if lim != nil {
+			charged = lim.charged
+		}
+		if err := chargeBytes(c, len(s)-charged); err != nil {
 			return "", err
 		}
 	}
 	return s, nil
+}
+
+// fmtLimit bounds a formatting in progress: its output may not pass max bytes
+// (0: no limit), and inside an evaluation the text built so far is accounted
+// (memory and operations, see memory.go) every copyStepBytes, so that printing
+// a huge value meets the budget and cancellation checks along the way.
+type fmtLimit struct {
+	max     int
+	th      *thread
+	charged int // bytes of output accounted so far
+}
+
+func (l *fmtLimit) check(b []byte) {
+	if l == nil {
+		return
+	}
+	if l.max > 0 && len(b) > l.max {
+		panic(fmtTooLong())
+	}
+	if l.th != nil && len(b)-l.charged >= copyStepBytes {
+		l.th.grow(len(b) - l.charged)
+		l.charged = len(b)
+	}
+}
+
+// keys is m's keys in iteration order, sorting them charged (one operation
+// per comparison) inside an evaluation.
+func (l *fmtLimit) keys(m *Map) []string {
+	if l == nil {
+		return m.SortedKeys()
+	}
+	return l.th.sortedKeys(m)
 }
 
 // displayLimited is displayChecked for the evaluator (print, debug,
@@ -175,13 +211,13 @@ func (v Value) DebugString() string {
 // appendDisplay appends the Display form of v. host selects the host form
 // (chars inside containers quoted).
 func appendDisplay(b []byte, v Value, mode fmtMode) []byte {
-	return appendDisplayL(b, v, mode, 0, 0)
+	return appendDisplayL(b, v, mode, 0, nil)
 }
 
 // appendDisplayL is appendDisplay at nesting depth depth, refusing (with a
 // panic of ErrorDataTooLarge, see fmtTooLarge) data nested deeper than
-// maxDataDepth and output longer than max bytes (0: no limit).
-func appendDisplayL(b []byte, v Value, mode fmtMode, depth, max int) []byte {
+// maxDataDepth and output longer than lim allows (nil: no limit).
+func appendDisplayL(b []byte, v Value, mode fmtMode, depth int, lim *fmtLimit) []byte {
 	switch v.t {
 	case TypeUnit:
 		return b
@@ -192,17 +228,17 @@ func appendDisplayL(b []byte, v Value, mode fmtMode, depth, max int) []byte {
 	case TypeFloat:
 		return appendFloatDisplay(b, v.AsFloat())
 	}
-	return appendDebugL(b, v, mode, depth, max)
+	return appendDebugL(b, v, mode, depth, lim)
 }
 
 // appendDebug appends the Debug form of v. host selects the host form: chars
 // quoted (everywhere); otherwise chars print bare even inside containers.
 func appendDebug(b []byte, v Value, mode fmtMode) []byte {
-	return appendDebugL(b, v, mode, 0, 0)
+	return appendDebugL(b, v, mode, 0, nil)
 }
 
 // appendDebugL is appendDebug with the limits of appendDisplayL.
-func appendDebugL(b []byte, v Value, mode fmtMode, depth, max int) []byte {
+func appendDebugL(b []byte, v Value, mode fmtMode, depth int, lim *fmtLimit) []byte {
 	switch v.t {
 	case TypeUnit:
 		return append(b, "()"...)
@@ -234,10 +270,8 @@ func appendDebugL(b []byte, v Value, mode fmtMode, depth, max int) []byte {
 				if i > 0 {
 					b = append(b, ", "...)
 				}
-				b = appendDebugL(b, e, mode, depth+1, max)
-				if max > 0 && len(b) > max {
-					panic(fmtTooLong())
-				}
+				b = appendDebugL(b, e, mode, depth+1, lim)
+				lim.check(b)
 			}
 		}
 		return append(b, ']')
@@ -247,16 +281,14 @@ func appendDebugL(b []byte, v Value, mode fmtMode, depth, max int) []byte {
 		}
 		b = append(b, "#{"...)
 		if m := v.AsMap(); m != nil {
-			for i, k := range m.SortedKeys() {
+			for i, k := range lim.keys(m) {
 				if i > 0 {
 					b = append(b, ", "...)
 				}
 				b = appendQuotedString(b, k)
 				b = append(b, ": "...)
-				b = appendDebugL(b, m.M[k], mode, depth+1, max)
-				if max > 0 && len(b) > max {
-					panic(fmtTooLong())
-				}
+				b = appendDebugL(b, m.M[k], mode, depth+1, lim)
+				lim.check(b)
 			}
 		}
 		return append(b, '}')
@@ -269,6 +301,9 @@ func appendDebugL(b []byte, v Value, mode fmtMode, depth, max int) []byte {
 					b = append(b, ' ') // Rhai groups the bytes by eight
 				}
 				b = append(b, hex[c>>4], hex[c&15])
+				if i&(copyStepBytes-1) == copyStepBytes-1 {
+					lim.check(b)
+				}
 			}
 		}
 		return append(b, ']')

@@ -9,16 +9,13 @@ package rhai
 //
 //   - one operation per element of an array or entry of a map it walks or
 //     builds, n·⌈log₂ n⌉ for a sort;
-//   - one operation per 64 bytes of a string or BLOB it walks or builds (the
-//     rate the engine uses when it copies a BLOB).
+//   - one operation per 32 bytes (bytesPerOp, see memory.go) of a string or
+//     BLOB it walks or builds, the rate of every byte copy in the engine.
 //
 // A charge that would take the evaluation past its operation budget is refused
 // before the work starts: the evaluation ends with ErrorTooManyOperations and
 // reports one operation more than its budget, as if it had stopped exactly at
 // the limit, so that refused work is never billed.
-
-// bytesPerOp is how many bytes of string or BLOB work count as one operation.
-const bytesPerOp = 64
 
 // charge accounts for n operations of work a native is about to do. It fails
 // with ErrorTooManyOperations, before the work, when the work would exceed the
@@ -72,6 +69,9 @@ func growString(c *Context, n int) error {
 	if err := checkString(c, n); err != nil {
 		return err
 	}
+	if c != nil && !c.th.fits(n) {
+		return errMemory()
+	}
 	return chargeBytes(c, n)
 }
 
@@ -80,6 +80,9 @@ func growString(c *Context, n int) error {
 func growArray(c *Context, n, add int) error {
 	if err := collCheckArray(c, n); err != nil {
 		return err
+	}
+	if c != nil && !c.th.fits(add*valueBytes) {
+		return errMemory()
 	}
 	return charge(c, add)
 }

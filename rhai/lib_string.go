@@ -120,10 +120,14 @@ func stdString(m *Module) {
 		if add == "" {
 			return Unit, nil
 		}
-		if err := growString(c, len(s)+len(add)); err != nil {
+		if err := checkString(c, len(s)+len(add)); err != nil {
 			return Unit, err
 		}
-		a[0] = String(s + add)
+		if c == nil || c.th == nil {
+			a[0] = String(s + add)
+			return Unit, nil
+		}
+		a[0] = String(c.th.appendString(s, add))
 		return Unit, nil
 	})
 	setStrMutFn(m, "remove", []Type{tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {

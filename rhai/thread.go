@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/picloud/picloud/rhai/syntax"
 )
@@ -26,6 +27,17 @@ type thread struct {
 	checkAt   uint64
 	cancelled atomic.Bool
 	checks    uint32 // slow-path checks so far, to yield now and then
+	onCheck   func() // tests: called at every slow-path check
+
+	// Memory accounting (memory.go): mem counts the bytes allocated since the
+	// last measurement of what is live; reaching memCheck triggers one.
+	mem      int64
+	memCheck int64
+	memLimit int64
+	memPeak  int64
+	memWalks int
+	memSeen  map[unsafe.Pointer]struct{} // reused by the walks
+	strBuf   appendBuf                   // the string += grows in place
 
 	depth    int // script function call depth
 	maxDepth int
@@ -88,6 +100,7 @@ func newThread(eng *Engine, ctx context.Context, ast *AST, maxOps uint64) *threa
 		th.frames = make([]frame, th.maxDepth+2)
 	}
 	th.chunk, th.sp = 0, 0
+	th.setMemoryLimit(eng.limits.MaxMemoryBytes)
 	th.setCheckAt()
 	return th
 }
@@ -114,6 +127,7 @@ func (th *thread) release() {
 	th.nctx = Context{}
 	th.methods = th.methods[:0]
 	th.exports = nil
+	th.onCheck, th.memSeen, th.strBuf = nil, nil, appendBuf{}
 	threadPool.Put(th)
 }
 
@@ -143,6 +157,9 @@ func (th *thread) tick1() {
 // limit error (evaluation errors travel as panics inside the interpreter and
 // become error values at the API boundary).
 func (th *thread) slowCheck() {
+	if th.onCheck != nil {
+		th.onCheck()
+	}
 	if th.maxOps > 0 && th.ops > th.maxOps {
 		panic(&Error{Kind: ErrTooManyOperations, Message: "Too many operations"})
 	}
@@ -286,87 +303,100 @@ func raise(err *Error, pos syntax.Pos) {
 // printing recurse without bound; no real script nests anywhere near this.
 const maxDataDepth = 2048
 
-// clone is Value.Clone for the evaluator and the natives: the elements it copies
-// count as operations (so copying cannot outrun the budget or a cancellation)
-// and data nested deeper than maxDataDepth is refused with ErrorDataTooLarge.
-// It panics with the limit error, like every evaluation error.
+// clone is Value.Clone for the evaluator and the natives: what it copies
+// counts against the memory budget and as operations (one per element, see
+// grow), charged as it goes so that even one huge copy stops at the limit or
+// on cancellation (a script pushing an array into itself doubles its size each
+// time), and data nested deeper than maxDataDepth is refused with
+// ErrorDataTooLarge. It panics with the limit error, like every evaluation
+// error.
 func (th *thread) clone(v Value) Value {
 	if !v.IsMutableContainer() {
 		return v
 	}
-	c := cloner{th: th, limit: -1}
-	if th != nil && th.maxOps > 0 {
-		c.limit = int64(th.maxOps) - int64(th.ops)
-	}
-	r := c.clone(v, 0)
-	if th != nil {
-		th.ops += uint64(c.n)
-		if th.ops >= th.checkAt {
-			th.slowCheck()
-		}
-	}
-	return r
+	return cloner{th: th}.clone(v, 0)
 }
 
-// cloner copies nested data, counting elements against what is left of the
-// operation budget so that even one huge copy stops at the limit (a script
-// pushing an array into itself doubles its size each time).
-type cloner struct {
-	th    *thread
-	n     int64
-	limit int64 // elements that may still be copied; -1 for no budget
-}
+// cloner copies nested data, accounting each container before copying it.
+type cloner struct{ th *thread }
 
-func (c *cloner) count(k int) {
-	c.n += int64(k)
-	if c.limit >= 0 && c.n > c.limit {
-		c.th.ops = c.th.maxOps + 1
-		panic(&Error{Kind: ErrTooManyOperations, Message: "Too many operations"})
-	}
-	if c.th != nil && c.n&0x3ff < int64(k) && c.th.ctx != nil && c.th.ctx.Err() != nil {
-		panic(&Error{Kind: ErrTerminated, Message: "Script terminated"})
+// count accounts for n bytes about to be copied (nothing without a thread).
+func (c cloner) count(n int) {
+	if c.th != nil {
+		c.th.grow(n)
 	}
 }
 
-func (c *cloner) clone(v Value, depth int) Value {
+func (c cloner) clone(v Value, depth int) Value {
 	if depth > maxDataDepth {
 		panic(&Error{Kind: ErrDataTooLarge, Message: "Data nested too deeply"})
 	}
 	switch v.t {
 	case TypeArray:
 		src := v.AsArray().Items
-		c.count(len(src))
-		items := make([]Value, len(src))
-		for i, e := range src {
-			if e.IsMutableContainer() {
-				e = c.clone(e, depth+1)
-			}
-			items[i] = e
+		if !c.th.fits(len(src) * valueBytes) {
+			panic(errMemory())
 		}
+		items := make([]Value, len(src))
+		// In steps, so that a long copy meets the checks along the way.
+		for lo := 0; lo < len(src); lo += copyStep {
+			hi := min(lo+copyStep, len(src))
+			c.count((hi - lo) * valueBytes)
+			for i, e := range src[lo:hi] {
+				if e.IsMutableContainer() {
+					e = c.clone(e, depth+1)
+				}
+				items[lo+i] = e
+			}
+		}
+		c.count(containerBytes)
 		r := NewArray(items)
 		r.tag = v.tag
 		return r
 	case TypeMap:
 		src := v.AsMap().M
-		c.count(len(src))
+		if !c.th.fits(len(src) * mapEntryBytes) {
+			panic(errMemory())
+		}
 		m := make(map[string]Value, len(src))
+		n := 0
 		for k, e := range src {
+			if n%copyStep == 0 {
+				c.count(min(copyStep, len(src)-n) * mapEntryBytes)
+			}
+			n++
 			if e.IsMutableContainer() {
 				e = c.clone(e, depth+1)
 			}
 			m[k] = e
 		}
+		c.count(containerBytes)
 		r := NewMap(m)
 		r.tag = v.tag
 		return r
 	case TypeBlob:
-		c.count(len(v.AsBlob().B) / 64)
-		r := NewBlob(append([]byte(nil), v.AsBlob().B...))
+		src := v.AsBlob().B
+		if !c.th.fits(len(src)) {
+			panic(errMemory())
+		}
+		c.count(containerBytes)
+		b := make([]byte, 0, len(src))
+		for lo := 0; lo < len(src); lo += copyStep * valueBytes {
+			hi := min(lo+copyStep*valueBytes, len(src))
+			c.count(hi - lo)
+			b = append(b, src[lo:hi]...)
+		}
+		r := NewBlob(b)
 		r.tag = v.tag
 		return r
 	}
 	return v
 }
+
+// copyStep is how many elements (or, times valueBytes, bytes) a long copy
+// handles between two accountings: 1,024 operations' worth, the interval of
+// the cancellation check.
+const copyStep = cancelCheckInterval
 
 // own returns args[i] for a native that keeps it: the value itself when the
 // caller passed a temporary (nobody else holds it), else a copy.
