@@ -192,11 +192,12 @@ func (e *encoder) write(p []byte) {
 
 // base64 appends data as a base64 JSON string, in chunk-sized pieces.
 func (e *encoder) base64(data []byte) {
-	const piece = chunkSize / 4 * 3 // a multiple of 3: no padding between pieces
 	e.reserve(base64.StdEncoding.EncodedLen(len(data)) + 2)
 	e.b = append(e.b, '"')
 	for len(data) > 0 {
-		n := min(len(data), piece)
+		// What fits in the current chunk, in whole groups of 3 bytes (no
+		// padding between pieces).
+		n := min(len(data), max((chunkSize-len(e.b))/4*3, 3))
 		e.b = base64.StdEncoding.AppendEncode(e.b, data[:n])
 		data = data[n:]
 		e.check()
@@ -278,6 +279,16 @@ func (e *encoder) string(s string) {
 			e.check()
 			b, limit = e.b, e.limit()
 		}
+		// A run of bytes that need no escaping goes in one append, as far
+		// as the chunk and the cap allow.
+		if j, end := i, min(len(s), i+min(chunkSize-len(b), limit-len(b)+1)); plainJSON[s[i]] {
+			for j < end && plainJSON[s[j]] {
+				j++
+			}
+			b = append(b, s[i:j]...)
+			i = j
+			continue
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			switch {
@@ -315,6 +326,15 @@ func (e *encoder) string(s string) {
 	e.b = append(b, '"')
 	e.check()
 }
+
+// plainJSON marks the bytes a JSON string holds as they are: printable
+// ASCII but the quote, the backslash and the HTML characters.
+var plainJSON = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
 
 // appendJSONFloat writes f as encoding/json does (plain notation from 1e-6
 // to 1e21, exponent notation outside), keeping a ".0" on whole numbers so a
