@@ -159,7 +159,7 @@ type ScriptList struct {
 	Items []ScriptSummary `json:"items"`
 }
 
-// VersionList answers GET /api/scripts/{id}/versions, oldest first.
+// VersionList answers GET /api/scripts/{id}/versions, newest first.
 type VersionList struct {
 	Items []*Version `json:"items"`
 }

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/picloud/picloud"
 )
 
 // client talks to a PiCloud server's API.
@@ -115,24 +117,9 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	return nil
 }
 
-type scriptJSON struct {
-	ID             string   `json:"id"`
-	Name           string   `json:"name"`
-	Version        int      `json:"version"`
-	TimeoutMS      int64    `json:"timeout_ms"`
-	MaxOperations  int64    `json:"max_operations"`
-	MaxConcurrency int      `json:"max_concurrency"`
-	UpdatedAt      string   `json:"updated_at"`
-	ErrorRate      *float64 `json:"error_rate"`
-	LastExecution  *struct {
-		Status    string `json:"status"`
-		StartedAt string `json:"started_at"`
-	} `json:"last_execution"`
-}
-
 // lookup finds a script by name (nil when there is none).
-func (c *client) lookup(ctx context.Context, name string) (*scriptJSON, error) {
-	var list struct{ Items []scriptJSON }
+func (c *client) lookup(ctx context.Context, name string) (*picloud.ScriptSummary, error) {
+	var list picloud.ScriptList
 	if err := c.do(ctx, "GET", "/api/scripts?name="+url.QueryEscape(name), nil, &list); err != nil {
 		return nil, err
 	}
@@ -142,7 +129,7 @@ func (c *client) lookup(ctx context.Context, name string) (*scriptJSON, error) {
 	return &list.Items[0], nil
 }
 
-func (c *client) mustLookup(ctx context.Context, name string) (*scriptJSON, error) {
+func (c *client) mustLookup(ctx context.Context, name string) (*picloud.ScriptSummary, error) {
 	sc, err := c.lookup(ctx, name)
 	if err == nil && sc == nil {
 		err = fmt.Errorf("no script named %q", name)
@@ -173,62 +160,85 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.SetOutput(stderr)
 	var c client
 	c.register(fs)
-	name := fs.String("name", "", "script name (default: the file's name without extension)")
-	timeout := fs.Int64("timeout-ms", -1, "the script's timeout_ms (default: leave as is; 0 = server default)")
-	maxOps := fs.Int64("max-operations", -1, "the script's max_operations (default: leave as is)")
-	maxConc := fs.Int("max-concurrency", -1, "the script's max_concurrency (default: leave as is)")
+	name := fs.String("name", "", "script name (default: the config file's name, else the file's name without extension)")
+	config := fs.String("config", "", "settings file, TOML or JSON by extension (default: FILE's name with .toml or .json beside it, when one exists)")
+	var flags settingFlags
+	flags.register(fs)
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: picloud deploy FILE [--name NAME]")
+		return errors.New("usage: picloud deploy FILE [--name NAME] [--config FILE] [--timeout-ms N] [--max-operations N] [--max-concurrency N] [--max-memory-bytes N] [--max-response-bytes N] [--unsandboxed]")
 	}
 	src, err := os.ReadFile(pos[0])
 	if err != nil {
 		return err
 	}
-	if *name == "" {
-		*name = nameFromFile(pos[0])
+	cfgPath := *config
+	if cfgPath == "" {
+		if cfgPath, err = findDeployConfig(pos[0]); err != nil {
+			return err
+		}
 	}
-	body := map[string]any{"source": string(src)}
-	if *timeout >= 0 {
-		body["timeout_ms"] = *timeout
+	var in picloud.ScriptUpdate
+	if cfgPath != "" {
+		if in, err = readDeployConfig(cfgPath); err != nil {
+			return err
+		}
 	}
-	if *maxOps >= 0 {
-		body["max_operations"] = *maxOps
+	if err := flags.apply(&in); err != nil {
+		return err
 	}
-	if *maxConc >= 0 {
-		body["max_concurrency"] = *maxConc
+	if *name != "" {
+		in.Name = name
+	} else if in.Name == nil {
+		n := nameFromFile(pos[0])
+		in.Name = &n
 	}
-	existing, err := c.lookup(ctx, *name)
+	in.Source = ptr(string(src))
+	existing, err := c.lookup(ctx, *in.Name)
 	if err != nil {
 		return err
 	}
-	var sc json.RawMessage
+	var raw json.RawMessage
 	verb := "created"
 	if existing == nil {
-		body["name"] = *name
-		err = c.do(ctx, "POST", "/api/scripts", body, &sc)
+		err = c.do(ctx, "POST", "/api/scripts", in, &raw)
 	} else {
 		verb = "updated"
-		err = c.do(ctx, "PUT", "/api/scripts/"+existing.ID, body, &sc)
+		in.Name = nil // the script keeps its name: the lookup found it by that name
+		err = c.do(ctx, "PUT", "/api/scripts/"+existing.ID, in, &raw)
 	}
 	if err != nil {
 		return err
 	}
 	if c.json {
-		_, err := stdout.Write(sc)
+		_, err := stdout.Write(raw)
 		return err
 	}
-	var s scriptJSON
-	json.Unmarshal(sc, &s)
-	if existing != nil && existing.Version == s.Version {
+	var s picloud.Script
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return err
+	}
+	if existing != nil && existing.Version == s.Version && settingsOf(existing.Script) == settingsOf(s) {
 		verb = "unchanged"
 	}
 	fmt.Fprintf(stdout, "%s %s (version %d)\n  %s/fn/%s\n", verb, s.Name, s.Version, c.server, s.Name)
+	if cfgPath != "" {
+		fmt.Fprintf(stdout, "  settings from %s\n", cfgPath)
+	}
 	return nil
 }
+
+// settingsOf is a script's settings alone, to tell a settings change from
+// nothing at all.
+func settingsOf(s picloud.Script) picloud.Script {
+	return picloud.Script{TimeoutMS: s.TimeoutMS, MaxOperations: s.MaxOperations, MaxConcurrency: s.MaxConcurrency,
+		MaxMemoryBytes: s.MaxMemoryBytes, MaxResponseBytes: s.MaxResponseBytes, Unsandboxed: s.Unsandboxed}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // headerFlags collects repeated -H 'Name: value'.
 type headerFlags []string
@@ -309,7 +319,7 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if json.Valid(out) && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 			jb = json.RawMessage(out)
 		}
-		if err := c.printJSON(stdout, map[string]any{"status": resp.StatusCode, "headers": hs, "body": jb}); err != nil {
+		if err := c.printJSON(stdout, invokeOutput{Status: resp.StatusCode, Headers: hs, Body: jb}); err != nil {
 			return err
 		}
 	} else {
@@ -350,35 +360,7 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		_, err := stdout.Write(raw)
 		return err
 	}
-	var page struct {
-		Items []struct {
-			ID            string  `json:"id"`
-			ScriptVersion int     `json:"script_version"`
-			Trigger       string  `json:"trigger"`
-			Status        string  `json:"status"`
-			StartedAt     string  `json:"started_at"`
-			DurationMS    float64 `json:"duration_ms"`
-			Operations    uint64  `json:"operations"`
-			Request       *struct {
-				Method string `json:"method"`
-				Path   string `json:"path"`
-			} `json:"request"`
-			Response *struct {
-				Status int `json:"status"`
-			} `json:"response"`
-			Logs []struct {
-				Level   string          `json:"level"`
-				Message string          `json:"message"`
-				Data    json.RawMessage `json:"data"`
-			} `json:"logs"`
-			Error *struct {
-				Kind    string `json:"kind"`
-				Message string `json:"message"`
-				Line    int    `json:"line"`
-				Column  int    `json:"column"`
-			} `json:"error"`
-		}
-	}
+	var page picloud.ExecutionList
 	if err := json.Unmarshal(raw, &page); err != nil {
 		return err
 	}
@@ -386,7 +368,7 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "no executions of %s yet\n", sc.Name)
 	}
 	for _, l := range page.Items {
-		line := fmt.Sprintf("%s  %-15s v%-3d %-4s %8.2fms %8d ops", l.StartedAt, l.Status, l.ScriptVersion, l.Trigger, l.DurationMS, l.Operations)
+		line := fmt.Sprintf("%s  %-15s v%-3d %-4s %8.2fms %8d ops", formatTime(l.StartedAt), l.Status, l.ScriptVersion, l.Trigger, l.DurationMS, l.Operations)
 		if l.Request != nil {
 			line += "  " + l.Request.Method + " " + l.Request.Path
 		}
@@ -425,7 +407,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		_, err := stdout.Write(raw)
 		return err
 	}
-	var list struct{ Items []scriptJSON }
+	var list picloud.ScriptList
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return err
 	}
@@ -434,12 +416,12 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	for _, s := range list.Items {
 		last, status, rate := "-", "-", "-"
 		if s.LastExecution != nil {
-			last, status = s.LastExecution.StartedAt, s.LastExecution.Status
+			last, status = formatTime(s.LastExecution.StartedAt), string(s.LastExecution.Status)
 		}
 		if s.ErrorRate != nil {
 			rate = fmt.Sprintf("%.0f%%", *s.ErrorRate*100)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", s.Name, s.Version, last, status, rate, s.UpdatedAt)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", s.Name, s.Version, last, status, rate, formatTime(s.UpdatedAt))
 	}
 	return tw.Flush()
 }
@@ -464,8 +446,30 @@ func runRemove(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if c.json {
-		return c.printJSON(stdout, map[string]any{"deleted": sc.Name, "id": sc.ID})
+		return c.printJSON(stdout, removed{Deleted: sc.Name, ID: sc.ID})
 	}
 	fmt.Fprintf(stdout, "deleted %s\n", sc.Name)
 	return nil
+}
+
+// invokeOutput is what invoke --json prints: the response as the caller
+// got it; Body is the JSON value when the response is JSON, else the text.
+type invokeOutput struct {
+	Status  int               `json:"status"`
+	Headers map[string]string `json:"headers"`
+	Body    any               `json:"body"`
+}
+
+// removed is what rm --json prints.
+type removed struct {
+	Deleted string `json:"deleted"`
+	ID      string `json:"id"`
+}
+
+// formatTime prints an API time as the API writes it.
+func formatTime(t picloud.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format(picloud.TimeFormat)
 }

@@ -22,7 +22,10 @@ Server:
   token rotate     replace the admin token and print the new one
 
 Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
-  deploy FILE [--name N]                          create or update a script by name
+  deploy FILE [--name N] [--config F]             create or update a script by name; settings from
+                                                  FILE.toml/.json or F, and --timeout-ms, --max-operations,
+                                                  --max-concurrency, --max-memory-bytes, --max-response-bytes,
+                                                  --unsandboxed
   invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME
   logs NAME [--limit N]                           show a script's recent executions
   ls                                              list scripts
@@ -87,8 +90,8 @@ func envDefaults(fs *flag.FlagSet, getenv func(string) string) error {
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
 	fs.VisitAll(func(f *flag.Flag) {
-		if set[f.Name] || err != nil {
-			return
+		if _, ok := f.Value.(interface{ noEnv() }); ok || set[f.Name] || err != nil {
+			return // a flag that must come from the command line (deploy's settings)
 		}
 		env := "PICLOUD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
 		if v := getenv(env); v != "" {

@@ -1,0 +1,458 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/picloud/picloud"
+)
+
+// A deploy config file holds a script's settings beside its source: the
+// same flat fields as the API (docs/api.md), plus an optional name. TOML
+// files are a flat list of `key = value` lines; JSON files one object.
+//
+//	# hello.toml
+//	name = "hello"
+//	timeout_ms = 2_000
+//	max_memory_bytes = 16_777_216
+//	unsandboxed = false
+
+// findDeployConfig returns the settings file beside script that deploy reads
+// without --config: the script's name with .toml or .json (hello.rhai ->
+// hello.toml), or "" when there is none. Both existing is an error: which
+// one wins would be a guess.
+func findDeployConfig(script string) (string, error) {
+	base := strings.TrimSuffix(script, filepath.Ext(script))
+	var found []string
+	for _, ext := range []string{".toml", ".json"} {
+		if st, err := os.Stat(base + ext); err == nil && !st.IsDir() {
+			found = append(found, base+ext)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", nil
+	case 1:
+		return found[0], nil
+	}
+	return "", fmt.Errorf("both %s and %s exist: keep one, or choose with --config", found[0], found[1])
+}
+
+// readDeployConfig reads a settings file, TOML or JSON by its extension. A
+// value out of its range is refused here, with its line in TOML, before the
+// server sees it.
+func readDeployConfig(path string) (picloud.ScriptUpdate, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return picloud.ScriptUpdate{}, err
+	}
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".toml":
+		return parseTOMLConfig(path, data)
+	case ".json":
+		return parseJSONConfig(path, data)
+	}
+	return picloud.ScriptUpdate{}, fmt.Errorf("%s: a settings file is .toml or .json", path)
+}
+
+// configKeys are the keys a settings file may set, with their kind.
+var configKeys = map[string]string{
+	"name":               "string",
+	"timeout_ms":         "integer",
+	"max_operations":     "integer",
+	"max_concurrency":    "integer",
+	"max_memory_bytes":   "integer",
+	"max_response_bytes": "integer",
+	"unsandboxed":        "boolean",
+}
+
+// set stores one setting into u and checks its range.
+func set(u *picloud.ScriptUpdate, key string, v any) error {
+	var one picloud.ScriptUpdate // just this key, so that Validate speaks of it
+	switch key {
+	case "name":
+		one.Name = ptr(v.(string))
+		u.Name = one.Name
+	case "timeout_ms":
+		one.TimeoutMS = ptr(v.(int64))
+		u.TimeoutMS = one.TimeoutMS
+	case "max_operations":
+		one.MaxOperations = ptr(v.(int64))
+		u.MaxOperations = one.MaxOperations
+	case "max_concurrency":
+		n := v.(int64)
+		if n != int64(int(n)) || n > int64(picloud.MaxConcurrencyLimit) || n < 0 {
+			return fmt.Errorf("max_concurrency must be between 0 (the server default) and %d", picloud.MaxConcurrencyLimit)
+		}
+		one.MaxConcurrency = ptr(int(n))
+		u.MaxConcurrency = one.MaxConcurrency
+	case "max_memory_bytes":
+		one.MaxMemoryBytes = ptr(v.(int64))
+		u.MaxMemoryBytes = one.MaxMemoryBytes
+	case "max_response_bytes":
+		one.MaxResponseBytes = ptr(v.(int64))
+		u.MaxResponseBytes = one.MaxResponseBytes
+	case "unsandboxed":
+		one.Unsandboxed = ptr(v.(bool))
+		u.Unsandboxed = one.Unsandboxed
+	}
+	if err := one.Validate(); err != nil {
+		return errors.New(picloud.ErrorMessage(err))
+	}
+	return nil
+}
+
+// parseTOMLConfig reads the flat subset of TOML a settings file needs:
+// comments, blank lines and `key = value` with integers (decimal with _
+// separators, 0x, 0o, 0b), booleans and strings ("basic" or 'literal').
+// Tables, arrays, floats and dates are refused, naming the line.
+func parseTOMLConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
+	var u picloud.ScriptUpdate
+	data = bytes.TrimPrefix(data, []byte("\ufeff"))
+	if !utf8.Valid(data) {
+		return u, fmt.Errorf("%s: not UTF-8", path)
+	}
+	seen := map[string]int{}
+	for i, line := range strings.Split(string(data), "\n") {
+		n := i + 1
+		fail := func(format string, args ...any) error {
+			return fmt.Errorf("%s:%d: %s", path, n, fmt.Sprintf(format, args...))
+		}
+		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		if line[0] == '[' {
+			return u, fail("tables are not supported: settings are flat `key = value` lines")
+		}
+		key, rest, ok := strings.Cut(line, "=")
+		if !ok {
+			return u, fail("want `key = value`")
+		}
+		key = strings.TrimSpace(key)
+		kind, known := configKeys[key]
+		if !known {
+			return u, fail("unknown setting %q (known: name, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed)", key)
+		}
+		if prev, dup := seen[key]; dup {
+			return u, fail("%s is already set on line %d", key, prev)
+		}
+		seen[key] = n
+		v, err := parseTOMLValue(strings.TrimSpace(rest))
+		if err != nil {
+			return u, fail("%s: %v", key, err)
+		}
+		if got := tomlKind(v); got != kind {
+			return u, fail("%s: want %s %s, got %s %s", key, article(kind), kind, article(got), got)
+		}
+		if err := set(&u, key, v); err != nil {
+			return u, fail("%v", err)
+		}
+	}
+	return u, nil
+}
+
+func tomlKind(v any) string {
+	switch v.(type) {
+	case int64:
+		return "integer"
+	case bool:
+		return "boolean"
+	}
+	return "string"
+}
+
+func article(kind string) string {
+	if kind == "integer" {
+		return "an"
+	}
+	return "a"
+}
+
+// parseTOMLValue parses the text after `=`: one value, then optionally a
+// comment.
+func parseTOMLValue(s string) (any, error) {
+	if s == "" {
+		return nil, errors.New("no value")
+	}
+	var v any
+	var rest string
+	switch c := s[0]; {
+	case strings.HasPrefix(s, `"""`) || strings.HasPrefix(s, "'''"):
+		return nil, errors.New("multi-line strings are not supported")
+	case c == '"':
+		str, n, err := basicString(s)
+		if err != nil {
+			return nil, err
+		}
+		v, rest = str, s[n:]
+	case c == '\'':
+		end := strings.IndexByte(s[1:], '\'')
+		if end < 0 {
+			return nil, errors.New("unterminated string")
+		}
+		v, rest = s[1:end+1], s[end+2:]
+	case c == '[' || c == '{':
+		return nil, errors.New("arrays and inline tables are not supported")
+	default:
+		word, _, _ := strings.Cut(s, "#") // what follows # is a comment
+		word = strings.TrimSpace(word)
+		switch word {
+		case "true":
+			v = true
+		case "false":
+			v = false
+		default:
+			n, err := tomlInteger(word)
+			if err != nil {
+				return nil, err
+			}
+			v = n
+		}
+	}
+	if rest = strings.TrimSpace(rest); rest != "" && rest[0] != '#' {
+		return nil, fmt.Errorf("unexpected %q after the value", rest)
+	}
+	return v, nil
+}
+
+// tomlInteger parses a TOML integer: decimal (no leading zeros, optional
+// sign), 0x, 0o or 0b, with single underscores between digits.
+func tomlInteger(s string) (int64, error) {
+	bad := fmt.Errorf("%q is not an integer, a boolean or a quoted string", s)
+	if strings.Contains(s, "__") || strings.HasPrefix(s, "_") || strings.HasSuffix(s, "_") {
+		return 0, bad
+	}
+	digits := strings.ReplaceAll(s, "_", "")
+	base := 10
+	if len(digits) > 2 && digits[0] == '0' {
+		switch digits[1] {
+		case 'x':
+			base = 16
+		case 'o':
+			base = 8
+		case 'b':
+			base = 2
+		}
+		if base != 10 {
+			if strings.HasPrefix(s[2:], "_") {
+				return 0, bad
+			}
+			digits = digits[2:]
+		}
+	}
+	if base == 10 {
+		unsigned := strings.TrimLeft(digits, "+-")
+		if len(digits)-len(unsigned) > 1 || len(unsigned) > 1 && unsigned[0] == '0' {
+			return 0, bad // TOML forbids leading zeros
+		}
+	}
+	n, err := strconv.ParseInt(digits, base, 64)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("%s is out of the 64-bit range", s)
+	} else if err != nil || base != 10 && strings.ContainsAny(digits, "+-") {
+		return 0, bad
+	}
+	return n, nil
+}
+
+// basicString reads a TOML "basic string" at the start of s and returns it
+// and the bytes it used.
+func basicString(s string) (string, int, error) {
+	var b strings.Builder
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			return b.String(), i + 1, nil
+		case '\\':
+			i++
+			if i >= len(s) {
+				return "", 0, errors.New("unterminated string")
+			}
+			switch e := s[i]; e {
+			case 'b':
+				b.WriteByte('\b')
+			case 't':
+				b.WriteByte('\t')
+			case 'n':
+				b.WriteByte('\n')
+			case 'f':
+				b.WriteByte('\f')
+			case 'r':
+				b.WriteByte('\r')
+			case '"', '\\':
+				b.WriteByte(e)
+			case 'u', 'U':
+				size := 4
+				if e == 'U' {
+					size = 8
+				}
+				if i+size >= len(s) {
+					return "", 0, errors.New("short unicode escape")
+				}
+				r, err := strconv.ParseUint(s[i+1:i+1+size], 16, 32)
+				if err != nil || !utf8.ValidRune(rune(r)) {
+					return "", 0, fmt.Errorf("bad unicode escape \\%c%s", e, s[i+1:i+1+size])
+				}
+				b.WriteRune(rune(r))
+				i += size
+			default:
+				return "", 0, fmt.Errorf("unknown escape \\%c", e)
+			}
+		default:
+			if c < 0x20 && c != '\t' || c == 0x7f {
+				return "", 0, errors.New("control character in a string")
+			}
+			b.WriteByte(c)
+		}
+	}
+	return "", 0, errors.New("unterminated string")
+}
+
+// parseJSONConfig reads a settings file that is one JSON object of the same
+// keys. Errors name the line where the decoder stopped.
+func parseJSONConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
+	var u picloud.ScriptUpdate
+	var raw map[string]json.RawMessage
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&raw); err != nil {
+		return u, fmt.Errorf("%s:%d: %v", path, lineAt(data, dec.InputOffset(), err), err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return u, fmt.Errorf("%s:%d: data after the object", path, lineAt(data, dec.InputOffset(), nil))
+	}
+	for _, key := range slices.Sorted(maps.Keys(raw)) { // sorted: the same file gives the same error
+		msg := raw[key]
+		kind, known := configKeys[key]
+		if !known {
+			return u, fmt.Errorf("%s: unknown setting %q", path, key)
+		}
+		var v any
+		var err error
+		switch kind {
+		case "string":
+			var s string
+			err = json.Unmarshal(msg, &s)
+			v = s
+		case "integer":
+			var n int64
+			err = json.Unmarshal(msg, &n)
+			v = n
+		case "boolean":
+			var b bool
+			err = json.Unmarshal(msg, &b)
+			v = b
+		}
+		if err != nil || string(msg) == "null" {
+			return u, fmt.Errorf("%s: %s: want %s %s, got %s", path, key, article(kind), kind, msg)
+		}
+		if err := set(&u, key, v); err != nil {
+			return u, fmt.Errorf("%s: %v", path, err)
+		}
+	}
+	return u, nil
+}
+
+// lineAt is the 1-based line of the byte the JSON decoder stopped at: the
+// syntax error's offset when there is one.
+func lineAt(data []byte, offset int64, err error) int {
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		offset = se.Offset
+	}
+	offset = min(max(offset, 0), int64(len(data)))
+	return 1 + bytes.Count(data[:offset], []byte("\n"))
+}
+
+// settingFlags are deploy's setting flags. Unlike the other flags they do not
+// read PICLOUD_* variables: PICLOUD_MAX_CONCURRENCY configures the server,
+// and must not silently change every script deployed from the same shell.
+type settingFlags struct {
+	timeoutMS, maxOperations, maxConcurrency, maxMemoryBytes, maxResponseBytes optInt
+	unsandboxed                                                                optBool
+}
+
+func (f *settingFlags) register(fs *flag.FlagSet) {
+	fs.Var(&f.timeoutMS, "timeout-ms", "the script's timeout_ms (0 = server default; default: leave as is)")
+	fs.Var(&f.maxOperations, "max-operations", "the script's max_operations (0 = server default)")
+	fs.Var(&f.maxConcurrency, "max-concurrency", "the script's max_concurrency (0 = server default)")
+	fs.Var(&f.maxMemoryBytes, "max-memory-bytes", "the script's max_memory_bytes (0 = server default)")
+	fs.Var(&f.maxResponseBytes, "max-response-bytes", "the script's max_response_bytes (0 = server default)")
+	fs.Var(&f.unsandboxed, "unsandboxed", "serve the script's responses without the CSP sandbox (only with --functions-origin on the server); --unsandboxed=false restores it")
+}
+
+// apply overrides u's settings with the flags given.
+func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
+	for _, s := range []struct {
+		key string
+		v   *int64
+	}{
+		{"timeout_ms", f.timeoutMS.v}, {"max_operations", f.maxOperations.v}, {"max_concurrency", f.maxConcurrency.v},
+		{"max_memory_bytes", f.maxMemoryBytes.v}, {"max_response_bytes", f.maxResponseBytes.v},
+	} {
+		if s.v == nil {
+			continue
+		}
+		if err := set(u, s.key, *s.v); err != nil {
+			return fmt.Errorf("--%s: %v", strings.ReplaceAll(s.key, "_", "-"), err)
+		}
+	}
+	if f.unsandboxed.v != nil {
+		u.Unsandboxed = f.unsandboxed.v
+	}
+	return nil
+}
+
+// optInt is an integer flag that remembers whether it was given.
+type optInt struct{ v *int64 }
+
+func (o *optInt) String() string {
+	if o == nil || o.v == nil {
+		return ""
+	}
+	return strconv.FormatInt(*o.v, 10)
+}
+
+func (o *optInt) Set(s string) error {
+	n, err := tomlInteger(s) // 64_000_000 and 0x4000000 read as in the settings file
+	if err != nil {
+		return errors.New("want an integer")
+	}
+	o.v = &n
+	return nil
+}
+
+func (*optInt) noEnv() {}
+
+// optBool is a boolean flag that remembers whether it was given.
+type optBool struct{ v *bool }
+
+func (o *optBool) String() string {
+	if o == nil || o.v == nil {
+		return ""
+	}
+	return strconv.FormatBool(*o.v)
+}
+
+func (o *optBool) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	o.v = &b
+	return nil
+}
+
+func (*optBool) IsBoolFlag() bool { return true }
+func (*optBool) noEnv()           {}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/picloud/picloud"
+)
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// updateJSON is how a settings update travels, for comparing in one line.
+func updateJSON(u picloud.ScriptUpdate) string {
+	b, _ := json.Marshal(u)
+	return string(b)
+}
+
+func TestTOMLConfig(t *testing.T) {
+	dir := t.TempDir()
+	p := writeFile(t, dir, "hello.toml", "\ufeff# settings of hello\r\n"+
+		`name = "hello-api"   # the slug`+"\n"+
+		"\n"+
+		"timeout_ms = 2_500\n"+
+		"max_operations = 0x10\n"+
+		"max_concurrency = +3 # per script\n"+
+		"max_memory_bytes = 67108864\n"+
+		"max_response_bytes = 0\n"+
+		"unsandboxed = true\n")
+	u, err := readDeployConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"name":"hello-api","source":null,"timeout_ms":2500,"max_operations":16,"max_concurrency":3,` +
+		`"max_memory_bytes":67108864,"max_response_bytes":0,"unsandboxed":true}`
+	if got := updateJSON(u); got != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	// Keys left out stay nil: deploy then leaves them alone on an update.
+	u, err = readDeployConfig(writeFile(t, dir, "part.toml", "name = 'a-literal'\n"))
+	if err != nil || *u.Name != "a-literal" || u.TimeoutMS != nil || u.Unsandboxed != nil {
+		t.Fatalf("partial: %s %v", updateJSON(u), err)
+	}
+	for _, c := range []struct {
+		text string
+		want any
+	}{
+		{`"a\"b\u00e9\t\\" # c`, "a\"b\u00e9\t\\"},
+		{`'C:\dir\'`, `C:\dir\`},
+		{`""`, ""},
+		{`"#not a comment"`, "#not a comment"},
+		{`false#c`, false},
+		{`-0`, int64(0)},
+		{`0b101`, int64(5)},
+		{`0o17`, int64(15)},
+		{`1_000_000`, int64(1000000)},
+		{`-9223372036854775808`, int64(-9223372036854775808)},
+	} {
+		if v, err := parseTOMLValue(c.text); err != nil || v != c.want {
+			t.Errorf("%s: %#v %v", c.text, v, err)
+		}
+	}
+	for _, text := range []string{`0x`, `0x_1`, `+0x1`, `1_`, `_1`, `tru`, `1e3`, `"\u00"`, `"\ud800"`, `'open`} {
+		if v, err := parseTOMLValue(text); err == nil {
+			t.Errorf("%s: accepted as %#v", text, v)
+		}
+	}
+}
+
+func TestTOMLConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ content, want string }{
+		{"timeout_ms = 5\n[limits]\n", ":2: tables are not supported"},
+		{"# c\n\ntimeout = 5\n", `:3: unknown setting "timeout"`},
+		{"timeout_ms 5\n", ":1: want `key = value`"},
+		{"timeout_ms = 5\ntimeout_ms = 6\n", ":2: timeout_ms is already set on line 1"},
+		{"timeout_ms = \"5\"\n", ":1: timeout_ms: want an integer, got a string"},
+		{"unsandboxed = 1\n", ":1: unsandboxed: want a boolean, got an integer"},
+		{"name = true\n", ":1: name: want a string, got a boolean"},
+		{"timeout_ms = 1.5\n", `:1: timeout_ms: "1.5" is not an integer`},
+		{"timeout_ms = 007\n", `:1: timeout_ms: "007" is not an integer`},
+		{"timeout_ms = 1__0\n", `"1__0" is not an integer`},
+		{"timeout_ms =\n", ":1: timeout_ms: no value"},
+		{"max_operations = 99999999999999999999\n", "out of the 64-bit range"},
+		{"name = \"abc\n", ":1: name: unterminated string"},
+		{"name = \"a\" b\n", `unexpected "b" after the value`},
+		{"name = \"a\\q\"\n", `unknown escape \q`},
+		{"name = \"\"\"x\"\"\"\n", "multi-line strings are not supported"},
+		{"max_concurrency = [1]\n", "arrays and inline tables are not supported"},
+		{"\n\nmax_concurrency = 2147483648\n", ":3: max_concurrency must be between 0 (the server default) and 100000"},
+		{"timeout_ms = -1\n", ":1: timeout_ms must be between 0 (the server default) and 3600000"},
+		{"max_response_bytes = 1073741825\n", ":1: max_response_bytes must be between"},
+		{"name = \"Not A Slug\"\n", ":1: name \"Not A Slug\" is not a slug"},
+	} {
+		p := writeFile(t, dir, "s.toml", c.content)
+		_, err := readDeployConfig(p)
+		if err == nil || !strings.HasPrefix(err.Error(), p) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.content, err, c.want)
+		}
+	}
+}
+
+func TestJSONConfig(t *testing.T) {
+	dir := t.TempDir()
+	u, err := readDeployConfig(writeFile(t, dir, "hello.json", `{"timeout_ms": 100, "unsandboxed": false, "max_memory_bytes": 1048576}`))
+	if err != nil || updateJSON(u) != `{"name":null,"source":null,"timeout_ms":100,"max_operations":null,"max_concurrency":null,"max_memory_bytes":1048576,"max_response_bytes":null,"unsandboxed":false}` {
+		t.Fatalf("json: %s %v", updateJSON(u), err)
+	}
+	for _, c := range []struct{ content, want string }{
+		{"{\n  \"timeout_ms\": 5,\n  \"x\": \n}", "s.json:4: invalid character '}'"},
+		{`{"timeout": 5}`, `unknown setting "timeout"`},
+		{`{"source": "1"}`, `unknown setting "source"`},
+		{`{"timeout_ms": "5"}`, `timeout_ms: want an integer, got "5"`},
+		{`{"timeout_ms": null}`, `timeout_ms: want an integer, got null`},
+		{`{"max_concurrency": 2147483648}`, "max_concurrency must be between"},
+		{"{}\n{}", "s.json:2: data after the object"},
+		{`[1]`, "cannot unmarshal array"},
+	} {
+		p := writeFile(t, dir, "s.json", c.content)
+		if _, err := readDeployConfig(p); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: got %v, want %q", c.content, err, c.want)
+		}
+	}
+	if _, err := readDeployConfig(writeFile(t, dir, "s.yaml", "a: 1")); err == nil || !strings.Contains(err.Error(), ".toml or .json") {
+		t.Errorf("yaml: %v", err)
+	}
+}
+
+func TestFindDeployConfig(t *testing.T) {
+	dir := t.TempDir()
+	script := writeFile(t, dir, "hello.rhai", "1")
+	if p, err := findDeployConfig(script); p != "" || err != nil {
+		t.Fatalf("none: %q %v", p, err)
+	}
+	toml := writeFile(t, dir, "hello.toml", "")
+	if p, err := findDeployConfig(script); p != toml || err != nil {
+		t.Fatalf("toml: %q %v", p, err)
+	}
+	writeFile(t, dir, "hello.json", "{}")
+	if _, err := findDeployConfig(script); err == nil || !strings.Contains(err.Error(), "--config") {
+		t.Fatalf("both: %v", err)
+	}
+}
+
+func TestSettingFlagsIgnoreEnvironment(t *testing.T) {
+	// PICLOUD_MAX_CONCURRENCY configures the server; deploy must not read it.
+	t.Setenv("PICLOUD_MAX_CONCURRENCY", "16")
+	t.Setenv("PICLOUD_UNSANDBOXED", "true")
+	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
+	var f settingFlags
+	f.register(fs)
+	if _, err := parse(fs, []string{"x.rhai", "--timeout-ms", "1_000"}); err != nil {
+		t.Fatal(err)
+	}
+	var u picloud.ScriptUpdate
+	if err := f.apply(&u); err != nil || u.MaxConcurrency != nil || u.Unsandboxed != nil || *u.TimeoutMS != 1000 {
+		t.Fatalf("%s %v", updateJSON(u), err)
+	}
+	fs = flag.NewFlagSet("deploy", flag.ContinueOnError)
+	f = settingFlags{}
+	f.register(fs)
+	if _, err := parse(fs, []string{"--max-concurrency", "-1", "x.rhai"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.apply(&u); err == nil || !strings.Contains(err.Error(), "--max-concurrency: max_concurrency must be between") {
+		t.Fatalf("out of range flag: %v", err)
+	}
+}
