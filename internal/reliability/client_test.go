@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -27,6 +28,15 @@ func newClient(base string, conns int) *client {
 		IdleConnTimeout:     30 * time.Second,
 		DisableCompression:  true,
 	}
+	return &client{base: base, hc: &http.Client{Transport: tr}}
+}
+
+// clientFrom is a client whose connections come from the loopback address
+// ip (any address in 127.0.0.0/8 reaches a server on 127.0.0.1), so that the
+// server sees it as a client of its own.
+func clientFrom(base string, ip net.IP) *client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: ip}}
+	tr := &http.Transport{DialContext: d.DialContext, DisableKeepAlives: true}
 	return &client{base: base, hc: &http.Client{Transport: tr}}
 }
 
