@@ -23,8 +23,8 @@ const maxJSONDepth = 256
 const maxEncodeDepth = 1000
 
 // bytesPerOp is how many bytes of response encoding count as one operation,
-// as the engine charges string and BLOB work.
-const bytesPerOp = 64
+// as the engine charges string and BLOB work (rhai/memory.go).
+const bytesPerOp = 32
 
 // chunkSize is the size of the chunks a large JSON body is written in, and
 // how many bytes an encoder produces between two checks of the context and
