@@ -278,8 +278,8 @@ func TestLimits(t *testing.T) {
 
 		// One slow script with max_concurrency 1: a second call is refused
 		// while the first runs; then the server-wide gate (2) fills up.
-		e.create("slow", `let n = 0; loop { n += 1; }`, "timeout_ms", 600, "max_concurrency", 1, "max_operations", 1e15)
-		e.create("slow2", `let n = 0; loop { n += 1; }`, "timeout_ms", 600, "max_operations", 1e15)
+		e.create("slow", `let n = 0; loop { n += 1; }`, "timeout_ms", 600, "max_concurrency", 1, "max_operations", picloud.MaxOperationsLimit)
+		e.create("slow2", `let n = 0; loop { n += 1; }`, "timeout_ms", 600, "max_operations", picloud.MaxOperationsLimit)
 		var wg sync.WaitGroup
 		statuses := make(chan int, 2)
 		for range 2 {
@@ -329,7 +329,7 @@ func TestExecutionLog(t *testing.T) {
 		e := newEnv(t, open(t), app.Config{})
 		ok := e.create("ok", "log::info(\"hello\", #{n: 1, list: [1, 2]});\nlog::warn(\"careful\");\nprint(\"printed\");\ndebug(\"dbg\");\nlog::debug(\"d\");\nlog::error(\"e\", 2);\n#{got: request.body}")
 		fail := e.create("fail", "let x = 1;\nthrow \"boom\";")
-		slow := e.create("slow", "loop { }", "timeout_ms", 50, "max_operations", 1e15)
+		slow := e.create("slow", "loop { }", "timeout_ms", 50, "max_operations", picloud.MaxOperationsLimit)
 		greedy := e.create("greedy", "let n = 0;\nwhile true { n += 1; }", "max_operations", 1000)
 
 		resp, b := e.request("POST", "/fn/ok?q=1", []byte(`{"a":1}`), "Content-Type", "application/json",
