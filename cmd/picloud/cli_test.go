@@ -149,13 +149,13 @@ func TestTokenRotate(t *testing.T) {
 	stop()
 
 	// A restart prints no token; PICLOUD_ADMIN_TOKEN replaces it.
-	t.Setenv("PICLOUD_ADMIN_TOKEN", "from-env")
+	t.Setenv("PICLOUD_ADMIN_TOKEN", "pct_from-env-0123456789abcdef")
 	url, printed, stop := startServer(t, dataDir)
 	defer stop()
 	if printed != "" {
 		t.Fatalf("restart printed a token: %s", printed)
 	}
-	if _, _, err := cli(t, "ls", "--server", url, "--token", "from-env"); err != nil {
+	if _, _, err := cli(t, "ls", "--server", url, "--token", "pct_from-env-0123456789abcdef"); err != nil {
 		t.Fatalf("PICLOUD_ADMIN_TOKEN: %v", err)
 	}
 }
