@@ -92,22 +92,23 @@ func (l *failureLimiter) fail(client netip.Addr, now time.Time) (log bool, suppr
 	return false, 0
 }
 
-// sweep makes room: it forgets the clients whose budget is full again (they
-// carry nothing a fresh budget would not), then, if that is not enough, any
-// tenth of them (Go's map order is random), so a flood of addresses costs
-// the flood, not memory.
+// sweep makes room, forgetting first what matters least: the clients whose
+// budget is full again (they carry nothing a fresh budget would not), then
+// those that have spent less than half of it, then any (Go's map order is
+// random) until a tenth is free. A flood of addresses then costs the flood,
+// not memory, and a client that keeps failing is the last one forgotten.
 func (l *failureLimiter) sweep(now time.Time) {
-	for k, b := range l.clients {
-		l.refill(b, now)
-		if b.tokens >= l.burst && now.Sub(b.logged) >= l.window {
-			delete(l.clients, k)
+	target := l.maxClients - max(1, l.maxClients/10)
+	for _, keep := range []float64{l.burst, l.burst / 2, -1} {
+		for k, b := range l.clients {
+			if len(l.clients) <= target {
+				return
+			}
+			l.refill(b, now)
+			if b.tokens > keep || keep < 0 || b.tokens >= l.burst {
+				delete(l.clients, k)
+			}
 		}
-	}
-	for k := range l.clients {
-		if len(l.clients) < l.maxClients-l.maxClients/10 {
-			break
-		}
-		delete(l.clients, k)
 	}
 }
 
