@@ -16,6 +16,7 @@ import (
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/audit"
 	"github.com/picloud/picloud/internal/executor"
+	"github.com/picloud/picloud/internal/httpapi"
 	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/metrics"
 	"github.com/picloud/picloud/internal/orchestrator"
@@ -42,6 +43,10 @@ type Config struct {
 	RetentionMaxAge   time.Duration
 	RetentionMaxRows  int
 	RetentionInterval time.Duration
+
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
+	// client (--trusted-proxies); none by default.
+	TrustedProxies httpapi.TrustedProxies
 
 	PublicMetrics bool  // serve /metrics without the admin token
 	Dashboard     fs.FS // the dashboard's files; nil serves none
@@ -98,7 +103,9 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()
 	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch,
-		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log})
+		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log,
+		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
+			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	a.handler = a.routes()
 	return a, nil
 }
