@@ -1327,8 +1327,14 @@ func binarySlow(fr *frame, op syntax.Token, a, b Value, pos syntax.Pos) Value {
 		if a.t == TypeString && b.t == TypeString {
 			return String(th.concat(a.AsString(), b.AsString()))
 		}
+		if a.t == TypeString && b.t != TypeBlob && b.t != TypeCustom {
+			return String(th.concat(a.AsString(), toDisplay(b)))
+		}
+		if b.t == TypeString && a.t != TypeBlob && a.t != TypeCustom {
+			return String(th.concat(toDisplay(a), b.AsString()))
+		}
 		if a.t == TypeString || b.t == TypeString {
-			// string + scalar or BLOB: the copy is the work (see memory.go).
+			// string + BLOB: the copy is the work (see memory.go).
 			th.grow(textBytes(a) + textBytes(b))
 		}
 	} else if a.t == b.t {

@@ -178,5 +178,5 @@ type EvalOptions struct {
 	// measured what is live count as held.
 	MemoryPeak int64
 
-	onCheck func() // tests: called at every slow-path check of the budgets
+	onCheck func(ops uint64) // tests: called at every slow-path check of the budgets
 }

@@ -22,9 +22,6 @@ import (
 // registered by stdMap.
 func stdJSON(m *Module) {
 	m.SetFn("parse_json", []Type{TypeString}, func(c *Context, a []Value) (Value, error) {
-		if err := chargeBytes(c, len(a[0].AsString())); err != nil {
-			return Unit, err
-		}
 		p := &jsonParser{s: a[0].AsString(), line: 1, col: 1, rhai: true, c: c}
 		v, err := p.parseTop()
 		if err != nil {
@@ -62,9 +59,9 @@ func ToJSON(v Value) (string, error) {
 // (checked while it is built), data nested deeper than maxDataDepth is refused,
 // and the work counts as operations (one per 64 bytes of text).
 func rhaiJSONChecked(c *Context, v Value) (s string, err error) {
-	max := 0
+	var lim *fmtLimit
 	if c != nil && c.th != nil && c.th.eng != nil {
-		max = c.th.eng.limits.MaxStringSize
+		lim = &fmtLimit{max: c.th.eng.limits.MaxStringSize, th: c.th}
 	}
 	defer func() {
 		if r := recover(); r != nil {
@@ -75,9 +72,13 @@ func rhaiJSONChecked(c *Context, v Value) (s string, err error) {
 			s, err = "", e
 		}
 	}()
-	s = string(appendRhaiJSONL(nil, v, 0, max))
-	if err := growString(c, len(s)); err != nil {
+	s = string(appendRhaiJSONL(nil, v, 0, lim))
+	if err := checkString(c, len(s)); err != nil {
 		return "", err
+	}
+	if lim != nil {
+		// The text was accounted while it was built, but for its last step.
+		lim.th.grow(len(s) - lim.charged)
 	}
 	return s, nil
 }
@@ -437,7 +438,7 @@ func appendJSONString(b []byte, s string) []byte {
 // appendRhaiJSONL is Rhai's to_json writer (see ToJSON) at nesting depth depth, panicking with
 // ErrorDataTooLarge past maxDataDepth or when the text exceeds max bytes
 // (0: no limit).
-func appendRhaiJSONL(b []byte, v Value, depth, max int) []byte {
+func appendRhaiJSONL(b []byte, v Value, depth int, lim *fmtLimit) []byte {
 	switch v.t {
 	case TypeMap, TypeArray:
 		if depth >= maxDataDepth {
@@ -450,16 +451,14 @@ func appendRhaiJSONL(b []byte, v Value, depth, max int) []byte {
 	case TypeMap:
 		mp := v.AsMap()
 		b = append(b, '{')
-		for i, k := range mp.SortedKeys() {
+		for i, k := range lim.keys(mp) {
 			if i > 0 {
 				b = append(b, ',')
 			}
 			b = appendRustDebugString(b, k)
 			b = append(b, ':')
-			b = appendRhaiJSONL(b, mp.M[k], depth+1, max)
-			if max > 0 && len(b) > max {
-				panic(fmtTooLong())
-			}
+			b = appendRhaiJSONL(b, mp.M[k], depth+1, lim)
+			lim.check(b)
 		}
 		return append(b, '}')
 	case TypeArray:
@@ -468,10 +467,8 @@ func appendRhaiJSONL(b []byte, v Value, depth, max int) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendRhaiJSONL(b, e, depth+1, max)
-			if max > 0 && len(b) > max {
-				panic(fmtTooLong())
-			}
+			b = appendRhaiJSONL(b, e, depth+1, lim)
+			lim.check(b)
 		}
 		return append(b, ']')
 	case TypeBlob:
@@ -481,6 +478,9 @@ func appendRhaiJSONL(b []byte, v Value, depth, max int) []byte {
 				b = append(b, ',')
 			}
 			b = strconv.AppendInt(b, int64(x), 10)
+			if i&(copyStep-1) == copyStep-1 {
+				lim.check(b)
+			}
 		}
 		return append(b, ']')
 	case TypeBool:
@@ -573,6 +573,14 @@ type jsonParser struct {
 	rhai      bool
 	depth     int
 	c         *Context // parse_json's evaluation: containers are checked against its limits
+}
+
+// account charges parse_json's evaluation for what the parser builds, as it
+// builds it (see memory.go).
+func (p *jsonParser) account(n int) {
+	if p.c != nil && p.c.th != nil {
+		p.c.th.grow(n)
+	}
 }
 
 func (p *jsonParser) pos() syntax.Pos { return syntax.Pos{Line: p.line, Col: p.col} }
@@ -718,6 +726,7 @@ func (p *jsonParser) object() (Value, error) {
 		if err != nil {
 			return Unit, err
 		}
+		p.account(mapEntryBytes)
 		if err := p.member(m, k); err != nil {
 			return Unit, err
 		}
@@ -764,6 +773,7 @@ func (p *jsonParser) array() (Value, error) {
 		if err := collCheckArray(p.c, len(items)+1); err != nil {
 			return Unit, err
 		}
+		p.account(valueBytes)
 		items = append(items, v)
 		p.skipSpace()
 		if p.i < len(p.s) && p.s[p.i] == ',' {
@@ -819,6 +829,7 @@ func (p *jsonParser) str() (string, error) {
 	if j := strings.IndexByte(p.s[p.i:], '"'); j >= 0 {
 		seg := p.s[p.i : p.i+j]
 		if strings.IndexByte(seg, '\\') < 0 && utf8.ValidString(seg) {
+			p.account(len(seg))
 			p.advance(j + 1)
 			return seg, nil
 		}
@@ -832,6 +843,7 @@ func (p *jsonParser) str() (string, error) {
 		switch {
 		case c == '"':
 			p.advance(1)
+			p.account(sb.Len())
 			return sb.String(), nil
 		case c == '\\':
 			if p.i+1 >= len(p.s) {

@@ -194,10 +194,12 @@ func stdArray(m *Module) {
 	})
 	m.SetMutFn("reverse", []Type{A}, func(c *Context, a []Value) (Value, error) {
 		items := a[0].AsArray().Items
-		if err := charge(c, len(items)); err != nil {
-			return Unit, err
-		}
 		for i, j := 0, len(items)-1; i < j; i, j = i+1, j-1 {
+			if i%copyStep == 0 {
+				if err := charge(c, min(2*copyStep, j-i+1)); err != nil {
+					return Unit, err
+				}
+			}
 			items[i], items[j] = items[j], items[i]
 		}
 		return Unit, nil
@@ -214,16 +216,23 @@ func stdArray(m *Module) {
 		if err := collCheckArray(c, int(n)); err != nil {
 			return Unit, err
 		}
-		if err := charge(c, int(n)-len(arr.Items)); err != nil {
-			return Unit, err
+		if c != nil && !c.th.fits(int(n) * valueBytes) {
+			return Unit, errMemory()
 		}
 		if int64(cap(arr.Items)) < n {
 			grown := make([]Value, len(arr.Items), n)
 			copy(grown, arr.Items)
 			arr.Items = grown
 		}
+		// Charged as it goes, a step at a time (see memory.go).
 		for int64(len(arr.Items)) < n {
-			arr.Items = append(arr.Items, c.clone(a[2]))
+			k := int(min(n-int64(len(arr.Items)), copyStep))
+			if err := charge(c, k); err != nil {
+				return Unit, err
+			}
+			for ; k > 0; k-- {
+				arr.Items = append(arr.Items, c.clone(a[2]))
+			}
 		}
 		return Unit, nil
 	})
@@ -345,10 +354,12 @@ func stdArray(m *Module) {
 
 	// contains / index_of (by value)
 	m.SetFn("contains", []Type{A, X}, func(c *Context, a []Value) (Value, error) {
-		if err := charge(c, len(a[0].AsArray().Items)); err != nil {
-			return Unit, err
-		}
-		for _, v := range a[0].AsArray().Items {
+		for i, v := range a[0].AsArray().Items {
+			if i%copyStep == 0 { // one operation per element, charged as it goes
+				if err := charge(c, min(copyStep, len(a[0].AsArray().Items)-i)); err != nil {
+					return Unit, err
+				}
+			}
 			eq, err := valuesEqual(c, v, a[1])
 			if err != nil {
 				return Unit, err
@@ -360,10 +371,12 @@ func stdArray(m *Module) {
 		return Bool(false), nil
 	})
 	indexOfValue := func(c *Context, items []Value, x Value, start int) (Value, error) {
-		if err := charge(c, len(items)-start); err != nil {
-			return Unit, err
-		}
 		for i := start; i < len(items); i++ {
+			if (i-start)%copyStep == 0 { // one operation per element, charged as it goes
+				if err := charge(c, min(copyStep, len(items)-i)); err != nil {
+					return Unit, err
+				}
+			}
 			eq, err := valuesEqual(c, items[i], x)
 			if err != nil {
 				return Unit, err
@@ -609,9 +622,6 @@ func stdArray(m *Module) {
 			if len(arr.Items) <= 1 {
 				return Unit, nil
 			}
-			if err := chargeSort(c, len(arr.Items)); err != nil {
-				return Unit, err
-			}
 			var callErr error
 			fp := fnArg(a[1])
 			sort.SliceStable(arr.Items, func(i, j int) bool {
@@ -702,13 +712,23 @@ func stdArray(m *Module) {
 		default:
 			return NewError(ErrFunctionNotFound, "Function not found: elements of %s cannot be sorted", items[0].TypeName())
 		}
-		if err := chargeSort(c, len(items)); err != nil {
-			return err
+		// One operation per comparison, charged as the sort goes (a refused
+		// charge panics out of the sort; the evaluation ends with it).
+		var th *thread
+		if c != nil {
+			th = c.th
+		}
+		n := 0
+		tick := func() {
+			if n++; n == copyStep && th != nil {
+				th.work(n * bytesPerOp)
+				n = 0
+			}
 		}
 		if desc {
-			sort.SliceStable(items, func(i, j int) bool { return less(items[j], items[i]) })
+			sort.SliceStable(items, func(i, j int) bool { tick(); return less(items[j], items[i]) })
 		} else {
-			sort.SliceStable(items, func(i, j int) bool { return less(items[i], items[j]) })
+			sort.SliceStable(items, func(i, j int) bool { tick(); return less(items[i], items[j]) })
 		}
 		return nil
 	}

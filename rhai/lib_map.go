@@ -117,7 +117,7 @@ func stdMap(m *Module) {
 		if err := mapListCheck(c, a[0].AsMap()); err != nil {
 			return Unit, err
 		}
-		keys := a[0].AsMap().SortedKeys()
+		keys := sortedKeys(c, a[0].AsMap())
 		out := make([]Value, len(keys))
 		for i, k := range keys {
 			out[i] = String(k)
@@ -129,7 +129,7 @@ func stdMap(m *Module) {
 		if err := mapListCheck(c, mp); err != nil {
 			return Unit, err
 		}
-		keys := mp.SortedKeys()
+		keys := sortedKeys(c, mp)
 		out := make([]Value, len(keys))
 		for i, k := range keys {
 			out[i] = c.clone(mp.M[k])
@@ -141,7 +141,7 @@ func stdMap(m *Module) {
 		m.SetFn("filter", []Type{M, ft}, func(c *Context, a []Value) (Value, error) {
 			mp := a[0].AsMap()
 			out := make(map[string]Value)
-			for _, k := range mp.SortedKeys() {
+			for _, k := range sortedKeys(c, mp) {
 				ok, err := callMapPredicate(c, "filter", a[1], k, mp.M[k])
 				if err != nil {
 					return Unit, err
@@ -172,7 +172,19 @@ func mapListCheck(c *Context, mp *Map) error {
 	if err := collCheckArray(c, len(mp.M)); err != nil {
 		return err
 	}
-	return chargeSort(c, len(mp.M))
+	if c != nil && !c.th.fits(len(mp.M) * valueBytes) {
+		return errMemory()
+	}
+	return nil
+}
+
+// sortedKeys is mp's keys in iteration order, the sort charged as it goes
+// inside an evaluation.
+func sortedKeys(c *Context, mp *Map) []string {
+	if c == nil || c.th == nil {
+		return mp.SortedKeys()
+	}
+	return c.th.sortedKeys(mp)
 }
 
 // collCheckMap is CheckMapSize made safe for a Context without an evaluation.
@@ -208,7 +220,7 @@ func callMapPredicate(c *Context, name string, fp Value, k string, v Value) (boo
 // not true (retain) and returns them as a map.
 func mapPartition(c *Context, name string, mp *Map, fp Value, removeMatching bool) (Value, error) {
 	out := make(map[string]Value)
-	for _, k := range mp.SortedKeys() {
+	for _, k := range sortedKeys(c, mp) {
 		ok, err := callMapPredicate(c, name, fp, k, mp.M[k])
 		if err != nil {
 			return Unit, err

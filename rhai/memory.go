@@ -134,24 +134,24 @@ func (th *thread) fits(n int) bool {
 func (th *thread) measure(pending int64) {
 	live := th.measureLive(th.memLimit - pending)
 	th.mem = live + pending
-	th.memPeak = max(th.memPeak, th.mem)
 	if th.mem > th.memLimit {
-		panic(errMemory())
+		panic(errMemory()) // the refused bytes were never held: not in the peak
 	}
+	th.memPeak = max(th.memPeak, th.mem)
 }
 
 // measureLive sets the count to the bytes reachable from the thread's roots
 // (the walk stops once they pass limit) and returns it.
 func (th *thread) measureLive(limit int64) int64 {
-	w := memWalker{seen: th.memSeen, limit: limit}
+	w := memWalker{th: th, seen: th.memSeen, limit: limit}
 	if w.seen == nil {
 		w.seen = make(map[unsafe.Pointer]struct{})
 	}
-	w.roots(th)
-	clear(w.seen)
 	th.memSeen = w.seen
+	defer clear(w.seen)
+	w.roots(th)
 	th.memWalks++
-	th.ops += uint64(w.visited) // the walk is work too
+	th.ops += uint64(w.visited - w.charged) // the walk is work too
 	th.mem = w.total
 	th.memPeak = max(th.memPeak, th.mem)
 	return w.total
@@ -169,13 +169,26 @@ func (th *thread) memoryPeak() int64 {
 
 // memWalker sums the bytes reachable from a thread's roots.
 type memWalker struct {
+	th      *thread // charged one operation per value visited, as it goes
+	charged int
 	seen    map[unsafe.Pointer]struct{}
 	total   int64
 	limit   int64 // stop walking once total passes it: the verdict is known
 	visited int
 }
 
-func (w *memWalker) over() bool { return w.total > w.limit }
+func (w *memWalker) over() bool {
+	if w.visited-w.charged >= copyStep {
+		// A long walk meets the operation budget and cancellation checks.
+		n := w.visited - w.charged
+		w.charged = w.visited
+		w.th.ops += uint64(n)
+		if w.th.ops >= w.th.checkAt {
+			w.th.slowCheck()
+		}
+	}
+	return w.total > w.limit
+}
 
 // once reports whether p is met for the first time.
 func (w *memWalker) once(p unsafe.Pointer) bool {
@@ -254,16 +267,17 @@ func (w *memWalker) values(vs []Value, depth int) {
 		}
 		if vs[i].t >= TypeString {
 			w.value(vs[i], depth)
+		} else {
+			w.visited++
 		}
 	}
-	w.visited += len(vs)
 }
 
 func (w *memWalker) value(v Value, depth int) {
+	w.visited++
 	if depth > maxDataDepth || w.over() {
 		return
 	}
-	w.visited++
 	switch v.t {
 	case TypeString:
 		if v.n >= dedupMinString {
@@ -292,9 +306,10 @@ func (w *memWalker) value(v Value, depth int) {
 			w.total += int64(len(k))
 			if e.t >= TypeString {
 				w.value(e, depth+1)
+			} else {
+				w.visited++
 			}
 		}
-		w.visited += len(m.M)
 	case TypeBlob:
 		b := v.AsBlob()
 		if b == nil || !w.once(unsafe.Pointer(b)) {
@@ -431,6 +446,15 @@ func (q *equaler) equal(a, b Value, depth int) bool {
 	return opEqualD(a, b, depth)
 }
 
+// hold accounts for n bytes of memory that cost no work (the spare room of a
+// buffer).
+func (th *thread) hold(n int) {
+	th.mem += int64(n)
+	if th.mem > th.memCheck {
+		th.measure(0)
+	}
+}
+
 // holdNew accounts for n bytes a native has just allocated (the natives
 // charged the work themselves and checked with fits before large results).
 func (th *thread) holdNew(n int, pos syntax.Pos) {
@@ -456,10 +480,13 @@ func (th *thread) sortedKeys(m *Map) []string {
 	if th == nil {
 		return m.SortedKeys()
 	}
-	th.grow(len(m.M) * 16) // the slice of key headers
+	th.hold(len(m.M) * 16) // the slice of key headers
 	keys := make([]string, 0, len(m.M))
 	for k := range m.M {
 		keys = append(keys, k)
+		if len(keys)%copyStep == 0 {
+			th.work(copyStepBytes)
+		}
 	}
 	n := 0
 	slices.SortFunc(keys, func(a, b string) int {
@@ -489,8 +516,13 @@ func (th *thread) appendString(s, add string) string {
 	ab := &th.strBuf
 	if len(s) > 0 && len(s) == ab.used && len(ab.buf) > 0 && unsafe.StringData(s) == &ab.buf[0] &&
 		len(s)+len(add) <= cap(ab.buf) {
-		th.grow(len(add))
-		ab.buf = append(ab.buf[:ab.used], add...)
+		ab.buf = ab.buf[:ab.used]
+		for p := add; len(p) > 0; {
+			k := min(len(p), copyStepBytes)
+			th.grow(k)
+			ab.buf = append(ab.buf, p[:k]...)
+			p = p[k:]
+		}
 		ab.used = len(ab.buf)
 		return unsafe.String(&ab.buf[0], ab.used)
 	}
@@ -503,7 +535,7 @@ func (th *thread) appendString(s, add string) string {
 	if !th.fits(c) {
 		panic(errMemory())
 	}
-	th.grow(c - n) // the slack; the copy is accounted as it goes
+	th.hold(c - n) // the slack; the copy is accounted as it goes
 	buf := make([]byte, 0, c)
 	for _, p := range [2]string{s, add} {
 		for len(p) > 0 {

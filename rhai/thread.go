@@ -27,7 +27,7 @@ type thread struct {
 	checkAt   uint64
 	cancelled atomic.Bool
 	checks    uint32 // slow-path checks so far, to yield now and then
-	onCheck   func() // tests: called at every slow-path check
+	onCheck   func(ops uint64) // tests: called at every slow-path check
 
 	// Memory accounting (memory.go): mem counts the bytes allocated since the
 	// last measurement of what is live; reaching memCheck triggers one.
@@ -158,7 +158,7 @@ func (th *thread) tick1() {
 // become error values at the API boundary).
 func (th *thread) slowCheck() {
 	if th.onCheck != nil {
-		th.onCheck()
+		th.onCheck(th.ops)
 	}
 	if th.maxOps > 0 && th.ops > th.maxOps {
 		panic(&Error{Kind: ErrTooManyOperations, Message: "Too many operations"})
