@@ -16,6 +16,7 @@ import (
 	"github.com/picloud/picloud/internal/app"
 	"github.com/picloud/picloud/internal/audit"
 	"github.com/picloud/picloud/internal/executor"
+	"github.com/picloud/picloud/internal/httpapi"
 	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/orchestrator"
 )
@@ -565,7 +566,14 @@ func TestFailingSinkDoesNotMaskResponse(t *testing.T) {
 
 func TestAuth(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
-		e := newEnv(t, open(t), app.Config{})
+		// The test client stands behind a trusted proxy at 127.0.0.1, so that
+		// each route's wrong tokens come from a client of their own and stay
+		// under the failure limit (10 a minute per client).
+		proxies, err := httpapi.ParseTrustedProxies("127.0.0.1/32,::1/128")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, open(t), app.Config{TrustedProxies: proxies})
 		id := e.create("a", "1")
 		routes := [][2]string{
 			{"GET", "/api/scripts"}, {"POST", "/api/scripts"}, {"GET", "/api/scripts/" + id}, {"PUT", "/api/scripts/" + id},
@@ -574,8 +582,9 @@ func TestAuth(t *testing.T) {
 			{"POST", "/api/scripts/" + id + "/invoke"}, {"GET", "/api/scripts/" + id + "/logs"},
 			{"GET", "/api/executions/" + id}, {"POST", "/api/validate"}, {"GET", "/metrics"},
 		}
-		for _, r := range routes {
+		for i, r := range routes {
 			for _, hdr := range [][]string{nil, {"Authorization", "Bearer wrong"}, {"Authorization", "Basic eDp5"}} {
+				hdr = append(hdr, "X-Forwarded-For", fmt.Sprintf("192.0.2.%d", i+1))
 				if resp, b := e.request(r[0], r[1], []byte(`{}`), hdr...); resp.StatusCode != 401 || errCode(b) != "unauthorized" {
 					t.Errorf("%s %s with %v: %d %s", r[0], r[1], hdr, resp.StatusCode, b)
 				}
@@ -613,7 +622,7 @@ func TestAuth(t *testing.T) {
 				cookie = c
 			}
 		}
-		if resp.StatusCode != 200 || cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode {
+		if resp.StatusCode != 200 || cookie == nil || !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Path != "/api" {
 			t.Fatalf("session = %d %s %v", resp.StatusCode, b, cookie)
 		}
 		c := "picloud_session=" + cookie.Value
@@ -635,6 +644,13 @@ func TestAuth(t *testing.T) {
 		resp, _ = e.request("DELETE", "/api/session", nil, "Cookie", c)
 		if resp.StatusCode != 204 || len(resp.Cookies()) != 1 || resp.Cookies()[0].MaxAge >= 0 {
 			t.Fatalf("sign-out = %d %v", resp.StatusCode, resp.Cookies())
+		}
+		// Sign-out deleted the session: the old cookie, replayed, is refused.
+		if resp, _ := e.request("GET", "/api/scripts", nil, "Cookie", c); resp.StatusCode != 401 {
+			t.Fatalf("cookie after sign-out = %d", resp.StatusCode)
+		}
+		if resp, b := e.request("GET", "/metrics", nil, "Authorization", "Bearer "+testToken); !contains(string(b), `picloud_auth_failures_total{reason="wrong_token"}`) {
+			t.Fatalf("auth failures not in the metrics: %d %s", resp.StatusCode, b)
 		}
 	})
 }

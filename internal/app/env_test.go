@@ -20,7 +20,7 @@ import (
 	"github.com/picloud/picloud/internal/sqlite"
 )
 
-const testToken = "test-token"
+const testToken = "test-token-0123456789abcdef" // at least 24 characters, as serve requires
 
 // forEachStore runs fn on SQLite, and on PostgreSQL when
 // PICLOUD_TEST_DATABASE_URL is set.
