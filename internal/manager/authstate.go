@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -113,10 +114,11 @@ func (a *authState) admit(w http.ResponseWriter, r *http.Request, client netip.A
 		return true
 	}
 	a.count(ReasonRateLimited)
-	w.Header().Set("Retry-After", retryAfter(wait))
+	secs := retryAfter(wait)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
 	httpapi.WriteError(w, r, a.log, &picloud.Error{Code: picloud.ERateLimited,
-		Message: "too many failed authentications from this address; retry after " + retryAfter(wait) + " s",
-		Details: map[string]any{"retry_after_s": wait.Seconds()}})
+		Message: "too many failed authentications from this address; retry in " + strconv.Itoa(secs) + " s",
+		Details: map[string]any{"retry_after_s": secs}})
 	return false
 }
 

@@ -40,6 +40,7 @@ type Store struct {
 var _ picloud.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path and migrates it.
+// The file and its -wal and -shm companions are made mode 0600.
 func Open(ctx context.Context, path string) (*Store, error) {
 	dsn := func(mode string) string {
 		q := url.Values{}
@@ -50,6 +51,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			q.Set("_txlock", mode)
 		}
 		return "file:" + path + "?" + q.Encode()
+	}
+	if err := secureFile(path); err != nil {
+		return nil, err
 	}
 	w, err := sql.Open("sqlite", dsn("immediate"))
 	if err != nil {
@@ -65,6 +69,10 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	r.SetMaxOpenConns(max(4, runtime.GOMAXPROCS(0)))
 	s := &Store{w: w, r: r}
 	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	if err := secureSidecars(path); err != nil {
 		s.Close()
 		return nil, err
 	}
