@@ -109,6 +109,20 @@ func (e *Error) write(b *strings.Builder) {
 	}
 }
 
+// Unwrap returns the cause of a wrapping error (ErrorInFunctionCall,
+// ErrorInModule, ErrorParsing met by eval): the Inner error, or for a parse
+// error without one the *syntax.Error, so that errors.As and errors.Is reach
+// the root. It returns nil (never a typed nil) when there is no cause.
+func (e *Error) Unwrap() error {
+	switch {
+	case e.Inner != nil:
+		return e.Inner
+	case e.Parse != nil:
+		return e.Parse
+	}
+	return nil
+}
+
 // Root is the innermost error after unwrapping ErrorInFunctionCall and
 // ErrorInModule wrappers.
 func (e *Error) Root() *Error {

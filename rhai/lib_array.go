@@ -216,7 +216,7 @@ func stdArray(m *Module) {
 		if err := collCheckArray(c, int(n)); err != nil {
 			return Unit, err
 		}
-		if c != nil && !c.th.fits(int(n) * valueBytes) {
+		if c != nil && !c.th.fits(int(n)*valueBytes) {
 			return Unit, errMemory()
 		}
 		if int64(cap(arr.Items)) < n {

@@ -172,7 +172,7 @@ func mapListCheck(c *Context, mp *Map) error {
 	if err := collCheckArray(c, len(mp.M)); err != nil {
 		return err
 	}
-	if c != nil && !c.th.fits(len(mp.M) * valueBytes) {
+	if c != nil && !c.th.fits(len(mp.M)*valueBytes) {
 		return errMemory()
 	}
 	return nil

@@ -133,10 +133,11 @@ func (th *thread) fits(n int) bool {
 // from the live size plus pending.
 func (th *thread) measure(pending int64) {
 	live := th.measureLive(th.memLimit - pending)
-	th.mem = live + pending
-	if th.mem > th.memLimit {
-		panic(errMemory()) // the refused bytes were never held: not in the peak
+	if live+pending > th.memLimit {
+		th.mem = live // the refused bytes were never held: not in the peak
+		panic(errMemory())
 	}
+	th.mem = live + pending
 	th.memPeak = max(th.memPeak, th.mem)
 }
 

@@ -26,7 +26,7 @@ type thread struct {
 	maxOps    uint64
 	checkAt   uint64
 	cancelled atomic.Bool
-	checks    uint32 // slow-path checks so far, to yield now and then
+	checks    uint32           // slow-path checks so far, to yield now and then
 	onCheck   func(ops uint64) // tests: called at every slow-path check
 
 	// Memory accounting (memory.go): mem counts the bytes allocated since the
