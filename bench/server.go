@@ -34,7 +34,7 @@ import (
 	"time"
 )
 
-const benchToken = "bench-admin-token"
+const benchToken = "bench-admin-token-0123456789" // serve refuses tokens under 24 characters
 
 type serverOpts struct {
 	binary      string

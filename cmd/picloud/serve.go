@@ -49,8 +49,10 @@ func (s *storeFlags) open(ctx context.Context) (picloud.Store, error) {
 	if s.databaseURL != "" {
 		return postgres.Open(ctx, s.databaseURL)
 	}
-	if err := os.MkdirAll(s.dataDir, 0o700); err != nil {
+	if was, err := sqlite.EnsureDir(s.dataDir); err != nil {
 		return nil, err
+	} else if was != 0 {
+		fmt.Fprintf(os.Stderr, "picloud: the data directory %s was mode %04o; it is now 0700, as it holds the database\n", s.dataDir, was)
 	}
 	return sqlite.Open(ctx, filepath.Join(s.dataDir, "picloud.db"))
 }
@@ -120,6 +122,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&o.retentionMaxRows, "retention-max-rows", app.DefaultRetentionMaxRows, "keep at most this many execution logs per script; 0 keeps all (PICLOUD_RETENTION_MAX_ROWS)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", app.DefaultRetentionInterval, "how often retention runs (PICLOUD_RETENTION_INTERVAL)")
 	fs.BoolVar(&c.PublicMetrics, "public-metrics", false, "serve /metrics without the admin token (PICLOUD_PUBLIC_METRICS)")
+	fs.Var(&c.TrustedProxies, "trusted-proxies", "CIDRs of the reverse proxies in front of PiCloud (127.0.0.1/32,10.0.0.0/8): only from these peers is X-Forwarded-For read for the client address (PICLOUD_TRUSTED_PROXIES)")
 }
 
 // appConfig is the application configuration the parsed flags describe.
@@ -151,6 +154,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := checkOrigin(o.cfg.Orchestrator.FunctionsOrigin); err != nil {
 		return err
+	}
+	if t := os.Getenv("PICLOUD_ADMIN_TOKEN"); t != "" {
+		if err := manager.CheckToken(t); err != nil {
+			return err
+		}
 	}
 	cfg := o.appConfig()
 
@@ -260,6 +268,6 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "%s\n", token)
-	fmt.Fprintln(stderr, "The admin token was replaced; the old one and every dashboard session stop working now.")
+	fmt.Fprintln(stderr, "The admin token was replaced; the old one and every dashboard session stop working (a running server notices within seconds).")
 	return nil
 }
