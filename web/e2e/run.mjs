@@ -163,11 +163,15 @@ await step('signing in shows the empty script list', async () => {
 	await page.getByRole('button', { name: 'Sign in' }).click();
 	await page.getByRole('heading', { name: 'Scripts' }).waitFor();
 	await page.getByTestId('empty-scripts').waitFor();
-	const cookies = await context.cookies(base);
+	// The cookie is scoped to the admin API: pages under /fn/ never get it.
+	assert.equal((await context.cookies(base + '/fn/x')).length, 0, 'no cookie is sent to functions');
+	const cookies = await context.cookies(base + '/api/session');
 	assert.ok(cookies.length > 0, 'a session cookie is set');
 	for (const c of cookies) {
 		assert.equal(c.httpOnly, true, `cookie ${c.name} is HttpOnly`);
 		assert.equal(c.sameSite, 'Strict', `cookie ${c.name} is SameSite=Strict`);
+		assert.equal(c.path, '/api', `cookie ${c.name} is scoped to /api`);
+		assert.match(c.value, /^pcs_[0-9a-f]{64}$/, 'the cookie is a random session id');
 		assert.ok(!c.value.includes(token), 'the cookie is not the token');
 	}
 	const storage = await page.evaluate(() => JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage }));
@@ -407,10 +411,17 @@ await step('an expired session returns to the sign-in form with a message', asyn
 });
 
 await step('signing out returns to the sign-in page and ends the session', async () => {
+	const [session] = await context.cookies(base + '/api/session');
+	assert.ok(session, 'signed in before signing out');
 	await page.getByTestId('sign-out').click();
 	await page.getByLabel('Admin token').waitFor();
 	await page.reload();
 	await page.getByLabel('Admin token').waitFor();
+	// The session was deleted on the server: a copy of the cookie is refused.
+	const replay = await context.request.get(base + '/api/scripts', {
+		headers: { Cookie: `${session.name}=${session.value}` }
+	});
+	assert.equal(replay.status(), 401, 'the cookie, replayed after signing out, is refused');
 	await shot('signed-out');
 });
 
