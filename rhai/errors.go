@@ -110,15 +110,14 @@ func (e *Error) write(b *strings.Builder) {
 }
 
 // Unwrap returns the cause of a wrapping error (ErrorInFunctionCall,
-// ErrorInModule, ErrorParsing met by eval): the Inner error, or for a parse
-// error without one the *syntax.Error, so that errors.As and errors.Is reach
-// the root. It returns nil (never a typed nil) when there is no cause.
+// ErrorInModule, ErrorParsing met by eval): its Inner error, so that errors.As
+// and errors.Is reach the root. It returns nil (never a typed nil) when there
+// is none. The *syntax.Error of an ErrorParsing is deliberately not a cause: a
+// host tells a script that does not compile (a *syntax.Error from Compile)
+// from one that met bad code in eval at run time by errors.As.
 func (e *Error) Unwrap() error {
-	switch {
-	case e.Inner != nil:
+	if e.Inner != nil {
 		return e.Inner
-	case e.Parse != nil:
-		return e.Parse
 	}
 	return nil
 }
