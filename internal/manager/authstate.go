@@ -91,8 +91,15 @@ func newAuthState(store picloud.Store, cfg AuthConfig, log *slog.Logger) *authSt
 	cfg.TokenRefresh = cmp.Or(max(cfg.TokenRefresh, 0), 5*time.Second)
 	cfg.SessionRefresh = cmp.Or(max(cfg.SessionRefresh, 0), 5*time.Second)
 	cfg.SessionLifetime = min(cmp.Or(max(cfg.SessionLifetime, 0), picloud.MaxSessionLifetime), picloud.MaxSessionLifetime)
-	return &authState{store: store, cfg: cfg, log: log, sessions: map[string]cachedSession{},
+	a := &authState{store: store, cfg: cfg, log: log, sessions: map[string]cachedSession{},
 		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow, cfg.MaxClients)}
+	if store != nil {
+		// Read the hash now, in the background: a database outage before
+		// the first admin request must not leave the token unusable.
+		a.refreshing = true
+		go a.refreshToken(tokenGeneration.Load())
+	}
+	return a
 }
 
 // client is the address r's failures are counted against.
