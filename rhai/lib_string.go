@@ -224,7 +224,32 @@ func stdString(m *Module) {
 				return err
 			}
 		}
-		a[0] = String(strings.ReplaceAll(s, from, to))
+		if from == "" || c == nil || c.th == nil {
+			a[0] = String(strings.ReplaceAll(s, from, to))
+			return nil
+		}
+		// Match by match, charging as it goes: the cost grows with the
+		// matches as much as with the bytes.
+		var b strings.Builder
+		b.Grow(len(s) + int(k)*(len(to)-len(from)))
+		work := 0
+		for {
+			i := strings.Index(s, from)
+			if i < 0 {
+				break
+			}
+			b.WriteString(s[:i])
+			b.WriteString(to)
+			s = s[i+len(from):]
+			if work += 1 + (i+len(to))/bytesPerOp; work >= copyStep {
+				if err := charge(c, work); err != nil {
+					return err
+				}
+				work = 0
+			}
+		}
+		b.WriteString(s)
+		a[0] = String(b.String())
 		return nil
 	}
 	setStrMutFn(m, "replace", []Type{tyStr, tyStr, tyStr}, func(c *Context, a []Value) (Value, error) {
