@@ -24,7 +24,8 @@ type Metrics struct {
 	MemoryLimit    prometheus.Gauge       // the process memory ceiling (0: none)
 	CacheStale     prometheus.Counter     // invocations served from a cached script the store could not confirm
 	SinkWritten    prometheus.Counter
-	SinkFailures   prometheus.Counter // rows given up on after retries
+	SinkFailures   prometheus.Counter // rows lost: the journal could not take them
+	JournalErrors  prometheus.Counter // journal writes or fsyncs that failed
 	SinkRetries    prometheus.Counter
 	Pruned         prometheus.Counter
 	AuthFailures   *prometheus.CounterVec // reason: wrong_token, bad_scheme, unknown_session, csrf, rate_limited
@@ -103,7 +104,10 @@ func New(sinkQueue func() float64) *Metrics {
 			Name: "picloud_sink_written_total", Help: "Execution logs written to the database.",
 		}),
 		SinkFailures: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "picloud_sink_failures_total", Help: "Execution logs lost after every retry failed.",
+			Name: "picloud_sink_failures_total", Help: "Execution logs lost: the journal failed and the memory queue was full.",
+		}),
+		JournalErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_journal_errors_total", Help: "Execution journal writes or fsyncs that failed.",
 		}),
 		SinkRetries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_sink_retries_total", Help: "Failed batch writes that were retried.",
@@ -117,7 +121,7 @@ func New(sinkQueue func() float64) *Metrics {
 	}
 	reg.MustRegister(m.Invocations, m.Duration, m.Operations, m.GateInFlight, m.GateRejected,
 		m.GateWaiting, m.MemoryReserved, m.MemoryLimit, m.CacheStale,
-		m.SinkWritten, m.SinkFailures, m.SinkRetries, m.Pruned, m.AuthFailures,
+		m.SinkWritten, m.SinkFailures, m.JournalErrors, m.SinkRetries, m.Pruned, m.AuthFailures,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if sinkQueue != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -125,4 +129,11 @@ func New(sinkQueue func() float64) *Metrics {
 		}, sinkQueue))
 	}
 	return m
+}
+
+// WatchJournal registers the execution journal's size, read when scraped.
+func (m *Metrics) WatchJournal(bytes func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "picloud_journal_bytes", Help: "Size of the execution journal's files: rows not yet in the database, and up to one segment more.",
+	}, bytes))
 }
