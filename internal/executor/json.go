@@ -35,9 +35,9 @@ const chunkSize = 64 << 10
 
 var errTooDeep = errors.New("JSON nested too deeply")
 
-// limitError is an encoder that stopped on a limit (the response cap, the
-// operation budget, the context): err is the engine's error for it, so that
-// Execute reports it as the evaluation's own limits.
+// limitError is the error of an encoder that stopped on a limit (the
+// response cap, the operation budget, the context): err is the engine's
+// error for that limit, so that Execute reports it as the evaluation's own.
 type limitError struct{ err *rhai.Error }
 
 func (e *limitError) Error() string { return e.err.Error() }
@@ -144,7 +144,7 @@ func (e *encoder) tooLarge() {
 // crosses the cap.
 func (e *encoder) limit() int {
 	if e.max <= 0 {
-		return math.MaxInt
+		return math.MaxInt / 2 // room for arithmetic on it without overflow
 	}
 	return int(max(e.max-e.used-e.done, 0))
 }

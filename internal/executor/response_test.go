@@ -145,14 +145,36 @@ func TestEncodingMatchesPlatformJSON(t *testing.T) {
 		"h": rhai.NewArray([]rhai.Value{rhai.Bool(true), rhai.Float(1e-7), rhai.Float(1e21), rhai.Float(0.5)}),
 		"i": rhai.String("bad \xff utf-8"),
 	})
-	for _, v := range []rhai.Value{m, rhai.Unit, rhai.Int(-3), rhai.NewArray(nil), rhai.String("")} {
+	// Values spanning many chunks, so that chunk boundaries fall inside
+	// strings, escapes, multi-byte characters and base64.
+	long := strings.Repeat("plain text <&> \"é\" \u2028\n", 20_000)
+	blob := make([]byte, 300_001)
+	for i := range blob {
+		blob[i] = byte(i * 7)
+	}
+	many := make([]rhai.Value, 50_000)
+	for i := range many {
+		many[i] = rhai.NewArray([]rhai.Value{rhai.Int(int64(i)), rhai.String("é<"), rhai.Float(float64(i) / 7)})
+	}
+	values := []rhai.Value{m, rhai.Unit, rhai.Int(-3), rhai.NewArray(nil), rhai.String(""),
+		rhai.String(long), rhai.NewArray([]rhai.Value{rhai.Int(1), rhai.String(long), rhai.NewBlob(blob)}),
+		rhai.NewBlob(blob), rhai.NewArray(many)}
+	for _, v := range values {
 		want, err := rhai.MarshalJSON(v)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := (&encoder{}).json(v)
-		if err != nil || string(got) != string(want) {
-			t.Fatalf("encoding %v: %s (%v), want %s", v, got, err, want)
+		for _, max := range []int64{0, int64(len(want)), int64(len(want)) + 1000} {
+			got, err := (&encoder{max: max}).json(v)
+			if err != nil || string(got) != string(want) {
+				t.Fatalf("encoding %.100v within %d bytes: %d bytes (%v), want %d", v, max, len(got), err, len(want))
+			}
+		}
+		if len(want) > 1 {
+			// One byte short of the cap fails.
+			if _, err := (&encoder{max: int64(len(want)) - 1}).json(v); err == nil {
+				t.Fatalf("encoding %.100v within %d bytes succeeded", v, len(want)-1)
+			}
 		}
 	}
 }
