@@ -17,8 +17,10 @@ import (
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/app"
+	"github.com/picloud/picloud/internal/audit"
 	"github.com/picloud/picloud/internal/dashboard"
 	"github.com/picloud/picloud/internal/executor"
+	"github.com/picloud/picloud/internal/journal"
 	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/orchestrator"
 	"github.com/picloud/picloud/internal/postgres"
@@ -41,7 +43,7 @@ type storeFlags struct {
 }
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&s.dataDir, "data-dir", "./picloud-data", "directory of the embedded SQLite database (PICLOUD_DATA_DIR)")
+	fs.StringVar(&s.dataDir, "data-dir", "./picloud-data", "directory of the embedded SQLite database and of the execution journal (PICLOUD_DATA_DIR)")
 	fs.StringVar(&s.databaseURL, "database-url", "", "postgres://... to use PostgreSQL instead of SQLite (PICLOUD_DATABASE_URL)")
 }
 
@@ -74,6 +76,7 @@ type serveOptions struct {
 	logLevel        string
 	logFormat       string
 	shutdownTimeout time.Duration
+	flushTimeout    time.Duration
 	// Flags whose "0" means "off" where the configuration's 0 means "the
 	// default" (appConfig maps them).
 	gateWait         time.Duration
@@ -88,7 +91,10 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", ":8000", "address to listen on (PICLOUD_ADDR)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (PICLOUD_LOG_LEVEL)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json (PICLOUD_LOG_FORMAT)")
-	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight executions and the sink (PICLOUD_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight executions (PICLOUD_SHUTDOWN_TIMEOUT)")
+	fs.DurationVar(&o.flushTimeout, "sink-flush-timeout", 10*time.Second, "how long shutdown then waits for the execution logs to reach the database; what does not stays in the journal for the next start (PICLOUD_SINK_FLUSH_TIMEOUT)")
+	fs.StringVar(&c.Sink.Sync, "journal-sync", journal.SyncInterval, "when the execution journal is fsynced: interval (about every 100 ms) or always (before each response) (PICLOUD_JOURNAL_SYNC)")
+	fs.Int64Var(&c.Sink.MaxJournalBytes, "journal-max-bytes", audit.DefaultMaxJournalBytes, "execution journal size past which new executions wait for the database, then get 503 (PICLOUD_JOURNAL_MAX_BYTES)")
 
 	// The gate.
 	fs.IntVar(&c.Orchestrator.MaxConcurrency, "max-concurrency", orchestrator.DefaultMaxConcurrency(), "executions at once, server-wide; the default is 4 per CPU (PICLOUD_MAX_CONCURRENCY)")
@@ -128,6 +134,7 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 // appConfig is the application configuration the parsed flags describe.
 func (o *serveOptions) appConfig() app.Config {
 	cfg := o.cfg
+	cfg.Sink.Dir = filepath.Join(o.sf.dataDir, "journal") // with PostgreSQL too: the journal is local
 	cfg.Orchestrator.GateWait = offIfZero(o.gateWait)
 	cfg.Orchestrator.MemoryLimit = int64(o.memoryLimit)
 	cfg.RetentionMaxAge = offIfZero(o.retentionMaxAge)
@@ -203,7 +210,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	a.Start(ctx)
+	if err := a.Start(ctx); err != nil {
+		return err
+	}
 	logger.Info("picloud listening", "addr", ln.Addr().String(), "database", o.sf.describe(), "version", version(),
 		"max_concurrency", a.Config().Orchestrator.MaxConcurrency, "memory_limit", byteSize(a.Config().Orchestrator.MemoryLimit).String())
 
@@ -211,7 +220,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
-		a.Stop(context.Background())
+		fctx, fcancel := context.WithTimeout(context.Background(), o.flushTimeout)
+		defer fcancel()
+		a.Stop(fctx)
 		return err
 	case <-ctx.Done():
 	}
@@ -219,7 +230,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx) // waits for handlers, which record their logs
-	if serr := a.Stop(sctx); serr != nil {
+	// The sink gets its own time: the shutdown timeout may be spent.
+	fctx, fcancel := context.WithTimeout(context.Background(), o.flushTimeout)
+	defer fcancel()
+	if serr := a.Stop(fctx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("flushing execution logs: %w", serr))
 	}
 	logger.Info("stopped")

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -93,10 +94,12 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	sc.OnWritten = func(n int) { a.metrics.SinkWritten.Add(float64(n)) }
 	sc.OnRetry = func() { a.metrics.SinkRetries.Inc() }
 	sc.OnLost = func(n int) { a.metrics.SinkFailures.Add(float64(n)) }
+	sc.OnJournalError = func() { a.metrics.JournalErrors.Inc() }
 	sink, err := audit.New(store, sc, log)
 	if err != nil {
 		return nil, err
 	}
+	a.metrics.WatchJournal(func() float64 { return float64(sink.JournalBytes()) })
 	a.sink = sink
 
 	a.exec = executor.New(cfg.Executor, log)
@@ -117,20 +120,23 @@ func (a *App) Config() Config { return a.cfg }
 // Handler is the HTTP handler of every route.
 func (a *App) Handler() http.Handler { return a.handler }
 
-// Start starts the sink's writer and the retention loop.
-func (a *App) Start(ctx context.Context) {
+// Start starts the sink's writer, which first replays the execution
+// journal into the store, and the retention loop. It fails when the app was
+// stopped.
+func (a *App) Start(ctx context.Context) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.started {
-		return
+		return nil
+	}
+	if err := a.sink.Start(ctx); err != nil {
+		return fmt.Errorf("app: starting the execution sink: %w", err)
 	}
 	a.started = true
-	if err := a.sink.Start(ctx); err != nil {
-		a.log.Error("app: the execution sink did not start", "err", err)
-	}
 	ctx, a.stopRetention = context.WithCancel(context.WithoutCancel(ctx))
 	a.retentionDone = make(chan struct{})
 	go a.retain(ctx)
+	return nil
 }
 
 // Stop stops retention and flushes the sink: every execution recorded before

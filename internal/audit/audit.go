@@ -132,7 +132,8 @@ func New(store picloud.ExecutionStore, cfg Config, logger *slog.Logger) (*Sink, 
 	cfg.MaxRetryDelay = max(cmp.Or(cfg.MaxRetryDelay, DefaultMaxRetryDelay), cfg.RetryDelay)
 	cfg.WriteTimeout = cmp.Or(cfg.WriteTimeout, DefaultWriteTimeout)
 	cfg.SegmentBytes = min(cmp.Or(cfg.SegmentBytes, journal.DefaultSegmentBytes), max(cfg.MaxJournalBytes/8, 1<<10))
-	if cfg.Sync != "" && cfg.Sync != journal.SyncInterval && cfg.Sync != journal.SyncAlways {
+	cfg.Sync = cmp.Or(cfg.Sync, journal.SyncInterval)
+	if cfg.Sync != journal.SyncInterval && cfg.Sync != journal.SyncAlways {
 		return nil, fmt.Errorf("audit: journal sync policy %q: want %s or %s", cfg.Sync, journal.SyncInterval, journal.SyncAlways)
 	}
 	if logger == nil {
@@ -154,6 +155,9 @@ func New(store picloud.ExecutionStore, cfg Config, logger *slog.Logger) (*Sink, 
 	}
 	return s, nil
 }
+
+// Config is the configuration the sink runs with, defaults filled in.
+func (s *Sink) Config() Config { return s.cfg }
 
 // Start starts the writer, which first replays the journal: its rows are
 // inserted again (the stores skip the ones they hold) and trimmed. A store
