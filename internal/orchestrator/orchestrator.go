@@ -240,9 +240,11 @@ func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled
 }
 
 // readBody reads the request body within the body limit and the body read
-// deadline. The deadline is lifted afterwards: net/http keeps reading the
-// connection in the background to notice a client leaving, and a deadline
-// firing there would cancel the running script.
+// deadline. Once the body is read the deadline is lifted: net/http keeps
+// reading the connection in the background to notice a client leaving, and a
+// deadline firing there would cancel the running script. When the body did
+// not arrive the deadline stays (and the connection is closed), so that
+// net/http does not wait for the rest of it either.
 func (o *Orchestrator) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
@@ -250,14 +252,19 @@ func (o *Orchestrator) readBody(w http.ResponseWriter, r *http.Request) ([]byte,
 	deadline := time.Now().Add(o.cfg.BodyReadTimeout)
 	rc := http.NewResponseController(w)
 	// A writer that cannot set deadlines (a test recorder) reads without one.
-	if rc.SetReadDeadline(deadline) == nil {
-		defer rc.SetReadDeadline(time.Time{})
-	}
+	hasDeadline := rc.SetReadDeadline(deadline) == nil
 	body, err := httpapi.ReadBody(w, r, o.cfg.MaxBodyBytes)
-	if err != nil && picloud.ErrorCode(err) == picloud.EInvalidRequest && !time.Now().Before(deadline) {
+	if err == nil {
+		if hasDeadline {
+			rc.SetReadDeadline(time.Time{})
+		}
+		return body, nil
+	}
+	w.Header().Set("Connection", "close")
+	if picloud.ErrorCode(err) == picloud.EInvalidRequest && !time.Now().Before(deadline) {
 		return nil, picloud.Errorf(picloud.EInvalidRequest, "the request body did not arrive within %v", o.cfg.BodyReadTimeout)
 	}
-	return body, err
+	return nil, err
 }
 
 // Invoke runs a script as a test (trigger test), for the manager's
