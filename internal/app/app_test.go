@@ -264,7 +264,9 @@ func TestMissingScript(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
-		e := newEnv(t, open(t), app.Config{Orchestrator: orchestrator.Config{MaxBodyBytes: 1000, MaxConcurrency: 2}})
+		// GateWait -1: refused at once rather than queued (the gate's queue
+		// has its own tests in internal/orchestrator).
+		e := newEnv(t, open(t), app.Config{Orchestrator: orchestrator.Config{MaxBodyBytes: 1000, MaxConcurrency: 2, GateWait: -1}})
 		e.create("small", `request.raw_body.len()`)
 		if resp, b := e.request("POST", "/fn/small", make([]byte, 1000)); resp.StatusCode != 200 || string(b) != "1000" {
 			t.Fatalf("at the limit: %d %s", resp.StatusCode, b)
