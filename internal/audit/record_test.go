@@ -9,36 +9,95 @@ import (
 	"github.com/picloud/picloud"
 )
 
-func TestRecordRoundTrip(t *testing.T) {
-	at := time.Date(2026, 12, 6, 10, 11, 12, 123456789, time.UTC)
-	full := &picloud.ExecutionLog{
-		ID: "e1", ScriptID: "s1", ScriptVersion: 3, Trigger: picloud.TriggerHTTP, Status: picloud.StatusTimeout,
-		StartedAt: picloud.Time{Time: at}, DurationMS: 12.375, Operations: 1 << 40,
-		Request: &picloud.RequestRecord{Method: "POST", Path: "/fn/x", Query: map[string]string{"a": "1"}, QueryTruncated: true,
-			Headers: map[string]string{"content-type": "text/plain", "x": "<é>\u2028"}, HeadersTruncated: true,
-			Body: "aGk=", BodyEncoding: "base64", BodySize: 2, BodyTruncated: true},
-		Response: &picloud.ResponseRecord{Status: 504, Headers: map[string]string{}, Body: "late", BodySize: 4},
-		Logs: []picloud.LogLine{{Level: picloud.LevelInfo, Message: "hi", Data: json.RawMessage(`{"k":[1,2]}`),
-			Time: picloud.Time{Time: at.Truncate(time.Millisecond)}}},
-		Error: &picloud.ExecError{Kind: "ErrorTerminated", Message: "timed out", Line: 2, Column: 5},
+// fill sets every field reachable from v to a value that is not zero, so that
+// a field the record format forgets shows up as a difference.
+func fill(v reflect.Value, n *int) {
+	*n++
+	switch v.Type() {
+	case reflect.TypeFor[time.Time]():
+		v.Set(reflect.ValueOf(time.Date(2026, 12, 6, 10, 11, 12, 123456789+*n, time.UTC)))
+		return
+	case reflect.TypeFor[json.RawMessage]():
+		v.Set(reflect.ValueOf(json.RawMessage(`{"k":[1,2]}`)))
+		return
 	}
-	for _, l := range []*picloud.ExecutionLog{full, {ID: "e2", ScriptID: "s1"}} {
+	switch v.Kind() {
+	case reflect.String:
+		v.SetString("s<é>\u2028" + string(rune('a'+*n%26)))
+	case reflect.Int, reflect.Int64:
+		v.SetInt(int64(-1000 * *n))
+	case reflect.Uint64:
+		v.SetUint(1<<40 + uint64(*n))
+	case reflect.Float64:
+		v.SetFloat(0.1 + float64(*n))
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Pointer:
+		v.Set(reflect.New(v.Type().Elem()))
+		fill(v.Elem(), n)
+	case reflect.Struct:
+		for i := range v.NumField() {
+			fill(v.Field(i), n)
+		}
+	case reflect.Slice:
+		v.Set(reflect.MakeSlice(v.Type(), 2, 2))
+		fill(v.Index(0), n)
+		fill(v.Index(1), n)
+	case reflect.Map:
+		m := reflect.MakeMap(v.Type())
+		for range 2 {
+			k, e := reflect.New(v.Type().Key()).Elem(), reflect.New(v.Type().Elem()).Elem()
+			fill(k, n)
+			fill(e, n)
+			m.SetMapIndex(k, e)
+		}
+		v.Set(m)
+	default:
+		panic("fill: no value for " + v.Type().String())
+	}
+}
+
+func TestRecordRoundTrip(t *testing.T) {
+	full := &picloud.ExecutionLog{}
+	fill(reflect.ValueOf(full).Elem(), new(int))
+	empty := &picloud.ExecutionLog{ID: "e2", Request: &picloud.RequestRecord{Headers: map[string]string{}},
+		Logs: []picloud.LogLine{}}
+	for _, l := range []*picloud.ExecutionLog{full, empty, {}} {
 		rec, err := appendRecord(nil, l)
 		if err != nil {
 			t.Fatal(err)
-		}
-		if !json.Valid(rec) {
-			t.Fatalf("record is not JSON: %s", rec)
 		}
 		got, err := parseRecord(rec)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if !reflect.DeepEqual(got, l) {
-			t.Errorf("round trip of %s:\n got %+v\nwant %+v", rec, got, l)
+			t.Errorf("round trip:\n got %+v\nwant %+v", got, l)
+		}
+		for cut := range len(rec) {
+			if _, err := parseRecord(rec[:cut]); err == nil {
+				t.Fatalf("a record cut at %d of %d bytes was read", cut, len(rec))
+			}
 		}
 	}
 	if _, err := appendRecord(nil, &picloud.ExecutionLog{Logs: []picloud.LogLine{{Data: json.RawMessage("{")}}}); err == nil {
 		t.Error("a log line with invalid data was encoded")
 	}
+}
+
+func BenchmarkRecordCodec(b *testing.B) {
+	l := &picloud.ExecutionLog{}
+	fill(reflect.ValueOf(l).Elem(), new(int))
+	rec, _ := appendRecord(nil, l)
+	b.Run("encode", func(b *testing.B) {
+		var buf []byte
+		for b.Loop() {
+			buf, _ = appendRecord(buf[:0], l)
+		}
+	})
+	b.Run("parse", func(b *testing.B) {
+		for b.Loop() {
+			parseRecord(rec)
+		}
+	})
 }
