@@ -46,6 +46,7 @@ type serverOpts struct {
 	neighbours  int
 	neighbourN  int
 	coldRuns    int
+	journalSync string
 }
 
 // runServer is the `server` subcommand.
@@ -61,6 +62,7 @@ func runServer(args []string) int {
 	fs.IntVar(&o.neighbours, "neighbours", 2, "concurrent callers of the heavy or hostile script")
 	fs.IntVar(&o.neighbourN, "neighbour-requests", 5000, "hello requests measured in each neighbour scenario")
 	fs.IntVar(&o.coldRuns, "cold-runs", 20, "PUT-then-invoke measurements for cold start")
+	fs.StringVar(&o.journalSync, "journal-sync", "", "picloud serve's --journal-sync: interval or always (default: the server's, interval)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -94,6 +96,9 @@ func benchServer(o serverOpts, out io.Writer) error {
 	store := "SQLite"
 	if o.databaseURL != "" {
 		store = "PostgreSQL"
+	}
+	if o.journalSync != "" {
+		store += ", --journal-sync " + o.journalSync
 	}
 
 	bare := startBare()
@@ -239,6 +244,9 @@ func startPiCloud(o serverOpts, tmp string) (*picloudServer, error) {
 		"--retention-max-rows", "0", "--retention-max-age", "0"}
 	if o.databaseURL != "" {
 		args = append(args, "--database-url", o.databaseURL)
+	}
+	if o.journalSync != "" {
+		args = append(args, "--journal-sync", o.journalSync)
 	}
 	cmd := exec.Command(o.binary, args...)
 	cmd.Env = append(os.Environ(), "PICLOUD_ADMIN_TOKEN="+benchToken)
