@@ -8,7 +8,7 @@ package rhai
 // arguments charges operations for it before doing it:
 //
 //   - one operation per element of an array or entry of a map it walks or
-//     builds, n·⌈log₂ n⌉ for a sort;
+//     builds, one per comparison for a sort, charged as it goes;
 //   - one operation per 32 bytes (bytesPerOp, see memory.go) of a string or
 //     BLOB it walks or builds, the rate of every byte copy in the engine.
 //
@@ -37,21 +37,6 @@ func charge(c *Context, n int) error {
 // chargeBytes charges for n bytes of string or BLOB work.
 func chargeBytes(c *Context, n int) error {
 	return charge(c, n/bytesPerOp)
-}
-
-// chargeSort charges for sorting n elements: n·⌈log₂ n⌉ comparisons.
-func chargeSort(c *Context, n int) error {
-	if n <= 1 {
-		return nil
-	}
-	lg := 0
-	for x := n - 1; x > 0; x >>= 1 {
-		lg++
-	}
-	if n > maxInt/lg {
-		return charge(c, maxInt)
-	}
-	return charge(c, n*lg)
 }
 
 // checkString is CheckStringSize made safe for a Context without an
