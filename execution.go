@@ -117,9 +117,10 @@ type ExecutionStore interface {
 	PruneExecutions(ctx context.Context, before time.Time, keep int) (int64, error)
 }
 
-// ExecutionSink takes execution logs off the request path. Record may block
-// while the sink's queue is full (backpressure); it fails only when ctx ends or
-// the sink is closed.
+// ExecutionSink takes execution logs off the request path. When Record
+// returns nil the log is journaled (it reaches the store even if the process
+// dies now); it fails when the sink is closed, or, for a sink that must wait
+// for room, when ctx ends.
 type ExecutionSink interface {
 	Record(ctx context.Context, l *ExecutionLog) error
 }

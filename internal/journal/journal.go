@@ -127,6 +127,15 @@ func Open(dir string, opts Options) (*Journal, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("journal: %w", err)
 	}
+	// The rows hold requests and responses: only the server's user reads
+	// them, whatever the umask or an older directory's mode.
+	if st, err := os.Stat(dir); err != nil {
+		return nil, fmt.Errorf("journal: %w", err)
+	} else if st.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("journal: %w", err)
+		}
+	}
 	j := &Journal{dir: dir, opts: opts, log: opts.Logger, next: 1}
 	j.cond = sync.NewCond(&j.mu)
 	if err := j.load(); err != nil {

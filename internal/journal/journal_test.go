@@ -95,6 +95,17 @@ func TestWriteReadReopen(t *testing.T) {
 	}
 }
 
+func TestOpenTightensTheDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "journal")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	open(t, dir, journal.Options{})
+	if st, _ := os.Stat(dir); st.Mode().Perm() != 0o700 {
+		t.Errorf("directory mode %v after Open, want 0700", st.Mode().Perm())
+	}
+}
+
 func TestTornLastRecordIsCut(t *testing.T) {
 	dir := t.TempDir()
 	j := open(t, dir, journal.Options{})
