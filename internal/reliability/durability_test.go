@@ -1,6 +1,7 @@
 package reliability
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,28 +17,58 @@ import (
 // busy, starts it again on the same data directory (and database), and checks
 // that every request that got an answer has its execution row: the row is in
 // the journal before the response is sent, and the restarted server replays
-// the journal into the store.
+// the journal into the store. It runs with both journal sync policies: a
+// written file survives kill -9 whether or not it was fsynced.
 func TestKill9UnderLoad(t *testing.T) {
 	eachStore(t, func(t *testing.T, b *backend) {
-		ctx := scenario(t)
-		s := startServer(ctx, t, "first", nil, b.args()...)
-		c := newClient(s.base, 8)
-		id, err := c.deploy(ctx, "hello", helloSource, nil)
-		if err != nil {
-			t.Fatal(err)
+		policies := []string{""}
+		if hasFlag("journal-sync") {
+			policies = []string{"interval", "always"}
 		}
-		load := startLoad(ctx, c, "/fn/hello", 8, 0, nil)
-		if err := load.waitAnswered(ctx, 1000); err != nil {
-			load.stop()
-			t.Fatal(err)
+		for _, policy := range policies {
+			t.Run("sync="+policy, func(t *testing.T) { kill9(t, b, policy) })
 		}
-		s.kill() // mid-load: some requests are running, some answers half sent
-		outcomes := load.stop()
-
-		s2 := startServer(ctx, t, "restarted", nil, b.args()...)
-		tl, rows := awaitRows(ctx, t, outcomes, rowsViaAPI(newClient(s2.base, 2), id), 10*time.Second)
-		checkLoss(t, "kill9", b.kind, tl, rows, "")
 	})
+}
+
+func kill9(t *testing.T, b *backend, policy string) {
+	ctx := scenario(t)
+	args := b.args()
+	if policy != "" {
+		args = append(args, "--journal-sync", policy)
+	}
+	s := startServer(ctx, t, "first", nil, args...)
+	c := newClient(s.base, 8)
+	// Both policies share the backend: a script of their own keeps the
+	// counts apart.
+	id, err := c.deploy(ctx, "hello-"+cmp.Or(policy, "default"), helloSource, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := startLoad(ctx, c, "/fn/hello-"+cmp.Or(policy, "default"), 8, 0, nil)
+	if err := load.waitAnswered(ctx, 3000); err != nil {
+		load.stop()
+		t.Fatal(err)
+	}
+	s.kill() // mid-load: some requests are running, some answers half sent
+	outcomes := load.stop()
+
+	// What the store had when the process died: the rest must come from
+	// the journal.
+	extra := ""
+	if policy != "" {
+		extra = " journal_sync=" + policy
+	}
+	if before, err := rowsViaDB(b, id)(ctx); err != nil {
+		t.Logf("reading the store after the kill: %v", err)
+	} else {
+		at := count(outcomes, before)
+		extra += fmt.Sprintf(" in_store_at_kill=%d", at.executed-at.lost)
+	}
+
+	s2 := startServer(ctx, t, "restarted", nil, args...)
+	tl, rows := awaitRows(ctx, t, outcomes, rowsViaAPI(newClient(s2.base, 2), id), 10*time.Second)
+	checkLoss(t, "kill9", b.kind, tl, rows, extra)
 }
 
 // TestSIGTERMUnderLoad sends SIGTERM while 8 callers keep the server busy: the
