@@ -311,3 +311,59 @@ func TestDatabaseCut(t *testing.T) {
 			phases[phaseCut].sent, phases[phaseCut].ok, degraded))
 	})
 }
+
+// TestJournalFull cuts PostgreSQL away from a server whose journal may hold
+// only 64 KiB: once the journal is full, invocations wait (the gate wait,
+// 200 ms here) and then get 503 unavailable, nothing else; the process keeps
+// answering; when the database is back the journal drains, invocations answer
+// 2xx again, and every answered execution has its row.
+//
+// Like TestDatabaseCut, PostgreSQL only: SQLite has no network to cut.
+func TestJournalFull(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		b := postgresBackend(t)
+		ctx := scenario(t)
+		s := startServer(ctx, t, "server", nil, append(b.args(), "--journal-max-bytes", "65536", "--gate-wait", "200ms")...)
+		c := newClient(s.base, 4)
+		id, err := c.deploy(ctx, "hello", helloSource, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := c.get(ctx, "/fn/hello?k=warm", nil); err != nil || r.status != http.StatusOK {
+			t.Fatalf("warming the cache: %v %v", r, err)
+		}
+
+		var phase atomic.Int32
+		load := startLoad(ctx, c, "/fn/hello", 4, 2*time.Millisecond, &phase)
+		wait := func(err error) {
+			if err != nil {
+				load.stop()
+				t.Fatal(err)
+			}
+		}
+		wait(load.waitAnswered(ctx, 100))
+		phase.Store(phaseCut)
+		b.proxy.Cut()
+		// Cut until the bound shows: 20 requests refused for a full journal.
+		wait(load.waitSeen(ctx, phaseCut, "503 unavailable", 20))
+		phase.Store(phaseRestored)
+		b.proxy.Restore()
+		// The journal drains and invocations run again.
+		wait(load.waitSeen(ctx, phaseRestored, "2xx", 200))
+		outcomes := load.stop()
+
+		kinds, bad := map[string]int{}, map[string]int{}
+		for _, o := range outcomes {
+			k := phaseNames[o.phase] + ": " + o.kind()
+			kinds[k]++
+			if o.phase == phaseBefore && o.kind() != "2xx" || o.kind() != "2xx" && o.kind() != "503 unavailable" {
+				bad[k]++
+			}
+		}
+		for k, n := range bad {
+			t.Errorf("invocation %s, %d times; want 2xx, or 503 unavailable while the journal is full", k, n)
+		}
+		tl, rows := awaitRows(ctx, t, outcomes, rowsViaAPI(c, id), 12*time.Second)
+		checkLoss(t, "journal_full", b.kind, tl, rows, " journal_max_bytes=65536 answers="+summary(kinds))
+	})
+}

@@ -42,6 +42,24 @@ type loadGen struct {
 
 	mu       sync.Mutex
 	outcomes []outcome
+	seen     map[seenKey]int // answers so far by phase and kind, for waitSeen
+}
+
+// seenKey counts answers of one kind (outcome.kind) in one phase.
+type seenKey struct {
+	phase int32
+	kind  string
+}
+
+// kind is "2xx", "STATUS CODE" (e.g. "503 unavailable") or "no answer".
+func (o outcome) kind() string {
+	switch {
+	case !o.answered:
+		return "no answer"
+	case o.status >= 200 && o.status < 300:
+		return "2xx"
+	}
+	return fmt.Sprintf("%d %s", o.status, o.code)
 }
 
 // startLoad starts workers calling path (e.g. /fn/hello). phase, when not
@@ -50,7 +68,7 @@ func startLoad(ctx context.Context, c *client, path string, workers int, pause t
 	if phase == nil {
 		phase = new(atomic.Int32)
 	}
-	l := &loadGen{c: c, path: path, pause: pause, phase: phase}
+	l := &loadGen{c: c, path: path, pause: pause, phase: phase, seen: map[seenKey]int{}}
 	for w := range workers {
 		l.wg.Add(1)
 		go l.worker(ctx, w)
@@ -85,6 +103,9 @@ func (l *loadGen) worker(ctx context.Context, w int) {
 			l.answered.Add(1)
 		}
 		mine = append(mine, o)
+		l.mu.Lock()
+		l.seen[seenKey{o.phase, o.kind()}]++
+		l.mu.Unlock()
 		if l.pause > 0 {
 			time.Sleep(l.pause)
 		}
@@ -101,6 +122,23 @@ func (l *loadGen) waitAnswered(ctx context.Context, n int64) error {
 		}
 	}
 	return nil
+}
+
+// waitSeen waits until n answers of a kind (outcome.kind) came in a phase.
+func (l *loadGen) waitSeen(ctx context.Context, phase int32, kind string, n int) error {
+	for {
+		l.mu.Lock()
+		got := l.seen[seenKey{phase, kind}]
+		l.mu.Unlock()
+		if got >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the load got %d answers %q in phase %d, waiting for %d: %w", got, kind, phase, n, ctx.Err())
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // stop stops the workers and returns every outcome.
