@@ -178,9 +178,11 @@ func (c *client) logs(ctx context.Context, scriptID string) ([]logRow, error) {
 
 // health is the body of /api/health.
 type health struct {
-	Service    string          `json:"service"`
-	Status     string          `json:"status"`
-	Components json.RawMessage `json:"components"`
+	Service    string `json:"service"`
+	Status     string `json:"status"`
+	Components map[string]struct {
+		Status string `json:"status"`
+	} `json:"components"`
 }
 
 // awaitLogs reads a script's execution logs until there are n (the store is
