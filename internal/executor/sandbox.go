@@ -26,6 +26,9 @@ var (
 //   - Access-Control-Allow-Credentials is removed: no PiCloud credential is
 //     valid on a function route, and a script must not let another origin
 //     send the dashboard's.
+//   - Clear-Site-Data is removed unless unsandboxed: on the dashboard's
+//     origin it would wipe the dashboard's cookies and storage (sign everyone
+//     out who opens the script's page).
 func finalHeaders(h http.Header, unsandboxed bool) {
 	if !unsandboxed {
 		if own := h["Content-Security-Policy"]; len(own) > 0 {
@@ -49,6 +52,9 @@ func finalHeaders(h http.Header, unsandboxed bool) {
 		}
 	}
 	delete(h, "Access-Control-Allow-Credentials")
+	if !unsandboxed {
+		delete(h, "Clear-Site-Data")
+	}
 }
 
 // setCookieName is the cookie a Set-Cookie value sets. A value without "="

@@ -30,6 +30,10 @@ func TestFinalHeaders(t *testing.T) {
 				"Content-Security-Policy": {"sandbox"}, "X-Content-Type-Options": {"nosniff"}}},
 		{"only PiCloud's cookies: no Set-Cookie at all", http.Header{"Set-Cookie": {"picloud_session=a"}}, false,
 			http.Header{"Content-Security-Policy": {"sandbox"}, "X-Content-Type-Options": {"nosniff"}}},
+		{"Clear-Site-Data is dropped on the dashboard's origin", http.Header{"Clear-Site-Data": {`"cookies"`}}, false,
+			http.Header{"Content-Security-Policy": {"sandbox"}, "X-Content-Type-Options": {"nosniff"}}},
+		{"Clear-Site-Data is the script's on its own origin", http.Header{"Clear-Site-Data": {`"cache"`}}, true,
+			http.Header{"Clear-Site-Data": {`"cache"`}, "X-Content-Type-Options": {"nosniff"}}},
 		{"credentials are never allowed, other CORS headers are", http.Header{
 			"Access-Control-Allow-Credentials": {"true"}, "Access-Control-Allow-Origin": {"https://a.example"},
 			"Access-Control-Allow-Methods": {"GET"}}, true,
