@@ -118,6 +118,22 @@ type server struct {
 // failed.
 func startServer(ctx context.Context, t *testing.T, label string, wrap []string, args ...string) *server {
 	t.Helper()
+	for try := 1; ; try++ {
+		s, err := launch(ctx, t, label, wrap, args)
+		if err == nil {
+			return s
+		}
+		// The free port was taken between finding it and listening on it:
+		// another one.
+		if try < 3 && strings.Contains(s.out.String(), "address already in use") {
+			continue
+		}
+		t.Fatal(err)
+	}
+}
+
+func launch(ctx context.Context, t *testing.T, label string, wrap, args []string) (*server, error) {
+	t.Helper()
 	addr := freeAddr(t)
 	argv := append(append([]string{}, wrap...), binPath, "serve", "--addr", addr)
 	argv = append(argv, args...)
@@ -125,10 +141,10 @@ func startServer(ctx context.Context, t *testing.T, label string, wrap []string,
 	cmd.Env = serverEnv()
 	out := &outputBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting %s server: %v", label, err)
-	}
 	s := &server{t: t, label: label, cmd: cmd, addr: addr, base: "http://" + addr, out: out, exited: make(chan struct{})}
+	if err := cmd.Start(); err != nil {
+		return s, fmt.Errorf("starting %s server: %w", label, err)
+	}
 	go func() {
 		s.err = cmd.Wait()
 		close(s.exited)
@@ -142,14 +158,14 @@ func startServer(ctx context.Context, t *testing.T, label string, wrap []string,
 	c := newClient(s.base, 2)
 	for {
 		resp, err := c.get(ctx, "/api/health", nil)
-		if err == nil && resp.status < 500 {
-			return s
+		if err == nil && resp.status < 500 && s.running() {
+			return s, nil
 		}
 		select {
 		case <-s.exited:
-			t.Fatalf("%s server exited before answering /api/health: %v", label, s.err)
+			return s, fmt.Errorf("%s server exited before answering /api/health: %v", label, s.err)
 		case <-ctx.Done():
-			t.Fatalf("%s server did not answer /api/health: %v (last: %v)", label, ctx.Err(), err)
+			return s, fmt.Errorf("%s server did not answer /api/health: %v (last: %v)", label, ctx.Err(), err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

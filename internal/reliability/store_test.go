@@ -59,7 +59,7 @@ func postgresBackend(t *testing.T) *backend {
 	t.Helper()
 	admin := os.Getenv("PICLOUD_TEST_DATABASE_URL")
 	if admin == "" {
-		t.Skip("PICLOUD_TEST_DATABASE_URL is not set: the PostgreSQL half of this scenario does not run")
+		t.Skip("PICLOUD_TEST_DATABASE_URL is not set: this scenario's PostgreSQL run is skipped")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
