@@ -192,11 +192,11 @@ func ExampleFromGo() {
 	}
 	fmt.Println(j)
 
-	out, err := rhai.MarshalJSON(j)
+	out, err := rhai.ToJSON(j) // Rhai's to_json
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(string(out))
+	fmt.Println(out)
 
 	g := rhai.ToGo(j).(map[string]any)
 	fmt.Printf("%T %T\n", g["n"], g["x"])

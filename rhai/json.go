@@ -1,8 +1,6 @@
 package rhai
 
 import (
-	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -49,8 +47,9 @@ func ParseJSON(s string) (Value, error) {
 
 // ToJSON writes v the way Rhai's to_json does for a script: compact, maps in
 // key order, () as null, but characters as 'c' and floats in Rust's debug form
-// (1e20, 2.0), so the result is not always valid JSON. Use MarshalJSON for the
-// platform's (valid) JSON encoding.
+// (1e20, 2.0), so the result is not always valid JSON. A host that needs valid
+// JSON writes its own from the Value (PiCloud's is in internal/executor) or
+// from ToGo's result.
 func ToJSON(v Value) (string, error) {
 	return rhaiJSONChecked(nil, v)
 }
@@ -81,16 +80,6 @@ func rhaiJSONChecked(c *Context, v Value) (s string, err error) {
 		lim.th.grow(len(s) - lim.charged)
 	}
 	return s, nil
-}
-
-// MarshalJSON is the platform's JSON encoding of a Value (script results,
-// response bodies): () is null, maps are objects with keys in byte order,
-// arrays are arrays, characters become one-character strings, BLOBs base64
-// strings, timestamps, ranges and function pointers their display text, and
-// NaN and the infinities null. Integral floats keep a ".0" so that they read
-// back as floats.
-func MarshalJSON(v Value) ([]byte, error) {
-	return appendPlatformJSON(nil, v, 0)
 }
 
 // FromGo converts a Go value into a Value: nil, bool, every integer and float
@@ -299,141 +288,6 @@ func rangeText(v Value) string {
 
 // ---------------------------------------------------------------------------
 // Writers
-
-const maxJSONDepth = 1000
-
-func appendPlatformJSON(b []byte, v Value, depth int) ([]byte, error) {
-	if depth > maxJSONDepth {
-		return b, fmt.Errorf("rhai: value nested too deeply for JSON")
-	}
-	switch v.t {
-	case TypeUnit:
-		return append(b, "null"...), nil
-	case TypeBool:
-		return strconv.AppendBool(b, v.AsBool()), nil
-	case TypeInt, TypeU8:
-		return strconv.AppendInt(b, int64(v.n), 10), nil
-	case TypeFloat:
-		return appendJSONFloat(b, v.AsFloat()), nil
-	case TypeChar:
-		return appendJSONString(b, string(v.AsChar())), nil
-	case TypeString:
-		return appendJSONString(b, v.AsString()), nil
-	case TypeArray:
-		b = append(b, '[')
-		for i, e := range v.AsArray().Items {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			var err error
-			if b, err = appendPlatformJSON(b, e, depth+1); err != nil {
-				return b, err
-			}
-		}
-		return append(b, ']'), nil
-	case TypeMap:
-		mp := v.AsMap()
-		b = append(b, '{')
-		for i, k := range mp.SortedKeys() {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(b, k)
-			b = append(b, ':')
-			var err error
-			if b, err = appendPlatformJSON(b, mp.M[k], depth+1); err != nil {
-				return b, err
-			}
-		}
-		return append(b, '}'), nil
-	case TypeBlob:
-		return appendJSONString(b, base64.StdEncoding.EncodeToString(v.AsBlob().B)), nil
-	case TypeRange, TypeRangeInclusive, TypeFnPtr, TypeTimestamp:
-		// Their display text, as the platform's contract says.
-		return appendJSONString(b, v.String()), nil
-	case TypeCustom:
-		if m, ok := v.AsCustom().V.(json.Marshaler); ok {
-			data, err := m.MarshalJSON()
-			if err != nil {
-				return b, err
-			}
-			return append(b, data...), nil
-		}
-		return appendJSONString(b, v.String()), nil
-	}
-	return append(b, "null"...), nil
-}
-
-// appendJSONString writes s as a JSON string (HTML characters are not escaped).
-// appendJSONFloat writes f as encoding/json does (plain notation from 1e-6 to
-// 1e21, exponent notation outside), keeping a ".0" on whole numbers so a float
-// reads back as a float; NaN and infinities are null.
-func appendJSONFloat(b []byte, f float64) []byte {
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return append(b, "null"...)
-	}
-	format := byte('f')
-	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
-		format = 'e'
-	}
-	start := len(b)
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// 1e-07 -> 1e-7, as encoding/json writes it.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	if !bytes.ContainsAny(b[start:], ".eE") {
-		b = append(b, ".0"...)
-	}
-	return b
-}
-
-// appendJSONString writes s as a JSON string the way encoding/json does,
-// including its HTML-safe escapes (<, >, & as \u003c...), so a response a
-// script serves is safe to embed in a page.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			switch {
-			case c == '"' || c == '\\':
-				b = append(b, '\\', c)
-			case c == '\n':
-				b = append(b, '\\', 'n')
-			case c == '\r':
-				b = append(b, '\\', 'r')
-			case c == '\t':
-				b = append(b, '\\', 't')
-			case c == '\b':
-				b = append(b, '\\', 'b')
-			case c == '\f':
-				b = append(b, '\\', 'f')
-			case c < 0x20 || c == '<' || c == '>' || c == '&':
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			default:
-				b = append(b, c)
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&15])
-		default:
-			b = append(b, s[i:i+size]...)
-		}
-		i += size
-	}
-	return append(b, '"')
-}
 
 // appendRhaiJSONL is Rhai's to_json writer (see ToJSON) at nesting depth depth, panicking with
 // ErrorDataTooLarge past maxDataDepth or when the text exceeds max bytes
@@ -657,6 +511,9 @@ func (p *jsonParser) expect(c byte, what string) error {
 	}
 	return p.fail("MissingToken", fmt.Sprintf("Expecting '%c' %s", c, what), p.pos())
 }
+
+// maxJSONDepth bounds the nesting of JSON the parser accepts.
+const maxJSONDepth = 1000
 
 func (p *jsonParser) value() (Value, error) {
 	p.skipSpace()

@@ -31,18 +31,6 @@ func BenchmarkEncodeResponse(b *testing.B) {
 	}
 }
 
-// BenchmarkEncodeResponseEngine is the engine's unbounded encoding of the
-// same value, for comparison.
-func BenchmarkEncodeResponseEngine(b *testing.B) {
-	v := benchValue()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := rhai.MarshalJSON(v); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
 func BenchmarkEncodeLargeString(b *testing.B) {
 	v := rhai.NewArray([]rhai.Value{rhai.String(strings.Repeat("abcdefgh", 1<<20))})
 	b.ReportAllocs()

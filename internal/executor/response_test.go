@@ -1,7 +1,9 @@
 package executor
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"math"
 	"runtime"
@@ -137,8 +139,73 @@ func TestHeadersCountTowardResponseCap(t *testing.T) {
 	wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, rhai.ErrDataTooLarge)
 }
 
+// referenceJSON is an independent, unbounded statement of the platform's
+// JSON contract (ARCHITECTURE.md "The script's response"), written with
+// encoding/json: strings and floats exactly as encoding/json writes them
+// (whole floats keep ".0" so they read back as floats), maps in key order,
+// characters as one-character strings, BLOBs as base64, NaN and infinities
+// as null, ranges, timestamps and function pointers as their display text.
+func referenceJSON(t *testing.T, b *bytes.Buffer, v rhai.Value) {
+	t.Helper()
+	put := func(x any) {
+		j, err := json.Marshal(x)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(j)
+	}
+	switch v.Type() {
+	case rhai.TypeUnit:
+		b.WriteString("null")
+	case rhai.TypeBool:
+		put(v.AsBool())
+	case rhai.TypeInt:
+		put(v.AsInt())
+	case rhai.TypeFloat:
+		f := v.AsFloat()
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			b.WriteString("null")
+			return
+		}
+		j, _ := json.Marshal(f)
+		b.Write(j)
+		if !bytes.ContainsAny(j, ".eE") {
+			b.WriteString(".0")
+		}
+	case rhai.TypeChar:
+		put(string(v.AsChar()))
+	case rhai.TypeString:
+		put(v.AsString())
+	case rhai.TypeBlob:
+		put(v.AsBlob().B) // encoding/json writes []byte as base64
+	case rhai.TypeArray:
+		b.WriteByte('[')
+		for i, e := range v.AsArray().Items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			referenceJSON(t, b, e)
+		}
+		b.WriteByte(']')
+	case rhai.TypeMap:
+		m := v.AsMap()
+		b.WriteByte('{')
+		for i, k := range m.SortedKeys() {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			put(k)
+			b.WriteByte(':')
+			referenceJSON(t, b, m.M[k])
+		}
+		b.WriteByte('}')
+	default:
+		put(v.String())
+	}
+}
+
 func TestEncodingMatchesPlatformJSON(t *testing.T) {
-	// The platform's encoding moved here from the engine; the two agree.
+	// The encoder, chunked and capped, writes exactly what the contract says.
 	m := rhai.NewMap(map[string]rhai.Value{
 		"b": rhai.Int(1), "a": rhai.String("<tag> & \"q\"\n\u2028"), "c": rhai.Float(2),
 		"d": rhai.Float(math.NaN()), "e": rhai.Char('é'), "f": rhai.NewBlob([]byte{1, 2, 3}), "g": rhai.Unit,
@@ -160,10 +227,9 @@ func TestEncodingMatchesPlatformJSON(t *testing.T) {
 		rhai.String(long), rhai.NewArray([]rhai.Value{rhai.Int(1), rhai.String(long), rhai.NewBlob(blob)}),
 		rhai.NewBlob(blob), rhai.NewArray(many)}
 	for _, v := range values {
-		want, err := rhai.MarshalJSON(v)
-		if err != nil {
-			t.Fatal(err)
-		}
+		var ref bytes.Buffer
+		referenceJSON(t, &ref, v)
+		want := ref.Bytes()
 		for _, max := range []int64{0, int64(len(want)), int64(len(want)) + 1000} {
 			got, err := (&encoder{max: max}).json(v)
 			if err != nil || string(got) != string(want) {
@@ -175,6 +241,43 @@ func TestEncodingMatchesPlatformJSON(t *testing.T) {
 			if _, err := (&encoder{max: int64(len(want)) - 1}).json(v); err == nil {
 				t.Fatalf("encoding %.100v within %d bytes succeeded", v, len(want)-1)
 			}
+		}
+	}
+}
+
+// TestMarshalJSON pins the platform's encoding of every kind of value (the
+// cases the engine's MarshalJSON was tested with before the encoding moved
+// here).
+func TestMarshalJSON(t *testing.T) {
+	v := rhai.NewMap(map[string]rhai.Value{
+		"i": rhai.Int(-3), "f": rhai.Float(2), "g": rhai.Float(0.5), "nan": rhai.Float(math.NaN()),
+		"inf": rhai.Float(math.Inf(1)), "c": rhai.Char('x'), "s": rhai.String("a\"<b>\n\x01é"), "u": rhai.Unit,
+		"arr": rhai.NewArray([]rhai.Value{rhai.Bool(true), rhai.Bool(false)}), "blob": rhai.NewBlob([]byte("hi")),
+		"r": rhai.NewRange(1, 5, true), "fn": rhai.NewFnPtr("abc"), "nest": rhai.NewMap(nil),
+	})
+	got, err := marshalJSON(v, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"arr":[true,false],"blob":"aGk=","c":"x","f":2.0,"fn":"Fn(abc)","g":0.5,"i":-3,"inf":null,"nan":null,"nest":{},"r":"1..=5","s":"a\"\u003cb\u003e\n\u0001é","u":null}`
+	if string(got) != want {
+		t.Fatalf("got  %s\nwant %s", got, want)
+	}
+	back, err := rhai.ParseJSON(string(got))
+	if err != nil || back.AsMap().M["f"].Type() != rhai.TypeFloat || back.AsMap().M["i"].AsInt() != -3 {
+		t.Fatalf("round trip: %v %v", back, err)
+	}
+	for _, f := range []float64{0, 1, -2.5, 1e20, 1e21, 1e-6, 1e-7, 123456789.125, 3.0e-300, -1.5e300} {
+		var ref bytes.Buffer
+		referenceJSON(t, &ref, rhai.Float(f))
+		if got, err := marshalJSON(rhai.Float(f), 0); err != nil || string(got) != ref.String() {
+			t.Errorf("%v: got %s (%v), want %s", f, got, err, ref.String())
+		}
+	}
+	for _, s := range []string{"plain", "<script>&</script>", "tab\tnl\nbs\bff\f", "\x00\x1f", "\u2028\u2029", "é😀", "bad\xffutf8"} {
+		want, _ := json.Marshal(s)
+		if got, err := marshalJSON(rhai.String(s), 0); err != nil || string(got) != string(want) {
+			t.Errorf("%q: got %s (%v), want %s", s, got, err, want)
 		}
 	}
 }
