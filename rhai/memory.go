@@ -386,65 +386,11 @@ func (th *thread) writeStepped(b *strings.Builder, s string) {
 	}
 }
 
-// equal is opEqual for the evaluator: comparing arrays and maps counts one
-// operation per element, charged as it goes.
+// equal is opEqual for the evaluator: the comparison is charged as it goes
+// (see equaler).
 func (th *thread) equal(a, b Value) bool {
 	eq := equaler{th: th}
 	return eq.equal(a, b, 0)
-}
-
-type equaler struct {
-	th *thread
-	n  int
-}
-
-func (q *equaler) step(k int) {
-	q.n += k
-	if q.n >= copyStep {
-		q.th.work(q.n * bytesPerOp)
-		q.n = 0
-	}
-}
-
-func (q *equaler) equal(a, b Value, depth int) bool {
-	if depth >= maxDataDepth {
-		panic(fmtTooDeep())
-	}
-	if a.t != b.t {
-		return opEqualD(a, b, depth)
-	}
-	switch a.t {
-	case TypeArray:
-		x, y := a.AsArray().Items, b.AsArray().Items
-		if len(x) != len(y) {
-			return false
-		}
-		for i := range x {
-			q.step(1)
-			if !q.equal(x[i], y[i], depth+1) {
-				return false
-			}
-		}
-		return true
-	case TypeMap:
-		x, y := a.AsMap().M, b.AsMap().M
-		if len(x) != len(y) {
-			return false
-		}
-		for k, e := range x {
-			q.step(1)
-			f, ok := y[k]
-			if !ok || !q.equal(e, f, depth+1) {
-				return false
-			}
-		}
-		return true
-	case TypeString:
-		q.th.work(min(len(a.AsString()), len(b.AsString())))
-	case TypeBlob:
-		q.th.work(min(len(a.AsBlob().B), len(b.AsBlob().B)))
-	}
-	return opEqualD(a, b, depth)
 }
 
 // hold accounts for n bytes of memory that cost no work (the spare room of a

@@ -151,13 +151,35 @@ func switchEqual(a, b Value) bool {
 	return opEqual(a, b)
 }
 
-// opEqual is Rhai's == on two values (false where == is not defined).
-func opEqual(a, b Value) bool { return opEqualD(a, b, 0) }
+// opEqual is Rhai's == on two values (false where == is not defined), with
+// no thread to charge (see thread.equal for the evaluator's charged form).
+func opEqual(a, b Value) bool {
+	var q equaler
+	return q.equal(a, b, 0)
+}
 
-// opEqualD is opEqual at nesting depth depth; data nested deeper than
+// equaler compares values with ==. With a thread, comparing arrays and maps
+// counts one operation per element and strings and BLOBs one per
+// bytesPerOp bytes, charged as it goes; data nested deeper than
 // maxDataDepth is refused (a panic with ErrorDataTooLarge, which the
 // evaluation reports as its error).
-func opEqualD(a, b Value, depth int) bool {
+type equaler struct {
+	th *thread // nil: nothing is charged
+	n  int     // elements compared since the last charge
+}
+
+func (q *equaler) step(k int) {
+	if q.th == nil {
+		return
+	}
+	q.n += k
+	if q.n >= copyStep {
+		q.th.work(q.n * bytesPerOp)
+		q.n = 0
+	}
+}
+
+func (q *equaler) equal(a, b Value, depth int) bool {
 	if depth >= maxDataDepth {
 		panic(fmtTooDeep())
 	}
@@ -166,6 +188,9 @@ func opEqualD(a, b Value, depth int) bool {
 		case TypeInt, TypeBool, TypeChar, TypeU8:
 			return a.n == b.n
 		case TypeString:
+			if q.th != nil {
+				q.th.work(min(len(a.AsString()), len(b.AsString())))
+			}
 			return a.AsString() == b.AsString()
 		case TypeUnit:
 			return true
@@ -175,7 +200,8 @@ func opEqualD(a, b Value, depth int) bool {
 				return false
 			}
 			for i := range x {
-				if !opEqualD(x[i], y[i], depth+1) {
+				q.step(1)
+				if !q.equal(x[i], y[i], depth+1) {
 					return false
 				}
 			}
@@ -186,13 +212,17 @@ func opEqualD(a, b Value, depth int) bool {
 				return false
 			}
 			for k, e := range x {
+				q.step(1)
 				f, ok := y[k]
-				if !ok || !opEqualD(e, f, depth+1) {
+				if !ok || !q.equal(e, f, depth+1) {
 					return false
 				}
 			}
 			return true
 		case TypeBlob:
+			if q.th != nil {
+				q.th.work(min(len(a.AsBlob().B), len(b.AsBlob().B)))
+			}
 			return string(a.AsBlob().B) == string(b.AsBlob().B)
 		case TypeRange, TypeRangeInclusive:
 			return *a.AsRange() == *b.AsRange()
