@@ -107,10 +107,27 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()
 	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch,
 		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log,
+		HealthChecks: []manager.HealthCheck{a.journalCheck()},
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	a.handler = a.routes()
 	return a, nil
+}
+
+// journalCheck is the execution journal's health: down while it is over its
+// bound (the store has been away long enough to fill it), when executions
+// wait for room and then answer 503 unavailable — so it is critical.
+func (a *App) journalCheck() manager.HealthCheck {
+	kind := "file"
+	if a.cfg.Sink.Dir == "" {
+		kind = "memory"
+	}
+	return manager.HealthCheck{Name: "journal", Kind: kind, Critical: true, Check: func(context.Context) error {
+		if a.sink.Full() {
+			return picloud.Errorf(picloud.EUnavailable, "full: the database is not keeping up")
+		}
+		return nil
+	}}
 }
 
 // Config is the configuration the application runs with: defaults filled

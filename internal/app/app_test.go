@@ -29,9 +29,48 @@ func TestHealth(t *testing.T) {
 		var h picloud.Health
 		json.Unmarshal(body, &h)
 		if resp.StatusCode != 200 || h.Service != "picloud" || h.Status != "ok" || h.Version == "" ||
-			h.Components["store"] != (picloud.HealthComponent{Status: "ok", Kind: s.Kind()}) {
+			h.Components["store"] != (picloud.HealthComponent{Status: "ok", Kind: s.Kind()}) ||
+			h.Components["journal"] != (picloud.HealthComponent{Status: "ok", Kind: "memory"}) {
 			t.Fatalf("health = %d %s", resp.StatusCode, body)
 		}
+	})
+}
+
+// TestHealthJournalFull: while the journal is over its bound no script can
+// run (they wait, then answer 503 unavailable), so health answers 503 with
+// the journal down; the store being unreachable alone is only degraded.
+func TestHealthJournalFull(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		fs := &failingStore{Store: open(t)}
+		e := newEnv(t, fs, app.Config{
+			Sink:         audit.Config{Dir: t.TempDir(), MaxJournalBytes: 4096, RetryDelay: time.Millisecond, MaxRetryDelay: time.Millisecond},
+			Orchestrator: orchestrator.Config{GateWait: 50 * time.Millisecond},
+		})
+		e.create("ok", `"fine"`)
+		if resp, b := e.request("GET", "/fn/ok", nil); resp.StatusCode != 200 {
+			t.Fatalf("first call = %d %s", resp.StatusCode, b)
+		}
+		// Each answered call adds its row to the journal, which the store
+		// never takes, until the journal is over 4 KiB.
+		resp, b := e.request("GET", "/fn/ok", nil)
+		for i := 0; i < 100 && resp.StatusCode == 200; i++ {
+			resp, b = e.request("GET", "/fn/ok", nil)
+		}
+		var out map[string]any
+		json.Unmarshal(b, &out)
+		if resp.StatusCode != 503 || errBody(t, out)["code"] != "unavailable" {
+			t.Fatalf("call with the journal full = %d %s", resp.StatusCode, b)
+		}
+		resp, body := e.request("GET", "/api/health", nil)
+		var h picloud.Health
+		json.Unmarshal(body, &h)
+		if resp.StatusCode != 503 || h.Status != "down" || h.Components["journal"].Status != "down" ||
+			h.Components["journal"].Kind != "file" || h.Components["journal"].Message == "" {
+			t.Fatalf("health with the journal full = %d %s", resp.StatusCode, body)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		e.app.Stop(ctx) // the store never comes back: the rows stay in the journal
 	})
 }
 

@@ -200,6 +200,15 @@ func (s *Sink) JournalBytes() int64 {
 	return s.j.Bytes()
 }
 
+// Full reports whether new executions must wait for room (Admit): the
+// journal is over its bound because the store is not keeping up. Health
+// reports it: while it lasts no script runs.
+func (s *Sink) Full() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.full() && !s.closed
+}
+
 // full reports whether new executions must wait. mu is held.
 func (s *Sink) full() bool {
 	if s.j == nil {
