@@ -108,6 +108,7 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch,
 		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log,
 		HealthChecks: []manager.HealthCheck{a.journalCheck()},
+		Flush:        sink.Flush,
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	a.handler = a.routes()

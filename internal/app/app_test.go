@@ -829,3 +829,30 @@ func TestAdminToken(t *testing.T) {
 		}
 	})
 }
+
+// TestLogsReadYourWrites: a log read right after an invocation shows it, on
+// the journal on files as `picloud serve` runs it (the sink writes in
+// batches, a few milliseconds behind the responses; the log routes wait for
+// it).
+func TestLogsReadYourWrites(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		e := newEnv(t, open(t), app.Config{Sink: audit.Config{Dir: t.TempDir()}})
+		id := e.create("echo", `request.query.k`)
+		for i := range 20 {
+			k := fmt.Sprint(i)
+			if resp, b := e.request("GET", "/fn/echo?k="+k, nil); resp.StatusCode != 200 || string(b) != k {
+				t.Fatalf("call %d = %d %s", i, resp.StatusCode, b)
+			}
+			var list picloud.ExecutionList
+			if code, out := e.admin("GET", "/api/scripts/"+id+"/logs?limit=1", nil); code != 200 {
+				t.Fatalf("logs = %d %v", code, out)
+			} else {
+				b, _ := json.Marshal(out)
+				json.Unmarshal(b, &list)
+			}
+			if len(list.Items) != 1 || list.Items[0].Request.Query["k"] != k {
+				t.Fatalf("after call %d the newest log is %+v", i, list.Items)
+			}
+		}
+	})
+}

@@ -108,8 +108,14 @@ type Sink struct {
 	started  bool
 	closed   bool
 	room     chan struct{} // closed (and replaced) when room may have appeared
-	stopErr  error
-	errAt    time.Time // when a journal failure was last logged
+	// recorded counts the rows handed to the sink (those replayed from the
+	// journal included) and stored those written to the store; progress is
+	// closed (and replaced) when stored grows. Flush waits on them.
+	recorded, stored uint64
+	progress         chan struct{}
+	flushers         int // Flush calls waiting: the writer does not linger for them
+	stopErr          error
+	errAt            time.Time // when a journal failure was last logged
 
 	wake   chan struct{} // a row was queued, or the sink closed
 	quit   context.Context
@@ -139,7 +145,7 @@ func New(store picloud.ExecutionStore, cfg Config, logger *slog.Logger) (*Sink, 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	s := &Sink{store: store, cfg: cfg, log: logger, room: make(chan struct{}),
+	s := &Sink{store: store, cfg: cfg, log: logger, room: make(chan struct{}), progress: make(chan struct{}),
 		wake: make(chan struct{}, 1), done: make(chan struct{})}
 	s.quit, s.abort = context.WithCancel(context.Background())
 	if cfg.Dir != "" {
@@ -151,6 +157,7 @@ func New(store picloud.ExecutionStore, cfg Config, logger *slog.Logger) (*Sink, 
 		s.j = j
 		if first, next := j.First(), j.Next(); first < next {
 			s.spilled, s.diskFrom = true, first // replayed by the writer
+			s.recorded = next - first
 		}
 	}
 	return s, nil
@@ -284,6 +291,7 @@ func (s *Sink) Record(ctx context.Context, l *picloud.ExecutionLog) error {
 		full := len(s.queue) >= s.cfg.QueueSize
 		if !full {
 			s.queue = append(s.queue, entry{log: l})
+			s.recorded++
 		}
 		s.journalFailed(jerr)
 		s.mu.Unlock()
@@ -297,8 +305,10 @@ func (s *Sink) Record(ctx context.Context, l *picloud.ExecutionLog) error {
 		if !s.spilled {
 			s.spilled, s.diskFrom = true, seq
 		}
+		s.recorded++
 	default:
 		s.queue = append(s.queue, entry{seq: seq, log: l})
+		s.recorded++
 	}
 	s.mu.Unlock()
 	s.wakeWriter()
@@ -339,6 +349,7 @@ func (s *Sink) recordInMemory(ctx context.Context, l *picloud.ExecutionLog) erro
 		}
 		if len(s.queue) < s.cfg.QueueSize {
 			s.queue = append(s.queue, entry{log: l})
+			s.recorded++
 			s.mu.Unlock()
 			s.wakeWriter()
 			return nil
@@ -351,6 +362,38 @@ func (s *Sink) recordInMemory(ctx context.Context, l *picloud.ExecutionLog) erro
 			return ctx.Err()
 		}
 	}
+}
+
+// Flush waits until every row recorded before the call is in the store, or
+// until ctx ends (its error then). The admin API calls it, briefly, before
+// reading execution logs, so that a log read right after an invocation
+// shows it (the writer lingers to fill batches).
+func (s *Sink) Flush(ctx context.Context) error {
+	s.mu.Lock()
+	target := s.recorded
+	if s.stored >= target {
+		s.mu.Unlock()
+		return nil
+	}
+	s.flushers++
+	defer func() {
+		s.mu.Lock()
+		s.flushers--
+		s.mu.Unlock()
+	}()
+	for s.stored < target {
+		progress := s.progress
+		s.mu.Unlock()
+		s.wakeWriter() // cut a linger short
+		select {
+		case <-progress:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		s.mu.Lock()
+	}
+	s.mu.Unlock()
+	return nil
 }
 
 // Stop refuses new rows, makes the journal durable, and writes everything
@@ -410,9 +453,16 @@ func (s *Sink) run() {
 		if !ok {
 			break
 		}
-		if len(batch) > 0 && !s.write(batch) {
-			s.unwritten(len(batch))
-			break
+		if len(batch) > 0 {
+			if !s.write(batch) {
+				s.unwritten(len(batch))
+				break
+			}
+			s.mu.Lock()
+			s.stored += uint64(len(batch))
+			close(s.progress)
+			s.progress = make(chan struct{})
+			s.mu.Unlock()
 		}
 		clear(batch)
 		if s.j != nil && through > 0 {
@@ -480,7 +530,10 @@ func (s *Sink) collect(batch []*picloud.ExecutionLog, linger *time.Timer) ([]*pi
 			return batch, 0, false
 		}
 	}
-	if linger == nil || len(batch) >= s.cfg.BatchSize {
+	s.mu.Lock()
+	flushing := s.flushers > 0
+	s.mu.Unlock()
+	if linger == nil || len(batch) >= s.cfg.BatchSize || flushing {
 		return batch, through, true
 	}
 	// More rows are probably on their way: wait a little for them.
@@ -491,9 +544,9 @@ func (s *Sink) collect(batch []*picloud.ExecutionLog, linger *time.Timer) ([]*pi
 		case <-s.wake:
 			s.mu.Lock()
 			batch, through = s.take(batch, through)
-			closed := s.closed
+			closed, flushing := s.closed, s.flushers > 0
 			s.mu.Unlock()
-			if closed {
+			if closed || flushing {
 				return batch, through, true
 			}
 		case <-linger.C:

@@ -416,3 +416,40 @@ func TestNewRejectsUnknownSyncPolicy(t *testing.T) {
 		t.Fatal("an unknown sync policy was accepted")
 	}
 }
+
+// TestFlush: Flush returns once every row recorded before it is in the store
+// (journal on files, spilled rows read back, and in memory), and returns the
+// context's error while the store is failing.
+func TestFlush(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		cfg  audit.Config
+	}{
+		{"journal", audit.Config{Dir: t.TempDir(), Linger: time.Hour}},
+		{"spilled", audit.Config{Dir: t.TempDir(), QueueSize: 2, Linger: time.Hour}},
+		{"memory", audit.Config{Linger: time.Hour}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openStore(t)
+			st := &tally{ExecutionStore: db}
+			cfg := tc.cfg
+			cfg.RetryDelay, cfg.MaxRetryDelay = time.Millisecond, time.Millisecond
+			s := newSink(t, st, cfg)
+			start(t, s)
+			// The writer would linger an hour for a batch to fill: Flush
+			// cuts that short.
+			st.fail.Store(true)
+			ids := record(t, s, 0, 5)
+			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+			defer cancel()
+			if err := s.Flush(ctx); !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("Flush while the store fails = %v, want the deadline", err)
+			}
+			st.fail.Store(false)
+			if err := s.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			checkStored(t, db, ids)
+		})
+	}
+}

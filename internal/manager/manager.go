@@ -45,7 +45,16 @@ type Config struct {
 
 	// Auth configures admin authentication (auth.go).
 	Auth AuthConfig
+
+	// Flush, when set, waits until the execution rows recorded so far are in
+	// the store (the sink's Flush). The log routes call it, bounded by
+	// FlushTimeout, so that a log read right after an invocation shows it.
+	Flush func(ctx context.Context) error
 }
+
+// FlushTimeout bounds how long a log read waits for rows still on their way
+// to the store (a store outage must not hang the log routes).
+const FlushTimeout = 500 * time.Millisecond
 
 // Manager serves the admin API.
 type Manager struct {
@@ -56,6 +65,7 @@ type Manager struct {
 	maxBody int64
 	health  *health
 	auth    *authState
+	flush   func(ctx context.Context) error
 }
 
 // New makes a manager from cfg.
@@ -65,7 +75,7 @@ func New(cfg Config) *Manager {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{store: cfg.Store, exec: cfg.Executor, invoker: cfg.Invoker, log: logger,
-		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20)}
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush}
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)
@@ -348,6 +358,7 @@ func (m *Manager) HandleLogs(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	m.awaitRows(r.Context())
 	items, err := m.store.ListExecutions(r.Context(), id, out.Limit, out.Offset)
 	if err != nil {
 		m.fail(w, r, err)
@@ -360,8 +371,22 @@ func (m *Manager) HandleLogs(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
+// awaitRows lets the rows recorded so far reach the store, for at most
+// FlushTimeout: the sink writes in batches, a few milliseconds behind the
+// responses. Past the timeout (a store outage) the log answers with what is
+// stored.
+func (m *Manager) awaitRows(ctx context.Context) {
+	if m.flush == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, FlushTimeout)
+	defer cancel()
+	m.flush(ctx)
+}
+
 // HandleExecution is GET /api/executions/{id}: one execution log.
 func (m *Manager) HandleExecution(w http.ResponseWriter, r *http.Request) {
+	m.awaitRows(r.Context())
 	l, err := m.store.Execution(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.fail(w, r, err)
