@@ -6,10 +6,10 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
-
 	"io"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/picloud/picloud"
 )
@@ -84,9 +84,44 @@ func ErrorJSON(err error) (int, []byte) {
 	return Status(code), append(b, '\n')
 }
 
-// Decode reads a JSON body of at most limit bytes into v, refusing unknown
-// fields so that a misspelt field is an error rather than ignored.
+// DefaultBodyReadTimeout bounds reading a request's body: a client that
+// trickles it in slower than this gets 400 and its connection closed, rather
+// than holding a goroutine and a buffer for as long as it likes.
+const DefaultBodyReadTimeout = 30 * time.Second
+
+// ReadWithin runs read (which reads r's body) under a read deadline of
+// timeout on the connection. Once the body is read the deadline is lifted:
+// net/http keeps reading the connection in the background to notice a client
+// leaving, and a deadline firing there would cancel the request's context.
+// When the body did not arrive the deadline stays and the connection is
+// closed, so that net/http does not wait for the rest of it either.
+func ReadWithin(w http.ResponseWriter, timeout time.Duration, read func() error) error {
+	deadline := time.Now().Add(timeout)
+	rc := http.NewResponseController(w)
+	// A writer that cannot set deadlines (a test recorder) reads without one.
+	hasDeadline := rc.SetReadDeadline(deadline) == nil
+	err := read()
+	if err == nil {
+		if hasDeadline {
+			rc.SetReadDeadline(time.Time{})
+		}
+		return nil
+	}
+	w.Header().Set("Connection", "close")
+	if picloud.ErrorCode(err) == picloud.EInvalidRequest && !time.Now().Before(deadline) {
+		return picloud.Errorf(picloud.EInvalidRequest, "the request body did not arrive within %v", timeout)
+	}
+	return err
+}
+
+// Decode reads a JSON body of at most limit bytes into v, within
+// DefaultBodyReadTimeout, refusing unknown fields so that a misspelt field is
+// an error rather than ignored.
 func Decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	return ReadWithin(w, DefaultBodyReadTimeout, func() error { return decode(w, r, limit, v) })
+}
+
+func decode(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -37,7 +37,7 @@ const (
 	// DefaultMaxBodyBytes is the request body limit.
 	DefaultMaxBodyBytes = 1 << 20
 	// DefaultBodyReadTimeout bounds reading a request's body.
-	DefaultBodyReadTimeout = 30 * time.Second
+	DefaultBodyReadTimeout = httpapi.DefaultBodyReadTimeout
 	// DefaultWriteTimeout bounds writing a response, from when it starts.
 	DefaultWriteTimeout = 30 * time.Second
 	// DefaultCacheTTL is how long a cached script is trusted without asking
@@ -240,31 +240,16 @@ func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled
 }
 
 // readBody reads the request body within the body limit and the body read
-// deadline. Once the body is read the deadline is lifted: net/http keeps
-// reading the connection in the background to notice a client leaving, and a
-// deadline firing there would cancel the running script. When the body did
-// not arrive the deadline stays (and the connection is closed), so that
-// net/http does not wait for the rest of it either.
-func (o *Orchestrator) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+// deadline (httpapi.ReadWithin).
+func (o *Orchestrator) readBody(w http.ResponseWriter, r *http.Request) (body []byte, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	deadline := time.Now().Add(o.cfg.BodyReadTimeout)
-	rc := http.NewResponseController(w)
-	// A writer that cannot set deadlines (a test recorder) reads without one.
-	hasDeadline := rc.SetReadDeadline(deadline) == nil
-	body, err := httpapi.ReadBody(w, r, o.cfg.MaxBodyBytes)
-	if err == nil {
-		if hasDeadline {
-			rc.SetReadDeadline(time.Time{})
-		}
-		return body, nil
-	}
-	w.Header().Set("Connection", "close")
-	if picloud.ErrorCode(err) == picloud.EInvalidRequest && !time.Now().Before(deadline) {
-		return nil, picloud.Errorf(picloud.EInvalidRequest, "the request body did not arrive within %v", o.cfg.BodyReadTimeout)
-	}
-	return nil, err
+	err = httpapi.ReadWithin(w, o.cfg.BodyReadTimeout, func() error {
+		body, err = httpapi.ReadBody(w, r, o.cfg.MaxBodyBytes)
+		return err
+	})
+	return body, err
 }
 
 // Invoke runs a script as a test (trigger test), for the manager's
