@@ -215,6 +215,9 @@ func (m *Manager) authenticate(w http.ResponseWriter, r *http.Request) (session,
 		return session{}, false
 	}
 	s, reason, err := m.check(r.Context(), cred)
+	if reason == "" {
+		m.auth.succeeded(client)
+	}
 	if err != nil {
 		if reason != "" {
 			m.auth.failed(r, client, reason)
@@ -262,6 +265,9 @@ func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ok, err := m.auth.tokenMatches(r.Context(), in.Token)
+	if err != nil || ok {
+		m.auth.succeeded(client)
+	}
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -317,6 +323,9 @@ func (m *Manager) HandleGetSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, reason, err := m.check(r.Context(), cred)
+	if reason == "" {
+		m.auth.succeeded(client)
+	}
 	if reason != "" {
 		m.auth.failed(r, client, reason)
 		if cred.kind == "session" {

@@ -113,10 +113,12 @@ func (a *authState) count(reason string) {
 	}
 }
 
-// admit answers 429 rate_limited with Retry-After, and returns false, when
-// client has used up its failures.
+// admit reserves one of client's failures before its credentials are
+// checked; it answers 429 rate_limited with Retry-After, and returns false,
+// when client has used them up. After an admitted check, call failed (the
+// reservation is spent) or succeeded (it is given back).
 func (a *authState) admit(w http.ResponseWriter, r *http.Request, client netip.Addr) bool {
-	wait := a.limiter.wait(client, time.Now())
+	wait := a.limiter.reserve(client, time.Now())
 	if wait <= 0 {
 		return true
 	}
@@ -129,8 +131,13 @@ func (a *authState) admit(w http.ResponseWriter, r *http.Request, client netip.A
 	return false
 }
 
-// failed counts a refused authentication against client, and logs it unless
-// this client was logged within the window.
+// succeeded gives back the failure admit reserved: the credentials were
+// right, or could not be checked (the store is down).
+func (a *authState) succeeded(client netip.Addr) { a.limiter.refund(client, time.Now()) }
+
+// failed counts a refused authentication against client (spending what
+// admit reserved), and logs it unless this client was logged within the
+// window.
 func (a *authState) failed(r *http.Request, client netip.Addr, reason string) {
 	a.count(reason)
 	if log, suppressed := a.limiter.fail(client, time.Now()); log {

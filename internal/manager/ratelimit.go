@@ -51,26 +51,12 @@ func (l *failureLimiter) refill(b *failureBudget, now time.Time) {
 	}
 }
 
-// wait returns how long client must wait before its credentials are checked
-// again; 0 when they may be checked now.
-func (l *failureLimiter) wait(client netip.Addr, now time.Time) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b := l.clients[clientKey(client)]
-	if b == nil {
-		return 0
-	}
-	l.refill(b, now)
-	if b.tokens >= 1 {
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / l.perSecond * float64(time.Second))
-}
-
-// fail spends one failure of client's. It returns whether to log this failure
-// (at most once per window per client) and how many were not logged since the
-// last line.
-func (l *failureLimiter) fail(client netip.Addr, now time.Time) (log bool, suppressed int) {
+// reserve takes one failure from client's budget before its credentials are
+// checked, and returns 0; or, when the budget is spent, how long client must
+// wait. Taking it before the check (and refunding it when the credentials
+// were right) means that guesses sent in parallel cannot all pass while one
+// failure is left.
+func (l *failureLimiter) reserve(client netip.Addr, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	key := clientKey(client)
@@ -83,7 +69,34 @@ func (l *failureLimiter) fail(client netip.Addr, now time.Time) (log bool, suppr
 		l.clients[key] = b
 	}
 	l.refill(b, now)
-	b.tokens = max(0, b.tokens-1)
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / l.perSecond * float64(time.Second))
+}
+
+// refund gives back the failure reserve took: the credentials were right
+// (or could not be checked), so nothing was guessed.
+func (l *failureLimiter) refund(client netip.Addr, now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if b := l.clients[clientKey(client)]; b != nil {
+		l.refill(b, now)
+		b.tokens = min(l.burst, b.tokens+1)
+	}
+}
+
+// fail records that the failure reserve took was spent. It returns whether
+// to log this failure (at most once per window per client) and how many were
+// not logged since the last line.
+func (l *failureLimiter) fail(client netip.Addr, now time.Time) (log bool, suppressed int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	b := l.clients[clientKey(client)]
+	if b == nil { // swept since reserve: the failure is already spent
+		return true, 0
+	}
 	if b.logged.IsZero() || now.Sub(b.logged) >= l.window {
 		suppressed, b.logged, b.suppressed = b.suppressed, now, 0
 		return true, suppressed
