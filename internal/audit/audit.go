@@ -113,7 +113,8 @@ type Sink struct {
 	// closed (and replaced) when stored grows. Flush waits on them.
 	recorded, stored uint64
 	progress         chan struct{}
-	flushers         int // Flush calls waiting: the writer does not linger for them
+	flushers         int  // Flush calls waiting: the writer does not linger for them
+	busy             bool // the writer holds rows taken from the queue or the journal, not yet stored
 	stopErr          error
 	errAt            time.Time // when a journal failure was last logged
 
@@ -381,12 +382,17 @@ func (s *Sink) Flush(ctx context.Context) error {
 		s.flushers--
 		s.mu.Unlock()
 	}()
-	for s.stored < target {
+	// Counting can be off (records the journal skipped as damaged, a batch
+	// read twice after a read error), so a writer with nothing left to do also
+	// ends the wait: every row recorded before is then stored or gone.
+	for s.stored < target && (s.busy || len(s.queue) > 0 || s.spilled) {
 		progress := s.progress
 		s.mu.Unlock()
 		s.wakeWriter() // cut a linger short
 		select {
 		case <-progress:
+		case <-s.done:
+			return ErrClosed
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -453,17 +459,16 @@ func (s *Sink) run() {
 		if !ok {
 			break
 		}
-		if len(batch) > 0 {
-			if !s.write(batch) {
-				s.unwritten(len(batch))
-				break
-			}
-			s.mu.Lock()
-			s.stored += uint64(len(batch))
-			close(s.progress)
-			s.progress = make(chan struct{})
-			s.mu.Unlock()
+		if len(batch) > 0 && !s.write(batch) {
+			s.unwritten(len(batch))
+			break
 		}
+		s.mu.Lock()
+		s.stored += uint64(len(batch))
+		s.busy = false
+		close(s.progress)
+		s.progress = make(chan struct{})
+		s.mu.Unlock()
 		clear(batch)
 		if s.j != nil && through > 0 {
 			s.j.Ack(through)
@@ -565,6 +570,7 @@ func (s *Sink) take(batch []*picloud.ExecutionLog, through uint64) ([]*picloud.E
 		return batch, through
 	}
 	wasFull := len(s.queue) >= s.cfg.QueueSize
+	s.busy = true
 	for _, e := range s.queue[:k] {
 		batch = append(batch, e.log)
 		if e.seq > 0 {
@@ -588,7 +594,7 @@ func (s *Sink) readBack(batch []*picloud.ExecutionLog, from uint64) ([]*picloud.
 		}
 		s.reader = s.j.NewReader(from)
 	}
-	bad := 0
+	start, bad := len(batch), 0
 	_, err := s.reader.Read(s.cfg.BatchSize, func(seq uint64, rec []byte) {
 		l, err := parseRecord(rec)
 		if err != nil { // checksummed, so written this way: it can never be stored
@@ -600,6 +606,9 @@ func (s *Sink) readBack(batch []*picloud.ExecutionLog, from uint64) ([]*picloud.
 	})
 	s.lost(bad)
 	if err != nil {
+		// Drop what this read gave: the next one starts again at from, and
+		// the rows would otherwise be written (and counted) twice.
+		batch = batch[:start]
 		s.log.Error("audit: reading the execution journal", "err", err)
 		select {
 		case <-time.After(s.cfg.RetryDelay):
@@ -610,6 +619,7 @@ func (s *Sink) readBack(batch []*picloud.ExecutionLog, from uint64) ([]*picloud.
 	}
 	through := s.reader.Next()
 	s.mu.Lock()
+	s.busy = s.busy || len(batch) > 0
 	s.diskFrom = through
 	if through >= s.j.Next() {
 		s.spilled = false // caught up: Record queues rows again

@@ -453,3 +453,43 @@ func TestFlush(t *testing.T) {
 		})
 	}
 }
+
+// TestFlushAfterDamagedJournal: records the journal skips as damaged on
+// open are counted as recorded but can never be stored; Flush must still
+// return once the writer has nothing left, not wait for them forever.
+func TestFlushAfterDamagedJournal(t *testing.T) {
+	dir, db := t.TempDir(), openStore(t)
+	release := make(chan struct{})
+	defer close(release)
+	s1 := newSink(t, &fakeStore{insert: stuck(release)}, audit.Config{Dir: dir, SegmentBytes: 1 << 10})
+	start(t, s1)
+	record(t, s1, 0, 40)
+	segs := journalFiles(t, dir)
+	if len(segs) < 3 {
+		t.Fatalf("%d segments, want several", len(segs))
+	}
+	// Damage a byte in the middle of the first segment: the rest of that
+	// segment is skipped on open.
+	f, err := os.OpenFile(segs[0], os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := f.Stat()
+	b := make([]byte, 1)
+	f.ReadAt(b, st.Size()/2)
+	b[0] ^= 0xff
+	f.WriteAt(b, st.Size()/2)
+	f.Close()
+
+	s2 := newSink(t, db, audit.Config{Dir: dir, SegmentBytes: 1 << 10})
+	start(t, s2)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := s2.Flush(ctx); err != nil {
+		t.Fatalf("Flush after a damaged journal = %v, want nil once the rest is stored", err)
+	}
+	n, err := db.CountExecutions(context.Background(), "script")
+	if err != nil || n == 0 || n >= 40 {
+		t.Fatalf("%d rows stored (%v), want those of the undamaged records only", n, err)
+	}
+}
