@@ -160,15 +160,23 @@ type Result struct {
 	Duration   time.Duration
 }
 
+// Limits returns lim with the server's defaults in its zero (or negative)
+// fields: the limits Execute applies. The orchestrator reserves the memory
+// budget it finds here at its gate, so both agree on it.
+func (x *Executor) Limits(lim Limits) Limits {
+	lim.Timeout = cmp.Or(max(lim.Timeout, 0), x.cfg.DefaultTimeout)
+	lim.MaxOperations = cmp.Or(lim.MaxOperations, x.cfg.DefaultMaxOperations)
+	lim.MaxMemoryBytes = cmp.Or(max(lim.MaxMemoryBytes, 0), x.cfg.DefaultMaxMemoryBytes)
+	lim.MaxResponseBytes = cmp.Or(max(lim.MaxResponseBytes, 0), x.cfg.DefaultMaxResponseBytes)
+	return lim
+}
+
 // Execute runs prog on req within lim. It never panics and never returns a
 // nil Result: every failure, including a program that does not compile, is a
 // status in the Result.
 func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *Request, opts Options) (res *Result) {
 	res = &Result{Started: time.Now()}
-	lim.Timeout = cmp.Or(max(lim.Timeout, 0), x.cfg.DefaultTimeout)
-	lim.MaxOperations = cmp.Or(lim.MaxOperations, x.cfg.DefaultMaxOperations)
-	lim.MaxMemoryBytes = cmp.Or(max(lim.MaxMemoryBytes, 0), x.cfg.DefaultMaxMemoryBytes)
-	lim.MaxResponseBytes = cmp.Or(max(lim.MaxResponseBytes, 0), x.cfg.DefaultMaxResponseBytes)
+	lim = x.Limits(lim)
 	logs := &collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}
 	defer func() {
 		if p := recover(); p != nil {

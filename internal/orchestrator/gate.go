@@ -73,6 +73,10 @@ func (g *gate) acquire(ctx context.Context, key string, cap int, mem int64, wait
 		sg = &scriptGate{key: key}
 		g.scripts[key] = sg
 	}
+	if g.memLimit > 0 {
+		// A budget over the whole ceiling cannot be more than all of it.
+		mem = min(mem, g.memLimit)
+	}
 	t := &ticket{sg: sg, cap: cap, mem: mem}
 	if len(sg.waiters) == 0 && g.blocked(t) == "" {
 		g.grant(t)

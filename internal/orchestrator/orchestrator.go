@@ -121,17 +121,16 @@ type Sink interface {
 
 // Orchestrator runs invocations.
 type Orchestrator struct {
-	cfg       Config
-	exec      *executor.Executor
-	sink      Sink
-	metrics   *metrics.Metrics
-	log       *slog.Logger
-	cache     *cache
-	gate      *gate
-	capture   captureLimits
-	fnHost    string // FunctionsOrigin's host, "" when functions share the dashboard's origin
-	resolver  func(context.Context, string) (*executor.Program, error)
-	defMemory int64 // a script's memory budget when it sets none
+	cfg      Config
+	exec     *executor.Executor
+	sink     Sink
+	metrics  *metrics.Metrics
+	log      *slog.Logger
+	cache    *cache
+	gate     *gate
+	capture  captureLimits
+	fnHost   string // FunctionsOrigin's host, "" when functions share the dashboard's origin
+	resolver func(context.Context, string) (*executor.Program, error)
 }
 
 // New makes an orchestrator running scripts of store on exec, recording rows
@@ -142,7 +141,6 @@ func New(cfg Config, exec *executor.Executor, store picloud.ScriptStore, sink Si
 		logger = slog.New(slog.DiscardHandler)
 	}
 	o := &Orchestrator{cfg: cfg, exec: exec, sink: sink, metrics: m, log: logger,
-		defMemory: exec.Config().DefaultMaxMemoryBytes,
 		capture: captureLimits{body: cfg.MaxLoggedBody, header: cfg.MaxLoggedHeader, headers: cfg.MaxLoggedHeaders,
 			query: cfg.MaxLoggedQuery, path: cfg.MaxLoggedPath}}
 	if cfg.FunctionsOrigin != "" {
@@ -280,24 +278,24 @@ func (o *Orchestrator) run(ctx context.Context, e *compiled, req *executor.Reque
 	if err := o.admit(ctx); err != nil {
 		return nil, nil, err
 	}
-	mem := cmp.Or(max(sc.MaxMemoryBytes, 0), o.defMemory)
+	lim := o.exec.Limits(executor.Limits{
+		Timeout:          time.Duration(sc.TimeoutMS) * time.Millisecond,
+		MaxOperations:    uint64(sc.MaxOperations),
+		MaxMemoryBytes:   sc.MaxMemoryBytes,
+		MaxResponseBytes: sc.MaxResponseBytes,
+	})
 	limit := o.cfg.MaxScriptSlots
 	if sc.MaxConcurrency > 0 {
 		limit = sc.MaxConcurrency
 	}
-	t, reason := o.gate.acquire(ctx, sc.ID, limit, mem, o.cfg.GateWait-time.Since(start))
+	t, reason := o.gate.acquire(ctx, sc.ID, limit, lim.MaxMemoryBytes, o.cfg.GateWait-time.Since(start))
 	if t == nil {
 		if reason == "" {
 			return nil, nil, ctx.Err()
 		}
 		return nil, nil, o.reject(sc, reason, limit)
 	}
-	res := o.exec.Execute(ctx, e.prog, executor.Limits{
-		Timeout:          time.Duration(sc.TimeoutMS) * time.Millisecond,
-		MaxOperations:    uint64(sc.MaxOperations),
-		MaxMemoryBytes:   sc.MaxMemoryBytes,
-		MaxResponseBytes: sc.MaxResponseBytes,
-	}, req, executor.Options{Resolver: o.resolver, Unsandboxed: unsandboxed})
+	res := o.exec.Execute(ctx, e.prog, lim, req, executor.Options{Resolver: o.resolver, Unsandboxed: unsandboxed})
 	o.gate.release(t)
 
 	if o.metrics != nil {
