@@ -2,7 +2,6 @@ package executor
 
 import (
 	"encoding/base64"
-	"net/http"
 	"slices"
 	"strings"
 )
@@ -22,24 +21,12 @@ func IsPiCloudCredential(s string) bool {
 	return false
 }
 
-// StripCredentials returns a copy of h without PiCloud's credentials:
+// stripValues is header k's values without PiCloud's credentials:
 // Authorization and Proxy-Authorization values carrying one (a bearer or
 // other token with a PiCloud prefix; Basic credentials whose user or password
 // has one), the X-PiCloud-Key header, and PiCloud's cookies (IsPiCloudCookie)
-// in Cookie headers, other cookies kept. Everything else is kept as it is; h
-// is not modified.
-func StripCredentials(h http.Header) http.Header {
-	out := make(http.Header, len(h))
-	for k, vs := range h {
-		if vs = stripValues(k, vs); len(vs) > 0 {
-			out[k] = slices.Clone(vs)
-		}
-	}
-	return out
-}
-
-// stripValues is header k's values without PiCloud's credentials: vs itself
-// when it holds none, a new slice (possibly empty) otherwise.
+// in Cookie headers, other cookies kept. It returns vs itself when it holds
+// none, a new slice (possibly empty) otherwise; vs is not modified.
 func stripValues(k string, vs []string) []string {
 	switch {
 	case strings.EqualFold(k, "X-PiCloud-Key"):

@@ -128,7 +128,7 @@ type Options struct {
 }
 
 // Request is the HTTP request a script handles. Header may hold
-// credentials: the script's `request.headers` never does (StripCredentials).
+// credentials: the script's `request.headers` never does (stripValues).
 type Request struct {
 	Method  string
 	Path    string

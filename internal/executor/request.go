@@ -9,7 +9,7 @@ import (
 )
 
 // requestValue builds the script's `request` map. Its headers are r's
-// without PiCloud's credentials (see StripCredentials).
+// without PiCloud's credentials (see stripValues).
 func requestValue(r *Request) rhai.Value {
 	query := make(map[string]rhai.Value, len(r.Query))
 	for k, vs := range r.Query {
