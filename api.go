@@ -181,6 +181,22 @@ const (
 	HealthDown     = "down"
 )
 
+// SessionRequest is the body of POST /api/session.
+type SessionRequest struct {
+	Token string `json:"token"`
+}
+
+// Validate accepts any token: a wrong one is a 401, counted as a failure.
+func (SessionRequest) Validate() error { return nil }
+
+// SessionResponse answers /api/session: whether the caller is signed in, how
+// (GET: "bearer" or "session"), and when a new session expires (POST).
+type SessionResponse struct {
+	Authenticated bool   `json:"authenticated"`
+	Method        string `json:"method,omitempty"`
+	ExpiresAt     *Time  `json:"expires_at,omitempty"`
+}
+
 // Health answers GET /api/health.
 type Health struct {
 	Service    string                     `json:"service"` // always "picloud"

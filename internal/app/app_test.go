@@ -160,6 +160,9 @@ func TestScriptLifecycle(t *testing.T) {
 		}
 		e.logs(id, 2)
 		code, out = e.admin("GET", "/api/scripts?name=hello", nil)
+		if code != 200 {
+			t.Fatalf("list by name = %d %v", code, out)
+		}
 		first := out["items"].([]any)[0].(map[string]any)
 		if last, _ := first["last_execution"].(map[string]any); last["status"] != "success" || first["error_rate"] != 0.0 {
 			t.Fatalf("list stats = %v", first)

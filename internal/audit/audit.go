@@ -31,7 +31,8 @@ import (
 	"github.com/picloud/picloud/internal/journal"
 )
 
-// ErrClosed is returned by Record and Start after Stop.
+// ErrClosed is returned by Record and Start after Stop, and by Flush once
+// the writer has stopped.
 var ErrClosed = errors.New("audit: sink closed")
 
 // Defaults of Config.

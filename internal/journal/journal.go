@@ -460,9 +460,8 @@ func (j *Journal) Ack(through uint64) {
 	}
 }
 
-// First is the sequence number of the oldest record kept, Next the one the
-// next Write gets; the journal holds the records in [First, Next), less the
-// ones skipped as corrupt.
+// First is the sequence number of the oldest record kept: the journal holds
+// the records in [First, Next), less the ones skipped as corrupt.
 func (j *Journal) First() uint64 {
 	j.mu.Lock()
 	defer j.mu.Unlock()

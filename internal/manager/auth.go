@@ -253,9 +253,7 @@ func (m *Manager) Admin(h http.HandlerFunc) http.HandlerFunc {
 // HandleCreateSession is POST /api/session {"token": "..."}: it opens a
 // session (a random id of which the store keeps the hash) and sets the cookie.
 func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Token string `json:"token"`
-	}
+	var in picloud.SessionRequest
 	if err := httpapi.Decode(w, r, 64<<10, &in); err != nil {
 		m.fail(w, r, err)
 		return
@@ -286,7 +284,7 @@ func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
 	clearLegacyCookie(w, r)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: sessionPath, Expires: s.ExpiresAt,
 		MaxAge: int(time.Until(s.ExpiresAt).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": true, "expires_at": picloud.Time{Time: s.ExpiresAt}})
+	httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{Authenticated: true, ExpiresAt: &picloud.Time{Time: s.ExpiresAt}})
 }
 
 // HandleDeleteSession is DELETE /api/session: it deletes the session the
@@ -315,7 +313,7 @@ func (m *Manager) HandleDeleteSession(w http.ResponseWriter, r *http.Request) {
 func (m *Manager) HandleGetSession(w http.ResponseWriter, r *http.Request) {
 	cred := readCredential(r)
 	if cred.kind == "" {
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": false})
+		httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{})
 		return
 	}
 	client := m.auth.client(r)
@@ -332,13 +330,13 @@ func (m *Manager) HandleGetSession(w http.ResponseWriter, r *http.Request) {
 			clearLegacyCookie(w, r)
 			clearSessionCookie(w, r)
 		}
-		httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": false})
+		httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{})
 		return
 	} else if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, map[string]any{"authenticated": true, "method": s.how})
+	httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{Authenticated: true, Method: s.how})
 }
 
 // clearSessionCookie tells the browser to drop the session cookie.
