@@ -108,6 +108,10 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.Int64Var(&c.Orchestrator.MaxBodyBytes, "max-body-bytes", orchestrator.DefaultMaxBodyBytes, "request body limit (PICLOUD_MAX_BODY_BYTES)")
 	fs.DurationVar(&c.Orchestrator.BodyReadTimeout, "body-read-timeout", orchestrator.DefaultBodyReadTimeout, "deadline for reading a request body (PICLOUD_BODY_READ_TIMEOUT)")
 	fs.DurationVar(&c.Orchestrator.WriteTimeout, "write-timeout", orchestrator.DefaultWriteTimeout, "deadline for writing a script's response (PICLOUD_WRITE_TIMEOUT)")
+	fs.IntVar(&c.Orchestrator.MaxLoggedBody, "max-logged-body-bytes", orchestrator.DefaultMaxLoggedBody, "request and response body bytes kept in the execution log, each (PICLOUD_MAX_LOGGED_BODY_BYTES)")
+	fs.IntVar(&c.Orchestrator.MaxLoggedHeader, "max-logged-header-bytes", orchestrator.DefaultMaxLoggedHeader, "bytes of one request header kept in the execution log (PICLOUD_MAX_LOGGED_HEADER_BYTES)")
+	fs.IntVar(&c.Orchestrator.MaxLoggedHeaders, "max-logged-headers-bytes", orchestrator.DefaultMaxLoggedHeaders, "bytes of all request headers kept in the execution log (PICLOUD_MAX_LOGGED_HEADERS_BYTES)")
+	fs.IntVar(&c.Orchestrator.MaxLoggedQuery, "max-logged-query-bytes", orchestrator.DefaultMaxLoggedQuery, "bytes of the query string kept in the execution log (PICLOUD_MAX_LOGGED_QUERY_BYTES)")
 	fs.StringVar(&c.Orchestrator.FunctionsOrigin, "functions-origin", "", "URL of a separate origin functions are served from (https://fn.example.com); only there may a script with unsandboxed drop the sandbox CSP (PICLOUD_FUNCTIONS_ORIGIN)")
 
 	// Script limits.
