@@ -125,6 +125,10 @@ type Options struct {
 	// The orchestrator sets it only when functions are served from their own
 	// origin (--functions-origin) and the script asks for it.
 	Unsandboxed bool
+	// Script is the stored script being run (nil for programs run outside
+	// the platform's store, in tests): host modules scope their state to it
+	// (kv:: namespaces, secrets).
+	Script *picloud.Script
 }
 
 // Request is the HTTP request a script handles. Header may hold

@@ -295,7 +295,7 @@ func (o *Orchestrator) run(ctx context.Context, e *compiled, req *executor.Reque
 		}
 		return nil, nil, o.reject(sc, reason, limit)
 	}
-	res := o.exec.Execute(ctx, e.prog, lim, req, executor.Options{Resolver: o.resolver, Unsandboxed: unsandboxed})
+	res := o.exec.Execute(ctx, e.prog, lim, req, executor.Options{Resolver: o.resolver, Unsandboxed: unsandboxed, Script: sc})
 	o.gate.release(t)
 
 	if o.metrics != nil {
