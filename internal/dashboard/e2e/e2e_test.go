@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -97,7 +96,7 @@ func buildPicloud(t *testing.T, root string) string {
 	t.Helper()
 	goTool, err := exec.LookPath("go")
 	if err != nil {
-		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("the go command is not on PATH to build picloud: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "picloud")
 	cmd := exec.Command(goTool, "build", "-o", bin, "./cmd/picloud")
