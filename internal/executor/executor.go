@@ -100,6 +100,11 @@ func New(cfg Config, logger *slog.Logger) *Executor {
 		MaxMemoryBytes: cfg.DefaultMaxMemoryBytes,
 	})
 	eng.RegisterStaticModule("log", logModule())
+	eng.RegisterStaticModule("crypto", cryptoModule())
+	eng.RegisterStaticModule("hex", hexModule())
+	eng.RegisterStaticModule("base64", base64Module())
+	eng.RegisterStaticModule("time", timeModule())
+	eng.RegisterStaticModule("webhook", webhookModule())
 	return &Executor{eng: eng, cfg: cfg, log: logger}
 }
 
