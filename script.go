@@ -123,6 +123,7 @@ type Store interface {
 	ExecutionStore
 	TokenStore
 	SessionStore
+	SecretStore
 	// Kind names the database for /api/health: "sqlite" or "postgres".
 	Kind() string
 	Ping(ctx context.Context) error

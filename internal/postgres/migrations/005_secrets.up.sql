@@ -1,0 +1,20 @@
+-- Secrets, sealed by internal/secretbox (AES-256-GCM): this table never holds
+-- a plaintext. scope is 'global' or 'script:<id>'. Not versioned.
+CREATE TABLE secrets (
+    scope      TEXT NOT NULL,
+    name       TEXT NOT NULL,
+    value      BYTEA NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL,
+    PRIMARY KEY (scope, name)
+);
+
+-- Deleting a script deletes its secrets (a scope is not a foreign key, as
+-- global secrets belong to no script).
+CREATE FUNCTION scripts_delete_secrets() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM secrets WHERE scope = 'script:' || OLD.id;
+    RETURN OLD;
+END;
+$$;
+CREATE TRIGGER scripts_delete_secrets AFTER DELETE ON scripts
+    FOR EACH ROW EXECUTE FUNCTION scripts_delete_secrets();

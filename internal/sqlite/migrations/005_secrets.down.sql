@@ -1,0 +1,2 @@
+DROP TRIGGER scripts_delete_secrets;
+DROP TABLE secrets;
