@@ -3,6 +3,7 @@ package picloud
 import (
 	"context"
 	"fmt"
+	"strings"
 )
 
 // Script is a stored Rhai script. Source is the current version's source.
@@ -25,8 +26,14 @@ type Script struct {
 	// from their own origin (--functions-origin); otherwise a script's page
 	// would share the dashboard's origin.
 	Unsandboxed bool `json:"unsandboxed"`
-	CreatedAt   Time `json:"created_at"`
-	UpdatedAt   Time `json:"updated_at"`
+	// KVNamespaces lists the shared kv namespaces the script may reach with
+	// kv::ns(name), comma-separated ("orders,users"); KVMaxKeys and
+	// KVMaxBytes are its kv quota per namespace (0: the server defaults).
+	KVNamespaces string `json:"kv_namespaces"`
+	KVMaxKeys    int64  `json:"kv_max_keys"`
+	KVMaxBytes   int64  `json:"kv_max_bytes"`
+	CreatedAt    Time   `json:"created_at"`
+	UpdatedAt    Time   `json:"updated_at"`
 }
 
 // Version is one append-only version of a script's source.
@@ -50,7 +57,11 @@ type ScriptUpdate struct {
 	MaxMemoryBytes   *int64 `json:"max_memory_bytes"`
 	MaxResponseBytes *int64 `json:"max_response_bytes"`
 	Unsandboxed      *bool  `json:"unsandboxed"`
-	NewVersion       bool   `json:"-"`
+	// The kv settings (see Script).
+	KVNamespaces *string `json:"kv_namespaces"`
+	KVMaxKeys    *int64  `json:"kv_max_keys"`
+	KVMaxBytes   *int64  `json:"kv_max_bytes"`
+	NewVersion   bool    `json:"-"`
 }
 
 // Apply changes sc as the update says and reports whether that makes a new
@@ -77,6 +88,15 @@ func (u ScriptUpdate) Apply(sc *Script) (newVersion bool) {
 	}
 	if u.Unsandboxed != nil {
 		sc.Unsandboxed = *u.Unsandboxed
+	}
+	if u.KVNamespaces != nil {
+		sc.KVNamespaces = strings.Join(KVNamespaces(*u.KVNamespaces), ",")
+	}
+	if u.KVMaxKeys != nil {
+		sc.KVMaxKeys = *u.KVMaxKeys
+	}
+	if u.KVMaxBytes != nil {
+		sc.KVMaxBytes = *u.KVMaxBytes
 	}
 	if (u.Source != nil && *u.Source != sc.Source) || u.NewVersion {
 		if u.Source != nil {
@@ -124,6 +144,7 @@ type Store interface {
 	TokenStore
 	SessionStore
 	SecretStore
+	KVStore
 	// Kind names the database for /api/health: "sqlite" or "postgres".
 	Kind() string
 	Ping(ctx context.Context) error
@@ -163,7 +184,20 @@ func (u ScriptUpdate) Validate() error {
 	if err := inRange("max_memory_bytes", u.MaxMemoryBytes, MaxMemoryBytesLimit); err != nil {
 		return err
 	}
-	return inRange("max_response_bytes", u.MaxResponseBytes, MaxResponseBytesLimit)
+	if err := inRange("max_response_bytes", u.MaxResponseBytes, MaxResponseBytesLimit); err != nil {
+		return err
+	}
+	if u.KVNamespaces != nil {
+		for _, n := range KVNamespaces(*u.KVNamespaces) {
+			if !ValidName(n) {
+				return fieldError("kv_namespaces", "kv namespace %q is not a slug ([a-z0-9][a-z0-9-]{0,62})", n)
+			}
+		}
+	}
+	if err := inRange("kv_max_keys", u.KVMaxKeys, MaxKVMaxKeysLimit); err != nil {
+		return err
+	}
+	return inRange("kv_max_bytes", u.KVMaxBytes, MaxKVMaxBytesLimit)
 }
 
 func inRange(field string, v *int64, max int64) error {

@@ -118,12 +118,12 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, created_at, updated_at`
 
 func scanScript(row pgx.Row) (*picloud.Script, error) {
 	var sc picloud.Script
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
-		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.CreatedAt.Time, &sc.UpdatedAt.Time); err != nil {
+		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes, &sc.CreatedAt.Time, &sc.UpdatedAt.Time); err != nil {
 		return nil, err
 	}
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = sc.CreatedAt.UTC(), sc.UpdatedAt.UTC()
@@ -136,9 +136,9 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
 			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, now); err != nil {
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes, now); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES ($1, 1, $2, $3)`,
@@ -217,9 +217,9 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		sc.UpdatedAt.Time = now
 		if _, err := tx.Exec(ctx, `UPDATE scripts SET name = $1, version = $2, source = $3, timeout_ms = $4,
 			max_operations = $5, max_concurrency = $6, max_memory_bytes = $7, max_response_bytes = $8,
-			unsandboxed = $9, updated_at = $10 WHERE id = $11`,
+			unsandboxed = $9, kv_namespaces = $10, kv_max_keys = $11, kv_max_bytes = $12, updated_at = $13 WHERE id = $14`,
 			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, now, sc.ID); err != nil {
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes, now, sc.ID); err != nil {
 			return err
 		}
 		out = sc
@@ -244,6 +244,9 @@ func (s *Store) DeleteScript(ctx context.Context, id string) error {
 		}
 		if tag.RowsAffected() == 0 {
 			return notFound("script", id)
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM kv WHERE ns = $1`, picloud.ScriptNamespace(id)); err != nil {
+			return err
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM executions WHERE script_id = $1`, id)
 		return err

@@ -161,7 +161,7 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -169,7 +169,7 @@ func scanScript(row scanner) (*picloud.Script, error) {
 	var sc picloud.Script
 	var created, updated int64
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
-		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &created, &updated); err != nil {
+		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes, &created, &updated); err != nil {
 		return nil, err
 	}
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = fromMicros(created), fromMicros(updated)
@@ -182,9 +182,9 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, micros(now), micros(now)); err != nil {
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes, micros(now), micros(now)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES (?, 1, ?, ?)`,
@@ -263,9 +263,9 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		sc.UpdatedAt.Time = now
 		if _, err := tx.ExecContext(ctx, `UPDATE scripts SET name = ?, version = ?, source = ?, timeout_ms = ?,
 			max_operations = ?, max_concurrency = ?, max_memory_bytes = ?, max_response_bytes = ?,
-			unsandboxed = ?, updated_at = ? WHERE id = ?`,
+			unsandboxed = ?, kv_namespaces = ?, kv_max_keys = ?, kv_max_bytes = ?, updated_at = ? WHERE id = ?`,
 			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, micros(now), sc.ID); err != nil {
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes, micros(now), sc.ID); err != nil {
 			return err
 		}
 		out = sc
@@ -292,6 +292,9 @@ func (s *Store) DeleteScript(ctx context.Context, id string) error {
 			return notFound("script", id)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM script_versions WHERE script_id = ?`, id); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM kv WHERE ns = ?`, picloud.ScriptNamespace(id)); err != nil {
 			return err
 		}
 		_, err = tx.ExecContext(ctx, `DELETE FROM executions WHERE script_id = ?`, id)

@@ -28,6 +28,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"NotFound", testNotFound},
 		{"AdminToken", testAdminToken},
 		{"Sessions", testSessions},
+		{"KV", testKV},
 		{"Secrets", testSecrets},
 		{"Executions", testExecutions},
 		{"ExecutionBatches", testExecutionBatches},

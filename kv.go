@@ -1,0 +1,172 @@
+package picloud
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"reflect"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// The kv:: limits. A key is at most MaxKVKeyBytes bytes of UTF-8 (no NUL), a
+// value at most MaxKVValueBytes bytes of JSON text. A script's quota (keys and
+// bytes, key plus value, per namespace) is its kv_max_keys / kv_max_bytes
+// settings, 0 taking the defaults here.
+const (
+	MaxKVKeyBytes     = 512
+	MaxKVValueBytes   = 1 << 20
+	DefaultKVMaxKeys  = 10_000
+	DefaultKVMaxBytes = 64 << 20
+	MaxKVListLimit    = 1000 // keys in one list page
+	DefaultKVListSize = 100
+
+	MaxKVMaxKeysLimit  int64 = 100_000_000 // the kv_max_keys setting's range
+	MaxKVMaxBytesLimit int64 = 64 << 30    // the kv_max_bytes setting's range
+)
+
+// ScriptNamespace is a script's own kv namespace; SharedNamespace a named one
+// scripts opt into with the kv_namespaces setting.
+func ScriptNamespace(scriptID string) string { return "script:" + scriptID }
+
+// SharedNamespace is the namespace kv::ns(name) reaches.
+func SharedNamespace(name string) string { return "ns:" + name }
+
+// KVEntry is one stored key. Value is JSON text.
+type KVEntry struct {
+	Key       string          `json:"key"`
+	Value     json.RawMessage `json:"value"`
+	ExpiresAt *Time           `json:"expires_at,omitempty"`
+	UpdatedAt Time            `json:"updated_at"`
+}
+
+// KVPage is one page of keys in byte order. Cursor is "" on the last page;
+// otherwise it is passed back to get the next.
+type KVPage struct {
+	Keys   []string `json:"keys"`
+	Cursor string   `json:"cursor"`
+}
+
+// KVQuota bounds a namespace's live keys and their bytes (key plus value).
+// The store checks it in the transaction that writes, so a write over it
+// changes nothing.
+type KVQuota struct {
+	MaxKeys  int64
+	MaxBytes int64
+}
+
+// KVUsage is what a namespace holds (expired keys not counted).
+type KVUsage struct {
+	Keys  int64 `json:"keys"`
+	Bytes int64 `json:"bytes"`
+}
+
+// KVWrite is one write: the value (JSON text) and an optional expiry (zero:
+// none). Quota bounds the namespace after the write.
+type KVWrite struct {
+	Value     json.RawMessage
+	ExpiresAt time.Time
+	Quota     KVQuota
+}
+
+// KVStore keeps the durable key-value state of kv::. Every read ignores keys
+// whose expiry has passed (they are gone at once; PurgeKV reclaims the rows).
+// Errors are *Error with ENotFound (no such key), EInvalidRequest (a bad key
+// or value, incr on a non-integer) or EPayloadTooLarge (over a quota).
+type KVStore interface {
+	KVGet(ctx context.Context, ns, key string) (*KVEntry, error)
+	KVSet(ctx context.Context, ns, key string, w KVWrite) error
+	// KVDelete reports whether a live key was deleted.
+	KVDelete(ctx context.Context, ns, key string) (bool, error)
+	// KVIncr adds by to the integer at key (absent: 0) atomically and returns
+	// the new value. The key keeps its expiry; w.Value is ignored.
+	KVIncr(ctx context.Context, ns, key string, by int64, w KVWrite) (int64, error)
+	// KVCompareAndSet writes w when the current value equals expected as JSON
+	// (nil expected: the key is absent) and reports whether it did.
+	KVCompareAndSet(ctx context.Context, ns, key string, expected json.RawMessage, w KVWrite) (bool, error)
+	// KVList returns at most limit keys starting with prefix, after cursor.
+	KVList(ctx context.Context, ns, prefix, cursor string, limit int) (*KVPage, error)
+	KVUsage(ctx context.Context, ns string) (KVUsage, error)
+	// DeleteKVNamespace deletes every key of ns.
+	DeleteKVNamespace(ctx context.Context, ns string) error
+	// PurgeKV deletes the keys expired at now and returns how many.
+	PurgeKV(ctx context.Context, now time.Time) (int64, error)
+}
+
+// ValidKVKey checks a key: 1..MaxKVKeyBytes bytes of UTF-8 without NUL.
+func ValidKVKey(key string) error {
+	switch {
+	case key == "":
+		return Errorf(EInvalidRequest, "kv: empty key")
+	case len(key) > MaxKVKeyBytes:
+		return Errorf(EPayloadTooLarge, "kv: key of %d bytes is over the limit of %d", len(key), MaxKVKeyBytes)
+	case !utf8.ValidString(key) || strings.IndexByte(key, 0) >= 0:
+		return Errorf(EInvalidRequest, "kv: a key is UTF-8 text without NUL")
+	}
+	return nil
+}
+
+// ValidKVValue checks a value: valid JSON of at most MaxKVValueBytes bytes.
+func ValidKVValue(v json.RawMessage) error {
+	if len(v) > MaxKVValueBytes {
+		return Errorf(EPayloadTooLarge, "kv: value of %d bytes is over the limit of %d", len(v), MaxKVValueBytes)
+	}
+	if !json.Valid(v) {
+		return Errorf(EInvalidRequest, "kv: value is not JSON")
+	}
+	return nil
+}
+
+// CheckKVQuota reports the quota error for a namespace that would hold u.
+func CheckKVQuota(q KVQuota, u KVUsage) error {
+	if q.MaxKeys > 0 && u.Keys > q.MaxKeys {
+		return Errorf(EPayloadTooLarge, "kv: quota of %d keys reached", q.MaxKeys)
+	}
+	if q.MaxBytes > 0 && u.Bytes > q.MaxBytes {
+		return Errorf(EPayloadTooLarge, "kv: quota of %d bytes reached (would hold %d)", q.MaxBytes, u.Bytes)
+	}
+	return nil
+}
+
+// KVEqual reports whether two JSON texts hold the same value (object key
+// order and spacing aside; numbers compared by their text).
+func KVEqual(a, b json.RawMessage) bool {
+	if bytes.Equal(a, b) {
+		return true
+	}
+	da, db := json.NewDecoder(bytes.NewReader(a)), json.NewDecoder(bytes.NewReader(b))
+	da.UseNumber()
+	db.UseNumber()
+	var va, vb any
+	if da.Decode(&va) != nil || db.Decode(&vb) != nil {
+		return false
+	}
+	return reflect.DeepEqual(va, vb)
+}
+
+// KVNamespaces splits a kv_namespaces setting ("orders, users") into names.
+func KVNamespaces(setting string) []string {
+	var out []string
+	for _, n := range strings.Split(setting, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// KVKeyRequest is the body of PUT /api/scripts/{id}/kv/{key}: the value as
+// JSON and an optional time to live in seconds.
+type KVKeyRequest struct {
+	Value      json.RawMessage `json:"value"`
+	TTLSeconds int64           `json:"ttl_seconds,omitempty"`
+}
+
+// KVListResponse is GET /api/scripts/{id}/kv: a page of keys with the
+// namespace's usage.
+type KVListResponse struct {
+	Keys   []string `json:"keys"`
+	Cursor string   `json:"cursor"`
+	Usage  KVUsage  `json:"usage"`
+}
