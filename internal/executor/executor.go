@@ -55,6 +55,9 @@ type Config struct {
 	MaxModules              int // imports in one execution
 	MaxLogLines             int // log lines kept per execution
 	MaxLogBytes             int // bytes of log messages and data kept per execution
+
+	// Secrets is what secret(name) reads through (nil: secret() fails).
+	Secrets picloud.SecretReader
 }
 
 func (c Config) withDefaults() Config {
@@ -100,6 +103,7 @@ func New(cfg Config, logger *slog.Logger) *Executor {
 		MaxMemoryBytes: cfg.DefaultMaxMemoryBytes,
 	})
 	eng.RegisterStaticModule("log", logModule())
+	registerSecret(eng, logger)
 	eng.RegisterStaticModule("crypto", cryptoModule())
 	eng.RegisterStaticModule("hex", hexModule())
 	eng.RegisterStaticModule("base64", base64Module())
@@ -158,11 +162,15 @@ type Response struct {
 
 // Result is the outcome of one execution.
 type Result struct {
-	Response   *Response // nil unless Status is success
-	Status     picloud.ExecutionStatus
-	Code       string             // the API error code when Status is not success
-	Err        *picloud.ExecError // the full error when Status is not success
-	Logs       []picloud.LogLine
+	Response *Response // nil unless Status is success
+	Status   picloud.ExecutionStatus
+	Code     string             // the API error code when Status is not success
+	Err      *picloud.ExecError // the full error when Status is not success
+	Logs     []picloud.LogLine
+	// Redactor replaces the secrets the execution read (nil: none). Logs and
+	// Err are redacted already; the orchestrator applies it to the captured
+	// request and response.
+	Redactor   *Redactor
 	Operations uint64 // the evaluation's operations plus the response encoding's
 	MemoryPeak int64  // the most bytes the evaluation held at once (0: not measured)
 	Started    time.Time
@@ -187,11 +195,17 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	res = &Result{Started: time.Now()}
 	lim = x.Limits(lim)
 	logs := &collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}
+	secrets := &secretsRead{reader: x.cfg.Secrets}
+	if opts.Script != nil {
+		secrets.scriptID = opts.Script.ID
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			x.internal(res, fmt.Errorf("panic: %v", p))
 		}
 		res.Logs = logs.finish()
+		res.Redactor = secrets.redactor()
+		res.Redactor.redact(res)
 		res.Duration = time.Since(res.Started)
 	}()
 	switch {
@@ -206,6 +220,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, collectorKey{}, logs)
+	ctx = context.WithValue(ctx, secretsKey{}, secrets)
 	scope := rhai.NewScope()
 	scope.Push("request", requestValue(req))
 	eo := &rhai.EvalOptions{

@@ -69,20 +69,23 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 		resp picloud.ResponseRecord
 	}{}
 	lim := o.capture
+	// The secrets the execution read are replaced before anything is cut, so
+	// that no prefix of one survives a cut (red is nil when none was read).
+	red := res.Redactor
 	rr := &recs.req
 	rr.Method = req.Method
-	rr.Path, _ = cut(req.Path, lim.path)
-	rr.Query, rr.QueryTruncated = captureQuery(req.Query, lim.query)
-	rr.Headers, rr.HeadersTruncated = captureHeaders(req.Header, lim.header, lim.headers, true)
-	rr.Body, rr.BodyEncoding, rr.BodySize, rr.BodyTruncated = capturedBody(req.Body, lim.body)
+	rr.Path, _ = cut(red.String(req.Path), lim.path)
+	rr.Query, rr.QueryTruncated = captureQuery(red.Values(req.Query), lim.query)
+	rr.Headers, rr.HeadersTruncated = captureHeaders(red.Header(req.Header), lim.header, lim.headers, true)
+	rr.Body, rr.BodyEncoding, rr.BodySize, rr.BodyTruncated = capturedBody(red.Bytes(req.Body), lim.body)
 	l.Request = rr
 	resp := &recs.resp
 	if res.Response != nil {
 		resp.Status = res.Response.Status
 		// The response's headers are the script's (bounded by its response
 		// cap); they are cut like the request's but never redacted.
-		resp.Headers, _ = captureHeaders(res.Response.Header, lim.header, lim.headers, false)
-		resp.Body, resp.BodyEncoding, resp.BodySize, resp.BodyTruncated = capturedBody(res.Response.Body, lim.body)
+		resp.Headers, _ = captureHeaders(red.Header(res.Response.Header), lim.header, lim.headers, false)
+		resp.Body, resp.BodyEncoding, resp.BodySize, resp.BodyTruncated = capturedBody(red.Bytes(res.Response.Body), lim.body)
 	} else {
 		// A failed execution's caller gets the public error body (code, short
 		// message, execution id); the log keeps that body as the response.
