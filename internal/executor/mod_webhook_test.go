@@ -3,7 +3,9 @@ package executor
 import (
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -135,5 +137,36 @@ func TestWebhookSlack(t *testing.T) {
 	res := runRequest(t, x, call, body, http.Header{"X-Slack-Request-Timestamp": {ts}, "X-Slack-Signature": {sig}})
 	if res.Status != picloud.StatusSuccess || string(res.Response.Body) != "false" {
 		t.Fatalf("a 2018 timestamp verified on today's clock: %+v %v", res.Err, res.Response)
+	}
+}
+
+// TestWebhookDocsExample runs the GitHub receiver of docs/scripting.md as
+// written, on GitHub's example delivery and on a tampered one.
+func TestWebhookDocsExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/scripting.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(doc), "<!-- example: github-webhook -->\n```rhai\n")
+	src, _, ok2 := strings.Cut(after, "```")
+	if !ok || !ok2 {
+		t.Fatal("the github-webhook example is missing from docs/scripting.md")
+	}
+	x := newTestExecutor(t, Config{})
+	h := http.Header{
+		"X-Hub-Signature-256": {"sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"},
+		"X-Github-Event":      {"push"},
+		"X-Github-Delivery":   {"d1"},
+	}
+	res := runRequest(t, x, src, "Hello, World!", h)
+	if res.Status != picloud.StatusSuccess || res.Response.Status != 202 || !strings.Contains(string(res.Response.Body), `"event":"push"`) {
+		t.Fatalf("valid delivery: %s %+v %v", res.Status, res.Err, res.Response)
+	}
+	if len(res.Logs) != 1 || !strings.Contains(string(res.Logs[0].Data), `"delivery":"d1"`) {
+		t.Fatalf("log lines: %+v", res.Logs)
+	}
+	res = runRequest(t, x, src, "Hello, World?", h)
+	if res.Status != picloud.StatusSuccess || res.Response.Status != 401 {
+		t.Fatalf("tampered delivery: %s %+v %v", res.Status, res.Err, res.Response)
 	}
 }
