@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/rhai"
@@ -144,7 +145,8 @@ func strftime(t time.Time, layout string) (string, error) {
 		case '%':
 			b.WriteByte('%')
 		default:
-			return "", fmt.Errorf("unknown directive %%%c in layout (known: %%Y %%m %%d %%H %%M %%S %%L %%j %%a %%b %%s %%z %%Z %%%%)", layout[i])
+			r, _ := utf8.DecodeRuneInString(layout[i:])
+			return "", fmt.Errorf("unknown directive %%%c in layout (known: %%Y %%m %%d %%H %%M %%S %%L %%j %%a %%b %%s %%z %%Z %%%%)", r)
 		}
 	}
 	return b.String(), nil

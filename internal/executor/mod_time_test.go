@@ -25,6 +25,7 @@ func TestTimeModule(t *testing.T) {
 		{name: "format literal text", src: `time::format(` + ms + `, "Jan 2 %Y")`, want: "Jan 2 2024"},
 		{name: "format unknown name", src: `time::format(0, "2006-01-02")`, kind: rhai.ErrRuntime, err: `time::format: unknown layout "2006-01-02": use rfc3339, rfc1123, date, datetime or a %-pattern`},
 		{name: "format unknown directive", src: `time::format(0, "%Q")`, kind: rhai.ErrRuntime, err: "time::format: unknown directive %Q"},
+		{name: "format unknown non-ASCII directive", src: `time::format(0, "%é")`, kind: rhai.ErrRuntime, err: "time::format: unknown directive %é"},
 		{name: "format lone percent", src: `time::format(0, "%Y%")`, kind: rhai.ErrRuntime, err: "time::format: layout ends with a lone %"},
 		{name: "parse", src: `time::parse("2024-05-01T12:34:56.789Z")`, want: ms},
 		{name: "parse no fraction", src: `time::parse("2024-05-01T12:34:56Z")`, want: "1714566896000"},
