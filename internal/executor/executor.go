@@ -55,6 +55,7 @@ type Config struct {
 	MaxModules              int // imports in one execution
 	MaxLogLines             int // log lines kept per execution
 	MaxLogBytes             int // bytes of log messages and data kept per execution
+	KV                      KVConfig
 
 	// Secrets is what secret(name) reads through (nil: secret() fails).
 	Secrets picloud.SecretReader
@@ -103,6 +104,7 @@ func New(cfg Config, logger *slog.Logger) *Executor {
 		MaxMemoryBytes: cfg.DefaultMaxMemoryBytes,
 	})
 	eng.RegisterStaticModule("log", logModule())
+	registerKV(eng, cfg.KV)
 	registerSecret(eng, logger)
 	eng.RegisterStaticModule("crypto", cryptoModule())
 	eng.RegisterStaticModule("hex", hexModule())
@@ -220,6 +222,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
 	ctx = context.WithValue(ctx, collectorKey{}, logs)
+	ctx = withKVScript(ctx, opts.Script)
 	ctx = context.WithValue(ctx, secretsKey{}, secrets)
 	scope := rhai.NewScope()
 	scope.Push("request", requestValue(req))

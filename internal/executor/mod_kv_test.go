@@ -1,0 +1,125 @@
+package executor
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/sqlite"
+)
+
+func kvExecutor(t *testing.T, ops map[string]int) (*Executor, picloud.Store) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "kv.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	cfg := KVConfig{Store: st}
+	if ops != nil {
+		cfg.OnOp = func(op string) { ops[op]++ }
+	}
+	return newTestExecutor(t, Config{KV: cfg}), st
+}
+
+// kvRun runs src as the stored script sc and returns its body.
+func kvRun(t *testing.T, x *Executor, sc *picloud.Script, src string) (string, *Result) {
+	t.Helper()
+	res := run(t, x, src, Limits{}, Options{Script: sc})
+	if res.Response == nil {
+		return "", res
+	}
+	return string(res.Response.Body), res
+}
+
+func TestKVModule(t *testing.T) {
+	ops := map[string]int{}
+	x, st := kvExecutor(t, ops)
+	sc := &picloud.Script{ID: "s1", KVNamespaces: "orders"}
+	for _, tt := range []struct{ src, want string }{
+		{`[kv::get("none")]`, "[null]"},
+		{`kv::set("m", #{a: [1, 2.5, "x", (), true], b: #{c: "d"}}); kv::get("m")`, `{"a":[1,2.5,"x",null,true],"b":{"c":"d"}}`},
+		{`kv::set("s", "text"); [kv::get("s")]`, `["text"]`},
+		{`kv::incr("n", 5); kv::incr("n", -2)`, `3`},
+		{`kv::incr("n")`, `4`},
+		{`kv::delete("n")`, `true`},
+		{`kv::delete("n")`, `false`},
+		{`[kv::cas("c", (), 1), kv::cas("c", (), 2), kv::cas("c", 1, 3), kv::get("c")]`, `[true,false,true,3]`},
+		{`kv::set("l/b", 1); kv::set("l/a", 1); kv::set("l/c", 1); let p = kv::list("l/", #{limit: 2}); [p.keys, kv::list("l/", #{cursor: p.cursor})]`,
+			`[["l/a","l/b"],{"cursor":null,"keys":["l/c"]}]`},
+		{`kv::set("t", 1, #{ttl: 3600}); kv::get("t")`, `1`},
+		{`let o = kv::ns("orders"); o.set("k", "shared"); [o.get("k"), kv::get("k"), type_of(o)]`, `["shared",null,"kv::Namespace"]`},
+		{`let o = kv::ns("orders"); [o.incr("n", 2), o.cas("n", 2, 10), o.get("n"), o.delete("n"), o.list("").keys]`, `[2,true,10,true,["k"]]`},
+	} {
+		body, res := kvRun(t, x, sc, tt.src)
+		if body != tt.want {
+			t.Errorf("%s = %q (%+v), want %s", tt.src, body, res.Err, tt.want)
+		}
+	}
+	// The script's namespace holds what kv:: wrote; the shared one is apart.
+	if e, err := st.KVGet(context.Background(), "script:s1", "s"); err != nil || string(e.Value) != `"text"` {
+		t.Fatalf("stored = %+v, %v", e, err)
+	}
+	if e, err := st.KVGet(context.Background(), "ns:orders", "k"); err != nil || string(e.Value) != `"shared"` {
+		t.Fatalf("shared = %+v, %v", e, err)
+	}
+	if ops["get"] == 0 || ops["set"] == 0 || ops["incr"] == 0 || ops["ns"] != 2 || ops["cas"] == 0 || ops["list"] == 0 || ops["delete"] == 0 {
+		t.Fatalf("ops counted = %v", ops)
+	}
+	// Another script does not see s1's keys.
+	if body, _ := kvRun(t, x, &picloud.Script{ID: "s2"}, `[kv::get("s")]`); body != "[null]" {
+		t.Fatalf("s2 reads s1's key: %s", body)
+	}
+}
+
+func TestKVErrors(t *testing.T) {
+	x, st := kvExecutor(t, nil)
+	sc := &picloud.Script{ID: "s1", KVMaxKeys: 2}
+	for _, tt := range []struct{ src, want string }{
+		{`kv::ns("orders")`, `namespace "orders" is not listed`},
+		{`kv::set("", 1)`, "empty key"},
+		{`kv::set("` + strings.Repeat("k", picloud.MaxKVKeyBytes+1) + `", 1)`, "over the limit of 512"},
+		{`let s = "x"; s.pad(1048577, "x"); kv::set("big", s)`, "over the limit of 1048576 bytes"},
+		{`kv::set("f", Fn("foo"))`, "cannot be stored"},
+		{`kv::set("t", 1, #{ttl: -1})`, "ttl must be a positive"},
+		{`kv::set("t", 1, #{tll: 1})`, `unknown option "tll"`},
+		{`kv::set("s", "x"); kv::incr("s", 1)`, "holds no integer"},
+		{`kv::set("a", 1); kv::set("b", 2); kv::set("c", 3)`, "quota of 2 keys"},
+		{`kv::list("", #{limit: 0})`, "limit must be between"},
+	} {
+		_, res := kvRun(t, x, sc, tt.src)
+		if res.Status != picloud.StatusError || res.Code != picloud.EScriptError || res.Err == nil || !strings.Contains(res.Err.Message, tt.want) {
+			t.Errorf("%s = %s %+v, want a script error with %q", tt.src, res.Status, res.Err, tt.want)
+		}
+	}
+	// Nothing over a limit was written.
+	for _, k := range []string{"big", "f", "t", "c"} {
+		if _, err := st.KVGet(context.Background(), "script:s1", k); picloud.ErrorCode(err) != picloud.ENotFound {
+			t.Errorf("%s written: %v", k, err)
+		}
+	}
+	// Outside the platform (no stored script) and without a store.
+	if _, res := kvRun(t, x, nil, `kv::get("a")`); res.Err == nil || !strings.Contains(res.Err.Message, "only to stored scripts") {
+		t.Errorf("without a script: %+v", res.Err)
+	}
+	bare := newTestExecutor(t, Config{})
+	if _, res := kvRun(t, bare, sc, `kv::get("a")`); res.Err == nil || !strings.Contains(res.Err.Message, "not available") {
+		t.Errorf("without a store: %+v", res.Err)
+	}
+}
+
+// TestKVCharged: every call costs operations, more for more bytes, so a
+// budget bounds a loop of kv:: calls.
+func TestKVCharged(t *testing.T) {
+	x, _ := kvExecutor(t, nil)
+	sc := &picloud.Script{ID: "s1"}
+	small := run(t, x, `kv::set("a", "x")`, Limits{}, Options{Script: sc})
+	large := run(t, x, `let s = "x"; s.pad(100000, "x"); kv::set("a", s)`, Limits{}, Options{Script: sc})
+	if small.Operations < kvCallOps || large.Operations < small.Operations+100000/bytesPerOp {
+		t.Fatalf("operations: small %d, large %d", small.Operations, large.Operations)
+	}
+	res := run(t, x, `loop { kv::get("a") }`, Limits{MaxOperations: 100_000}, Options{Script: sc})
+	wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, "")
+}
