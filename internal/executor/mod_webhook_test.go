@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -168,5 +169,22 @@ func TestWebhookDocsExample(t *testing.T) {
 	res = runRequest(t, x, src, "Hello, World?", h)
 	if res.Status != picloud.StatusSuccess || res.Response.Status != 401 {
 		t.Fatalf("tampered delivery: %s %+v %v", res.Status, res.Err, res.Response)
+	}
+}
+
+// BenchmarkWebhookVerifyGitHub is a whole execution of a script that checks
+// a GitHub signature on a 4 KiB body: the hot path of a webhook receiver.
+func BenchmarkWebhookVerifyGitHub(b *testing.B) {
+	x := New(Config{}, nil)
+	p := x.Compile("bench", `webhook::verify_github("s3cret", request)`)
+	body := strings.Repeat("x", 4096)
+	req := &Request{Method: "POST", Path: "/", Body: []byte(body),
+		Header: http.Header{"X-Hub-Signature-256": {"sha256=" + hmacHex("s3cret", body)}}}
+	b.ReportAllocs()
+	for b.Loop() {
+		res := x.Execute(context.Background(), p, Limits{}, req, Options{})
+		if res.Status != picloud.StatusSuccess || string(res.Response.Body) != "true" {
+			b.Fatalf("%s %+v", res.Status, res.Err)
+		}
 	}
 }
