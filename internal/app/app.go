@@ -102,6 +102,8 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	a.metrics.WatchJournal(func() float64 { return float64(sink.JournalBytes()) })
 	a.sink = sink
 
+	cfg.Executor.KV.Store = store
+	cfg.Executor.KV.OnOp = a.metrics.KVOperations(executor.KVOps...)
 	a.exec = executor.New(cfg.Executor, log)
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()
@@ -173,8 +175,14 @@ func (a *App) Stop(ctx context.Context) error {
 	return a.stopErr
 }
 
-// Prune runs one retention pass.
+// Prune runs one retention pass: the expired kv keys (invisible already),
+// then the execution logs past retention.
 func (a *App) Prune(ctx context.Context) (int64, error) {
+	if n, err := a.store.PurgeKV(ctx, time.Now()); err != nil {
+		a.log.Warn("retention: kv purge failed", "err", err)
+	} else if n > 0 {
+		a.log.Info("retention: purged expired kv keys", "keys", n)
+	}
 	if a.cfg.RetentionMaxAge <= 0 && a.cfg.RetentionMaxRows <= 0 {
 		return 0, nil
 	}

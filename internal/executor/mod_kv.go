@@ -346,3 +346,6 @@ func (k *kvModule) cas(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rhai
 	ok, err := k.cfg.Store.KVCompareAndSet(c.Context(), n.ns, name, expected, picloud.KVWrite{Value: v, Quota: n.quota})
 	return rhai.Bool(ok), err
 }
+
+// KVOps are the names KVConfig.OnOp is called with.
+var KVOps = []string{"get", "set", "delete", "incr", "list", "cas", "ns"}

@@ -131,6 +131,24 @@ func New(sinkQueue func() float64) *Metrics {
 	return m
 }
 
+// KVOperations registers picloud_kv_operations_total{op} with one child per
+// op, resolved once, and returns what counts one kv:: call.
+func (m *Metrics) KVOperations(ops ...string) func(op string) {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "picloud_kv_operations_total", Help: "kv:: calls by operation (get, set, delete, incr, list, cas, ns).",
+	}, []string{"op"})
+	m.Registry.MustRegister(vec)
+	children := make(map[string]prometheus.Counter, len(ops))
+	for _, op := range ops {
+		children[op] = vec.WithLabelValues(op)
+	}
+	return func(op string) {
+		if c := children[op]; c != nil {
+			c.Inc()
+		}
+	}
+}
+
 // WatchJournal registers the execution journal's size, read when scraped.
 func (m *Metrics) WatchJournal(bytes func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
