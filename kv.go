@@ -170,3 +170,17 @@ type KVListResponse struct {
 	Cursor string   `json:"cursor"`
 	Usage  KVUsage  `json:"usage"`
 }
+
+// Validate checks the value (JSON, within MaxKVValueBytes) and the ttl.
+func (r KVKeyRequest) Validate() error {
+	if r.Value == nil {
+		return fieldError("value", "value is required (JSON; null stores null)")
+	}
+	if err := ValidKVValue(r.Value); err != nil {
+		return &Error{Code: ErrorCode(err), Message: ErrorMessage(err), Details: map[string]any{"field": "value"}}
+	}
+	if r.TTLSeconds < 0 || r.TTLSeconds > 100*365*24*3600 {
+		return fieldError("ttl_seconds", "ttl_seconds must be between 0 (no expiry) and 100 years")
+	}
+	return nil
+}

@@ -44,6 +44,10 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /api/scripts/{id}/logs", admin(m.HandleLogs))
 	mux.HandleFunc("GET /api/executions/{id}", admin(m.HandleExecution))
 	mux.HandleFunc("POST /api/validate", admin(m.HandleValidate))
+	mux.HandleFunc("GET /api/scripts/{id}/kv", admin(m.HandleListKV))
+	mux.HandleFunc("GET /api/scripts/{id}/kv/{key...}", admin(m.HandleGetKV))
+	mux.HandleFunc("PUT /api/scripts/{id}/kv/{key...}", admin(m.HandlePutKV))
+	mux.HandleFunc("DELETE /api/scripts/{id}/kv/{key...}", admin(m.HandleDeleteKV))
 
 	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
 	if a.cfg.PublicMetrics {
