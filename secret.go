@@ -75,3 +75,8 @@ type SecretReader interface {
 	// ENotFound when neither exists.
 	Secret(ctx context.Context, scriptID, name string) (string, error)
 }
+
+// SecretList is the body of GET .../secrets.
+type SecretList struct {
+	Items []*Secret `json:"items"`
+}

@@ -30,6 +30,8 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
   logs NAME [--limit N]                           show a script's recent executions
   ls                                              list scripts
   rm NAME                                         delete a script
+  secret set|ls|rm SCRIPT [NAME]                  a script's secrets (set reads the value from stdin;
+                                                  --global for the global ones)
 
 Engine:
   rhai ...         run Rhai scripts locally (picloud rhai -h)
@@ -70,6 +72,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runList(ctx, rest, stdout, stderr)
 	case "rm":
 		return runRemove(ctx, rest, stdout, stderr)
+	case "secret":
+		return runSecret(ctx, rest, stdin, stdout, stderr)
 	case "rhai":
 		return runRhai(ctx, rest, stdin, stdout, stderr)
 	case "help", "-h", "--help":

@@ -195,6 +195,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"Replace it with 'picloud token rotate'.\n\n", token)
 	}
 
+	if cfg.SecretBox, err = loadSecretBox(o.sf.dataDir, stderr); err != nil {
+		return err
+	}
 	a, err := app.New(cfg, store)
 	if err != nil {
 		return err

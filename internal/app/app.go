@@ -21,6 +21,7 @@ import (
 	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/metrics"
 	"github.com/picloud/picloud/internal/orchestrator"
+	"github.com/picloud/picloud/internal/secretbox"
 )
 
 // Retention's defaults, each named once (cmd/picloud's flags default to them).
@@ -48,6 +49,11 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (--trusted-proxies); none by default.
 	TrustedProxies httpapi.TrustedProxies
+
+	// SecretBox seals and opens scripts' secrets (the key of
+	// PICLOUD_SECRET_KEY or of the data directory's key file); nil: secrets
+	// cannot be set and secret() fails.
+	SecretBox *secretbox.Box
 
 	PublicMetrics bool  // serve /metrics without the admin token
 	Dashboard     fs.FS // the dashboard's files; nil serves none
@@ -104,6 +110,9 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 
 	cfg.Executor.KV.Store = store
 	cfg.Executor.KV.OnOp = a.metrics.KVOperations(executor.KVOps...)
+	if cfg.SecretBox != nil {
+		cfg.Executor.Secrets = secretbox.Reader{Store: store, Box: cfg.SecretBox}
+	}
 	a.exec = executor.New(cfg.Executor, log)
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()
@@ -111,10 +120,20 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log,
 		HealthChecks: []manager.HealthCheck{a.journalCheck()},
 		Flush:        sink.Flush,
+		Secrets:      sealer(cfg.SecretBox),
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	a.handler = a.routes()
 	return a, nil
+}
+
+// sealer is box as a manager.Sealer: nil when box is (an interface holding
+// a nil *Box is not nil).
+func sealer(box *secretbox.Box) manager.Sealer {
+	if box == nil {
+		return nil
+	}
+	return box
 }
 
 // journalCheck is the execution journal's health: down while it is over its

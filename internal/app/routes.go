@@ -44,10 +44,12 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /api/scripts/{id}/logs", admin(m.HandleLogs))
 	mux.HandleFunc("GET /api/executions/{id}", admin(m.HandleExecution))
 	mux.HandleFunc("POST /api/validate", admin(m.HandleValidate))
-	mux.HandleFunc("GET /api/scripts/{id}/kv", admin(m.HandleListKV))
-	mux.HandleFunc("GET /api/scripts/{id}/kv/{key...}", admin(m.HandleGetKV))
-	mux.HandleFunc("PUT /api/scripts/{id}/kv/{key...}", admin(m.HandlePutKV))
-	mux.HandleFunc("DELETE /api/scripts/{id}/kv/{key...}", admin(m.HandleDeleteKV))
+	mux.HandleFunc("GET /api/scripts/{id}/secrets", admin(m.HandleListSecrets))
+	mux.HandleFunc("PUT /api/scripts/{id}/secrets/{name}", admin(m.HandlePutSecret))
+	mux.HandleFunc("DELETE /api/scripts/{id}/secrets/{name}", admin(m.HandleDeleteSecret))
+	mux.HandleFunc("GET /api/secrets", admin(m.HandleListSecrets))
+	mux.HandleFunc("PUT /api/secrets/{name}", admin(m.HandlePutSecret))
+	mux.HandleFunc("DELETE /api/secrets/{name}", admin(m.HandleDeleteSecret))
 
 	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
 	if a.cfg.PublicMetrics {

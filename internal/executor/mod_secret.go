@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -73,21 +74,21 @@ func registerSecret(eng *rhai.Engine, logger *slog.Logger) {
 		}
 		sr, _ := c.Context().Value(secretsKey{}).(*secretsRead)
 		if sr == nil || sr.reader == nil {
-			return rhai.Unit, rhai.NewError(rhai.ErrRuntime, "secret(%q): secrets are not available here", name)
+			return rhai.Unit, secretError("secret(%q): secrets are not available here", name)
 		}
 		if !picloud.ValidSecretName(name) {
-			return rhai.Unit, rhai.NewError(rhai.ErrRuntime, "secret(%q): not a secret name ([A-Z_][A-Z0-9_]{0,63})", name)
+			return rhai.Unit, secretError("secret(%q): not a secret name ([A-Z_][A-Z0-9_]{0,63})", name)
 		}
 		v, err := sr.get(c.Context(), name)
 		switch {
 		case picloud.ErrorCode(err) == picloud.ENotFound:
-			return rhai.Unit, rhai.NewError(rhai.ErrRuntime, "secret %s is not set (for this script or globally)", name)
+			return rhai.Unit, secretError("secret %s is not set (for this script or globally)", name)
 		case err != nil:
 			if ctxErr := c.Context().Err(); ctxErr != nil {
 				return rhai.Unit, c.Tick(0) // the execution is ending: let the engine say why
 			}
 			logger.Error("executor: reading a secret", "name", name, "err", err)
-			return rhai.Unit, rhai.NewError(rhai.ErrRuntime, "secret %s could not be read", name)
+			return rhai.Unit, secretError("secret %s could not be read", name)
 		}
 		if err := c.Tick(len(v) / bytesPerOp); err != nil {
 			return rhai.Unit, err
@@ -97,6 +98,13 @@ func registerSecret(eng *rhai.Engine, logger *slog.Logger) {
 		}
 		return rhai.String(v), nil
 	})
+}
+
+// secretError is a runtime error whose caught value (`catch (e)`) is its
+// message, as for a thrown string.
+func secretError(format string, args ...any) error {
+	msg := fmt.Sprintf(format, args...)
+	return &rhai.Error{Kind: rhai.ErrRuntime, Message: msg, Value: rhai.String(msg)}
 }
 
 // Redactor replaces the values of the secrets an execution read with

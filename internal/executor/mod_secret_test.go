@@ -71,8 +71,11 @@ func TestSecretMissing(t *testing.T) {
 		t.Fatalf("message = %q", res.Err.Message)
 	}
 	// A script may catch it.
-	res = run(t, x, `try { secret("NOPE") } catch (e) { "caught" }`, Limits{}, Options{})
+	res = run(t, x, `let r = ""; try { secret("NOPE"); } catch (e) { r = e; } r`, Limits{}, Options{})
 	wantStatus(t, res, picloud.StatusSuccess, "", "")
+	if got := string(res.Response.Body); !strings.Contains(got, "secret NOPE is not set") {
+		t.Fatalf("caught = %q", got)
+	}
 	res = run(t, x, `secret("lower")`, Limits{}, Options{})
 	if res.Status != picloud.StatusError || !strings.Contains(res.Err.Message, "not a secret name") {
 		t.Fatalf("bad name: %+v", res.Err)
@@ -135,7 +138,7 @@ func TestSecretRedaction(t *testing.T) {
 	}
 
 	// Nothing read, nothing to redact.
-	res = run(t, x, `log::info("` + apiKey + `"); 1`, Limits{}, opts)
+	res = run(t, x, `log::info("`+apiKey+`"); 1`, Limits{}, opts)
 	if res.Redactor != nil || res.Logs[0].Message != apiKey {
 		t.Fatalf("no secret read: %+v %v", res.Logs, res.Redactor)
 	}

@@ -50,6 +50,10 @@ type Config struct {
 	// the store (the sink's Flush). The log routes call it, bounded by
 	// FlushTimeout, so that a log read right after an invocation shows it.
 	Flush func(ctx context.Context) error
+
+	// Secrets seals the values the secret routes store; nil: setting a
+	// secret answers unavailable.
+	Secrets Sealer
 }
 
 // FlushTimeout bounds how long a log read waits for rows still on their way
@@ -66,6 +70,7 @@ type Manager struct {
 	health  *health
 	auth    *authState
 	flush   func(ctx context.Context) error
+	secrets Sealer
 }
 
 // New makes a manager from cfg.
@@ -75,7 +80,7 @@ func New(cfg Config) *Manager {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{store: cfg.Store, exec: cfg.Executor, invoker: cfg.Invoker, log: logger,
-		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush}
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets}
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)
