@@ -58,9 +58,9 @@ type ScriptUpdate struct {
 	MaxResponseBytes *int64 `json:"max_response_bytes"`
 	Unsandboxed      *bool  `json:"unsandboxed"`
 	// The kv settings (see Script).
-	KVNamespaces *string `json:"kv_namespaces"`
-	KVMaxKeys    *int64  `json:"kv_max_keys"`
-	KVMaxBytes   *int64  `json:"kv_max_bytes"`
+	KVNamespaces *string `json:"kv_namespaces,omitempty"`
+	KVMaxKeys    *int64  `json:"kv_max_keys,omitempty"`
+	KVMaxBytes   *int64  `json:"kv_max_bytes,omitempty"`
 	NewVersion   bool    `json:"-"`
 }
 

@@ -169,7 +169,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: picloud deploy FILE [--name NAME] [--config FILE] [--timeout-ms N] [--max-operations N] [--max-concurrency N] [--max-memory-bytes N] [--max-response-bytes N] [--unsandboxed]")
+		return errors.New("usage: picloud deploy FILE [--name NAME] [--config FILE] [--timeout-ms N] [--max-operations N] [--max-concurrency N] [--max-memory-bytes N] [--max-response-bytes N] [--unsandboxed] [--kv-namespaces A,B] [--kv-max-keys N] [--kv-max-bytes N]")
 	}
 	src, err := os.ReadFile(pos[0])
 	if err != nil {
@@ -235,7 +235,8 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // nothing at all.
 func settingsOf(s picloud.Script) picloud.Script {
 	return picloud.Script{TimeoutMS: s.TimeoutMS, MaxOperations: s.MaxOperations, MaxConcurrency: s.MaxConcurrency,
-		MaxMemoryBytes: s.MaxMemoryBytes, MaxResponseBytes: s.MaxResponseBytes, Unsandboxed: s.Unsandboxed}
+		MaxMemoryBytes: s.MaxMemoryBytes, MaxResponseBytes: s.MaxResponseBytes, Unsandboxed: s.Unsandboxed,
+		KVNamespaces: s.KVNamespaces, KVMaxKeys: s.KVMaxKeys, KVMaxBytes: s.KVMaxBytes}
 }
 
 func ptr[T any](v T) *T { return &v }

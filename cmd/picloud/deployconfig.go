@@ -75,6 +75,9 @@ var configKeys = map[string]string{
 	"max_memory_bytes":   "integer",
 	"max_response_bytes": "integer",
 	"unsandboxed":        "boolean",
+	"kv_namespaces":      "string",
+	"kv_max_keys":        "integer",
+	"kv_max_bytes":       "integer",
 }
 
 // set stores one setting into u and checks its range.
@@ -106,6 +109,15 @@ func set(u *picloud.ScriptUpdate, key string, v any) error {
 	case "unsandboxed":
 		one.Unsandboxed = ptr(v.(bool))
 		u.Unsandboxed = one.Unsandboxed
+	case "kv_namespaces":
+		one.KVNamespaces = ptr(v.(string))
+		u.KVNamespaces = one.KVNamespaces
+	case "kv_max_keys":
+		one.KVMaxKeys = ptr(v.(int64))
+		u.KVMaxKeys = one.KVMaxKeys
+	case "kv_max_bytes":
+		one.KVMaxBytes = ptr(v.(int64))
+		u.KVMaxBytes = one.KVMaxBytes
 	}
 	if err := one.Validate(); err != nil {
 		return errors.New(picloud.ErrorMessage(err))
@@ -143,7 +155,7 @@ func parseTOMLConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 		key = strings.TrimSpace(key)
 		kind, known := configKeys[key]
 		if !known {
-			return u, fail("unknown setting %q (known: name, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed)", key)
+			return u, fail("unknown setting %q (known: name, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes)", key)
 		}
 		if prev, dup := seen[key]; dup {
 			return u, fail("%s is already set on line %d", key, prev)
@@ -381,6 +393,8 @@ func lineAt(data []byte, offset int64, err error) int {
 type settingFlags struct {
 	timeoutMS, maxOperations, maxConcurrency, maxMemoryBytes, maxResponseBytes optInt
 	unsandboxed                                                                optBool
+	kvMaxKeys, kvMaxBytes                                                      optInt
+	kvNamespaces                                                               optString
 }
 
 func (f *settingFlags) register(fs *flag.FlagSet) {
@@ -389,6 +403,9 @@ func (f *settingFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.maxConcurrency, "max-concurrency", "the script's max_concurrency (0 = server default)")
 	fs.Var(&f.maxMemoryBytes, "max-memory-bytes", "the script's max_memory_bytes (0 = server default)")
 	fs.Var(&f.maxResponseBytes, "max-response-bytes", "the script's max_response_bytes (0 = server default)")
+	fs.Var(&f.kvNamespaces, "kv-namespaces", "the script's kv_namespaces: shared kv namespaces it may reach, comma-separated (\"\" for none)")
+	fs.Var(&f.kvMaxKeys, "kv-max-keys", "the script's kv_max_keys (0 = server default)")
+	fs.Var(&f.kvMaxBytes, "kv-max-bytes", "the script's kv_max_bytes (0 = server default)")
 	fs.Var(&f.unsandboxed, "unsandboxed", "serve the script's responses without the CSP sandbox (only with --functions-origin on the server); --unsandboxed=false restores it")
 }
 
@@ -400,6 +417,7 @@ func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
 	}{
 		{"timeout_ms", f.timeoutMS.v}, {"max_operations", f.maxOperations.v}, {"max_concurrency", f.maxConcurrency.v},
 		{"max_memory_bytes", f.maxMemoryBytes.v}, {"max_response_bytes", f.maxResponseBytes.v},
+		{"kv_max_keys", f.kvMaxKeys.v}, {"kv_max_bytes", f.kvMaxBytes.v},
 	} {
 		if s.v == nil {
 			continue
@@ -410,6 +428,11 @@ func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
 	}
 	if f.unsandboxed.v != nil {
 		u.Unsandboxed = f.unsandboxed.v
+	}
+	if f.kvNamespaces.v != nil {
+		if err := set(u, "kv_namespaces", *f.kvNamespaces.v); err != nil {
+			return fmt.Errorf("--kv-namespaces: %v", err)
+		}
 	}
 	return nil
 }

@@ -25,11 +25,12 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
   deploy FILE [--name N] [--config F]             create or update a script by name; settings from
                                                   FILE.toml/.json or F, and --timeout-ms, --max-operations,
                                                   --max-concurrency, --max-memory-bytes, --max-response-bytes,
-                                                  --unsandboxed
+                                                  --unsandboxed, --kv-namespaces, --kv-max-keys, --kv-max-bytes
   invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME
   logs NAME [--limit N]                           show a script's recent executions
   ls                                              list scripts
   rm NAME                                         delete a script
+  kv ls|get|set|rm SCRIPT [KEY] [VALUE]           a script's kv keys (VALUE is JSON; picloud kv -h)
   secret set|ls|rm SCRIPT [NAME]                  a script's secrets (set reads the value from stdin;
                                                   --global for the global ones)
 
@@ -72,6 +73,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runList(ctx, rest, stdout, stderr)
 	case "rm":
 		return runRemove(ctx, rest, stdout, stderr)
+	case "kv":
+		return runKV(ctx, rest, stdin, stdout, stderr)
 	case "secret":
 		return runSecret(ctx, rest, stdin, stdout, stderr)
 	case "rhai":

@@ -119,6 +119,8 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.Executor.DefaultMaxOperations, "default-max-operations", executor.DefaultMaxOperations, "a script's operation limit when it sets no max_operations (PICLOUD_DEFAULT_MAX_OPERATIONS)")
 	fs.Int64Var(&c.Executor.DefaultMaxMemoryBytes, "default-max-memory-bytes", executor.DefaultMaxMemoryBytes, "a script's memory budget when it sets no max_memory_bytes (PICLOUD_DEFAULT_MAX_MEMORY_BYTES)")
 	fs.Int64Var(&c.Executor.DefaultMaxResponseBytes, "default-max-response-bytes", executor.DefaultMaxResponseBytes, "a script's response size limit when it sets no max_response_bytes (PICLOUD_DEFAULT_MAX_RESPONSE_BYTES)")
+	fs.Int64Var(&c.Executor.KV.MaxKeys, "default-kv-max-keys", picloud.DefaultKVMaxKeys, "keys a script may keep in one kv namespace when it sets no kv_max_keys (PICLOUD_DEFAULT_KV_MAX_KEYS)")
+	fs.Int64Var(&c.Executor.KV.MaxBytes, "default-kv-max-bytes", picloud.DefaultKVMaxBytes, "bytes of keys and values a script may keep in one kv namespace when it sets no kv_max_bytes (PICLOUD_DEFAULT_KV_MAX_BYTES)")
 	fs.IntVar(&c.Executor.MaxCallDepth, "max-call-depth", 0, "nested function calls; 0 is Rhai's default, 64 (PICLOUD_MAX_CALL_DEPTH)")
 	fs.IntVar(&c.Executor.MaxExprDepth, "max-expr-depth", 0, "expression nesting; 0 is Rhai's default, 64 (PICLOUD_MAX_EXPR_DEPTH)")
 	fs.IntVar(&c.Executor.MaxStringSize, "max-string-size", executor.DefaultMaxStringSize, "bytes in one string (PICLOUD_MAX_STRING_SIZE)")

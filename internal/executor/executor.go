@@ -72,6 +72,8 @@ func (c Config) withDefaults() Config {
 	c.MaxModules = cmp.Or(c.MaxModules, DefaultMaxModules)
 	c.MaxLogLines = cmp.Or(c.MaxLogLines, DefaultMaxLogLines)
 	c.MaxLogBytes = cmp.Or(c.MaxLogBytes, DefaultMaxLogBytes)
+	c.KV.MaxKeys = cmp.Or(c.KV.MaxKeys, picloud.DefaultKVMaxKeys)
+	c.KV.MaxBytes = cmp.Or(c.KV.MaxBytes, picloud.DefaultKVMaxBytes)
 	return c
 }
 
@@ -105,6 +107,9 @@ func New(cfg Config, logger *slog.Logger) *Executor {
 	})
 	eng.RegisterStaticModule("log", logModule())
 	registerKV(eng, cfg.KV)
+	// The kv store and hook are connections, not settings: Config reports
+	// the quotas alone.
+	cfg.KV.Store, cfg.KV.OnOp = nil, nil
 	registerSecret(eng, logger)
 	eng.RegisterStaticModule("crypto", cryptoModule())
 	eng.RegisterStaticModule("hex", hexModule())
