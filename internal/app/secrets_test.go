@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -195,5 +196,35 @@ func TestSecretsWithoutKey(t *testing.T) {
 	id := e.create("nokey", `secret("A_KEY")`)
 	if code, out := e.admin("PUT", "/api/scripts/"+id+"/secrets/A_KEY", map[string]any{"value": "value"}); code != http.StatusServiceUnavailable {
 		t.Fatalf("put without a key = %d %v", code, out)
+	}
+}
+
+// TestSecretsDocExample runs the example of docs/scripting.md's Secrets
+// section as written there.
+func TestSecretsDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/scripting.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```rhai\n// greet.rhai\n")
+	src, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("docs/scripting.md has no greet.rhai example")
+	}
+	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "picloud.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	e := newEnv(t, s, app.Config{SecretBox: testBox(t)})
+	id := e.create("greet", src)
+	if code, out := e.admin("PUT", "/api/scripts/"+id+"/secrets/GREETING", map[string]any{"value": "Hello"}); code != http.StatusNoContent {
+		t.Fatalf("put: %d %v", code, out)
+	}
+	if resp, b := e.request("GET", "/fn/greet", nil); resp.StatusCode != 200 || string(b) != `{"message":"Hello, world!"}` {
+		t.Fatalf("example = %d %s", resp.StatusCode, b)
+	}
+	if msg := e.logs(id, 1)[0]["logs"].([]any)[0].(map[string]any)["message"]; msg != "greeting with [redacted:GREETING]" {
+		t.Fatalf("logged %v", msg)
 	}
 }
