@@ -61,7 +61,25 @@ describe('settings form', () => {
 			max_concurrency: 4,
 			max_memory_bytes: 68719476736,
 			max_response_bytes: 0,
-			unsandboxed: true
+			kv_max_keys: 0,
+			kv_max_bytes: 0,
+			unsandboxed: true,
+			kv_namespaces: ''
 		});
+	});
+
+	it('edits the shared kv namespaces', () => {
+		const s: Script = { ...script, kv_namespaces: 'orders,users' };
+		const form = settingsForm(s);
+		expect(form.kvNamespaces).toBe('orders,users');
+		form.kvNamespaces = ' orders , users ';
+		expect(settingsChanged(form, s)).toBe(false);
+		form.kvNamespaces = 'orders, Bad Name';
+		expect(settingsProblem(form)).toContain('“Bad Name” is not a slug');
+		form.kvNamespaces = 'orders, billing,';
+		form.values.kv_max_keys = '100';
+		expect(settingsProblem(form)).toBe('');
+		expect(settingsChanged(form, s)).toBe(true);
+		expect(settingsInput(form)).toMatchObject({ kv_namespaces: 'orders,billing', kv_max_keys: 100 });
 	});
 });

@@ -24,6 +24,11 @@ export interface Script {
 	max_response_bytes?: number;
 	/** Responses without the platform's CSP sandbox (effective only with --functions-origin). */
 	unsandboxed?: boolean;
+	/** Shared kv namespaces the script may reach with kv::ns(name), comma-separated. */
+	kv_namespaces?: string;
+	/** The script's kv quota per namespace; 0 = server default (10,000 keys, 64 MiB). */
+	kv_max_keys?: number;
+	kv_max_bytes?: number;
 	created_at?: string;
 	updated_at?: string;
 	/** The most recent execution, absent or null when the script never ran. */
@@ -41,6 +46,9 @@ export interface ScriptInput {
 	max_memory_bytes?: number;
 	max_response_bytes?: number;
 	unsandboxed?: boolean;
+	kv_namespaces?: string;
+	kv_max_keys?: number;
+	kv_max_bytes?: number;
 }
 
 /** The numeric settings of a script: absent or 0 means the server's default. */
@@ -49,7 +57,9 @@ export type NumericSetting =
 	| 'max_operations'
 	| 'max_concurrency'
 	| 'max_memory_bytes'
-	| 'max_response_bytes';
+	| 'max_response_bytes'
+	| 'kv_max_keys'
+	| 'kv_max_bytes';
 
 export interface Version {
 	version: number;
