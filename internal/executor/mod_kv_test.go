@@ -123,3 +123,27 @@ func TestKVCharged(t *testing.T) {
 	res := run(t, x, `loop { kv::get("a") }`, Limits{MaxOperations: 100_000}, Options{Script: sc})
 	wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, "")
 }
+
+// TestKVDocExamples runs the examples of docs/scripting.md's kv section.
+func TestKVDocExamples(t *testing.T) {
+	x, _ := kvExecutor(t, nil)
+	sc := &picloud.Script{ID: "doc"}
+	counter := `let n = kv::incr("hits", 1);
+kv::set("last", #{name: request.query.name ?? "anonymous"}, #{ttl: 60});
+#{hits: n, last: kv::get("last")}`
+	for i, want := range []string{`{"hits":1,"last":{"name":"anonymous"}}`, `{"hits":2,"last":{"name":"anonymous"}}`} {
+		if body, res := kvRun(t, x, sc, counter); body != want {
+			t.Fatalf("counter call %d = %s %+v", i, body, res.Err)
+		}
+	}
+	cart := `loop {
+    let cart = kv::get("cart");
+    let next = if cart == () { [request.body] } else { cart + [request.body] };
+    if kv::cas("cart", cart, next) { break next; }
+}`
+	for i, want := range []string{`[null]`, `[null,null]`} {
+		if body, res := kvRun(t, x, sc, cart); body != want {
+			t.Fatalf("cart call %d = %s %+v", i, body, res.Err)
+		}
+	}
+}
