@@ -112,6 +112,7 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	cfg.Executor.KV.OnOp = a.metrics.KVOperations(executor.KVOps...)
 	if cfg.SecretBox != nil {
 		cfg.Executor.Secrets = secretbox.Reader{Store: store, Box: cfg.SecretBox}
+		cfg.Executor.OnSecretRead = a.metrics.SecretReads(executor.SecretReadResults...)
 	}
 	a.exec = executor.New(cfg.Executor, log)
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)

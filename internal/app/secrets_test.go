@@ -91,6 +91,11 @@ func TestSecrets(t *testing.T) {
 			t.Errorf("response body = %v", respRec["body"])
 		}
 
+		resp, b = e.request("GET", "/metrics", nil, "Authorization", "Bearer "+testToken)
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `picloud_secret_reads_total{result="found"} 3`) {
+			t.Errorf("metrics: %d %s", resp.StatusCode, grepLines(string(b), "picloud_secret"))
+		}
+
 		// Another script sees the global secret, not reader's.
 		other := e.create("other", `let r = ""; try { r = secret("API_KEY"); } catch (e) { r = e; } secret("SHARED") + "/" + r`)
 		if resp, b := e.request("GET", "/fn/other", nil); resp.StatusCode != 200 ||
@@ -227,4 +232,14 @@ func TestSecretsDocExample(t *testing.T) {
 	if msg := e.logs(id, 1)[0]["logs"].([]any)[0].(map[string]any)["message"]; msg != "greeting with [redacted:GREETING]" {
 		t.Fatalf("logged %v", msg)
 	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -57,8 +57,11 @@ type Config struct {
 	MaxLogBytes             int // bytes of log messages and data kept per execution
 	KV                      KVConfig
 
-	// Secrets is what secret(name) reads through (nil: secret() fails).
-	Secrets picloud.SecretReader
+	// Secrets is what secret(name) reads through (nil: secret() fails);
+	// OnSecretRead, when set, is told each read's result (one of
+	// SecretReadResults). Connections, not settings: Config reports neither.
+	Secrets      picloud.SecretReader
+	OnSecretRead func(result string)
 }
 
 func (c Config) withDefaults() Config {
@@ -110,7 +113,8 @@ func New(cfg Config, logger *slog.Logger) *Executor {
 	// The kv store and hook are connections, not settings: Config reports
 	// the quotas alone.
 	cfg.KV.Store, cfg.KV.OnOp = nil, nil
-	registerSecret(eng, logger)
+	registerSecret(eng, cfg.Secrets, cfg.OnSecretRead, logger)
+	cfg.Secrets, cfg.OnSecretRead = nil, nil
 	eng.RegisterStaticModule("crypto", cryptoModule())
 	eng.RegisterStaticModule("hex", hexModule())
 	eng.RegisterStaticModule("base64", base64Module())
@@ -202,7 +206,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	res = &Result{Started: time.Now()}
 	lim = x.Limits(lim)
 	logs := &collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}
-	secrets := &secretsRead{reader: x.cfg.Secrets}
+	secrets := &secretsRead{}
 	if opts.Script != nil {
 		secrets.scriptID = opts.Script.ID
 	}

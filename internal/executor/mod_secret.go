@@ -28,20 +28,19 @@ type secretsKey struct{}
 // secretsRead holds the secrets one execution read (name → value): the
 // values redaction replaces, and a cache so a second read costs no query.
 type secretsRead struct {
-	reader   picloud.SecretReader
 	scriptID string
 	mu       sync.Mutex
 	values   map[string]string
 }
 
-func (s *secretsRead) get(ctx context.Context, name string) (string, error) {
+func (s *secretsRead) get(ctx context.Context, reader picloud.SecretReader, name string) (string, error) {
 	s.mu.Lock()
 	v, ok := s.values[name]
 	s.mu.Unlock()
 	if ok {
 		return v, nil
 	}
-	v, err := s.reader.Secret(ctx, s.scriptID, name)
+	v, err := reader.Secret(ctx, s.scriptID, name)
 	if err != nil {
 		return "", err
 	}
@@ -65,31 +64,50 @@ func (s *secretsRead) redactor() *Redactor {
 	return NewRedactor(s.values)
 }
 
-// registerSecret adds secret(name) to the engine's global namespace.
-func registerSecret(eng *rhai.Engine, logger *slog.Logger) {
+// Results of secret() calls, as SecretReadResults names them for metrics.
+const (
+	SecretFound   = "found"
+	SecretMissing = "missing"
+	SecretFailed  = "error"
+)
+
+// SecretReadResults are the results Config.OnSecretRead is called with.
+var SecretReadResults = []string{SecretFound, SecretMissing, SecretFailed}
+
+// registerSecret adds secret(name) to the engine's global namespace, reading
+// through reader and telling onRead (when set) how each read went.
+func registerSecret(eng *rhai.Engine, reader picloud.SecretReader, onRead func(result string), logger *slog.Logger) {
+	count := func(result string) {
+		if onRead != nil {
+			onRead(result)
+		}
+	}
 	eng.RegisterFn("secret", []rhai.Type{rhai.TypeString}, func(c *rhai.Context, args []rhai.Value) (rhai.Value, error) {
 		name := args[0].AsString()
 		if err := c.Tick(1); err != nil {
 			return rhai.Unit, err
 		}
 		sr, _ := c.Context().Value(secretsKey{}).(*secretsRead)
-		if sr == nil || sr.reader == nil {
+		if sr == nil || reader == nil {
 			return rhai.Unit, secretError("secret(%q): secrets are not available here", name)
 		}
 		if !picloud.ValidSecretName(name) {
 			return rhai.Unit, secretError("secret(%q): not a secret name ([A-Z_][A-Z0-9_]{0,63})", name)
 		}
-		v, err := sr.get(c.Context(), name)
+		v, err := sr.get(c.Context(), reader, name)
 		switch {
 		case picloud.ErrorCode(err) == picloud.ENotFound:
+			count(SecretMissing)
 			return rhai.Unit, secretError("secret %s is not set (for this script or globally)", name)
 		case err != nil:
+			count(SecretFailed)
 			if ctxErr := c.Context().Err(); ctxErr != nil {
 				return rhai.Unit, c.Tick(0) // the execution is ending: let the engine say why
 			}
 			logger.Error("executor: reading a secret", "name", name, "err", err)
 			return rhai.Unit, secretError("secret %s could not be read", name)
 		}
+		count(SecretFound)
 		if err := c.Tick(len(v) / bytesPerOp); err != nil {
 			return rhai.Unit, err
 		}

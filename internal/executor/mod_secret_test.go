@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -60,6 +61,22 @@ func TestSecretRead(t *testing.T) {
 		if got := string(res.Response.Body); got != "global-key-value|shared-value" {
 			t.Fatalf("body = %q", got)
 		}
+	}
+}
+
+func TestSecretReadMetrics(t *testing.T) {
+	got := map[string]int{}
+	var mu sync.Mutex
+	f := &fakeSecrets{m: map[string]string{"/A_KEY": "value-1"}}
+	x := newTestExecutor(t, Config{Secrets: f, OnSecretRead: func(r string) { mu.Lock(); got[r]++; mu.Unlock() }})
+	if x.Config().Secrets != nil || x.Config().OnSecretRead != nil {
+		t.Fatal("Config reports the secret reader")
+	}
+	run(t, x, `secret("A_KEY"); secret("A_KEY"); secret("NOPE")`, Limits{}, Options{})
+	f.err = errors.New("down")
+	run(t, x, `secret("OTHER")`, Limits{}, Options{})
+	if got[SecretFound] != 2 || got[SecretMissing] != 1 || got[SecretFailed] != 1 {
+		t.Fatalf("counts = %v", got)
 	}
 }
 

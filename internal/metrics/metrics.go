@@ -149,6 +149,24 @@ func (m *Metrics) KVOperations(ops ...string) func(op string) {
 	}
 }
 
+// SecretReads registers picloud_secret_reads_total{result} with one child
+// per result, resolved once, and returns what counts one secret() call.
+func (m *Metrics) SecretReads(results ...string) func(result string) {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "picloud_secret_reads_total", Help: "secret() calls by result (found, missing, error).",
+	}, []string{"result"})
+	m.Registry.MustRegister(vec)
+	children := make(map[string]prometheus.Counter, len(results))
+	for _, r := range results {
+		children[r] = vec.WithLabelValues(r)
+	}
+	return func(result string) {
+		if c := children[result]; c != nil {
+			c.Inc()
+		}
+	}
+}
+
 // WatchJournal registers the execution journal's size, read when scraped.
 func (m *Metrics) WatchJournal(bytes func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
