@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"regexp"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -50,6 +52,16 @@ func TestKVCounterConcurrent(t *testing.T) {
 			if err != nil || string(got.Value) != "1000" || failed.Load() != 0 {
 				t.Fatalf("%s: counter after %d calls from %d clients = %+v, %v (%d failed)", name, calls, clients, got, err, failed.Load())
 			}
+		}
+		// Every call was counted once by operation.
+		_, body := e.request("GET", "/metrics", nil, "Authorization", "Bearer "+testToken)
+		for _, want := range []string{`picloud_kv_operations_total{op="incr"} 1000`, `picloud_kv_operations_total{op="list"} 0`} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("metrics lack %s", want)
+			}
+		}
+		if !regexp.MustCompile(`picloud_kv_operations_total\{op="cas"\} (\d{4,})`).Match(body) {
+			t.Errorf("metrics lack 1,000 or more cas calls")
 		}
 	})
 }

@@ -147,3 +147,31 @@ kv::set("last", #{name: request.query.name ?? "anonymous"}, #{ttl: 60});
 		}
 	}
 }
+
+// BenchmarkKV is one execution of each kv:: hot path on a SQLite store.
+func BenchmarkKV(b *testing.B) {
+	for _, bc := range []struct{ name, src string }{
+		{"get", `kv::get("k")`},
+		{"set", `kv::set("k", #{n: 1, s: "value"})`},
+		{"incr", `kv::incr("n", 1)`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "kv.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer st.Close()
+			x := New(Config{KV: KVConfig{Store: st}}, nil)
+			sc := &picloud.Script{ID: "bench"}
+			st.KVSet(context.Background(), picloud.ScriptNamespace(sc.ID), "k", picloud.KVWrite{Value: []byte(`{"n":1}`)})
+			p := x.Compile("bench", bc.src)
+			req := &Request{Method: "GET", Path: "/", Header: map[string][]string{}}
+			b.ReportAllocs()
+			for b.Loop() {
+				if res := x.Execute(context.Background(), p, Limits{}, req, Options{Script: sc}); res.Status != picloud.StatusSuccess {
+					b.Fatal(res.Err)
+				}
+			}
+		})
+	}
+}
