@@ -145,6 +145,19 @@ func KVEqual(a, b json.RawMessage) bool {
 	return reflect.DeepEqual(va, vb)
 }
 
+// KVMatches is compare-and-set's test: whether the current value (nil: the
+// key is absent) is expected. A nil expected matches only an absent key; a
+// JSON null matches an absent key or a null, as kv:: reads both as ().
+func KVMatches(cur, expected json.RawMessage) bool {
+	switch {
+	case cur == nil:
+		return expected == nil || KVEqual(expected, json.RawMessage("null"))
+	case expected == nil:
+		return false
+	}
+	return KVEqual(cur, expected)
+}
+
 // KVNamespaces splits a kv_namespaces setting ("orders, users") into names.
 func KVNamespaces(setting string) []string {
 	var out []string

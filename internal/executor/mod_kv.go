@@ -199,10 +199,16 @@ func decode(c *rhai.Context, b json.RawMessage) (rhai.Value, error) {
 	if err := c.Tick(len(b) / bytesPerOp); err != nil {
 		return rhai.Unit, err
 	}
-	if err := c.CheckStringSize(len(b)); err != nil {
+	v, err := parseJSON(b)
+	if err != nil {
 		return rhai.Unit, err
 	}
-	return parseJSON(b)
+	if v.Type() == rhai.TypeString {
+		if err := c.CheckStringSize(len(v.AsString())); err != nil {
+			return rhai.Unit, err
+		}
+	}
+	return v, nil
 }
 
 // options reads #{ttl: seconds} (a positive number) into an expiry.
@@ -327,17 +333,16 @@ func (k *kvModule) list(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rha
 	return rhai.NewMap(map[string]rhai.Value{"keys": rhai.NewArray(keys), "cursor": next}), nil
 }
 
-// cas: an expected () means "the key is absent".
+// cas: an expected () matches an absent key (or a stored null, which get
+// reads as () too).
 func (k *kvModule) cas(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rhai.Value, error) {
 	name, err := key(c, args[0])
 	if err != nil {
 		return rhai.Unit, err
 	}
-	var expected json.RawMessage
-	if !args[1].IsUnit() {
-		if expected, err = encode(c, args[1]); err != nil {
-			return rhai.Unit, err
-		}
+	expected, err := encode(c, args[1]) // () is null
+	if err != nil {
+		return rhai.Unit, err
 	}
 	v, err := encode(c, args[2])
 	if err != nil {

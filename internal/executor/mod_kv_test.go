@@ -50,6 +50,7 @@ func TestKVModule(t *testing.T) {
 		{`kv::set("l/b", 1); kv::set("l/a", 1); kv::set("l/c", 1); let p = kv::list("l/", #{limit: 2}); [p.keys, kv::list("l/", #{cursor: p.cursor})]`,
 			`[["l/a","l/b"],{"cursor":null,"keys":["l/c"]}]`},
 		{`kv::set("t", 1, #{ttl: 3600}); kv::get("t")`, `1`},
+		{`kv::set("u", ()); [kv::get("u"), kv::cas("u", (), 5), kv::get("u")]`, `[null,true,5]`},
 		{`let o = kv::ns("orders"); o.set("k", "shared"); [o.get("k"), kv::get("k"), type_of(o)]`, `["shared",null,"kv::Namespace"]`},
 		{`let o = kv::ns("orders"); [o.incr("n", 2), o.cas("n", 2, 10), o.get("n"), o.delete("n"), o.list("").keys]`, `[2,true,10,true,["k"]]`},
 	} {

@@ -168,9 +168,11 @@ func (s *Store) KVIncr(ctx context.Context, ns, key string, by int64, w picloud.
 func (s *Store) KVCompareAndSet(ctx context.Context, ns, key string, expected json.RawMessage, w picloud.KVWrite) (bool, error) {
 	var done bool
 	err := s.kvWrite(ctx, ns, key, w.Quota, func(cur *kvRow) (json.RawMessage, *time.Time, bool, error) {
-		switch {
-		case expected == nil && cur != nil, expected != nil && cur == nil,
-			expected != nil && !picloud.KVEqual(cur.value, expected):
+		var value json.RawMessage
+		if cur != nil {
+			value = cur.value
+		}
+		if !picloud.KVMatches(value, expected) {
 			return nil, nil, false, nil
 		}
 		done = true

@@ -175,9 +175,11 @@ func incrBase(cur *kvRow, key string) (int64, sql.NullInt64, error) {
 func (s *Store) KVCompareAndSet(ctx context.Context, ns, key string, expected json.RawMessage, w picloud.KVWrite) (bool, error) {
 	var done bool
 	err := s.kvWrite(ctx, ns, key, w.Quota, func(cur *kvRow) (json.RawMessage, sql.NullInt64, bool, error) {
-		switch {
-		case expected == nil && cur != nil, expected != nil && cur == nil,
-			expected != nil && !picloud.KVEqual(cur.value, expected):
+		var value json.RawMessage
+		if cur != nil {
+			value = cur.value
+		}
+		if !picloud.KVMatches(value, expected) {
 			return nil, sql.NullInt64{}, false, nil
 		}
 		done = true

@@ -136,6 +136,14 @@ func testKV(t *testing.T, s picloud.Store) {
 	if cas("nothing", raw(`1`), `2`) || get("nothing") != "<none>" {
 		t.Fatal("cas on an absent key with an expected value")
 	}
+	// A JSON null expected matches an absent key or a stored null (kv::
+	// reads both as ()); nil matches only an absent one.
+	if !cas("null", raw(`null`), `null`) || get("null") != "null" {
+		t.Fatalf("cas null on an absent key: %s", get("null"))
+	}
+	if cas("null", nil, `1`) || !cas("null", raw(`null`), `2`) || get("null") != "2" {
+		t.Fatalf("cas on a stored null: %s", get("null"))
+	}
 
 	// Listing: byte order, prefix, pages with a cursor.
 	const lns = "ns:list"
