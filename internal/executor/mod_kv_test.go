@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/sqlite"
@@ -174,5 +175,21 @@ func BenchmarkKV(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestKVBoundedByContext: kv:: calls run under the execution's context, so
+// a loop of them ends at the script's timeout; a store that fails is the
+// platform's fault (internal), its error kept out of the answer.
+func TestKVBoundedByContext(t *testing.T) {
+	x, st := kvExecutor(t, nil)
+	sc := &picloud.Script{ID: "s1"}
+	res := run(t, x, `loop { kv::set("a", 1) }`, Limits{Timeout: 50 * time.Millisecond, MaxOperations: 1 << 40}, Options{Script: sc})
+	wantStatus(t, res, picloud.StatusTimeout, picloud.ETimeout, "")
+	st.Close()
+	res = run(t, x, `kv::get("a")`, Limits{}, Options{Script: sc})
+	wantStatus(t, res, picloud.StatusError, picloud.EInternal, "")
+	if strings.Contains(res.Err.Message, "sqlite") {
+		t.Fatalf("the store's error reached the answer: %s", res.Err.Message)
 	}
 }
