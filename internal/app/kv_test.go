@@ -105,6 +105,15 @@ func TestKVAdminAPI(t *testing.T) {
 		if code, out := e.admin("GET", base+"?namespace=users", nil); code != 400 || errBody(t, out)["code"] != "invalid_request" {
 			t.Fatalf("unlisted namespace = %d %v", code, out)
 		}
+		// The kv settings are validated like the others.
+		for _, bad := range []map[string]any{{"kv_namespaces": "orders,Bad Name"}, {"kv_max_keys": -1}, {"kv_max_bytes": int64(1) << 40}} {
+			code, out := e.admin("PUT", "/api/scripts/"+id, bad)
+			for field := range bad {
+				if code != 400 || errBody(t, out)["field"] != field {
+					t.Fatalf("update %v = %d %v", bad, code, out)
+				}
+			}
+		}
 		// Quota: the third key fits, a fourth does not and is not written.
 		if code, out := e.admin("PUT", base+"/k3", map[string]any{"value": 3, "ttl_seconds": 3600}); code != 200 || out["expires_at"] == nil {
 			t.Fatalf("third key = %d %v", code, out)
