@@ -1,0 +1,334 @@
+// Package egress builds the only HTTP client through which a script's
+// traffic leaves the machine. Its dialer refuses, on the resolved address
+// and before any connection is made, loopback, private, link-local
+// (including the cloud metadata addresses), CGNAT, multicast and unspecified
+// destinations, unless an allowlist names them. The check runs in the
+// dialer's Control hook, so it covers every dial: DNS answers that rebind to
+// such an address and redirects to them are refused alike.
+package egress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// MaxRedirects is how many redirects a client follows, each re-checked.
+const MaxRedirects = 5
+
+// RefusedError is the error of a dial to a destination the guard refuses.
+type RefusedError struct {
+	Host string         // the host asked for (a name or an address)
+	Addr netip.AddrPort // the resolved address refused
+	Why  string         // "loopback", "private", "link-local", ...
+}
+
+func (e *RefusedError) Error() string {
+	if e.Host != "" && e.Host != e.Addr.Addr().String() {
+		return fmt.Sprintf("destination %s (%s) is refused: a %s address (allow it with the egress allowlist)", e.Host, e.Addr, e.Why)
+	}
+	return fmt.Sprintf("destination %s is refused: a %s address (allow it with the egress allowlist)", e.Addr, e.Why)
+}
+
+// Allowlist names the destinations opened despite the guard: host names
+// (any port), host:port, addresses, and CIDR prefixes.
+type Allowlist struct {
+	hosts     map[string]bool // "name" or "name:port", lowercase
+	prefixes  []netip.Prefix
+	addrPorts map[netip.AddrPort]bool
+}
+
+// ParseAllowlist reads comma-separated entries (host, host:port, IP, IP:port,
+// CIDR); blanks are ignored. An entry that is none of these is an error.
+func ParseAllowlist(lists ...string) (*Allowlist, error) {
+	a := &Allowlist{hosts: map[string]bool{}, addrPorts: map[netip.AddrPort]bool{}}
+	for _, list := range lists {
+		for _, e := range strings.Split(list, ",") {
+			e = strings.ToLower(strings.TrimSpace(e))
+			if e == "" {
+				continue
+			}
+			if err := a.add(e); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return a, nil
+}
+
+func (a *Allowlist) add(e string) error {
+	if p, err := netip.ParsePrefix(e); err == nil {
+		a.prefixes = append(a.prefixes, p.Masked())
+		return nil
+	}
+	if ip, err := netip.ParseAddr(strings.Trim(e, "[]")); err == nil {
+		a.prefixes = append(a.prefixes, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+		return nil
+	}
+	if ap, err := netip.ParseAddrPort(e); err == nil {
+		a.addrPorts[netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())] = true
+		return nil
+	}
+	host, port := e, ""
+	if h, p, err := net.SplitHostPort(e); err == nil {
+		host, port = h, p
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return fmt.Errorf("egress allowlist entry %q: bad port", e)
+		}
+	}
+	if !validHost(host) {
+		return fmt.Errorf("egress allowlist entry %q is not a host, host:port, address or CIDR", e)
+	}
+	if port != "" {
+		a.hosts[host+":"+port] = true
+	} else {
+		a.hosts[host] = true
+	}
+	return nil
+}
+
+func validHost(h string) bool {
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '.' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// Empty reports whether the allowlist names nothing.
+func (a *Allowlist) Empty() bool {
+	return a == nil || len(a.hosts) == 0 && len(a.prefixes) == 0 && len(a.addrPorts) == 0
+}
+
+// allows reports whether host (as asked for) resolved to addr is named.
+// anyPort matches entries naming a port whatever addr's port.
+func (a *Allowlist) allows(host string, addr netip.AddrPort, anyPort bool) bool {
+	if a.Empty() {
+		return false
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	port := strconv.Itoa(int(addr.Port()))
+	if host != "" && (a.hosts[host] || a.hosts[host+":"+port]) {
+		return true
+	}
+	ip := addr.Addr().Unmap()
+	if a.addrPorts[netip.AddrPortFrom(ip, addr.Port())] {
+		return true
+	}
+	if anyPort {
+		for k := range a.hosts {
+			if h, _, err := net.SplitHostPort(k); err == nil && h == host {
+				return true
+			}
+		}
+		for k := range a.addrPorts {
+			if k.Addr() == ip {
+				return true
+			}
+		}
+	}
+	for _, p := range a.prefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// Merge returns the union of a and b (either may be nil).
+func Merge(a, b *Allowlist) *Allowlist {
+	m := &Allowlist{hosts: map[string]bool{}, addrPorts: map[netip.AddrPort]bool{}}
+	for _, x := range []*Allowlist{a, b} {
+		if x == nil {
+			continue
+		}
+		for k := range x.hosts {
+			m.hosts[k] = true
+		}
+		for k := range x.addrPorts {
+			m.addrPorts[k] = true
+		}
+		m.prefixes = append(m.prefixes, x.prefixes...)
+	}
+	return m
+}
+
+var (
+	cgnat     = netip.MustParsePrefix("100.64.0.0/10")
+	ula       = netip.MustParsePrefix("fc00::/7")
+	nat64     = netip.MustParsePrefix("64:ff9b::/96")
+	thisNet   = netip.MustParsePrefix("0.0.0.0/8")
+	benchmark = netip.MustParsePrefix("198.18.0.0/15")
+	broadcast = netip.MustParseAddr("255.255.255.255")
+)
+
+// Classify names why ip is refused, or "" when it is a public address.
+// IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry, and
+// NAT64 addresses (64:ff9b::/96) as the IPv4 address they embed.
+func Classify(ip netip.Addr) string {
+	ip = ip.Unmap()
+	if ip.Is6() && nat64.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte{b[12], b[13], b[14], b[15]})
+	}
+	switch {
+	case !ip.IsValid():
+		return "invalid"
+	case ip.IsUnspecified() || thisNet.Contains(ip):
+		return "unspecified"
+	case ip.IsLoopback():
+		return "loopback"
+	case ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast():
+		return "link-local"
+	case ip.IsMulticast() || ip.IsInterfaceLocalMulticast() || ip == broadcast:
+		return "multicast"
+	case ip.IsPrivate() || ula.Contains(ip):
+		return "private"
+	case cgnat.Contains(ip):
+		return "CGNAT"
+	case benchmark.Contains(ip):
+		return "private"
+	}
+	return ""
+}
+
+// Options configure a client.
+type Options struct {
+	Allow *Allowlist
+	// Resolver looks host names up (nil: net.DefaultResolver). Tests inject
+	// one that answers what they want, including rebinding answers.
+	Resolver interface {
+		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
+	}
+	// OnDial, when set, is called with every address the guard lets through,
+	// just before the connection is made; an error aborts the dial. Tests
+	// count dials with it and refuse any non-loopback address, so that no
+	// traffic leaves the machine even if the guard were broken.
+	OnDial func(addr netip.AddrPort) error
+	// DialTimeout bounds one connection attempt (0: 10 s).
+	DialTimeout time.Duration
+}
+
+type hostKey struct{}
+
+// NewTransport returns a transport whose every dial is guarded. It uses no
+// proxy from the environment: a proxy would dial on the script's behalf
+// where the guard cannot see.
+func NewTransport(o Options) *http.Transport {
+	d := &dialer{o: o}
+	return &http.Transport{
+		Proxy:                 nil,
+		DialContext:           d.dial,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          100,
+		MaxIdleConnsPerHost:   10,
+		IdleConnTimeout:       60 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+	}
+}
+
+// NewClient returns a client over NewTransport that follows at most
+// MaxRedirects redirects (each dialed through the guard again).
+func NewClient(o Options) *http.Client {
+	return &http.Client{
+		Transport: NewTransport(o),
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) > MaxRedirects {
+				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
+			}
+			return nil
+		},
+	}
+}
+
+type dialer struct{ o Options }
+
+// dial resolves addr itself and dials each address through a net.Dialer
+// whose Control hook checks the address about to be connected: the check
+// sees what the socket is connected to, whatever resolved it.
+func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	var ips []netip.Addr
+	if ip, err := netip.ParseAddr(host); err == nil {
+		ips = []netip.Addr{ip}
+	} else {
+		r := d.o.Resolver
+		if r == nil {
+			r = net.DefaultResolver
+		}
+		ips, err = r.LookupNetIP(ctx, "ip", host)
+		if err != nil {
+			return nil, err
+		}
+		if len(ips) == 0 {
+			return nil, fmt.Errorf("no address for %s", host)
+		}
+	}
+	// Any refused answer refuses the name: a resolver mixing public and
+	// private answers is treated as rebinding.
+	for _, ip := range ips {
+		if err := d.check(host, netip.AddrPortFrom(ip, 0), false); err != nil {
+			return nil, err
+		}
+	}
+	nd := &net.Dialer{
+		Timeout: d.o.DialTimeout,
+		Control: func(network, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil {
+				return fmt.Errorf("egress: unparsable address %q", address)
+			}
+			return d.check(host, ap, true)
+		},
+	}
+	if nd.Timeout == 0 {
+		nd.Timeout = 10 * time.Second
+	}
+	var first error
+	for _, ip := range ips {
+		c, err := nd.DialContext(ctx, network, net.JoinHostPort(ip.Unmap().String(), port))
+		if err == nil {
+			return c, nil
+		}
+		var re *RefusedError
+		if errors.As(err, &re) {
+			return nil, re
+		}
+		if first == nil {
+			first = err
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, first
+}
+
+// check refuses ap unless it is public or allowlisted. Before dialing
+// (dialing false) the port is not known yet: an allowlist entry naming a
+// port is taken to match, and the Control hook decides with the port.
+func (d *dialer) check(host string, ap netip.AddrPort, dialing bool) error {
+	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+	if why := Classify(ap.Addr()); why != "" && !d.o.Allow.allows(host, ap, !dialing) {
+		return &RefusedError{Host: host, Addr: ap, Why: why}
+	}
+	if dialing && d.o.OnDial != nil {
+		return d.o.OnDial(ap)
+	}
+	return nil
+}
