@@ -1,6 +1,7 @@
 // Command picloud is PiCloud in one binary: the server (serve), its
 // command-line client (deploy, invoke, logs, ls, rm), the admin token's
-// rotation (token rotate) and the Rhai runner (rhai).
+// rotation (token rotate), the local runner of platform scripts (run) and the
+// plain Rhai runner (rhai).
 package main
 
 import (
@@ -34,8 +35,12 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
   secret set|ls|rm SCRIPT [NAME]                  a script's secrets (set reads the value from stdin;
                                                   --global for the global ones)
 
-Engine:
-  rhai ...         run Rhai scripts locally (picloud rhai -h)
+Locally (no server):
+  run FILE [--query k=v] [--header 'K: V'] [--body B] [--method M] [--path P] [--request F]
+           [--kv DIR|memory] [--secrets F]
+                   run one invocation of a platform script with the server's modules and
+                   print the HTTP response (picloud run -h)
+  rhai ...         run Rhai scripts locally with the plain engine (picloud rhai -h)
 
 Run 'picloud <command> -h' for a command's flags.
 `
@@ -77,6 +82,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runKV(ctx, rest, stdin, stdout, stderr)
 	case "secret":
 		return runSecret(ctx, rest, stdin, stdout, stderr)
+	case "run":
+		return runRun(ctx, rest, stdout, stderr)
 	case "rhai":
 		return runRhai(ctx, rest, stdin, stdout, stderr)
 	case "help", "-h", "--help":
