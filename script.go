@@ -32,8 +32,16 @@ type Script struct {
 	KVNamespaces string `json:"kv_namespaces"`
 	KVMaxKeys    int64  `json:"kv_max_keys"`
 	KVMaxBytes   int64  `json:"kv_max_bytes"`
-	CreatedAt    Time   `json:"created_at"`
-	UpdatedAt    Time   `json:"updated_at"`
+	// The http:: settings (0: the server defaults): outbound requests per
+	// execution, bytes of one response body, one request's timeout; and
+	// EgressAllow, the destinations opened to the script despite the
+	// egress guard (comma-separated hosts, host:port, addresses, CIDRs).
+	HTTPMaxRequests      int64  `json:"http_max_requests"`
+	HTTPMaxResponseBytes int64  `json:"http_max_response_bytes"`
+	HTTPTimeoutMS        int64  `json:"http_timeout_ms"`
+	EgressAllow          string `json:"egress_allow"`
+	CreatedAt            Time   `json:"created_at"`
+	UpdatedAt            Time   `json:"updated_at"`
 }
 
 // Version is one append-only version of a script's source.
@@ -61,7 +69,12 @@ type ScriptUpdate struct {
 	KVNamespaces *string `json:"kv_namespaces,omitempty"`
 	KVMaxKeys    *int64  `json:"kv_max_keys,omitempty"`
 	KVMaxBytes   *int64  `json:"kv_max_bytes,omitempty"`
-	NewVersion   bool    `json:"-"`
+	// The http:: settings (see Script).
+	HTTPMaxRequests      *int64  `json:"http_max_requests,omitempty"`
+	HTTPMaxResponseBytes *int64  `json:"http_max_response_bytes,omitempty"`
+	HTTPTimeoutMS        *int64  `json:"http_timeout_ms,omitempty"`
+	EgressAllow          *string `json:"egress_allow,omitempty"`
+	NewVersion           bool    `json:"-"`
 }
 
 // Apply changes sc as the update says and reports whether that makes a new
@@ -97,6 +110,18 @@ func (u ScriptUpdate) Apply(sc *Script) (newVersion bool) {
 	}
 	if u.KVMaxBytes != nil {
 		sc.KVMaxBytes = *u.KVMaxBytes
+	}
+	if u.HTTPMaxRequests != nil {
+		sc.HTTPMaxRequests = *u.HTTPMaxRequests
+	}
+	if u.HTTPMaxResponseBytes != nil {
+		sc.HTTPMaxResponseBytes = *u.HTTPMaxResponseBytes
+	}
+	if u.HTTPTimeoutMS != nil {
+		sc.HTTPTimeoutMS = *u.HTTPTimeoutMS
+	}
+	if u.EgressAllow != nil {
+		sc.EgressAllow = strings.Join(EgressEntries(*u.EgressAllow), ",")
 	}
 	if (u.Source != nil && *u.Source != sc.Source) || u.NewVersion {
 		if u.Source != nil {
@@ -197,7 +222,29 @@ func (u ScriptUpdate) Validate() error {
 	if err := inRange("kv_max_keys", u.KVMaxKeys, MaxKVMaxKeysLimit); err != nil {
 		return err
 	}
-	return inRange("kv_max_bytes", u.KVMaxBytes, MaxKVMaxBytesLimit)
+	if err := inRange("kv_max_bytes", u.KVMaxBytes, MaxKVMaxBytesLimit); err != nil {
+		return err
+	}
+	if err := inRange("http_max_requests", u.HTTPMaxRequests, MaxHTTPMaxRequestsLimit); err != nil {
+		return err
+	}
+	if err := inRange("http_max_response_bytes", u.HTTPMaxResponseBytes, MaxHTTPMaxResponseBytesLimit); err != nil {
+		return err
+	}
+	if err := inRange("http_timeout_ms", u.HTTPTimeoutMS, MaxHTTPTimeoutMSLimit); err != nil {
+		return err
+	}
+	if u.EgressAllow != nil {
+		if len(*u.EgressAllow) > MaxEgressAllowBytes {
+			return fieldError("egress_allow", "egress_allow is longer than %d bytes", MaxEgressAllowBytes)
+		}
+		for _, e := range EgressEntries(*u.EgressAllow) {
+			if err := ValidEgressEntry(e); err != nil {
+				return fieldError("egress_allow", "%v", err)
+			}
+		}
+	}
+	return nil
 }
 
 func inRange(field string, v *int64, max int64) error {

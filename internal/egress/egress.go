@@ -112,8 +112,7 @@ func (a *Allowlist) Empty() bool {
 }
 
 // allows reports whether host (as asked for) resolved to addr is named.
-// anyPort matches entries naming a port whatever addr's port.
-func (a *Allowlist) allows(host string, addr netip.AddrPort, anyPort bool) bool {
+func (a *Allowlist) allows(host string, addr netip.AddrPort) bool {
 	if a.Empty() {
 		return false
 	}
@@ -125,18 +124,6 @@ func (a *Allowlist) allows(host string, addr netip.AddrPort, anyPort bool) bool 
 	ip := addr.Addr().Unmap()
 	if a.addrPorts[netip.AddrPortFrom(ip, addr.Port())] {
 		return true
-	}
-	if anyPort {
-		for k := range a.hosts {
-			if h, _, err := net.SplitHostPort(k); err == nil && h == host {
-				return true
-			}
-		}
-		for k := range a.addrPorts {
-			if k.Addr() == ip {
-				return true
-			}
-		}
 	}
 	for _, p := range a.prefixes {
 		if p.Contains(ip) {
@@ -226,7 +213,10 @@ type hostKey struct{}
 // proxy from the environment: a proxy would dial on the script's behalf
 // where the guard cannot see.
 func NewTransport(o Options) *http.Transport {
-	d := &dialer{o: o}
+	return newTransport(&dialer{o: o})
+}
+
+func newTransport(d *dialer) *http.Transport {
 	return &http.Transport{
 		Proxy:                 nil,
 		DialContext:           d.dial,
@@ -242,8 +232,12 @@ func NewTransport(o Options) *http.Transport {
 // NewClient returns a client over NewTransport that follows at most
 // MaxRedirects redirects (each dialed through the guard again).
 func NewClient(o Options) *http.Client {
+	return newClient(NewTransport(o))
+}
+
+func newClient(t *http.Transport) *http.Client {
 	return &http.Client{
-		Transport: NewTransport(o),
+		Transport: t,
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) > MaxRedirects {
 				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
@@ -253,7 +247,12 @@ func NewClient(o Options) *http.Client {
 	}
 }
 
-type dialer struct{ o Options }
+type dialer struct {
+	o Options
+	// noPrecheck leaves every check to the Control hook (tests prove that
+	// the hook alone refuses).
+	noPrecheck bool
+}
 
 // dial resolves addr itself and dials each address through a net.Dialer
 // whose Control hook checks the address about to be connected: the check
@@ -280,9 +279,17 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 		}
 	}
 	// Any refused answer refuses the name: a resolver mixing public and
-	// private answers is treated as rebinding.
+	// private answers is treated as rebinding. The Control hook checks
+	// again what each socket is about to connect to.
+	pn, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return nil, fmt.Errorf("egress: bad port %q", port)
+	}
 	for _, ip := range ips {
-		if err := d.check(host, netip.AddrPortFrom(ip, 0), false); err != nil {
+		if d.noPrecheck {
+			break
+		}
+		if err := d.check(host, netip.AddrPortFrom(ip, uint16(pn)), false); err != nil {
 			return nil, err
 		}
 	}
@@ -319,12 +326,11 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	return nil, first
 }
 
-// check refuses ap unless it is public or allowlisted. Before dialing
-// (dialing false) the port is not known yet: an allowlist entry naming a
-// port is taken to match, and the Control hook decides with the port.
+// check refuses ap unless it is public or allowlisted; dialing: called by
+// the Control hook, just before the connection.
 func (d *dialer) check(host string, ap netip.AddrPort, dialing bool) error {
 	ap = netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
-	if why := Classify(ap.Addr()); why != "" && !d.o.Allow.allows(host, ap, !dialing) {
+	if why := Classify(ap.Addr()); why != "" && !d.o.Allow.allows(host, ap) {
 		return &RefusedError{Host: host, Addr: ap, Why: why}
 	}
 	if dialing && d.o.OnDial != nil {

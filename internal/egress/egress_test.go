@@ -98,18 +98,23 @@ func TestRefusedBeforeConnecting(t *testing.T) {
 				addrs = append(addrs, netip.MustParseAddr(a))
 			}
 			var dials atomic.Int64
-			c := NewClient(Options{
-				Resolver: fakeResolver{addrs},
-				OnDial:   loopbackOnly(&dials),
-			})
+			o := Options{Resolver: fakeResolver{addrs}, OnDial: loopbackOnly(&dials)}
 			url := strings.ReplaceAll(tt.url, "PORT", itoa(port))
-			_, err := c.Get(url)
-			var re *RefusedError
-			if !errors.As(err, &re) {
-				t.Fatalf("GET %s: %v, want a RefusedError", url, err)
+			// Both with the check on the resolved answers and with the
+			// Control hook alone.
+			clients := []*http.Client{NewClient(o), newClient(newTransport(&dialer{o: o, noPrecheck: true}))}
+			if tt.name == "one bad answer after a good one" {
+				clients = clients[:1] // the Control hook alone would dial the good one
 			}
-			if dials.Load() != 0 || conns.Load() != 0 {
-				t.Fatalf("GET %s: %d dials let through, %d connections accepted, want 0", url, dials.Load(), conns.Load())
+			for _, c := range clients {
+				_, err := c.Get(url)
+				var re *RefusedError
+				if !errors.As(err, &re) {
+					t.Fatalf("GET %s: %v, want a RefusedError", url, err)
+				}
+				if dials.Load() != 0 || conns.Load() != 0 {
+					t.Fatalf("GET %s: %d dials let through, %d connections accepted, want 0", url, dials.Load(), conns.Load())
+				}
 			}
 		})
 	}
@@ -223,7 +228,7 @@ func TestParseAllowlist(t *testing.T) {
 		{"hooks.test", "10.0.0.1:443", true},
 		{"hooks.test", "10.0.0.1:80", false},
 	} {
-		if got := a.allows(tt.host, netip.MustParseAddrPort(tt.addr), false); got != tt.want {
+		if got := a.allows(tt.host, netip.MustParseAddrPort(tt.addr)); got != tt.want {
 			t.Errorf("allows(%q, %s) = %v", tt.host, tt.addr, got)
 		}
 	}

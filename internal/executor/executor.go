@@ -62,6 +62,10 @@ type Config struct {
 	// SecretReadResults). Connections, not settings: Config reports neither.
 	Secrets      picloud.SecretReader
 	OnSecretRead func(result string)
+
+	// HTTP configures http:: (its defaults, the server's egress allowlist;
+	// its resolver and hooks are connections Config does not report).
+	HTTP HTTPConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -83,9 +87,10 @@ func (c Config) withDefaults() Config {
 // Executor compiles and runs scripts. It is safe for concurrent use: the
 // engine is configured once in New and only read afterwards.
 type Executor struct {
-	eng *rhai.Engine
-	cfg Config
-	log *slog.Logger
+	eng  *rhai.Engine
+	cfg  Config
+	log  *slog.Logger
+	http *httpModule
 }
 
 // New configures an engine with cfg's limits and the log:: module. Imports
@@ -120,7 +125,11 @@ func New(cfg Config, logger *slog.Logger) *Executor {
 	eng.RegisterStaticModule("base64", base64Module())
 	eng.RegisterStaticModule("time", timeModule())
 	eng.RegisterStaticModule("webhook", webhookModule())
-	return &Executor{eng: eng, cfg: cfg, log: logger}
+	hm := newHTTPModule(cfg.HTTP)
+	hm.register(eng)
+	cfg.HTTP = hm.cfg
+	cfg.HTTP.Resolver, cfg.HTTP.OnDial, cfg.HTTP.OnRequest = nil, nil, nil
+	return &Executor{eng: eng, cfg: cfg, log: logger, http: hm}
 }
 
 // Config returns the effective configuration (defaults filled in).
@@ -178,6 +187,8 @@ type Result struct {
 	Code     string             // the API error code when Status is not success
 	Err      *picloud.ExecError // the full error when Status is not success
 	Logs     []picloud.LogLine
+	// Outbound lists the http:: requests the execution made.
+	Outbound []picloud.OutboundCall
 	// Redactor replaces the secrets the execution read (nil: none). Logs and
 	// Err are redacted already; the orchestrator applies it to the captured
 	// request and response.
@@ -207,6 +218,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	lim = x.Limits(lim)
 	logs := &collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}
 	secrets := &secretsRead{}
+	var outbound *httpCalls
 	if opts.Script != nil {
 		secrets.scriptID = opts.Script.ID
 	}
@@ -215,6 +227,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 			x.internal(res, fmt.Errorf("panic: %v", p))
 		}
 		res.Logs = logs.finish()
+		res.Outbound = outbound.finish()
 		res.Redactor = secrets.redactor()
 		res.Redactor.redact(res)
 		res.Duration = time.Since(res.Started)
@@ -233,6 +246,8 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	ctx = context.WithValue(ctx, collectorKey{}, logs)
 	ctx = withKVScript(ctx, opts.Script)
 	ctx = context.WithValue(ctx, secretsKey{}, secrets)
+	outbound = x.http.begin(opts.Script)
+	ctx = context.WithValue(ctx, httpKey{}, outbound)
 	scope := rhai.NewScope()
 	scope.Push("request", requestValue(req))
 	eo := &rhai.EvalOptions{
