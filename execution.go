@@ -46,6 +46,8 @@ type ExecutionLog struct {
 	Response      *ResponseRecord `json:"response"`
 	Logs          []LogLine       `json:"logs"`
 	Error         *ExecError      `json:"error"`
+	// Outbound lists the http:: requests the execution made, in order.
+	Outbound []OutboundCall `json:"outbound"`
 }
 
 // RequestRecord is the request as the audit trail keeps it: secret headers

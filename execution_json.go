@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"unicode/utf8"
@@ -207,4 +208,57 @@ func appendString(b []byte, s string) []byte {
 	}
 	b = append(b, s[start:]...)
 	return append(b, '"')
+}
+
+// AppendOutboundJSON appends calls as a JSON array to b (null when nil).
+func AppendOutboundJSON(b []byte, calls []OutboundCall) []byte {
+	if calls == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i := range calls {
+		o := &calls[i]
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"method":`...)
+		b = appendString(b, o.Method)
+		b = append(b, `,"host":`...)
+		b = appendString(b, o.Host)
+		b = append(b, `,"path":`...)
+		b = appendString(b, o.Path)
+		b = append(b, `,"status":`...)
+		b = strconv.AppendInt(b, int64(o.Status), 10)
+		b = append(b, `,"duration_ms":`...)
+		b = appendFloat(b, o.DurationMS)
+		b = append(b, `,"bytes":`...)
+		b = strconv.AppendInt(b, o.Bytes, 10)
+		if o.Error != "" {
+			b = append(b, `,"error":`...)
+			b = appendString(b, o.Error)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendFloat writes f as encoding/json does (NaN and infinities, which it
+// refuses, as 0).
+func appendFloat(b []byte, f float64) []byte {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return append(b, '0')
+	}
+	abs, format := math.Abs(f), byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
 }

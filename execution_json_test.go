@@ -52,6 +52,15 @@ func TestAppendJSONMatchesEncodingJSON(t *testing.T) {
 		}
 		check(t, lines, got)
 	}
+	for _, s := range strs {
+		for _, calls := range [][]OutboundCall{nil, {}, {
+			{Method: "GET", Host: "api.example.com:8443", Path: "/v1/" + s, Status: 200, DurationMS: 12.345, Bytes: 1 << 40},
+			{Method: "POST", Host: s, Path: "/", DurationMS: 1e-7, Error: s},
+			{DurationMS: 3e21}, {DurationMS: 0.000001}, {DurationMS: 1234567},
+		}} {
+			check(t, calls, AppendOutboundJSON(nil, calls))
+		}
+	}
 	if _, err := AppendLogLinesJSON(nil, []LogLine{{Data: json.RawMessage(`{bad`)}}); err == nil {
 		t.Error("invalid data: no error")
 	}

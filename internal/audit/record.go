@@ -27,7 +27,12 @@ import (
 // zigzag varint of Unix seconds and a uvarint of nanoseconds, with seconds
 // math.MinInt64 for the zero time.
 
-const recordV1 = 1
+// Version 2 adds the outbound calls after the error; a version 1 record
+// reads with none.
+const (
+	recordV1 = 1
+	recordV2 = 2
+)
 
 var errShortRecord = errors.New("audit: journal record cut short")
 
@@ -76,7 +81,7 @@ func (e *encoder) strMap(m map[string]string) {
 
 // appendRecord appends l's record to b.
 func appendRecord(b []byte, l *picloud.ExecutionLog) ([]byte, error) {
-	e := encoder{b: append(b, recordV1)}
+	e := encoder{b: append(b, recordV2)}
 	e.str(l.ID)
 	e.str(l.ScriptID)
 	e.varint(int64(l.ScriptVersion))
@@ -134,6 +139,21 @@ func appendRecord(b []byte, l *picloud.ExecutionLog) ([]byte, error) {
 		e.str(x.Message)
 		e.varint(int64(x.Line))
 		e.varint(int64(x.Column))
+	}
+	if l.Outbound == nil {
+		e.uvarint(0)
+	} else {
+		e.uvarint(uint64(len(l.Outbound)) + 1)
+		for i := range l.Outbound {
+			o := &l.Outbound[i]
+			e.str(o.Method)
+			e.str(o.Host)
+			e.str(o.Path)
+			e.varint(int64(o.Status))
+			e.b = binary.LittleEndian.AppendUint64(e.b, math.Float64bits(o.DurationMS))
+			e.varint(o.Bytes)
+			e.str(o.Error)
+		}
 	}
 	return e.b, nil
 }
@@ -239,7 +259,7 @@ func (d *decoder) strMap() map[string]string {
 
 // parseRecord reads a record back.
 func parseRecord(rec []byte) (*picloud.ExecutionLog, error) {
-	if len(rec) == 0 || rec[0] != recordV1 {
+	if len(rec) == 0 || (rec[0] != recordV1 && rec[0] != recordV2) {
 		return nil, fmt.Errorf("audit: journal record of unknown version")
 	}
 	d := &decoder{s: string(rec), off: 1}
@@ -297,6 +317,25 @@ func parseRecord(rec []byte) (*picloud.ExecutionLog, error) {
 		x.Line = int(d.varint())
 		x.Column = int(d.varint())
 		l.Error = x
+	}
+	if rec[0] >= recordV2 {
+		if n := d.uvarint(); n > 0 {
+			l.Outbound = make([]picloud.OutboundCall, 0, min(n-1, 1024))
+			for range n - 1 {
+				if d.err != nil {
+					break
+				}
+				var o picloud.OutboundCall
+				o.Method = d.str()
+				o.Host = d.str()
+				o.Path = d.str()
+				o.Status = int(d.varint())
+				o.DurationMS = d.float64()
+				o.Bytes = d.varint()
+				o.Error = d.str()
+				l.Outbound = append(l.Outbound, o)
+			}
+		}
 	}
 	if d.err != nil {
 		return nil, d.err

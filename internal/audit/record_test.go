@@ -101,3 +101,21 @@ func BenchmarkRecordCodec(b *testing.B) {
 		}
 	})
 }
+
+// TestRecordV1 reads a version 1 record (written before the outbound calls):
+// the same record as version 2 without its trailing outbound count.
+func TestRecordV1(t *testing.T) {
+	l := &picloud.ExecutionLog{ID: "e1", ScriptID: "s", Logs: []picloud.LogLine{{Level: "info", Message: "m"}}}
+	rec, err := appendRecord(nil, l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec[0] != recordV2 || rec[len(rec)-1] != 0 {
+		t.Fatalf("a version 2 record with no outbound calls ends in %x", rec[len(rec)-1])
+	}
+	v1 := append([]byte{recordV1}, rec[1:len(rec)-1]...)
+	got, err := parseRecord(v1)
+	if err != nil || !reflect.DeepEqual(got, l) {
+		t.Fatalf("version 1: %+v, %v", got, err)
+	}
+}

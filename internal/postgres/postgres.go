@@ -118,12 +118,13 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, created_at, updated_at`
 
 func scanScript(row pgx.Row) (*picloud.Script, error) {
 	var sc picloud.Script
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
-		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes, &sc.CreatedAt.Time, &sc.UpdatedAt.Time); err != nil {
+		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes,
+		&sc.HTTPMaxRequests, &sc.HTTPMaxResponseBytes, &sc.HTTPTimeoutMS, &sc.EgressAllow, &sc.CreatedAt.Time, &sc.UpdatedAt.Time); err != nil {
 		return nil, err
 	}
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = sc.CreatedAt.UTC(), sc.UpdatedAt.UTC()
@@ -136,9 +137,10 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)`,
 			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes, now); err != nil {
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
+			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow, now); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES ($1, 1, $2, $3)`,
@@ -217,9 +219,11 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		sc.UpdatedAt.Time = now
 		if _, err := tx.Exec(ctx, `UPDATE scripts SET name = $1, version = $2, source = $3, timeout_ms = $4,
 			max_operations = $5, max_concurrency = $6, max_memory_bytes = $7, max_response_bytes = $8,
-			unsandboxed = $9, kv_namespaces = $10, kv_max_keys = $11, kv_max_bytes = $12, updated_at = $13 WHERE id = $14`,
+			unsandboxed = $9, kv_namespaces = $10, kv_max_keys = $11, kv_max_bytes = $12,
+			http_max_requests = $13, http_max_response_bytes = $14, http_timeout_ms = $15, egress_allow = $16, updated_at = $17 WHERE id = $18`,
 			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes, now, sc.ID); err != nil {
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
+			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow, now, sc.ID); err != nil {
 			return err
 		}
 		out = sc
@@ -306,7 +310,7 @@ func (s *Store) AdminTokenHash(ctx context.Context) (string, error) {
 	return h, nil
 }
 
-const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error`
+const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound`
 
 // InsertExecutions implements picloud.ExecutionStore: one INSERT ... SELECT
 // FROM unnest(...) per batch, so a batch costs one round trip. The JSON
@@ -323,15 +327,15 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 		ids[i], scripts[i], trigs[i], statuses[i] = l.ID, l.ScriptID, string(l.Trigger), string(l.Status)
 		versions[i], ops[i], started[i], durs[i] = int64(l.ScriptVersion), int64(l.Operations), l.StartedAt.UTC(), l.DurationMS
 	}
-	reqs, resps, lines, xerrs, err := encodeColumns(logs)
+	reqs, resps, lines, xerrs, outs, err := encodeColumns(logs)
 	if err != nil {
 		return fmt.Errorf("postgres: insert %d executions: %w", n, err)
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO executions (`+execCols+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[],
-			$7::float8[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[])
+			$7::float8[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
 		ON CONFLICT (id) DO NOTHING`,
-		ids, scripts, versions, trigs, statuses, started, durs, ops, reqs, resps, lines, xerrs)
+		ids, scripts, versions, trigs, statuses, started, durs, ops, reqs, resps, lines, xerrs, outs)
 	if err != nil {
 		return fmt.Errorf("postgres: insert %d executions: %w", n, err)
 	}
@@ -340,9 +344,9 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 
 // encodeColumns encodes the JSON columns of logs into one buffer, converted
 // to one string that the columns share; a nil part is SQL NULL.
-func encodeColumns(logs []*picloud.ExecutionLog) (req, resp, lines, xerr []pgtype.Text, err error) {
+func encodeColumns(logs []*picloud.ExecutionLog) (req, resp, lines, xerr, out []pgtype.Text, err error) {
 	n := len(logs)
-	spans := make([][5]int, n) // where each log's request, response, lines and error start and end
+	spans := make([][6]int, n) // where each log's request, response, lines, error and outbound calls start and end
 	buf := make([]byte, 0, 512*n)
 	for i, l := range logs {
 		sp := &spans[i]
@@ -352,31 +356,34 @@ func encodeColumns(logs []*picloud.ExecutionLog) (req, resp, lines, xerr []pgtyp
 		buf = l.Response.AppendJSON(buf)
 		sp[2] = len(buf)
 		if buf, err = picloud.AppendLogLinesJSON(buf, l.Logs); err != nil {
-			return nil, nil, nil, nil, fmt.Errorf("execution %s: %w", l.ID, err)
+			return nil, nil, nil, nil, nil, fmt.Errorf("execution %s: %w", l.ID, err)
 		}
 		sp[3] = len(buf)
 		buf = l.Error.AppendJSON(buf)
 		sp[4] = len(buf)
+		buf = picloud.AppendOutboundJSON(buf, l.Outbound)
+		sp[5] = len(buf)
 	}
 	all := string(buf)
-	req, resp, lines, xerr = make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
+	req, resp, lines, xerr, out = make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n), make([]pgtype.Text, n)
 	for i, l := range logs {
 		sp := spans[i]
 		req[i] = pgtype.Text{String: all[sp[0]:sp[1]], Valid: l.Request != nil}
 		resp[i] = pgtype.Text{String: all[sp[1]:sp[2]], Valid: l.Response != nil}
 		lines[i] = pgtype.Text{String: all[sp[2]:sp[3]], Valid: l.Logs != nil}
 		xerr[i] = pgtype.Text{String: all[sp[3]:sp[4]], Valid: l.Error != nil}
+		out[i] = pgtype.Text{String: all[sp[4]:sp[5]], Valid: l.Outbound != nil}
 	}
-	return req, resp, lines, xerr, nil
+	return req, resp, lines, xerr, out, nil
 }
 
 func scanExecution(row pgx.Row) (*picloud.ExecutionLog, error) {
 	var l picloud.ExecutionLog
 	var ops int64
 	var trig, status string
-	var req, resp, lines, xerr *string
+	var req, resp, lines, xerr, out *string
 	if err := row.Scan(&l.ID, &l.ScriptID, &l.ScriptVersion, &trig, &status, &l.StartedAt.Time, &l.DurationMS, &ops,
-		&req, &resp, &lines, &xerr); err != nil {
+		&req, &resp, &lines, &xerr, &out); err != nil {
 		return nil, err
 	}
 	l.Trigger, l.Status, l.Operations = picloud.Trigger(trig), picloud.ExecutionStatus(status), uint64(ops)
@@ -384,7 +391,7 @@ func scanExecution(row pgx.Row) (*picloud.ExecutionLog, error) {
 	for _, p := range []struct {
 		s *string
 		v any
-	}{{req, &l.Request}, {resp, &l.Response}, {lines, &l.Logs}, {xerr, &l.Error}} {
+	}{{req, &l.Request}, {resp, &l.Response}, {lines, &l.Logs}, {xerr, &l.Error}, {out, &l.Outbound}} {
 		if p.s != nil {
 			if err := json.Unmarshal([]byte(*p.s), p.v); err != nil {
 				return nil, fmt.Errorf("execution %s: %w", l.ID, err)
@@ -393,6 +400,9 @@ func scanExecution(row pgx.Row) (*picloud.ExecutionLog, error) {
 	}
 	if l.Logs == nil {
 		l.Logs = []picloud.LogLine{}
+	}
+	if l.Outbound == nil {
+		l.Outbound = []picloud.OutboundCall{}
 	}
 	return &l, nil
 }

@@ -161,7 +161,7 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
@@ -169,7 +169,8 @@ func scanScript(row scanner) (*picloud.Script, error) {
 	var sc picloud.Script
 	var created, updated int64
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
-		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes, &created, &updated); err != nil {
+		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes,
+		&sc.HTTPMaxRequests, &sc.HTTPMaxResponseBytes, &sc.HTTPTimeoutMS, &sc.EgressAllow, &created, &updated); err != nil {
 		return nil, err
 	}
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = fromMicros(created), fromMicros(updated)
@@ -182,9 +183,10 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes, micros(now), micros(now)); err != nil {
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
+			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow, micros(now), micros(now)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES (?, 1, ?, ?)`,
@@ -263,9 +265,11 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		sc.UpdatedAt.Time = now
 		if _, err := tx.ExecContext(ctx, `UPDATE scripts SET name = ?, version = ?, source = ?, timeout_ms = ?,
 			max_operations = ?, max_concurrency = ?, max_memory_bytes = ?, max_response_bytes = ?,
-			unsandboxed = ?, kv_namespaces = ?, kv_max_keys = ?, kv_max_bytes = ?, updated_at = ? WHERE id = ?`,
+			unsandboxed = ?, kv_namespaces = ?, kv_max_keys = ?, kv_max_bytes = ?,
+			http_max_requests = ?, http_max_response_bytes = ?, http_timeout_ms = ?, egress_allow = ?, updated_at = ? WHERE id = ?`,
 			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes, micros(now), sc.ID); err != nil {
+			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
+			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow, micros(now), sc.ID); err != nil {
 			return err
 		}
 		out = sc
@@ -357,9 +361,9 @@ func (s *Store) AdminTokenHash(ctx context.Context) (string, error) {
 	return h, nil
 }
 
-const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error`
+const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound`
 
-// insertChunk is the most rows one INSERT statement writes (12 parameters a
+// insertChunk is the most rows one INSERT statement writes (13 parameters a
 // row, well under SQLite's 32,766).
 const insertChunk = 64
 
@@ -382,7 +386,7 @@ func (s *Store) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	}
 
 	st, err := s.w.PrepareContext(ctx, q.String())
@@ -415,7 +419,7 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 			return fmt.Errorf("sqlite: insert %d executions: %w", len(logs), err)
 		}
 	}
-	args := make([]any, 0, 12*min(len(logs), insertChunk))
+	args := make([]any, 0, 13*min(len(logs), insertChunk))
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(logs); start += insertChunk {
 			chunk := logs[start:min(start+insertChunk, len(logs))]
@@ -427,7 +431,7 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 			for i, l := range chunk {
 				c := &cols[start+i]
 				args = append(args, l.ID, l.ScriptID, l.ScriptVersion, string(l.Trigger), string(l.Status),
-					micros(l.StartedAt.Time), l.DurationMS, int64(l.Operations), c.req, c.resp, c.lines, c.xerr)
+					micros(l.StartedAt.Time), l.DurationMS, int64(l.Operations), c.req, c.resp, c.lines, c.xerr, c.out)
 			}
 			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 				return err
@@ -442,12 +446,12 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 }
 
 // jsonColumns are one log's JSON columns: a string, or nil for SQL NULL.
-type jsonColumns struct{ req, resp, lines, xerr any }
+type jsonColumns struct{ req, resp, lines, xerr, out any }
 
 // encodeColumns encodes the JSON columns of logs into one buffer, converted
 // to one string that the columns share.
 func encodeColumns(logs []*picloud.ExecutionLog) ([]jsonColumns, error) {
-	type span struct{ req, resp, lines, xerr [2]int }
+	type span struct{ req, resp, lines, xerr, out [2]int }
 	spans := make([]span, len(logs))
 	buf := make([]byte, 0, 512*len(logs))
 	var err error
@@ -463,7 +467,9 @@ func encodeColumns(logs []*picloud.ExecutionLog) ([]jsonColumns, error) {
 		}
 		sp.lines[1], sp.xerr[0] = len(buf), len(buf)
 		buf = l.Error.AppendJSON(buf)
-		sp.xerr[1] = len(buf)
+		sp.xerr[1], sp.out[0] = len(buf), len(buf)
+		buf = picloud.AppendOutboundJSON(buf, l.Outbound)
+		sp.out[1] = len(buf)
 	}
 	all := string(buf)
 	cols := make([]jsonColumns, len(logs))
@@ -476,7 +482,7 @@ func encodeColumns(logs []*picloud.ExecutionLog) ([]jsonColumns, error) {
 	for i, l := range logs {
 		sp := &spans[i]
 		cols[i] = jsonColumns{col(sp.req, l.Request == nil), col(sp.resp, l.Response == nil),
-			col(sp.lines, l.Logs == nil), col(sp.xerr, l.Error == nil)}
+			col(sp.lines, l.Logs == nil), col(sp.xerr, l.Error == nil), col(sp.out, l.Outbound == nil)}
 	}
 	return cols, nil
 }
@@ -485,9 +491,9 @@ func scanExecution(row scanner) (*picloud.ExecutionLog, error) {
 	var l picloud.ExecutionLog
 	var started, ops int64
 	var trig, status string
-	var req, resp, lines, xerr sql.NullString
+	var req, resp, lines, xerr, out sql.NullString
 	if err := row.Scan(&l.ID, &l.ScriptID, &l.ScriptVersion, &trig, &status, &started, &l.DurationMS, &ops,
-		&req, &resp, &lines, &xerr); err != nil {
+		&req, &resp, &lines, &xerr, &out); err != nil {
 		return nil, err
 	}
 	l.Trigger, l.Status, l.Operations = picloud.Trigger(trig), picloud.ExecutionStatus(status), uint64(ops)
@@ -495,7 +501,7 @@ func scanExecution(row scanner) (*picloud.ExecutionLog, error) {
 	for _, p := range []struct {
 		s sql.NullString
 		v any
-	}{{req, &l.Request}, {resp, &l.Response}, {lines, &l.Logs}, {xerr, &l.Error}} {
+	}{{req, &l.Request}, {resp, &l.Response}, {lines, &l.Logs}, {xerr, &l.Error}, {out, &l.Outbound}} {
 		if p.s.Valid {
 			if err := json.Unmarshal([]byte(p.s.String), p.v); err != nil {
 				return nil, fmt.Errorf("execution %s: %w", l.ID, err)
@@ -504,6 +510,9 @@ func scanExecution(row scanner) (*picloud.ExecutionLog, error) {
 	}
 	if l.Logs == nil {
 		l.Logs = []picloud.LogLine{}
+	}
+	if l.Outbound == nil {
+		l.Outbound = []picloud.OutboundCall{}
 	}
 	return &l, nil
 }

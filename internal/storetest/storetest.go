@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"Sessions", testSessions},
 		{"KV", testKV},
 		{"Secrets", testSecrets},
+		{"HTTP", testHTTP},
 		{"Executions", testExecutions},
 		{"ExecutionBatches", testExecutionBatches},
 		{"ExecutionStats", testExecutionStats},
