@@ -16,6 +16,7 @@ import (
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/audit"
+	"github.com/picloud/picloud/internal/egress"
 	"github.com/picloud/picloud/internal/executor"
 	"github.com/picloud/picloud/internal/httpapi"
 	"github.com/picloud/picloud/internal/manager"
@@ -114,6 +115,10 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 		cfg.Executor.Secrets = secretbox.Reader{Store: store, Box: cfg.SecretBox}
 		cfg.Executor.OnSecretRead = a.metrics.SecretReads(executor.SecretReadResults...)
 	}
+	if _, err := egress.ParseAllowlist(cfg.Executor.HTTP.Allow); err != nil {
+		return nil, fmt.Errorf("--egress-allow: %w", err)
+	}
+	cfg.Executor.HTTP.OnRequest = a.metrics.HTTPRequests(executor.HTTPResults...)
 	a.exec = executor.New(cfg.Executor, log)
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()

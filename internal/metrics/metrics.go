@@ -167,6 +167,24 @@ func (m *Metrics) SecretReads(results ...string) func(result string) {
 	}
 }
 
+// HTTPRequests registers picloud_http_requests_total{result} with one
+// child per result, resolved once, and returns what counts one http:: call.
+func (m *Metrics) HTTPRequests(results ...string) func(result string) {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "picloud_http_requests_total", Help: "http:: calls by result (ok, refused, timeout, limit, error).",
+	}, []string{"result"})
+	m.Registry.MustRegister(vec)
+	children := make(map[string]prometheus.Counter, len(results))
+	for _, r := range results {
+		children[r] = vec.WithLabelValues(r)
+	}
+	return func(result string) {
+		if c := children[result]; c != nil {
+			c.Inc()
+		}
+	}
+}
+
 // WatchJournal registers the execution journal's size, read when scraped.
 func (m *Metrics) WatchJournal(bytes func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{

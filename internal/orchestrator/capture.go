@@ -95,6 +95,17 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 		resp.Body, resp.BodySize = string(body), len(body)
 	}
 	l.Response = resp
+	if res.Outbound != nil {
+		// The outbound calls' paths and errors may carry a secret the script
+		// read (a token in a URL's path): redacted and cut like the request's.
+		l.Outbound = make([]picloud.OutboundCall, len(res.Outbound))
+		for i, c := range res.Outbound {
+			c.Host, _ = cut(red.String(c.Host), lim.path)
+			c.Path, _ = cut(red.String(c.Path), lim.path)
+			c.Error, _ = cut(red.String(c.Error), lim.path)
+			l.Outbound[i] = c
+		}
+	}
 	return l
 }
 
