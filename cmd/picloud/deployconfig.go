@@ -78,6 +78,11 @@ var configKeys = map[string]string{
 	"kv_namespaces":      "string",
 	"kv_max_keys":        "integer",
 	"kv_max_bytes":       "integer",
+
+	"http_max_requests":       "integer",
+	"http_max_response_bytes": "integer",
+	"http_timeout_ms":         "integer",
+	"egress_allow":            "string",
 }
 
 // set stores one setting into u and checks its range.
@@ -118,6 +123,18 @@ func set(u *picloud.ScriptUpdate, key string, v any) error {
 	case "kv_max_bytes":
 		one.KVMaxBytes = ptr(v.(int64))
 		u.KVMaxBytes = one.KVMaxBytes
+	case "http_max_requests":
+		one.HTTPMaxRequests = ptr(v.(int64))
+		u.HTTPMaxRequests = one.HTTPMaxRequests
+	case "http_max_response_bytes":
+		one.HTTPMaxResponseBytes = ptr(v.(int64))
+		u.HTTPMaxResponseBytes = one.HTTPMaxResponseBytes
+	case "http_timeout_ms":
+		one.HTTPTimeoutMS = ptr(v.(int64))
+		u.HTTPTimeoutMS = one.HTTPTimeoutMS
+	case "egress_allow":
+		one.EgressAllow = ptr(v.(string))
+		u.EgressAllow = one.EgressAllow
 	}
 	if err := one.Validate(); err != nil {
 		return errors.New(picloud.ErrorMessage(err))
@@ -155,7 +172,7 @@ func parseTOMLConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 		key = strings.TrimSpace(key)
 		kind, known := configKeys[key]
 		if !known {
-			return u, fail("unknown setting %q (known: name, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes)", key)
+			return u, fail("unknown setting %q (known: name, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow)", key)
 		}
 		if prev, dup := seen[key]; dup {
 			return u, fail("%s is already set on line %d", key, prev)
@@ -395,6 +412,8 @@ type settingFlags struct {
 	unsandboxed                                                                optBool
 	kvMaxKeys, kvMaxBytes                                                      optInt
 	kvNamespaces                                                               optString
+	httpMaxRequests, httpMaxResponseBytes, httpTimeoutMS                       optInt
+	egressAllow                                                                optString
 }
 
 func (f *settingFlags) register(fs *flag.FlagSet) {
@@ -406,6 +425,10 @@ func (f *settingFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.kvNamespaces, "kv-namespaces", "the script's kv_namespaces: shared kv namespaces it may reach, comma-separated (\"\" for none)")
 	fs.Var(&f.kvMaxKeys, "kv-max-keys", "the script's kv_max_keys (0 = server default)")
 	fs.Var(&f.kvMaxBytes, "kv-max-bytes", "the script's kv_max_bytes (0 = server default)")
+	fs.Var(&f.httpMaxRequests, "http-max-requests", "the script's http_max_requests: http:: requests per execution (0 = server default)")
+	fs.Var(&f.httpMaxResponseBytes, "http-max-response-bytes", "the script's http_max_response_bytes (0 = server default)")
+	fs.Var(&f.httpTimeoutMS, "http-timeout-ms", "the script's http_timeout_ms: one http:: request's timeout (0 = server default)")
+	fs.Var(&f.egressAllow, "egress-allow", "the script's egress_allow: destinations its http:: calls may reach despite the egress guard, comma-separated hosts, host:port, addresses, CIDRs (\"\" for none)")
 	fs.Var(&f.unsandboxed, "unsandboxed", "serve the script's responses without the CSP sandbox (only with --functions-origin on the server); --unsandboxed=false restores it")
 }
 
@@ -418,6 +441,8 @@ func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
 		{"timeout_ms", f.timeoutMS.v}, {"max_operations", f.maxOperations.v}, {"max_concurrency", f.maxConcurrency.v},
 		{"max_memory_bytes", f.maxMemoryBytes.v}, {"max_response_bytes", f.maxResponseBytes.v},
 		{"kv_max_keys", f.kvMaxKeys.v}, {"kv_max_bytes", f.kvMaxBytes.v},
+		{"http_max_requests", f.httpMaxRequests.v}, {"http_max_response_bytes", f.httpMaxResponseBytes.v},
+		{"http_timeout_ms", f.httpTimeoutMS.v},
 	} {
 		if s.v == nil {
 			continue
@@ -432,6 +457,11 @@ func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
 	if f.kvNamespaces.v != nil {
 		if err := set(u, "kv_namespaces", *f.kvNamespaces.v); err != nil {
 			return fmt.Errorf("--kv-namespaces: %v", err)
+		}
+	}
+	if f.egressAllow.v != nil {
+		if err := set(u, "egress_allow", *f.egressAllow.v); err != nil {
+			return fmt.Errorf("--egress-allow: %v", err)
 		}
 	}
 	return nil
