@@ -63,8 +63,12 @@ describe('settings form', () => {
 			max_response_bytes: 0,
 			kv_max_keys: 0,
 			kv_max_bytes: 0,
+			http_max_requests: 0,
+			http_max_response_bytes: 0,
+			http_timeout_ms: 0,
 			unsandboxed: true,
-			kv_namespaces: ''
+			kv_namespaces: '',
+			egress_allow: ''
 		});
 	});
 
@@ -81,5 +85,21 @@ describe('settings form', () => {
 		expect(settingsProblem(form)).toBe('');
 		expect(settingsChanged(form, s)).toBe(true);
 		expect(settingsInput(form)).toMatchObject({ kv_namespaces: 'orders,billing', kv_max_keys: 100 });
+	});
+
+	it('edits the http settings and the egress allowlist', () => {
+		const s: Script = { ...script, egress_allow: 'api.test:443' };
+		const form = settingsForm(s);
+		expect(form.egressAllow).toBe('api.test:443');
+		form.egressAllow = ' API.test:443 ,';
+		expect(settingsChanged(form, s)).toBe(false);
+		form.egressAllow = 'http://x/';
+		expect(settingsProblem(form)).toContain('“http://x/” is not a host');
+		form.egressAllow = '10.0.0.0/8, [::1]:8080, hooks.test';
+		form.values.http_timeout_ms = '600001';
+		expect(settingsProblem(form)).toContain('HTTP timeout (ms): at most 600,000');
+		form.values.http_timeout_ms = '1500';
+		expect(settingsProblem(form)).toBe('');
+		expect(settingsInput(form)).toMatchObject({ egress_allow: '10.0.0.0/8,[::1]:8080,hooks.test', http_timeout_ms: 1500 });
 	});
 });

@@ -11,7 +11,10 @@ export const numericSettings: { key: NumericSetting; label: string; id: string }
 	{ key: 'max_memory_bytes', label: 'Max memory (bytes)', id: 'maxmem' },
 	{ key: 'max_response_bytes', label: 'Max response (bytes)', id: 'maxresp' },
 	{ key: 'kv_max_keys', label: 'KV keys per namespace', id: 'kvkeys' },
-	{ key: 'kv_max_bytes', label: 'KV bytes per namespace', id: 'kvbytes' }
+	{ key: 'kv_max_bytes', label: 'KV bytes per namespace', id: 'kvbytes' },
+	{ key: 'http_max_requests', label: 'HTTP requests per execution', id: 'httpreqs' },
+	{ key: 'http_max_response_bytes', label: 'HTTP response (bytes)', id: 'httpbytes' },
+	{ key: 'http_timeout_ms', label: 'HTTP timeout (ms)', id: 'httptimeout' }
 ];
 
 /** The largest value the server accepts for each numeric setting (the root package's constants). */
@@ -22,8 +25,23 @@ export const settingMax: Record<NumericSetting, number> = {
 	max_memory_bytes: 64 * 2 ** 30,
 	max_response_bytes: 2 ** 30,
 	kv_max_keys: 100_000_000,
-	kv_max_bytes: 64 * 2 ** 30
+	kv_max_bytes: 64 * 2 ** 30,
+	http_max_requests: 10_000,
+	http_max_response_bytes: 256 * 2 ** 20,
+	http_timeout_ms: 600_000
 };
+
+/** One egress_allow entry: a host, host:port, an IP address (IPv6 in brackets with a port) or a CIDR. */
+const EGRESS = /^(\[[0-9a-f:.]+\](:\d{1,5})?|[0-9a-f:.]+(\/\d{1,3})?|[a-z0-9_.-]+(:\d{1,5})?)$/;
+
+/** The egress_allow setting as the server keeps it: lowercase entries, comma-separated, no blanks. */
+export function normalizeEgress(text: string): string {
+	return text
+		.split(',')
+		.map((n) => n.trim().toLowerCase())
+		.filter((n) => n !== '')
+		.join(',');
+}
 
 /** The rule for a shared kv namespace's name (a slug, as script names). */
 const NAMESPACE = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -43,19 +61,27 @@ export interface SettingsForm {
 	unsandboxed: boolean;
 	/** kv_namespaces as typed: shared namespaces, comma-separated. */
 	kvNamespaces: string;
+	/** egress_allow as typed. */
+	egressAllow: string;
 }
 
 /** The form showing a script's current settings. */
 export function settingsForm(s: Script): SettingsForm {
 	const values = {} as Record<NumericSetting, string>;
 	for (const { key } of numericSettings) values[key] = String(s[key] ?? 0);
-	return { values, unsandboxed: !!s.unsandboxed, kvNamespaces: s.kv_namespaces ?? '' };
+	return {
+		values,
+		unsandboxed: !!s.unsandboxed,
+		kvNamespaces: s.kv_namespaces ?? '',
+		egressAllow: s.egress_allow ?? ''
+	};
 }
 
 /** Whether the form differs from the script's settings (an empty field counts as 0). */
 export function settingsChanged(form: SettingsForm, s: Script): boolean {
 	if (form.unsandboxed !== !!s.unsandboxed) return true;
 	if (normalizeNamespaces(form.kvNamespaces) !== (s.kv_namespaces ?? '')) return true;
+	if (normalizeEgress(form.egressAllow) !== (s.egress_allow ?? '')) return true;
 	return numericSettings.some(({ key }) => {
 		const v = form.values[key].trim();
 		return (v === '' ? '0' : v) !== String(s[key] ?? 0);
@@ -73,12 +99,19 @@ export function settingsProblem(form: SettingsForm): string {
 	for (const n of normalizeNamespaces(form.kvNamespaces).split(',')) {
 		if (n !== '' && !NAMESPACE.test(n)) return `Shared KV namespaces: “${n}” is not a slug (a-z, 0-9 and -).`;
 	}
+	for (const e of normalizeEgress(form.egressAllow).split(',')) {
+		if (e !== '' && !EGRESS.test(e)) return `HTTP egress allowlist: “${e}” is not a host, host:port, address or CIDR.`;
+	}
 	return '';
 }
 
 /** The update a valid form makes: every setting, empty fields as 0. */
 export function settingsInput(form: SettingsForm): ScriptInput {
-	const input: ScriptInput = { unsandboxed: form.unsandboxed, kv_namespaces: normalizeNamespaces(form.kvNamespaces) };
+	const input: ScriptInput = {
+		unsandboxed: form.unsandboxed,
+		kv_namespaces: normalizeNamespaces(form.kvNamespaces),
+		egress_allow: normalizeEgress(form.egressAllow)
+	};
 	for (const { key } of numericSettings) {
 		const v = form.values[key].trim();
 		input[key] = v === '' ? 0 : Number(v);

@@ -29,6 +29,12 @@ export interface Script {
 	/** The script's kv quota per namespace; 0 = server default (10,000 keys, 64 MiB). */
 	kv_max_keys?: number;
 	kv_max_bytes?: number;
+	/** http:: limits; 0 = server default (50 requests, 10 MiB, 10 s). */
+	http_max_requests?: number;
+	http_max_response_bytes?: number;
+	http_timeout_ms?: number;
+	/** Destinations http:: may reach despite the egress guard: hosts, host:port, CIDRs, comma-separated. */
+	egress_allow?: string;
 	created_at?: string;
 	updated_at?: string;
 	/** The most recent execution, absent or null when the script never ran. */
@@ -49,6 +55,10 @@ export interface ScriptInput {
 	kv_namespaces?: string;
 	kv_max_keys?: number;
 	kv_max_bytes?: number;
+	http_max_requests?: number;
+	http_max_response_bytes?: number;
+	http_timeout_ms?: number;
+	egress_allow?: string;
 }
 
 /** The numeric settings of a script: absent or 0 means the server's default. */
@@ -59,7 +69,10 @@ export type NumericSetting =
 	| 'max_memory_bytes'
 	| 'max_response_bytes'
 	| 'kv_max_keys'
-	| 'kv_max_bytes';
+	| 'kv_max_bytes'
+	| 'http_max_requests'
+	| 'http_max_response_bytes'
+	| 'http_timeout_ms';
 
 export interface Version {
 	version: number;
@@ -132,6 +145,21 @@ export interface Execution {
 	response?: RecordedResponse | null;
 	logs?: LogLine[] | null;
 	error?: ScriptError | null;
+	/** The http:: requests the execution made, in order. */
+	outbound?: OutboundCall[] | null;
+}
+
+/** One http:: request as the execution log keeps it (the path without its query). */
+export interface OutboundCall {
+	method: string;
+	host: string;
+	path: string;
+	/** 0 when no response came. */
+	status: number;
+	duration_ms: number;
+	/** Bytes of the response body read. */
+	bytes: number;
+	error?: string;
 }
 
 export interface Page<T> {
