@@ -1,6 +1,7 @@
 package executor
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -8,6 +9,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -212,4 +215,41 @@ func TestHTTPCharged(t *testing.T) {
 	}
 	res := run(t, x, `http::get("`+srv.URL+`/hello")`, Limits{MaxOperations: 500}, Options{})
 	wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, "")
+}
+
+// TestHTTPDocExample runs the http:: example of docs/scripting.md against a
+// loopback server standing in for api.example.com.
+func TestHTTPDocExample(t *testing.T) {
+	doc, err := os.ReadFile("../../docs/scripting.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, rest, ok := strings.Cut(string(doc), "```rhai\n// weather.rhai")
+	src, _, ok2 := strings.Cut(rest, "```")
+	if !ok || !ok2 {
+		t.Fatal("the weather.rhai example is not in docs/scripting.md")
+	}
+	var saved atomic.Value
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /weather", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"city":%q,"temp":21.5}`, r.URL.Query().Get("city"))
+	})
+	mux.HandleFunc("POST /history", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		saved.Store(r.Header.Get("Content-Type") + " " + string(b))
+		w.WriteHeader(201)
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	x := httpExecutor(t, srv, true, nil)
+	src = strings.ReplaceAll("//"+src, "https://api.example.com", srv.URL)
+	p := x.Compile("weather", src)
+	res := x.Execute(context.Background(), p, Limits{}, &Request{Method: "GET", Path: "/", Query: url.Values{"city": {"Lyon"}}, Header: http.Header{}}, Options{})
+	if res.Response == nil || string(res.Response.Body) != `{"city":"Lyon","saved":true,"temp":21.5}` {
+		t.Fatalf("%s %+v %+v", res.Status, res.Response, res.Err)
+	}
+	if got := saved.Load(); got != `application/json {"city":"Lyon","temp":21.5}` {
+		t.Fatalf("upstream got %v", got)
+	}
 }
