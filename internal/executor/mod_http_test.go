@@ -253,3 +253,22 @@ func TestHTTPDocExample(t *testing.T) {
 		t.Fatalf("upstream got %v", got)
 	}
 }
+
+// BenchmarkHTTPGet is one execution making one http::get to a loopback
+// server (allowlisted), connections reused.
+func BenchmarkHTTPGet(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"ok":true}`)
+	}))
+	defer srv.Close()
+	x := New(Config{HTTP: HTTPConfig{Allow: srv.Listener.Addr().String()}}, nil)
+	p := x.Compile("bench", `http::get("`+srv.URL+`/").json.ok`)
+	req := &Request{Method: "GET", Path: "/", Header: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res := x.Execute(context.Background(), p, Limits{}, req, Options{}); res.Status != picloud.StatusSuccess {
+			b.Fatal(res.Err)
+		}
+	}
+}
