@@ -210,25 +210,43 @@ func (x *Executor) Limits(lim Limits) Limits {
 	return lim
 }
 
+// execState is one execution's state that the host modules reach through
+// the context their natives get: one allocation and one context value per
+// execution, whatever the modules.
+type execState struct {
+	logs    collector
+	secrets secretsRead
+	http    httpCalls       // set up by the first http:: call
+	script  *picloud.Script // nil outside the platform's store
+}
+
+// stateKey finds the execState in the context natives get.
+type stateKey struct{}
+
+// state is the execution's state, nil when c runs outside Execute.
+func state(c *rhai.Context) *execState {
+	st, _ := c.Context().Value(stateKey{}).(*execState)
+	return st
+}
+
 // Execute runs prog on req within lim. It never panics and never returns a
 // nil Result: every failure, including a program that does not compile, is a
 // status in the Result.
 func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *Request, opts Options) (res *Result) {
 	res = &Result{Started: time.Now()}
 	lim = x.Limits(lim)
-	logs := &collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}
-	secrets := &secretsRead{}
-	var outbound *httpCalls
+	st := &execState{logs: collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}, script: opts.Script}
 	if opts.Script != nil {
-		secrets.scriptID = opts.Script.ID
+		st.secrets.scriptID = opts.Script.ID
 	}
+	logs := &st.logs
 	defer func() {
 		if p := recover(); p != nil {
 			x.internal(res, fmt.Errorf("panic: %v", p))
 		}
 		res.Logs = logs.finish()
-		res.Outbound = outbound.finish()
-		res.Redactor = secrets.redactor()
+		res.Outbound = st.http.finish()
+		res.Redactor = st.secrets.redactor()
 		res.Redactor.redact(res)
 		res.Duration = time.Since(res.Started)
 	}()
@@ -243,11 +261,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
-	ctx = context.WithValue(ctx, collectorKey{}, logs)
-	ctx = withKVScript(ctx, opts.Script)
-	ctx = context.WithValue(ctx, secretsKey{}, secrets)
-	outbound = x.http.begin(opts.Script)
-	ctx = context.WithValue(ctx, httpKey{}, outbound)
+	ctx = context.WithValue(ctx, stateKey{}, st)
 	scope := rhai.NewScope()
 	scope.Push("request", requestValue(req))
 	eo := &rhai.EvalOptions{

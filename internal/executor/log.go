@@ -11,10 +11,6 @@ import (
 	"github.com/picloud/picloud/rhai"
 )
 
-// collectorKey finds the execution's log collector in the context the
-// engine hands to natives.
-type collectorKey struct{}
-
 // collector keeps one execution's log lines within its caps. Beyond them it
 // counts what it drops and finish adds one "truncated" line.
 type collector struct {
@@ -74,10 +70,11 @@ func logModule() *rhai.Module {
 }
 
 func logLine(c *rhai.Context, level string, msg rhai.Value, data *rhai.Value) error {
-	col, _ := c.Context().Value(collectorKey{}).(*collector)
-	if col == nil {
+	st := state(c)
+	if st == nil {
 		return nil
 	}
+	col := &st.logs
 	text := msg.AsString()
 	if msg.Type() != rhai.TypeString {
 		text = msg.String()

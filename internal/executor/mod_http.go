@@ -55,12 +55,10 @@ const httpCallOps = 1000
 // maxHTTPRequestBytes bounds a request body a script sends.
 const maxHTTPRequestBytes = 16 << 20
 
-// httpKey finds the execution's outbound state in the context natives get.
-type httpKey struct{}
-
 // httpCalls is one execution's outbound state: its limits, its client and
 // the calls made.
 type httpCalls struct {
+	ready    bool // begin has run
 	max      int64
 	maxBytes int64
 	timeout  time.Duration
@@ -120,19 +118,22 @@ func (h *httpModule) client(scriptAllow string) (*http.Client, error) {
 	return c, nil
 }
 
-// begin builds an execution's outbound state from the script's settings.
-func (h *httpModule) begin(sc *picloud.Script) *httpCalls {
+// begin sets up an execution's outbound state from the script's settings,
+// on its first http:: call (an execution that makes none pays nothing). st.mu
+// is held.
+func (h *httpModule) begin(st *httpCalls, sc *picloud.Script) {
+	if st.ready {
+		return
+	}
+	st.ready = true
 	var s picloud.Script
 	if sc != nil {
 		s = *sc
 	}
-	st := &httpCalls{
-		max:      cmp.Or(s.HTTPMaxRequests, h.cfg.MaxRequests),
-		maxBytes: cmp.Or(s.HTTPMaxResponseBytes, h.cfg.MaxResponseBytes),
-		timeout:  cmp.Or(time.Duration(s.HTTPTimeoutMS)*time.Millisecond, h.cfg.Timeout),
-	}
+	st.max = cmp.Or(s.HTTPMaxRequests, h.cfg.MaxRequests)
+	st.maxBytes = cmp.Or(s.HTTPMaxResponseBytes, h.cfg.MaxResponseBytes)
+	st.timeout = cmp.Or(time.Duration(s.HTTPTimeoutMS)*time.Millisecond, h.cfg.Timeout)
 	st.client, st.err = h.client(s.EgressAllow)
-	return st
 }
 
 func (h *httpModule) count(result string) {
@@ -254,10 +255,14 @@ func (h *httpModule) do(c *rhai.Context, fn string, r httpRequest) (rhai.Value, 
 	if err := c.Tick(httpCallOps); err != nil {
 		return rhai.Unit, err
 	}
-	st, _ := c.Context().Value(httpKey{}).(*httpCalls)
-	if st == nil {
+	es := state(c)
+	if es == nil {
 		return fail("error", "http is not available here")
 	}
+	st := &es.http
+	st.mu.Lock()
+	h.begin(st, es.script)
+	st.mu.Unlock()
 	if st.err != nil {
 		return fail("error", "the egress allowlist is invalid: %v", st.err)
 	}

@@ -2,7 +2,6 @@ package executor
 
 import (
 	"cmp"
-	"context"
 	"encoding/json"
 	"errors"
 	"math"
@@ -32,17 +31,6 @@ const kvCallOps = 100
 
 // kvTypeName is type_of(kv::ns("name")).
 const kvTypeName = "kv::Namespace"
-
-// kvScriptKey finds the stored script being run in the context natives get.
-type kvScriptKey struct{}
-
-// withKVScript records the script whose namespaces kv:: reaches.
-func withKVScript(ctx context.Context, sc *picloud.Script) context.Context {
-	if sc == nil {
-		return ctx
-	}
-	return context.WithValue(ctx, kvScriptKey{}, sc)
-}
 
 // kvNamespace is one namespace a script reaches: its own or a shared one
 // listed in its kv_namespaces setting. It is the value of kv::ns(name).
@@ -107,7 +95,10 @@ func (k *kvModule) count(op string) {
 
 // script is the stored script being run, or an error outside the platform.
 func (k *kvModule) script(c *rhai.Context) (*picloud.Script, error) {
-	sc, _ := c.Context().Value(kvScriptKey{}).(*picloud.Script)
+	var sc *picloud.Script
+	if st := state(c); st != nil {
+		sc = st.script
+	}
 	switch {
 	case k.cfg.Store == nil:
 		return nil, rhai.NewError(rhai.ErrRuntime, "kv is not available on this server")

@@ -22,9 +22,6 @@ import (
 // nothing, as such a value can be guessed anyway.
 const MinRedactBytes = 4
 
-// secretsKey finds the execution's secrets in the context natives receive.
-type secretsKey struct{}
-
 // secretsRead holds the secrets one execution read (name → value): the
 // values redaction replaces, and a cache so a second read costs no query.
 type secretsRead struct {
@@ -87,7 +84,10 @@ func registerSecret(eng *rhai.Engine, reader picloud.SecretReader, onRead func(r
 		if err := c.Tick(1); err != nil {
 			return rhai.Unit, err
 		}
-		sr, _ := c.Context().Value(secretsKey{}).(*secretsRead)
+		var sr *secretsRead
+		if st := state(c); st != nil {
+			sr = &st.secrets
+		}
 		if sr == nil || reader == nil {
 			return rhai.Unit, secretError("secret(%q): secrets are not available here", name)
 		}
