@@ -152,7 +152,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	// The platform's answer to a failed execution: its public error body
 	// (the full error goes to stderr).
-	status, errBody := httpapi.ErrorJSON(&picloud.Error{Code: res.Code, Message: failureMessage(res.Code)})
+	status, errBody := httpapi.ErrorJSON(res.PublicError())
 	writeHTTPResponse(stdout, status, http.Header{"Content-Type": {"application/json"}}, errBody)
 	e := res.Err
 	where := file
@@ -160,22 +160,6 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		where = fmt.Sprintf("%s:%d:%d", file, e.Line, e.Column)
 	}
 	return fmt.Errorf("%s: %s (%s): %s", where, res.Status, e.Kind, e.Message)
-}
-
-// failureMessage is the message of the platform's error body for a failed
-// execution (the orchestrator's publicMessage).
-func failureMessage(code string) string {
-	switch code {
-	case picloud.EScriptError:
-		return "the script failed"
-	case picloud.EInvalidResponse:
-		return "the script returned an invalid response"
-	case picloud.EBudgetExceeded:
-		return "the script exceeded a resource limit"
-	case picloud.ETimeout:
-		return "the script timed out"
-	}
-	return "internal error"
 }
 
 // parseArgs parses flags before or after the positional arguments, without

@@ -210,6 +210,24 @@ func (x *Executor) Limits(lim Limits) Limits {
 	return lim
 }
 
+// PublicError is what a public caller of a failed execution is told: its
+// code and a short message that says nothing of the script's insides (the
+// full error is in Err, for the execution log and test invocations).
+func (r *Result) PublicError() *picloud.Error {
+	msg := "internal error"
+	switch r.Code {
+	case picloud.EScriptError:
+		msg = "the script failed"
+	case picloud.EInvalidResponse:
+		msg = "the script returned an invalid response"
+	case picloud.EBudgetExceeded:
+		msg = "the script exceeded a resource limit"
+	case picloud.ETimeout:
+		msg = "the script timed out"
+	}
+	return &picloud.Error{Code: r.Code, Message: msg}
+}
+
 // execState is one execution's state that the host modules reach through
 // the context their natives get: one allocation and one context value per
 // execution, whatever the modules.

@@ -89,8 +89,9 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 	} else {
 		// A failed execution's caller gets the public error body (code, short
 		// message, execution id); the log keeps that body as the response.
-		status, body := httpapi.ErrorJSON(&picloud.Error{Code: res.Code, Message: publicMessage(res.Code),
-			Details: map[string]any{"execution_id": l.ID}})
+		pe := res.PublicError()
+		pe.Details = map[string]any{"execution_id": l.ID}
+		status, body := httpapi.ErrorJSON(pe)
 		resp.Status, resp.Headers = status, map[string]string{"content-type": jsonContentType[0]}
 		resp.Body, resp.BodySize = string(body), len(body)
 	}

@@ -345,20 +345,6 @@ func (o *Orchestrator) record(ctx context.Context, l *picloud.ExecutionLog) {
 	}
 }
 
-func publicMessage(code string) string {
-	switch code {
-	case picloud.EScriptError:
-		return "the script failed"
-	case picloud.EInvalidResponse:
-		return "the script returned an invalid response"
-	case picloud.EBudgetExceeded:
-		return "the script exceeded a resource limit"
-	case picloud.ETimeout:
-		return "the script timed out"
-	}
-	return "internal error"
-}
-
 // jsonContentType is the error responses' Content-Type, shared (net/http
 // only reads it).
 var jsonContentType = []string{"application/json"}
