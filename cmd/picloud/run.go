@@ -73,6 +73,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	fs.Var(&headers, "header", "a header 'k: v' (repeatable)")
 	kvDir := fs.String("kv", "", "the kv directory, or memory")
 	secretsFile := fs.String("secrets", "", "a secrets file")
+	egressAllow := fs.String("egress-allow", "", "destinations http:: may reach besides public addresses: hosts, host:port, CIDRs (as serve's --egress-allow)")
 	// No environment defaults (parse would read PICLOUD_BODY...): the flags
 	// here describe one request, not a standing configuration.
 	pos, err := parseArgs(fs, args)
@@ -120,6 +121,7 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	x := executor.New(executor.Config{
 		KV:      executor.KVConfig{Store: store},
 		Secrets: secrets,
+		HTTP:    executor.HTTPConfig{Allow: *egressAllow},
 	}, slog.New(slog.NewTextHandler(stderr, nil)))
 	dir := filepath.Dir(file)
 	resolver := func(_ context.Context, mod string) (*executor.Program, error) {

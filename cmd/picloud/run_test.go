@@ -2,6 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -246,5 +249,29 @@ func TestRunImportsAndSettings(t *testing.T) {
 	out, _, err = runCmd(t, "", "run", loop, "--kv", "memory")
 	if err == nil || !strings.Contains(err.Error(), "budget_exceeded") || !strings.Contains(out, "budget_exceeded") {
 		t.Errorf("the settings file's limit: %q %v", out, err)
+	}
+}
+
+// TestRunHTTP: http:: works in picloud run as on the server: a loopback
+// server is refused until --egress-allow names it.
+func TestRunHTTP(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"pong": true}`)
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	file := script(t, dir, "ping.rhai", `let r = http::get(request.query.url); r.json.pong`)
+	if _, errOut, err := runCmd(t, "", "run", file, "--kv", "memory", "--query", "url="+srv.URL); err == nil ||
+		!strings.Contains(errOut, "refused") && !strings.Contains(err.Error(), "refused") {
+		t.Fatalf("loopback without --egress-allow: err %v, stderr %q", err, errOut)
+	}
+	out, errOut, err := runCmd(t, "", "run", file, "--kv", "memory", "--query", "url="+srv.URL,
+		"--egress-allow", strings.TrimPrefix(srv.URL, "http://"))
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut)
+	}
+	if _, body := splitResponse(t, out); body != "true" {
+		t.Fatalf("body = %q", body)
 	}
 }
