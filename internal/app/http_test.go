@@ -52,8 +52,8 @@ func TestHTTPOutbound(t *testing.T) {
 			t.Fatalf("refused call logged as %v", l)
 		}
 		resp, m := e.request("GET", "/metrics", nil, "Authorization", "Bearer "+testToken)
-		if resp.StatusCode != 200 || !strings.Contains(string(m), `picloud_http_requests_total{result="ok"} 1`) ||
-			!strings.Contains(string(m), `picloud_http_requests_total{result="refused"} 1`) {
+		if resp.StatusCode != 200 || !strings.Contains(string(m), `picloud_http_requests_total{result="ok",script="weather"} 1`) ||
+			!strings.Contains(string(m), `picloud_http_requests_total{result="refused",script="denied"} 1`) {
 			t.Fatalf("metrics: %s", m)
 		}
 	})

@@ -40,7 +40,7 @@ type HTTPConfig struct {
 		LookupNetIP(ctx context.Context, network, host string) ([]netip.Addr, error)
 	}
 	OnDial    func(netip.AddrPort) error
-	OnRequest func(result string)
+	OnRequest func(script, result string)
 }
 
 // HTTPResults are the results OnRequest reports: a response came (ok), the
@@ -136,10 +136,17 @@ func (h *httpModule) begin(st *httpCalls, sc *picloud.Script) {
 	st.client, st.err = h.client(s.EgressAllow)
 }
 
-func (h *httpModule) count(result string) {
-	if h.cfg.OnRequest != nil {
-		h.cfg.OnRequest(result)
+// count reports one call's result for the script c runs ("" outside the
+// platform's store).
+func (h *httpModule) count(c *rhai.Context, result string) {
+	if h.cfg.OnRequest == nil {
+		return
 	}
+	script := ""
+	if st := state(c); st != nil && st.script != nil {
+		script = st.script.Name
+	}
+	h.cfg.OnRequest(script, result)
 }
 
 func (h *httpModule) register(eng *rhai.Engine) {
@@ -249,7 +256,7 @@ func requestBody(v rhai.Value) ([]byte, string, error) {
 // do makes one request for the script, records it and returns its response.
 func (h *httpModule) do(c *rhai.Context, fn string, r httpRequest) (rhai.Value, error) {
 	fail := func(result, format string, args ...any) (rhai.Value, error) {
-		h.count(result)
+		h.count(c, result)
 		return rhai.Unit, rhai.NewError(rhai.ErrRuntime, "http::"+fn+": "+format, args...)
 	}
 	if err := c.Tick(httpCallOps); err != nil {
@@ -284,7 +291,7 @@ func (h *httpModule) do(c *rhai.Context, fn string, r httpRequest) (rhai.Value, 
 	}
 	body, ctype, err := requestBody(r.body)
 	if err != nil {
-		h.count("error")
+		h.count(c, "error")
 		return rhai.Unit, err
 	}
 	if err := c.Tick(len(body) / bytesPerOp); err != nil {
@@ -348,7 +355,7 @@ func (h *httpModule) do(c *rhai.Context, fn string, r httpRequest) (rhai.Value, 
 		return fail("limit", "%s (http_max_response_bytes)", call.Error)
 	}
 	finish()
-	h.count("ok")
+	h.count(c, "ok")
 	if err := c.Tick(len(data) / bytesPerOp); err != nil {
 		return rhai.Unit, err
 	}
@@ -361,13 +368,13 @@ func (h *httpModule) explain(c *rhai.Context, ctx context.Context, err error, ti
 	var re *egress.RefusedError
 	switch {
 	case c.Context().Err() != nil:
-		h.count("timeout")
+		h.count(c, "timeout")
 		return "script terminated", rhai.NewError(rhai.ErrTerminated, "Script terminated")
 	case errors.As(err, &re):
-		h.count("refused")
+		h.count(c, "refused")
 		return re.Error(), rhai.NewError(rhai.ErrRuntime, "http: %s", re.Error())
 	case ctx.Err() != nil:
-		h.count("timeout")
+		h.count(c, "timeout")
 		msg := fmt.Sprintf("timed out after %d ms", timeout.Milliseconds())
 		return msg, rhai.NewError(rhai.ErrRuntime, "http: request %s (http_timeout_ms)", msg)
 	}
@@ -375,7 +382,7 @@ func (h *httpModule) explain(c *rhai.Context, ctx context.Context, err error, ti
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	h.count("error")
+	h.count(c, "error")
 	return err.Error(), rhai.NewError(rhai.ErrRuntime, "http: request failed: %v", err)
 }
 

@@ -81,7 +81,7 @@ func httpExecutor(t *testing.T, srv *httptest.Server, allow bool, results map[st
 		cfg.Allow = srv.Listener.Addr().String()
 	}
 	if results != nil {
-		cfg.OnRequest = func(r string) { results[r]++ }
+		cfg.OnRequest = func(_, r string) { results[r]++ }
 	}
 	return newTestExecutor(t, Config{HTTP: cfg})
 }

@@ -167,19 +167,25 @@ func (m *Metrics) SecretReads(results ...string) func(result string) {
 	}
 }
 
-// HTTPRequests registers picloud_http_requests_total{result} with one
-// child per result, resolved once, and returns what counts one http:: call.
-func (m *Metrics) HTTPRequests(results ...string) func(result string) {
+// HTTPRequests registers picloud_http_requests_total{script,result} and
+// returns what counts one http:: call. Each script's children are resolved
+// once (WithLabelValues hashes and locks on every call).
+func (m *Metrics) HTTPRequests(results ...string) func(script, result string) {
 	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "picloud_http_requests_total", Help: "http:: calls by result (ok, refused, timeout, limit, error).",
-	}, []string{"result"})
+		Name: "picloud_http_requests_total", Help: "http:: calls by script and result (ok, refused, timeout, limit, error).",
+	}, []string{"script", "result"})
 	m.Registry.MustRegister(vec)
-	children := make(map[string]prometheus.Counter, len(results))
-	for _, r := range results {
-		children[r] = vec.WithLabelValues(r)
-	}
-	return func(result string) {
-		if c := children[result]; c != nil {
+	var scripts sync.Map // script -> map[result]prometheus.Counter
+	return func(script, result string) {
+		v, ok := scripts.Load(script)
+		if !ok {
+			children := make(map[string]prometheus.Counter, len(results))
+			for _, r := range results {
+				children[r] = vec.WithLabelValues(script, r)
+			}
+			v, _ = scripts.LoadOrStore(script, children)
+		}
+		if c := v.(map[string]prometheus.Counter)[result]; c != nil {
 			c.Inc()
 		}
 	}
