@@ -179,8 +179,20 @@ await step('signing in shows the empty script list', async () => {
 	await shot('scripts-empty');
 });
 
+await step('a global secret is set from the list page and listed without its value', async () => {
+	const panel = page.getByTestId('global-secrets');
+	await panel.getByTestId('secrets-empty').waitFor();
+	await panel.getByTestId('secret-name').fill('E2E_GLOBAL');
+	await panel.getByTestId('secret-value').fill('e2e-global-value-123');
+	await panel.getByRole('button', { name: 'Set' }).click();
+	await panel.getByTestId('secret-E2E_GLOBAL').waitFor();
+	assert.ok(!(await panel.innerText()).includes('e2e-global-value-123'), 'the value is not shown');
+	const res = await page.evaluate(async () => (await fetch('/api/secrets')).text());
+	assert.ok(res.includes('E2E_GLOBAL') && !res.includes('e2e-global-value-123'), 'the API lists the name only');
+});
+
 await step('a bad name is caught before it is sent', async () => {
-	await page.getByLabel('Name').fill('Bad Name');
+	await page.getByLabel('Name', { exact: true }).fill('Bad Name');
 	await page.getByRole('button', { name: 'Create script' }).click();
 	await page.getByText('Use lower-case letters').waitFor();
 	assert.equal(await page.getByTestId('script-row').count(), 0);
@@ -200,7 +212,7 @@ await step('the create form\'s starting source compiles', async () => {
 });
 
 await step('creating a script lists it', async () => {
-	await page.getByLabel('Name').fill(name);
+	await page.getByLabel('Name', { exact: true }).fill(name);
 	await page.getByLabel('Source').fill(v1);
 	await page.getByRole('button', { name: 'Create script' }).click();
 	const row = page.getByTestId('script-row').filter({ hasText: name });
@@ -242,16 +254,16 @@ await step('editing and saving bumps the version', async () => {
 
 await step('limits save without a new version', async () => {
 	await page.getByText('Limits', { exact: true }).click();
-	await page.getByLabel('Timeout (ms)').fill('2500');
-	await page.getByLabel('Max memory (bytes)').fill('68719476737');
+	await page.getByLabel('Timeout (ms)', { exact: true }).fill('2500');
+	await page.getByLabel('Max memory (bytes)', { exact: true }).fill('68719476737');
 	await page.getByTestId('limits-problem').filter({ hasText: 'Max memory (bytes): at most' }).waitFor();
 	assert.equal(await page.getByTestId('save').isDisabled(), true, 'an out-of-range setting cannot be saved');
-	await page.getByLabel('Max memory (bytes)').fill('16777216');
+	await page.getByLabel('Max memory (bytes)', { exact: true }).fill('16777216');
 	await page.getByTestId('save').click();
 	await page.getByTestId('saved').filter({ hasText: /^Saved\.$/ }).waitFor();
 	assert.equal(await page.getByTestId('script-version').innerText(), 'v2');
-	assert.equal(await page.getByLabel('Timeout (ms)').inputValue(), '2500');
-	assert.equal(await page.getByLabel('Max memory (bytes)').inputValue(), '16777216');
+	assert.equal(await page.getByLabel('Timeout (ms)', { exact: true }).inputValue(), '2500');
+	assert.equal(await page.getByLabel('Max memory (bytes)', { exact: true }).inputValue(), '16777216');
 	await page.getByText('Limits', { exact: true }).click();
 });
 
