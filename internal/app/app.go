@@ -119,6 +119,7 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 		return nil, fmt.Errorf("--egress-allow: %w", err)
 	}
 	cfg.Executor.HTTP.OnRequest = a.metrics.HTTPRequests(executor.HTTPResults...)
+	cfg.Executor.OnHostCall = a.metrics.HostCalls()
 	a.exec = executor.New(cfg.Executor, log)
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()

@@ -867,3 +867,22 @@ func TestLogsReadYourWrites(t *testing.T) {
 		}
 	})
 }
+
+// TestHostCallMetrics: calls of the stateless host modules are counted by
+// module.
+func TestHostCallMetrics(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		e := newEnv(t, open(t), app.Config{})
+		e.create("h", `crypto::sha256("a"); crypto::sha256("b"); hex::encode("c"); time::now()`)
+		if resp, b := e.request("GET", "/fn/h", nil); resp.StatusCode != 200 {
+			t.Fatalf("call = %d %s", resp.StatusCode, b)
+		}
+		resp, b := e.request("GET", "/metrics", nil, "Authorization", "Bearer "+testToken)
+		for _, want := range []string{`picloud_host_calls_total{module="crypto"} 2`, `picloud_host_calls_total{module="hex"} 1`,
+			`picloud_host_calls_total{module="time"} 1`} {
+			if resp.StatusCode != 200 || !contains(string(b), want) {
+				t.Fatalf("metrics lack %s", want)
+			}
+		}
+	})
+}

@@ -66,6 +66,11 @@ type Config struct {
 	// HTTP configures http:: (its defaults, the server's egress allowlist;
 	// its resolver and hooks are connections Config does not report).
 	HTTP HTTPConfig
+
+	// OnHostCall, when set, is asked once per module of HostModules for the
+	// function that counts one call of it (metrics). A hook, not a setting:
+	// Config does not report it.
+	OnHostCall func(module string) func()
 }
 
 func (c Config) withDefaults() Config {
@@ -120,11 +125,18 @@ func New(cfg Config, logger *slog.Logger) *Executor {
 	cfg.KV.Store, cfg.KV.OnOp = nil, nil
 	registerSecret(eng, cfg.Secrets, cfg.OnSecretRead, logger)
 	cfg.Secrets, cfg.OnSecretRead = nil, nil
-	eng.RegisterStaticModule("crypto", cryptoModule())
-	eng.RegisterStaticModule("hex", hexModule())
-	eng.RegisterStaticModule("base64", base64Module())
-	eng.RegisterStaticModule("time", timeModule())
-	eng.RegisterStaticModule("webhook", webhookModule())
+	counter := func(module string) func() {
+		if cfg.OnHostCall == nil {
+			return nil
+		}
+		return cfg.OnHostCall(module)
+	}
+	eng.RegisterStaticModule("crypto", cryptoModule(counter("crypto")))
+	eng.RegisterStaticModule("hex", hexModule(counter("hex")))
+	eng.RegisterStaticModule("base64", base64Module(counter("base64")))
+	eng.RegisterStaticModule("time", timeModule(counter("time")))
+	eng.RegisterStaticModule("webhook", webhookModule(counter("webhook")))
+	cfg.OnHostCall = nil
 	hm := newHTTPModule(cfg.HTTP)
 	hm.register(eng)
 	cfg.HTTP = hm.cfg

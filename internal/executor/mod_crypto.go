@@ -40,8 +40,8 @@ func charge(c *rhai.Context, n int) error {
 // cryptoModule is crypto::sha256/sha1/hmac_sha256/hmac_sha1 (hex digests,
 // and _bytes variants returning BLOBs), crypto::equal, crypto::random_bytes,
 // crypto::uuid and crypto::uuid_v7.
-func cryptoModule() *rhai.Module {
-	m := rhai.NewModule()
+func cryptoModule(count func()) *rhai.Module {
+	m := newHostModule(count)
 	hashes := []struct {
 		name string
 		new  func() hash.Hash
@@ -114,7 +114,7 @@ func cryptoModule() *rhai.Module {
 		}
 		return rhai.String(id.String()), nil
 	})
-	return m
+	return m.Module
 }
 
 func digest(c *rhai.Context, newHash func() hash.Hash, data rhai.Value) ([]byte, error) {

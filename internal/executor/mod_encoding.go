@@ -10,8 +10,8 @@ import (
 
 // hexModule is hex::encode(string|BLOB) → lowercase hex string and
 // hex::decode(string) → BLOB (either case accepted).
-func hexModule() *rhai.Module {
-	m := rhai.NewModule()
+func hexModule(count func()) *rhai.Module {
+	m := newHostModule(count)
 	for _, t := range byteTypes {
 		m.SetFn("encode", []rhai.Type{t}, func(c *rhai.Context, a []rhai.Value) (rhai.Value, error) {
 			b := bytesOf(a[0])
@@ -32,14 +32,14 @@ func hexModule() *rhai.Module {
 		}
 		return rhai.NewBlob(b), nil
 	})
-	return m
+	return m.Module
 }
 
 // base64Module is base64::encode/decode (standard alphabet, padded) and
 // base64::encode_url/decode_url (URL-safe alphabet, unpadded). Both decoders
 // accept their input with or without padding.
-func base64Module() *rhai.Module {
-	m := rhai.NewModule()
+func base64Module(count func()) *rhai.Module {
+	m := newHostModule(count)
 	codecs := []struct {
 		suffix string
 		enc    *base64.Encoding // what encode writes
@@ -77,7 +77,7 @@ func base64Module() *rhai.Module {
 			return rhai.NewBlob(b), nil
 		})
 	}
-	return m
+	return m.Module
 }
 
 // encodeCheck charges an encoding of n bytes and refuses an output over the

@@ -24,8 +24,8 @@ const maxLayout = 256
 
 // timeModule is time::now() (Unix milliseconds), time::format(ms[, layout])
 // and time::parse(text[, layout]).
-func timeModule() *rhai.Module {
-	m := rhai.NewModule()
+func timeModule(count func()) *rhai.Module {
+	m := newHostModule(count)
 	m.SetFn("now", nil, func(c *rhai.Context, a []rhai.Value) (rhai.Value, error) {
 		if err := charge(c, 0); err != nil {
 			return rhai.Unit, err
@@ -88,7 +88,7 @@ func timeModule() *rhai.Module {
 		}
 		return rhai.Int(t.UnixMilli()), nil
 	})
-	return m
+	return m.Module
 }
 
 // clip shortens text quoted in an error message.

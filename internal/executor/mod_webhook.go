@@ -24,13 +24,13 @@ const (
 // request[, tolerance_s]) → bool: a request's signature checked with each
 // provider's documented scheme. request is the script's request map (its
 // headers lower-case, raw_body the exact bytes received).
-func webhookModule() *rhai.Module {
-	return webhookModuleAt(time.Now)
+func webhookModule(count func()) *rhai.Module {
+	return webhookModuleAt(time.Now, count)
 }
 
 // webhookModuleAt is webhookModule with the clock the timestamp checks use.
-func webhookModuleAt(now func() time.Time) *rhai.Module {
-	m := rhai.NewModule()
+func webhookModuleAt(now func() time.Time, count func()) *rhai.Module {
+	m := newHostModule(count)
 	for _, t := range byteTypes {
 		m.SetFn("verify_github", []rhai.Type{t, rhai.TypeMap}, func(c *rhai.Context, a []rhai.Value) (rhai.Value, error) {
 			secret, body, headers, err := webhookArgs(c, "verify_github", a)
@@ -92,7 +92,7 @@ func webhookModuleAt(now func() time.Time) *rhai.Module {
 			return rhai.Bool(hexEqual(want, sig)), nil
 		})
 	}
-	return m
+	return m.Module
 }
 
 // webhookArgs reads a verify call's secret, the request's raw body and its

@@ -28,7 +28,7 @@ type webhookCase struct {
 func runWebhookCases(t *testing.T, now time.Time, cases []webhookCase) {
 	t.Helper()
 	x := newTestExecutor(t, Config{})
-	x.eng.RegisterStaticModule("webhook", webhookModuleAt(func() time.Time { return now }))
+	x.eng.RegisterStaticModule("webhook", webhookModuleAt(func() time.Time { return now }, nil))
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			h := http.Header{}

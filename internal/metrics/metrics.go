@@ -149,6 +149,16 @@ func (m *Metrics) KVOperations(ops ...string) func(op string) {
 	}
 }
 
+// HostCalls registers picloud_host_calls_total{module} and returns, for a
+// module, what counts one call of it (the child resolved once).
+func (m *Metrics) HostCalls() func(module string) func() {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "picloud_host_calls_total", Help: "Calls of the stateless host modules (crypto, hex, base64, time, webhook) by module.",
+	}, []string{"module"})
+	m.Registry.MustRegister(vec)
+	return func(module string) func() { return vec.WithLabelValues(module).Inc }
+}
+
 // SecretReads registers picloud_secret_reads_total{result} with one child
 // per result, resolved once, and returns what counts one secret() call.
 func (m *Metrics) SecretReads(results ...string) func(result string) {
