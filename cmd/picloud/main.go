@@ -120,6 +120,16 @@ func envDefaults(fs *flag.FlagSet, getenv func(string) string) error {
 // parse parses flags that may come before or after the positional arguments
 // (picloud deploy hello.rhai --name hi), then applies the environment.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	return pos, envDefaults(fs, os.Getenv)
+}
+
+// parseArgs parses flags before or after the positional arguments, without
+// the environment defaults parse applies.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -127,13 +137,11 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		}
 		args = fs.Args()
 		if len(args) == 0 {
-			break
+			return pos, nil
 		}
 		if args[0] == "--" {
-			pos = append(pos, args[1:]...)
-			break
+			return append(pos, args[1:]...), nil
 		}
 		pos, args = append(pos, args[0]), args[1:]
 	}
-	return pos, envDefaults(fs, os.Getenv)
 }

@@ -164,25 +164,6 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return fmt.Errorf("%s: %s (%s): %s", where, res.Status, e.Kind, e.Message)
 }
 
-// parseArgs parses flags before or after the positional arguments, without
-// the environment defaults parse applies.
-func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
-		}
-		args = fs.Args()
-		if len(args) == 0 {
-			return pos, nil
-		}
-		if args[0] == "--" {
-			return append(pos, args[1:]...), nil
-		}
-		pos, args = append(pos, args[0]), args[1:]
-	}
-}
-
 // multiFlag is a repeatable string flag.
 type multiFlag []string
 
