@@ -180,6 +180,40 @@ export interface LogsQuery {
 
 export type Client = ReturnType<typeof createClient>;
 
+/**
+ * send makes one admin API request with the dashboard's conventions (JSON
+ * body, the CSRF header on writes, the session cookie, no caching) and
+ * returns the response when it is ok; otherwise it throws the ApiError the
+ * body describes (ApiError(0, 'network') when nothing came back).
+ */
+export async function send(
+	doFetch: typeof fetch,
+	method: string,
+	path: string,
+	body?: unknown,
+	signal?: AbortSignal
+): Promise<Response> {
+	const headers: Record<string, string> = { Accept: 'application/json' };
+	if (body !== undefined) headers['Content-Type'] = 'application/json';
+	if (method !== 'GET' && method !== 'HEAD') headers[CSRF_HEADER] = CSRF_VALUE;
+	let res: Response;
+	try {
+		res = await doFetch(path, {
+			method,
+			headers,
+			body: body === undefined ? undefined : JSON.stringify(body),
+			credentials: 'same-origin',
+			cache: 'no-store',
+			signal
+		});
+	} catch (err) {
+		if (isAbort(err)) throw err;
+		throw new ApiError(0, 'network');
+	}
+	if (!res.ok) throw await errorFromResponse(res);
+	return res;
+}
+
 export function createClient(options: ClientOptions = {}) {
 	const doFetch = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => fetch(input, init));
 	const base = options.base ?? '';
@@ -190,28 +224,11 @@ export function createClient(options: ClientOptions = {}) {
 		body?: unknown,
 		opts: RequestOptions & { expectEmpty?: boolean; quiet401?: boolean } = {}
 	): Promise<T> {
-		const headers: Record<string, string> = { Accept: 'application/json' };
-		if (body !== undefined) headers['Content-Type'] = 'application/json';
-		if (method !== 'GET' && method !== 'HEAD') headers[CSRF_HEADER] = CSRF_VALUE;
-
 		let res: Response;
 		try {
-			res = await doFetch(base + path, {
-				method,
-				headers,
-				body: body === undefined ? undefined : JSON.stringify(body),
-				credentials: 'same-origin',
-				cache: 'no-store',
-				signal: opts.signal
-			});
+			res = await send(doFetch, method, base + path, body, opts.signal);
 		} catch (err) {
-			if (isAbort(err)) throw err;
-			throw new ApiError(0, 'network');
-		}
-
-		if (!res.ok) {
-			const err = await errorFromResponse(res);
-			if (err.status === 401 && !opts.quiet401) options.onUnauthorized?.(err);
+			if (err instanceof ApiError && err.status === 401 && !opts.quiet401) options.onUnauthorized?.(err);
 			throw err;
 		}
 		if (opts.expectEmpty || res.status === 204) return undefined as T;

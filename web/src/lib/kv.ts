@@ -1,7 +1,7 @@
 // The dashboard's calls to the kv routes: a script's keys (or a shared namespace's it
 // lists in kv_namespaces), read, written and deleted as the script's kv:: sees them.
 
-import { ApiError, CSRF_HEADER, CSRF_VALUE, errorFromResponse, isAbort } from './api';
+import { ApiError, send as sendRequest } from './api';
 
 /** One stored key: its value (any JSON), expiry and last write. */
 export interface KVEntry {
@@ -50,26 +50,7 @@ export function kvPath(scriptId: string, key?: string, namespace?: string): stri
 }
 
 export function createKVClient(doFetch: typeof fetch = (i, init) => fetch(i, init)) {
-	async function send(method: string, path: string, body?: unknown): Promise<Response> {
-		const headers: Record<string, string> = { Accept: 'application/json' };
-		if (body !== undefined) headers['Content-Type'] = 'application/json';
-		if (method !== 'GET') headers[CSRF_HEADER] = CSRF_VALUE;
-		let res: Response;
-		try {
-			res = await doFetch(path, {
-				method,
-				headers,
-				body: body === undefined ? undefined : JSON.stringify(body),
-				credentials: 'same-origin',
-				cache: 'no-store'
-			});
-		} catch (err) {
-			if (isAbort(err)) throw err;
-			throw new ApiError(0, 'network');
-		}
-		if (!res.ok) throw await errorFromResponse(res);
-		return res;
-	}
+	const send = (method: string, path: string, body?: unknown) => sendRequest(doFetch, method, path, body);
 	async function json<T>(res: Response): Promise<T> {
 		try {
 			return (await res.json()) as T;

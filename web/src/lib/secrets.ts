@@ -1,7 +1,7 @@
 // The dashboard's calls to the secret routes. Secrets are write-only: the server never
 // answers with a value, so this client has no way to read one either.
 
-import { ApiError, CSRF_HEADER, CSRF_VALUE, errorFromResponse, isAbort } from './api';
+import { ApiError, send as sendRequest } from './api';
 
 /** What a list shows of a secret: its name and when it was last set. */
 export interface SecretInfo {
@@ -28,26 +28,7 @@ export function secretsPath(scriptId?: string): string {
 }
 
 export function createSecretsClient(doFetch: typeof fetch = (i, init) => fetch(i, init)) {
-	async function send(method: string, path: string, body?: unknown): Promise<Response> {
-		const headers: Record<string, string> = { Accept: 'application/json' };
-		if (body !== undefined) headers['Content-Type'] = 'application/json';
-		if (method !== 'GET') headers[CSRF_HEADER] = CSRF_VALUE;
-		let res: Response;
-		try {
-			res = await doFetch(path, {
-				method,
-				headers,
-				body: body === undefined ? undefined : JSON.stringify(body),
-				credentials: 'same-origin',
-				cache: 'no-store'
-			});
-		} catch (err) {
-			if (isAbort(err)) throw err;
-			throw new ApiError(0, 'network');
-		}
-		if (!res.ok) throw await errorFromResponse(res);
-		return res;
-	}
+	const send = (method: string, path: string, body?: unknown) => sendRequest(doFetch, method, path, body);
 	return {
 		async list(scriptId?: string): Promise<SecretInfo[]> {
 			const res = await send('GET', secretsPath(scriptId));
