@@ -47,6 +47,7 @@ type serverOpts struct {
 	neighbourN  int
 	coldRuns    int
 	journalSync string
+	moduleN     int
 }
 
 // runServer is the `server` subcommand.
@@ -61,6 +62,7 @@ func runServer(args []string) int {
 	fs.IntVar(&o.runs, "runs", 3, "repetitions of the end-to-end comparison (median and spread)")
 	fs.IntVar(&o.neighbours, "neighbours", 2, "concurrent callers of the heavy or hostile script")
 	fs.IntVar(&o.neighbourN, "neighbour-requests", 5000, "hello requests measured in each neighbour scenario")
+	fs.IntVar(&o.moduleN, "module-requests", 3000, "requests measured for each host module's workload")
 	fs.IntVar(&o.coldRuns, "cold-runs", 20, "PUT-then-invoke measurements for cold start")
 	fs.StringVar(&o.journalSync, "journal-sync", "", "picloud serve's --journal-sync: interval or always (default: the server's, interval)")
 	if err := fs.Parse(args); err != nil {
@@ -214,8 +216,65 @@ func benchServer(o serverOpts, out io.Writer) error {
 	}
 	warm := load(client, helloURL, 1, 200, nil)
 
+	mods, err := benchModules(o, srv, client, bare.Addr().String())
+	if err != nil {
+		return err
+	}
 	printServer(out, o, store, e2e, nb, cold, warm)
+	printModules(out, o, mods)
 	return nil
+}
+
+// moduleRun is one host module's workload measured end to end.
+type moduleRun struct {
+	name, what string
+	lat        summary
+}
+
+// moduleWorkloads are each host module's hot path as a script (Step 8): the
+// same work as internal/executor's BenchmarkKV, BenchmarkWebhookVerifyGitHub
+// and BenchmarkHTTPGet, here through the real server and its audit log.
+var moduleWorkloads = []struct{ name, what, source string }{
+	{"hello", "the hello script, for scale", `#{hello: "world", n: 42}`},
+	{"kv-get", "kv::get of a small map", `let v = kv::get("k"); if v == () { kv::set("k", #{hello: "world", n: 42}); } v ?? #{}`},
+	{"kv-set", "kv::set of a small map", `kv::set("k", #{hello: "world", n: 42}); "ok"`},
+	{"kv-incr", "kv::incr of a counter", `kv::incr("n", 1)`},
+	{"hmac", "an HMAC-SHA256 signature check of a 1 KiB body", `let body = "x"; body.pad(1024, "y");
+let sig = crypto::hmac_sha256("bench-secret", body);
+crypto::equal(sig, crypto::hmac_sha256("bench-secret", body))`},
+	{"http-get", "http::get of a small JSON document on loopback", `http::get(request.query.url).json`},
+}
+
+func benchModules(o serverOpts, srv *picloudServer, client *http.Client, upstream string) ([]moduleRun, error) {
+	var runs []moduleRun
+	for _, w := range moduleWorkloads {
+		name := "mod-" + w.name
+		in := map[string]any{"name": name, "source": w.source, "egress_allow": upstream}
+		var sc struct{ ID string }
+		if err := srv.admin("POST", "/api/scripts", in, &sc); err != nil {
+			return nil, fmt.Errorf("deploy %s: %w", name, err)
+		}
+		url := srv.url + "/fn/" + name + "?url=http://" + upstream + "/"
+		load(client, url, o.concurrency, 200, nil) // warm up
+		l := load(client, url, o.concurrency, o.moduleN, nil)
+		if l.failed > 0 {
+			return nil, fmt.Errorf("%s: %d of %d requests failed", name, l.failed, o.moduleN)
+		}
+		runs = append(runs, moduleRun{name: w.name, what: w.what, lat: l.summary()})
+		logf("module %s: %.0f req/s", w.name, l.summary().rps)
+	}
+	return runs, nil
+}
+
+func printModules(w io.Writer, o serverOpts, runs []moduleRun) {
+	fmt.Fprintf(w, "\n### Host modules\n\n")
+	fmt.Fprintf(w, "Each module's hot path as a script, %d requests over %d keep-alive connections, every execution logged.\n\n",
+		o.moduleN, o.concurrency)
+	fmt.Fprintln(w, "| workload | what | req/s | p50 ms | p99 ms |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	for _, r := range runs {
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %s |\n", r.name, r.what, r.lat.rps, ms(r.lat.p50), ms(r.lat.p99))
+	}
 }
 
 func logf(format string, a ...any) { fmt.Fprintf(os.Stderr, format+"\n", a...) }
