@@ -14,6 +14,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"strconv"
 	"strings"
 	"syscall"
@@ -156,13 +157,37 @@ var (
 	ula       = netip.MustParsePrefix("fc00::/7")
 	nat64     = netip.MustParsePrefix("64:ff9b::/96")
 	thisNet   = netip.MustParsePrefix("0.0.0.0/8")
-	benchmark = netip.MustParsePrefix("198.18.0.0/15")
 	broadcast = netip.MustParseAddr("255.255.255.255")
+	global6   = netip.MustParsePrefix("2000::/3")
 )
+
+// special lists the IPv4 and IPv6 ranges refused besides those the netip
+// predicates name. Within 2000::/3 (the only IPv6 space treated as public)
+// the ones that tunnel to or stand for other addresses are refused: 6to4
+// and Teredo embed an IPv4 address the guard would not see dialed.
+var special = []struct {
+	p   netip.Prefix
+	why string
+}{
+	{netip.MustParsePrefix("198.18.0.0/15"), "private"}, // benchmarking
+	{netip.MustParsePrefix("192.0.0.0/24"), "reserved"}, // IETF protocol assignments
+	{netip.MustParsePrefix("240.0.0.0/4"), "reserved"},
+	{netip.MustParsePrefix("192.0.2.0/24"), "documentation"},
+	{netip.MustParsePrefix("198.51.100.0/24"), "documentation"},
+	{netip.MustParsePrefix("203.0.113.0/24"), "documentation"},
+	{netip.MustParsePrefix("2002::/16"), "6to4"},
+	{netip.MustParsePrefix("2001::/32"), "Teredo"},
+	{netip.MustParsePrefix("2001::/23"), "reserved"}, // IETF protocol assignments (benchmarking, ORCHID)
+	{netip.MustParsePrefix("2001:db8::/32"), "documentation"},
+	{netip.MustParsePrefix("3fff::/20"), "documentation"},
+}
 
 // Classify names why ip is refused, or "" when it is a public address.
 // IPv4-mapped IPv6 addresses are judged as the IPv4 address they carry, and
-// NAT64 addresses (64:ff9b::/96) as the IPv4 address they embed.
+// NAT64 addresses (64:ff9b::/96) as the IPv4 address they embed. Any other
+// IPv6 address outside global unicast (2000::/3) is refused, which covers
+// IPv4-compatible (::/96), SIIT (::ffff:0:0/96), NAT64 local-use
+// (64:ff9b:1::/48), discard (100::/64) and site-local (fec0::/10).
 func Classify(ip netip.Addr) string {
 	ip = ip.Unmap()
 	if ip.Is6() && nat64.Contains(ip) {
@@ -184,10 +209,33 @@ func Classify(ip netip.Addr) string {
 		return "private"
 	case cgnat.Contains(ip):
 		return "CGNAT"
-	case benchmark.Contains(ip):
-		return "private"
+	}
+	for _, s := range special {
+		if s.p.Contains(ip) {
+			return s.why
+		}
+	}
+	if ip.Is6() && !global6.Contains(ip) {
+		return "reserved"
 	}
 	return ""
+}
+
+// numericHost reports whether host (not a canonical address) looks like a
+// numeric IPv4 spelling that a resolver (getaddrinfo's inet_aton) might
+// read as an address: "2130706433", "0x7f.1", "017700000001", "127.1". No
+// top-level domain is numeric, so such a name is never a real host name.
+func numericHost(host string) bool {
+	host = strings.TrimSuffix(host, ".")
+	last := host[strings.LastIndexByte(host, '.')+1:]
+	if l := strings.ToLower(last); strings.HasPrefix(l, "0x") {
+		last = l[2:]
+		if last == "" {
+			return true
+		}
+		return strings.Trim(last, "0123456789abcdef") == ""
+	}
+	return last != "" && strings.Trim(last, "0123456789") == ""
 }
 
 // Options configure a client.
@@ -206,8 +254,6 @@ type Options struct {
 	// DialTimeout bounds one connection attempt (0: 10 s).
 	DialTimeout time.Duration
 }
-
-type hostKey struct{}
 
 // NewTransport returns a transport whose every dial is guarded. It uses no
 // proxy from the environment: a proxy would dial on the script's behalf
@@ -242,9 +288,49 @@ func newClient(t *http.Transport) *http.Client {
 			if len(via) > MaxRedirects {
 				return fmt.Errorf("stopped after %d redirects", MaxRedirects)
 			}
+			if !sameOrigin(req.URL, via[0].URL) {
+				stripHeaders(req)
+			}
 			return nil
 		},
 	}
+}
+
+// safeHeaders are the only headers a redirect to another origin keeps. Go's
+// client drops just Authorization, Cookie and WWW-Authenticate there; a
+// script's own secret header (X-Api-Key, ...) must not follow either.
+var safeHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", "User-Agent"}
+
+// stripHeaders leaves req (a redirect to another origin) with only the safe
+// headers, and Content-Type when the body is sent again (307, 308).
+func stripHeaders(req *http.Request) {
+	h := http.Header{}
+	for _, k := range safeHeaders {
+		if v, ok := req.Header[k]; ok {
+			h[k] = v
+		}
+	}
+	if v, ok := req.Header["Content-Type"]; ok && req.Body != nil && req.Body != http.NoBody {
+		h["Content-Type"] = v
+	}
+	req.Header = h
+}
+
+// sameOrigin reports whether a and b have the same scheme, host and port.
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) &&
+		strings.EqualFold(strings.TrimSuffix(a.Hostname(), "."), strings.TrimSuffix(b.Hostname(), ".")) &&
+		portOf(a) == portOf(b)
+}
+
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "https") {
+		return "443"
+	}
+	return "80"
 }
 
 type dialer struct {
@@ -265,6 +351,8 @@ func (d *dialer) dial(ctx context.Context, network, addr string) (net.Conn, erro
 	var ips []netip.Addr
 	if ip, err := netip.ParseAddr(host); err == nil {
 		ips = []netip.Addr{ip}
+	} else if numericHost(host) {
+		return nil, fmt.Errorf("egress: host %q is not a canonical IP address nor a host name", host)
 	} else {
 		r := d.o.Resolver
 		if r == nil {

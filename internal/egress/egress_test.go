@@ -60,7 +60,18 @@ func TestClassify(t *testing.T) {
 		{"0.0.0.0", "unspecified"}, {"::", "unspecified"}, {"0.1.2.3", "unspecified"},
 		{"::ffff:127.0.0.1", "loopback"}, {"::ffff:10.0.0.1", "private"}, {"::ffff:169.254.169.254", "link-local"},
 		{"64:ff9b::7f00:1", "loopback"}, {"64:ff9b::a9fe:a9fe", "link-local"},
+		{"::127.0.0.1", "reserved"}, {"::169.254.169.254", "reserved"}, {"::ffff:0:127.0.0.1", "reserved"},
+		{"2002:7f00:1::", "6to4"}, {"2002:a9fe:a9fe::1", "6to4"}, {"2002:808:808::1", "6to4"},
+		{"2001::1", "Teredo"}, {"2001:0:4136:e378:8000:63bf:3fff:fdd2", "Teredo"}, {"2001:2::1", "reserved"},
+		{"64:ff9b:1::7f00:1", "reserved"}, {"64:ff9b:1::808:808", "reserved"},
+		{"fec0::1", "reserved"}, {"100::1", "reserved"}, {"4000::1", "reserved"}, {"::2", "reserved"},
+		{"2001:db8::1", "documentation"}, {"3fff::1", "documentation"},
+		{"192.0.0.1", "reserved"}, {"192.0.0.170", "reserved"}, {"240.0.0.1", "reserved"}, {"254.1.2.3", "reserved"},
+		{"198.18.0.1", "private"}, {"198.19.255.255", "private"},
+		{"192.0.2.1", "documentation"}, {"198.51.100.7", "documentation"}, {"203.0.113.9", "documentation"},
+		{"::ffff:240.0.0.1", "reserved"}, {"64:ff9b::c000:201", "documentation"},
 		{"8.8.8.8", ""}, {"1.1.1.1", ""}, {"100.128.0.1", ""}, {"2606:4700:4700::1111", ""},
+		{"2001:4860:4860::8888", ""}, {"::ffff:8.8.8.8", ""}, {"64:ff9b::808:808", ""}, {"192.0.1.1", ""}, {"198.20.0.1", ""},
 	} {
 		if got := Classify(netip.MustParseAddr(tt.ip)); got != tt.want {
 			t.Errorf("Classify(%s) = %q, want %q", tt.ip, got, tt.want)
@@ -235,6 +246,112 @@ func TestParseAllowlist(t *testing.T) {
 	for _, bad := range []string{"http://x", "a b", "host:0", "host:99999", "x/y"} {
 		if _, err := ParseAllowlist(bad); err == nil {
 			t.Errorf("ParseAllowlist(%q) accepted", bad)
+		}
+	}
+}
+
+// TestNumericHost: numeric IPv4 spellings that the URL layer passes on as
+// host names (and getaddrinfo's inet_aton would read as 127.0.0.1) are
+// refused before any lookup, even with a resolver answering loopback.
+func TestNumericHost(t *testing.T) {
+	srv, conns := countingServer(t, http.HandlerFunc(ok))
+	port := itoa(srv.Listener.Addr().(*net.TCPAddr).Port)
+	var lookups atomic.Int64
+	res := countingResolver{n: &lookups, addrs: []netip.Addr{netip.MustParseAddr("127.0.0.1")}}
+	var dials atomic.Int64
+	c := NewClient(Options{Resolver: res, OnDial: loopbackOnly(&dials)})
+	for _, h := range []string{"2130706433", "0x7f.1", "017700000001", "0x7f000001", "127.1", "0177.0.0.1", "127.0.0.01", "127.0.0.1.", "0x7F.0x0.0x0.0x1"} {
+		resp, err := c.Get("http://" + h + ":" + port + "/")
+		if err == nil {
+			resp.Body.Close()
+			t.Errorf("GET http://%s: reached the server", h)
+		}
+	}
+	if conns.Load() != 0 || dials.Load() != 0 || lookups.Load() != 0 {
+		t.Errorf("%d connections, %d dials, %d lookups, want none", conns.Load(), dials.Load(), lookups.Load())
+	}
+	for _, h := range []string{"example.com", "1password.com", "x.0xfeed.io", "a-1.b2"} {
+		if numericHost(h) {
+			t.Errorf("numericHost(%q) = true", h)
+		}
+	}
+}
+
+type countingResolver struct {
+	n     *atomic.Int64
+	addrs []netip.Addr
+}
+
+func (r countingResolver) LookupNetIP(context.Context, string, string) ([]netip.Addr, error) {
+	r.n.Add(1)
+	return r.addrs, nil
+}
+
+// TestRedirectStripsHeaders: a header the script set reaches the first
+// server; after a redirect to another host (or port) only the safe headers
+// follow; a same-origin redirect keeps them all.
+func TestRedirectStripsHeaders(t *testing.T) {
+	type seen struct{ key, ua, ctype string }
+	got := make(chan seen, 10)
+	record := func(w http.ResponseWriter, r *http.Request) {
+		got <- seen{r.Header.Get("X-Api-Key"), r.Header.Get("User-Agent"), r.Header.Get("Content-Type")}
+	}
+	second, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record(w, r)
+		ok(w, r)
+	}))
+	sport := itoa(second.Listener.Addr().(*net.TCPAddr).Port)
+	first, _ := countingServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		record(w, r)
+		switch r.URL.Path {
+		case "/cross":
+			http.Redirect(w, r, "http://second.test:"+sport+"/", http.StatusFound)
+		case "/cross307":
+			io.Copy(io.Discard, r.Body)
+			http.Redirect(w, r, "http://second.test:"+sport+"/", http.StatusTemporaryRedirect)
+		case "/port":
+			http.Redirect(w, r, "http://first.test:"+sport+"/", http.StatusFound)
+		case "/same":
+			http.Redirect(w, r, "/end", http.StatusFound)
+		default:
+			ok(w, r)
+		}
+	}))
+	fport := itoa(first.Listener.Addr().(*net.TCPAddr).Port)
+	allow, _ := ParseAllowlist("first.test,second.test")
+	var dials atomic.Int64
+	c := NewClient(Options{Allow: allow, Resolver: fakeResolver{[]netip.Addr{netip.MustParseAddr("127.0.0.1")}}, OnDial: loopbackOnly(&dials)})
+	for _, tt := range []struct {
+		path, method string
+		keep         bool
+		ctype        string
+	}{
+		{"/cross", "GET", false, ""},
+		{"/port", "GET", false, ""},
+		{"/same", "GET", true, ""},
+		{"/cross307", "POST", false, "text/plain"},
+	} {
+		req, _ := http.NewRequest(tt.method, "http://first.test:"+fport+tt.path, strings.NewReader("body"))
+		req.Header.Set("X-Api-Key", "secret")
+		req.Header.Set("User-Agent", "PiCloud")
+		req.Header.Set("Content-Type", "text/plain")
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.path, err)
+		}
+		resp.Body.Close()
+		a, b := <-got, <-got
+		if a.key != "secret" {
+			t.Errorf("%s: the first server saw X-Api-Key %q", tt.path, a.key)
+		}
+		if want := map[bool]string{true: "secret"}[tt.keep]; b.key != want {
+			t.Errorf("%s: after the redirect X-Api-Key %q, want %q", tt.path, b.key, want)
+		}
+		if b.ua != "PiCloud" {
+			t.Errorf("%s: after the redirect User-Agent %q", tt.path, b.ua)
+		}
+		if tt.method == "POST" && b.ctype != tt.ctype {
+			t.Errorf("%s: after the redirect Content-Type %q, want %q", tt.path, b.ctype, tt.ctype)
 		}
 	}
 }
