@@ -495,3 +495,61 @@ func (th *thread) appendString(s, add string) string {
 	*ab = appendBuf{buf: buf, used: len(buf)}
 	return unsafe.String(&buf[0], len(buf))
 }
+
+// nestedBytes is what v holds below its top level (what shallowBytes leaves
+// out): the elements of its arrays and maps, their keys, strings and BLOBs,
+// recursively. Values a native builds from outside data (JSON, a network
+// body) are new: nothing in them was accounted yet.
+func nestedBytes(v Value, depth int) int {
+	if depth > maxDataDepth {
+		return 0
+	}
+	n := 0
+	switch v.t {
+	case TypeArray:
+		if a := v.AsArray(); a != nil {
+			for _, e := range a.Items {
+				n += shallowBytes(e) + nestedBytes(e, depth+1)
+			}
+		}
+	case TypeMap:
+		if m := v.AsMap(); m != nil {
+			for k, e := range m.M {
+				n += len(k) + shallowBytes(e) + nestedBytes(e, depth+1)
+			}
+		}
+	}
+	return n
+}
+
+// HoldNested accounts toward the memory budget everything v holds below its
+// top level. The engine accounts the top level of what a native returns;
+// a native that returns nested data it built — a parsed JSON document, a
+// response map holding a body — calls HoldNested so that the contents count
+// too. It returns the limit error (ErrorDataTooLarge) when they do not fit.
+func (c *Context) HoldNested(v Value) (err error) {
+	th := c.th
+	if th == nil || th.memLimit <= 0 {
+		return nil
+	}
+	n := nestedBytes(v, 0)
+	if n == 0 {
+		return nil
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(*Error); ok {
+				err = e
+				return
+			}
+			panic(r)
+		}
+	}()
+	th.mem += int64(n)
+	if th.mem > th.memCheck {
+		// v is not reachable from the roots yet: it is pending.
+		th.mem -= int64(n)
+		th.measure(int64(n))
+	}
+	return nil
+}

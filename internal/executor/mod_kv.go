@@ -199,10 +199,14 @@ func decode(c *rhai.Context, b json.RawMessage) (rhai.Value, error) {
 			return rhai.Unit, err
 		}
 	}
+	// The engine accounts the top level; the rest is new too.
+	if err := c.HoldNested(v); err != nil {
+		return rhai.Unit, err
+	}
 	return v, nil
 }
 
-// options reads #{ttl: seconds} (a positive number) into an expiry.
+// ttl reads #{ttl: seconds} (a positive number) into an expiry.
 func ttl(args []rhai.Value, i int) (time.Time, error) {
 	if len(args) <= i {
 		return time.Time{}, nil
@@ -321,7 +325,8 @@ func (k *kvModule) list(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rha
 	if p.Cursor != "" {
 		next = rhai.String(p.Cursor)
 	}
-	return rhai.NewMap(map[string]rhai.Value{"keys": rhai.NewArray(keys), "cursor": next}), nil
+	out := rhai.NewMap(map[string]rhai.Value{"keys": rhai.NewArray(keys), "cursor": next})
+	return out, c.HoldNested(out)
 }
 
 // cas: an expected () matches an absent key (or a stored null, which get

@@ -2,6 +2,7 @@ package executor
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/sqlite"
+	"github.com/picloud/picloud/rhai"
 )
 
 func kvExecutor(t *testing.T, ops map[string]int) (*Executor, picloud.Store) {
@@ -191,5 +193,27 @@ func TestKVBoundedByContext(t *testing.T) {
 	wantStatus(t, res, picloud.StatusError, picloud.EInternal, "")
 	if strings.Contains(res.Err.Message, "sqlite") {
 		t.Fatalf("the store's error reached the answer: %s", res.Err.Message)
+	}
+}
+
+// TestKVNestedValuesCountTowardMemory: a nested value kv::get builds from
+// stored JSON counts toward the memory budget in full (the engine sees only
+// its top level), so holding many copies stops with ErrorDataTooLarge.
+func TestKVNestedValuesCountTowardMemory(t *testing.T) {
+	x, st := kvExecutor(t, nil)
+	sc := &picloud.Script{ID: "mem"}
+	inner := make([]int, 100_000)
+	b, _ := json.Marshal([][]int{inner}) // ~200 KB of JSON, nested one level
+	if err := st.KVSet(context.Background(), picloud.ScriptNamespace(sc.ID), "nested", picloud.KVWrite{Value: b,
+		Quota: picloud.KVQuota{MaxKeys: 10, MaxBytes: 1 << 20}}); err != nil {
+		t.Fatal(err)
+	}
+	res := run(t, x, `let keep = []; for i in 0..200 { keep.push(kv::get("nested")); } keep.len()`,
+		Limits{MaxMemoryBytes: 8 << 20}, Options{Script: sc})
+	wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, rhai.ErrDataTooLarge)
+	// One copy fits.
+	res = run(t, x, `kv::get("nested").len()`, Limits{MaxMemoryBytes: 8 << 20}, Options{Script: sc})
+	if res.Status != picloud.StatusSuccess {
+		t.Fatalf("one copy: %v", res.Err)
 	}
 }
