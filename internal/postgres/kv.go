@@ -41,7 +41,7 @@ func (s *Store) kvWrite(ctx context.Context, ns, key string, q picloud.KVQuota,
 		return err
 	}
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7431011))`, ns); err != nil {
+		if err := lockNamespace(ctx, tx, ns); err != nil {
 			return err
 		}
 		now := time.Now().UTC()
@@ -128,13 +128,31 @@ func (s *Store) KVSet(ctx context.Context, ns, key string, w picloud.KVWrite) er
 	})
 }
 
-// KVDelete implements picloud.KVStore.
+// lockNamespace serialises the writes of one namespace (incr, cas, the quota
+// check and delete read then write) until tx ends.
+func lockNamespace(ctx context.Context, tx pgx.Tx, ns string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 7431011))`, ns)
+	return err
+}
+
+// KVDelete implements picloud.KVStore. It takes the namespace's lock like
+// every other write, so that a delete cannot land between an incr's or a
+// cas's read and its write (the key would come back after the delete
+// reported it gone).
 func (s *Store) KVDelete(ctx context.Context, ns, key string) (bool, error) {
-	tag, err := s.pool.Exec(ctx, `DELETE FROM kv WHERE ns = $1 AND key = $2 AND `+live, ns, key, time.Now().UTC())
+	var deleted bool
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if err := lockNamespace(ctx, tx, ns); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM kv WHERE ns = $1 AND key = $2 AND `+live, ns, key, time.Now().UTC())
+		deleted = err == nil && tag.RowsAffected() > 0
+		return err
+	})
 	if err != nil {
 		return false, fmt.Errorf("postgres: kv delete: %w", err)
 	}
-	return tag.RowsAffected() > 0, nil
+	return deleted, nil
 }
 
 const (
