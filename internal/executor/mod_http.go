@@ -111,6 +111,9 @@ func (h *httpModule) client(scriptAllow string) (*http.Client, error) {
 		return nil, err
 	}
 	if len(h.clients) >= 1000 {
+		for _, old := range h.clients {
+			old.CloseIdleConnections()
+		}
 		clear(h.clients)
 	}
 	c := egress.NewClient(egress.Options{Allow: allow, Resolver: h.cfg.Resolver, OnDial: h.cfg.OnDial})
@@ -341,6 +344,9 @@ func (h *httpModule) do(c *rhai.Context, fn string, r httpRequest) (rhai.Value, 
 		return rhai.Unit, err
 	}
 	defer resp.Body.Close()
+	if resp.Request != nil && resp.Request.URL != nil { // after redirects: the final URL
+		call.Host, call.Path = resp.Request.URL.Host, cmp.Or(resp.Request.URL.EscapedPath(), "/")
+	}
 	call.Status = resp.StatusCode
 	data, err := io.ReadAll(io.LimitReader(resp.Body, st.maxBytes+1))
 	call.Bytes = int64(len(data))
