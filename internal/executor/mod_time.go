@@ -91,13 +91,15 @@ func timeModule(count func()) *rhai.Module {
 	return m.Module
 }
 
-// clip shortens text quoted in an error message.
+// clip is text as an error message may quote it: whole when short, else
+// only its length. Never a prefix: secret redaction replaces whole values
+// only, so the start of a long secret must not reach an error.
 func clip(s string) string {
 	const n = 64
 	if len(s) <= n {
 		return s
 	}
-	return s[:n] + "…"
+	return fmt.Sprintf("<%d bytes>", len(s))
 }
 
 // strftime formats t with a subset of C's strftime: %Y %m %d %H %M %S, %L
