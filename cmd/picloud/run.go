@@ -125,8 +125,12 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}, slog.New(slog.NewTextHandler(stderr, nil)))
 	dir := filepath.Dir(file)
 	resolver := func(_ context.Context, mod string) (*executor.Program, error) {
+		// A name is a slug, as on the server: never a path out of dir.
+		if !picloud.ValidName(mod) {
+			return nil, picloud.Errorf(picloud.ENotFound, "module %q not found (not a script name)", mod)
+		}
 		b, err := os.ReadFile(filepath.Join(dir, mod+".rhai"))
-		if errors.Is(err, os.ErrNotExist) || !picloud.ValidName(mod) {
+		if errors.Is(err, os.ErrNotExist) {
 			return nil, picloud.Errorf(picloud.ENotFound, "module %q not found (no %s.rhai beside %s)", mod, mod, filepath.Base(file))
 		} else if err != nil {
 			return nil, err
