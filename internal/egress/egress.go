@@ -272,8 +272,15 @@ func newTransport(d *dialer) *http.Transport {
 		IdleConnTimeout:       60 * time.Second,
 		TLSHandshakeTimeout:   10 * time.Second,
 		ExpectContinueTimeout: time.Second,
+		// A script's response headers become strings it holds: far less
+		// than Go's 10 MiB default is plenty for any real server.
+		MaxResponseHeaderBytes: MaxResponseHeaderBytes,
 	}
 }
+
+// MaxResponseHeaderBytes bounds the headers of a response (then the request
+// fails).
+const MaxResponseHeaderBytes = 256 << 10
 
 // NewClient returns a client over NewTransport that follows at most
 // MaxRedirects redirects (each dialed through the guard again).

@@ -234,7 +234,7 @@ func validMethod(m string) bool {
 	return true
 }
 
-// body turns a script's body into bytes and a default content type.
+// requestBody turns a script's body into bytes and a default content type.
 func requestBody(v rhai.Value) ([]byte, string, error) {
 	switch v.Type() {
 	case rhai.TypeUnit:
@@ -348,17 +348,29 @@ func (h *httpModule) do(c *rhai.Context, fn string, r httpRequest) (rhai.Value, 
 		call.Host, call.Path = resp.Request.URL.Host, cmp.Or(resp.Request.URL.EscapedPath(), "/")
 	}
 	call.Status = resp.StatusCode
-	data, err := io.ReadAll(io.LimitReader(resp.Body, st.maxBytes+1))
+	// Never read more than the script could hold as one string or BLOB,
+	// whatever http_max_response_bytes allows, and refuse a declared length
+	// over the cap before reading anything.
+	maxBytes := st.maxBytes
+	if l := c.Engine().Limits(); l.MaxStringSize > 0 && l.MaxArraySize > 0 {
+		maxBytes = min(maxBytes, int64(max(l.MaxStringSize, l.MaxArraySize)))
+	}
+	if resp.ContentLength > maxBytes {
+		call.Error = fmt.Sprintf("response body over the limit of %d bytes", maxBytes)
+		finish()
+		return fail("limit", "%s (http_max_response_bytes, or the string size limit)", call.Error)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	call.Bytes = int64(len(data))
 	if err != nil {
 		call.Error, err = h.explain(c, ctx, err, timeout)
 		finish()
 		return rhai.Unit, err
 	}
-	if int64(len(data)) > st.maxBytes {
-		call.Error = fmt.Sprintf("response body over the limit of %d bytes", st.maxBytes)
+	if int64(len(data)) > maxBytes {
+		call.Error = fmt.Sprintf("response body over the limit of %d bytes", maxBytes)
 		finish()
-		return fail("limit", "%s (http_max_response_bytes)", call.Error)
+		return fail("limit", "%s (http_max_response_bytes, or the string size limit)", call.Error)
 	}
 	finish()
 	h.count(c, "ok")
@@ -437,10 +449,13 @@ func responseValue(c *rhai.Context, resp *http.Response, data []byte) (rhai.Valu
 			js = v
 		}
 	}
-	return rhai.NewMap(map[string]rhai.Value{
+	out := rhai.NewMap(map[string]rhai.Value{
 		"status":  rhai.Int(int64(resp.StatusCode)),
 		"headers": rhai.NewMap(headers),
 		"body":    body,
 		"json":    js,
-	}), nil
+	})
+	// The engine accounts the map; its headers, body and parsed JSON are new
+	// too and count toward the memory budget.
+	return out, c.HoldNested(out)
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/rhai"
 )
 
 // httpServer is a loopback test server; conns counts the connections it
@@ -271,4 +272,30 @@ func BenchmarkHTTPGet(b *testing.B) {
 			b.Fatal(res.Err)
 		}
 	}
+}
+
+// TestHTTPBodiesBounded: a response body never outgrows what a script could
+// hold (whatever http_max_response_bytes says), and bodies kept count
+// toward the memory budget in full.
+func TestHTTPBodiesBounded(t *testing.T) {
+	big := strings.Repeat("x", 5<<20) // over the 4 MiB string limit
+	mb := strings.Repeat("y", 1<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/big":
+			io.WriteString(w, big)
+		default:
+			io.WriteString(w, mb)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	x := httpExecutor(t, srv, true, nil)
+	res := run(t, x, `http::get("`+srv.URL+`/big").body.len()`, Limits{},
+		Options{Script: &picloud.Script{HTTPMaxResponseBytes: 200 << 20}})
+	if res.Status != picloud.StatusError || res.Err == nil || !strings.Contains(res.Err.Message, "response body over the limit of 4194304 bytes") {
+		t.Fatalf("a 5 MiB body with http_max_response_bytes 200 MiB: %s %+v", res.Status, res.Err)
+	}
+	res = run(t, x, `let keep = []; for i in 0..20 { keep.push(http::get("`+srv.URL+`/mb")); } keep.len()`,
+		Limits{MaxMemoryBytes: 8 << 20}, Options{})
+	wantStatus(t, res, picloud.StatusBudgetExceeded, picloud.EBudgetExceeded, rhai.ErrDataTooLarge)
 }
