@@ -108,12 +108,20 @@ func (k *kvModule) script(c *rhai.Context) (*picloud.Script, error) {
 	return sc, nil
 }
 
-func (k *kvModule) quota(sc *picloud.Script) picloud.KVQuota {
+func (k *kvModule) quota(sc *picloud.Script) picloud.KVQuota { return kvQuota(k.cfg, sc) }
+
+// kvQuota is sc's quota: its own settings, else the server's, else the
+// defaults.
+func kvQuota(cfg KVConfig, sc *picloud.Script) picloud.KVQuota {
 	return picloud.KVQuota{
-		MaxKeys:  cmp.Or(sc.KVMaxKeys, k.cfg.MaxKeys, picloud.DefaultKVMaxKeys),
-		MaxBytes: cmp.Or(sc.KVMaxBytes, k.cfg.MaxBytes, picloud.DefaultKVMaxBytes),
+		MaxKeys:  cmp.Or(sc.KVMaxKeys, cfg.MaxKeys, picloud.DefaultKVMaxKeys),
+		MaxBytes: cmp.Or(sc.KVMaxBytes, cfg.MaxBytes, picloud.DefaultKVMaxBytes),
 	}
 }
+
+// KVQuota is the quota kv:: applies to sc's writes; the admin API's kv
+// routes apply the same.
+func (x *Executor) KVQuota(sc *picloud.Script) picloud.KVQuota { return kvQuota(x.cfg.KV, sc) }
 
 func (k *kvModule) own(c *rhai.Context) (*kvNamespace, error) {
 	sc, err := k.script(c)

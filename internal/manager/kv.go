@@ -1,7 +1,6 @@
 package manager
 
 import (
-	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -21,11 +20,7 @@ func (m *Manager) kvTarget(r *http.Request) (string, picloud.KVQuota, error) {
 	if err != nil {
 		return "", picloud.KVQuota{}, err
 	}
-	kc := m.exec.Config().KV
-	q := picloud.KVQuota{
-		MaxKeys:  cmp.Or(sc.KVMaxKeys, kc.MaxKeys, picloud.DefaultKVMaxKeys),
-		MaxBytes: cmp.Or(sc.KVMaxBytes, kc.MaxBytes, picloud.DefaultKVMaxBytes),
-	}
+	q := m.exec.KVQuota(sc)
 	name := r.URL.Query().Get("namespace")
 	if name == "" {
 		return picloud.ScriptNamespace(sc.ID), q, nil
