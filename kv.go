@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -196,4 +198,41 @@ func (r KVKeyRequest) Validate() error {
 		return fieldError("ttl_seconds", "ttl_seconds must be between 0 (no expiry) and 100 years")
 	}
 	return nil
+}
+
+// KVIncrement is incr's arithmetic, shared by the stores: the current value
+// (nil: the key is absent, counted as 0) plus by, as the JSON to store. A
+// value that is not an integer, or a sum that overflows i64, is an
+// invalid_request *Error naming key.
+func KVIncrement(key string, cur json.RawMessage, by int64) (int64, json.RawMessage, error) {
+	var n int64
+	if cur != nil {
+		var err error
+		if n, err = strconv.ParseInt(strings.TrimSpace(string(cur)), 10, 64); err != nil {
+			return 0, nil, Errorf(EInvalidRequest, "kv: incr of %q, which holds no integer", key)
+		}
+	}
+	if (by > 0 && n > math.MaxInt64-by) || (by < 0 && n < math.MinInt64-by) {
+		return 0, nil, Errorf(EInvalidRequest, "kv: incr of %q overflows", key)
+	}
+	n += by
+	return n, json.RawMessage(strconv.FormatInt(n, 10)), nil
+}
+
+// KVListSize is the page size a list asks for, bounded: DefaultKVListSize
+// when limit is not positive, at most MaxKVListLimit.
+func KVListSize(limit int) int {
+	if limit <= 0 {
+		return DefaultKVListSize
+	}
+	return min(limit, MaxKVListLimit)
+}
+
+// NewKVPage is the page of a list that read up to limit+1 keys: the first
+// limit, and a cursor when there were more.
+func NewKVPage(keys []string, limit int) *KVPage {
+	if len(keys) > limit {
+		return &KVPage{Keys: keys[:limit], Cursor: keys[limit-1]}
+	}
+	return &KVPage{Keys: keys}
 }

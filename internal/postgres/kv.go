@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -155,29 +154,21 @@ func (s *Store) KVDelete(ctx context.Context, ns, key string) (bool, error) {
 	return deleted, nil
 }
 
-const (
-	maxInt = int64(^uint64(0) >> 1)
-	minInt = -maxInt - 1
-)
-
 // KVIncr implements picloud.KVStore.
 func (s *Store) KVIncr(ctx context.Context, ns, key string, by int64, w picloud.KVWrite) (int64, error) {
 	var out int64
 	err := s.kvWrite(ctx, ns, key, w.Quota, func(cur *kvRow) (json.RawMessage, *time.Time, bool, error) {
-		var n int64
+		var value json.RawMessage
 		var expires *time.Time
 		if cur != nil {
-			var err error
-			if n, err = strconv.ParseInt(strings.TrimSpace(string(cur.value)), 10, 64); err != nil {
-				return nil, nil, false, picloud.Errorf(picloud.EInvalidRequest, "kv: incr of %q, which holds no integer", key)
-			}
-			expires = cur.expires
+			value, expires = cur.value, cur.expires
 		}
-		if (by > 0 && n > maxInt-by) || (by < 0 && n < minInt-by) {
-			return nil, nil, false, picloud.Errorf(picloud.EInvalidRequest, "kv: incr of %q overflows", key)
+		n, next, err := picloud.KVIncrement(key, value, by)
+		if err != nil {
+			return nil, nil, false, err
 		}
-		out = n + by
-		return json.RawMessage(strconv.FormatInt(out, 10)), expires, true, nil
+		out = n
+		return next, expires, true, nil
 	})
 	return out, err
 }
@@ -203,7 +194,7 @@ func (s *Store) KVCompareAndSet(ctx context.Context, ns, key string, expected js
 // the prefix (or after the cursor), stopping at the first key that no longer
 // starts with the prefix.
 func (s *Store) KVList(ctx context.Context, ns, prefix, cursor string, limit int) (*picloud.KVPage, error) {
-	limit = kvLimit(limit)
+	limit = picloud.KVListSize(limit)
 	op, from := ">=", prefix
 	if cursor != "" && cursor >= prefix {
 		op, from = ">", cursor
@@ -228,17 +219,7 @@ func (s *Store) KVList(ctx context.Context, ns, prefix, cursor string, limit int
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("postgres: kv list: %w", err)
 	}
-	if len(keys) > limit {
-		return &picloud.KVPage{Keys: keys[:limit], Cursor: keys[limit-1]}, nil
-	}
-	return &picloud.KVPage{Keys: keys}, nil
-}
-
-func kvLimit(limit int) int {
-	if limit <= 0 {
-		return picloud.DefaultKVListSize
-	}
-	return min(limit, picloud.MaxKVListLimit)
+	return picloud.NewKVPage(keys, limit), nil
 }
 
 // KVUsage implements picloud.KVStore.

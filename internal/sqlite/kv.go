@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -142,33 +141,19 @@ func (s *Store) KVDelete(ctx context.Context, ns, key string) (bool, error) {
 func (s *Store) KVIncr(ctx context.Context, ns, key string, by int64, w picloud.KVWrite) (int64, error) {
 	var out int64
 	err := s.kvWrite(ctx, ns, key, w.Quota, func(cur *kvRow) (json.RawMessage, sql.NullInt64, bool, error) {
-		n, expires, err := incrBase(cur, key)
+		var value json.RawMessage
+		var expires sql.NullInt64
+		if cur != nil {
+			value, expires = cur.value, cur.expires
+		}
+		n, next, err := picloud.KVIncrement(key, value, by)
 		if err != nil {
 			return nil, expires, false, err
 		}
-		if (by > 0 && n > maxInt-by) || (by < 0 && n < minInt-by) {
-			return nil, expires, false, picloud.Errorf(picloud.EInvalidRequest, "kv: incr of %q overflows", key)
-		}
-		out = n + by
-		return json.RawMessage(strconv.FormatInt(out, 10)), expires, true, nil
+		out = n
+		return next, expires, true, nil
 	})
 	return out, err
-}
-
-const (
-	maxInt = int64(^uint64(0) >> 1)
-	minInt = -maxInt - 1
-)
-
-func incrBase(cur *kvRow, key string) (int64, sql.NullInt64, error) {
-	if cur == nil {
-		return 0, sql.NullInt64{}, nil
-	}
-	n, err := strconv.ParseInt(strings.TrimSpace(string(cur.value)), 10, 64)
-	if err != nil {
-		return 0, cur.expires, picloud.Errorf(picloud.EInvalidRequest, "kv: incr of %q, which holds no integer", key)
-	}
-	return n, cur.expires, nil
 }
 
 // KVCompareAndSet implements picloud.KVStore.
@@ -192,7 +177,7 @@ func (s *Store) KVCompareAndSet(ctx context.Context, ns, key string, expected js
 // from the prefix (or after the cursor), stopping at the first key that no
 // longer starts with the prefix.
 func (s *Store) KVList(ctx context.Context, ns, prefix, cursor string, limit int) (*picloud.KVPage, error) {
-	limit = kvLimit(limit)
+	limit = picloud.KVListSize(limit)
 	q, from := `SELECT key FROM kv WHERE ns = ? AND key >= ? AND `+live+` ORDER BY key LIMIT ?`, prefix
 	if cursor != "" && cursor >= prefix {
 		q, from = strings.Replace(q, "key >= ?", "key > ?", 1), cursor
@@ -216,21 +201,7 @@ func (s *Store) KVList(ctx context.Context, ns, prefix, cursor string, limit int
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("sqlite: kv list: %w", err)
 	}
-	return page(keys, limit), nil
-}
-
-func kvLimit(limit int) int {
-	if limit <= 0 {
-		return picloud.DefaultKVListSize
-	}
-	return min(limit, picloud.MaxKVListLimit)
-}
-
-func page(keys []string, limit int) *picloud.KVPage {
-	if len(keys) > limit {
-		return &picloud.KVPage{Keys: keys[:limit], Cursor: keys[limit-1]}
-	}
-	return &picloud.KVPage{Keys: keys}
+	return picloud.NewKVPage(keys, limit), nil
 }
 
 // KVUsage implements picloud.KVStore.
