@@ -131,19 +131,24 @@ func New(sinkQueue func() float64) *Metrics {
 	return m
 }
 
-// KVOperations registers picloud_kv_operations_total{op} with one child per
-// op, resolved once, and returns what counts one kv:: call.
+// KVOperations registers picloud_kv_operations_total{op} and returns what
+// counts one kv:: call.
 func (m *Metrics) KVOperations(ops ...string) func(op string) {
-	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "picloud_kv_operations_total", Help: "kv:: calls by operation (get, set, delete, incr, list, cas, ns).",
-	}, []string{"op"})
+	return m.labelled("picloud_kv_operations_total", "kv:: calls by operation (get, set, delete, incr, list, cas, ns).", "op", ops)
+}
+
+// labelled registers a counter with one label whose values are known up
+// front, resolves each child once (WithLabelValues hashes and locks on every
+// call), and returns what counts one event of a value (others are ignored).
+func (m *Metrics) labelled(name, help, label string, values []string) func(value string) {
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
 	m.Registry.MustRegister(vec)
-	children := make(map[string]prometheus.Counter, len(ops))
-	for _, op := range ops {
-		children[op] = vec.WithLabelValues(op)
+	children := make(map[string]prometheus.Counter, len(values))
+	for _, v := range values {
+		children[v] = vec.WithLabelValues(v)
 	}
-	return func(op string) {
-		if c := children[op]; c != nil {
+	return func(value string) {
+		if c := children[value]; c != nil {
 			c.Inc()
 		}
 	}
@@ -159,22 +164,10 @@ func (m *Metrics) HostCalls() func(module string) func() {
 	return func(module string) func() { return vec.WithLabelValues(module).Inc }
 }
 
-// SecretReads registers picloud_secret_reads_total{result} with one child
-// per result, resolved once, and returns what counts one secret() call.
+// SecretReads registers picloud_secret_reads_total{result} and returns what
+// counts one secret() call.
 func (m *Metrics) SecretReads(results ...string) func(result string) {
-	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "picloud_secret_reads_total", Help: "secret() calls by result (found, missing, error).",
-	}, []string{"result"})
-	m.Registry.MustRegister(vec)
-	children := make(map[string]prometheus.Counter, len(results))
-	for _, r := range results {
-		children[r] = vec.WithLabelValues(r)
-	}
-	return func(result string) {
-		if c := children[result]; c != nil {
-			c.Inc()
-		}
-	}
+	return m.labelled("picloud_secret_reads_total", "secret() calls by result (found, missing, error).", "result", results)
 }
 
 // HTTPRequests registers picloud_http_requests_total{script,result} and
