@@ -48,6 +48,12 @@ type ExecutionLog struct {
 	Error         *ExecError      `json:"error"`
 	// Outbound lists the http:: requests the execution made, in order.
 	Outbound []OutboundCall `json:"outbound"`
+	// JobID and Attempt link an async, event or cron run to its job (GET
+	// /api/jobs/{id}); ScheduleID names the schedule of a cron run. Empty
+	// and 0 for http and test runs.
+	JobID      string `json:"job_id,omitempty"`
+	Attempt    int    `json:"attempt,omitempty"`
+	ScheduleID string `json:"schedule_id,omitempty"`
 }
 
 // RequestRecord is the request as the audit trail keeps it: secret headers
@@ -114,6 +120,8 @@ type ExecutionStore interface {
 	CountExecutions(ctx context.Context, scriptID string) (int64, error)
 	// ExecutionStats summarises the last 100 executions of each script named.
 	ExecutionStats(ctx context.Context, scriptIDs []string) (map[string]ExecutionStats, error)
+	// QueryExecutions returns the logs q selects, newest first.
+	QueryExecutions(ctx context.Context, q ExecutionQuery) ([]*ExecutionLog, error)
 	// PruneExecutions deletes logs started before before (when not zero) and
 	// all but the newest keep of each script (when keep > 0).
 	PruneExecutions(ctx context.Context, before time.Time, keep int) (int64, error)

@@ -2,6 +2,7 @@ package picloud
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 )
@@ -40,8 +41,46 @@ type Script struct {
 	HTTPMaxResponseBytes int64  `json:"http_max_response_bytes"`
 	HTTPTimeoutMS        int64  `json:"http_timeout_ms"`
 	EgressAllow          string `json:"egress_allow"`
-	CreatedAt            Time   `json:"created_at"`
-	UpdatedAt            Time   `json:"updated_at"`
+	// The Step 9 settings. Disabled is the inverse of the API's "enabled"
+	// (so that a Script{} literal is an enabled script): a disabled script
+	// answers 503 unavailable and its schedules and subscriptions do not
+	// fire. MaxAttempts bounds the attempts of its async and event runs (0:
+	// DefaultMaxAttempts). Subscriptions are the event topics it receives.
+	Disabled      bool     `json:"-"`
+	MaxAttempts   int64    `json:"max_attempts"`
+	Subscriptions []string `json:"subscriptions"`
+	CreatedAt     Time     `json:"created_at"`
+	UpdatedAt     Time     `json:"updated_at"`
+}
+
+// scriptJSON is Script as the API shows it: with "enabled".
+type scriptJSON struct {
+	*scriptFields
+	Enabled bool `json:"enabled"`
+}
+
+type scriptFields Script
+
+// MarshalJSON writes s with "enabled" (the inverse of Disabled) and
+// subscriptions as a list (never null).
+func (s Script) MarshalJSON() ([]byte, error) {
+	if s.Subscriptions == nil {
+		s.Subscriptions = []string{}
+	}
+	return json.Marshal(scriptJSON{scriptFields: (*scriptFields)(&s), Enabled: !s.Disabled})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes; a missing "enabled" is true.
+func (s *Script) UnmarshalJSON(b []byte) error {
+	v := struct {
+		*scriptFields
+		Enabled *bool `json:"enabled"`
+	}{scriptFields: (*scriptFields)(s)}
+	if err := json.Unmarshal(b, &v); err != nil {
+		return err
+	}
+	s.Disabled = v.Enabled != nil && !*v.Enabled
+	return nil
 }
 
 // Version is one append-only version of a script's source.
@@ -74,7 +113,11 @@ type ScriptUpdate struct {
 	HTTPMaxResponseBytes *int64  `json:"http_max_response_bytes,omitempty"`
 	HTTPTimeoutMS        *int64  `json:"http_timeout_ms,omitempty"`
 	EgressAllow          *string `json:"egress_allow,omitempty"`
-	NewVersion           bool    `json:"-"`
+	// The Step 9 settings (see Script).
+	Enabled       *bool     `json:"enabled,omitempty"`
+	MaxAttempts   *int64    `json:"max_attempts,omitempty"`
+	Subscriptions *[]string `json:"subscriptions,omitempty"`
+	NewVersion    bool      `json:"-"`
 }
 
 // Apply changes sc as the update says and reports whether that makes a new
@@ -123,6 +166,15 @@ func (u ScriptUpdate) Apply(sc *Script) (newVersion bool) {
 	if u.EgressAllow != nil {
 		sc.EgressAllow = strings.Join(EgressEntries(*u.EgressAllow), ",")
 	}
+	if u.Enabled != nil {
+		sc.Disabled = !*u.Enabled
+	}
+	if u.MaxAttempts != nil {
+		sc.MaxAttempts = *u.MaxAttempts
+	}
+	if u.Subscriptions != nil {
+		sc.Subscriptions = Topics(strings.Join(*u.Subscriptions, ","))
+	}
 	if (u.Source != nil && *u.Source != sc.Source) || u.NewVersion {
 		if u.Source != nil {
 			sc.Source = *u.Source
@@ -170,6 +222,9 @@ type Store interface {
 	SessionStore
 	SecretStore
 	KVStore
+	ScheduleStore
+	// SubscribedScripts returns the enabled scripts subscribed to topic.
+	SubscribedScripts(ctx context.Context, topic string) ([]*Script, error)
 	// Kind names the database for /api/health: "sqlite" or "postgres".
 	Kind() string
 	Ping(ctx context.Context) error
@@ -241,6 +296,19 @@ func (u ScriptUpdate) Validate() error {
 		for _, e := range EgressEntries(*u.EgressAllow) {
 			if err := ValidEgressEntry(e); err != nil {
 				return fieldError("egress_allow", "%v", err)
+			}
+		}
+	}
+	if err := inRange("max_attempts", u.MaxAttempts, MaxMaxAttemptsLimit); err != nil {
+		return err
+	}
+	if u.Subscriptions != nil {
+		if len(*u.Subscriptions) > MaxSubscriptions {
+			return fieldError("subscriptions", "a script may subscribe to at most %d topics", MaxSubscriptions)
+		}
+		for _, t := range *u.Subscriptions {
+			if !ValidTopic(strings.TrimSpace(t)) {
+				return fieldError("subscriptions", "topic %q is not valid ([a-z0-9][a-z0-9._-]{0,127})", t)
 			}
 		}
 	}
