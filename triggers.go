@@ -255,7 +255,7 @@ type JobQueue interface {
 	Job(ctx context.Context, id string) (*Job, error)
 	// DeadLetters lists the dead jobs, of one script or ("") all, newest first.
 	DeadLetters(ctx context.Context, scriptID string, limit int) ([]*Job, error)
-	// Requeue makes a dead job queued again, with a fresh set of attempts.
+	// Requeue makes a dead job queued again (it gets at least one more attempt).
 	Requeue(ctx context.Context, id string) (*Job, error)
 	// Discard deletes a dead job.
 	Discard(ctx context.Context, id string) error
