@@ -1,6 +1,7 @@
 package picloud
 
 import (
+	"encoding/json"
 	"strings"
 )
 
@@ -152,6 +153,40 @@ type ScriptSummary struct {
 	Script
 	LastExecution *LastExecution `json:"last_execution"`
 	ErrorRate     *float64       `json:"error_rate"`
+}
+
+// summaryFields are ScriptSummary's own fields, as JSON.
+type summaryFields struct {
+	LastExecution *LastExecution `json:"last_execution"`
+	ErrorRate     *float64       `json:"error_rate"`
+}
+
+// MarshalJSON writes the script (Script.MarshalJSON) and the summary's own
+// fields. Without it the embedded Script's method would be promoted and
+// drop last_execution and error_rate.
+func (s ScriptSummary) MarshalJSON() ([]byte, error) {
+	b, err := json.Marshal(s.Script)
+	if err != nil {
+		return nil, err
+	}
+	extra, err := json.Marshal(summaryFields{s.LastExecution, s.ErrorRate})
+	if err != nil {
+		return nil, err
+	}
+	return append(append(b[:len(b)-1], ','), extra[1:]...), nil
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *ScriptSummary) UnmarshalJSON(b []byte) error {
+	var extra summaryFields
+	if err := json.Unmarshal(b, &extra); err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, &s.Script); err != nil {
+		return err
+	}
+	s.LastExecution, s.ErrorRate = extra.LastExecution, extra.ErrorRate
+	return nil
 }
 
 // ScriptList answers GET /api/scripts.
