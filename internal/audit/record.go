@@ -28,10 +28,12 @@ import (
 // math.MinInt64 for the zero time.
 
 // Version 2 adds the outbound calls after the error; a version 1 record
-// reads with none.
+// reads with none. Version 3 adds the job fields (job id, attempt, schedule
+// id) after the outbound calls; older records read with none.
 const (
 	recordV1 = 1
 	recordV2 = 2
+	recordV3 = 3
 )
 
 var errShortRecord = errors.New("audit: journal record cut short")
@@ -81,7 +83,7 @@ func (e *encoder) strMap(m map[string]string) {
 
 // appendRecord appends l's record to b.
 func appendRecord(b []byte, l *picloud.ExecutionLog) ([]byte, error) {
-	e := encoder{b: append(b, recordV2)}
+	e := encoder{b: append(b, recordV3)}
 	e.str(l.ID)
 	e.str(l.ScriptID)
 	e.varint(int64(l.ScriptVersion))
@@ -155,6 +157,9 @@ func appendRecord(b []byte, l *picloud.ExecutionLog) ([]byte, error) {
 			e.str(o.Error)
 		}
 	}
+	e.str(l.JobID)
+	e.varint(int64(l.Attempt))
+	e.str(l.ScheduleID)
 	return e.b, nil
 }
 
@@ -259,7 +264,7 @@ func (d *decoder) strMap() map[string]string {
 
 // parseRecord reads a record back.
 func parseRecord(rec []byte) (*picloud.ExecutionLog, error) {
-	if len(rec) == 0 || (rec[0] != recordV1 && rec[0] != recordV2) {
+	if len(rec) == 0 || rec[0] < recordV1 || rec[0] > recordV3 {
 		return nil, fmt.Errorf("audit: journal record of unknown version")
 	}
 	d := &decoder{s: string(rec), off: 1}
@@ -336,6 +341,11 @@ func parseRecord(rec []byte) (*picloud.ExecutionLog, error) {
 				l.Outbound = append(l.Outbound, o)
 			}
 		}
+	}
+	if rec[0] >= recordV3 {
+		l.JobID = d.str()
+		l.Attempt = int(d.varint())
+		l.ScheduleID = d.str()
 	}
 	if d.err != nil {
 		return nil, d.err

@@ -102,20 +102,42 @@ func BenchmarkRecordCodec(b *testing.B) {
 	})
 }
 
-// TestRecordV1 reads a version 1 record (written before the outbound calls):
-// the same record as version 2 without its trailing outbound count.
-func TestRecordV1(t *testing.T) {
+// TestRecordOldVersions reads records of the older versions: version 2
+// (before the job fields) is a version 3 record without its trailing empty
+// job id, attempt and schedule id; version 1 (before the outbound calls)
+// also lacks the outbound count before them.
+func TestRecordOldVersions(t *testing.T) {
 	l := &picloud.ExecutionLog{ID: "e1", ScriptID: "s", Logs: []picloud.LogLine{{Level: "info", Message: "m"}}}
 	rec, err := appendRecord(nil, l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rec[0] != recordV2 || rec[len(rec)-1] != 0 {
-		t.Fatalf("a version 2 record with no outbound calls ends in %x", rec[len(rec)-1])
+	// The tail: outbound count 0 (nil), job id "", attempt 0, schedule id "".
+	if tail := rec[len(rec)-4:]; rec[0] != recordV3 || string(tail) != "\x00\x00\x00\x00" {
+		t.Fatalf("a version %d record with no outbound calls and no job ends in %x", rec[0], tail)
 	}
-	v1 := append([]byte{recordV1}, rec[1:len(rec)-1]...)
-	got, err := parseRecord(v1)
+	v2 := append([]byte{recordV2}, rec[1:len(rec)-3]...)
+	got, err := parseRecord(v2)
+	if err != nil || !reflect.DeepEqual(got, l) {
+		t.Fatalf("version 2: %+v, %v", got, err)
+	}
+	v1 := append([]byte{recordV1}, rec[1:len(rec)-4]...)
+	got, err = parseRecord(v1)
 	if err != nil || !reflect.DeepEqual(got, l) {
 		t.Fatalf("version 1: %+v, %v", got, err)
+	}
+	// A version 2 record carrying a job tail has bytes too many.
+	job := &picloud.ExecutionLog{ID: "e2", JobID: "17", Attempt: 2, ScheduleID: "sch"}
+	rec, _ = appendRecord(nil, job)
+	if got, err := parseRecord(rec); err != nil || got.JobID != "17" || got.Attempt != 2 || got.ScheduleID != "sch" {
+		t.Fatalf("version 3 job fields: %+v, %v", got, err)
+	}
+	rec[0] = recordV2
+	if _, err := parseRecord(rec); err == nil {
+		t.Fatal("a version 2 record with a job tail was read")
+	}
+	rec[0] = 4
+	if _, err := parseRecord(rec); err == nil {
+		t.Fatal("a record of an unknown version was read")
 	}
 }

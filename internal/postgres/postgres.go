@@ -118,15 +118,18 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, disabled, max_attempts, subscriptions, created_at, updated_at`
 
 func scanScript(row pgx.Row) (*picloud.Script, error) {
 	var sc picloud.Script
+	var subs string
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
 		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes,
-		&sc.HTTPMaxRequests, &sc.HTTPMaxResponseBytes, &sc.HTTPTimeoutMS, &sc.EgressAllow, &sc.CreatedAt.Time, &sc.UpdatedAt.Time); err != nil {
+		&sc.HTTPMaxRequests, &sc.HTTPMaxResponseBytes, &sc.HTTPTimeoutMS, &sc.EgressAllow,
+		&sc.Disabled, &sc.MaxAttempts, &subs, &sc.CreatedAt.Time, &sc.UpdatedAt.Time); err != nil {
 		return nil, err
 	}
+	sc.Subscriptions = picloud.Topics(subs)
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = sc.CreatedAt.UTC(), sc.UpdatedAt.UTC()
 	return &sc, nil
 }
@@ -137,10 +140,11 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21)`,
 			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
 			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
-			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow, now); err != nil {
+			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
+			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), now); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES ($1, 1, $2, $3)`,
@@ -220,10 +224,12 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		if _, err := tx.Exec(ctx, `UPDATE scripts SET name = $1, version = $2, source = $3, timeout_ms = $4,
 			max_operations = $5, max_concurrency = $6, max_memory_bytes = $7, max_response_bytes = $8,
 			unsandboxed = $9, kv_namespaces = $10, kv_max_keys = $11, kv_max_bytes = $12,
-			http_max_requests = $13, http_max_response_bytes = $14, http_timeout_ms = $15, egress_allow = $16, updated_at = $17 WHERE id = $18`,
+			http_max_requests = $13, http_max_response_bytes = $14, http_timeout_ms = $15, egress_allow = $16,
+			disabled = $17, max_attempts = $18, subscriptions = $19, updated_at = $20 WHERE id = $21`,
 			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
 			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
-			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow, now, sc.ID); err != nil {
+			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
+			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), now, sc.ID); err != nil {
 			return err
 		}
 		out = sc
@@ -310,7 +316,7 @@ func (s *Store) AdminTokenHash(ctx context.Context) (string, error) {
 	return h, nil
 }
 
-const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound`
+const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound, job_id, attempt, schedule_id`
 
 // InsertExecutions implements picloud.ExecutionStore: one INSERT ... SELECT
 // FROM unnest(...) per batch, so a batch costs one round trip. The JSON
@@ -323,9 +329,11 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 	ids, scripts, trigs, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	versions, ops := make([]int64, n), make([]int64, n)
 	started, durs := make([]time.Time, n), make([]float64, n)
+	jobs, attempts, schedules := make([]string, n), make([]int64, n), make([]string, n)
 	for i, l := range logs {
 		ids[i], scripts[i], trigs[i], statuses[i] = l.ID, l.ScriptID, string(l.Trigger), string(l.Status)
 		versions[i], ops[i], started[i], durs[i] = int64(l.ScriptVersion), int64(l.Operations), l.StartedAt.UTC(), l.DurationMS
+		jobs[i], attempts[i], schedules[i] = l.JobID, int64(l.Attempt), l.ScheduleID
 	}
 	reqs, resps, lines, xerrs, outs, err := encodeColumns(logs)
 	if err != nil {
@@ -333,9 +341,10 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 	}
 	_, err = s.pool.Exec(ctx, `INSERT INTO executions (`+execCols+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[],
-			$7::float8[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[])
+			$7::float8[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
+			$14::text[], $15::int[], $16::text[])
 		ON CONFLICT (id) DO NOTHING`,
-		ids, scripts, versions, trigs, statuses, started, durs, ops, reqs, resps, lines, xerrs, outs)
+		ids, scripts, versions, trigs, statuses, started, durs, ops, reqs, resps, lines, xerrs, outs, jobs, attempts, schedules)
 	if err != nil {
 		return fmt.Errorf("postgres: insert %d executions: %w", n, err)
 	}
@@ -383,7 +392,7 @@ func scanExecution(row pgx.Row) (*picloud.ExecutionLog, error) {
 	var trig, status string
 	var req, resp, lines, xerr, out *string
 	if err := row.Scan(&l.ID, &l.ScriptID, &l.ScriptVersion, &trig, &status, &l.StartedAt.Time, &l.DurationMS, &ops,
-		&req, &resp, &lines, &xerr, &out); err != nil {
+		&req, &resp, &lines, &xerr, &out, &l.JobID, &l.Attempt, &l.ScheduleID); err != nil {
 		return nil, err
 	}
 	l.Trigger, l.Status, l.Operations = picloud.Trigger(trig), picloud.ExecutionStatus(status), uint64(ops)

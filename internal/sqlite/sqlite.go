@@ -161,18 +161,21 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, disabled, max_attempts, subscriptions, created_at, updated_at`
 
 type scanner interface{ Scan(...any) error }
 
 func scanScript(row scanner) (*picloud.Script, error) {
 	var sc picloud.Script
 	var created, updated int64
+	var subs string
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
 		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes,
-		&sc.HTTPMaxRequests, &sc.HTTPMaxResponseBytes, &sc.HTTPTimeoutMS, &sc.EgressAllow, &created, &updated); err != nil {
+		&sc.HTTPMaxRequests, &sc.HTTPMaxResponseBytes, &sc.HTTPTimeoutMS, &sc.EgressAllow,
+		&sc.Disabled, &sc.MaxAttempts, &subs, &created, &updated); err != nil {
 		return nil, err
 	}
+	sc.Subscriptions = picloud.Topics(subs)
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = fromMicros(created), fromMicros(updated)
 	return &sc, nil
 }
@@ -183,10 +186,11 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
 			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
-			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow, micros(now), micros(now)); err != nil {
+			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
+			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), micros(now), micros(now)); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES (?, 1, ?, ?)`,
@@ -266,10 +270,12 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		if _, err := tx.ExecContext(ctx, `UPDATE scripts SET name = ?, version = ?, source = ?, timeout_ms = ?,
 			max_operations = ?, max_concurrency = ?, max_memory_bytes = ?, max_response_bytes = ?,
 			unsandboxed = ?, kv_namespaces = ?, kv_max_keys = ?, kv_max_bytes = ?,
-			http_max_requests = ?, http_max_response_bytes = ?, http_timeout_ms = ?, egress_allow = ?, updated_at = ? WHERE id = ?`,
+			http_max_requests = ?, http_max_response_bytes = ?, http_timeout_ms = ?, egress_allow = ?,
+			disabled = ?, max_attempts = ?, subscriptions = ?, updated_at = ? WHERE id = ?`,
 			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
 			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
-			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow, micros(now), sc.ID); err != nil {
+			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
+			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), micros(now), sc.ID); err != nil {
 			return err
 		}
 		out = sc
@@ -361,10 +367,13 @@ func (s *Store) AdminTokenHash(ctx context.Context) (string, error) {
 	return h, nil
 }
 
-const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound`
+const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound, job_id, attempt, schedule_id`
 
-// insertChunk is the most rows one INSERT statement writes (13 parameters a
-// row, well under SQLite's 32,766).
+// execParams is the parameters of one execution row.
+const execParams = 16
+
+// insertChunk is the most rows one INSERT statement writes (execParams
+// parameters a row, well under SQLite's 32,766).
 const insertChunk = 64
 
 // insertStmt returns the prepared INSERT of n rows (1 ≤ n ≤ insertChunk),
@@ -386,7 +395,7 @@ func (s *Store) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	}
 
 	st, err := s.w.PrepareContext(ctx, q.String())
@@ -419,7 +428,7 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 			return fmt.Errorf("sqlite: insert %d executions: %w", len(logs), err)
 		}
 	}
-	args := make([]any, 0, 13*min(len(logs), insertChunk))
+	args := make([]any, 0, execParams*min(len(logs), insertChunk))
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		for start := 0; start < len(logs); start += insertChunk {
 			chunk := logs[start:min(start+insertChunk, len(logs))]
@@ -431,7 +440,8 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 			for i, l := range chunk {
 				c := &cols[start+i]
 				args = append(args, l.ID, l.ScriptID, l.ScriptVersion, string(l.Trigger), string(l.Status),
-					micros(l.StartedAt.Time), l.DurationMS, int64(l.Operations), c.req, c.resp, c.lines, c.xerr, c.out)
+					micros(l.StartedAt.Time), l.DurationMS, int64(l.Operations), c.req, c.resp, c.lines, c.xerr, c.out,
+					l.JobID, l.Attempt, l.ScheduleID)
 			}
 			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 				return err
@@ -493,7 +503,7 @@ func scanExecution(row scanner) (*picloud.ExecutionLog, error) {
 	var trig, status string
 	var req, resp, lines, xerr, out sql.NullString
 	if err := row.Scan(&l.ID, &l.ScriptID, &l.ScriptVersion, &trig, &status, &started, &l.DurationMS, &ops,
-		&req, &resp, &lines, &xerr, &out); err != nil {
+		&req, &resp, &lines, &xerr, &out, &l.JobID, &l.Attempt, &l.ScheduleID); err != nil {
 		return nil, err
 	}
 	l.Trigger, l.Status, l.Operations = picloud.Trigger(trig), picloud.ExecutionStatus(status), uint64(ops)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -404,7 +405,7 @@ func testScriptSettings(t *testing.T, s picloud.Store) {
 		t.Fatal(err)
 	}
 	got, err = s.Script(ctx, sc.ID)
-	if err != nil || *got != *up || got.TimeoutMS != picloud.MaxTimeoutMS || got.MaxOperations != picloud.MaxOperationsLimit ||
+	if err != nil || !reflect.DeepEqual(got, up) || got.TimeoutMS != picloud.MaxTimeoutMS || got.MaxOperations != picloud.MaxOperationsLimit ||
 		got.MaxConcurrency != picloud.MaxConcurrencyLimit || got.MaxMemoryBytes != picloud.MaxMemoryBytesLimit ||
 		got.MaxResponseBytes != picloud.MaxResponseBytesLimit || got.Unsandboxed || got.Version != 1 {
 		t.Fatalf("after update = %+v (update answered %+v), %v", got, up, err)
