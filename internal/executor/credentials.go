@@ -2,6 +2,7 @@ package executor
 
 import (
 	"encoding/base64"
+	"net/http"
 	"slices"
 	"strings"
 )
@@ -118,4 +119,17 @@ func stripCookies(v string) (string, bool) {
 		return v, true
 	}
 	return strings.Join(kept, "; "), len(kept) > 0
+}
+
+// StripCredentials returns a copy of h without PiCloud's credentials, by the
+// rules of the script's request.headers (stripValues): the headers an
+// asynchronous run's request keeps when it is stored. h is not modified.
+func StripCredentials(h http.Header) http.Header {
+	out := make(http.Header, len(h))
+	for k, vs := range h {
+		if vs = stripValues(k, vs); len(vs) > 0 {
+			out[k] = slices.Clone(vs)
+		}
+	}
+	return out
 }

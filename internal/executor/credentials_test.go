@@ -11,17 +11,6 @@ func basic(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
-// stripCredentials is requestValue's header filter over a whole header.
-func stripCredentials(h http.Header) http.Header {
-	out := make(http.Header, len(h))
-	for k, vs := range h {
-		if vs = stripValues(k, vs); len(vs) > 0 {
-			out[k] = slices.Clone(vs)
-		}
-	}
-	return out
-}
-
 func TestStripValues(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -52,7 +41,7 @@ func TestStripValues(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in.Clone()
-			got := stripCredentials(in)
+			got := StripCredentials(in)
 			if len(got) != len(tc.want) {
 				t.Fatalf("got %v, want %v", got, tc.want)
 			}

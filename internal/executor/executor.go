@@ -37,6 +37,8 @@ const (
 	DefaultMaxModules       = 64              // imports in one execution
 	DefaultMaxLogLines      = 100             // log lines kept per execution
 	DefaultMaxLogBytes      = 64 << 10        // bytes of log messages and data kept per execution
+	DefaultMaxEmits         = 100             // events::emit calls per execution
+	DefaultMaxEventDepth    = 8               // the longest event chain (an event emitted by a run of an event...)
 )
 
 // Config holds the server-wide limits. Zero fields take the Default*
@@ -55,6 +57,8 @@ type Config struct {
 	MaxModules              int // imports in one execution
 	MaxLogLines             int // log lines kept per execution
 	MaxLogBytes             int // bytes of log messages and data kept per execution
+	MaxEmits                int // events::emit calls per execution
+	MaxEventDepth           int // an event of this depth may not emit: it stops loops of scripts triggering each other
 	KV                      KVConfig
 
 	// Secrets is what secret(name) reads through (nil: secret() fails);
@@ -84,6 +88,8 @@ func (c Config) withDefaults() Config {
 	c.MaxModules = cmp.Or(c.MaxModules, DefaultMaxModules)
 	c.MaxLogLines = cmp.Or(c.MaxLogLines, DefaultMaxLogLines)
 	c.MaxLogBytes = cmp.Or(c.MaxLogBytes, DefaultMaxLogBytes)
+	c.MaxEmits = cmp.Or(max(c.MaxEmits, 0), DefaultMaxEmits)
+	c.MaxEventDepth = cmp.Or(max(c.MaxEventDepth, 0), DefaultMaxEventDepth)
 	c.KV.MaxKeys = cmp.Or(c.KV.MaxKeys, picloud.DefaultKVMaxKeys)
 	c.KV.MaxBytes = cmp.Or(c.KV.MaxBytes, picloud.DefaultKVMaxBytes)
 	return c
@@ -136,6 +142,7 @@ func New(cfg Config, logger *slog.Logger) *Executor {
 	eng.RegisterStaticModule("base64", base64Module(counter("base64")))
 	eng.RegisterStaticModule("time", timeModule(counter("time")))
 	eng.RegisterStaticModule("webhook", webhookModule(counter("webhook")))
+	eng.RegisterStaticModule("events", eventsModule(cfg.MaxEmits, cfg.MaxEventDepth, counter("events")))
 	cfg.OnHostCall = nil
 	hm := newHTTPModule(cfg.HTTP)
 	hm.register(eng)
@@ -174,6 +181,8 @@ type Options struct {
 
 // Request is the HTTP request a script handles. Header may hold
 // credentials: the script's `request.headers` never does (stripValues).
+// The trigger fields say what started the execution: the script sees them
+// as request.trigger, job_id, attempt, schedule and event.
 type Request struct {
 	Method  string
 	Path    string
@@ -181,6 +190,12 @@ type Request struct {
 	Query   url.Values
 	Header  http.Header
 	Body    []byte
+
+	Trigger  picloud.Trigger         // "" is picloud.TriggerHTTP
+	JobID    string                  // the job of an async, event or cron run ("" otherwise)
+	Attempt  int                     // the job's attempt, 1-based
+	Schedule *picloud.ScheduleFiring // a cron run's firing
+	Event    *picloud.Event          // an event run's event
 }
 
 // Response is what the caller gets when the script succeeds. Header holds
@@ -201,6 +216,9 @@ type Result struct {
 	Logs     []picloud.LogLine
 	// Outbound lists the http:: requests the execution made.
 	Outbound []picloud.OutboundCall
+	// Events are what the script emitted (events::emit), in order; only a
+	// successful execution has them (a failed one's are never delivered).
+	Events []picloud.Event
 	// Redactor replaces the secrets the execution read (nil: none). Logs and
 	// Err are redacted already; the orchestrator applies it to the captured
 	// request and response.
@@ -248,6 +266,7 @@ type execState struct {
 	secrets secretsRead
 	http    httpCalls       // set up by the first http:: call
 	script  *picloud.Script // nil outside the platform's store
+	events  emitted
 }
 
 // stateKey finds the execState in the context natives get.
@@ -269,6 +288,9 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	if opts.Script != nil {
 		st.secrets.scriptID = opts.Script.ID
 	}
+	if req != nil && req.Event != nil {
+		st.events.depth = req.Event.Depth
+	}
 	logs := &st.logs
 	defer func() {
 		if p := recover(); p != nil {
@@ -276,6 +298,9 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 		}
 		res.Logs = logs.finish()
 		res.Outbound = st.http.finish()
+		if res.Status == picloud.StatusSuccess {
+			res.Events = st.events.finish()
+		}
 		res.Redactor = st.secrets.redactor()
 		res.Redactor.redact(res)
 		res.Duration = time.Since(res.Started)

@@ -4,7 +4,7 @@ import "github.com/picloud/picloud/rhai"
 
 // HostModules are the stateless host modules whose calls Config.OnHostCall
 // counts (kv::, secret() and http:: have metrics of their own).
-var HostModules = []string{"crypto", "hex", "base64", "time", "webhook"}
+var HostModules = []string{"crypto", "hex", "base64", "time", "webhook", "events"}
 
 // hostModule builds a host module whose every function counts its calls
 // before it runs (count nil: nothing is counted).

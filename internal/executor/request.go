@@ -5,6 +5,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/rhai"
 )
 
@@ -39,7 +40,11 @@ func requestValue(r *Request) rhai.Value {
 	case raw.Type() == rhai.TypeBlob:
 		body = rhai.NewBlob(append([]byte(nil), r.Body...)) // not shared with raw_body
 	}
-	return rhai.NewMap(map[string]rhai.Value{
+	trigger := r.Trigger
+	if trigger == "" {
+		trigger = picloud.TriggerHTTP
+	}
+	m := map[string]rhai.Value{
 		"method":   rhai.String(r.Method),
 		"path":     rhai.String(r.Path),
 		"subpath":  rhai.String(r.Subpath),
@@ -47,7 +52,36 @@ func requestValue(r *Request) rhai.Value {
 		"headers":  rhai.NewMap(headers),
 		"body":     body,
 		"raw_body": raw,
-	})
+		"trigger":  rhai.String(string(trigger)),
+	}
+	// The job fields of triggered runs; a plain HTTP request pays for none
+	// of them.
+	if r.JobID != "" {
+		m["job_id"] = rhai.String(r.JobID)
+		m["attempt"] = rhai.Int(int64(r.Attempt))
+	}
+	if s := r.Schedule; s != nil {
+		m["schedule"] = rhai.NewMap(map[string]rhai.Value{
+			"id":           rhai.String(s.ID),
+			"cron":         rhai.String(s.Cron),
+			"scheduled_at": rhai.String(s.ScheduledAt.UTC().Format(picloud.TimeFormat)),
+		})
+	}
+	if e := r.Event; e != nil {
+		payload := rhai.Unit
+		if len(e.Payload) > 0 {
+			if v, err := parseJSON(e.Payload); err == nil {
+				payload = v
+			}
+		}
+		m["event"] = rhai.NewMap(map[string]rhai.Value{
+			"topic":      rhai.String(e.Topic),
+			"payload":    payload,
+			"id":         rhai.String(e.ID),
+			"emitted_by": rhai.String(e.EmittedBy),
+		})
+	}
+	return rhai.NewMap(m)
 }
 
 // isJSON reports whether a Content-Type names JSON: application/json or any
