@@ -35,6 +35,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "server" { // the server comparison: server.go
 		os.Exit(runServer(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "idle" { // idle CPU of the real binary: idle.go
+		os.Exit(runIdle(os.Args[2:]))
+	}
 	var (
 		workloads = flag.String("workloads", "all", "comma-separated workloads ("+names(workloadNames())+"), or all, or none")
 		engines   = flag.String("engines", "all", "comma-separated engines ("+names(engineNames())+"), or all")

@@ -110,6 +110,9 @@ type Journal struct {
 	frames   sync.Pool // *[]byte
 	stopSync chan struct{}
 	syncDone chan struct{}
+	// dirty wakes the sync loop (SyncInterval) when a write leaves records
+	// not yet durable: an idle journal has no timer running at all.
+	dirty chan struct{}
 }
 
 // Open opens the journal in dir, creating it (0700) when missing, and checks
@@ -157,6 +160,7 @@ func Open(dir string, opts Options) (*Journal, error) {
 	j.synced = j.next // what a previous run left is as durable as it will get
 	j.stopSync = make(chan struct{})
 	j.syncDone = make(chan struct{})
+	j.dirty = make(chan struct{}, 1)
 	if opts.Sync == SyncInterval {
 		go j.syncLoop()
 	} else {
@@ -326,6 +330,12 @@ func (j *Journal) Write(rec []byte) (uint64, error) {
 	}
 	seq := j.next
 	j.next++
+	// Wake the sync loop; a token already waiting (a write since its last
+	// look) does the same, so this never blocks.
+	select {
+	case j.dirty <- struct{}{}:
+	default:
+	}
 	s.n++
 	s.size += int64(len(frame))
 	s.bytes += int64(len(frame))
@@ -420,13 +430,23 @@ func (j *Journal) syncThrough(through uint64) error {
 	return nil
 }
 
+// syncLoop fsyncs about every SyncInterval while records are written, and
+// sleeps without a timer while none are (the promise of an idle server
+// that costs nothing).
 func (j *Journal) syncLoop() {
 	defer close(j.syncDone)
-	t := time.NewTicker(j.opts.SyncInterval)
-	defer t.Stop()
+	t := time.NewTimer(j.opts.SyncInterval)
+	t.Stop()
 	for {
 		select {
 		case <-j.stopSync:
+			return
+		case <-j.dirty:
+		}
+		t.Reset(j.opts.SyncInterval)
+		select {
+		case <-j.stopSync:
+			t.Stop()
 			return
 		case <-t.C:
 		}

@@ -259,6 +259,56 @@ func TestIntervalSyncsInBackground(t *testing.T) {
 	}
 }
 
+// The sync loop sleeps without a timer while nothing is written (what that
+// saves is measured by `cd bench && go run . idle`); this checks what the
+// sleeping could break: a record written after a quiet spell, or while a
+// sync runs, still becomes durable, and nothing is synced while idle.
+func TestIntervalSleepsWhileIdle(t *testing.T) {
+	var mu sync.Mutex
+	var syncs []uint64
+	j := open(t, t.TempDir(), journal.Options{SyncInterval: 2 * time.Millisecond, OnSync: func(through uint64) {
+		mu.Lock()
+		syncs = append(syncs, through)
+		mu.Unlock()
+	}})
+	count := func() int { mu.Lock(); defer mu.Unlock(); return len(syncs) }
+	waitThrough := func(seq uint64) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; {
+			mu.Lock()
+			ok := len(syncs) > 0 && syncs[len(syncs)-1] > seq
+			mu.Unlock()
+			if ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("record %d not synced within 5 s (syncs %v)", seq, syncs)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	time.Sleep(30 * time.Millisecond)
+	if n := count(); n != 0 {
+		t.Fatalf("%d fsyncs with nothing written", n)
+	}
+	for round := range 3 {
+		var last uint64
+		for range 50 { // a burst: some records land while a sync runs
+			seq, err := j.Append([]byte("x"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			last = seq
+		}
+		waitThrough(last)
+		before := count()
+		time.Sleep(30 * time.Millisecond) // 15 intervals of quiet
+		if n := count(); n > before+1 {
+			t.Fatalf("round %d: %d fsyncs while idle", round, n-before)
+		}
+	}
+}
+
 func TestRejectsBadInput(t *testing.T) {
 	if _, err := journal.Open(t.TempDir(), journal.Options{Sync: "sometimes"}); err == nil {
 		t.Error("an unknown sync policy was accepted")
