@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/picloud/picloud"
@@ -131,7 +132,13 @@ type Orchestrator struct {
 	capture  captureLimits
 	fnHost   string // FunctionsOrigin's host, "" when functions share the dashboard's origin
 	resolver func(context.Context, string) (*executor.Program, error)
+	// queue takes asynchronous invocations and delivers events (nil until
+	// SetQueue: async answers unavailable, events are dropped).
+	queue atomic.Pointer[queueRef]
 }
+
+// queueRef holds a JobQueue for atomic.Pointer.
+type queueRef struct{ q picloud.JobQueue }
 
 // New makes an orchestrator running scripts of store on exec, recording rows
 // in sink. m and logger may be nil.
@@ -169,6 +176,24 @@ func New(cfg Config, exec *executor.Executor, store picloud.ScriptStore, sink Si
 	return o
 }
 
+// SetQueue connects the job queue: asynchronous invocations (Prefer:
+// respond-async) are queued on it and the events of successful executions
+// published to it. Nil disconnects it.
+func (o *Orchestrator) SetQueue(q picloud.JobQueue) {
+	if q == nil {
+		o.queue.Store(nil)
+		return
+	}
+	o.queue.Store(&queueRef{q})
+}
+
+func (o *Orchestrator) jobQueue() picloud.JobQueue {
+	if r := o.queue.Load(); r != nil {
+		return r.q
+	}
+	return nil
+}
+
 // Config is the configuration o runs with (defaults filled in).
 func (o *Orchestrator) Config() Config { return o.cfg }
 
@@ -201,6 +226,14 @@ func (o *Orchestrator) HandleFn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled, subpath string) {
+	if e.script.Disabled {
+		httpapi.WriteError(w, r, o.log, disabled(e.script))
+		return
+	}
+	if preferAsync(r.Header) {
+		o.enqueue(w, r, e, subpath)
+		return
+	}
 	body, err := o.readBody(w, r)
 	if err != nil {
 		httpapi.WriteError(w, r, o.log, err)
@@ -223,6 +256,9 @@ func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled
 	// reads slowly (or never) delays nothing, and an answered request has
 	// its row.
 	o.record(r.Context(), l)
+	if res.Status == picloud.StatusSuccess {
+		o.publish(r.Context(), e.script, res.Events)
+	}
 	// The write gets its own deadline (not the server's WriteTimeout, which
 	// would also bound the execution and, later, streams). A writer that
 	// cannot set one (a test recorder) writes without.
@@ -258,7 +294,9 @@ func (o *Orchestrator) Invoke(ctx context.Context, scriptID string, req *executo
 	if err != nil {
 		return nil, nil, err
 	}
-	res, l, err := o.run(ctx, e, req, picloud.TriggerTest, false)
+	tr := *req
+	tr.Trigger = picloud.TriggerTest
+	res, l, err := o.run(ctx, e, &tr, picloud.TriggerTest, false)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, nil, ctx.Err()
@@ -266,6 +304,9 @@ func (o *Orchestrator) Invoke(ctx context.Context, scriptID string, req *executo
 		return nil, nil, err
 	}
 	o.record(ctx, l)
+	if res.Status == picloud.StatusSuccess {
+		o.publish(ctx, e.script, res.Events)
+	}
 	return res, l, nil
 }
 
