@@ -8,7 +8,9 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/picloud/picloud"
@@ -26,6 +28,7 @@ var statuses = map[string]int{
 	picloud.EPayloadTooLarge:  http.StatusRequestEntityTooLarge,
 	picloud.EOverloaded:       http.StatusTooManyRequests,
 	picloud.ERateLimited:      http.StatusTooManyRequests,
+	picloud.EQueueFull:        http.StatusTooManyRequests,
 	picloud.EUnavailable:      http.StatusServiceUnavailable,
 	picloud.EScriptError:      http.StatusInternalServerError,
 	picloud.EInvalidResponse:  http.StatusInternalServerError,
@@ -63,8 +66,32 @@ func WriteError(w http.ResponseWriter, r *http.Request, log *slog.Logger, err er
 	}
 	status, body := ErrorJSON(err)
 	w.Header().Set("Content-Type", "application/json")
+	if s, ok := retryAfter(err); ok {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
+	}
 	w.WriteHeader(status)
 	w.Write(body)
+}
+
+// retryAfter is an error's Details["retry_after"] (whole seconds, at least
+// 1), which WriteError sends as the Retry-After header too.
+func retryAfter(err error) (int, bool) {
+	var e *picloud.Error
+	if !errors.As(err, &e) || e.Details == nil {
+		return 0, false
+	}
+	var s float64
+	switch v := e.Details["retry_after"].(type) {
+	case int:
+		s = float64(v)
+	case int64:
+		s = float64(v)
+	case float64:
+		s = v
+	default:
+		return 0, false
+	}
+	return max(1, int(math.Ceil(s))), true
 }
 
 // ErrorJSON returns the status and the body WriteError answers err with.
