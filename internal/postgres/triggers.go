@@ -131,13 +131,19 @@ func isForeignKey(err error) bool {
 // CreateSchedule implements picloud.ScheduleStore.
 func (s *Store) CreateSchedule(ctx context.Context, sc *picloud.Schedule) error {
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	sc.ID = uuid.NewString()
+	// A version 7 UUID orders by creation, so that schedules made within
+	// one microsecond still list oldest first (ORDER BY created_at, id).
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("postgres: create schedule: %w", err)
+	}
+	sc.ID = id.String()
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	last := nullTime(sc.LastScheduledAt.Time)
 	if last != nil {
 		sc.LastScheduledAt.Time = *last
 	}
-	_, err := s.pool.Exec(ctx, `INSERT INTO schedules (`+scheduleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
+	_, err = s.pool.Exec(ctx, `INSERT INTO schedules (`+scheduleCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`,
 		sc.ID, sc.ScriptID, sc.Cron, sc.Timezone, []byte(sc.Body), sc.Enabled, last, now)
 	if isForeignKey(err) {
 		return notFound("script", sc.ScriptID)

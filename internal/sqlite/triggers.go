@@ -123,10 +123,16 @@ func isForeignKey(err error) bool {
 // CreateSchedule implements picloud.ScheduleStore.
 func (s *Store) CreateSchedule(ctx context.Context, sc *picloud.Schedule) error {
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	sc.ID = uuid.NewString()
+	// A version 7 UUID orders by creation, so that schedules made within
+	// one microsecond still list oldest first (ORDER BY created_at, id).
+	id, err := uuid.NewV7()
+	if err != nil {
+		return fmt.Errorf("sqlite: create schedule: %w", err)
+	}
+	sc.ID = id.String()
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	sc.LastScheduledAt.Time = truncTime(sc.LastScheduledAt.Time)
-	_, err := s.w.ExecContext(ctx, `INSERT INTO schedules (`+scheduleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.w.ExecContext(ctx, `INSERT INTO schedules (`+scheduleCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		sc.ID, sc.ScriptID, sc.Cron, sc.Timezone, []byte(sc.Body), sc.Enabled, nullMicros(sc.LastScheduledAt.Time), micros(now), micros(now))
 	if isForeignKey(err) {
 		return notFound("script", sc.ScriptID)

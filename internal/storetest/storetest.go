@@ -37,6 +37,12 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"ExecutionStats", testExecutionStats},
 		{"Prune", testPrune},
 		{"DeleteCascades", testDeleteCascades},
+		{"Schedules", testSchedules},
+		{"ScheduleCascade", testScheduleCascade},
+		{"AdvanceSchedule", testAdvanceSchedule},
+		{"TriggerSettings", testTriggerSettings},
+		{"SubscribedScripts", testSubscribedScripts},
+		{"QueryExecutions", testQueryExecutions},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
