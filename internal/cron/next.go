@@ -15,7 +15,8 @@ const (
 )
 
 // Next returns the first firing strictly after after, in the schedule's zone,
-// or the zero time if there is none within ten years.
+// or the zero time if there is none within ten years (or before the year
+// 10000).
 func (s *Schedule) Next(after time.Time) time.Time {
 	a := after.Unix() // floor: a firing at a second equal to a is not after it
 	if a < minUnix || a > maxUnix {
@@ -23,6 +24,9 @@ func (s *Schedule) Next(after time.Time) time.Time {
 	}
 	if s.every > 0 {
 		u := (floorDiv(a, s.every) + 1) * s.every
+		if u > maxUnix {
+			return time.Time{}
+		}
 		return time.Unix(u, 0).In(s.loc)
 	}
 	u, ok := s.next(a)
@@ -60,7 +64,7 @@ func (s *Schedule) next(a int64) (int64, bool) {
 	y, m, d := civil(day)
 	h0, mi0, s0 := sod/3600, sod/60%60, sod%60
 	first := true
-	for end := y + horizonYears; y <= end; {
+	for end := min(y+horizonYears, 9999); y <= end; {
 		if s.month&(1<<m) == 0 {
 			m = nextBit(s.month, m+1)
 			if m > 12 {
