@@ -57,6 +57,12 @@ type apiError struct {
 	Line    int    `json:"line"`
 	Column  int    `json:"column"`
 	ExecID  string `json:"execution_id"`
+	// Field and Position name what a request got wrong (position: the
+	// 1-based field of a cron expression); RetryAfter is the seconds a
+	// refused (429) request should wait.
+	Field      string  `json:"field"`
+	Position   int     `json:"position"`
+	RetryAfter float64 `json:"retry_after"`
 }
 
 func (e *apiError) Error() string {
@@ -66,6 +72,9 @@ func (e *apiError) Error() string {
 	}
 	if e.ExecID != "" {
 		s += " [execution " + e.ExecID + "]"
+	}
+	if e.RetryAfter > 0 {
+		s += fmt.Sprintf(" (retry after %gs)", e.RetryAfter)
 	}
 	return s
 }
@@ -100,12 +109,7 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		return err
 	}
 	if resp.StatusCode >= 400 {
-		var eb struct{ Error apiError }
-		if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-			return fmt.Errorf("HTTP %d: %s", resp.StatusCode, strings.TrimSpace(string(data)))
-		}
-		eb.Error.Status = resp.StatusCode
-		return &eb.Error
+		return responseError(resp.StatusCode, data)
 	}
 	if out != nil && len(data) > 0 {
 		if raw, ok := out.(*json.RawMessage); ok {
@@ -115,6 +119,17 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 		return json.Unmarshal(data, out)
 	}
 	return nil
+}
+
+// responseError is the error an API answered with: an *apiError when the
+// body is the API's {"error": {...}}.
+func responseError(status int, data []byte) error {
+	var eb struct{ Error apiError }
+	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
+		return fmt.Errorf("HTTP %d: %s", status, strings.TrimSpace(string(data)))
+	}
+	eb.Error.Status = status
+	return &eb.Error
 }
 
 // lookup finds a script by name (nil when there is none).
@@ -169,7 +184,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: picloud deploy FILE [--name NAME] [--config FILE] [--timeout-ms N] [--max-operations N] [--max-concurrency N] [--max-memory-bytes N] [--max-response-bytes N] [--unsandboxed] [--kv-namespaces A,B] [--kv-max-keys N] [--kv-max-bytes N]")
+		return errors.New("usage: picloud deploy FILE [--name NAME] [--config FILE] [--timeout-ms N] [--max-operations N] [--max-concurrency N] [--max-memory-bytes N] [--max-response-bytes N] [--unsandboxed] [--kv-namespaces A,B] [--kv-max-keys N] [--kv-max-bytes N] [--http-max-requests N] [--http-max-response-bytes N] [--http-timeout-ms N] [--egress-allow A,B] [--enabled=true|false | --disabled] [--max-attempts N] [--subscriptions A,B] (picloud deploy -h)")
 	}
 	src, err := os.ReadFile(pos[0])
 	if err != nil {
@@ -231,12 +246,14 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// settingsOf is a script's settings alone, to tell a settings change from
-// nothing at all.
-func settingsOf(s picloud.Script) picloud.Script {
-	return picloud.Script{TimeoutMS: s.TimeoutMS, MaxOperations: s.MaxOperations, MaxConcurrency: s.MaxConcurrency,
-		MaxMemoryBytes: s.MaxMemoryBytes, MaxResponseBytes: s.MaxResponseBytes, Unsandboxed: s.Unsandboxed,
-		KVNamespaces: s.KVNamespaces, KVMaxKeys: s.KVMaxKeys, KVMaxBytes: s.KVMaxBytes}
+// settingsOf is a script's settings alone (its JSON without the identity,
+// source, version and times), to tell a settings change from nothing at
+// all; every setting added later counts without a change here.
+func settingsOf(s picloud.Script) string {
+	s.ID, s.Name, s.Source, s.Version = "", "", "", 0
+	s.CreatedAt, s.UpdatedAt = picloud.Time{}, picloud.Time{}
+	b, _ := json.Marshal(s)
+	return string(b)
 }
 
 func ptr[T any](v T) *T { return &v }
@@ -257,12 +274,20 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	path := fs.String("path", "", "sub-path after /fn/NAME, e.g. /users/1?x=y")
 	var headers headerFlags
 	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	var async optBool
+	var idemKey optString
+	fs.Var(&async, "async", "queue the request (Prefer: respond-async) and print the job's id instead of the response")
+	fs.Var(&idemKey, "idempotency-key", "with --async: the same key within 24 h returns the first job instead of queuing another")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: picloud invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']")
+		return errors.New("usage: picloud invoke NAME [-X METHOD] [-d BODY] [-H 'K: V'] [--path P] [--async [--idempotency-key K]]")
+	}
+	isAsync := async.v != nil && *async.v
+	if idemKey.v != nil && !isAsync {
+		return errors.New("--idempotency-key needs --async")
 	}
 	var body []byte
 	hasBody := false
@@ -302,6 +327,12 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
+	if isAsync {
+		req.Header.Set("Prefer", "respond-async")
+		if idemKey.v != nil {
+			req.Header.Set("Idempotency-Key", *idemKey.v)
+		}
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -310,6 +341,9 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	out, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return err
+	}
+	if isAsync {
+		return printAccepted(&c, resp, out, stdout)
 	}
 	if c.json {
 		hs := map[string]string{}
@@ -369,12 +403,18 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintf(stdout, "no executions of %s yet\n", sc.Name)
 	}
 	for _, l := range page.Items {
-		line := fmt.Sprintf("%s  %-15s v%-3d %-4s %8.2fms %8d ops", formatTime(l.StartedAt), l.Status, l.ScriptVersion, l.Trigger, l.DurationMS, l.Operations)
+		line := fmt.Sprintf("%s  %-15s v%-3d %-5s %8.2fms %8d ops", formatTime(l.StartedAt), l.Status, l.ScriptVersion, l.Trigger, l.DurationMS, l.Operations)
 		if l.Request != nil {
 			line += "  " + l.Request.Method + " " + l.Request.Path
 		}
 		if l.Response != nil {
 			line += fmt.Sprintf(" -> %d", l.Response.Status)
+		}
+		if l.JobID != "" {
+			line += fmt.Sprintf("  job %s attempt %d", l.JobID, l.Attempt)
+		}
+		if l.ScheduleID != "" {
+			line += "  schedule " + l.ScheduleID
 		}
 		fmt.Fprintln(stdout, line)
 		for _, g := range l.Logs {
@@ -450,6 +490,51 @@ func runRemove(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return c.printJSON(stdout, removed{Deleted: sc.Name, ID: sc.ID})
 	}
 	fmt.Fprintf(stdout, "deleted %s\n", sc.Name)
+	return nil
+}
+
+// asyncOutput is what invoke --async --json prints: the 202's body and its
+// Location (absolute).
+type asyncOutput struct {
+	picloud.JobAccepted
+	Location string `json:"location"`
+}
+
+// printAccepted prints the answer to an asynchronous invocation: the job's
+// id and where to follow it. Anything but 202 is an error: a 2xx means the
+// server ran the request at once instead of queuing it.
+func printAccepted(c *client, resp *http.Response, body []byte, stdout io.Writer) error {
+	if resp.StatusCode >= 400 {
+		err := responseError(resp.StatusCode, body)
+		if ae, ok := err.(*apiError); ok && ae.RetryAfter == 0 {
+			fmt.Sscan(resp.Header.Get("Retry-After"), &ae.RetryAfter)
+		}
+		return err
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		return fmt.Errorf("HTTP %d instead of 202: the server ran the request instead of queuing it (does it support Prefer: respond-async?)", resp.StatusCode)
+	}
+	var out asyncOutput
+	if err := json.Unmarshal(body, &out.JobAccepted); err != nil || out.JobID == "" {
+		return fmt.Errorf("202 without a job id: %s", strings.TrimSpace(string(body)))
+	}
+	if loc := resp.Header.Get("Location"); loc != "" {
+		if u, err := resp.Request.URL.Parse(loc); err == nil {
+			out.Location = u.String()
+		}
+	}
+	if c.json {
+		return c.printJSON(stdout, out)
+	}
+	if out.Existing {
+		fmt.Fprintf(stdout, "job %s (accepted before with this idempotency key)\n", out.JobID)
+	} else {
+		fmt.Fprintf(stdout, "queued job %s\n", out.JobID)
+	}
+	if out.Location != "" {
+		fmt.Fprintf(stdout, "  %s\n", out.Location)
+	}
+	fmt.Fprintf(stdout, "  picloud jobs show %s\n", out.JobID)
 	return nil
 }
 

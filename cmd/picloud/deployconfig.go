@@ -20,13 +20,17 @@ import (
 
 // A deploy config file holds a script's settings beside its source: the
 // same flat fields as the API (docs/api.md), plus an optional name. TOML
-// files are a flat list of `key = value` lines; JSON files one object.
+// files are a flat list of `key = value` lines (an array of strings for
+// subscriptions); JSON files one object.
 //
 //	# hello.toml
 //	name = "hello"
 //	timeout_ms = 2_000
 //	max_memory_bytes = 16_777_216
 //	unsandboxed = false
+//	enabled = true
+//	max_attempts = 5
+//	subscriptions = ["order.created", "order.paid"]
 
 // findDeployConfig returns the settings file beside script that deploy reads
 // without --config: the script's name with .toml or .json (hello.rhai ->
@@ -83,6 +87,15 @@ var configKeys = map[string]string{
 	"http_max_response_bytes": "integer",
 	"http_timeout_ms":         "integer",
 	"egress_allow":            "string",
+
+	"enabled":       "boolean",
+	"max_attempts":  "integer",
+	"subscriptions": "list",
+}
+
+// configKeyList names the known settings for an error message, in order.
+func configKeyList() string {
+	return strings.Join(slices.Sorted(maps.Keys(configKeys)), ", ")
 }
 
 // set stores one setting into u and checks its range.
@@ -135,6 +148,15 @@ func set(u *picloud.ScriptUpdate, key string, v any) error {
 	case "egress_allow":
 		one.EgressAllow = ptr(v.(string))
 		u.EgressAllow = one.EgressAllow
+	case "enabled":
+		one.Enabled = ptr(v.(bool))
+		u.Enabled = one.Enabled
+	case "max_attempts":
+		one.MaxAttempts = ptr(v.(int64))
+		u.MaxAttempts = one.MaxAttempts
+	case "subscriptions":
+		one.Subscriptions = ptr(v.([]string))
+		u.Subscriptions = one.Subscriptions
 	}
 	if err := one.Validate(); err != nil {
 		return errors.New(picloud.ErrorMessage(err))
@@ -144,8 +166,9 @@ func set(u *picloud.ScriptUpdate, key string, v any) error {
 
 // parseTOMLConfig reads the flat subset of TOML a settings file needs:
 // comments, blank lines and `key = value` with integers (decimal with _
-// separators, 0x, 0o, 0b), booleans and strings ("basic" or 'literal').
-// Tables, arrays, floats and dates are refused, naming the line.
+// separators, 0x, 0o, 0b), booleans, strings ("basic" or 'literal') and
+// one-line arrays of strings. Tables, floats and dates are refused, naming
+// the line.
 func parseTOMLConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 	var u picloud.ScriptUpdate
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
@@ -172,7 +195,7 @@ func parseTOMLConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 		key = strings.TrimSpace(key)
 		kind, known := configKeys[key]
 		if !known {
-			return u, fail("unknown setting %q (known: name, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow)", key)
+			return u, fail("unknown setting %q (known: %s)", key, configKeyList())
 		}
 		if prev, dup := seen[key]; dup {
 			return u, fail("%s is already set on line %d", key, prev)
@@ -183,7 +206,7 @@ func parseTOMLConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 			return u, fail("%s: %v", key, err)
 		}
 		if got := tomlKind(v); got != kind {
-			return u, fail("%s: want %s %s, got %s %s", key, article(kind), kind, article(got), got)
+			return u, fail("%s: want %s %s, got %s %s", key, article(kind), kindName(kind), article(got), kindName(got))
 		}
 		if err := set(&u, key, v); err != nil {
 			return u, fail("%v", err)
@@ -198,6 +221,8 @@ func tomlKind(v any) string {
 		return "integer"
 	case bool:
 		return "boolean"
+	case []string:
+		return "list"
 	}
 	return "string"
 }
@@ -207,6 +232,14 @@ func article(kind string) string {
 		return "an"
 	}
 	return "a"
+}
+
+// kindName is a kind as an error message says it.
+func kindName(kind string) string {
+	if kind == "list" {
+		return "list of strings"
+	}
+	return kind
 }
 
 // parseTOMLValue parses the text after `=`: one value, then optionally a
@@ -232,8 +265,14 @@ func parseTOMLValue(s string) (any, error) {
 			return nil, errors.New("unterminated string")
 		}
 		v, rest = s[1:end+1], s[end+2:]
-	case c == '[' || c == '{':
-		return nil, errors.New("arrays and inline tables are not supported")
+	case c == '[':
+		list, n, err := stringArray(s)
+		if err != nil {
+			return nil, err
+		}
+		v, rest = list, s[n:]
+	case c == '{':
+		return nil, errors.New("inline tables are not supported")
 	default:
 		word, _, _ := strings.Cut(s, "#") // what follows # is a comment
 		word = strings.TrimSpace(word)
@@ -294,6 +333,56 @@ func tomlInteger(s string) (int64, error) {
 		return 0, bad
 	}
 	return n, nil
+}
+
+// stringArray reads a one-line TOML array of strings at the start of s
+// (["a", 'b',] with an optional trailing comma) and returns it and the bytes
+// it used.
+func stringArray(s string) ([]string, int, error) {
+	list := []string{} // [] is an empty list, not a missing one
+	i := 1
+	skip := func() {
+		for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+			i++
+		}
+	}
+	for {
+		skip()
+		if i >= len(s) {
+			return nil, 0, errors.New("unterminated array (arrays are on one line)")
+		}
+		if s[i] == ']' {
+			return list, i + 1, nil
+		}
+		var str string
+		switch s[i] {
+		case '"':
+			v, n, err := basicString(s[i:])
+			if err != nil {
+				return nil, 0, err
+			}
+			str, i = v, i+n
+		case '\'':
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return nil, 0, errors.New("unterminated string")
+			}
+			str, i = s[i+1:i+1+end], i+end+2
+		default:
+			return nil, 0, errors.New("an array holds quoted strings only")
+		}
+		list = append(list, str)
+		skip()
+		switch {
+		case i >= len(s):
+			return nil, 0, errors.New("unterminated array (arrays are on one line)")
+		case s[i] == ',':
+			i++
+		case s[i] == ']':
+		default:
+			return nil, 0, errors.New("want , or ] after an array's string")
+		}
+	}
 }
 
 // basicString reads a TOML "basic string" at the start of s and returns it
@@ -382,9 +471,13 @@ func parseJSONConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 			var b bool
 			err = json.Unmarshal(msg, &b)
 			v = b
+		case "list":
+			var l []string
+			err = json.Unmarshal(msg, &l)
+			v = l
 		}
 		if err != nil || string(msg) == "null" {
-			return u, fmt.Errorf("%s: %s: want %s %s, got %s", path, key, article(kind), kind, msg)
+			return u, fmt.Errorf("%s: %s: want %s %s, got %s", path, key, article(kind), kindName(kind), msg)
 		}
 		if err := set(&u, key, v); err != nil {
 			return u, fmt.Errorf("%s: %v", path, err)
@@ -414,6 +507,9 @@ type settingFlags struct {
 	kvNamespaces                                                               optString
 	httpMaxRequests, httpMaxResponseBytes, httpTimeoutMS                       optInt
 	egressAllow                                                                optString
+	enabled, disabled                                                          optBool
+	maxAttempts                                                                optInt
+	subscriptions                                                              optString
 }
 
 func (f *settingFlags) register(fs *flag.FlagSet) {
@@ -429,6 +525,10 @@ func (f *settingFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.httpMaxResponseBytes, "http-max-response-bytes", "the script's http_max_response_bytes (0 = server default)")
 	fs.Var(&f.httpTimeoutMS, "http-timeout-ms", "the script's http_timeout_ms: one http:: request's timeout (0 = server default)")
 	fs.Var(&f.egressAllow, "egress-allow", "the script's egress_allow: destinations its http:: calls may reach despite the egress guard, comma-separated hosts, host:port, addresses, CIDRs (\"\" for none)")
+	fs.Var(&f.enabled, "enabled", "the script's enabled setting: --enabled=false stops its invocations, schedules and subscriptions")
+	fs.Var(&f.disabled, "disabled", "the same as --enabled=false")
+	fs.Var(&f.maxAttempts, "max-attempts", "the script's max_attempts: attempts of an async or event run (0 = 3)")
+	fs.Var(&f.subscriptions, "subscriptions", "the script's subscriptions: event topics, comma-separated (\"\" for none)")
 	fs.Var(&f.unsandboxed, "unsandboxed", "serve the script's responses without the CSP sandbox (only with --functions-origin on the server); --unsandboxed=false restores it")
 }
 
@@ -442,7 +542,7 @@ func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
 		{"max_memory_bytes", f.maxMemoryBytes.v}, {"max_response_bytes", f.maxResponseBytes.v},
 		{"kv_max_keys", f.kvMaxKeys.v}, {"kv_max_bytes", f.kvMaxBytes.v},
 		{"http_max_requests", f.httpMaxRequests.v}, {"http_max_response_bytes", f.httpMaxResponseBytes.v},
-		{"http_timeout_ms", f.httpTimeoutMS.v},
+		{"http_timeout_ms", f.httpTimeoutMS.v}, {"max_attempts", f.maxAttempts.v},
 	} {
 		if s.v == nil {
 			continue
@@ -462,6 +562,25 @@ func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
 	if f.egressAllow.v != nil {
 		if err := set(u, "egress_allow", *f.egressAllow.v); err != nil {
 			return fmt.Errorf("--egress-allow: %v", err)
+		}
+	}
+	switch e, d := f.enabled.v, f.disabled.v; {
+	case e != nil && d != nil && *e == *d:
+		return errors.New("--enabled and --disabled contradict each other")
+	case e != nil:
+		u.Enabled = ptr(*e)
+	case d != nil:
+		u.Enabled = ptr(!*d)
+	}
+	if f.subscriptions.v != nil {
+		topics := []string{}
+		for _, t := range strings.Split(*f.subscriptions.v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				topics = append(topics, t)
+			}
+		}
+		if err := set(u, "subscriptions", topics); err != nil {
+			return fmt.Errorf("--subscriptions: %v", err)
 		}
 	}
 	return nil

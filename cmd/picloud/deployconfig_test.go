@@ -96,7 +96,17 @@ func TestTOMLConfigErrors(t *testing.T) {
 		{"name = \"a\" b\n", `unexpected "b" after the value`},
 		{"name = \"a\\q\"\n", `unknown escape \q`},
 		{"name = \"\"\"x\"\"\"\n", "multi-line strings are not supported"},
-		{"max_concurrency = [1]\n", "arrays and inline tables are not supported"},
+		{"max_concurrency = [1]\n", "max_concurrency: an array holds quoted strings only"},
+		{"max_concurrency = [\"1\"]\n", "max_concurrency: want an integer, got a list of strings"},
+		{"subscriptions = \"a.b\"\n", "subscriptions: want a list of strings, got a string"},
+		{"subscriptions = [\"a\"\n", "unterminated array (arrays are on one line)"},
+		{"subscriptions = [\"a\" \"b\"]\n", "want , or ] after an array's string"},
+		{"subscriptions = [\"Bad Topic\"]\n", `:1: topic "Bad Topic" is not valid`},
+		{"subscriptions = [\"a\"] x\n", `unexpected "x" after the value`},
+		{"limits = { a = 1 }\n", `unknown setting "limits"`},
+		{"name = { a = 1 }\n", "inline tables are not supported"},
+		{"enabled = \"no\"\n", "enabled: want a boolean, got a string"},
+		{"max_attempts = 101\n", ":1: max_attempts must be between 0 (the server default) and 100"},
 		{"\n\nmax_concurrency = 2147483648\n", ":3: max_concurrency must be between 0 (the server default) and 100000"},
 		{"timeout_ms = -1\n", ":1: timeout_ms must be between 0 (the server default) and 3600000"},
 		{"max_response_bytes = 1073741825\n", ":1: max_response_bytes must be between"},
@@ -125,6 +135,10 @@ func TestJSONConfig(t *testing.T) {
 		{`{"max_concurrency": 2147483648}`, "max_concurrency must be between"},
 		{"{}\n{}", "s.json:2: data after the object"},
 		{`[1]`, "cannot unmarshal array"},
+		{`{"subscriptions": "a.b"}`, `subscriptions: want a list of strings, got "a.b"`},
+		{`{"subscriptions": ["a", 1]}`, `subscriptions: want a list of strings`},
+		{`{"subscriptions": ["UPPER"]}`, `topic "UPPER" is not valid`},
+		{`{"max_attempts": -1}`, "max_attempts must be between"},
 	} {
 		p := writeFile(t, dir, "s.json", c.content)
 		if _, err := readDeployConfig(p); err == nil || !strings.Contains(err.Error(), c.want) {
@@ -133,6 +147,70 @@ func TestJSONConfig(t *testing.T) {
 	}
 	if _, err := readDeployConfig(writeFile(t, dir, "s.yaml", "a: 1")); err == nil || !strings.Contains(err.Error(), ".toml or .json") {
 		t.Errorf("yaml: %v", err)
+	}
+}
+
+// TestTriggerSettingsConfig: the Step 9 settings (enabled, max_attempts,
+// subscriptions) read from TOML and JSON alike.
+func TestTriggerSettingsConfig(t *testing.T) {
+	dir := t.TempDir()
+	want := `{"name":null,"source":null,"timeout_ms":null,"max_operations":null,"max_concurrency":null,` +
+		`"max_memory_bytes":null,"max_response_bytes":null,"unsandboxed":null,` +
+		`"enabled":false,"max_attempts":5,"subscriptions":["order.created","order.paid"]}`
+	u, err := readDeployConfig(writeFile(t, dir, "a.toml", "enabled = false\nmax_attempts = 5\n"+
+		`subscriptions = [ "order.created", 'order.paid', ]  # two topics`+"\n"))
+	if err != nil || updateJSON(u) != want {
+		t.Fatalf("toml: %s %v", updateJSON(u), err)
+	}
+	u, err = readDeployConfig(writeFile(t, dir, "a.json", `{"enabled": false, "max_attempts": 5, "subscriptions": ["order.created", "order.paid"]}`))
+	if err != nil || updateJSON(u) != want {
+		t.Fatalf("json: %s %v", updateJSON(u), err)
+	}
+	// An empty list clears the subscriptions: it must reach the server as [].
+	for _, f := range []string{writeFile(t, dir, "b.toml", "subscriptions = []\n"), writeFile(t, dir, "b.json", `{"subscriptions": []}`)} {
+		u, err = readDeployConfig(f)
+		if err != nil || u.Subscriptions == nil || len(*u.Subscriptions) != 0 || !strings.Contains(updateJSON(u), `"subscriptions":[]`) {
+			t.Fatalf("%s: %s %v", f, updateJSON(u), err)
+		}
+	}
+}
+
+// TestTriggerSettingFlags: --enabled/--disabled, --max-attempts and
+// --subscriptions override a settings file, and contradictions are refused.
+func TestTriggerSettingFlags(t *testing.T) {
+	t.Setenv("PICLOUD_SUBSCRIPTIONS", "from.env") // not a deploy setting's source
+	for _, c := range []struct {
+		args []string
+		want string // the update's JSON, or the error
+	}{
+		{[]string{"--disabled"}, `"enabled":false`},
+		{[]string{"--disabled=false"}, `"enabled":true`},
+		{[]string{"--enabled=false"}, `"enabled":false`},
+		{[]string{"--enabled"}, `"enabled":true`},
+		{[]string{"--enabled", "--disabled=false"}, `"enabled":true`},
+		{[]string{"--enabled", "--disabled"}, "--enabled and --disabled contradict each other"},
+		{[]string{"--max-attempts", "7"}, `"max_attempts":7`},
+		{[]string{"--max-attempts", "101"}, "--max-attempts: max_attempts must be between"},
+		{[]string{"--subscriptions", " a.b, c-d ,,a.b"}, `"subscriptions":["a.b","c-d","a.b"]`},
+		{[]string{"--subscriptions", ""}, `"subscriptions":[]`},
+		{[]string{"--subscriptions", "x y"}, `--subscriptions: topic "x y" is not valid`},
+		{[]string{"--timeout-ms", "5"}, `"timeout_ms":5,`},
+	} {
+		fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
+		var f settingFlags
+		f.register(fs)
+		if _, err := parse(fs, append([]string{"x.rhai"}, c.args...)); err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		var u picloud.ScriptUpdate
+		err := f.apply(&u)
+		got := updateJSON(u)
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, c.want) || strings.Contains(got, "from.env") {
+			t.Errorf("%v: got %s, want %s", c.args, got, c.want)
+		}
 	}
 }
 
@@ -156,6 +234,8 @@ func TestSettingFlagsIgnoreEnvironment(t *testing.T) {
 	// PICLOUD_MAX_CONCURRENCY configures the server; deploy must not read it.
 	t.Setenv("PICLOUD_MAX_CONCURRENCY", "16")
 	t.Setenv("PICLOUD_UNSANDBOXED", "true")
+	t.Setenv("PICLOUD_EGRESS_ALLOW", "10.0.0.0/8") // the server's: it must not open every deployed script
+	t.Setenv("PICLOUD_ENABLED", "false")
 	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
 	var f settingFlags
 	f.register(fs)
@@ -163,7 +243,8 @@ func TestSettingFlagsIgnoreEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	var u picloud.ScriptUpdate
-	if err := f.apply(&u); err != nil || u.MaxConcurrency != nil || u.Unsandboxed != nil || *u.TimeoutMS != 1000 {
+	if err := f.apply(&u); err != nil || u.MaxConcurrency != nil || u.Unsandboxed != nil || u.EgressAllow != nil ||
+		u.Enabled != nil || *u.TimeoutMS != 1000 {
 		t.Fatalf("%s %v", updateJSON(u), err)
 	}
 	fs = flag.NewFlagSet("deploy", flag.ContinueOnError)

@@ -160,3 +160,7 @@ func (o *optString) String() string {
 }
 
 func (o *optString) Set(s string) error { o.v = &s; return nil }
+
+// noEnv: deploy's string settings share names with the server's variables
+// (PICLOUD_EGRESS_ALLOW), which must not reach every deployed script.
+func (*optString) noEnv() {}

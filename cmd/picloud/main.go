@@ -1,5 +1,6 @@
 // Command picloud is PiCloud in one binary: the server (serve), its
-// command-line client (deploy, invoke, logs, ls, rm), the admin token's
+// command-line client (deploy, invoke, logs, ls, rm, kv, secret, schedule,
+// jobs, dead-letters), the admin token's
 // rotation (token rotate), the local runner of platform scripts (run) and the
 // plain Rhai runner (rhai).
 package main
@@ -26,14 +27,21 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
   deploy FILE [--name N] [--config F]             create or update a script by name; settings from
                                                   FILE.toml/.json or F, and --timeout-ms, --max-operations,
                                                   --max-concurrency, --max-memory-bytes, --max-response-bytes,
-                                                  --unsandboxed, --kv-namespaces, --kv-max-keys, --kv-max-bytes
-  invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME
-  logs NAME [--limit N]                           show a script's recent executions
+                                                  --unsandboxed, --kv-namespaces, --kv-max-keys, --kv-max-bytes,
+                                                  --http-*, --egress-allow, --enabled=false (--disabled),
+                                                  --max-attempts, --subscriptions (picloud deploy -h)
+  invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME; --async queues the request and
+                                                  prints the job's id (--idempotency-key K)
+  logs NAME [--limit N]                           show a script's recent executions, with their trigger
+                                                  (http, test, cron, async, event) and job
   ls                                              list scripts
   rm NAME                                         delete a script
   kv ls|get|set|rm SCRIPT [KEY] [VALUE]           a script's kv keys (VALUE is JSON; picloud kv -h)
   secret set|ls|rm SCRIPT [NAME]                  a script's secrets (set reads the value from stdin;
                                                   --global for the global ones)
+  schedule ls|add|show|pause|resume|run|rm        a script's cron schedules (picloud schedule -h)
+  jobs show ID                                    an asynchronous run: state, attempts, errors
+  dead-letters ls|show|requeue|discard            jobs out of attempts (picloud dead-letters -h)
 
 Locally (no server):
   run FILE [--query k=v] [--header 'K: V'] [--body B] [--method M] [--path P] [--request F]
@@ -82,6 +90,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runKV(ctx, rest, stdin, stdout, stderr)
 	case "secret":
 		return runSecret(ctx, rest, stdin, stdout, stderr)
+	case "schedule", "schedules":
+		return runSchedule(ctx, rest, stdin, stdout, stderr)
+	case "jobs", "job":
+		return runJobs(ctx, rest, stdout, stderr)
+	case "dead-letters", "dead-letter":
+		return runDeadLetters(ctx, rest, stdout, stderr)
 	case "run":
 		return runRun(ctx, rest, stdout, stderr)
 	case "rhai":
