@@ -54,6 +54,10 @@ type Config struct {
 	// Secrets seals the values the secret routes store; nil: setting a
 	// secret answers unavailable.
 	Secrets Sealer
+
+	// Queue is the job queue of the trigger routes (triggers.go); nil: the
+	// routes that queue or read jobs answer unavailable.
+	Queue picloud.JobQueue
 }
 
 // FlushTimeout bounds how long a log read waits for rows still on their way
@@ -71,6 +75,7 @@ type Manager struct {
 	auth    *authState
 	flush   func(ctx context.Context) error
 	secrets Sealer
+	queue   picloud.JobQueue
 }
 
 // New makes a manager from cfg.
@@ -80,7 +85,7 @@ func New(cfg Config) *Manager {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{store: cfg.Store, exec: cfg.Executor, invoker: cfg.Invoker, log: logger,
-		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets}
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cfg.Queue}
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)
@@ -193,6 +198,9 @@ func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.invoker.Invalidate(id)
+	if in.Enabled != nil {
+		m.schedulesChanged() // a disabled script's schedules stop firing
+	}
 	m.log.Info("script updated", "script", sc.Name, "id", sc.ID, "version", sc.Version)
 	httpapi.WriteJSON(w, http.StatusOK, sc)
 }
@@ -205,6 +213,7 @@ func (m *Manager) HandleDeleteScript(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.invoker.Invalidate(id)
+	m.schedulesChanged() // its schedules went with it
 	m.log.Info("script deleted", "id", id)
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -152,6 +152,8 @@ func newHarness(t *testing.T, cfg manager.Config) *harness {
 	mux.HandleFunc("POST /api/scripts/{id}/invoke", m.HandleInvoke)
 	mux.HandleFunc("GET /api/scripts/{id}/logs", m.HandleLogs)
 	mux.HandleFunc("POST /api/validate", m.HandleValidate)
+	mux.HandleFunc("DELETE /api/scripts/{id}", m.HandleDeleteScript)
+	mountTriggers(mux, m)
 	h.srv = httptest.NewServer(mux)
 	t.Cleanup(h.srv.Close)
 	return h

@@ -1,0 +1,526 @@
+package manager
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/cron"
+	"github.com/picloud/picloud/internal/executor"
+	"github.com/picloud/picloud/internal/httpapi"
+)
+
+// The trigger routes: a script's schedules, asynchronous invocations, jobs
+// and dead letters. Schedules live in the store, so their CRUD works without
+// a job queue; what queues or reads jobs needs one (Config.Queue) and answers
+// 503 unavailable without it.
+
+// NextRunsShown is how many upcoming firing times a schedule shows.
+const NextRunsShown = 5
+
+// MaxIdempotencyKeyBytes bounds an Idempotency-Key header: it is stored
+// with the job and is part of its uniqueness.
+const MaxIdempotencyKeyBytes = 255
+
+// maxListLimit bounds the list routes' ?limit.
+const maxListLimit = 200
+
+// errNoQueue answers the job routes of a manager built without a queue.
+var errNoQueue = picloud.Errorf(picloud.EUnavailable, "the job queue is not running")
+
+// schedulesChanged tells the planner to replan, when there is one.
+func (m *Manager) schedulesChanged() {
+	if m.queue != nil {
+		m.queue.SchedulesChanged()
+	}
+}
+
+// checkSchedule validates s (cron, timezone, body) and fills its NextRuns
+// from now. A bad expression is invalid_request naming the field (cron or
+// timezone) and, for cron, the 1-based position and name of the bad field
+// of the expression.
+func checkSchedule(s *picloud.Schedule, now time.Time) error {
+	if len(s.Body) > picloud.MaxScheduleBodyBytes {
+		return &picloud.Error{Code: picloud.EPayloadTooLarge, Details: map[string]any{"field": "body"},
+			Message: "body is over " + strconv.Itoa(picloud.MaxScheduleBodyBytes) + " bytes"}
+	}
+	runs, err := nextRuns(s.Cron, s.Timezone, now)
+	if err != nil {
+		return err
+	}
+	s.NextRuns = runs
+	return nil
+}
+
+// nextRuns parses a cron expression in timezone tz and returns its next
+// NextRunsShown firing times after now.
+func nextRuns(expr, tz string, now time.Time) ([]picloud.Time, error) {
+	if expr == "" {
+		return nil, fieldErr("cron", "cron is required")
+	}
+	if len(expr) > picloud.MaxCronBytes {
+		return nil, fieldErr("cron", "cron is over "+strconv.Itoa(picloud.MaxCronBytes)+" bytes")
+	}
+	if len(tz) > 64 || !utf8.ValidString(tz) {
+		return nil, fieldErr("timezone", "timezone is not an IANA time zone name")
+	}
+	sched, err := cron.Parse(expr, tz)
+	if err != nil {
+		return nil, cronError(err)
+	}
+	out := []picloud.Time{} // an expression may never fire again: none, not null
+	for _, t := range sched.NextN(now, NextRunsShown) {
+		out = append(out, picloud.Time{Time: t.UTC()})
+	}
+	return out, nil
+}
+
+// cronError is a parse error of internal/cron as the API's invalid_request:
+// details name the field of the request (cron or timezone) and, for a bad
+// field of the expression, its 1-based position and name.
+func cronError(err error) error {
+	var ce *cron.Error
+	if !errors.As(err, &ce) {
+		return fieldErr("cron", err.Error())
+	}
+	e := fieldErr("cron", ce.Error())
+	if ce.Name == cron.NameTimezone {
+		e.Details["field"] = "timezone"
+	}
+	if ce.Field > 0 {
+		e.Details["position"] = ce.Field
+		e.Details["field_name"] = ce.Name
+	}
+	return e
+}
+
+func fieldErr(field, msg string) *picloud.Error {
+	return &picloud.Error{Code: picloud.EInvalidRequest, Message: msg, Details: map[string]any{"field": field}}
+}
+
+// showSchedule fills s's next runs (a stored schedule's expression was
+// valid when stored; should it no longer parse, it shows none).
+func showSchedule(s *picloud.Schedule, now time.Time) *picloud.Schedule {
+	s.NextRuns, _ = nextRuns(s.Cron, s.Timezone, now)
+	return s
+}
+
+// ScheduleList is the body of the schedule lists.
+type ScheduleList struct {
+	Items []*picloud.Schedule `json:"items"`
+}
+
+// JobList is the body of the dead letters list.
+type JobList struct {
+	Items []*picloud.Job `json:"items"`
+}
+
+// PreviewRequest is the body of POST /api/schedules/preview.
+type PreviewRequest struct {
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone"`
+}
+
+// PreviewResponse is its answer.
+type PreviewResponse struct {
+	NextRuns []picloud.Time `json:"next_runs"`
+}
+
+// scheduleBodyLimit bounds a schedule's JSON: the body it carries (JSON
+// escaping can make it up to six times longer) plus room for the rest.
+const scheduleBodyLimit = 6*picloud.MaxScheduleBodyBytes + 64<<10
+
+// HandleCreateSchedule is POST /api/scripts/{id}/schedules {cron, timezone,
+// body, enabled}: 201 with the schedule and its next runs.
+func (m *Manager) HandleCreateSchedule(w http.ResponseWriter, r *http.Request) {
+	var in picloud.ScheduleUpdate
+	if err := httpapi.Decode(w, r, scheduleBodyLimit, &in); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	sc, err := m.store.Script(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	s := &picloud.Schedule{ScriptID: sc.ID, Enabled: true}
+	in.Apply(s)
+	if err := checkSchedule(s, time.Now()); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	runs := s.NextRuns
+	s.NextRuns = nil
+	if err := m.store.CreateSchedule(r.Context(), s); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	s.NextRuns = runs
+	m.schedulesChanged()
+	m.log.Info("schedule created", "script", sc.Name, "schedule", s.ID, "cron", s.Cron, "timezone", s.Timezone)
+	httpapi.WriteJSON(w, http.StatusCreated, s)
+}
+
+// HandleListSchedules is GET /api/scripts/{id}/schedules and (without an id)
+// GET /api/schedules: every schedule, oldest first.
+func (m *Manager) HandleListSchedules(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if id != "" {
+		if _, err := m.store.Script(r.Context(), id); err != nil {
+			m.fail(w, r, err)
+			return
+		}
+	}
+	list, err := m.store.ListSchedules(r.Context(), id)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	now := time.Now()
+	out := ScheduleList{Items: make([]*picloud.Schedule, len(list))}
+	for i, s := range list {
+		out.Items[i] = showSchedule(s, now)
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
+}
+
+// HandleGetSchedule is GET /api/schedules/{id}.
+func (m *Manager) HandleGetSchedule(w http.ResponseWriter, r *http.Request) {
+	s, err := m.store.Schedule(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, showSchedule(s, time.Now()))
+}
+
+// HandleUpdateSchedule is PUT or PATCH /api/schedules/{id}: a partial update.
+func (m *Manager) HandleUpdateSchedule(w http.ResponseWriter, r *http.Request) {
+	var in picloud.ScheduleUpdate
+	if err := httpapi.Decode(w, r, scheduleBodyLimit, &in); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.updateSchedule(w, r, in)
+}
+
+// HandlePauseSchedule is POST /api/schedules/{id}/pause.
+func (m *Manager) HandlePauseSchedule(w http.ResponseWriter, r *http.Request) {
+	off := false
+	m.updateSchedule(w, r, picloud.ScheduleUpdate{Enabled: &off})
+}
+
+// HandleResumeSchedule is POST /api/schedules/{id}/resume.
+func (m *Manager) HandleResumeSchedule(w http.ResponseWriter, r *http.Request) {
+	on := true
+	m.updateSchedule(w, r, picloud.ScheduleUpdate{Enabled: &on})
+}
+
+func (m *Manager) updateSchedule(w http.ResponseWriter, r *http.Request, in picloud.ScheduleUpdate) {
+	id := r.PathValue("id")
+	cur, err := m.store.Schedule(r.Context(), id)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	// Validate the schedule as it will be, so that a timezone change is
+	// checked against the stored expression and the other way round.
+	in.Apply(cur)
+	if err := checkSchedule(cur, time.Now()); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	s, err := m.store.UpdateSchedule(r.Context(), id, in)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.schedulesChanged()
+	m.log.Info("schedule updated", "schedule", s.ID, "cron", s.Cron, "timezone", s.Timezone, "enabled", s.Enabled)
+	httpapi.WriteJSON(w, http.StatusOK, showSchedule(s, time.Now()))
+}
+
+// HandleDeleteSchedule is DELETE /api/schedules/{id}.
+func (m *Manager) HandleDeleteSchedule(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	if err := m.store.DeleteSchedule(r.Context(), id); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.schedulesChanged()
+	m.log.Info("schedule deleted", "schedule", id)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// HandleRunSchedule is POST /api/schedules/{id}/run: a firing now, paused or
+// not. 202 with the job.
+func (m *Manager) HandleRunSchedule(w http.ResponseWriter, r *http.Request) {
+	if m.queue == nil {
+		m.fail(w, r, errNoQueue)
+		return
+	}
+	s, err := m.store.Schedule(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	sc, err := m.store.Script(r.Context(), s.ScriptID)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if sc.Disabled {
+		// The firing would be skipped: say so now rather than accept it.
+		m.fail(w, r, picloud.Errorf(picloud.EUnavailable, "script %q is disabled", sc.Name))
+		return
+	}
+	job, err := m.queue.FireSchedule(r.Context(), s)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.log.Info("schedule fired by hand", "schedule", s.ID, "job", job.ID)
+	accepted(w, job.ID, false)
+}
+
+// HandleScheduleExecutions is GET /api/schedules/{id}/executions?limit=N:
+// the schedule's last runs, newest first.
+func (m *Manager) HandleScheduleExecutions(w http.ResponseWriter, r *http.Request) {
+	limit, err := listLimit(r, 20)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	s, err := m.store.Schedule(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.awaitRows(r.Context())
+	items, err := m.store.QueryExecutions(r.Context(), picloud.ExecutionQuery{ScheduleID: s.ID, Limit: limit})
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []*picloud.ExecutionLog{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, picloud.ExecutionList{Items: items, Limit: limit})
+}
+
+// HandlePreviewSchedule is POST /api/schedules/preview {cron, timezone}: the
+// next firing times, or the 400 creating the schedule would answer.
+func (m *Manager) HandlePreviewSchedule(w http.ResponseWriter, r *http.Request) {
+	var in PreviewRequest
+	if err := httpapi.Decode(w, r, m.maxBody, &in); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	runs, err := nextRuns(in.Cron, in.Timezone, time.Now())
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, PreviewResponse{NextRuns: runs})
+}
+
+// HandleAsync is POST /api/scripts/{id}/async: queues a run of the script
+// with this request's body (and Content-Type, query and other headers,
+// PiCloud's credentials stripped) and answers 202 with the job. An
+// Idempotency-Key header that the script's runs used within the last 24 h
+// answers that job instead.
+func (m *Manager) HandleAsync(w http.ResponseWriter, r *http.Request) {
+	if m.queue == nil {
+		m.fail(w, r, errNoQueue)
+		return
+	}
+	key, err := IdempotencyKey(r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	var body []byte
+	if r.Body != nil && r.Body != http.NoBody {
+		err = httpapi.ReadWithin(w, httpapi.DefaultBodyReadTimeout, func() error {
+			body, err = httpapi.ReadBody(w, r, m.maxBody)
+			return err
+		})
+		if err != nil {
+			m.fail(w, r, err)
+			return
+		}
+	}
+	sc, err := m.store.Script(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	req := &picloud.JobRequest{Method: http.MethodPost, Path: "/fn/" + sc.Name,
+		Query: r.URL.Query(), Header: asyncHeader(r.Header), Body: body}
+	if len(req.Query) == 0 {
+		req.Query = nil
+	}
+	job, existing, err := m.queue.Enqueue(r.Context(), sc, req, picloud.EnqueueOptions{Trigger: picloud.TriggerAsync, IdempotencyKey: key})
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	accepted(w, job.ID, existing)
+}
+
+// asyncHeader is what an admin call's headers keep for the script: no
+// PiCloud credential (executor.StripCredentials), and none of the admin API's
+// own headers, whatever they hold: the Authorization that authenticated this
+// call (an admin token need not carry PiCloud's prefix) and X-PiCloud-*.
+func asyncHeader(h http.Header) http.Header {
+	out := executor.StripCredentials(h)
+	for k := range out {
+		if strings.EqualFold(k, "Authorization") ||
+			len(k) >= len("X-PiCloud-") && strings.EqualFold(k[:len("X-PiCloud-")], "X-PiCloud-") {
+			delete(out, k)
+		}
+	}
+	return out
+}
+
+// IdempotencyKey is r's Idempotency-Key header ("" when absent), refused
+// when over MaxIdempotencyKeyBytes or not printable ASCII.
+func IdempotencyKey(r *http.Request) (string, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if len(key) > MaxIdempotencyKeyBytes {
+		return "", fieldErr("Idempotency-Key", "Idempotency-Key is over "+strconv.Itoa(MaxIdempotencyKeyBytes)+" bytes")
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return "", fieldErr("Idempotency-Key", "Idempotency-Key must be printable ASCII")
+		}
+	}
+	return key, nil
+}
+
+// accepted answers 202 with the job's id and its Location.
+func accepted(w http.ResponseWriter, jobID string, existing bool) {
+	w.Header().Set("Location", "/api/jobs/"+jobID)
+	httpapi.WriteJSON(w, http.StatusAccepted, picloud.JobAccepted{JobID: jobID, Existing: existing})
+}
+
+// HandleJob is GET /api/jobs/{id}: the job and its attempts.
+func (m *Manager) HandleJob(w http.ResponseWriter, r *http.Request) {
+	if m.queue == nil {
+		m.fail(w, r, errNoQueue)
+		return
+	}
+	job, err := m.queue.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, job)
+}
+
+// HandleDeadLetters is GET /api/dead-letters?script=ID&limit=N: the dead
+// jobs, newest first.
+func (m *Manager) HandleDeadLetters(w http.ResponseWriter, r *http.Request) {
+	if m.queue == nil {
+		m.fail(w, r, errNoQueue)
+		return
+	}
+	limit, err := listLimit(r, 50)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	script := r.URL.Query().Get("script")
+	if script != "" {
+		if _, err := m.store.Script(r.Context(), script); err != nil {
+			m.fail(w, r, err)
+			return
+		}
+	}
+	list, err := m.queue.DeadLetters(r.Context(), script, limit)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if list == nil {
+		list = []*picloud.Job{}
+	}
+	httpapi.WriteJSON(w, http.StatusOK, JobList{Items: list})
+}
+
+// deadLetter is the dead job the route names: not_found for a job that is
+// not (or no longer) dead, so that requeue and discard never touch a live
+// job.
+func (m *Manager) deadLetter(r *http.Request) (*picloud.Job, error) {
+	if m.queue == nil {
+		return nil, errNoQueue
+	}
+	job, err := m.queue.Job(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	if job.State != picloud.JobDead {
+		return nil, picloud.Errorf(picloud.ENotFound, "job %s is not a dead letter (it is %s)", job.ID, job.State)
+	}
+	return job, nil
+}
+
+// HandleDeadLetter is GET /api/dead-letters/{id}: the dead job with its
+// request and each attempt's error.
+func (m *Manager) HandleDeadLetter(w http.ResponseWriter, r *http.Request) {
+	job, err := m.deadLetter(r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, job)
+}
+
+// HandleRequeue is POST /api/dead-letters/{id}/requeue: the job is queued
+// again and gets at least one more attempt.
+func (m *Manager) HandleRequeue(w http.ResponseWriter, r *http.Request) {
+	if _, err := m.deadLetter(r); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	job, err := m.queue.Requeue(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.log.Info("dead letter requeued", "job", job.ID, "script", job.ScriptName)
+	httpapi.WriteJSON(w, http.StatusOK, job)
+}
+
+// HandleDiscard is DELETE /api/dead-letters/{id}.
+func (m *Manager) HandleDiscard(w http.ResponseWriter, r *http.Request) {
+	job, err := m.deadLetter(r)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	if err := m.queue.Discard(r.Context(), job.ID); err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.log.Info("dead letter discarded", "job", job.ID, "script", job.ScriptName)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// listLimit reads ?limit (def when absent), at most maxListLimit.
+func listLimit(r *http.Request, def int) (int, error) {
+	s := r.URL.Query().Get("limit")
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fieldErr("limit", "limit must be a positive integer")
+	}
+	return cmp.Or(min(n, maxListLimit), def), nil
+}
