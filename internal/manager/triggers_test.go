@@ -77,7 +77,9 @@ func (q *fakeQueue) Job(_ context.Context, id string) (*picloud.Job, error) {
 	return nil, picloud.Errorf(picloud.ENotFound, "job %s not found", id)
 }
 
-func (q *fakeQueue) DeadLetters(context.Context, string, int) ([]*picloud.Job, error) { return nil, nil }
+func (q *fakeQueue) DeadLetters(context.Context, string, int) ([]*picloud.Job, error) {
+	return nil, nil
+}
 
 func (q *fakeQueue) Requeue(_ context.Context, id string) (*picloud.Job, error) {
 	q.mu.Lock()
