@@ -105,30 +105,41 @@ var shortcuts = map[string]string{
 }
 
 // Parse parses expr in the zone tz (IANA name; "" = UTC). Errors are *Error.
+//
+// The expression is checked before the zone, so an error names the
+// expression's first problem when both are wrong.
 func Parse(expr, tz string) (*Schedule, error) {
+	s := &Schedule{expr: expr}
+	if err := s.parse(expr); err != nil {
+		return nil, err
+	}
 	loc, err := loadZone(tz)
 	if err != nil {
 		return nil, err
 	}
-	s := &Schedule{expr: expr, loc: loc}
+	s.loc = loc
+	return s, nil
+}
+
+func (s *Schedule) parse(expr string) error {
 	text := strings.TrimSpace(expr)
 	if text == "" {
-		return nil, &Error{Name: NameExpression, Msg: "empty expression"}
+		return &Error{Name: NameExpression, Msg: "empty expression"}
 	}
 	if strings.HasPrefix(text, "@") {
-		word, rest, _ := strings.Cut(text, " ")
-		word = strings.ToLower(strings.TrimSpace(word))
-		rest = strings.TrimSpace(rest)
+		words := strings.Fields(text)
+		word := strings.ToLower(words[0])
+		rest := strings.Join(words[1:], " ")
 		if word == "@every" {
-			return s, s.parseEvery(text, rest)
+			return s.parseEvery(text, rest)
 		}
 		fields, ok := shortcuts[word]
 		if !ok {
-			return nil, &Error{Name: NameExpression, Value: text,
+			return &Error{Name: NameExpression, Value: text,
 				Msg: "unknown shortcut (want @yearly, @annually, @monthly, @weekly, @daily, @midnight, @hourly or @every <duration>)"}
 		}
 		if rest != "" {
-			return nil, &Error{Name: NameExpression, Value: text, Msg: "a shortcut takes no fields after it (except @every <duration>)"}
+			return &Error{Name: NameExpression, Value: text, Msg: "a shortcut takes no fields after it (except @every <duration>)"}
 		}
 		text = fields
 	}
@@ -141,13 +152,13 @@ func Parse(expr, tz string) (*Schedule, error) {
 	case 6:
 		specs = []field{fSecond, fMinute, fHour, fDom, fMonth, fDow}
 	default:
-		return nil, &Error{Name: NameExpression, Value: text,
+		return &Error{Name: NameExpression, Value: text,
 			Msg: fmt.Sprintf("expected 5 fields (minute hour day-of-month month day-of-week) or 6 (seconds first), got %d", len(fs))}
 	}
 	for i, spec := range specs {
 		set, err := parseField(fs[i], spec, i+1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		switch spec.name {
 		case NameSecond:
@@ -166,10 +177,7 @@ func Parse(expr, tz string) (*Schedule, error) {
 			s.dowRestricted = set != fullSet(field{min: 0, max: 6})
 		}
 	}
-	if err := s.checkDaysOccur(fs, len(specs)-3); err != nil {
-		return nil, err
-	}
-	return s, nil
+	return s.checkDaysOccur(fs, len(specs)-3)
 }
 
 func loadZone(tz string) (*time.Location, error) {

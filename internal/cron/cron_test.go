@@ -33,6 +33,7 @@ func TestParseErrors(t *testing.T) {
 		{"* * * * *", "Local", 0, NameTimezone, "Local", "IANA"},
 		{"* * * * *", "../../etc/passwd", 0, NameTimezone, "../../etc/passwd", "unknown time zone"},
 		{"60 * * * *", "", 1, NameMinute, "60", "value 60 out of range 0-59"},
+		{"0 25 * * *", "Bad/Zone", 2, NameHour, "25", "out of range"}, // the expression first
 		{"0 25 * * *", "", 2, NameHour, "25", "value 25 out of range 0-23"},
 		{"0 0 0 * *", "", 3, NameDayOfMonth, "0", "out of range 1-31"},
 		{"0 0 32 * *", "", 3, NameDayOfMonth, "32", "out of range 1-31"},
@@ -115,7 +116,7 @@ func TestParseValid(t *testing.T) {
 		"5/10 * * * *", "0 0 29 2 *", "  0  0  *  *  *  ", "*/2 * * * * *",
 		"@yearly", "@ANNUALLY", "@monthly", "@weekly", "@daily", "@midnight", "@hourly",
 		"@every 1s", "@every 1h30m", "@every 8760h", "@Every  5m", "0 0 * * FRI-SUN",
-		"0 0 31 1-12 *", "0 0 31 2 FRI", "*/100 * * * *",
+		"0 0 31 1-12 *", "0 0 31 2 FRI", "*/100 * * * *", "@every\t5m", "0\t0 * * *",
 	} {
 		s, err := Parse(expr, "Europe/Berlin")
 		if err != nil {
