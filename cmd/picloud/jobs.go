@@ -63,13 +63,13 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fmt.Fprintln(stderr, jobsUsage)
 		return errors.New("jobs show: wrong number of arguments")
 	}
-	return showJob(ctx, &c, pos[0], stdout)
+	return showJob(ctx, &c, jobPath(pos[0]), stdout)
 }
 
-// showJob prints GET /api/jobs/{id}.
-func showJob(ctx context.Context, c *client, id string, stdout io.Writer) error {
+// showJob prints the job at path (/api/jobs/{id} or /api/dead-letters/{id}).
+func showJob(ctx context.Context, c *client, path string, stdout io.Writer) error {
 	var raw json.RawMessage
-	if err := c.do(ctx, "GET", jobPath(id), nil, &raw); err != nil {
+	if err := c.do(ctx, "GET", path, nil, &raw); err != nil {
 		return err
 	}
 	if c.json {
@@ -137,7 +137,7 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 		}
 		return writeDeadLetterTable(stdout, list.Items)
 	case "show":
-		return showJob(ctx, &c, pos[0], stdout)
+		return showJob(ctx, &c, deadLetterPath(pos[0]), stdout)
 	case "requeue":
 		var raw json.RawMessage
 		if err := c.do(ctx, "POST", deadLetterPath(pos[0])+"/requeue", nil, &raw); err != nil {

@@ -34,6 +34,12 @@ type scheduleList struct {
 	Items []*picloud.Schedule `json:"items"`
 }
 
+// previewRequest is the body of POST /api/schedules/preview.
+type previewRequest struct {
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone"`
+}
+
 // nextRuns answers POST /api/schedules/preview.
 type nextRuns struct {
 	NextRuns []picloud.Time `json:"next_runs"`
@@ -122,7 +128,7 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			tz = *timezone.v
 		}
 		var raw json.RawMessage
-		in := picloud.ScheduleUpdate{Cron: &pos[0], Timezone: &tz}
+		in := previewRequest{Cron: pos[0], Timezone: tz}
 		if err := c.do(ctx, "POST", "/api/schedules/preview", in, &raw); err != nil {
 			return cronError(err, pos[0])
 		}
