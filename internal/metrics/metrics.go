@@ -30,6 +30,15 @@ type Metrics struct {
 	Pruned         prometheus.Counter
 	AuthFailures   *prometheus.CounterVec // reason: wrong_token, bad_scheme, unknown_session, csrf, rate_limited
 
+	// The job queue's (internal/jobs). The queue depth is a gauge read when
+	// scraped: see WatchJobs.
+	JobLatency      *prometheus.HistogramVec // trigger: created -> first attempt's start
+	JobsFinished    *prometheus.CounterVec   // trigger, result: succeeded, retried, dead, skipped
+	JobsRefused     *prometheus.CounterVec   // reason: queue_full
+	ScheduleFirings prometheus.Counter
+	EventsEmitted   prometheus.Counter
+	EventsDelivered prometheus.Counter // jobs queued by Publish
+
 	scripts sync.Map // script name -> *scriptMetrics
 }
 
@@ -118,10 +127,30 @@ func New(sinkQueue func() float64) *Metrics {
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_auth_failures_total", Help: "Refused admin authentications by reason (rate_limited: refused unchecked after too many failures).",
 		}, []string{"reason"}),
+		JobLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "picloud_job_latency_seconds", Help: "Time from a job's creation to its first attempt's start, by trigger (async, event, cron).",
+			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}, []string{"trigger"}),
+		JobsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "picloud_jobs_finished_total", Help: "Job attempts by trigger and result (succeeded, retried, dead, skipped).",
+		}, []string{"trigger", "result"}),
+		JobsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "picloud_jobs_refused_total", Help: "Asynchronous invocations refused (429) by reason (queue_full).",
+		}, []string{"reason"}),
+		ScheduleFirings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_schedule_firings_total", Help: "Schedule firings this process queued (each scheduled time once across processes).",
+		}),
+		EventsEmitted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_events_emitted_total", Help: "Events published by successful executions.",
+		}),
+		EventsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_events_delivered_total", Help: "Subscriber runs queued for published events.",
+		}),
 	}
 	reg.MustRegister(m.Invocations, m.Duration, m.Operations, m.GateInFlight, m.GateRejected,
 		m.GateWaiting, m.MemoryReserved, m.MemoryLimit, m.CacheStale,
 		m.SinkWritten, m.SinkFailures, m.JournalErrors, m.SinkRetries, m.Pruned, m.AuthFailures,
+		m.JobLatency, m.JobsFinished, m.JobsRefused, m.ScheduleFirings, m.EventsEmitted, m.EventsDelivered,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if sinkQueue != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -192,6 +221,14 @@ func (m *Metrics) HTTPRequests(results ...string) func(script, result string) {
 			c.Inc()
 		}
 	}
+}
+
+// WatchJobs registers the job queue's depth (unfinished jobs), read when
+// scraped.
+func (m *Metrics) WatchJobs(queued func() float64) {
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "picloud_jobs_queued", Help: "Unfinished jobs: queued, scheduled, retrying or running.",
+	}, queued))
 }
 
 // WatchJournal registers the execution journal's size, read when scraped.

@@ -1,0 +1,104 @@
+package jobs
+
+import (
+	"context"
+	"database/sql"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivermigrate"
+	"github.com/riverqueue/river/rivertype"
+)
+
+// riverClient is what the queue uses of a River client; *river.Client of
+// either driver (their transaction types differ) has it.
+type riverClient interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error)
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+	JobGet(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
+	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
+	JobDelete(ctx context.Context, id int64) (*rivertype.JobRow, error)
+}
+
+// backend is River on one database: its client, its migrator, and the one
+// query River has no call for (the unfinished jobs of a script), whose SQL
+// differs by dialect.
+type backend struct {
+	client  riverClient
+	migrate func(ctx context.Context) error
+	// unfinished counts the unfinished jobs of a script ("": of all), up
+	// to limit (counting stops there: the bound is all that matters).
+	unfinished func(ctx context.Context, scriptID string, limit int) (int, error)
+}
+
+// The states of a job that still waits or runs, as SQL.
+const unfinishedStates = `('available', 'pending', 'retryable', 'running', 'scheduled')`
+
+// sqliteDriver is River's SQLite driver without its listener: that one
+// polls a notification table every 50 ms, which an idle server must not.
+// Poll-only, River still wakes this process's producer at once when this
+// process inserts a job (SQLite has one process), and polls every
+// Config.PollInterval otherwise. Notifications are off as well: nothing
+// would read them.
+type sqliteDriver struct{ *riversqlite.Driver }
+
+func (sqliteDriver) SupportsListener() bool     { return false }
+func (sqliteDriver) SupportsListenNotify() bool { return false }
+
+func sqliteBackend(db *sql.DB, cfg *river.Config) (*backend, error) {
+	cfg.PollOnly = true
+	driver := sqliteDriver{riversqlite.New(db)}
+	client, err := river.NewClient[*sql.Tx](driver, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &backend{
+		client:  client,
+		migrate: migrator[*sql.Tx](driver, cfg),
+		unfinished: func(ctx context.Context, scriptID string, limit int) (int, error) {
+			var n int
+			err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM river_job
+				WHERE state IN `+unfinishedStates+` AND (?1 = '' OR args ->> '$.script_id' = ?1) LIMIT ?2)`,
+				scriptID, limit).Scan(&n)
+			return n, err
+		},
+	}, nil
+}
+
+func postgresBackend(pool *pgxpool.Pool, cfg *river.Config) (*backend, error) {
+	driver := riverpgxv5.New(pool)
+	client, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &backend{
+		client:  client,
+		migrate: migrator(driver, cfg),
+		unfinished: func(ctx context.Context, scriptID string, limit int) (int, error) {
+			var n int
+			err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM river_job
+				WHERE state IN `+unfinishedStates+` AND ($1::text = '' OR args->>'script_id' = $1::text) LIMIT $2) t`,
+				scriptID, limit).Scan(&n)
+			return n, err
+		},
+	}, nil
+}
+
+// migrator returns what applies River's migrations not applied yet.
+func migrator[TTx any](driver riverdriver.Driver[TTx], cfg *river.Config) func(context.Context) error {
+	return func(ctx context.Context) error {
+		m, err := rivermigrate.New(driver, &rivermigrate.Config{Logger: cfg.Logger, Schema: cfg.Schema})
+		if err != nil {
+			return err
+		}
+		_, err = m.Migrate(ctx, rivermigrate.DirectionUp, nil)
+		return err
+	}
+}
