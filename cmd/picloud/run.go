@@ -53,7 +53,9 @@ State:
 
 The settings file beside FILE (NAME.toml or NAME.json, as for deploy) sets the
 limits and kv settings. import "name" resolves to name.rhai beside FILE.
-log:: lines and print() go to stderr.
+log:: lines and print() go to stderr, and so do the events a successful run
+emits (events::emit), one per line: event TOPIC PAYLOAD_JSON (nothing
+subscribes to them here). request.trigger is "http".
 `
 
 // kvMemory is the --kv value for a throwaway database.
@@ -151,6 +153,11 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			line += " " + string(l.Data)
 		}
 		fmt.Fprintln(stderr, line)
+	}
+	// Only a successful run has events (as on the server, where a failed
+	// execution's events are not delivered).
+	for _, ev := range res.Events {
+		fmt.Fprintf(stderr, "event %s %s\n", ev.Topic, ev.Payload)
 	}
 	if res.Status == picloud.StatusSuccess {
 		writeHTTPResponse(stdout, res.Response.Status, res.Response.Header, res.Response.Body)
@@ -302,6 +309,7 @@ func newRequest(name, method, subpath string) *executor.Request {
 		Path:    "/fn/" + name + subpath,
 		Subpath: subpath,
 		Header:  http.Header{},
+		Trigger: picloud.TriggerHTTP,
 	}
 }
 

@@ -275,3 +275,30 @@ func TestRunHTTP(t *testing.T) {
 		t.Fatalf("body = %q", body)
 	}
 }
+
+// TestRunEvents: request.trigger is "http"; the events a successful run
+// emits go to stderr, one per line after the log lines; a failed run's are
+// not printed (they would not be delivered).
+func TestRunEvents(t *testing.T) {
+	dir := t.TempDir()
+	file := script(t, dir, "shop.rhai", `log::info("start");
+events::emit("order.created", #{id: 5, items: ["a"]});
+events::emit("order.paid", "yes");
+request.trigger
+`)
+	out, errOut, err := runCmd(t, "", "run", file, "--kv", "memory")
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, errOut)
+	}
+	if _, body := splitResponse(t, out); body != "http" {
+		t.Errorf("request.trigger = %q", body)
+	}
+	if want := "info start\nevent order.created {\"id\":5,\"items\":[\"a\"]}\nevent order.paid \"yes\"\n"; errOut != want {
+		t.Errorf("stderr = %q, want %q", errOut, want)
+	}
+	failed := script(t, dir, "failed.rhai", `events::emit("order.created", 1); throw "no"`)
+	_, errOut, err = runCmd(t, "", "run", failed, "--kv", "memory")
+	if err == nil || strings.Contains(errOut, "event ") {
+		t.Errorf("a failed run: %v, stderr %q", err, errOut)
+	}
+}
