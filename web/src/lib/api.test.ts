@@ -122,7 +122,7 @@ describe('createClient', () => {
 		await api.scripts.invoke('x', { method: 'POST', path: '/fn/x', headers: { 'x-a': '1' }, body: '{}' });
 		expect(f.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
 			'GET http://h/api/scripts/a%2Fb',
-			'PUT http://h/api/scripts/x',
+			'PATCH http://h/api/scripts/x',
 			'DELETE http://h/api/scripts/x',
 			'GET http://h/api/scripts/x/versions',
 			'GET http://h/api/scripts/x/versions/1',
@@ -137,6 +137,95 @@ describe('createClient', () => {
 			headers: { 'x-a': '1' },
 			body: '{}'
 		});
+	});
+
+	it('builds every schedule, job and dead-letter route', async () => {
+		const sched = { id: 's1', script_id: 'x', cron: '* * * * *', timezone: '', body: '', enabled: true };
+		const f = fakeFetch(
+			json(200, { items: [sched] }),
+			json(201, { ...sched, next_runs: ['2026-11-01T12:01:00.000Z'] }),
+			json(200, sched),
+			json(200, sched),
+			json(200, { ...sched, enabled: false }),
+			json(200, sched),
+			json(202, { job_id: '42' }),
+			json(200, { items: [{ id: 'e1' }] }),
+			new Response(null, { status: 204 }),
+			json(200, { next_runs: ['2026-11-01T12:01:00.000Z', '2026-11-01T12:02:00.000Z'] }),
+			json(200, { id: '42', state: 'dead' }),
+			json(200, { items: [{ id: '42' }] }),
+			json(200, { id: '42', state: 'queued' }),
+			new Response(null, { status: 204 }),
+			json(200, { id: 'e1' }),
+			json(200, { items: [] })
+		);
+		const api = createClient({ fetch: f.fetch, base: 'http://h' });
+		expect((await api.schedules.list('x')).map((s) => s.id)).toEqual(['s1']);
+		expect((await api.schedules.create('x', { cron: '* * * * *', timezone: 'Europe/Paris' })).next_runs).toHaveLength(1);
+		await api.schedules.get('s1');
+		await api.schedules.update('s1', { body: '{}' });
+		await api.schedules.pause('s1');
+		await api.schedules.resume('s1');
+		expect(await api.schedules.run('s1')).toEqual({ job_id: '42' });
+		expect((await api.schedules.executions('s1', 5)).map((e) => e.id)).toEqual(['e1']);
+		await expect(api.schedules.remove('s1')).resolves.toBeUndefined();
+		expect(await api.schedules.preview('*/1 * * * *', 'UTC')).toHaveLength(2);
+		expect((await api.jobs.get('42')).state).toBe('dead');
+		expect((await api.deadLetters.list({ script: 'x', limit: 20 })).map((j) => j.id)).toEqual(['42']);
+		expect((await api.deadLetters.requeue('42')).state).toBe('queued');
+		await expect(api.deadLetters.discard('42')).resolves.toBeUndefined();
+		expect((await api.executions.get('e1')).id).toBe('e1');
+		await api.deadLetters.list();
+		expect(f.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+			'GET http://h/api/scripts/x/schedules',
+			'POST http://h/api/scripts/x/schedules',
+			'GET http://h/api/schedules/s1',
+			'PATCH http://h/api/schedules/s1',
+			'POST http://h/api/schedules/s1/pause',
+			'POST http://h/api/schedules/s1/resume',
+			'POST http://h/api/schedules/s1/run',
+			'GET http://h/api/schedules/s1/executions?limit=5',
+			'DELETE http://h/api/schedules/s1',
+			'POST http://h/api/schedules/preview',
+			'GET http://h/api/jobs/42',
+			'GET http://h/api/dead-letters?script=x&limit=20',
+			'POST http://h/api/dead-letters/42/requeue',
+			'DELETE http://h/api/dead-letters/42',
+			'GET http://h/api/executions/e1',
+			'GET http://h/api/dead-letters'
+		]);
+		expect(JSON.parse(String(f.calls[1].init.body))).toEqual({ cron: '* * * * *', timezone: 'Europe/Paris' });
+		expect(JSON.parse(String(f.calls[3].init.body))).toEqual({ body: '{}' });
+		expect(JSON.parse(String(f.calls[9].init.body))).toEqual({ cron: '*/1 * * * *', timezone: 'UTC' });
+		for (const i of [4, 5, 6, 12, 13]) expect(headersOf(f.calls[i])[CSRF_HEADER]).toBe('1');
+	});
+
+	it('reports the bad field of a refused cron expression', async () => {
+		const f = fakeFetch(
+			json(400, {
+				error: {
+					code: 'invalid_request',
+					message: 'cron: field 1 (minute): 61 is out of range 0-59',
+					field: 'cron',
+					position: 1,
+					field_name: 'minute'
+				}
+			})
+		);
+		const api = createClient({ fetch: f.fetch });
+		const err = await api.schedules.preview('61 * * * *', '').catch((e) => e);
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err.code).toBe('invalid_request');
+		expect(err.field).toBe('cron');
+		expect(err.position).toBe(1);
+		expect(err.fieldName).toBe('minute');
+	});
+
+	it('has messages for the queue\'s refusals', async () => {
+		const full = await errorFromResponse(json(429, { error: { code: 'queue_full', retry_after: 5 } }));
+		expect(full.message).toMatch(/queue is full/);
+		const off = await errorFromResponse(json(503, { error: { code: 'unavailable' } }));
+		expect(off.message).toMatch(/disabled/);
 	});
 
 	it('throws an ApiError carrying the server message', async () => {

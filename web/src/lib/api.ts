@@ -11,7 +11,11 @@ import type {
 	Execution,
 	InvokeInput,
 	InvokeResult,
+	Job,
+	JobAccepted,
 	Page,
+	Schedule,
+	ScheduleInput,
 	Script,
 	ScriptInput,
 	Session,
@@ -39,6 +43,9 @@ export type ErrorCode =
 	| 'timeout'
 	| 'internal'
 	| 'method_not_allowed'
+	| 'rate_limited'
+	| 'unavailable'
+	| 'queue_full'
 	/** The server could not be reached (no HTTP response at all). */
 	| 'network'
 	/** The server answered with something that is not the API's JSON. */
@@ -60,6 +67,9 @@ const fallbackMessages: Record<string, string> = {
 	timeout: 'The script ran out of time.',
 	internal: 'The server had an internal error.',
 	method_not_allowed: 'The server does not allow that method here.',
+	rate_limited: 'Too many requests; try again in a moment.',
+	unavailable: 'The script is disabled or the server is not ready.',
+	queue_full: 'The job queue is full; try again later.',
 	network: 'Cannot reach the PiCloud server. Check that it is running.',
 	bad_response: 'The server sent a response the dashboard does not understand.'
 };
@@ -109,6 +119,21 @@ export class ApiError extends Error {
 
 	get executionId(): string | undefined {
 		return typeof this.details.execution_id === 'string' ? this.details.execution_id : undefined;
+	}
+
+	/** The request field a 400 names ("cron", "timezone", ...). */
+	get field(): string | undefined {
+		return typeof this.details.field === 'string' ? this.details.field : undefined;
+	}
+
+	/** For a bad cron expression: which of its fields (1-based) is wrong. */
+	get position(): number | undefined {
+		return typeof this.details.position === 'number' ? this.details.position : undefined;
+	}
+
+	/** For a bad cron expression: the wrong field's name ("minute", "hour", ...). */
+	get fieldName(): string | undefined {
+		return typeof this.details.field_name === 'string' ? this.details.field_name : undefined;
 	}
 
 	/** The message with the source position when the error has one. */
@@ -178,6 +203,20 @@ export interface LogsQuery {
 	offset?: number;
 }
 
+export interface DeadLettersQuery {
+	/** Only this script's dead letters. */
+	script?: string;
+	limit?: number;
+}
+
+/** "?a=1&b=2" of the defined values, or '' when there are none. */
+export function queryString(params: Record<string, string | number | undefined>): string {
+	const q = new URLSearchParams();
+	for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== '') q.set(k, String(v));
+	const s = q.toString();
+	return s ? `?${s}` : '';
+}
+
 export type Client = ReturnType<typeof createClient>;
 
 /**
@@ -241,6 +280,8 @@ export function createClient(options: ClientOptions = {}) {
 	}
 
 	const script = (id: string) => `/api/scripts/${encodeURIComponent(id)}`;
+	const schedule = (id: string) => `/api/schedules/${encodeURIComponent(id)}`;
+	const deadLetter = (id: string) => `/api/dead-letters/${encodeURIComponent(id)}`;
 
 	return {
 		session: {
@@ -283,8 +324,9 @@ export function createClient(options: ClientOptions = {}) {
 			create(input: ScriptInput & { name: string; source: string }): Promise<Script> {
 				return call('POST', '/api/scripts', input);
 			},
+			/** A partial update: absent fields keep their values. */
 			update(id: string, input: ScriptInput): Promise<Script> {
-				return call('PUT', script(id), input);
+				return call('PATCH', script(id), input);
 			},
 			remove(id: string): Promise<void> {
 				return call('DELETE', script(id), undefined, { expectEmpty: true });
@@ -307,6 +349,81 @@ export function createClient(options: ClientOptions = {}) {
 				if (query.offset !== undefined) q.set('offset', String(query.offset));
 				const qs = q.toString();
 				return call('GET', `${script(id)}/logs${qs ? `?${qs}` : ''}`, undefined, opts);
+			}
+		},
+
+		schedules: {
+			async list(scriptId: string, opts?: RequestOptions): Promise<Schedule[]> {
+				return items(await call<Schedule[] | { items: Schedule[] }>('GET', `${script(scriptId)}/schedules`, undefined, opts));
+			},
+			/** A new schedule of the script (enabled unless input.enabled is false), with its next runs. */
+			create(scriptId: string, input: ScheduleInput & { cron: string }): Promise<Schedule> {
+				return call('POST', `${script(scriptId)}/schedules`, input);
+			},
+			get(id: string, opts?: RequestOptions): Promise<Schedule> {
+				return call('GET', schedule(id), undefined, opts);
+			},
+			update(id: string, input: ScheduleInput): Promise<Schedule> {
+				return call('PATCH', schedule(id), input);
+			},
+			remove(id: string): Promise<void> {
+				return call('DELETE', schedule(id), undefined, { expectEmpty: true });
+			},
+			pause(id: string): Promise<Schedule> {
+				return call('POST', `${schedule(id)}/pause`);
+			},
+			resume(id: string): Promise<Schedule> {
+				return call('POST', `${schedule(id)}/resume`);
+			},
+			/** Fires the schedule now: the firing is a queued job. */
+			run(id: string): Promise<JobAccepted> {
+				return call('POST', `${schedule(id)}/run`);
+			},
+			/** The schedule's last runs, newest first. */
+			async executions(id: string, limit?: number, opts?: RequestOptions): Promise<Execution[]> {
+				return items(
+					await call<Execution[] | { items: Execution[] }>('GET', `${schedule(id)}/executions${queryString({ limit })}`, undefined, opts)
+				);
+			},
+			/**
+			 * The next firing times of an expression, without saving anything. A bad
+			 * expression is a 400 ApiError whose position names the wrong field.
+			 */
+			async preview(cron: string, timezone: string, opts?: RequestOptions): Promise<string[]> {
+				const r = await call<{ next_runs?: string[] | null }>('POST', '/api/schedules/preview', { cron, timezone }, opts);
+				return r.next_runs ?? [];
+			}
+		},
+
+		jobs: {
+			get(id: string, opts?: RequestOptions): Promise<Job> {
+				return call('GET', `/api/jobs/${encodeURIComponent(id)}`, undefined, opts);
+			}
+		},
+
+		deadLetters: {
+			async list(query: DeadLettersQuery = {}, opts?: RequestOptions): Promise<Job[]> {
+				return items(
+					await call<Job[] | { items: Job[] }>(
+						'GET',
+						`/api/dead-letters${queryString({ script: query.script, limit: query.limit })}`,
+						undefined,
+						opts
+					)
+				);
+			},
+			/** Queues the dead job again; it gets at least one more attempt. */
+			requeue(id: string): Promise<Job> {
+				return call('POST', `${deadLetter(id)}/requeue`);
+			},
+			discard(id: string): Promise<void> {
+				return call('DELETE', deadLetter(id), undefined, { expectEmpty: true });
+			}
+		},
+
+		executions: {
+			get(id: string, opts?: RequestOptions): Promise<Execution> {
+				return call('GET', `/api/executions/${encodeURIComponent(id)}`, undefined, opts);
 			}
 		},
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteTime, duration, parseHeaders, percent, prettyBody, relativeTime } from './format';
+import { absoluteTime, duration, fromNow, parseHeaders, percent, prettyBody, relativeTime, zonedTime } from './format';
 
 describe('format', () => {
 	const now = new Date('2026-11-01T12:00:00.000Z');
@@ -58,5 +58,25 @@ describe('format', () => {
 		expect(parseHeaders('X-Empty:')).toEqual({ headers: { 'x-empty': '' } });
 		expect(parseHeaders('no colon').error).toContain('Line 1');
 		expect(parseHeaders('ok: 1\n: v').error).toContain('Line 2');
+	});
+
+	it.each([
+		['2026-11-01T11:59:00.000Z', 'now'],
+		['2026-11-01T12:00:00.000Z', 'now'],
+		['2026-11-01T12:00:42.000Z', 'in 42 s'],
+		['2026-11-01T12:05:00.000Z', 'in 5 min'],
+		['2026-11-01T14:30:00.000Z', 'in 2 h'],
+		['2026-11-04T12:00:00.000Z', 'in 3 d']
+	])('fromNow(%s) = %s', (iso, want) => {
+		expect(fromNow(iso, now)).toBe(want);
+	});
+
+	it('shows a time in a schedule\'s zone', () => {
+		expect(zonedTime('2026-07-01T12:00:00.000Z', 'Europe/Paris')).toBe('2026-07-01 14:00:00 Europe/Paris');
+		expect(zonedTime('2026-12-01T00:30:00.000Z', 'America/New_York')).toBe('2026-11-30 19:30:00 America/New_York');
+		expect(zonedTime('2026-07-01T12:00:00.000Z', '')).toBe('2026-07-01 12:00:00 UTC');
+		expect(zonedTime('2026-07-01T12:00:00.000Z', 'UTC')).toBe('2026-07-01 12:00:00 UTC');
+		expect(zonedTime('2026-07-01T12:00:00.000Z', 'Not/AZone')).toBe('2026-07-01 12:00:00 UTC');
+		expect(zonedTime(null, 'Europe/Paris')).toBe('—');
 	});
 });

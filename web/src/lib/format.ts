@@ -86,3 +86,44 @@ export function parseHeaders(text: string): { headers: Record<string, string>; e
 	}
 	return { headers };
 }
+
+/** A future time as "in 42 s", "in 5 min", "in 2 h", "in 3 d"; "now" when due or past. */
+export function fromNow(iso: string | undefined | null, now: Date = new Date()): string {
+	if (!iso) return '—';
+	const t = new Date(iso);
+	if (Number.isNaN(t.getTime())) return iso;
+	const s = Math.round((t.getTime() - now.getTime()) / 1000);
+	if (s <= 0) return 'now';
+	if (s < 60) return `in ${s} s`;
+	if (s < 3600) return `in ${Math.floor(s / 60)} min`;
+	if (s < 86400) return `in ${Math.floor(s / 3600)} h`;
+	return `in ${Math.floor(s / 86400)} d`;
+}
+
+/**
+ * A time in an IANA zone as "2026-11-01 13:34:56 Europe/Paris" (a schedule's firing
+ * in the zone it is written for); UTC, or an unknown zone, as absoluteTime does.
+ */
+export function zonedTime(iso: string | undefined | null, zone: string | undefined | null): string {
+	if (!iso) return '—';
+	if (!zone || zone === 'UTC' || zone === 'Etc/UTC') return absoluteTime(iso);
+	const t = new Date(iso);
+	if (Number.isNaN(t.getTime())) return iso;
+	let parts: Intl.DateTimeFormatPart[];
+	try {
+		parts = new Intl.DateTimeFormat('en-US', {
+			timeZone: zone,
+			hourCycle: 'h23',
+			year: 'numeric',
+			month: '2-digit',
+			day: '2-digit',
+			hour: '2-digit',
+			minute: '2-digit',
+			second: '2-digit'
+		}).formatToParts(t);
+	} catch {
+		return absoluteTime(iso);
+	}
+	const p = (type: string) => parts.find((x) => x.type === type)?.value ?? '';
+	return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}:${p('second')} ${zone}`;
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingsChanged, settingsForm, settingsInput, settingsProblem } from './settings';
+import { parseTopics, settingsChanged, settingsForm, settingsInput, settingsProblem, topicProblem } from './settings';
 import type { Script } from './types';
 
 const script: Script = {
@@ -67,6 +67,9 @@ describe('settings form', () => {
 			http_max_response_bytes: 0,
 			http_timeout_ms: 0,
 			unsandboxed: true,
+			enabled: true,
+			max_attempts: 0,
+			subscriptions: [],
 			kv_namespaces: '',
 			egress_allow: ''
 		});
@@ -101,5 +104,65 @@ describe('settings form', () => {
 		form.values.http_timeout_ms = '1500';
 		expect(settingsProblem(form)).toBe('');
 		expect(settingsInput(form)).toMatchObject({ egress_allow: '10.0.0.0/8,[::1]:8080,hooks.test', http_timeout_ms: 1500 });
+	});
+
+	it('reads a script without the trigger settings as enabled, default attempts, no topics', () => {
+		const form = settingsForm(script);
+		expect(form.enabled).toBe(true);
+		expect(form.maxAttempts).toBe('0');
+		expect(form.subscriptions).toBe('');
+		expect(settingsChanged(form, script)).toBe(false);
+	});
+
+	it('edits enabled, max_attempts and subscriptions', () => {
+		const s: Script = { ...script, enabled: false, max_attempts: 5, subscriptions: ['order.created', 'user_signup'] };
+		const form = settingsForm(s);
+		expect(form.enabled).toBe(false);
+		expect(form.maxAttempts).toBe('5');
+		expect(form.subscriptions).toBe('order.created, user_signup');
+		form.subscriptions = ' order.created ,user_signup, order.created,';
+		expect(settingsChanged(form, s)).toBe(false); // the same topics, typed differently
+		form.enabled = true;
+		expect(settingsChanged(form, s)).toBe(true);
+		form.enabled = false;
+		form.maxAttempts = '101';
+		expect(settingsProblem(form)).toBe('Max attempts: at most 100.');
+		form.maxAttempts = '2.5';
+		expect(settingsProblem(form)).toContain('Max attempts: a whole number');
+		form.maxAttempts = '';
+		expect(settingsChanged(form, s)).toBe(true); // empty is 0, not 5
+		form.subscriptions = 'order.created, Order Paid';
+		expect(settingsProblem(form)).toContain('Subscriptions: “Order” is not a topic');
+		form.subscriptions = 'order.created order.paid';
+		expect(settingsProblem(form)).toBe('');
+		expect(settingsInput(form)).toMatchObject({
+			enabled: false,
+			max_attempts: 0,
+			subscriptions: ['order.created', 'order.paid']
+		});
+	});
+
+	it('bounds the number of subscriptions', () => {
+		const form = settingsForm(script);
+		form.subscriptions = Array.from({ length: 65 }, (_, i) => `t${i}`).join(',');
+		expect(settingsProblem(form)).toBe('Subscriptions: at most 64 topics.');
+	});
+
+	it.each([
+		['order.created', ''],
+		['a', ''],
+		['9-lives_x.y', ''],
+		['.dot', 'is not a topic'],
+		['Upper', 'is not a topic'],
+		['x'.repeat(129), 'longer than 128']
+	])('topicProblem(%s)', (topic, want) => {
+		const p = topicProblem(topic);
+		if (want === '') expect(p).toBe('');
+		else expect(p).toContain(want);
+	});
+
+	it('parses topics from commas and spaces', () => {
+		expect(parseTopics('')).toEqual([]);
+		expect(parseTopics(' a, b ,a\nc ')).toEqual(['a', 'b', 'c']);
 	});
 });

@@ -55,10 +55,40 @@ export function normalizeNamespaces(text: string): string {
 		.join(',');
 }
 
+/** The rule for an event topic (the root package's ValidTopic). */
+const TOPIC = /^[a-z0-9][a-z0-9._-]{0,127}$/;
+
+/** The most topics one script may subscribe to, and the max_attempts range (the server's). */
+export const MAX_SUBSCRIPTIONS = 64;
+export const MAX_ATTEMPTS_LIMIT = 100;
+
+/** Subscriptions as typed ("a, b,,a") as the list the server keeps: trimmed, no blanks or repeats. */
+export function parseTopics(text: string): string[] {
+	const out: string[] = [];
+	for (const t of text.split(/[,\s]+/)) {
+		const topic = t.trim();
+		if (topic !== '' && !out.includes(topic)) out.push(topic);
+	}
+	return out;
+}
+
+/** Why topic is not a valid event topic, or '' when it is. */
+export function topicProblem(topic: string): string {
+	if (topic.length > 128) return `“${topic.slice(0, 20)}…” is longer than 128 characters.`;
+	if (!TOPIC.test(topic)) return `“${topic}” is not a topic (a-z, 0-9, '.', '_' and '-', starting with a letter or digit).`;
+	return '';
+}
+
 /** The form's state: numeric settings as typed, and the sandbox switch. */
 export interface SettingsForm {
 	values: Record<NumericSetting, string>;
 	unsandboxed: boolean;
+	/** The script answers and its triggers fire. */
+	enabled: boolean;
+	/** max_attempts as typed (0 or empty: the default, 3). */
+	maxAttempts: string;
+	/** subscriptions as typed: topics, comma-separated. */
+	subscriptions: string;
 	/** kv_namespaces as typed: shared namespaces, comma-separated. */
 	kvNamespaces: string;
 	/** egress_allow as typed. */
@@ -72,6 +102,9 @@ export function settingsForm(s: Script): SettingsForm {
 	return {
 		values,
 		unsandboxed: !!s.unsandboxed,
+		enabled: s.enabled !== false,
+		maxAttempts: String(s.max_attempts ?? 0),
+		subscriptions: (s.subscriptions ?? []).join(', '),
 		kvNamespaces: s.kv_namespaces ?? '',
 		egressAllow: s.egress_allow ?? ''
 	};
@@ -80,6 +113,9 @@ export function settingsForm(s: Script): SettingsForm {
 /** Whether the form differs from the script's settings (an empty field counts as 0). */
 export function settingsChanged(form: SettingsForm, s: Script): boolean {
 	if (form.unsandboxed !== !!s.unsandboxed) return true;
+	if (form.enabled !== (s.enabled !== false)) return true;
+	if ((form.maxAttempts.trim() || '0') !== String(s.max_attempts ?? 0)) return true;
+	if (parseTopics(form.subscriptions).join(',') !== (s.subscriptions ?? []).join(',')) return true;
 	if (normalizeNamespaces(form.kvNamespaces) !== (s.kv_namespaces ?? '')) return true;
 	if (normalizeEgress(form.egressAllow) !== (s.egress_allow ?? '')) return true;
 	return numericSettings.some(({ key }) => {
@@ -96,6 +132,15 @@ export function settingsProblem(form: SettingsForm): string {
 		if (!/^\d+$/.test(v)) return `${label}: a whole number (0 means the server default).`;
 		if (Number(v) > settingMax[key]) return `${label}: at most ${settingMax[key].toLocaleString('en-US')}.`;
 	}
+	const attempts = form.maxAttempts.trim();
+	if (attempts !== '' && !/^\d+$/.test(attempts)) return 'Max attempts: a whole number (0 means the default, 3).';
+	if (Number(attempts) > MAX_ATTEMPTS_LIMIT) return `Max attempts: at most ${MAX_ATTEMPTS_LIMIT}.`;
+	const topics = parseTopics(form.subscriptions);
+	if (topics.length > MAX_SUBSCRIPTIONS) return `Subscriptions: at most ${MAX_SUBSCRIPTIONS} topics.`;
+	for (const t of topics) {
+		const p = topicProblem(t);
+		if (p) return `Subscriptions: ${p}`;
+	}
 	for (const n of normalizeNamespaces(form.kvNamespaces).split(',')) {
 		if (n !== '' && !NAMESPACE.test(n)) return `Shared KV namespaces: “${n}” is not a slug (a-z, 0-9 and -).`;
 	}
@@ -109,6 +154,9 @@ export function settingsProblem(form: SettingsForm): string {
 export function settingsInput(form: SettingsForm): ScriptInput {
 	const input: ScriptInput = {
 		unsandboxed: form.unsandboxed,
+		enabled: form.enabled,
+		max_attempts: form.maxAttempts.trim() === '' ? 0 : Number(form.maxAttempts.trim()),
+		subscriptions: parseTopics(form.subscriptions),
 		kv_namespaces: normalizeNamespaces(form.kvNamespaces),
 		egress_allow: normalizeEgress(form.egressAllow)
 	};

@@ -3,7 +3,8 @@
 
 export type ExecutionStatus = 'success' | 'error' | 'timeout' | 'budget_exceeded';
 
-export type Trigger = 'http' | 'test' | 'cron' | 'async';
+/** What started an execution: a request, a test run, a schedule, an async invocation, an event. */
+export type Trigger = 'http' | 'test' | 'cron' | 'async' | 'event';
 
 export interface LastExecution {
 	status: ExecutionStatus;
@@ -35,6 +36,12 @@ export interface Script {
 	http_timeout_ms?: number;
 	/** Destinations http:: may reach despite the egress guard: hosts, host:port, CIDRs, comma-separated. */
 	egress_allow?: string;
+	/** A disabled script answers 503 and its schedules and subscriptions stop firing; absent = true. */
+	enabled?: boolean;
+	/** Attempts of an async or event run; 0 = the default (3). */
+	max_attempts?: number;
+	/** The event topics the script receives. */
+	subscriptions?: string[] | null;
 	created_at?: string;
 	updated_at?: string;
 	/** The most recent execution, absent or null when the script never ran. */
@@ -59,6 +66,9 @@ export interface ScriptInput {
 	http_max_response_bytes?: number;
 	http_timeout_ms?: number;
 	egress_allow?: string;
+	enabled?: boolean;
+	max_attempts?: number;
+	subscriptions?: string[];
 }
 
 /** The numeric settings of a script: absent or 0 means the server's default. */
@@ -147,6 +157,11 @@ export interface Execution {
 	error?: ScriptError | null;
 	/** The http:: requests the execution made, in order. */
 	outbound?: OutboundCall[] | null;
+	/** The job an async, event or cron run belongs to, and which attempt it was (1-based). */
+	job_id?: string;
+	attempt?: number;
+	/** The schedule a cron run fired from. */
+	schedule_id?: string;
 }
 
 /** One http:: request as the execution log keeps it (the path without its query). */
@@ -193,4 +208,102 @@ export interface InvokeResult {
 export interface Session {
 	authenticated: boolean;
 	expires_at?: string;
+}
+
+/** A cron trigger of a script (GET /api/scripts/{id}/schedules). Times are RFC 3339 UTC. */
+export interface Schedule {
+	id: string;
+	script_id: string;
+	/** 5 fields, 6 with seconds first, @hourly-style shortcuts or @every <duration>. */
+	cron: string;
+	/** An IANA zone; '' is UTC. */
+	timezone: string;
+	/** The request body each firing gets. */
+	body: string;
+	enabled: boolean;
+	last_scheduled_at?: string | null;
+	created_at?: string | null;
+	updated_at?: string | null;
+	/** The next firing times (five), absent for a paused schedule. */
+	next_runs?: string[] | null;
+}
+
+/** A new schedule, or a partial update of one. */
+export interface ScheduleInput {
+	cron?: string;
+	timezone?: string;
+	body?: string;
+	enabled?: boolean;
+}
+
+export type JobState = 'queued' | 'running' | 'succeeded' | 'retrying' | 'dead';
+
+/** The request an asynchronous run gets, kept with its job. body is base64 (Go []byte). */
+export interface JobRequest {
+	method: string;
+	path: string;
+	subpath?: string;
+	query?: Record<string, string[]> | null;
+	headers?: Record<string, string[]> | null;
+	body?: string | null;
+}
+
+/** An event a script emitted (what a subscriber's run sees as request.event). */
+export interface PiEvent {
+	id: string;
+	topic: string;
+	payload: unknown;
+	emitted_by: string;
+	depth: number;
+}
+
+/** A cron run's firing (request.schedule). */
+export interface ScheduleFiring {
+	id: string;
+	cron: string;
+	scheduled_at: string;
+}
+
+/** One attempt of a job: its execution (GET /api/executions/{id}) and outcome. */
+export interface JobAttempt {
+	attempt: number;
+	execution_id: string;
+	status: ExecutionStatus;
+	started_at: string;
+	error?: ScriptError | null;
+}
+
+/** A failed attempt as the queue recorded it ("status: kind: message"). */
+export interface JobError {
+	attempt: number;
+	at: string;
+	error: string;
+}
+
+/** An asynchronous run (async, event or cron) and its attempts (GET /api/jobs/{id}). */
+export interface Job {
+	id: string;
+	script_id: string;
+	script_name: string;
+	trigger: Trigger | string;
+	state: JobState | string;
+	/** Attempts started so far. */
+	attempt: number;
+	max_attempts: number;
+	idempotency_key?: string;
+	request?: JobRequest | null;
+	schedule?: ScheduleFiring | null;
+	event?: PiEvent | null;
+	created_at?: string | null;
+	/** When the next attempt may start. */
+	scheduled_at?: string | null;
+	finalized_at?: string | null;
+	attempts?: JobAttempt[] | null;
+	errors?: JobError[] | null;
+}
+
+/** The 202 answer to an asynchronous invocation or a schedule's "run now". */
+export interface JobAccepted {
+	job_id: string;
+	existing?: boolean;
 }

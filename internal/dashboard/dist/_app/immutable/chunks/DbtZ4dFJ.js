@@ -1,0 +1,1 @@
+import"./B3bnoCSR.js";

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{$ as e,C as t,E as n,G as r,L as i,U as a,W as o,et as s,w as c}from"../chunks/QtLHofVQ.js";import{t as l}from"../chunks/B0Ne7kFR.js";var u=n(`<h1> </h1> <p> </p>`,1);function d(n,d){s(d,!0);var f=u(),p=a(f),m=o(p,!0),h=r(p,2),g=o(h,!0);i(()=>{t(m,l.status),t(g,l.error?.message)}),c(n,f),e()}export{d as component};
