@@ -183,9 +183,7 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		}
 		verb := map[string]string{"pause": "paused", "resume": "resumed"}[sub]
 		fmt.Fprintf(stdout, "%s schedule %s: %s\n", verb, s.ID, describeSchedule(&s))
-		if s.Enabled {
-			printNextRuns(stdout, &s)
-		}
+		printNextRuns(stdout, &s)
 		return nil
 	}
 }
