@@ -20,6 +20,7 @@ import (
 	"github.com/picloud/picloud/internal/audit"
 	"github.com/picloud/picloud/internal/dashboard"
 	"github.com/picloud/picloud/internal/executor"
+	"github.com/picloud/picloud/internal/jobs"
 	"github.com/picloud/picloud/internal/journal"
 	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/orchestrator"
@@ -133,12 +134,41 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Executor.MaxLogLines, "max-log-lines", executor.DefaultMaxLogLines, "log lines kept per execution (PICLOUD_MAX_LOG_LINES)")
 	fs.IntVar(&c.Executor.MaxLogBytes, "max-log-bytes", executor.DefaultMaxLogBytes, "log bytes kept per execution (PICLOUD_MAX_LOG_BYTES)")
 
+	// Triggers: the job queue and events.
+	fs.DurationVar(&c.Jobs.PollInterval, "jobs-poll-interval", jobs.DefaultPollInterval, "how often the job queue looks for due jobs (retries, jobs other processes queued on SQLite); it bounds the delay of a short retry (PICLOUD_JOBS_POLL_INTERVAL)")
+	fs.IntVar(&c.Jobs.MaxQueuedPerScript, "max-queued-per-script", jobs.DefaultMaxQueuedPerScript, "unfinished asynchronous jobs one script may have; beyond it async invocations get 429 (PICLOUD_MAX_QUEUED_PER_SCRIPT)")
+	fs.IntVar(&c.Jobs.MaxQueued, "max-queued", jobs.DefaultMaxQueued, "unfinished asynchronous jobs of all scripts; beyond it async invocations get 429 (PICLOUD_MAX_QUEUED)")
+	fs.StringVar(&c.Jobs.MissedFirings, "missed-firings", jobs.MissedRunOnce, "schedule firings missed while the server was down: run-once (one catch-up firing at start) or skip (PICLOUD_MISSED_FIRINGS)")
+	fs.IntVar(&c.Executor.MaxEmits, "max-emits", executor.DefaultMaxEmits, "events one execution may emit (PICLOUD_MAX_EMITS)")
+	fs.IntVar(&c.Executor.MaxEventDepth, "max-event-depth", executor.DefaultMaxEventDepth, "longest event chain (an event emitted by a run an event triggered...): emitting beyond it fails (PICLOUD_MAX_EVENT_DEPTH)")
+
 	// Execution logs.
 	fs.DurationVar(&o.retentionMaxAge, "retention-max-age", app.DefaultRetentionMaxAge, "delete execution logs older than this; 0 keeps them (PICLOUD_RETENTION_MAX_AGE)")
 	fs.IntVar(&o.retentionMaxRows, "retention-max-rows", app.DefaultRetentionMaxRows, "keep at most this many execution logs per script; 0 keeps all (PICLOUD_RETENTION_MAX_ROWS)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", app.DefaultRetentionInterval, "how often retention runs (PICLOUD_RETENTION_INTERVAL)")
 	fs.BoolVar(&c.PublicMetrics, "public-metrics", false, "serve /metrics without the admin token (PICLOUD_PUBLIC_METRICS)")
 	fs.Var(&c.TrustedProxies, "trusted-proxies", "CIDRs of the reverse proxies in front of PiCloud (127.0.0.1/32,10.0.0.0/8): only from these peers is X-Forwarded-For read for the client address (PICLOUD_TRUSTED_PROXIES)")
+}
+
+// check refuses flag values the configuration would read as "the default"
+// or cannot run with.
+func (o *serveOptions) check() error {
+	c := &o.cfg
+	switch {
+	case c.Jobs.PollInterval <= 0:
+		return errors.New("--jobs-poll-interval must be positive")
+	case c.Jobs.MaxQueuedPerScript < 1:
+		return errors.New("--max-queued-per-script must be at least 1")
+	case c.Jobs.MaxQueued < 1:
+		return errors.New("--max-queued must be at least 1")
+	case c.Jobs.MissedFirings != jobs.MissedRunOnce && c.Jobs.MissedFirings != jobs.MissedSkip:
+		return fmt.Errorf("--missed-firings %q: want %s or %s", c.Jobs.MissedFirings, jobs.MissedRunOnce, jobs.MissedSkip)
+	case c.Executor.MaxEmits < 1:
+		return errors.New("--max-emits must be at least 1")
+	case c.Executor.MaxEventDepth < 1:
+		return errors.New("--max-event-depth must be at least 1")
+	}
+	return nil
 }
 
 // appConfig is the application configuration the parsed flags describe.
@@ -170,6 +200,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	if err := checkOrigin(o.cfg.Orchestrator.FunctionsOrigin); err != nil {
+		return err
+	}
+	if err := o.check(); err != nil {
 		return err
 	}
 	if t := os.Getenv("PICLOUD_ADMIN_TOKEN"); t != "" {

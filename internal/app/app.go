@@ -6,6 +6,7 @@ package app
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -14,11 +15,14 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/audit"
 	"github.com/picloud/picloud/internal/egress"
 	"github.com/picloud/picloud/internal/executor"
 	"github.com/picloud/picloud/internal/httpapi"
+	"github.com/picloud/picloud/internal/jobs"
 	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/metrics"
 	"github.com/picloud/picloud/internal/orchestrator"
@@ -38,6 +42,9 @@ type Config struct {
 	Executor     executor.Config
 	Orchestrator orchestrator.Config
 	Sink         audit.Config
+	// Jobs configures the job queue of schedules, asynchronous invocations
+	// and events (its Flush, Metrics and Logger are the app's own).
+	Jobs jobs.Config
 
 	// Retention: execution logs older than RetentionMaxAge, and beyond the
 	// newest RetentionMaxRows of each script, are deleted every
@@ -68,6 +75,7 @@ type App struct {
 	log     *slog.Logger
 	metrics *metrics.Metrics
 	sink    *audit.Sink
+	queue   *jobs.Queue // nil when the store cannot host one (a test's wrapper)
 	orch    *orchestrator.Orchestrator
 	exec    *executor.Executor
 	mgr     *manager.Manager
@@ -123,7 +131,10 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	a.exec = executor.New(cfg.Executor, log)
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()
-	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch,
+	if err := a.newQueue(store); err != nil {
+		return nil, err
+	}
+	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch, Queue: a.jobQueue(),
 		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log,
 		HealthChecks: []manager.HealthCheck{a.journalCheck()},
 		Flush:        sink.Flush,
@@ -132,6 +143,39 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	a.handler = a.routes()
 	return a, nil
+}
+
+// newQueue builds the job queue on store, the orchestrator running its
+// jobs. River needs the store's own database handle: a store that offers
+// neither (a test's wrapper around a real one) runs without a queue, and the
+// trigger routes answer unavailable.
+func (a *App) newQueue(store picloud.Store) error {
+	_, sqliteOK := store.(interface{ WriterDB() *sql.DB })
+	_, postgresOK := store.(interface{ Pool() *pgxpool.Pool })
+	if !sqliteOK && !postgresOK {
+		a.log.Warn("jobs: the store offers no database handle for the job queue; schedules, async invocations and events are off")
+		return nil
+	}
+	jc := a.cfg.Jobs
+	jc.Flush, jc.Metrics, jc.Logger = a.sink.Flush, a.metrics, a.log
+	q, err := jobs.New(jc, store, a.orch)
+	if err != nil {
+		return fmt.Errorf("app: the job queue: %w", err)
+	}
+	a.queue = q
+	a.orch.SetQueue(q)
+	a.cfg.Jobs = q.Config()
+	a.cfg.Jobs.Flush, a.cfg.Jobs.Metrics, a.cfg.Jobs.Logger = nil, nil, nil
+	return nil
+}
+
+// jobQueue is the queue as the manager takes it: nil when there is none (an
+// interface holding a nil *Queue is not nil).
+func (a *App) jobQueue() picloud.JobQueue {
+	if a.queue == nil {
+		return nil
+	}
+	return a.queue
 }
 
 // sealer is box as a manager.Sealer: nil when box is (an interface holding
@@ -167,7 +211,8 @@ func (a *App) Config() Config { return a.cfg }
 func (a *App) Handler() http.Handler { return a.handler }
 
 // Start starts the sink's writer, which first replays the execution
-// journal into the store, and the retention loop. It fails when the app was
+// journal into the store, then the job queue (whose attempts record their
+// rows through the sink), and the retention loop. It fails when the app was
 // stopped.
 func (a *App) Start(ctx context.Context) error {
 	a.mu.Lock()
@@ -178,6 +223,12 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.sink.Start(ctx); err != nil {
 		return fmt.Errorf("app: starting the execution sink: %w", err)
 	}
+	if a.queue != nil {
+		if err := a.queue.Start(ctx); err != nil {
+			a.sink.Stop(ctx)
+			return fmt.Errorf("app: starting the job queue: %w", err)
+		}
+	}
 	a.started = true
 	ctx, a.stopRetention = context.WithCancel(context.WithoutCancel(ctx))
 	a.retentionDone = make(chan struct{})
@@ -185,9 +236,11 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops retention and flushes the sink: every execution recorded before
-// Stop is in the store when it returns nil. Stop the HTTP server first, so that
-// in-flight executions record their logs. It is idempotent.
+// Stop stops retention and the job queue (waiting, until ctx ends, for the
+// running attempts, which record their rows), then flushes the sink: every
+// execution recorded before Stop is in the store when it returns nil. Stop
+// the HTTP server first, so that in-flight executions record their logs. It
+// is idempotent.
 func (a *App) Stop(ctx context.Context) error {
 	a.stopOnce.Do(func() {
 		a.mu.Lock()
@@ -195,8 +248,15 @@ func (a *App) Stop(ctx context.Context) error {
 			a.stopRetention()
 			<-a.retentionDone
 		}
+		started := a.started
 		a.mu.Unlock()
-		a.stopErr = a.sink.Stop(ctx)
+		var qerr error
+		if a.queue != nil && started {
+			if qerr = a.queue.Stop(ctx); qerr != nil {
+				qerr = fmt.Errorf("app: stopping the job queue: %w", qerr)
+			}
+		}
+		a.stopErr = errors.Join(qerr, a.sink.Stop(ctx))
 	})
 	return a.stopErr
 }

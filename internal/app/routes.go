@@ -55,6 +55,26 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("PUT /api/secrets/{name}", admin(m.HandlePutSecret))
 	mux.HandleFunc("DELETE /api/secrets/{name}", admin(m.HandleDeleteSecret))
 
+	// Triggers: schedules, asynchronous invocations, jobs, dead letters.
+	mux.HandleFunc("POST /api/scripts/{id}/schedules", admin(m.HandleCreateSchedule))
+	mux.HandleFunc("GET /api/scripts/{id}/schedules", admin(m.HandleListSchedules))
+	mux.HandleFunc("GET /api/schedules", admin(m.HandleListSchedules))
+	mux.HandleFunc("POST /api/schedules/preview", admin(m.HandlePreviewSchedule))
+	mux.HandleFunc("GET /api/schedules/{id}", admin(m.HandleGetSchedule))
+	mux.HandleFunc("PUT /api/schedules/{id}", admin(m.HandleUpdateSchedule))
+	mux.HandleFunc("PATCH /api/schedules/{id}", admin(m.HandleUpdateSchedule))
+	mux.HandleFunc("DELETE /api/schedules/{id}", admin(m.HandleDeleteSchedule))
+	mux.HandleFunc("POST /api/schedules/{id}/pause", admin(m.HandlePauseSchedule))
+	mux.HandleFunc("POST /api/schedules/{id}/resume", admin(m.HandleResumeSchedule))
+	mux.HandleFunc("POST /api/schedules/{id}/run", admin(m.HandleRunSchedule))
+	mux.HandleFunc("GET /api/schedules/{id}/executions", admin(m.HandleScheduleExecutions))
+	mux.HandleFunc("POST /api/scripts/{id}/async", admin(m.HandleAsync))
+	mux.HandleFunc("GET /api/jobs/{id}", admin(m.HandleJob))
+	mux.HandleFunc("GET /api/dead-letters", admin(m.HandleDeadLetters))
+	mux.HandleFunc("GET /api/dead-letters/{id}", admin(m.HandleDeadLetter))
+	mux.HandleFunc("POST /api/dead-letters/{id}/requeue", admin(m.HandleRequeue))
+	mux.HandleFunc("DELETE /api/dead-letters/{id}", admin(m.HandleDiscard))
+
 	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
 	if a.cfg.PublicMetrics {
 		mux.Handle("GET /metrics", metricsHandler)
