@@ -36,10 +36,15 @@ func (e *emitted) finish() []picloud.Event {
 // none: a chain of scripts triggering each other ends there.
 func eventsModule(maxEmits, maxDepth int, count func()) *rhai.Module {
 	m := newHostModule(count)
-	m.SetFn("emit", []rhai.Type{rhai.TypeString, rhai.TypeAny}, func(c *rhai.Context, args []rhai.Value) (rhai.Value, error) {
+	// The topic is any value, so that a wrong type is the clear error below
+	// rather than "function not found".
+	m.SetFn("emit", []rhai.Type{rhai.TypeAny, rhai.TypeAny}, func(c *rhai.Context, args []rhai.Value) (rhai.Value, error) {
 		st := state(c)
 		if st == nil {
 			return rhai.Unit, rhai.NewError(rhai.ErrRuntime, "events::emit is not available here")
+		}
+		if args[0].Type() != rhai.TypeString {
+			return rhai.Unit, rhai.NewError(rhai.ErrRuntime, "events::emit: the topic must be a string, not %s", args[0].TypeName())
 		}
 		topic := args[0].AsString()
 		if !picloud.ValidTopic(topic) {

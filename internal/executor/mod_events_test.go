@@ -168,6 +168,7 @@ func TestEmitLimits(t *testing.T) {
 		{"topic upper case", `events::emit("Order.Created", 1)`, &Request{}, `"Order.Created" is not a topic`},
 		{"topic empty", `events::emit("", 1)`, &Request{}, `"" is not a topic`},
 		{"topic long", `events::emit("` + strings.Repeat("a", 129) + `", 1)`, &Request{}, `"<129 bytes>" is not a topic`},
+		{"topic not a string", `events::emit(42, 1)`, &Request{}, "the topic must be a string, not i64"},
 		{"payload too large", `events::emit("t", "` + big + `")`, &Request{}, "payload over the limit of 65536 bytes of JSON"},
 		{"payload a function", `events::emit("t", |x| x)`, &Request{}, "cannot be a payload"},
 	} {
