@@ -120,6 +120,31 @@ async function setSource(text) {
 	await page.keyboard.insertText(text);
 }
 
+/** Polls fn until it returns a truthy value, or fails after the step timeout. */
+async function until(fn, what) {
+	const deadline = Date.now() + timeout;
+	for (;;) {
+		const v = await fn();
+		if (v) return v;
+		if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 200));
+	}
+}
+
+/** An admin API call from the page (the session cookie and the CSRF header). */
+async function apiCall(method, path, body, contentType = 'application/json') {
+	return page.evaluate(
+		async ([method, path, body, contentType]) => {
+			const headers = { 'X-PiCloud-CSRF': '1' };
+			if (body !== undefined) headers['Content-Type'] = contentType;
+			const res = await fetch(path, { method, headers, body });
+			const text = await res.text();
+			return { status: res.status, body: text ? JSON.parse(text) : null };
+		},
+		[method, path, body, contentType]
+	);
+}
+
 async function editorText() {
 	return page
 		.getByTestId('editor')
@@ -253,7 +278,7 @@ await step('editing and saving bumps the version', async () => {
 });
 
 await step('limits save without a new version', async () => {
-	await page.getByText('Limits', { exact: true }).click();
+	await page.getByText('Settings', { exact: true }).click();
 	await page.getByLabel('Timeout (ms)', { exact: true }).fill('2500');
 	await page.getByLabel('Max memory (bytes)', { exact: true }).fill('68719476737');
 	await page.getByTestId('limits-problem').filter({ hasText: 'Max memory (bytes): at most' }).waitFor();
@@ -264,7 +289,7 @@ await step('limits save without a new version', async () => {
 	assert.equal(await page.getByTestId('script-version').innerText(), 'v2');
 	assert.equal(await page.getByLabel('Timeout (ms)', { exact: true }).inputValue(), '2500');
 	assert.equal(await page.getByLabel('Max memory (bytes)', { exact: true }).inputValue(), '16777216');
-	await page.getByText('Limits', { exact: true }).click();
+	await page.getByText('Settings', { exact: true }).click();
 });
 
 await step('a test invocation with a body and a header shows the response', async () => {
@@ -384,6 +409,202 @@ await step('the list shows the new version and the last invocation', async () =>
 	await page.setViewportSize({ width: 390, height: 844 });
 	await shot('scripts-list-phone');
 	await page.setViewportSize({ width: 1366, height: 900 });
+});
+
+// Step 9: schedules, jobs, dead letters and the trigger of each execution.
+const failing = `${name}-dl`;
+let failingId = '';
+
+await step('a schedule is previewed as it is typed, with the bad field marked', async () => {
+	await page.getByTestId('script-row').getByRole('link', { name, exact: true }).click();
+	await page.getByTestId('script-name').filter({ hasText: name }).waitFor();
+	const panel = page.getByTestId('schedules');
+	await panel.getByTestId('schedules-empty').waitFor();
+	expected.push(/status of 400/); // the preview of the bad expression
+	await panel.getByLabel('Cron expression').fill('0 25 * * *');
+	const problem = panel.getByTestId('schedule-problem');
+	await problem.waitFor();
+	assert.match(await problem.innerText(), /field 2 \(hour\)/);
+	assert.equal(await problem.locator('mark').innerText(), '25', 'the bad field is marked');
+	assert.equal(await panel.getByTestId('schedule-add').isDisabled(), true, 'a bad expression cannot be added');
+	await panel.scrollIntoViewIfNeeded();
+	await shot('schedule-bad-cron', { fullPage: false });
+	await panel.getByLabel('Cron expression').fill('30 9 * * *');
+	await panel.getByLabel('Time zone').fill('Europe/Paris');
+	const times = panel.getByTestId('schedule-preview-times').filter({ hasText: 'Europe/Paris' });
+	await times.waitFor();
+	const next = await times.locator('li').allInnerTexts();
+	assert.equal(next.length, 5, 'five firing times');
+	for (const t of next) assert.match(t, /^\d{4}-\d\d-\d\d 09:30:00 Europe\/Paris/);
+	assert.equal(await problem.count(), 0);
+});
+
+await step('adding the schedule lists it with its next five runs', async () => {
+	const panel = page.getByTestId('schedules');
+	await panel.locator('#sched-body').fill('{"who": "cron"}');
+	await panel.getByTestId('schedule-add').click();
+	const sched = panel.getByTestId('schedule');
+	await sched.waitFor();
+	assert.equal(await sched.getByTestId('schedule-cron').innerText(), '30 9 * * *');
+	assert.equal(await sched.getByTestId('schedule-state').innerText(), 'enabled');
+	const next = await sched.getByTestId('schedule-next-runs').locator('li').allInnerTexts();
+	assert.equal(next.length, 5);
+	for (const t of next) assert.match(t, /09:30:00 Europe\/Paris/);
+	assert.equal(await panel.getByLabel('Cron expression').inputValue(), '', 'the form is reset');
+});
+
+await step('run now queues a firing; the job view links its attempt to the execution', async () => {
+	const sched = page.getByTestId('schedules').getByTestId('schedule');
+	await sched.getByTestId('schedule-run').click();
+	const ran = sched.getByTestId('schedule-ran');
+	await ran.waitFor();
+	await ran.getByRole('link').click();
+	await page.getByTestId('job-detail').waitFor();
+	assert.equal(await page.getByTestId('job-trigger').innerText(), 'cron');
+	assert.match(await page.getByTestId('job-schedule').innerText(), /30 9 \* \* \*/);
+	// The page polls the job until it is done.
+	await page.getByTestId('job-state').filter({ hasText: 'succeeded' }).waitFor();
+	assert.match(await page.getByTestId('job-request').innerText(), /"who": "cron"/, 'the firing carried the body');
+	await shot('job-cron');
+	await page.getByTestId('attempt-execution').first().click();
+	const exec = page.getByTestId('execution-page');
+	await exec.waitFor();
+	assert.match(await exec.innerText(), /cron/);
+	assert.match(await exec.getByTestId('execution-job').innerText(), /^#\d+$/);
+	await page.getByRole('link', { name: '← Script' }).click();
+	await page.getByTestId('script-name').filter({ hasText: name }).waitFor();
+});
+
+await step('the executions list shows each run\'s trigger; a cron run names its schedule and job', async () => {
+	const list = page.getByTestId('executions');
+	const row = list.getByTestId('execution').filter({ has: page.getByTestId('execution-trigger').filter({ hasText: 'cron' }) });
+	await row.first().waitFor();
+	assert.equal(await row.count(), 1);
+	assert.equal(await row.getByTestId('execution-schedule').innerText(), '30 9 * * *');
+	assert.match(await row.getByTestId('execution-job-link').innerText(), /^job #\d+, attempt 1$/);
+	const triggers = await list.getByTestId('execution-trigger').allInnerTexts();
+	assert.deepEqual([...new Set(triggers)].sort(), ['cron', 'test'], 'test runs show their trigger too');
+	await list.scrollIntoViewIfNeeded();
+	await shot('executions-triggers', { fullPage: false });
+	// The schedule's last runs show the firing.
+	const panel = page.getByTestId('schedules');
+	await panel.getByRole('button', { name: 'Refresh' }).click();
+	await panel.getByTestId('schedule-last-runs').filter({ hasText: 'success' }).waitFor();
+	await panel.scrollIntoViewIfNeeded();
+	await shot('schedules', { fullPage: false });
+});
+
+await step('a schedule pauses, resumes and is deleted', async () => {
+	const panel = page.getByTestId('schedules');
+	const sched = panel.getByTestId('schedule');
+	await sched.getByRole('button', { name: 'Pause' }).click();
+	await sched.getByTestId('schedule-state').filter({ hasText: 'paused' }).waitFor();
+	assert.match(await sched.innerText(), /Paused: no firings/);
+	await sched.getByRole('button', { name: 'Resume' }).click();
+	await sched.getByTestId('schedule-state').filter({ hasText: 'enabled' }).waitFor();
+	await sched.getByRole('button', { name: 'Delete the schedule 30 9 * * *' }).click();
+	const dialog = page.getByTestId('confirm-dialog').filter({ hasText: 'Delete the schedule?' });
+	await dialog.getByRole('button', { name: 'Delete' }).click();
+	await panel.getByTestId('schedules-empty').waitFor();
+});
+
+await step('the settings form saves enabled, max attempts and subscriptions', async () => {
+	const created = await apiCall('POST', '/api/scripts', JSON.stringify({ name: failing, source: 'throw "always fails"' }));
+	assert.equal(created.status, 201, JSON.stringify(created.body));
+	failingId = created.body.id;
+	await page.goto(`${base}/scripts/${failingId}`);
+	await page.getByTestId('script-name').filter({ hasText: failing }).waitFor();
+	await page.getByText('Settings', { exact: true }).click();
+	await page.getByLabel('Max attempts').fill('1');
+	await page.getByLabel('Event subscriptions').fill('e2e.failed, Bad Topic');
+	await page.getByTestId('limits-problem').filter({ hasText: 'Subscriptions:' }).waitFor();
+	await page.getByLabel('Event subscriptions').fill('e2e.failed, e2e.other');
+	assert.equal(await page.getByTestId('topics').locator('li').count(), 2);
+	await page.getByTestId('enabled').uncheck();
+	await page.getByTestId('save').click();
+	await page.getByTestId('saved').filter({ hasText: /^Saved\.$/ }).waitFor();
+	await page.getByTestId('script-disabled').waitFor();
+	await page.getByTestId('schedules-disabled').waitFor();
+	const s = (await apiCall('GET', `/api/scripts/${failingId}`)).body;
+	assert.equal(s.enabled, false);
+	assert.equal(s.max_attempts, 1);
+	assert.deepEqual(s.subscriptions, ['e2e.failed', 'e2e.other']);
+	await shot('settings-disabled');
+	await page.getByTestId('enabled').check();
+	await page.getByTestId('save').click();
+	await page.getByTestId('saved').filter({ hasText: /^Saved\.$/ }).waitFor();
+	assert.equal(await page.getByTestId('script-disabled').count(), 0);
+	assert.equal((await apiCall('GET', `/api/scripts/${failingId}`)).body.enabled, true);
+	await page.getByText('Settings', { exact: true }).click();
+});
+
+let deadJob = '';
+
+await step('a failed async run is a dead letter: inspected, then re-queued', async () => {
+	const accepted = await apiCall('POST', `/api/scripts/${failingId}/async`, '{"order": 42}');
+	assert.equal(accepted.status, 202, JSON.stringify(accepted.body));
+	deadJob = accepted.body.job_id;
+	await page.getByTestId('nav-dead-letters').click();
+	await page.getByRole('heading', { name: 'Dead letters' }).waitFor();
+	const row = page.getByTestId('dead-letter').filter({ hasText: `#${deadJob}` });
+	await until(async () => {
+		if ((await row.count()) > 0) return true;
+		await page.getByRole('button', { name: 'Refresh the dead letters' }).click();
+		return false;
+	}, 'the dead letter');
+	assert.match(await row.getByTestId('dl-last-error').innerText(), /always fails/);
+	assert.match(await row.innerText(), /async/);
+	await row.getByTestId('dl-inspect').click();
+	const detail = page.getByTestId('job-detail');
+	await detail.waitFor();
+	assert.match(await detail.getByTestId('job-request-body').innerText(), /"order": 42/, 'the stored request');
+	assert.match(await detail.getByTestId('job-attempts').innerText(), /always fails/, 'each attempt\'s error');
+	await shot('dead-letters');
+	await row.getByTestId('dl-requeue').click();
+	const note = page.getByTestId('dl-requeued');
+	await note.waitFor();
+	assert.equal(await row.count(), 0, 'a re-queued job leaves the list');
+	await note.getByRole('link').click();
+	// It fails again: dead, with both attempts and their errors.
+	await page.getByTestId('job-state').filter({ hasText: 'dead' }).waitFor();
+	await until(async () => (await page.getByTestId('job-attempt-row').count()) === 2, 'the second attempt');
+	const errors = await page.getByTestId('attempt-error').allInnerTexts();
+	assert.equal(errors.length, 2);
+	for (const e of errors) assert.match(e, /always fails/);
+	await shot('job-dead');
+});
+
+await step('async runs show their trigger and link to their job', async () => {
+	await page.getByRole('link', { name: `← ${failing}` }).click();
+	await page.getByTestId('script-name').filter({ hasText: failing }).waitFor();
+	const list = page.getByTestId('executions');
+	await until(async () => {
+		if ((await list.getByTestId('execution').count()) >= 2) return true;
+		await list.getByRole('button', { name: 'Refresh' }).click();
+		return false;
+	}, 'both attempts in the executions list');
+	assert.deepEqual(await list.getByTestId('execution-trigger').allInnerTexts(), ['async', 'async']);
+	assert.deepEqual(await list.getByTestId('execution-job-link').allInnerTexts(), [
+		`job #${deadJob}, attempt 2`,
+		`job #${deadJob}, attempt 1`
+	]);
+	await list.getByTestId('execution-job-link').first().click();
+	await page.getByTestId('job-id').filter({ hasText: `#${deadJob}` }).waitFor();
+});
+
+await step('a dead letter is discarded', async () => {
+	await page.getByTestId('nav-dead-letters').click();
+	const row = page.getByTestId('dead-letter').filter({ hasText: `#${deadJob}` });
+	await row.waitFor();
+	await row.getByTestId('dl-discard').click();
+	const dialog = page.getByTestId('confirm-dialog').filter({ hasText: `Discard job #${deadJob}?` });
+	await dialog.getByRole('button', { name: 'Discard' }).click();
+	await page.getByTestId('dl-empty').waitFor();
+	const left = (await apiCall('GET', '/api/dead-letters')).body.items.map((j) => j.id);
+	assert.ok(!left.includes(deadJob), 'the discarded job is gone');
+	assert.equal((await apiCall('DELETE', `/api/scripts/${failingId}`)).status, 204);
+	await page.getByRole('link', { name: 'Scripts', exact: true }).click();
+	await page.getByTestId('script-row').filter({ hasText: name }).waitFor();
 });
 
 await step('deleting asks for confirmation, then removes the script', async () => {
