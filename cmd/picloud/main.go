@@ -31,7 +31,8 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
                                                   --http-*, --egress-allow, --enabled=false (--disabled),
                                                   --max-attempts, --subscriptions (picloud deploy -h)
   invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME; --async queues the request and
-                                                  prints the job's id (--idempotency-key K)
+                                                  prints the job's id (--idempotency-key K); --test runs it
+                                                  through the admin API and prints its logs
   logs NAME [--limit N]                           show a script's recent executions, with their trigger
                                                   (http, test, cron, async, event) and job
   ls                                              list scripts

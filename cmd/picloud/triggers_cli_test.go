@@ -174,6 +174,16 @@ func TestTriggerCommandsAgainstServer(t *testing.T) {
 		return strings.TrimPrefix(state, string(picloud.JobSucceeded))
 	})
 
+	// A test run: the response on stdout, the outcome and logs on stderr.
+	out, errOut, err := cli(t, "invoke", "tick", "--test", "-d", `{"z": 1}`, "--path", "/sub?q=1")
+	if err != nil || strings.TrimSpace(out) != `{"body":{"z":1},"trigger":"test"}` ||
+		!regexp.MustCompile(`^test run \S+: success in \S+ms, \d+ ops -> 200\n    \[info\] run \{"trigger":"test"\}\n$`).MatchString(errOut) {
+		t.Fatalf("invoke --test: %q %q %v", out, errOut, err)
+	}
+	if _, _, err := cli(t, "invoke", "tick", "--test", "--async"); err == nil || !strings.Contains(err.Error(), "choose one") {
+		t.Fatalf("--test --async: %v", err)
+	}
+
 	// Events: tick subscribes to order.created.
 	emitter := writeFile(t, dir, "shop.rhai", `events::emit("order.created", #{id: 7}); "ok"`)
 	if out, _, err := cli(t, "deploy", emitter); err != nil {
@@ -191,6 +201,7 @@ func TestTriggerCommandsAgainstServer(t *testing.T) {
 			regexp.MustCompile(`success\s+v1\s+async .*job ` + asyncJob + ` attempt 1`),
 			regexp.MustCompile(`success\s+v1\s+cron .*job ` + cronJob + ` attempt 1  schedule ` + daily),
 			regexp.MustCompile(`success\s+v1\s+event .*job \S+ attempt 1`),
+			regexp.MustCompile(`success\s+v1\s+test .* POST /fn/tick/sub -> 200\n`),
 		} {
 			if !want.MatchString(out) {
 				return "no " + want.String() + " in " + out
