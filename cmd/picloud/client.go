@@ -342,7 +342,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tLAST RUN\tSTATUS\tERRORS\tUPDATED")
+	fmt.Fprintln(tw, "NAME\tVERSION\tENABLED\tLAST RUN\tSTATUS\tERRORS\tUPDATED")
 	for _, s := range list.Items {
 		last, status, rate := "-", "-", "-"
 		if s.LastExecution != nil {
@@ -351,7 +351,7 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if s.ErrorRate != nil {
 			rate = fmt.Sprintf("%.0f%%", *s.ErrorRate*100)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\n", s.Name, s.Version, last, status, rate, formatTime(s.UpdatedAt))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Version, yesNo(!s.Disabled), last, status, rate, formatTime(s.UpdatedAt))
 	}
 	return tw.Flush()
 }

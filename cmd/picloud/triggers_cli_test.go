@@ -262,6 +262,9 @@ func TestTriggerCommandsAgainstServer(t *testing.T) {
 	if s := script("fail"); !s.Disabled {
 		t.Fatalf("--disabled: %+v", s.Script)
 	}
+	if out, _, err := cli(t, "ls"); err != nil || !regexp.MustCompile(`\nfail\s+1\s+no\s`).MatchString(out) || !regexp.MustCompile(`\ntick\s+1\s+yes\s`).MatchString(out) {
+		t.Fatalf("ls: %q %v", out, err)
+	}
 	if _, _, err := cli(t, "invoke", "fail", "--async"); err == nil || !strings.Contains(err.Error(), "unavailable") {
 		t.Fatalf("invoke --async of a disabled script: %v", err)
 	}

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"io"
+	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -190,5 +193,37 @@ func TestTriggerCommandArguments(t *testing.T) {
 		if out, _, err := cli(t, cmd, "-h"); err != nil || !strings.HasPrefix(out, "usage:") {
 			t.Errorf("%s -h: %q %v", cmd, out, err)
 		}
+	}
+}
+
+// TestPrintAccepted: the answer to invoke --async. 202 gives the job and an
+// absolute Location; a refusal keeps the Retry-After header; any other 2xx
+// means the request ran instead of being queued.
+func TestPrintAccepted(t *testing.T) {
+	reqURL, _ := url.Parse("http://example.test:8000/fn/hello")
+	resp := func(status int, header http.Header) *http.Response {
+		return &http.Response{StatusCode: status, Header: header, Request: &http.Request{URL: reqURL}, Body: io.NopCloser(strings.NewReader(""))}
+	}
+	var b bytes.Buffer
+	c := &client{}
+	err := printAccepted(c, resp(202, http.Header{"Location": {"/api/jobs/17"}}), []byte(`{"job_id":"17"}`), &b)
+	if err != nil || b.String() != "queued job 17\n  http://example.test:8000/api/jobs/17\n  picloud jobs show 17\n" {
+		t.Fatalf("202: %q %v", b.String(), err)
+	}
+	b.Reset()
+	c.json = true
+	err = printAccepted(c, resp(202, http.Header{"Location": {"/api/jobs/17"}}), []byte(`{"job_id":"17","existing":true}`), &b)
+	if err != nil || b.String() != "{\n  \"job_id\": \"17\",\n  \"existing\": true,\n  \"location\": \"http://example.test:8000/api/jobs/17\"\n}\n" {
+		t.Fatalf("202 --json: %q %v", b.String(), err)
+	}
+	err = printAccepted(c, resp(429, http.Header{"Retry-After": {"3"}}), []byte(`{"error":{"code":"queue_full","message":"full"}}`), &b)
+	if err == nil || err.Error() != "queue_full (HTTP 429): full (retry after 3s)" {
+		t.Fatalf("429: %v", err)
+	}
+	if err := printAccepted(c, resp(200, http.Header{}), []byte(`{"ok":true}`), &b); err == nil || !strings.Contains(err.Error(), "instead of 202") {
+		t.Fatalf("200: %v", err)
+	}
+	if err := printAccepted(c, resp(202, http.Header{}), []byte(`{}`), &b); err == nil || !strings.Contains(err.Error(), "without a job id") {
+		t.Fatalf("202 without a job: %v", err)
 	}
 }
