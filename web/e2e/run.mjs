@@ -592,17 +592,53 @@ await step('async runs show their trigger and link to their job', async () => {
 	await page.getByTestId('job-id').filter({ hasText: `#${deadJob}` }).waitFor();
 });
 
-await step('a dead letter is discarded', async () => {
+let eventJob = '';
+let emitterId = '';
+
+await step('an event reaches its subscriber; the failed run is a dead letter showing the event', async () => {
+	const emitter = await apiCall(
+		'POST',
+		'/api/scripts',
+		JSON.stringify({ name: `${name}-emit`, source: 'events::emit("e2e.failed", #{ order: 7 });\n"sent"' })
+	);
+	assert.equal(emitter.status, 201, JSON.stringify(emitter.body));
+	emitterId = emitter.body.id;
+	const run = await apiCall(
+		'POST',
+		`/api/scripts/${emitterId}/invoke`,
+		JSON.stringify({ method: 'POST', path: `/fn/${name}-emit`, headers: {}, body: '' })
+	);
+	assert.equal(run.body.status, 'success', JSON.stringify(run.body));
 	await page.getByTestId('nav-dead-letters').click();
-	const row = page.getByTestId('dead-letter').filter({ hasText: `#${deadJob}` });
-	await row.waitFor();
-	await row.getByTestId('dl-discard').click();
-	const dialog = page.getByTestId('confirm-dialog').filter({ hasText: `Discard job #${deadJob}?` });
-	await dialog.getByRole('button', { name: 'Discard' }).click();
+	const row = page.getByTestId('dead-letter').filter({ has: page.locator('.badge.t-event') });
+	await until(async () => {
+		if ((await row.count()) > 0) return true;
+		await page.getByRole('button', { name: 'Refresh the dead letters' }).click();
+		return false;
+	}, 'the event run\'s dead letter');
+	eventJob = (await row.getByRole('link').first().innerText()).replace('#', '');
+	await row.getByTestId('dl-inspect').click();
+	const event = page.getByTestId('job-event');
+	await event.waitFor();
+	const text = await event.innerText();
+	assert.match(text, /e2e\.failed/);
+	assert.match(text, new RegExp(`from ${name}-emit`));
+	assert.match(text, /"order": 7/);
+});
+
+await step('dead letters are discarded', async () => {
+	for (const id of [deadJob, eventJob]) {
+		const row = page.getByTestId('dead-letter').filter({ hasText: `#${id}` });
+		await row.waitFor();
+		await row.getByTestId('dl-discard').click();
+		const dialog = page.getByTestId('confirm-dialog').filter({ hasText: `Discard job #${id}?` });
+		await dialog.getByRole('button', { name: 'Discard' }).click();
+		await row.waitFor({ state: 'detached' });
+	}
 	await page.getByTestId('dl-empty').waitFor();
 	const left = (await apiCall('GET', '/api/dead-letters')).body.items.map((j) => j.id);
-	assert.ok(!left.includes(deadJob), 'the discarded job is gone');
-	assert.equal((await apiCall('DELETE', `/api/scripts/${failingId}`)).status, 204);
+	assert.deepEqual(left, [], 'the discarded jobs are gone');
+	for (const id of [failingId, emitterId]) assert.equal((await apiCall('DELETE', `/api/scripts/${id}`)).status, 204);
 	await page.getByRole('link', { name: 'Scripts', exact: true }).click();
 	await page.getByTestId('script-row').filter({ hasText: name }).waitFor();
 });
