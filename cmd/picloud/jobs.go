@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/manager"
 )
 
 const jobsUsage = `usage:
@@ -26,11 +27,6 @@ const deadLettersUsage = `usage:
   picloud dead-letters requeue ID      queue it again (it gets at least one more attempt)
   picloud dead-letters discard ID      delete it
 Dead letters are kept 30 days.`
-
-// jobList answers GET /api/dead-letters.
-type jobList struct {
-	Items []*picloud.Job `json:"items"`
-}
 
 func jobPath(id string) string { return "/api/jobs/" + url.PathEscape(id) }
 
@@ -131,7 +127,7 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 			_, err := stdout.Write(raw)
 			return err
 		}
-		var list jobList
+		var list manager.JobList
 		if err := json.Unmarshal(raw, &list); err != nil {
 			return err
 		}

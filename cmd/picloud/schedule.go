@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/manager"
 )
 
 const scheduleUsage = `usage:
@@ -28,22 +29,6 @@ const scheduleUsage = `usage:
   picloud schedule run ID                   fire it now; prints the queued job's id
   picloud schedule rm ID                    delete a schedule
   picloud schedule preview CRON [--timezone TZ]   the next five runs of an expression`
-
-// scheduleList answers GET /api/schedules and /api/scripts/{id}/schedules.
-type scheduleList struct {
-	Items []*picloud.Schedule `json:"items"`
-}
-
-// previewRequest is the body of POST /api/schedules/preview.
-type previewRequest struct {
-	Cron     string `json:"cron"`
-	Timezone string `json:"timezone"`
-}
-
-// nextRuns answers POST /api/schedules/preview.
-type nextRuns struct {
-	NextRuns []picloud.Time `json:"next_runs"`
-}
 
 // runSchedule is `picloud schedule ls|add|show|pause|resume|run|rm|preview`.
 func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -128,7 +113,7 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			tz = *timezone.v
 		}
 		var raw json.RawMessage
-		in := previewRequest{Cron: pos[0], Timezone: tz}
+		in := manager.PreviewRequest{Cron: pos[0], Timezone: tz}
 		if err := c.do(ctx, "POST", "/api/schedules/preview", in, &raw); err != nil {
 			return cronError(err, pos[0])
 		}
@@ -136,7 +121,7 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			_, err := stdout.Write(raw)
 			return err
 		}
-		var p nextRuns
+		var p manager.PreviewResponse
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return err
 		}
@@ -221,7 +206,7 @@ func scheduleLs(ctx context.Context, c *client, pos []string, stdout io.Writer) 
 		_, err := stdout.Write(raw)
 		return err
 	}
-	var list scheduleList
+	var list manager.ScheduleList
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return err
 	}
