@@ -276,6 +276,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
 	err = srv.Shutdown(sctx) // waits for handlers, which record their logs
+	// Job attempts are in-flight executions too: they get what is left of
+	// the same time.
+	if jerr := a.StopJobs(sctx); jerr != nil {
+		err = errors.Join(err, jerr)
+	}
 	// The sink gets its own time: the shutdown timeout may be spent.
 	fctx, fcancel := context.WithTimeout(context.Background(), o.flushTimeout)
 	defer fcancel()

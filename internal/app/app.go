@@ -1,5 +1,6 @@
 // Package app builds the whole all-in-one application (manager, orchestrator,
-// executor, audit sink, retention, metrics) from a configuration and a store.
+// executor, audit sink, job queue, retention, metrics) from a configuration
+// and a store.
 // `picloud serve` and the integration tests both go through New.
 package app
 
@@ -87,6 +88,8 @@ type App struct {
 	retentionDone chan struct{}
 	stopOnce      sync.Once
 	stopErr       error
+	jobsStopped   bool  // StopJobs ran
+	jobsErr       error // its outcome
 }
 
 // New wires the application on store. Call Start before serving Handler.
@@ -236,11 +239,28 @@ func (a *App) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop stops retention and the job queue (waiting, until ctx ends, for the
-// running attempts, which record their rows), then flushes the sink: every
-// execution recorded before Stop is in the store when it returns nil. Stop
-// the HTTP server first, so that in-flight executions record their logs. It
-// is idempotent.
+// StopJobs stops the job queue: no attempt starts any more, and the running
+// ones finish (cancelled when ctx ends) and record their rows. Stop calls it;
+// `picloud serve` calls it first, within the shutdown timeout that the HTTP
+// server's in-flight requests get too, so that the sink's flush keeps its own
+// time. It is idempotent.
+func (a *App) StopJobs(ctx context.Context) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.queue == nil || !a.started || a.jobsStopped {
+		return a.jobsErr
+	}
+	a.jobsStopped = true
+	if err := a.queue.Stop(ctx); err != nil {
+		a.jobsErr = fmt.Errorf("app: stopping the job queue: %w", err)
+	}
+	return a.jobsErr
+}
+
+// Stop stops retention and the job queue (StopJobs), then flushes the sink:
+// every execution recorded before Stop is in the store when it returns nil.
+// Stop the HTTP server first, so that in-flight executions record their
+// logs. It is idempotent.
 func (a *App) Stop(ctx context.Context) error {
 	a.stopOnce.Do(func() {
 		a.mu.Lock()
@@ -248,14 +268,8 @@ func (a *App) Stop(ctx context.Context) error {
 			a.stopRetention()
 			<-a.retentionDone
 		}
-		started := a.started
 		a.mu.Unlock()
-		var qerr error
-		if a.queue != nil && started {
-			if qerr = a.queue.Stop(ctx); qerr != nil {
-				qerr = fmt.Errorf("app: stopping the job queue: %w", qerr)
-			}
-		}
+		qerr := a.StopJobs(ctx)
 		a.stopErr = errors.Join(qerr, a.sink.Stop(ctx))
 	})
 	return a.stopErr

@@ -538,7 +538,7 @@ func TestBackpressure(t *testing.T) {
 		jc.MaxQueuedPerScript = 2
 		e := newEnv(t, open(t), app.Config{Jobs: jc})
 		// The consumer is slow: each run spins until its timeout.
-		id := e.create("slow", `loop {}`, "timeout_ms", 1500, "max_attempts", 1)
+		id := e.create("slow", `loop {}`, "timeout_ms", 1500, "max_operations", picloud.MaxOperationsLimit, "max_attempts", 1)
 		fast := e.create("fast", `1`)
 		for i := range 2 {
 			if resp, b := e.request("POST", "/fn/slow", nil, "Prefer", "respond-async"); resp.StatusCode != 202 {
@@ -560,6 +560,32 @@ func TestBackpressure(t *testing.T) {
 		// Synchronous calls are not refused by it.
 		if resp, b := e.request("GET", "/fn/fast", nil); resp.StatusCode != 200 {
 			t.Errorf("sync call = %d %s", resp.StatusCode, b)
+		}
+	})
+}
+
+// TestStopRecordsRunningAttempts: Stop stops the job queue before the sink,
+// so that an attempt running at shutdown finishes and its row reaches the
+// store.
+func TestStopRecordsRunningAttempts(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		e := newEnv(t, open(t), app.Config{Jobs: jobsConfig()})
+		e.create("spin", `loop {}`, "timeout_ms", 400, "max_operations", picloud.MaxOperationsLimit, "max_attempts", 1)
+		resp, b := e.request("POST", "/fn/spin", nil, "Prefer", "respond-async")
+		var acc picloud.JobAccepted
+		if json.Unmarshal(b, &acc); resp.StatusCode != 202 {
+			t.Fatalf("async = %d %s", resp.StatusCode, b)
+		}
+		e.job(acc.JobID, picloud.JobRunning)
+		if err := e.app.Stop(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := e.store.QueryExecutions(context.Background(), picloud.ExecutionQuery{JobID: acc.JobID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) != 1 || rows[0].Status != picloud.StatusTimeout || rows[0].Attempt != 1 {
+			t.Fatalf("rows of the attempt running at Stop: %+v", rows)
 		}
 	})
 }

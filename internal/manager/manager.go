@@ -1,6 +1,7 @@
 // Package manager is the control plane's HTTP API: scripts and their versions,
-// validation, test invocations, the execution logs, health, the admin token
-// and the dashboard's sessions. Its routes are listed in internal/app.
+// validation, test invocations, the execution logs, schedules, asynchronous
+// invocations, jobs and dead letters, health, the admin token and the
+// dashboard's sessions. Its routes are listed in internal/app.
 package manager
 
 import (
