@@ -243,6 +243,9 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if cfgPath != "" {
 		fmt.Fprintf(stdout, "  settings from %s\n", cfgPath)
 	}
+	if s.Disabled {
+		fmt.Fprintln(stdout, "  disabled: it answers 503 and its schedules and subscriptions do not fire (--enabled to enable it)")
+	}
 	return nil
 }
 

@@ -256,7 +256,8 @@ func TestTriggerCommandsAgainstServer(t *testing.T) {
 	}
 
 	// A disabled script refuses invocations, async ones too.
-	if out, _, err := cli(t, "deploy", fail, "--disabled"); err != nil {
+	if out, _, err := cli(t, "deploy", fail, "--disabled"); err != nil || !strings.Contains(out, "updated fail (version 1)\n") ||
+		!strings.Contains(out, "  disabled: it answers 503") {
 		t.Fatalf("deploy --disabled: %q %v", out, err)
 	}
 	if s := script("fail"); !s.Disabled {
