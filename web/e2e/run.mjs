@@ -572,6 +572,10 @@ await step('a failed async run is a dead letter: inspected, then re-queued', asy
 	assert.equal(errors.length, 2);
 	for (const e of errors) assert.match(e, /always fails/);
 	await shot('job-dead');
+	// Re-queued from the job view, it runs a third time; the page follows it.
+	await page.getByTestId('job-requeue').click();
+	await until(async () => (await page.getByTestId('job-attempt-row').count()) === 3, 'the third attempt');
+	await page.getByTestId('job-state').filter({ hasText: 'dead' }).waitFor();
 });
 
 await step('async runs show their trigger and link to their job', async () => {
@@ -579,12 +583,13 @@ await step('async runs show their trigger and link to their job', async () => {
 	await page.getByTestId('script-name').filter({ hasText: failing }).waitFor();
 	const list = page.getByTestId('executions');
 	await until(async () => {
-		if ((await list.getByTestId('execution').count()) >= 2) return true;
+		if ((await list.getByTestId('execution').count()) >= 3) return true;
 		await list.getByRole('button', { name: 'Refresh' }).click();
 		return false;
-	}, 'both attempts in the executions list');
-	assert.deepEqual(await list.getByTestId('execution-trigger').allInnerTexts(), ['async', 'async']);
+	}, 'the three attempts in the executions list');
+	assert.deepEqual(await list.getByTestId('execution-trigger').allInnerTexts(), ['async', 'async', 'async']);
 	assert.deepEqual(await list.getByTestId('execution-job-link').allInnerTexts(), [
+		`job #${deadJob}, attempt 3`,
 		`job #${deadJob}, attempt 2`,
 		`job #${deadJob}, attempt 1`
 	]);
@@ -624,6 +629,12 @@ await step('an event reaches its subscriber; the failed run is a dead letter sho
 	assert.match(text, /e2e\.failed/);
 	assert.match(text, new RegExp(`from ${name}-emit`));
 	assert.match(text, /"order": 7/);
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.evaluate(() => window.scrollTo(0, 0));
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(overflow <= 1, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+	await shot('dead-letters-phone');
+	await page.setViewportSize({ width: 1366, height: 900 });
 });
 
 await step('dead letters are discarded', async () => {

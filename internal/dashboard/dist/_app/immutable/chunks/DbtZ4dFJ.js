@@ -1,1 +1,0 @@
-import"./B3bnoCSR.js";
