@@ -257,3 +257,20 @@ func TestSettingFlagsIgnoreEnvironment(t *testing.T) {
 		t.Fatalf("out of range flag: %v", err)
 	}
 }
+
+// FuzzTOMLValue: no value text panics the settings parser, and an array it
+// accepts is a list of strings.
+func FuzzTOMLValue(f *testing.F) {
+	for _, s := range []string{`"a"`, `'b'`, `[]`, `["a", 'b',]`, `[ "a" # c`, `["\u00e9"]`, `0x1F`, `true`, `[`, `["`, `['`, `["a" ,`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		v, err := parseTOMLValue(s)
+		if err == nil && v == nil {
+			t.Fatalf("%q: no value and no error", s)
+		}
+		if l, ok := v.([]string); ok && l == nil {
+			t.Fatalf("%q: a nil list", s)
+		}
+	})
+}
