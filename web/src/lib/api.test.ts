@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import { ApiError, CSRF_HEADER, createClient, errorFromResponse, isAbort, nameProblem, statusForCode } from './api';
+import { ApiError, CSRF_HEADER, createClient, errorFromResponse, isAbort, nameProblem, queryString, statusForCode } from './api';
 
 type Call = { url: string; init: RequestInit };
 
@@ -359,5 +359,14 @@ describe('statusForCode', () => {
 		[undefined, 500]
 	])('%s → %i', (code, status) => {
 		expect(statusForCode(code)).toBe(status);
+	});
+});
+
+describe('queryString', () => {
+	it('keeps the set values only, encoded', () => {
+		expect(queryString({})).toBe('');
+		expect(queryString({ script: undefined, limit: 20 })).toBe('?limit=20');
+		expect(queryString({ script: '', limit: 0 })).toBe('?limit=0');
+		expect(queryString({ script: 'a b&c', limit: undefined })).toBe('?script=a+b%26c');
 	});
 });
