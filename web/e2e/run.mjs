@@ -492,6 +492,13 @@ await step('the executions list shows each run\'s trigger; a cron run names its 
 	await panel.getByTestId('schedule-last-runs').filter({ hasText: 'success' }).waitFor();
 	await panel.scrollIntoViewIfNeeded();
 	await shot('schedules', { fullPage: false });
+	await page.setViewportSize({ width: 390, height: 844 });
+	await page.evaluate(() => window.scrollTo(0, 0));
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(overflow <= 1, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+	await panel.scrollIntoViewIfNeeded();
+	await shot('schedules-phone', { fullPage: false });
+	await page.setViewportSize({ width: 1366, height: 900 });
 });
 
 await step('a schedule pauses, resumes and is deleted', async () => {
