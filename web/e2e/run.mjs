@@ -642,6 +642,9 @@ await step('an event reaches its subscriber; the failed run is a dead letter sho
 	assert.ok(overflow <= 1, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
 	await shot('dead-letters-phone');
 	await page.setViewportSize({ width: 1366, height: 900 });
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await shot('dead-letters-dark');
+	await page.emulateMedia({ colorScheme: 'light' });
 });
 
 await step('dead letters are discarded', async () => {
