@@ -1,10 +1,11 @@
 // Package reliability is PiCloud's reliability suite. Its tests build the real
 // binary, run it as a separate process on loopback and hurt it the ways an
 // operator or an attacker would: kill -9 and SIGTERM under load, kill -9
-// while a schedule fires (its missed firings at restart, by policy), the database
-// cut away under load (through a TCP proxy inside the test), byte-heavy
-// scripts under a process memory limit, sessions minted from what a database
-// reader sees, and script responses that try to act as the dashboard.
+// while a schedule fires (its missed firings at restart, by policy), the
+// database cut away under load (through a TCP proxy inside the test),
+// byte-heavy scripts under a process memory limit, sessions minted from what
+// a database reader sees, and script responses that try to act as the
+// dashboard.
 //
 // The package has no code outside its tests. Run it with
 //
