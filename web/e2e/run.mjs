@@ -458,12 +458,16 @@ await step('run now queues a firing; the job view links its attempt to the execu
 	await sched.getByTestId('schedule-run').click();
 	const ran = sched.getByTestId('schedule-ran');
 	await ran.waitFor();
+	// The panel follows the firing until it is done, then shows it in the last runs and
+	// reloads the executions list.
+	await ran.getByTestId('schedule-ran-state').filter({ hasText: 'succeeded' }).waitFor();
+	await sched.getByTestId('schedule-last-runs').filter({ hasText: 'success' }).waitFor();
+	await page.getByTestId('executions').getByTestId('execution-trigger').filter({ hasText: 'cron' }).waitFor();
 	await ran.getByRole('link').click();
 	await page.getByTestId('job-detail').waitFor();
 	assert.equal(await page.getByTestId('job-trigger').innerText(), 'cron');
 	assert.match(await page.getByTestId('job-schedule').innerText(), /30 9 \* \* \*/);
-	// The page polls the job until it is done.
-	await page.getByTestId('job-state').filter({ hasText: 'succeeded' }).waitFor();
+	assert.equal(await page.getByTestId('job-state').innerText(), 'succeeded');
 	assert.match(await page.getByTestId('job-request').innerText(), /"who": "cron"/, 'the firing carried the body');
 	await shot('job-cron');
 	await page.getByTestId('attempt-execution').first().click();
@@ -488,7 +492,6 @@ await step('the executions list shows each run\'s trigger; a cron run names its 
 	await shot('executions-triggers', { fullPage: false });
 	// The schedule's last runs show the firing.
 	const panel = page.getByTestId('schedules');
-	await panel.getByRole('button', { name: 'Refresh' }).click();
 	await panel.getByTestId('schedule-last-runs').filter({ hasText: 'success' }).waitFor();
 	await panel.scrollIntoViewIfNeeded();
 	await shot('schedules', { fullPage: false });
