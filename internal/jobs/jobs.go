@@ -54,6 +54,12 @@ const (
 // the sink is full); a snooze is not an attempt.
 const snoozeBusy = time.Second
 
+// fetchCooldown is the least time between two fetches of jobs (River's
+// default is 100 ms). A fetch takes up to Workers jobs, so it bounds the
+// throughput of short runs (Workers per cooldown); it costs nothing idle,
+// where PollInterval alone wakes the fetcher.
+const fetchCooldown = 20 * time.Millisecond
+
 // retryAfterFull is the Retry-After (seconds) of a refused invocation.
 const retryAfterFull = 5
 
@@ -138,7 +144,7 @@ func New(cfg Config, store picloud.Store, runner picloud.JobRunner) (*Queue, err
 	rc := &river.Config{
 		ID:                          clientID(),
 		FetchPollInterval:           cfg.PollInterval,
-		FetchCooldown:               min(cfg.PollInterval, river.FetchCooldownDefault),
+		FetchCooldown:               min(cfg.PollInterval, fetchCooldown),
 		Queues:                      map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: cfg.Workers}},
 		Workers:                     workers,
 		RetryPolicy:                 &retryPolicy{base: cfg.RetryBase, max: cfg.RetryMax},

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
@@ -312,6 +313,24 @@ func compact(b []byte) string {
 	return buf.String()
 }
 
+// syncBuffer is a bytes.Buffer for concurrent writers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
 func ptr[T any](v T) *T { return &v }
 
 func TestIdempotencyKey(t *testing.T) {
@@ -459,12 +478,17 @@ func TestSQLiteUnderLoad(t *testing.T) {
 	ctx := context.Background()
 	s := openSQLite(t)
 	r := &runner{store: s}
-	q := start(t, s, r, Config{Workers: 8, MaxQueued: 100000, MaxQueuedPerScript: 100000})
+	// River logs what fails inside it (a completion, a fetch): at warn and
+	// above, into logs.
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	q := start(t, s, r, Config{Workers: 8, MaxQueued: 100000, MaxQueuedPerScript: 100000, Logger: logger})
 	scripts := make([]*picloud.Script, 4)
 	for i := range scripts {
 		scripts[i] = createScript(t, s, &picloud.Script{Name: fmt.Sprintf("load-%d", i), Subscriptions: []string{"tick"}})
 	}
 	const goroutines, each = 16, 40
+	began := time.Now()
 	var wg sync.WaitGroup
 	errs := make(chan error, goroutines*each*2)
 	for g := range goroutines {
@@ -491,6 +515,7 @@ func TestSQLiteUnderLoad(t *testing.T) {
 		})
 	}
 	wg.Wait()
+	t.Logf("queued in %s; %d runs so far", time.Since(began), len(r.Runs()))
 	close(errs)
 	for err := range errs {
 		t.Errorf("under load: %v", err)
@@ -507,5 +532,9 @@ func TestSQLiteUnderLoad(t *testing.T) {
 	})
 	if n := len(r.Runs()); n != want {
 		t.Errorf("%d runs, want %d", n, want)
+	}
+	t.Logf("%d runs in %s", want, time.Since(began))
+	if l := logs.String(); l != "" {
+		t.Errorf("River logged:\n%s", l)
 	}
 }
