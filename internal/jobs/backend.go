@@ -3,6 +3,8 @@ package jobs
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -33,6 +35,9 @@ type riverClient interface {
 type backend struct {
 	client  riverClient
 	migrate func(ctx context.Context) error
+	// rescue, when set, runs at start, before River: it makes the jobs
+	// left running by a process that died ready to run again.
+	rescue func(ctx context.Context) error
 	// unfinished counts the unfinished jobs of a script ("": of all), up
 	// to limit (counting stops there: the bound is all that matters).
 	unfinished func(ctx context.Context, scriptID string, limit int) (int, error)
@@ -62,6 +67,7 @@ func sqliteBackend(db *sql.DB, cfg *river.Config) (*backend, error) {
 	return &backend{
 		client:  client,
 		migrate: migrator[*sql.Tx](driver, cfg),
+		rescue:  func(ctx context.Context) error { return rescue(ctx, client, driver.GetExecutor()) },
 		unfinished: func(ctx context.Context, scriptID string, limit int) (int, error) {
 			var n int
 			err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM river_job
@@ -89,6 +95,37 @@ func postgresBackend(pool *pgxpool.Pool, cfg *river.Config) (*backend, error) {
 			return n, err
 		},
 	}, nil
+}
+
+// rescue makes every running job available again (or, out of attempts, a
+// dead letter), its attempt recorded as interrupted. Only for SQLite: one
+// process uses the database, so at start nothing runs; River's own rescuer
+// would wait RescueStuckJobsAfter (over an hour: a script may run that
+// long). On PostgreSQL another process may be running the job.
+func rescue(ctx context.Context, client riverClient, exec riverdriver.Executor) error {
+	res, err := client.JobList(ctx, river.NewJobListParams().States(rivertype.JobStateRunning).First(10000))
+	if err != nil || len(res.Jobs) == 0 {
+		return err
+	}
+	now := time.Now().UTC()
+	p := &riverdriver.JobRescueManyParams{StuckHorizon: now.Add(time.Second)}
+	for _, row := range res.Jobs {
+		e, err := json.Marshal(rivertype.AttemptError{At: now, Attempt: row.Attempt, Error: "interrupted: the server stopped during the attempt"})
+		if err != nil {
+			return err
+		}
+		state, finalized := rivertype.JobStateAvailable, (*time.Time)(nil)
+		if row.Attempt >= row.MaxAttempts {
+			state, finalized = rivertype.JobStateDiscarded, &now
+		}
+		p.ID = append(p.ID, row.ID)
+		p.Error = append(p.Error, e)
+		p.FinalizedAt = append(p.FinalizedAt, finalized)
+		p.ScheduledAt = append(p.ScheduledAt, now)
+		p.State = append(p.State, string(state))
+	}
+	_, err = exec.JobRescueMany(ctx, p)
+	return err
 }
 
 // migrator returns what applies River's migrations not applied yet.

@@ -198,6 +198,11 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.river.migrate(ctx); err != nil {
 		return fmt.Errorf("jobs: migrate: %w", err)
 	}
+	if q.river.rescue != nil {
+		if err := q.river.rescue(ctx); err != nil {
+			return fmt.Errorf("jobs: rescue interrupted jobs: %w", err)
+		}
+	}
 	// River's work context derives from the one Start gets: it must outlive
 	// ctx (a request's or a start-up timeout's); Stop ends it.
 	if err := q.river.client.Start(context.WithoutCancel(ctx)); err != nil {

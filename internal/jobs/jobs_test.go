@@ -538,3 +538,49 @@ func TestSQLiteUnderLoad(t *testing.T) {
 		t.Errorf("River logged:\n%s", l)
 	}
 }
+
+// TestSQLiteRescuesAtStart: a job left running by a process that died runs
+// again at the next start (SQLite has one process), its interrupted attempt
+// recorded; one out of attempts is a dead letter.
+func TestSQLiteRescuesAtStart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openSQLite(t)
+	r := &runner{store: s}
+	q, err := New(Config{PollInterval: 50 * time.Millisecond}, s, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.river.migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sc := createScript(t, s, &picloud.Script{Name: "a", MaxAttempts: 2})
+	again, _, err := q.Enqueue(ctx, sc, &picloud.JobRequest{Method: "POST"}, picloud.EnqueueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, _, err := q.Enqueue(ctx, sc, &picloud.JobRequest{Method: "POST"}, picloud.EnqueueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The dead process: both running, the second at its last attempt.
+	if _, err := s.(sqliteStore).WriterDB().ExecContext(ctx, `UPDATE river_job SET state = 'running',
+		attempt = CASE id WHEN ? THEN 1 ELSE 2 END, attempted_at = datetime('now', 'subsec', '-1 second')`, again.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := q.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(context.Background()) })
+	job := waitState(t, q, again.ID, picloud.JobSucceeded, 10*time.Second)
+	if job.Attempt != 2 || len(job.Errors) != 1 || !strings.HasPrefix(job.Errors[0].Error, "interrupted") {
+		t.Errorf("rescued job: %+v", job)
+	}
+	job, err = q.Job(ctx, dead.ID)
+	if err != nil || job.State != picloud.JobDead || len(job.Errors) != 1 {
+		t.Errorf("rescued job out of attempts: %v %+v", err, job)
+	}
+	if runs := r.Runs(); len(runs) != 1 || runs[0].JobID != again.ID || runs[0].Attempt != 2 {
+		t.Errorf("runs: %+v", runs)
+	}
+}

@@ -73,11 +73,15 @@ func (q *Queue) admit(ctx context.Context, sc *picloud.Script) error {
 // not apply (the emit budget and the chain depth bound events).
 func (q *Queue) Publish(ctx context.Context, from *picloud.Script, events []picloud.Event) error {
 	var params []river.InsertManyParams
+	var emitter string
+	if from != nil {
+		emitter = from.Name
+	}
 	for _, ev := range events {
 		if ev.ID == "" {
 			ev.ID = uuid.NewString()
 		}
-		ev.EmittedBy = cmp.Or(ev.EmittedBy, from.Name)
+		ev.EmittedBy = cmp.Or(ev.EmittedBy, emitter)
 		ev.Depth = max(ev.Depth, 1)
 		subs, err := q.store.SubscribedScripts(ctx, ev.Topic)
 		if err != nil {
