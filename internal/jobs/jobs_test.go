@@ -12,10 +12,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/metrics"
 )
 
 func TestRetryDelay(t *testing.T) {
@@ -136,7 +138,8 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 		s := open(t)
 		r := &runner{store: s}
 		r.setOutcome(func(*picloud.JobRun) (picloud.ExecutionStatus, error) { return picloud.StatusError, nil })
-		q := start(t, s, r, Config{})
+		m := metrics.New(nil)
+		q := start(t, s, r, Config{Metrics: m})
 		sc := createScript(t, s, &picloud.Script{Name: "flaky"}) // max_attempts 0: 3
 		job, _, err := q.Enqueue(ctx, sc, &picloud.JobRequest{Method: "POST", Path: "/fn/flaky"}, picloud.EnqueueOptions{})
 		if err != nil {
@@ -190,6 +193,15 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 		}
 		if dead, err := q.DeadLetters(ctx, "", 0); err != nil || len(dead) != 0 {
 			t.Errorf("dead letters after the requeue: %v %+v", err, dead)
+		}
+		for result, want := range map[string]float64{resultRetried: 2, resultDead: 1, resultSucceeded: 1} {
+			if got := testutil.ToFloat64(m.JobsFinished.WithLabelValues("async", result)); got != want {
+				t.Errorf("jobs finished %s: %g, want %g", result, got, want)
+			}
+		}
+		// The latency of the first attempt only (and of the requeued run's).
+		if n := histogramCount(t, m, "picloud_job_latency_seconds"); n < 1 || n > 2 {
+			t.Errorf("job latency samples: %d", n)
 		}
 		// Only dead jobs are requeued or discarded.
 		_, err = q.Requeue(ctx, job.ID)
@@ -313,6 +325,24 @@ func compact(b []byte) string {
 	return buf.String()
 }
 
+// histogramCount is the number of samples of the histogram name.
+func histogramCount(t *testing.T, m *metrics.Metrics, name string) uint64 {
+	t.Helper()
+	mfs, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, mf := range mfs {
+		if mf.GetName() == name {
+			for _, metric := range mf.GetMetric() {
+				n += metric.GetHistogram().GetSampleCount()
+			}
+		}
+	}
+	return n
+}
+
 // syncBuffer is a bytes.Buffer for concurrent writers.
 type syncBuffer struct {
 	mu  sync.Mutex
@@ -383,7 +413,8 @@ func TestBackpressure(t *testing.T) {
 			<-release
 			return picloud.StatusSuccess, nil
 		})
-		q := start(t, s, r, Config{MaxQueuedPerScript: 2, MaxQueued: 3})
+		m := metrics.New(nil)
+		q := start(t, s, r, Config{MaxQueuedPerScript: 2, MaxQueued: 3, Metrics: m})
 		t.Cleanup(func() { close(release) }) // before the queue stops (cleanups run last first)
 		a := createScript(t, s, &picloud.Script{Name: "a"})
 		b := createScript(t, s, &picloud.Script{Name: "b"})
@@ -415,6 +446,19 @@ func TestBackpressure(t *testing.T) {
 		n, err := q.river.unfinished(ctx, "", 100)
 		if err != nil || n != 4 {
 			t.Errorf("unfinished: %d %v, want 4", n, err)
+		}
+		if got := testutil.ToFloat64(m.JobsRefused.WithLabelValues("queue_full")); got != 2 {
+			t.Errorf("refused: %g, want 2", got)
+		}
+		if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(`
+# HELP picloud_jobs_queued Unfinished jobs: queued, scheduled, retrying or running.
+# TYPE picloud_jobs_queued gauge
+picloud_jobs_queued 4
+# HELP picloud_events_delivered_total Subscriber runs queued for published events.
+# TYPE picloud_events_delivered_total counter
+picloud_events_delivered_total 1
+`), "picloud_jobs_queued", "picloud_events_delivered_total"); err != nil {
+			t.Error(err)
 		}
 	})
 }
