@@ -35,6 +35,9 @@ type riverClient interface {
 type backend struct {
 	client  riverClient
 	migrate func(ctx context.Context) error
+	// sleeps says the client may be stopped while no job is unfinished
+	// (SQLite; see sleep.go).
+	sleeps bool
 	// rescue, when set, runs at start, before River: it makes the jobs
 	// left running by a process that died ready to run again.
 	rescue func(ctx context.Context) error
@@ -67,6 +70,7 @@ func sqliteBackend(db *sql.DB, cfg *river.Config) (*backend, error) {
 	return &backend{
 		client:  client,
 		migrate: migrator[*sql.Tx](driver, cfg),
+		sleeps:  true,
 		rescue:  func(ctx context.Context) error { return rescue(ctx, client, driver.GetExecutor()) },
 		unfinished: func(ctx context.Context, scriptID string, limit int) (int, error) {
 			var n int

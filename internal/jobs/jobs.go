@@ -13,6 +13,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -111,6 +112,13 @@ type Queue struct {
 
 	wake chan struct{} // SchedulesChanged: replan now
 
+	// The River client's keeper, when it sleeps (see sleep.go).
+	poke       chan struct{}
+	stopRiver  chan context.Context
+	riverDone  chan error
+	awake      atomic.Bool
+	sleepAfter time.Duration
+
 	mu        sync.Mutex
 	state     int // 0 new, 1 started, 2 stopped
 	startedAt time.Time
@@ -136,7 +144,7 @@ func New(cfg Config, store picloud.Store, runner picloud.JobRunner) (*Queue, err
 	q := &Queue{
 		cfg: cfg, store: store, runner: runner, log: cfg.Logger,
 		m:    newQueueMetrics(cfg.Metrics),
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), sleepAfter: sleepAfter,
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{q: q})
@@ -203,12 +211,17 @@ func (q *Queue) Start(ctx context.Context) error {
 			return fmt.Errorf("jobs: rescue interrupted jobs: %w", err)
 		}
 	}
-	// River's work context derives from the one Start gets: it must outlive
-	// ctx (a request's or a start-up timeout's); Stop ends it.
-	if err := q.river.client.Start(context.WithoutCancel(ctx)); err != nil {
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if q.river.sleeps {
+		q.poke, q.stopRiver, q.riverDone = make(chan struct{}, 1), make(chan context.Context), make(chan error, 1)
+		go q.keep(pctx, q.stopRiver, q.riverDone)
+		q.wakeUp() // jobs left from the last run
+	} else if err := q.river.client.Start(context.WithoutCancel(ctx)); err != nil {
+		// River's work context derives from the one Start gets: it must
+		// outlive ctx (a request's or a start-up timeout's); Stop ends it.
+		cancel()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
-	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	q.state, q.startedAt, q.cancel = 1, time.Now(), cancel
 	q.planned = make(chan struct{})
 	go func() {
@@ -231,17 +244,11 @@ func (q *Queue) Stop(ctx context.Context) error {
 	q.state = 2
 	q.cancel()
 	<-q.planned
-	err := q.river.client.Stop(ctx)
-	if err != nil {
-		// The attempts still running outlived ctx: cancel them, and give
-		// them a moment to record their outcome.
-		hard, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if herr := q.river.client.StopAndCancel(hard); herr != nil {
-			return fmt.Errorf("jobs: stop: %w", errors.Join(err, herr))
-		}
+	if q.river.sleeps {
+		q.stopRiver <- ctx
+		return <-q.riverDone
 	}
-	return nil
+	return q.stopClient(ctx)
 }
 
 // clientID names this process's River client uniquely (River's default, the

@@ -40,6 +40,7 @@ func (q *Queue) Enqueue(ctx context.Context, sc *picloud.Script, req *picloud.Jo
 	if err != nil {
 		return nil, false, fmt.Errorf("jobs: enqueue %s: %w", sc.Name, err)
 	}
+	q.wakeUp()
 	job, err := q.job(ctx, res.Job, false)
 	return job, res.UniqueSkippedAsDuplicate, err
 }
@@ -104,6 +105,7 @@ func (q *Queue) Publish(ctx context.Context, from *picloud.Script, events []picl
 		if _, err := q.river.client.InsertMany(ctx, params); err != nil {
 			return fmt.Errorf("jobs: publish: %w", err)
 		}
+		q.wakeUp()
 	}
 	q.m.published(len(events), len(params))
 	return nil
@@ -162,6 +164,7 @@ func (q *Queue) Requeue(ctx context.Context, id string) (*picloud.Job, error) {
 	if row, err = q.river.client.JobRetry(ctx, row.ID); err != nil {
 		return nil, fmt.Errorf("jobs: requeue %s: %w", id, err)
 	}
+	q.wakeUp()
 	if err := q.flush(ctx); err != nil {
 		return nil, err
 	}
@@ -214,6 +217,7 @@ func (q *Queue) insertFiring(ctx context.Context, sc *picloud.Script, s *picloud
 	if err != nil {
 		return nil, fmt.Errorf("jobs: fire schedule %s: %w", s.ID, err)
 	}
+	q.wakeUp()
 	return res, nil
 }
 
