@@ -161,7 +161,9 @@ func (q *Queue) fire(ctx context.Context, p *planned, now time.Time) {
 	// The insert came first: a crash between the two leaves the firing
 	// queued and last_scheduled_at behind, which the next start's unique
 	// insert of the same firing absorbs.
-	if _, err := q.store.AdvanceSchedule(ctx, p.s.ID, at); err != nil && ctx.Err() == nil {
+	// A schedule deleted since the load is not found: its firing is
+	// skipped when it runs, and the delete's replan drops it.
+	if _, err := q.store.AdvanceSchedule(ctx, p.s.ID, at); err != nil && ctx.Err() == nil && picloud.ErrorCode(err) != picloud.ENotFound {
 		q.log.Warn("jobs: advance schedule", "schedule", p.s.ID, "error", err)
 	}
 	p.next, p.retry = p.cron.Next(at), time.Time{}
