@@ -231,3 +231,30 @@ func TestMissedFirings(t *testing.T) {
 		})
 	}
 }
+
+// TestFailedFiringRetried: a failing firing is retried like any job, then
+// is a dead letter.
+func TestFailedFiringRetried(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, open func(t *testing.T) picloud.Store) {
+		ctx := context.Background()
+		s := open(t)
+		r := &runner{store: s}
+		r.setOutcome(func(*picloud.JobRun) (picloud.ExecutionStatus, error) { return picloud.StatusError, nil })
+		q := start(t, s, r, Config{RetryBase: 50 * time.Millisecond})
+		sc := createScript(t, s, &picloud.Script{Name: "a", MaxAttempts: 2})
+		sch := createSchedule(t, s, &picloud.Schedule{ScriptID: sc.ID, Cron: "@yearly", Enabled: true})
+		job, err := q.FireSchedule(ctx, sch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		job = waitState(t, q, job.ID, picloud.JobDead, 10*time.Second)
+		if job.Attempt != 2 || len(job.Attempts) != 2 || len(job.Errors) != 2 || job.Schedule == nil {
+			t.Errorf("dead firing: %+v", job)
+		}
+		dead, err := q.DeadLetters(ctx, sc.ID, 10)
+		if err != nil || len(dead) != 1 || dead[0].ID != job.ID {
+			t.Errorf("dead letters: %v %+v", err, dead)
+		}
+	})
+}

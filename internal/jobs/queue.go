@@ -202,15 +202,15 @@ func (q *Queue) FireSchedule(ctx context.Context, s *picloud.Schedule) (*picloud
 	return q.job(ctx, res.Job, false)
 }
 
-// insertFiring inserts the firing of s at at: one attempt (a failed firing
-// is not retried; the next one comes), unique over every state.
+// insertFiring inserts the firing of s at at, with the script's attempts
+// like any job, unique over every state.
 func (q *Queue) insertFiring(ctx context.Context, sc *picloud.Script, s *picloud.Schedule, at time.Time, manual bool) (*rivertype.JobInsertResult, error) {
 	args := cronArgs{
 		ScriptID: sc.ID, ScriptName: sc.Name, ScheduleID: s.ID, Cron: s.Cron, Body: s.Body,
 		ScheduledAt: at.UTC(), Manual: manual,
 	}
 	res, err := q.river.client.Insert(ctx, args, &river.InsertOpts{
-		MaxAttempts: 1,
+		MaxAttempts: maxAttempts(sc),
 		Tags:        []string{scriptTag(sc.ID)},
 		UniqueOpts:  river.UniqueOpts{ByArgs: true, ByState: allStates},
 	})

@@ -115,18 +115,18 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, run *picloud.Jo
 	return q.failed(row, trigger, errors.New(msg))
 }
 
-// failed ends an attempt that failed. A firing gets one attempt: it is
-// cancelled (a dead letter kept 24 h, not the 30 days of discarded jobs: a
-// failing per-second schedule makes many); the next firing comes anyway.
+// failed ends an attempt that failed: River retries the job, or, out of
+// attempts, discards it (a dead letter, kept 30 days). A firing out of
+// attempts is cancelled instead: a dead letter too, kept 24 h, as a failing
+// per-second schedule makes thousands a day.
 func (q *Queue) failed(row *rivertype.JobRow, trigger string, err error) error {
-	switch {
-	case trigger == string(picloud.TriggerCron):
-		q.m.finished(trigger, resultDead)
-		return river.JobCancel(err)
-	case row.Attempt >= row.MaxAttempts:
-		q.m.finished(trigger, resultDead)
-	default:
+	if row.Attempt < row.MaxAttempts {
 		q.m.finished(trigger, resultRetried)
+		return err
+	}
+	q.m.finished(trigger, resultDead)
+	if trigger == string(picloud.TriggerCron) {
+		return river.JobCancel(err)
 	}
 	return err
 }
