@@ -38,8 +38,9 @@ func (q *Queue) wakeUp() {
 }
 
 // keep runs River's client on SQLite: started while jobs are unfinished,
-// stopped once none has been for sleepAfter, until ctx ends (Stop), when it
-// stops the client with the context stop sends and returns.
+// stopped once none has been for sleepAfter. Stop cancels ctx, then sends
+// its own context on stop: keep stops the client with it, answers on done
+// and returns.
 func (q *Queue) keep(ctx context.Context, stop <-chan context.Context, done chan<- error) {
 	var (
 		awake    bool
