@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -35,9 +36,10 @@ type riverClient interface {
 type backend struct {
 	client  riverClient
 	migrate func(ctx context.Context) error
-	// sleeps says the client may be stopped while no job is unfinished
-	// (SQLite; see sleep.go).
-	sleeps bool
+	// listen, when set (PostgreSQL), listens for River's insert
+	// notifications on a connection of its own and calls wake on each,
+	// until ctx ends or the connection fails (see sleep.go).
+	listen func(ctx context.Context, wake func()) error
 	// rescue, when set, runs at start, before River: it makes the jobs
 	// left running by a process that died ready to run again.
 	rescue func(ctx context.Context) error
@@ -70,7 +72,6 @@ func sqliteBackend(db *sql.DB, cfg *river.Config) (*backend, error) {
 	return &backend{
 		client:  client,
 		migrate: migrator[*sql.Tx](driver, cfg),
-		sleeps:  true,
 		rescue:  func(ctx context.Context) error { return rescue(ctx, client, driver.GetExecutor()) },
 		unfinished: func(ctx context.Context, scriptID string, limit int) (int, error) {
 			var n int
@@ -91,6 +92,9 @@ func postgresBackend(pool *pgxpool.Pool, cfg *river.Config) (*backend, error) {
 	return &backend{
 		client:  client,
 		migrate: migrator(driver, cfg),
+		listen: func(ctx context.Context, wake func()) error {
+			return listenInserts(ctx, pool, wake)
+		},
 		unfinished: func(ctx context.Context, scriptID string, limit int) (int, error) {
 			var n int
 			err := pool.QueryRow(ctx, `SELECT count(*) FROM (SELECT 1 FROM river_job
@@ -130,6 +134,31 @@ func rescue(ctx context.Context, client riverClient, exec riverdriver.Executor) 
 	}
 	_, err = exec.JobRescueMany(ctx, p)
 	return err
+}
+
+// listenInserts listens for River's insert notifications (channel
+// "<schema>.river_insert", River's naming) on a connection outside the
+// pool, whose connections are for work, and calls wake on each.
+func listenInserts(ctx context.Context, pool *pgxpool.Pool, wake func()) error {
+	conn, err := pgx.ConnectConfig(ctx, pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var schema string
+	if err := conn.QueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "LISTEN "+pgx.Identifier{schema + ".river_insert"}.Sanitize()); err != nil {
+		return err
+	}
+	wake() // a job inserted before the LISTEN
+	for {
+		if _, err := conn.WaitForNotification(ctx); err != nil {
+			return err
+		}
+		wake()
+	}
 }
 
 // migrator returns what applies River's migrations not applied yet.

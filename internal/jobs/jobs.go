@@ -112,10 +112,11 @@ type Queue struct {
 
 	wake chan struct{} // SchedulesChanged: replan now
 
-	// The River client's keeper, when it sleeps (see sleep.go).
+	// The River client's keeper (see sleep.go).
 	poke       chan struct{}
 	stopRiver  chan context.Context
 	riverDone  chan error
+	listening  chan struct{} // closed when the listener returns
 	awake      atomic.Bool
 	sleepAfter time.Duration
 
@@ -144,7 +145,7 @@ func New(cfg Config, store picloud.Store, runner picloud.JobRunner) (*Queue, err
 	q := &Queue{
 		cfg: cfg, store: store, runner: runner, log: cfg.Logger,
 		m:    newQueueMetrics(cfg.Metrics),
-		wake: make(chan struct{}, 1), sleepAfter: sleepAfter,
+		wake: make(chan struct{}, 1), poke: make(chan struct{}, 1), sleepAfter: sleepAfter,
 	}
 	workers := river.NewWorkers()
 	river.AddWorker(workers, &runWorker{q: q})
@@ -211,17 +212,20 @@ func (q *Queue) Start(ctx context.Context) error {
 			return fmt.Errorf("jobs: rescue interrupted jobs: %w", err)
 		}
 	}
+	// The keeper starts River's client when a job is unfinished (see
+	// sleep.go); the contexts outlive ctx (a start-up timeout's): Stop ends
+	// them.
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	if q.river.sleeps {
-		q.poke, q.stopRiver, q.riverDone = make(chan struct{}, 1), make(chan context.Context), make(chan error, 1)
-		go q.keep(pctx, q.stopRiver, q.riverDone)
-		q.wakeUp() // jobs left from the last run
-	} else if err := q.river.client.Start(context.WithoutCancel(ctx)); err != nil {
-		// River's work context derives from the one Start gets: it must
-		// outlive ctx (a request's or a start-up timeout's); Stop ends it.
-		cancel()
-		return fmt.Errorf("jobs: start: %w", err)
-	}
+	q.stopRiver, q.riverDone = make(chan context.Context), make(chan error, 1)
+	go q.keep(pctx, q.stopRiver, q.riverDone)
+	q.listening = make(chan struct{})
+	go func() {
+		defer close(q.listening)
+		if q.river.listen != nil {
+			q.listen(pctx)
+		}
+	}()
+	q.wakeUp() // jobs left from the last run
 	q.state, q.startedAt, q.cancel = 1, time.Now(), cancel
 	q.planned = make(chan struct{})
 	go func() {
@@ -244,11 +248,9 @@ func (q *Queue) Stop(ctx context.Context) error {
 	q.state = 2
 	q.cancel()
 	<-q.planned
-	if q.river.sleeps {
-		q.stopRiver <- ctx
-		return <-q.riverDone
-	}
-	return q.stopClient(ctx)
+	<-q.listening
+	q.stopRiver <- ctx
+	return <-q.riverDone
 }
 
 // clientID names this process's River client uniquely (River's default, the

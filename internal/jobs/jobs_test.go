@@ -630,58 +630,76 @@ func TestSQLiteRescuesAtStart(t *testing.T) {
 	}
 }
 
-// TestSQLiteSleeps: on SQLite River's client runs only while jobs are
-// unfinished; an insert wakes it.
-func TestSQLiteSleeps(t *testing.T) {
+// TestSleeps: River's client runs only while jobs are unfinished; an
+// insert wakes it, on PostgreSQL also another process's.
+func TestSleeps(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	s := openSQLite(t)
-	r := &runner{store: s}
-	q, err := New(Config{PollInterval: 50 * time.Millisecond}, s, r)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q.sleepAfter = 200 * time.Millisecond
-	if err := q.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := q.Stop(context.Background()); err != nil {
-			t.Error(err)
+	stores(t, func(t *testing.T, open func(t *testing.T) picloud.Store) {
+		ctx := context.Background()
+		s := open(t)
+		r := &runner{store: s}
+		q, err := New(Config{PollInterval: 50 * time.Millisecond}, s, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.sleepAfter = 200 * time.Millisecond
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := q.Stop(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+		sc := createScript(t, s, &picloud.Script{Name: "a", Subscriptions: []string{"again"}})
+		sch := createSchedule(t, s, &picloud.Schedule{ScriptID: sc.ID, Cron: "@yearly", Enabled: true})
+		time.Sleep(50 * time.Millisecond)
+		if q.awake.Load() {
+			t.Error("awake with no job")
+		}
+		steps := 3
+		if s.Kind() == "postgres" {
+			steps = 4
+		}
+		for i := range steps {
+			var id string
+			switch i {
+			case 0:
+				job, _, err := q.Enqueue(ctx, sc, &picloud.JobRequest{Method: "POST"}, picloud.EnqueueOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = job.ID
+			case 1:
+				job, err := q.FireSchedule(ctx, sch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = job.ID
+			case 2:
+				if err := q.Publish(ctx, sc, []picloud.Event{{Topic: "again", Payload: json.RawMessage(`1`)}}); err != nil {
+					t.Fatal(err)
+				}
+				eventually(t, 5*time.Second, "the event run", func() bool { return len(r.Runs()) == 3 })
+				id = r.Runs()[2].JobID
+			case 3:
+				// Another process inserts (a queue that only inserts):
+				// River's notification wakes this one.
+				other, err := New(Config{}, reopenPostgres(t, s), &runner{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				job, _, err := other.Enqueue(ctx, sc, &picloud.JobRequest{Method: "POST"}, picloud.EnqueueOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id = job.ID
+			}
+			waitState(t, q, id, picloud.JobSucceeded, 5*time.Second)
+			eventually(t, 5*time.Second, "River asleep", func() bool { return !q.awake.Load() })
+		}
+		if n := len(r.Runs()); n != steps {
+			t.Errorf("%d runs, want %d", n, steps)
 		}
 	})
-	sc := createScript(t, s, &picloud.Script{Name: "a", Subscriptions: []string{"again"}})
-	sch := createSchedule(t, s, &picloud.Schedule{ScriptID: sc.ID, Cron: "@yearly", Enabled: true})
-	time.Sleep(50 * time.Millisecond)
-	if q.awake.Load() {
-		t.Error("awake with no job")
-	}
-	for i := range 3 {
-		var id string
-		switch i {
-		case 0:
-			job, _, err := q.Enqueue(ctx, sc, &picloud.JobRequest{Method: "POST"}, picloud.EnqueueOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			id = job.ID
-		case 1:
-			job, err := q.FireSchedule(ctx, sch)
-			if err != nil {
-				t.Fatal(err)
-			}
-			id = job.ID
-		case 2:
-			if err := q.Publish(ctx, sc, []picloud.Event{{Topic: "again", Payload: json.RawMessage(`1`)}}); err != nil {
-				t.Fatal(err)
-			}
-			eventually(t, 5*time.Second, "the event run", func() bool { return len(r.Runs()) == 3 })
-			id = r.Runs()[2].JobID
-		}
-		waitState(t, q, id, picloud.JobSucceeded, 5*time.Second)
-		eventually(t, 5*time.Second, "River asleep", func() bool { return !q.awake.Load() })
-	}
-	if n := len(r.Runs()); n != 3 {
-		t.Errorf("%d runs, want 3", n)
-	}
 }

@@ -7,51 +7,69 @@ import (
 	"time"
 )
 
-// On SQLite River's client sleeps (is stopped) while no job is unfinished.
-// Running, it wakes up more than twenty times a second whatever the poll
-// interval (its completer ticks every 50 ms; its producer polls, its elector
-// and its queue settings poll query the database every few seconds):
-// measured, about 200 ms of CPU per 30 s, against 0.2 ms for an idle
-// process without it. One process uses a SQLite database, so this process
-// inserts every job: each insert wakes the client (River then fetches at
-// once), and a client without unfinished jobs for sleepAfter stops. It runs
-// as long as any job waits, a retry's backoff included, so River's
-// scheduler and maintenance (the job cleaner) run then. On PostgreSQL other
-// processes insert too, announced by LISTEN/NOTIFY: the client runs all the
-// time.
+// River's client sleeps (is stopped) while no job is unfinished. Running, it
+// wakes up more than twenty times a second whatever the poll interval (its
+// completer ticks every 50 ms; its producer, elector and queue settings poll
+// query the database every few seconds): measured, about 200 ms of CPU per
+// 30 s, against 0.2 ms for an idle process without it.
+//
+// Each job this process inserts wakes the client (River then fetches at
+// once); a client without unfinished jobs for sleepAfter stops. It runs as
+// long as any job waits, a retry's backoff included, so River's scheduler
+// and maintenance (the job cleaner) run then. On SQLite one process uses the
+// database, so it inserts every job. On PostgreSQL other processes insert
+// too: a connection of its own listens, while the client sleeps, for River's
+// insert notifications, and a check every PlanRefresh finds the rest (a job
+// left running by a process that died).
 const (
 	sleepAfter = 30 * time.Second // no unfinished job for this long: sleep
 	sleepCheck = 5 * time.Second  // how often an awake client checks
-	wakeRetry  = 5 * time.Second  // after a failed start
+	wakeRetry  = 5 * time.Second  // after a failed start or listen
 )
 
 // wakeUp tells the keeper that a job may be waiting. It never blocks: a
 // River worker calls it (through Publish).
 func (q *Queue) wakeUp() {
-	if q.poke == nil {
-		return
-	}
 	select {
 	case q.poke <- struct{}{}:
 	default: // a wake-up is pending already
 	}
 }
 
-// keep runs River's client on SQLite: started while jobs are unfinished,
-// stopped once none has been for sleepAfter. Stop cancels ctx, then sends
-// its own context on stop: keep stops the client with it, answers on done
-// and returns.
+// keep runs River's client: started while jobs are unfinished, stopped once
+// none has been for sleepAfter. Stop cancels ctx, then sends its own context
+// on stop: keep stops the client with it, answers on done and returns.
 func (q *Queue) keep(ctx context.Context, stop <-chan context.Context, done chan<- error) {
 	var (
 		awake    bool
-		ticker   *time.Ticker
+		ticker   *time.Ticker // awake: the idle check; asleep: PostgreSQL's check
 		lastBusy time.Time
 	)
-	asleep := func() {
-		ticker.Stop()
-		ticker, awake = nil, false
-		q.awake.Store(false)
+	setTicker := func(d time.Duration) {
+		if ticker != nil {
+			ticker.Stop()
+			ticker = nil
+		}
+		if d > 0 {
+			ticker = time.NewTicker(d)
+		}
 	}
+	asleep := func() {
+		awake = false
+		q.awake.Store(false)
+		if q.river.listen != nil {
+			setTicker(q.cfg.PlanRefresh)
+		} else {
+			setTicker(0) // SQLite: nothing to check, no timer at all
+		}
+	}
+	woke := func() {
+		awake, lastBusy = true, time.Now()
+		q.awake.Store(true)
+		setTicker(min(sleepCheck, max(q.sleepAfter/2, time.Millisecond)))
+	}
+	asleep()
+	defer setTicker(0)
 	for {
 		var tick <-chan time.Time
 		if ticker != nil {
@@ -62,32 +80,21 @@ func (q *Queue) keep(ctx context.Context, stop <-chan context.Context, done chan
 			var err error
 			if awake {
 				err = q.stopClient(c)
-				asleep()
 			}
 			done <- err
 			return
 		case <-q.poke:
 			lastBusy = time.Now()
-			if awake {
-				continue
+			if !awake && q.start(ctx) {
+				woke()
 			}
-			n, err := q.river.unfinished(ctx, "", 1)
-			if err == nil && n == 0 {
-				continue // a duplicate insert, a requeue of nothing
-			}
-			if err == nil {
-				err = q.river.client.Start(context.WithoutCancel(ctx))
-			}
-			if err != nil {
-				if ctx.Err() == nil {
-					q.log.Warn("jobs: start River", "error", err)
-					time.AfterFunc(wakeRetry, q.wakeUp)
+		case <-tick:
+			if !awake {
+				if q.start(ctx) {
+					woke()
 				}
 				continue
 			}
-			awake, ticker = true, time.NewTicker(min(sleepCheck, max(q.sleepAfter/2, time.Millisecond)))
-			q.awake.Store(true)
-		case <-tick:
 			n, err := q.river.unfinished(ctx, "", 1)
 			if err != nil || n > 0 {
 				lastBusy = time.Now()
@@ -105,6 +112,44 @@ func (q *Queue) keep(ctx context.Context, stop <-chan context.Context, done chan
 			}
 			asleep()
 			q.wakeUp() // recount: an insert may have come before the stop
+		}
+	}
+}
+
+// start starts River's client if a job is unfinished, and reports whether
+// it did.
+func (q *Queue) start(ctx context.Context) bool {
+	n, err := q.river.unfinished(ctx, "", 1)
+	if err == nil && n == 0 {
+		return false // a duplicate insert, a requeue of nothing
+	}
+	if err == nil {
+		err = q.river.client.Start(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			q.log.Warn("jobs: start River", "error", err)
+			time.AfterFunc(wakeRetry, q.wakeUp)
+		}
+		return false
+	}
+	return true
+}
+
+// listen wakes the keeper on each insert notification until ctx ends,
+// reconnecting after a failure (and waking the keeper then: notifications
+// may have been missed).
+func (q *Queue) listen(ctx context.Context) {
+	for {
+		err := q.river.listen(ctx, q.wakeUp)
+		if ctx.Err() != nil {
+			return
+		}
+		q.log.Warn("jobs: listen for other processes' jobs", "error", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wakeRetry):
 		}
 	}
 }
