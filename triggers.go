@@ -210,6 +210,46 @@ type JobAccepted struct {
 	Existing bool `json:"existing,omitempty"`
 }
 
+// MaxIdempotencyKeyBytes bounds an Idempotency-Key header: it is stored
+// with the job and is part of its uniqueness.
+const MaxIdempotencyKeyBytes = 255
+
+// ValidIdempotencyKey checks an Idempotency-Key header's value ("" is no
+// key): at most MaxIdempotencyKeyBytes of printable ASCII. Both routes that
+// queue a run (Prefer: respond-async and /api/scripts/{id}/async) apply it.
+func ValidIdempotencyKey(key string) error {
+	if len(key) > MaxIdempotencyKeyBytes {
+		return fieldError("Idempotency-Key", "Idempotency-Key is over %d bytes", MaxIdempotencyKeyBytes)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x20 || key[i] > 0x7e {
+			return fieldError("Idempotency-Key", "Idempotency-Key must be printable ASCII")
+		}
+	}
+	return nil
+}
+
+// ScheduleList answers the schedule lists.
+type ScheduleList struct {
+	Items []*Schedule `json:"items"`
+}
+
+// JobList answers GET /api/dead-letters.
+type JobList struct {
+	Items []*Job `json:"items"`
+}
+
+// PreviewRequest is the body of POST /api/schedules/preview.
+type PreviewRequest struct {
+	Cron     string `json:"cron"`
+	Timezone string `json:"timezone"`
+}
+
+// PreviewResponse answers it: the next firing times.
+type PreviewResponse struct {
+	NextRuns []Time `json:"next_runs"`
+}
+
 // ExecutionQuery selects execution logs (newest first). Empty fields match
 // everything; Limit 0 means 50.
 type ExecutionQuery struct {

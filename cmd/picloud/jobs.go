@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/picloud/picloud"
-	"github.com/picloud/picloud/internal/manager"
 )
 
 const jobsUsage = `usage:
@@ -127,7 +126,7 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 			_, err := stdout.Write(raw)
 			return err
 		}
-		var list manager.JobList
+		var list picloud.JobList
 		if err := json.Unmarshal(raw, &list); err != nil {
 			return err
 		}

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/picloud/picloud"
-	"github.com/picloud/picloud/internal/manager"
 )
 
 const scheduleUsage = `usage:
@@ -113,7 +112,7 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			tz = *timezone.v
 		}
 		var raw json.RawMessage
-		in := manager.PreviewRequest{Cron: pos[0], Timezone: tz}
+		in := picloud.PreviewRequest{Cron: pos[0], Timezone: tz}
 		if err := c.do(ctx, "POST", "/api/schedules/preview", in, &raw); err != nil {
 			return cronError(err, pos[0])
 		}
@@ -121,7 +120,7 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 			_, err := stdout.Write(raw)
 			return err
 		}
-		var p manager.PreviewResponse
+		var p picloud.PreviewResponse
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return err
 		}
@@ -206,7 +205,7 @@ func scheduleLs(ctx context.Context, c *client, pos []string, stdout io.Writer) 
 		_, err := stdout.Write(raw)
 		return err
 	}
-	var list manager.ScheduleList
+	var list picloud.ScheduleList
 	if err := json.Unmarshal(raw, &list); err != nil {
 		return err
 	}

@@ -56,6 +56,14 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(append(b, '\n'))
 }
 
+// WriteAccepted answers 202 Accepted for a queued run: its job's id, and
+// Location naming the job (GET /api/jobs/{id}). Existing says an
+// Idempotency-Key matched an earlier job.
+func WriteAccepted(w http.ResponseWriter, jobID string, existing bool) {
+	w.Header().Set("Location", "/api/jobs/"+jobID)
+	WriteJSON(w, http.StatusAccepted, picloud.JobAccepted{JobID: jobID, Existing: existing})
+}
+
 // WriteError writes err as {"error": {"code", "message", ...details}}. An error
 // that is not a *picloud.Error is logged and answered as internal, saying
 // nothing of its text.

@@ -23,10 +23,6 @@ import (
 // NextRunsShown is how many upcoming firing times a schedule shows.
 const NextRunsShown = 5
 
-// MaxIdempotencyKeyBytes bounds an Idempotency-Key header: it is stored
-// with the job and is part of its uniqueness.
-const MaxIdempotencyKeyBytes = 255
-
 // maxListLimit bounds the list routes' ?limit.
 const maxListLimit = 200
 
@@ -110,27 +106,6 @@ func showSchedule(s *picloud.Schedule, now time.Time) *picloud.Schedule {
 	return s
 }
 
-// ScheduleList is the body of the schedule lists.
-type ScheduleList struct {
-	Items []*picloud.Schedule `json:"items"`
-}
-
-// JobList is the body of the dead letters list.
-type JobList struct {
-	Items []*picloud.Job `json:"items"`
-}
-
-// PreviewRequest is the body of POST /api/schedules/preview.
-type PreviewRequest struct {
-	Cron     string `json:"cron"`
-	Timezone string `json:"timezone"`
-}
-
-// PreviewResponse is its answer.
-type PreviewResponse struct {
-	NextRuns []picloud.Time `json:"next_runs"`
-}
-
 // scheduleBodyLimit bounds a schedule's JSON: the body it carries (JSON
 // escaping can make it up to six times longer) plus room for the rest.
 const scheduleBodyLimit = 6*picloud.MaxScheduleBodyBytes + 64<<10
@@ -182,7 +157,7 @@ func (m *Manager) HandleListSchedules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	out := ScheduleList{Items: make([]*picloud.Schedule, len(list))}
+	out := picloud.ScheduleList{Items: make([]*picloud.Schedule, len(list))}
 	for i, s := range list {
 		out.Items[i] = showSchedule(s, now)
 	}
@@ -285,7 +260,7 @@ func (m *Manager) HandleRunSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.log.Info("schedule fired by hand", "schedule", s.ID, "job", job.ID)
-	accepted(w, job.ID, false)
+	httpapi.WriteAccepted(w, job.ID, false)
 }
 
 // HandleScheduleExecutions is GET /api/schedules/{id}/executions?limit=N:
@@ -316,7 +291,7 @@ func (m *Manager) HandleScheduleExecutions(w http.ResponseWriter, r *http.Reques
 // HandlePreviewSchedule is POST /api/schedules/preview {cron, timezone}: the
 // next firing times, or the 400 creating the schedule would answer.
 func (m *Manager) HandlePreviewSchedule(w http.ResponseWriter, r *http.Request) {
-	var in PreviewRequest
+	var in picloud.PreviewRequest
 	if err := httpapi.Decode(w, r, m.maxBody, &in); err != nil {
 		m.fail(w, r, err)
 		return
@@ -326,7 +301,7 @@ func (m *Manager) HandlePreviewSchedule(w http.ResponseWriter, r *http.Request) 
 		m.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, PreviewResponse{NextRuns: runs})
+	httpapi.WriteJSON(w, http.StatusOK, picloud.PreviewResponse{NextRuns: runs})
 }
 
 // HandleAsync is POST /api/scripts/{id}/async: queues a run of the script
@@ -339,7 +314,8 @@ func (m *Manager) HandleAsync(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, errNoQueue)
 		return
 	}
-	key, err := IdempotencyKey(r)
+	key := r.Header.Get("Idempotency-Key")
+	err := picloud.ValidIdempotencyKey(key)
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -370,7 +346,7 @@ func (m *Manager) HandleAsync(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	accepted(w, job.ID, existing)
+	httpapi.WriteAccepted(w, job.ID, existing)
 }
 
 // asyncHeader is what an admin call's headers keep for the script: no
@@ -386,27 +362,6 @@ func asyncHeader(h http.Header) http.Header {
 		}
 	}
 	return out
-}
-
-// IdempotencyKey is r's Idempotency-Key header ("" when absent), refused
-// when over MaxIdempotencyKeyBytes or not printable ASCII.
-func IdempotencyKey(r *http.Request) (string, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if len(key) > MaxIdempotencyKeyBytes {
-		return "", fieldErr("Idempotency-Key", "Idempotency-Key is over "+strconv.Itoa(MaxIdempotencyKeyBytes)+" bytes")
-	}
-	for i := 0; i < len(key); i++ {
-		if key[i] < 0x20 || key[i] > 0x7e {
-			return "", fieldErr("Idempotency-Key", "Idempotency-Key must be printable ASCII")
-		}
-	}
-	return key, nil
-}
-
-// accepted answers 202 with the job's id and its Location.
-func accepted(w http.ResponseWriter, jobID string, existing bool) {
-	w.Header().Set("Location", "/api/jobs/"+jobID)
-	httpapi.WriteJSON(w, http.StatusAccepted, picloud.JobAccepted{JobID: jobID, Existing: existing})
 }
 
 // HandleJob is GET /api/jobs/{id}: the job and its attempts.
@@ -450,7 +405,7 @@ func (m *Manager) HandleDeadLetters(w http.ResponseWriter, r *http.Request) {
 	if list == nil {
 		list = []*picloud.Job{}
 	}
-	httpapi.WriteJSON(w, http.StatusOK, JobList{Items: list})
+	httpapi.WriteJSON(w, http.StatusOK, picloud.JobList{Items: list})
 }
 
 // deadLetter is the dead job the route names: not_found for a job that is

@@ -79,6 +79,10 @@ func (o *Orchestrator) enqueue(w http.ResponseWriter, r *http.Request, e *compil
 		req.Query = r.URL.Query()
 	}
 	opts := picloud.EnqueueOptions{Trigger: picloud.TriggerAsync, IdempotencyKey: r.Header.Get("Idempotency-Key")}
+	if err := picloud.ValidIdempotencyKey(opts.IdempotencyKey); err != nil {
+		httpapi.WriteError(w, r, o.log, err)
+		return
+	}
 	job, existing, err := q.Enqueue(r.Context(), e.script, req, opts)
 	if err != nil {
 		if r.Context().Err() == nil {
@@ -86,9 +90,8 @@ func (o *Orchestrator) enqueue(w http.ResponseWriter, r *http.Request, e *compil
 		}
 		return
 	}
-	w.Header().Set("Location", "/api/jobs/"+job.ID)
 	w.Header().Set("Preference-Applied", "respond-async")
-	httpapi.WriteJSON(w, http.StatusAccepted, picloud.JobAccepted{JobID: job.ID, Existing: existing})
+	httpapi.WriteAccepted(w, job.ID, existing)
 }
 
 // publish hands the events of a successful execution of sc to the queue,

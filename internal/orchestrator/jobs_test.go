@@ -190,6 +190,18 @@ func TestRespondAsync(t *testing.T) {
 		t.Fatalf("second enqueue %+v", enq[1].req)
 	}
 
+	// A key the queue would not take is refused before anything is queued,
+	// with the rule /api/scripts/{id}/async applies (picloud.ValidIdempotencyKey).
+	for _, key := range []string{strings.Repeat("k", picloud.MaxIdempotencyKeyBytes+1), "tab\there"} {
+		w = post("/fn/hello", "x", http.Header{"Prefer": {"respond-async"}, "Idempotency-Key": {key}})
+		if w.Code != 400 || errorCode(w.Body.Bytes()) != picloud.EInvalidRequest {
+			t.Fatalf("bad key %q: %d %s", key, w.Code, w.Body)
+		}
+	}
+	if enq, _ := q.calls(); len(enq) != 2 {
+		t.Fatalf("a bad key was queued: %d calls", len(enq))
+	}
+
 	// A full queue: 429 with Retry-After.
 	q.enqueue = func(*picloud.Script, *picloud.JobRequest, picloud.EnqueueOptions) (*picloud.Job, bool, error) {
 		return nil, false, &picloud.Error{Code: picloud.EQueueFull, Message: "full", Details: map[string]any{"retry_after": 3}}
