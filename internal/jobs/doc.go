@@ -13,11 +13,11 @@
 //
 // On SQLite River runs on the store's single writer connection, poll-only: a
 // job this process inserts wakes its producer at once, and nothing polls the
-// database more often than Config.PollInterval; while no job is unfinished
-// River's client is stopped altogether (see sleep.go), so an idle server
-// costs nothing. Jobs left running by a process that died run again at the
-// next start. On PostgreSQL River runs on the store's pool with
-// LISTEN/NOTIFY, and any number of processes may share the database.
+// database more often than Config.PollInterval. Jobs left running by a
+// process that died run again at the next start. On PostgreSQL River runs on
+// the store's pool with LISTEN/NOTIFY, and any number of processes may share
+// the database. On both, River's client is stopped altogether while no job
+// is unfinished (see sleep.go), so an idle server costs nothing.
 //
 // Schedules are not River's periodic jobs (static per client and leader
 // only): a planner in every process computes each enabled schedule's next
