@@ -92,8 +92,9 @@ func (q *Queue) plan(ctx context.Context) {
 }
 
 // load reads the enabled schedules of enabled scripts and computes each
-// one's next firing after the later of its last planned firing and its last
-// edit (a paused schedule resumed does not catch up with its pause).
+// one's next firing after the latest of its last planned firing, its last
+// edit and its script's (a paused schedule resumed, or a disabled script
+// enabled, does not catch up with the pause).
 func (q *Queue) load(ctx context.Context) ([]*planned, error) {
 	all, err := q.store.ListSchedules(ctx, "")
 	if err != nil {
@@ -125,7 +126,9 @@ func (q *Queue) load(ctx context.Context) ([]*planned, error) {
 			q.log.Warn("jobs: schedule not planned", "schedule", s.ID, "cron", s.Cron, "error", err)
 			continue
 		}
-		base := later(s.LastScheduledAt.Time, later(s.CreatedAt.Time, s.UpdatedAt.Time))
+		// The script's last edit counts too: enabling a script does not
+		// catch up with the firings of while it was disabled.
+		base := later(later(s.LastScheduledAt.Time, sc.UpdatedAt.Time), later(s.CreatedAt.Time, s.UpdatedAt.Time))
 		plan = append(plan, &planned{s: s, sc: sc, cron: c, next: c.Next(base)})
 	}
 	return plan, nil

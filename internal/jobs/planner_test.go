@@ -232,6 +232,43 @@ func TestMissedFirings(t *testing.T) {
 	}
 }
 
+// TestEnablingDoesNotCatchUp: a firing time that passed while the script
+// was disabled does not run when it is enabled again, under either missed-
+// firing policy (that policy is about the server being down).
+func TestEnablingDoesNotCatchUp(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, open func(t *testing.T) picloud.Store) {
+		ctx := context.Background()
+		s := open(t)
+		sc := createScript(t, s, &picloud.Script{Name: "paused-script"})
+		due := time.Now().UTC().Truncate(time.Second).Add(2 * time.Second)
+		cron := fmt.Sprintf("%d %d %d * * *", due.Second(), due.Minute(), due.Hour())
+		sch := createSchedule(t, s, &picloud.Schedule{ScriptID: sc.ID, Cron: cron, Enabled: true})
+		off, on := false, true
+		if _, err := s.UpdateScript(ctx, sc.ID, picloud.ScriptUpdate{Enabled: &off}); err != nil {
+			t.Fatal(err)
+		}
+		r := &runner{store: s}
+		q := start(t, s, r, Config{MissedFirings: MissedRunOnce})
+		time.Sleep(time.Until(due.Add(200 * time.Millisecond)))
+		if _, err := s.UpdateScript(ctx, sc.ID, picloud.ScriptUpdate{Enabled: &on}); err != nil {
+			t.Fatal(err)
+		}
+		q.SchedulesChanged()
+		// A per-second schedule of the same script, created now, shows the
+		// planner has replanned and fired since the enable.
+		tick := createSchedule(t, s, &picloud.Schedule{ScriptID: sc.ID, Cron: "* * * * * *", Enabled: true})
+		q.SchedulesChanged()
+		eventually(t, 5*time.Second, "the per-second schedule's firing", func() bool { return len(firings(t, tick.ID, r)) > 0 })
+		if at := firings(t, sch.ID, r); len(at) != 0 {
+			t.Errorf("the firing of while the script was disabled ran: %v", at)
+		}
+		if got, err := s.Schedule(ctx, sch.ID); err != nil || !got.LastScheduledAt.IsZero() {
+			t.Errorf("last_scheduled_at %v (%v), want unset", got.LastScheduledAt, err)
+		}
+	})
+}
+
 // TestFailedFiringRetried: a failing firing is retried like any job, then
 // is a dead letter.
 func TestFailedFiringRetried(t *testing.T) {
