@@ -25,7 +25,10 @@ const maxCatchUp = 1_000_000
 // plan is the planner loop: it fires each planned schedule at its next time
 // and sleeps until the earliest next one. It reloads the schedules when told
 // (SchedulesChanged) and every PlanRefresh while any is planned (another
-// process's edits); with none planned it holds no timer at all.
+// process's edits). With none planned it holds no timer at all on SQLite
+// (one process: every edit is its own); on PostgreSQL it still reloads every
+// PlanRefresh, as a schedule another process created must fire here too
+// once that process stops.
 func (q *Queue) plan(ctx context.Context) {
 	var (
 		plan       []*planned
@@ -33,6 +36,7 @@ func (q *Queue) plan(ctx context.Context) {
 		loadFailed bool
 		reload     = true
 		timer      *time.Timer
+		shared     = q.river.listen != nil // other processes use the database
 	)
 	defer func() {
 		if timer != nil {
@@ -65,7 +69,7 @@ func (q *Queue) plan(ctx context.Context) {
 				wake = at
 			}
 		}
-		if (len(plan) > 0 || loadFailed) && (wake.IsZero() || refreshAt.Before(wake)) {
+		if (len(plan) > 0 || loadFailed || shared) && (wake.IsZero() || refreshAt.Before(wake)) {
 			wake = refreshAt
 		}
 		var tick <-chan time.Time

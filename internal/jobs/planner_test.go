@@ -295,3 +295,22 @@ func TestFailedFiringRetried(t *testing.T) {
 		}
 	})
 }
+
+// TestOtherProcessSchedule: on PostgreSQL a process with no schedule planned
+// still reloads every PlanRefresh, so that a schedule another process
+// created (and maybe planned alone, then stopped) fires here too.
+func TestOtherProcessSchedule(t *testing.T) {
+	t.Parallel()
+	dbURL := os.Getenv("PICLOUD_TEST_DATABASE_URL")
+	if dbURL == "" {
+		t.Skip("PICLOUD_TEST_DATABASE_URL is not set")
+	}
+	s1 := pgtest.Open(t, dbURL)
+	r := &runner{store: s1}
+	start(t, s1, r, Config{PlanRefresh: 100 * time.Millisecond})
+	// Another process's edit: this queue is not told (no SchedulesChanged).
+	s2 := reopenPostgres(t, s1)
+	sc := createScript(t, s2, &picloud.Script{Name: "tick"})
+	sch := createSchedule(t, s2, &picloud.Schedule{ScriptID: sc.ID, Cron: "* * * * * *", Enabled: true})
+	eventually(t, 5*time.Second, "a firing", func() bool { return len(firings(t, sch.ID, r)) > 0 })
+}
