@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -70,7 +71,7 @@ func sqliteBackend(db *sql.DB, cfg *river.Config) (*backend, error) {
 		return nil, err
 	}
 	return &backend{
-		client:  client,
+		client:  &startGuard{riverClient: client},
 		migrate: migrator[*sql.Tx](driver, cfg),
 		rescue:  func(ctx context.Context) error { return rescue(ctx, client, driver.GetExecutor()) },
 		unfinished: func(ctx context.Context, scriptID string, limit int) (int, error) {
@@ -81,6 +82,35 @@ func sqliteBackend(db *sql.DB, cfg *river.Config) (*backend, error) {
 			return n, err
 		},
 	}, nil
+}
+
+// startGuard keeps River's Start apart from inserts. Poll-only, an insert
+// pokes the client's producer (TriggerJobFetch), whose fetch limiter Start
+// makes anew without a lock: River expects to be started once, before any
+// insert, but the queue starts its client whenever a job wakes it (see
+// sleep.go), while other inserts may run. PostgreSQL's client, which
+// listens, never pokes its producer on insert.
+type startGuard struct {
+	riverClient
+	mu sync.RWMutex // Start holds it; inserts share it
+}
+
+func (g *startGuard) Start(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.riverClient.Start(ctx)
+}
+
+func (g *startGuard) Insert(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (*rivertype.JobInsertResult, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.riverClient.Insert(ctx, args, opts)
+}
+
+func (g *startGuard) InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error) {
+	g.mu.RLock()
+	defer g.mu.RUnlock()
+	return g.riverClient.InsertMany(ctx, params)
 }
 
 func postgresBackend(pool *pgxpool.Pool, cfg *river.Config) (*backend, error) {

@@ -703,3 +703,47 @@ func TestSleeps(t *testing.T) {
 		}
 	})
 }
+
+// TestInsertWhileWaking: jobs inserted while River's client starts (the
+// first insert wakes it, the others race its start) all run. On SQLite an
+// insert pokes River's producer, which the start re-creates: without the
+// queue's lock around both, `go test -race` reports the race.
+func TestInsertWhileWaking(t *testing.T) {
+	t.Parallel()
+	stores(t, func(t *testing.T, open func(t *testing.T) picloud.Store) {
+		ctx := context.Background()
+		s := open(t)
+		r := &runner{store: s}
+		q, err := New(Config{PollInterval: 50 * time.Millisecond}, s, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		q.sleepAfter = time.Millisecond
+		if err := q.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			if err := q.Stop(context.Background()); err != nil {
+				t.Error(err)
+			}
+		})
+		sc := createScript(t, s, &picloud.Script{Name: "a"})
+		const rounds, inserters = 5, 4
+		for i := range rounds {
+			eventually(t, 5*time.Second, "River asleep", func() bool { return !q.awake.Load() })
+			var wg sync.WaitGroup
+			for range inserters {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, _, err := q.Enqueue(ctx, sc, &picloud.JobRequest{Method: "POST"}, picloud.EnqueueOptions{}); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+			wg.Wait()
+			want := (i + 1) * inserters
+			eventually(t, 5*time.Second, fmt.Sprintf("%d runs", want), func() bool { return len(r.Runs()) == want })
+		}
+	})
+}
