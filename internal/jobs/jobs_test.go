@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/metrics"
+	"github.com/picloud/picloud/internal/sqlite"
 )
 
 func TestRetryDelay(t *testing.T) {
@@ -746,4 +748,39 @@ func TestInsertWhileWaking(t *testing.T) {
 			eventually(t, 5*time.Second, fmt.Sprintf("%d runs", want), func() bool { return len(r.Runs()) == want })
 		}
 	})
+}
+
+// countingStore counts SubscribedScripts calls.
+type countingStore struct {
+	*sqlite.Store
+	subscribed atomic.Int32
+}
+
+func (s *countingStore) SubscribedScripts(ctx context.Context, topic string) ([]*picloud.Script, error) {
+	s.subscribed.Add(1)
+	return s.Store.SubscribedScripts(ctx, topic)
+}
+
+// TestPublishReadsEachTopicOnce: the events of one execution read each
+// topic's subscribers once, however many share it.
+func TestPublishReadsEachTopicOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := &countingStore{Store: openSQLite(t).(*sqlite.Store)}
+	r := &runner{store: s}
+	q := start(t, s, r, Config{})
+	from := createScript(t, s, &picloud.Script{Name: "shop"})
+	createScript(t, s, &picloud.Script{Name: "mailer", Subscriptions: []string{"order.created"}})
+	var events []picloud.Event
+	for i := range 10 {
+		events = append(events, picloud.Event{Topic: "order.created", Payload: json.RawMessage(strconv.Itoa(i))})
+	}
+	events = append(events, picloud.Event{Topic: "nobody.listens", Payload: json.RawMessage(`1`)})
+	if err := q.Publish(ctx, from, events); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.subscribed.Load(); n != 2 {
+		t.Errorf("%d subscriber reads for 2 topics", n)
+	}
+	eventually(t, 10*time.Second, "10 event runs", func() bool { return len(r.Runs()) == 10 })
 }

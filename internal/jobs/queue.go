@@ -78,15 +78,22 @@ func (q *Queue) Publish(ctx context.Context, from *picloud.Script, events []picl
 	if from != nil {
 		emitter = from.Name
 	}
+	// An execution may emit many events of one topic: its subscribers are
+	// read once.
+	subscribers := map[string][]*picloud.Script{}
 	for _, ev := range events {
 		if ev.ID == "" {
 			ev.ID = uuid.NewString()
 		}
 		ev.EmittedBy = cmp.Or(ev.EmittedBy, emitter)
 		ev.Depth = max(ev.Depth, 1)
-		subs, err := q.store.SubscribedScripts(ctx, ev.Topic)
-		if err != nil {
-			return fmt.Errorf("jobs: publish %s: %w", ev.Topic, err)
+		subs, ok := subscribers[ev.Topic]
+		if !ok {
+			var err error
+			if subs, err = q.store.SubscribedScripts(ctx, ev.Topic); err != nil {
+				return fmt.Errorf("jobs: publish %s: %w", ev.Topic, err)
+			}
+			subscribers[ev.Topic] = subs
 		}
 		for _, sc := range subs {
 			if sc.Disabled {
