@@ -784,3 +784,31 @@ func TestPublishReadsEachTopicOnce(t *testing.T) {
 	}
 	eventually(t, 10*time.Second, "10 event runs", func() bool { return len(r.Runs()) == 10 })
 }
+
+// TestLatencyOncePerJob: a job snoozed while the server is busy (its
+// attempt given back, so it starts at attempt 1 again) is one latency
+// sample, not one per try.
+func TestLatencyOncePerJob(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := openSQLite(t)
+	r := &runner{store: s}
+	var busy atomic.Int32
+	r.setOutcome(func(*picloud.JobRun) (picloud.ExecutionStatus, error) {
+		if busy.Add(1) <= 2 {
+			return "", picloud.Errorf(picloud.EOverloaded, "busy")
+		}
+		return picloud.StatusSuccess, nil
+	})
+	m := metrics.New(nil)
+	q := start(t, s, r, Config{Metrics: m})
+	sc := createScript(t, s, &picloud.Script{Name: "s"})
+	job, _, err := q.Enqueue(ctx, sc, &picloud.JobRequest{Method: "POST"}, picloud.EnqueueOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, q, job.ID, picloud.JobSucceeded, 10*time.Second)
+	if n := histogramCount(t, m, "picloud_job_latency_seconds"); n != 1 {
+		t.Errorf("%d latency samples for one job, want 1", n)
+	}
+}

@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -57,7 +58,7 @@ func (w *cronWorker) Work(ctx context.Context, job *river.Job[cronArgs]) error {
 // exist and be enabled.
 func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, run *picloud.JobRun, schedule string) error {
 	trigger := string(run.Trigger)
-	if row.Attempt == 1 {
+	if row.Attempt == 1 && !snoozed(row) {
 		q.m.latency(trigger, time.Since(row.CreatedAt))
 	}
 	sc, err := q.store.Script(ctx, run.ScriptID)
@@ -139,4 +140,14 @@ func (q *Queue) busy(ctx context.Context, trigger string, err error) error {
 	}
 	q.log.Warn("job: store unavailable, retrying", "trigger", trigger, "error", err)
 	return river.JobSnooze(snoozeBusy)
+}
+
+// snoozed reports whether River snoozed the job before (River counts the
+// snoozes in its metadata): a snooze gives the attempt back, so the job
+// starts at attempt 1 again, and its latency was counted the first time.
+func snoozed(row *rivertype.JobRow) bool {
+	var md struct {
+		Snoozes int64 `json:"snoozes"`
+	}
+	return len(row.Metadata) > 0 && json.Unmarshal(row.Metadata, &md) == nil && md.Snoozes > 0
 }
