@@ -261,6 +261,12 @@ type ExecutionQuery struct {
 	Offset     int
 }
 
+// ErrDisabled is the error of a disabled script's invocations, queued runs
+// and manual firings: 503 unavailable.
+func ErrDisabled(sc *Script) *Error {
+	return Errorf(EUnavailable, "script %q is disabled", sc.Name)
+}
+
 // EnqueueOptions say how an asynchronous run is queued.
 type EnqueueOptions struct {
 	Trigger        Trigger // TriggerAsync when empty

@@ -23,7 +23,7 @@ import (
 // queued job; its retry gets that job.
 func (q *Queue) Enqueue(ctx context.Context, sc *picloud.Script, req *picloud.JobRequest, opts picloud.EnqueueOptions) (*picloud.Job, bool, error) {
 	if sc.Disabled {
-		return nil, false, picloud.Errorf(picloud.EUnavailable, "script %q is disabled", sc.Name)
+		return nil, false, picloud.ErrDisabled(sc)
 	}
 	if err := q.admit(ctx, sc); err != nil {
 		return nil, false, err
@@ -200,7 +200,7 @@ func (q *Queue) FireSchedule(ctx context.Context, s *picloud.Schedule) (*picloud
 		return nil, err
 	}
 	if sc.Disabled {
-		return nil, picloud.Errorf(picloud.EUnavailable, "script %q is disabled", sc.Name)
+		return nil, picloud.ErrDisabled(sc)
 	}
 	res, err := q.insertFiring(ctx, sc, s, time.Now(), true)
 	if err != nil {

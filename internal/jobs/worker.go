@@ -76,7 +76,7 @@ func (q *Queue) work(ctx context.Context, row *rivertype.JobRow, run *picloud.Jo
 		// An async run was accepted for it: it waits for the script to be
 		// enabled again through its retries, then is a dead letter to
 		// requeue.
-		return q.failed(row, trigger, fmt.Errorf("unavailable: script %q is disabled", sc.Name))
+		return q.failed(row, trigger, fmt.Errorf("unavailable: %s", picloud.ErrDisabled(sc).Message))
 	}
 	if schedule != "" {
 		s, err := q.store.Schedule(ctx, schedule)

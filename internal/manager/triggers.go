@@ -244,16 +244,8 @@ func (m *Manager) HandleRunSchedule(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	sc, err := m.store.Script(r.Context(), s.ScriptID)
-	if err != nil {
-		m.fail(w, r, err)
-		return
-	}
-	if sc.Disabled {
-		// The firing would be skipped: say so now rather than accept it.
-		m.fail(w, r, picloud.Errorf(picloud.EUnavailable, "script %q is disabled", sc.Name))
-		return
-	}
+	// FireSchedule refuses a disabled script's firing (503), which would
+	// be skipped.
 	job, err := m.queue.FireSchedule(r.Context(), s)
 	if err != nil {
 		m.fail(w, r, err)

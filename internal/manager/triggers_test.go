@@ -41,6 +41,7 @@ type fakeQueue struct {
 	enqueued []enqueued
 	jobs     map[string]*picloud.Job
 	err      error // Enqueue's answer when set
+	fireErr  error // FireSchedule's answer when set
 }
 
 type enqueued struct {
@@ -97,6 +98,9 @@ func (q *fakeQueue) Discard(_ context.Context, id string) error {
 }
 
 func (q *fakeQueue) FireSchedule(_ context.Context, s *picloud.Schedule) (*picloud.Job, error) {
+	if q.fireErr != nil {
+		return nil, q.fireErr
+	}
 	return &picloud.Job{ID: "fired-" + s.ID}, nil
 }
 
@@ -228,6 +232,9 @@ func TestScheduleLifecycle(t *testing.T) {
 	if q.changed.Load() != 5 {
 		t.Errorf("disabling the script told the planner %d times in all, want 5", q.changed.Load())
 	}
+	// The queue refuses a disabled script's firing (internal/jobs checks
+	// that); the manager answers with its error.
+	q.fireErr = picloud.ErrDisabled(&sc)
 	if code, body = h.do("POST", "/api/schedules/"+s.ID+"/run", ""); code != 503 || parseError(t, body).Error.Code != "unavailable" {
 		t.Errorf("run of a disabled script's schedule = %d %s", code, body)
 	}

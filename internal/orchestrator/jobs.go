@@ -14,9 +14,7 @@ import (
 )
 
 // disabled is the error a disabled script's invocations get.
-func disabled(sc *picloud.Script) error {
-	return picloud.Errorf(picloud.EUnavailable, "script %q is disabled", sc.Name)
-}
+func disabled(sc *picloud.Script) error { return picloud.ErrDisabled(sc) }
 
 // preferAsync reports whether a request asks to be answered before it runs:
 // a Prefer header (RFC 7240) with the preference respond-async. Prefer is a
