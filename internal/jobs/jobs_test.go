@@ -207,8 +207,8 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 		}
 		// Only dead jobs are requeued or discarded.
 		_, err = q.Requeue(ctx, job.ID)
-		wantCode(t, err, picloud.EInvalidRequest)
-		wantCode(t, q.Discard(ctx, job.ID), picloud.EInvalidRequest)
+		wantCode(t, err, picloud.ENotFound)
+		wantCode(t, q.Discard(ctx, job.ID), picloud.ENotFound)
 	})
 }
 

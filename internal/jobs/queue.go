@@ -258,7 +258,9 @@ func (q *Queue) deadRow(ctx context.Context, id string) (*rivertype.JobRow, erro
 		return nil, err
 	}
 	if st := stateOf(row); st != picloud.JobDead {
-		return nil, picloud.Errorf(picloud.EInvalidRequest, "job %s is %s, not dead", id, st)
+		// Not found among the dead letters (GET /api/dead-letters/{id}
+		// answers the same): a live job is never requeued or discarded.
+		return nil, picloud.Errorf(picloud.ENotFound, "job %s is not a dead letter (it is %s)", id, st)
 	}
 	return row, nil
 }

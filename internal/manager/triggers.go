@@ -430,9 +430,10 @@ func (m *Manager) HandleDeadLetter(w http.ResponseWriter, r *http.Request) {
 
 // HandleRequeue is POST /api/dead-letters/{id}/requeue: the job is queued
 // again and gets at least one more attempt.
+// The queue refuses a job that is not dead (404, like the dead letter's GET).
 func (m *Manager) HandleRequeue(w http.ResponseWriter, r *http.Request) {
-	if _, err := m.deadLetter(r); err != nil {
-		m.fail(w, r, err)
+	if m.queue == nil {
+		m.fail(w, r, errNoQueue)
 		return
 	}
 	job, err := m.queue.Requeue(r.Context(), r.PathValue("id"))
@@ -444,18 +445,19 @@ func (m *Manager) HandleRequeue(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, job)
 }
 
-// HandleDiscard is DELETE /api/dead-letters/{id}.
+// HandleDiscard is DELETE /api/dead-letters/{id}; the queue refuses a job
+// that is not dead (404).
 func (m *Manager) HandleDiscard(w http.ResponseWriter, r *http.Request) {
-	job, err := m.deadLetter(r)
-	if err != nil {
+	if m.queue == nil {
+		m.fail(w, r, errNoQueue)
+		return
+	}
+	id := r.PathValue("id")
+	if err := m.queue.Discard(r.Context(), id); err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	if err := m.queue.Discard(r.Context(), job.ID); err != nil {
-		m.fail(w, r, err)
-		return
-	}
-	m.log.Info("dead letter discarded", "job", job.ID, "script", job.ScriptName)
+	m.log.Info("dead letter discarded", "job", id)
 	w.WriteHeader(http.StatusNoContent)
 }
 

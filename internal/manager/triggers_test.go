@@ -82,10 +82,23 @@ func (q *fakeQueue) DeadLetters(context.Context, string, int) ([]*picloud.Job, e
 	return nil, nil
 }
 
+// dead is the job id if it is a dead letter; like the real queue
+// (internal/jobs), a live or unknown job is not_found. mu is held.
+func (q *fakeQueue) dead(id string) (*picloud.Job, error) {
+	j := q.jobs[id]
+	if j == nil || j.State != picloud.JobDead {
+		return nil, picloud.Errorf(picloud.ENotFound, "job %s is not a dead letter", id)
+	}
+	return j, nil
+}
+
 func (q *fakeQueue) Requeue(_ context.Context, id string) (*picloud.Job, error) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	j := q.jobs[id]
+	j, err := q.dead(id)
+	if err != nil {
+		return nil, err
+	}
 	j.State = picloud.JobQueued
 	return j, nil
 }
@@ -93,6 +106,9 @@ func (q *fakeQueue) Requeue(_ context.Context, id string) (*picloud.Job, error) 
 func (q *fakeQueue) Discard(_ context.Context, id string) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if _, err := q.dead(id); err != nil {
+		return err
+	}
 	delete(q.jobs, id)
 	return nil
 }
