@@ -322,6 +322,17 @@ const execCols = `id, script_id, script_version, trigger_type, status, started_a
 // FROM unnest(...) per batch, so a batch costs one round trip. The JSON
 // columns of the whole batch are encoded into one buffer.
 func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionLog) error {
+	return insertExecutions(ctx, s.pool, logs)
+}
+
+// execer is what runs a statement: the pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// insertExecutions is InsertExecutions on q (the pool, or the import's
+// transaction).
+func insertExecutions(ctx context.Context, q execer, logs []*picloud.ExecutionLog) error {
 	if len(logs) == 0 {
 		return nil
 	}
@@ -339,7 +350,7 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 	if err != nil {
 		return fmt.Errorf("postgres: insert %d executions: %w", n, err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO executions (`+execCols+`)
+	_, err = q.Exec(ctx, `INSERT INTO executions (`+execCols+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[],
 			$7::float8[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
 			$14::text[], $15::int[], $16::text[])

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
 	}
+	t.Run("ExportImport", func(t *testing.T) { testExportImport(t, newStore) })
 }
 
 func mustCreate(t *testing.T, s picloud.Store, name, source string) *picloud.Script {
