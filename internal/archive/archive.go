@@ -15,6 +15,7 @@ package archive
 
 import (
 	"bufio"
+	"compress/flate"
 	"compress/gzip"
 	"context"
 	"encoding/json"
@@ -22,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/picloud/picloud"
@@ -227,15 +229,15 @@ func Import(ctx context.Context, r io.Reader, dst picloud.Importer) (*Summary, e
 			batch = batch[:0]
 			return err
 		}
-		for i := 1; ; i++ {
+		for i := 2; ; i++ { // i is the line: the header is line 1
 			var l struct {
 				Kind string          `json:"kind"`
 				Data json.RawMessage `json:"data"`
 			}
 			if err := dec.Decode(&l); errors.Is(err, io.EOF) {
-				return fmt.Errorf("archive: the archive is truncated: it ends after %d records without its end record", i-1)
+				return fmt.Errorf("archive: the archive is truncated: it ends after line %d without its end record", i-1)
 			} else if err != nil {
-				return fmt.Errorf("archive: record %d: %w", i, readError(err))
+				return fmt.Errorf("archive: line %d: %w", i, readError(err))
 			}
 			if l.Kind != kindExecution {
 				if err := flush(); err != nil {
@@ -243,7 +245,7 @@ func Import(ctx context.Context, r io.Reader, dst picloud.Importer) (*Summary, e
 				}
 			}
 			if err := importRecord(ctx, tx, l.Kind, l.Data, n, keys, &batch); err != nil {
-				return fmt.Errorf("archive: record %d (%s): %w", i, l.Kind, err)
+				return fmt.Errorf("archive: line %d (%s): %w", i, l.Kind, err)
 			}
 			if len(batch) >= importBatch {
 				if err := flush(); err != nil {
@@ -270,6 +272,14 @@ func Import(ctx context.Context, r io.Reader, dst picloud.Importer) (*Summary, e
 			return nil
 		}
 	})
+	if err != nil && !errors.Is(err, picloud.ErrNotEmpty) {
+		// A record may fail for a cause further on: a damaged stream can
+		// still decode for a while. Read the rest so that the gzip checksum
+		// says whether the archive itself is at fault.
+		if _, derr := io.Copy(io.Discard, zr); derr != nil && !strings.Contains(err.Error(), "the archive is") {
+			return nil, fmt.Errorf("archive: %w; the import stopped at: %w", readError(derr), err)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -285,7 +295,8 @@ func readError(err error) error {
 	switch {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("the archive is truncated (%w)", err)
-	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader):
+	case errors.Is(err, gzip.ErrChecksum), errors.Is(err, gzip.ErrHeader), errors.As(err, new(flate.CorruptInputError)),
+		errors.As(err, new(*json.SyntaxError)):
 		return fmt.Errorf("the archive is damaged (%w)", err)
 	}
 	return err
