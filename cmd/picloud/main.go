@@ -1,7 +1,7 @@
 // Command picloud is PiCloud in one binary: the server (serve), its
 // command-line client (deploy, invoke, logs, ls, rm, kv, secret, schedule,
-// jobs, dead-letters), the admin token's
-// rotation (token rotate), the local runner of platform scripts (run) and the
+// jobs, dead-letters), the admin token's rotation (token rotate), moving a
+// store (export, import), the local runner of platform scripts (run) and the
 // plain Rhai runner (rhai).
 package main
 
@@ -22,6 +22,10 @@ const usage = `usage: picloud <command> [flags]
 Server:
   serve            run PiCloud (manager, orchestrator and executor in one process)
   token rotate     replace the admin token and print the new one
+  export -o FILE   write the whole store (scripts, schedules, kv, sealed secrets, the token's
+                   hash; --with-executions) to one archive file; stop the server first
+  import FILE      load such an archive into an empty store, SQLite or PostgreSQL
+                   (--data-dir / --database-url; docs/cluster.md)
 
 Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
   deploy FILE [--name N] [--config F]             create or update a script by name; settings from
@@ -77,6 +81,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return runServe(ctx, rest, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
+	case "export":
+		return runExport(ctx, rest, stdout, stderr)
+	case "import":
+		return runImport(ctx, rest, stdout, stderr)
 	case "deploy":
 		return runDeploy(ctx, rest, stdout, stderr)
 	case "invoke":

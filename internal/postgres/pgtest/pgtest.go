@@ -18,6 +18,19 @@ import (
 // other's rows.
 func Open(t testing.TB, dbURL string) *postgres.Store {
 	t.Helper()
+	s, err := postgres.Open(context.Background(), URL(t, dbURL))
+	if err != nil {
+		t.Fatalf("postgres: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// URL creates a new schema in the database at dbURL, dropped when the test
+// ends, and returns dbURL with search_path set to it: for tests that hand a
+// URL to the binary.
+func URL(t testing.TB, dbURL string) string {
+	t.Helper()
 	ctx := context.Background()
 	schema := "test_" + uuid.NewString()[:8]
 	conn, err := pgx.Connect(ctx, dbURL)
@@ -35,16 +48,11 @@ func Open(t testing.TB, dbURL string) *postgres.Store {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	s, err := postgres.Open(ctx, u.String())
-	if err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
 	t.Cleanup(func() {
-		s.Close()
 		if c, err := pgx.Connect(ctx, dbURL); err == nil {
 			c.Exec(ctx, fmt.Sprintf(`DROP SCHEMA %s CASCADE`, schema))
 			c.Close(ctx)
 		}
 	})
-	return s
+	return u.String()
 }
