@@ -18,7 +18,7 @@ import (
 	"github.com/picloud/picloud/internal/storetest"
 )
 
-func openSQLite(t *testing.T) storetest.Store {
+func openSQLite(t testing.TB) storetest.Store {
 	t.Helper()
 	s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "picloud.db"))
 	if err != nil {
