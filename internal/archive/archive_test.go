@@ -121,7 +121,7 @@ func TestNotEmptyRefused(t *testing.T) {
 	}
 	before := storetest.TakeSnapshot(t, dst)
 	_, err := archive.Import(context.Background(), bytes.NewReader(data), dst)
-	if !errors.Is(err, picloud.ErrNotEmpty) || !strings.Contains(err.Error(), "1 rows in scripts") {
+	if !errors.Is(err, picloud.ErrNotEmpty) || !strings.Contains(err.Error(), "(scripts: 1)") {
 		t.Fatalf("import into a non-empty store = %v", err)
 	}
 	same(t, before, storetest.TakeSnapshot(t, dst))

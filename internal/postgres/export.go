@@ -110,7 +110,7 @@ func (s *Store) Import(ctx context.Context, fn func(picloud.ImportTx) error) err
 				return fmt.Errorf("postgres: import: %w", err)
 			}
 			if n > 0 {
-				held = append(held, fmt.Sprintf("%d rows in %s", n, t))
+				held = append(held, fmt.Sprintf("%s: %d", t, n))
 			}
 		}
 		if len(held) > 0 {
