@@ -137,9 +137,15 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	if err := a.newQueue(store); err != nil {
 		return nil, err
 	}
+	checks := []manager.HealthCheck{a.journalCheck()}
+	if a.queue != nil {
+		// Not critical: a queue that cannot reach River delays jobs, and
+		// synchronous invocations run on.
+		checks = append(checks, manager.HealthCheck{Name: "jobs", Kind: "river", Check: a.queue.Health})
+	}
 	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch, Queue: a.jobQueue(),
 		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log,
-		HealthChecks: []manager.HealthCheck{a.journalCheck()},
+		HealthChecks: checks,
 		Flush:        sink.Flush,
 		Secrets:      sealer(cfg.SecretBox),
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,

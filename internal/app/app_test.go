@@ -30,7 +30,8 @@ func TestHealth(t *testing.T) {
 		json.Unmarshal(body, &h)
 		if resp.StatusCode != 200 || h.Service != "picloud" || h.Status != "ok" || h.Version == "" ||
 			h.Components["store"] != (picloud.HealthComponent{Status: "ok", Kind: s.Kind()}) ||
-			h.Components["journal"] != (picloud.HealthComponent{Status: "ok", Kind: "memory"}) {
+			h.Components["journal"] != (picloud.HealthComponent{Status: "ok", Kind: "memory"}) ||
+			h.Components["jobs"] != (picloud.HealthComponent{Status: "ok", Kind: "river"}) {
 			t.Fatalf("health = %d %s", resp.StatusCode, body)
 		}
 	})

@@ -119,6 +119,9 @@ type Queue struct {
 	listening  chan struct{} // closed when the listener returns
 	awake      atomic.Bool
 	sleepAfter time.Duration
+	// The last failure to start River's client, or of the listener for
+	// other processes' jobs, until one succeeds (Health).
+	startErr, listenErr atomic.Pointer[error]
 
 	mu        sync.Mutex
 	state     int // 0 new, 1 started, 2 stopped

@@ -121,18 +121,21 @@ func (q *Queue) keep(ctx context.Context, stop <-chan context.Context, done chan
 func (q *Queue) start(ctx context.Context) bool {
 	n, err := q.river.unfinished(ctx, "", 1)
 	if err == nil && n == 0 {
-		return false // a duplicate insert, a requeue of nothing
+		q.startErr.Store(nil) // the database answers: nothing to start
+		return false          // a duplicate insert, a requeue of nothing
 	}
 	if err == nil {
 		err = q.river.client.Start(context.WithoutCancel(ctx))
 	}
 	if err != nil {
 		if ctx.Err() == nil {
+			q.startErr.Store(&err)
 			q.log.Warn("jobs: start River", "error", err)
 			time.AfterFunc(wakeRetry, q.wakeUp)
 		}
 		return false
 	}
+	q.startErr.Store(nil)
 	return true
 }
 
@@ -141,10 +144,16 @@ func (q *Queue) start(ctx context.Context) bool {
 // may have been missed).
 func (q *Queue) listen(ctx context.Context) {
 	for {
-		err := q.river.listen(ctx, q.wakeUp)
+		// The listener wakes the keeper once LISTEN is in place, then on
+		// each notification: either says it works.
+		err := q.river.listen(ctx, func() {
+			q.listenErr.Store(nil)
+			q.wakeUp()
+		})
 		if ctx.Err() != nil {
 			return
 		}
+		q.listenErr.Store(&err)
 		q.log.Warn("jobs: listen for other processes' jobs", "error", err)
 		select {
 		case <-ctx.Done():
@@ -166,6 +175,20 @@ func (q *Queue) stopClient(ctx context.Context) error {
 	defer cancel()
 	if herr := q.river.client.StopAndCancel(hard); herr != nil {
 		return fmt.Errorf("jobs: stop: %w", errors.Join(err, herr))
+	}
+	return nil
+}
+
+// Health is the queue's health for /api/health: an error while River's
+// client fails to start (jobs wait: the database is away or refuses River's
+// queries) or while the listener for other processes' jobs is down (they
+// wait for the next check, up to PlanRefresh). Neither loses a job.
+func (q *Queue) Health(context.Context) error {
+	if p := q.startErr.Load(); p != nil {
+		return fmt.Errorf("River does not start: %w", *p)
+	}
+	if p := q.listenErr.Load(); p != nil {
+		return fmt.Errorf("not listening for other processes' jobs: %w", *p)
 	}
 	return nil
 }
