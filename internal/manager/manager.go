@@ -86,7 +86,7 @@ func New(cfg Config) *Manager {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{store: cfg.Store, exec: cfg.Executor, invoker: cfg.Invoker, log: logger,
-		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cfg.Queue}
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cmp.Or[picloud.JobQueue](cfg.Queue, noQueue{})}
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)

@@ -2,6 +2,7 @@ package manager
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -29,12 +30,27 @@ const maxListLimit = 200
 // errNoQueue answers the job routes of a manager built without a queue.
 var errNoQueue = picloud.Errorf(picloud.EUnavailable, "the job queue is not running")
 
-// schedulesChanged tells the planner to replan, when there is one.
-func (m *Manager) schedulesChanged() {
-	if m.queue != nil {
-		m.queue.SchedulesChanged()
-	}
+// noQueue is the queue of a manager built without one: every route that
+// queues or reads jobs answers 503 unavailable, and nothing is replanned.
+type noQueue struct{}
+
+func (noQueue) Enqueue(context.Context, *picloud.Script, *picloud.JobRequest, picloud.EnqueueOptions) (*picloud.Job, bool, error) {
+	return nil, false, errNoQueue
 }
+func (noQueue) Publish(context.Context, *picloud.Script, []picloud.Event) error { return errNoQueue }
+func (noQueue) Job(context.Context, string) (*picloud.Job, error)               { return nil, errNoQueue }
+func (noQueue) DeadLetters(context.Context, string, int) ([]*picloud.Job, error) {
+	return nil, errNoQueue
+}
+func (noQueue) Requeue(context.Context, string) (*picloud.Job, error) { return nil, errNoQueue }
+func (noQueue) Discard(context.Context, string) error                 { return errNoQueue }
+func (noQueue) FireSchedule(context.Context, *picloud.Schedule) (*picloud.Job, error) {
+	return nil, errNoQueue
+}
+func (noQueue) SchedulesChanged() {}
+
+// schedulesChanged tells the planner to replan.
+func (m *Manager) schedulesChanged() { m.queue.SchedulesChanged() }
 
 // checkSchedule validates s (cron, timezone, body) and fills its NextRuns
 // from now. A bad expression is invalid_request naming the field (cron or
@@ -235,10 +251,6 @@ func (m *Manager) HandleDeleteSchedule(w http.ResponseWriter, r *http.Request) {
 // HandleRunSchedule is POST /api/schedules/{id}/run: a firing now, paused or
 // not. 202 with the job.
 func (m *Manager) HandleRunSchedule(w http.ResponseWriter, r *http.Request) {
-	if m.queue == nil {
-		m.fail(w, r, errNoQueue)
-		return
-	}
 	s, err := m.store.Schedule(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.fail(w, r, err)
@@ -302,10 +314,6 @@ func (m *Manager) HandlePreviewSchedule(w http.ResponseWriter, r *http.Request) 
 // Idempotency-Key header that the script's runs used within the last 24 h
 // answers that job instead.
 func (m *Manager) HandleAsync(w http.ResponseWriter, r *http.Request) {
-	if m.queue == nil {
-		m.fail(w, r, errNoQueue)
-		return
-	}
 	key := r.Header.Get("Idempotency-Key")
 	err := picloud.ValidIdempotencyKey(key)
 	if err != nil {
@@ -358,10 +366,6 @@ func asyncHeader(h http.Header) http.Header {
 
 // HandleJob is GET /api/jobs/{id}: the job and its attempts.
 func (m *Manager) HandleJob(w http.ResponseWriter, r *http.Request) {
-	if m.queue == nil {
-		m.fail(w, r, errNoQueue)
-		return
-	}
 	job, err := m.queue.Job(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.fail(w, r, err)
@@ -373,10 +377,6 @@ func (m *Manager) HandleJob(w http.ResponseWriter, r *http.Request) {
 // HandleDeadLetters is GET /api/dead-letters?script=ID&limit=N: the dead
 // jobs, newest first.
 func (m *Manager) HandleDeadLetters(w http.ResponseWriter, r *http.Request) {
-	if m.queue == nil {
-		m.fail(w, r, errNoQueue)
-		return
-	}
 	limit, err := listLimit(r, 50)
 	if err != nil {
 		m.fail(w, r, err)
@@ -404,9 +404,6 @@ func (m *Manager) HandleDeadLetters(w http.ResponseWriter, r *http.Request) {
 // not (or no longer) dead, so that requeue and discard never touch a live
 // job.
 func (m *Manager) deadLetter(r *http.Request) (*picloud.Job, error) {
-	if m.queue == nil {
-		return nil, errNoQueue
-	}
 	job, err := m.queue.Job(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return nil, err
@@ -432,10 +429,6 @@ func (m *Manager) HandleDeadLetter(w http.ResponseWriter, r *http.Request) {
 // again and gets at least one more attempt.
 // The queue refuses a job that is not dead (404, like the dead letter's GET).
 func (m *Manager) HandleRequeue(w http.ResponseWriter, r *http.Request) {
-	if m.queue == nil {
-		m.fail(w, r, errNoQueue)
-		return
-	}
 	job, err := m.queue.Requeue(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.fail(w, r, err)
@@ -448,10 +441,6 @@ func (m *Manager) HandleRequeue(w http.ResponseWriter, r *http.Request) {
 // HandleDiscard is DELETE /api/dead-letters/{id}; the queue refuses a job
 // that is not dead (404).
 func (m *Manager) HandleDiscard(w http.ResponseWriter, r *http.Request) {
-	if m.queue == nil {
-		m.fail(w, r, errNoQueue)
-		return
-	}
 	id := r.PathValue("id")
 	if err := m.queue.Discard(r.Context(), id); err != nil {
 		m.fail(w, r, err)
