@@ -80,6 +80,21 @@ func (e *apiError) Error() string {
 }
 
 // do sends an API request with the token and decodes a JSON answer into out.
+// call is do for the commands that print: with --json it writes the
+// server's answer as it came and reports printed; otherwise it decodes the
+// answer into out for the command to print its way.
+func (c *client) call(ctx context.Context, method, path string, in, out any, stdout io.Writer) (printed bool, err error) {
+	var raw json.RawMessage
+	if err := c.do(ctx, method, path, in, &raw); err != nil {
+		return false, err
+	}
+	if c.json {
+		_, err := stdout.Write(raw)
+		return true, err
+	}
+	return false, json.Unmarshal(raw, out)
+}
+
 func (c *client) do(ctx context.Context, method, path string, in, out any) error {
 	var body io.Reader
 	if in != nil {
@@ -279,16 +294,8 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := c.do(ctx, "GET", fmt.Sprintf("/api/scripts/%s/logs?limit=%d&offset=%d", sc.ID, *limit, *offset), nil, &raw); err != nil {
-		return err
-	}
-	if c.json {
-		_, err := stdout.Write(raw)
-		return err
-	}
 	var page picloud.ExecutionList
-	if err := json.Unmarshal(raw, &page); err != nil {
+	if printed, err := c.call(ctx, "GET", fmt.Sprintf("/api/scripts/%s/logs?limit=%d&offset=%d", sc.ID, *limit, *offset), nil, &page, stdout); printed || err != nil {
 		return err
 	}
 	if len(page.Items) == 0 {
@@ -332,16 +339,8 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if _, err := c.parse(fs, args); err != nil {
 		return err
 	}
-	var raw json.RawMessage
-	if err := c.do(ctx, "GET", "/api/scripts", nil, &raw); err != nil {
-		return err
-	}
-	if c.json {
-		_, err := stdout.Write(raw)
-		return err
-	}
 	var list picloud.ScriptList
-	if err := json.Unmarshal(raw, &list); err != nil {
+	if printed, err := c.call(ctx, "GET", "/api/scripts", nil, &list, stdout); printed || err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -63,16 +62,8 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // showJob prints the job at path (/api/jobs/{id} or /api/dead-letters/{id}).
 func showJob(ctx context.Context, c *client, path string, stdout io.Writer) error {
-	var raw json.RawMessage
-	if err := c.do(ctx, "GET", path, nil, &raw); err != nil {
-		return err
-	}
-	if c.json {
-		_, err := stdout.Write(raw)
-		return err
-	}
 	var j picloud.Job
-	if err := json.Unmarshal(raw, &j); err != nil {
+	if printed, err := c.call(ctx, "GET", path, nil, &j, stdout); printed || err != nil {
 		return err
 	}
 	writeJob(stdout, &j)
@@ -118,32 +109,16 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 			}
 			v.Set("script", sc.ID)
 		}
-		var raw json.RawMessage
-		if err := c.do(ctx, "GET", "/api/dead-letters?"+v.Encode(), nil, &raw); err != nil {
-			return err
-		}
-		if c.json {
-			_, err := stdout.Write(raw)
-			return err
-		}
 		var list picloud.JobList
-		if err := json.Unmarshal(raw, &list); err != nil {
+		if printed, err := c.call(ctx, "GET", "/api/dead-letters?"+v.Encode(), nil, &list, stdout); printed || err != nil {
 			return err
 		}
 		return writeDeadLetterTable(stdout, list.Items)
 	case "show":
 		return showJob(ctx, &c, deadLetterPath(pos[0]), stdout)
 	case "requeue":
-		var raw json.RawMessage
-		if err := c.do(ctx, "POST", deadLetterPath(pos[0])+"/requeue", nil, &raw); err != nil {
-			return err
-		}
-		if c.json {
-			_, err := stdout.Write(raw)
-			return err
-		}
 		var j picloud.Job
-		if err := json.Unmarshal(raw, &j); err != nil {
+		if printed, err := c.call(ctx, "POST", deadLetterPath(pos[0])+"/requeue", nil, &j, stdout); printed || err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "requeued job %s (%s): %s\n", j.ID, scriptLabel(&j), j.State)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -91,17 +90,11 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if err != nil {
 			return err
 		}
-		var raw json.RawMessage
-		if err := c.do(ctx, "POST", "/api/scripts/"+sc.ID+"/schedules", in, &raw); err != nil {
-			return cronError(err, pos[1])
-		}
-		if c.json {
-			_, err := stdout.Write(raw)
-			return err
-		}
 		var s picloud.Schedule
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return err
+		if printed, err := c.call(ctx, "POST", "/api/scripts/"+sc.ID+"/schedules", in, &s, stdout); err != nil {
+			return cronError(err, pos[1])
+		} else if printed {
+			return nil
 		}
 		fmt.Fprintf(stdout, "created schedule %s for %s: %s\n", s.ID, sc.Name, describeSchedule(&s))
 		printNextRuns(stdout, &s)
@@ -111,18 +104,12 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		if timezone.v != nil {
 			tz = *timezone.v
 		}
-		var raw json.RawMessage
 		in := picloud.PreviewRequest{Cron: pos[0], Timezone: tz}
-		if err := c.do(ctx, "POST", "/api/schedules/preview", in, &raw); err != nil {
-			return cronError(err, pos[0])
-		}
-		if c.json {
-			_, err := stdout.Write(raw)
-			return err
-		}
 		var p picloud.PreviewResponse
-		if err := json.Unmarshal(raw, &p); err != nil {
-			return err
+		if printed, err := c.call(ctx, "POST", "/api/schedules/preview", in, &p, stdout); err != nil {
+			return cronError(err, pos[0])
+		} else if printed {
+			return nil
 		}
 		printNextRuns(stdout, &picloud.Schedule{Cron: pos[0], Timezone: tz, Enabled: true, NextRuns: p.NextRuns})
 		return nil
@@ -130,15 +117,7 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return scheduleShow(ctx, &c, pos[0], *limit, stdout)
 	case "run":
 		var acc picloud.JobAccepted
-		var raw json.RawMessage
-		if err := c.do(ctx, "POST", schedulePath(pos[0])+"/run", nil, &raw); err != nil {
-			return err
-		}
-		if c.json {
-			_, err := stdout.Write(raw)
-			return err
-		}
-		if err := json.Unmarshal(raw, &acc); err != nil {
+		if printed, err := c.call(ctx, "POST", schedulePath(pos[0])+"/run", nil, &acc, stdout); printed || err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "queued job %s (picloud jobs show %s)\n", acc.JobID, acc.JobID)
@@ -153,16 +132,8 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		fmt.Fprintf(stdout, "deleted schedule %s\n", pos[0])
 		return nil
 	default: // pause, resume
-		var raw json.RawMessage
-		if err := c.do(ctx, "POST", schedulePath(pos[0])+"/"+sub, nil, &raw); err != nil {
-			return err
-		}
-		if c.json {
-			_, err := stdout.Write(raw)
-			return err
-		}
 		var s picloud.Schedule
-		if err := json.Unmarshal(raw, &s); err != nil {
+		if printed, err := c.call(ctx, "POST", schedulePath(pos[0])+"/"+sub, nil, &s, stdout); printed || err != nil {
 			return err
 		}
 		verb := map[string]string{"pause": "paused", "resume": "resumed"}[sub]
@@ -197,16 +168,8 @@ func scheduleLs(ctx context.Context, c *client, pos []string, stdout io.Writer) 
 		}
 		path, names[sc.ID] = "/api/scripts/"+sc.ID+"/schedules", sc.Name
 	}
-	var raw json.RawMessage
-	if err := c.do(ctx, "GET", path, nil, &raw); err != nil {
-		return err
-	}
-	if c.json {
-		_, err := stdout.Write(raw)
-		return err
-	}
 	var list picloud.ScheduleList
-	if err := json.Unmarshal(raw, &list); err != nil {
+	if printed, err := c.call(ctx, "GET", path, nil, &list, stdout); printed || err != nil {
 		return err
 	}
 	if len(pos) == 0 && len(list.Items) > 0 {
