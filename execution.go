@@ -54,6 +54,9 @@ type ExecutionLog struct {
 	JobID      string `json:"job_id,omitempty"`
 	Attempt    int    `json:"attempt,omitempty"`
 	ScheduleID string `json:"schedule_id,omitempty"`
+	// Node names the cluster node that ran the execution (picloud node's
+	// --name); empty for the all-in-one server and a manager's test runs.
+	Node string `json:"node,omitempty"`
 }
 
 // RequestRecord is the request as the audit trail keeps it: secret headers

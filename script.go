@@ -223,6 +223,7 @@ type Store interface {
 	SecretStore
 	KVStore
 	ScheduleStore
+	NodeStore
 	// SubscribedScripts returns the enabled scripts subscribed to topic.
 	SubscribedScripts(ctx context.Context, topic string) ([]*Script, error)
 	// Kind names the database for /api/health: "sqlite" or "postgres".
