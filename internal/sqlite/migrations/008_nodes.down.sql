@@ -1,0 +1,2 @@
+ALTER TABLE executions DROP COLUMN node;
+DROP TABLE nodes;
