@@ -169,3 +169,14 @@ func (c *cache) invalidate(id string) {
 		delete(c.byID, id)
 	}
 }
+
+// expireAll marks every entry as unconfirmed since long ago, so that its
+// next use refreshes it (load keeps serving an entry the store cannot
+// confirm).
+func (c *cache) expireAll() {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	for _, e := range c.byID {
+		e.checked.Store(0)
+	}
+}

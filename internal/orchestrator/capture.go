@@ -1,6 +1,7 @@
 package orchestrator
 
 import (
+	"bytes"
 	"encoding/base64"
 	"maps"
 	"net/http"
@@ -50,6 +51,44 @@ func isCredentialByte(c byte) bool {
 // captureLimits are the sizes the captured request and response are cut at.
 type captureLimits struct {
 	body, header, headers, query, path int
+	// tokens are the extra credentials to redact (Config.RedactTokens).
+	tokens []string
+}
+
+// minRedactToken is the shortest extra credential redacted: a shorter one
+// would match ordinary text (the cluster token has at least 16 bytes).
+const minRedactToken = 8
+
+// redactTokens keeps the tokens long enough to redact.
+func redactTokens(tokens []string) []string {
+	var out []string
+	for _, t := range tokens {
+		if len(t) >= minRedactToken {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// holdsToken reports whether s contains one of tokens.
+func holdsToken(s string, tokens []string) bool {
+	for _, t := range tokens {
+		if strings.Contains(s, t) {
+			return true
+		}
+	}
+	return false
+}
+
+// replaceTokens replaces every occurrence of tokens in b; b itself is
+// returned when it holds none.
+func replaceTokens(b []byte, tokens []string) []byte {
+	for _, t := range tokens {
+		if bytes.Contains(b, []byte(t)) {
+			b = bytes.ReplaceAll(b, []byte(t), []byte(redacted))
+		}
+	}
+	return b
 }
 
 // executionLog builds the audit row of one execution.
@@ -61,7 +100,7 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 	l := &picloud.ExecutionLog{
 		ID: id.String(), ScriptID: sc.ID, ScriptVersion: sc.Version, Trigger: trig, Status: res.Status,
 		StartedAt: picloud.Time{Time: res.Started.UTC()}, DurationMS: float64(res.Duration.Microseconds()) / 1000,
-		Operations: res.Operations, Logs: res.Logs, Error: res.Err,
+		Operations: res.Operations, Logs: res.Logs, Error: res.Err, Node: o.cfg.NodeName,
 	}
 	// The request and response records are allocated with the log, in one go.
 	recs := &struct {
@@ -74,17 +113,30 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 	red := res.Redactor
 	rr := &recs.req
 	rr.Method = req.Method
-	rr.Path, _ = cut(red.String(req.Path), lim.path)
-	rr.Query, rr.QueryTruncated = captureQuery(red.Values(req.Query), lim.query)
-	rr.Headers, rr.HeadersTruncated = captureHeaders(red.Header(req.Header), lim.header, lim.headers, true)
-	rr.Body, rr.BodyEncoding, rr.BodySize, rr.BodyTruncated = capturedBody(red.Bytes(req.Body), lim.body)
+	path := red.String(req.Path)
+	if holdsToken(path, lim.tokens) {
+		path = redacted
+	}
+	rr.Path, _ = cut(path, lim.path)
+	rr.Query, rr.QueryTruncated = captureQuery(red.Values(req.Query), lim.query, lim.tokens)
+	rr.Headers, rr.HeadersTruncated = captureHeaders(red.Header(req.Header), lim.header, lim.headers, true, lim.tokens)
+	reqBody := red.Bytes(req.Body)
+	if lim.tokens != nil {
+		// The body's size stays the one received; a replaced token changes
+		// only what is shown.
+		size := len(reqBody)
+		rr.Body, rr.BodyEncoding, _, rr.BodyTruncated = capturedBody(replaceTokens(reqBody, lim.tokens), lim.body)
+		rr.BodySize = size
+	} else {
+		rr.Body, rr.BodyEncoding, rr.BodySize, rr.BodyTruncated = capturedBody(reqBody, lim.body)
+	}
 	l.Request = rr
 	resp := &recs.resp
 	if res.Response != nil {
 		resp.Status = res.Response.Status
 		// The response's headers are the script's (bounded by its response
 		// cap); they are cut like the request's but never redacted.
-		resp.Headers, _ = captureHeaders(red.Header(res.Response.Header), lim.header, lim.headers, false)
+		resp.Headers, _ = captureHeaders(red.Header(res.Response.Header), lim.header, lim.headers, false, nil)
 		resp.Body, resp.BodyEncoding, resp.BodySize, resp.BodyTruncated = capturedBody(red.Bytes(res.Response.Body), lim.body)
 	} else {
 		// A failed execution's caller gets the public error body (code, short
@@ -114,7 +166,7 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 // credentials redacted, within limit bytes of keys and values; when they do
 // not fit, the keys are taken in order and the one that crosses the limit is
 // cut (truncated true).
-func captureQuery(q url.Values, limit int) (map[string]string, bool) {
+func captureQuery(q url.Values, limit int, tokens []string) (map[string]string, bool) {
 	out := make(map[string]string, len(q))
 	total := 0
 	for k, vs := range q {
@@ -125,7 +177,7 @@ func captureQuery(q url.Values, limit int) (map[string]string, bool) {
 	if total <= limit {
 		for k, vs := range q {
 			if len(vs) > 0 {
-				out[k] = redactValue(vs[0])
+				out[k] = redactValue(vs[0], tokens)
 			}
 		}
 		return out, false
@@ -140,7 +192,7 @@ func captureQuery(q url.Values, limit int) (map[string]string, bool) {
 			break
 		}
 		left -= len(k)
-		v, _ := cut(redactValue(vs[0]), left)
+		v, _ := cut(redactValue(vs[0], tokens), left)
 		left -= len(v)
 		out[k] = v
 	}
@@ -150,15 +202,15 @@ func captureQuery(q url.Values, limit int) (map[string]string, bool) {
 // captureHeaders keeps each header (lower-case name, values joined), every
 // value cut at each bytes and all of them at total bytes (names and values),
 // taken in name order once they do not all fit. With redact, secret headers
-// and values holding a PiCloud credential read "[REDACTED]".
-func captureHeaders(h http.Header, each, total int, redact bool) (map[string]string, bool) {
+// and values holding a PiCloud credential or one of tokens read "[REDACTED]".
+func captureHeaders(h http.Header, each, total int, redact bool, tokens []string) (map[string]string, bool) {
 	out := make(map[string]string, len(h))
 	truncated := false
 	size := 0
 	for k, vs := range h {
 		lk := executor.LowerHeader(k)
 		v := executor.JoinHeader(vs)
-		if redact && (secretHeaders[lk] || hasCredential(v)) {
+		if redact && (secretHeaders[lk] || hasCredential(v) || holdsToken(v, tokens)) {
 			v = redacted
 		}
 		var cutOne bool
@@ -187,9 +239,9 @@ func captureHeaders(h http.Header, each, total int, redact bool) (map[string]str
 	return out, true
 }
 
-// redactValue hides a value holding a PiCloud credential.
-func redactValue(v string) string {
-	if hasCredential(v) {
+// redactValue hides a value holding a PiCloud credential or one of tokens.
+func redactValue(v string, tokens []string) string {
+	if hasCredential(v) || holdsToken(v, tokens) {
 		return redacted
 	}
 	return v

@@ -251,3 +251,10 @@ func (g *gate) stats() (running, waiting int, reserved int64) {
 	defer g.mu.Unlock()
 	return g.running, g.waiting, g.reserved
 }
+
+// inFlight is how many executions hold a slot now.
+func (g *gate) inFlight() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.running
+}

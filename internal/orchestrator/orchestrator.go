@@ -87,6 +87,17 @@ type Config struct {
 	MaxLoggedHeaders    int
 	MaxLoggedQuery      int
 	MaxLoggedPath       int
+
+	// NodeName, when set, is written into every execution row (the
+	// ExecutionLog's Node): the cluster node that ran it. "" on the
+	// all-in-one server.
+	NodeName string
+	// RedactTokens are credentials besides PiCloud's own (pct_...) that the
+	// captured request must never hold: on a node, the cluster token. A
+	// header, query value or path holding one is recorded "[REDACTED]",
+	// and it is replaced in the captured body. Tokens shorter than 8 bytes
+	// are ignored (they would match ordinary text).
+	RedactTokens []string
 }
 
 // WithDefaults is c with every zero field set to its default: the
@@ -149,7 +160,7 @@ func New(cfg Config, exec *executor.Executor, store picloud.ScriptStore, sink Si
 	}
 	o := &Orchestrator{cfg: cfg, exec: exec, sink: sink, metrics: m, log: logger,
 		capture: captureLimits{body: cfg.MaxLoggedBody, header: cfg.MaxLoggedHeader, headers: cfg.MaxLoggedHeaders,
-			query: cfg.MaxLoggedQuery, path: cfg.MaxLoggedPath}}
+			query: cfg.MaxLoggedQuery, path: cfg.MaxLoggedPath, tokens: redactTokens(cfg.RedactTokens)}}
 	if cfg.FunctionsOrigin != "" {
 		if u, err := url.Parse(cfg.FunctionsOrigin); err == nil && u.Host != "" {
 			o.fnHost = strings.ToLower(u.Host)
@@ -199,6 +210,17 @@ func (o *Orchestrator) Config() Config { return o.cfg }
 
 // Invalidate drops a script from the cache; the manager calls it on every change.
 func (o *Orchestrator) Invalidate(id string) { o.cache.invalidate(id) }
+
+// ExpireAll makes every cached script due for a refresh: the next request
+// for each asks the store (a node's manager) again, and is served the cached
+// version when the store cannot answer, as after any TTL. A node calls it
+// when it (re)connects to the change feed, since changes made while it was
+// away were not announced to it.
+func (o *Orchestrator) ExpireAll() { o.cache.expireAll() }
+
+// InFlight is how many executions hold a slot of the gate now (a node's
+// load, in its heartbeat).
+func (o *Orchestrator) InFlight() int { return o.gate.inFlight() }
 
 // HandleExecute serves /api/execute/{id}, any method.
 func (o *Orchestrator) HandleExecute(w http.ResponseWriter, r *http.Request) {
