@@ -316,7 +316,7 @@ func (s *Store) AdminTokenHash(ctx context.Context) (string, error) {
 	return h, nil
 }
 
-const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound, job_id, attempt, schedule_id`
+const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound, job_id, attempt, schedule_id, node`
 
 // InsertExecutions implements picloud.ExecutionStore: one INSERT ... SELECT
 // FROM unnest(...) per batch, so a batch costs one round trip. The JSON
@@ -340,11 +340,11 @@ func insertExecutions(ctx context.Context, q execer, logs []*picloud.ExecutionLo
 	ids, scripts, trigs, statuses := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	versions, ops := make([]int64, n), make([]int64, n)
 	started, durs := make([]time.Time, n), make([]float64, n)
-	jobs, attempts, schedules := make([]string, n), make([]int64, n), make([]string, n)
+	jobs, attempts, schedules, nodes := make([]string, n), make([]int64, n), make([]string, n), make([]string, n)
 	for i, l := range logs {
 		ids[i], scripts[i], trigs[i], statuses[i] = l.ID, l.ScriptID, string(l.Trigger), string(l.Status)
 		versions[i], ops[i], started[i], durs[i] = int64(l.ScriptVersion), int64(l.Operations), l.StartedAt.UTC(), l.DurationMS
-		jobs[i], attempts[i], schedules[i] = l.JobID, int64(l.Attempt), l.ScheduleID
+		jobs[i], attempts[i], schedules[i], nodes[i] = l.JobID, int64(l.Attempt), l.ScheduleID, l.Node
 	}
 	reqs, resps, lines, xerrs, outs, err := encodeColumns(logs)
 	if err != nil {
@@ -353,9 +353,9 @@ func insertExecutions(ctx context.Context, q execer, logs []*picloud.ExecutionLo
 	_, err = q.Exec(ctx, `INSERT INTO executions (`+execCols+`)
 		SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::timestamptz[],
 			$7::float8[], $8::bigint[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[],
-			$14::text[], $15::int[], $16::text[])
+			$14::text[], $15::int[], $16::text[], $17::text[])
 		ON CONFLICT (id) DO NOTHING`,
-		ids, scripts, versions, trigs, statuses, started, durs, ops, reqs, resps, lines, xerrs, outs, jobs, attempts, schedules)
+		ids, scripts, versions, trigs, statuses, started, durs, ops, reqs, resps, lines, xerrs, outs, jobs, attempts, schedules, nodes)
 	if err != nil {
 		return fmt.Errorf("postgres: insert %d executions: %w", n, err)
 	}
@@ -403,7 +403,7 @@ func scanExecution(row pgx.Row) (*picloud.ExecutionLog, error) {
 	var trig, status string
 	var req, resp, lines, xerr, out *string
 	if err := row.Scan(&l.ID, &l.ScriptID, &l.ScriptVersion, &trig, &status, &l.StartedAt.Time, &l.DurationMS, &ops,
-		&req, &resp, &lines, &xerr, &out, &l.JobID, &l.Attempt, &l.ScheduleID); err != nil {
+		&req, &resp, &lines, &xerr, &out, &l.JobID, &l.Attempt, &l.ScheduleID, &l.Node); err != nil {
 		return nil, err
 	}
 	l.Trigger, l.Status, l.Operations = picloud.Trigger(trig), picloud.ExecutionStatus(status), uint64(ops)

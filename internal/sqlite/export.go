@@ -181,10 +181,10 @@ func (t importTx) ImportExecutions(ctx context.Context, logs []*picloud.Executio
 	}
 	for i, l := range logs {
 		c := &cols[i]
-		if _, err := t.tx.ExecContext(ctx, `INSERT INTO executions (`+execCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := t.tx.ExecContext(ctx, `INSERT INTO executions (`+execCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			l.ID, l.ScriptID, l.ScriptVersion, string(l.Trigger), string(l.Status),
 			micros(l.StartedAt.Time), l.DurationMS, int64(l.Operations), c.req, c.resp, c.lines, c.xerr, c.out,
-			l.JobID, l.Attempt, l.ScheduleID); err != nil {
+			l.JobID, l.Attempt, l.ScheduleID, l.Node); err != nil {
 			return fmt.Errorf("sqlite: import execution %s: %w", l.ID, err)
 		}
 	}

@@ -367,10 +367,10 @@ func (s *Store) AdminTokenHash(ctx context.Context) (string, error) {
 	return h, nil
 }
 
-const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound, job_id, attempt, schedule_id`
+const execCols = `id, script_id, script_version, trigger_type, status, started_at, duration_ms, operations, request, response, logs, error, outbound, job_id, attempt, schedule_id, node`
 
 // execParams is the parameters of one execution row.
-const execParams = 16
+const execParams = 17
 
 // insertChunk is the most rows one INSERT statement writes (execParams
 // parameters a row, well under SQLite's 32,766).
@@ -395,7 +395,7 @@ func (s *Store) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		if i > 0 {
 			q.WriteByte(',')
 		}
-		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	}
 
 	st, err := s.w.PrepareContext(ctx, q.String())
@@ -441,7 +441,7 @@ func (s *Store) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionL
 				c := &cols[start+i]
 				args = append(args, l.ID, l.ScriptID, l.ScriptVersion, string(l.Trigger), string(l.Status),
 					micros(l.StartedAt.Time), l.DurationMS, int64(l.Operations), c.req, c.resp, c.lines, c.xerr, c.out,
-					l.JobID, l.Attempt, l.ScheduleID)
+					l.JobID, l.Attempt, l.ScheduleID, l.Node)
 			}
 			if _, err := tx.StmtContext(ctx, st).ExecContext(ctx, args...); err != nil {
 				return err
@@ -503,7 +503,7 @@ func scanExecution(row scanner) (*picloud.ExecutionLog, error) {
 	var trig, status string
 	var req, resp, lines, xerr, out sql.NullString
 	if err := row.Scan(&l.ID, &l.ScriptID, &l.ScriptVersion, &trig, &status, &started, &l.DurationMS, &ops,
-		&req, &resp, &lines, &xerr, &out, &l.JobID, &l.Attempt, &l.ScheduleID); err != nil {
+		&req, &resp, &lines, &xerr, &out, &l.JobID, &l.Attempt, &l.ScheduleID, &l.Node); err != nil {
 		return nil, err
 	}
 	l.Trigger, l.Status, l.Operations = picloud.Trigger(trig), picloud.ExecutionStatus(status), uint64(ops)

@@ -66,6 +66,7 @@ func Populate(t testing.TB, s picloud.Store) {
 	l1.Outbound = []picloud.OutboundCall{{Method: "GET", Host: "example.com", Path: "/", Status: 200, DurationMS: 3.5, Bytes: 12}}
 	l2 := execLog(a.ID, base.Add(1500*time.Microsecond), picloud.StatusError)
 	l2.Trigger, l2.JobID, l2.Attempt, l2.ScheduleID = picloud.TriggerCron, "17", 2, s1.ID
+	l2.Node = "web-1:8001" // moves with the executions (nodes themselves are not exported)
 	l2.Error, l2.Response = &picloud.ExecError{Kind: "ErrorRuntime", Message: "boom", Line: 1, Column: 2}, nil
 	l3 := execLog(b.ID, base.Add(time.Second), picloud.StatusTimeout)
 	l3.Request, l3.Logs = nil, nil

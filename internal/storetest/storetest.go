@@ -43,6 +43,8 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"TriggerSettings", testTriggerSettings},
 		{"SubscribedScripts", testSubscribedScripts},
 		{"QueryExecutions", testQueryExecutions},
+		{"Nodes", testNodes},
+		{"ExecutionNode", testExecutionNode},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
