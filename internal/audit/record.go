@@ -29,11 +29,14 @@ import (
 
 // Version 2 adds the outbound calls after the error; a version 1 record
 // reads with none. Version 3 adds the job fields (job id, attempt, schedule
-// id) after the outbound calls; older records read with none.
+// id) after the outbound calls; older records read with none. Version 4
+// adds the node that ran it (cluster mode) after the job fields; older
+// records read with none ("", as the stores' default).
 const (
 	recordV1 = 1
 	recordV2 = 2
 	recordV3 = 3
+	recordV4 = 4
 )
 
 var errShortRecord = errors.New("audit: journal record cut short")
@@ -83,7 +86,7 @@ func (e *encoder) strMap(m map[string]string) {
 
 // appendRecord appends l's record to b.
 func appendRecord(b []byte, l *picloud.ExecutionLog) ([]byte, error) {
-	e := encoder{b: append(b, recordV3)}
+	e := encoder{b: append(b, recordV4)}
 	e.str(l.ID)
 	e.str(l.ScriptID)
 	e.varint(int64(l.ScriptVersion))
@@ -160,6 +163,7 @@ func appendRecord(b []byte, l *picloud.ExecutionLog) ([]byte, error) {
 	e.str(l.JobID)
 	e.varint(int64(l.Attempt))
 	e.str(l.ScheduleID)
+	e.str(l.Node)
 	return e.b, nil
 }
 
@@ -264,7 +268,7 @@ func (d *decoder) strMap() map[string]string {
 
 // parseRecord reads a record back.
 func parseRecord(rec []byte) (*picloud.ExecutionLog, error) {
-	if len(rec) == 0 || rec[0] < recordV1 || rec[0] > recordV3 {
+	if len(rec) == 0 || rec[0] < recordV1 || rec[0] > recordV4 {
 		return nil, fmt.Errorf("audit: journal record of unknown version")
 	}
 	d := &decoder{s: string(rec), off: 1}
@@ -346,6 +350,9 @@ func parseRecord(rec []byte) (*picloud.ExecutionLog, error) {
 		l.JobID = d.str()
 		l.Attempt = int(d.varint())
 		l.ScheduleID = d.str()
+	}
+	if rec[0] >= recordV4 {
+		l.Node = d.str()
 	}
 	if d.err != nil {
 		return nil, d.err

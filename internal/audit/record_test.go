@@ -102,41 +102,58 @@ func BenchmarkRecordCodec(b *testing.B) {
 	})
 }
 
-// TestRecordOldVersions reads records of the older versions: version 2
-// (before the job fields) is a version 3 record without its trailing empty
-// job id, attempt and schedule id; version 1 (before the outbound calls)
-// also lacks the outbound count before them.
+// TestRecordOldVersions reads records of the older versions: version 3
+// (before the node) is a version 4 record without its trailing empty node;
+// version 2 (before the job fields) also lacks the empty job id, attempt and
+// schedule id; version 1 (before the outbound calls) also lacks the outbound
+// count before them.
 func TestRecordOldVersions(t *testing.T) {
 	l := &picloud.ExecutionLog{ID: "e1", ScriptID: "s", Logs: []picloud.LogLine{{Level: "info", Message: "m"}}}
 	rec, err := appendRecord(nil, l)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The tail: outbound count 0 (nil), job id "", attempt 0, schedule id "".
-	if tail := rec[len(rec)-4:]; rec[0] != recordV3 || string(tail) != "\x00\x00\x00\x00" {
-		t.Fatalf("a version %d record with no outbound calls and no job ends in %x", rec[0], tail)
+	// The tail: outbound count 0 (nil), job id "", attempt 0, schedule id "", node "".
+	if tail := rec[len(rec)-5:]; rec[0] != recordV4 || string(tail) != "\x00\x00\x00\x00\x00" {
+		t.Fatalf("a version %d record with no outbound calls, no job and no node ends in %x", rec[0], tail)
 	}
-	v2 := append([]byte{recordV2}, rec[1:len(rec)-3]...)
-	got, err := parseRecord(v2)
+	v3 := append([]byte{recordV3}, rec[1:len(rec)-1]...)
+	got, err := parseRecord(v3)
 	if err != nil || !reflect.DeepEqual(got, l) {
+		t.Fatalf("version 3: %+v, %v", got, err)
+	}
+	v2 := append([]byte{recordV2}, rec[1:len(rec)-4]...)
+	if got, err = parseRecord(v2); err != nil || !reflect.DeepEqual(got, l) {
 		t.Fatalf("version 2: %+v, %v", got, err)
 	}
-	v1 := append([]byte{recordV1}, rec[1:len(rec)-4]...)
-	got, err = parseRecord(v1)
-	if err != nil || !reflect.DeepEqual(got, l) {
+	v1 := append([]byte{recordV1}, rec[1:len(rec)-5]...)
+	if got, err = parseRecord(v1); err != nil || !reflect.DeepEqual(got, l) {
 		t.Fatalf("version 1: %+v, %v", got, err)
 	}
-	// A version 2 record carrying a job tail has bytes too many.
+
+	// A version 3 record as a version 3 writer wrote it: the job fields,
+	// then nothing.
 	job := &picloud.ExecutionLog{ID: "e2", JobID: "17", Attempt: 2, ScheduleID: "sch"}
 	rec, _ = appendRecord(nil, job)
-	if got, err := parseRecord(rec); err != nil || got.JobID != "17" || got.Attempt != 2 || got.ScheduleID != "sch" {
+	v3 = append([]byte{recordV3}, rec[1:len(rec)-1]...)
+	if got, err := parseRecord(v3); err != nil || got.JobID != "17" || got.Attempt != 2 || got.ScheduleID != "sch" || got.Node != "" {
 		t.Fatalf("version 3 job fields: %+v, %v", got, err)
 	}
-	rec[0] = recordV2
-	if _, err := parseRecord(rec); err == nil {
-		t.Fatal("a version 2 record with a job tail was read")
+
+	// The node round-trips in version 4, and an older version carrying
+	// the newer tail has bytes too many.
+	job.Node = "web-1:8001"
+	rec, _ = appendRecord(nil, job)
+	if got, err := parseRecord(rec); err != nil || got.Node != "web-1:8001" || got.JobID != "17" || got.ScheduleID != "sch" {
+		t.Fatalf("version 4 node: %+v, %v", got, err)
 	}
-	rec[0] = 4
+	for _, old := range []byte{recordV2, recordV3} {
+		rec[0] = old
+		if _, err := parseRecord(rec); err == nil {
+			t.Fatalf("a version %d record with a version 4 tail was read", old)
+		}
+	}
+	rec[0] = recordV4 + 1
 	if _, err := parseRecord(rec); err == nil {
 		t.Fatal("a record of an unknown version was read")
 	}
