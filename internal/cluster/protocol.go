@@ -15,6 +15,7 @@ package cluster
 
 import (
 	"encoding/json"
+	"time"
 
 	"github.com/picloud/picloud"
 )
@@ -45,7 +46,13 @@ const (
 	PathJobs = "/cluster/v1/jobs"
 	// POST PublishRequest: 204.
 	PathEvents = "/cluster/v1/events"
+	// GET: 204 when the manager answers and takes the token (Client.Ping).
+	PathPing = "/cluster/v1/ping"
 )
+
+// NoScript is the {script_id} of PathSecret for a read without a script
+// (only the global secret applies): an empty path segment would not route.
+const NoScript = "-"
 
 // The node's route (RunHandler): POST picloud.JobRun, answer the execution's
 // picloud.ExecutionLog (already recorded through the node's journal), or an
@@ -61,6 +68,10 @@ const (
 	EventHello  = "hello"
 	EventChange = "change"
 )
+
+// PingEvery is how often the manager writes ": ping" on an idle change
+// stream; a node replaces a stream silent for three of them.
+const PingEvery = 15 * time.Second
 
 // Hello is the data of the first event of a change stream.
 type Hello struct {
