@@ -374,11 +374,11 @@ func (s *picloudServer) admin(method, path string, in, out any) error {
 }
 
 func (s *picloudServer) scriptID(name string) (string, error) {
-	var list []struct{ ID string }
-	if err := s.admin("GET", "/api/scripts?name="+name, nil, &list); err != nil || len(list) == 0 {
+	var list struct{ Items []struct{ ID string } }
+	if err := s.admin("GET", "/api/scripts?name="+name, nil, &list); err != nil || len(list.Items) == 0 {
 		return "", err
 	}
-	return list[0].ID, nil
+	return list.Items[0].ID, nil
 }
 
 func (s *picloudServer) deploy(name, source string, maxOps int) (string, error) {
