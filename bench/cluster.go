@@ -23,7 +23,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -188,7 +190,7 @@ func benchCluster(o clusterOpts, out io.Writer) (err error) {
 		name := fmt.Sprintf("node-%d", i+1)
 		n, err := start(name, []string{"node", "--manager", mgr.url, "--cluster-token", benchClusterToken,
 			"--addr", addr, "--data-dir", filepath.Join(tmp, name), "--name", name, "--log-level", "warn"},
-			healthy("http://"+addr, `"ok"`))
+			healthy("http://"+addr, "ok"))
 		if err != nil {
 			return err
 		}
@@ -275,9 +277,13 @@ func checkClusterBinary(binary string) error {
 }
 
 // clusterCaddyfile is the loopback configuration: no admin endpoint, no
-// HTTPS, one site per setup. The cluster sites route as deploy's cluster
-// configuration does: invocations to the nodes (round robin, active health
-// checks, a failed attempt retried on another node), the rest to the manager.
+// HTTPS, one site per setup. The cluster sites are deploy/Caddyfile.cluster's
+// routing and proxy settings (invocations to the nodes with retries, active
+// and passive health checks; the rest to the manager), with round robin for
+// its least_conn so that two nodes share the load evenly whatever their
+// speed; without its compression (the hello answer is below Caddy's
+// minimum length anyway) and access log. The all-in-one site is
+// deploy/Caddyfile's proxy.
 func clusterCaddyfile(aio, via1, via2, viaAIO, mgr, n1, n2 string) string {
 	var b strings.Builder
 	b.WriteString("{\n\tadmin off\n\tauto_https off\n}\n")
@@ -286,16 +292,25 @@ func clusterCaddyfile(aio, via1, via2, viaAIO, mgr, n1, n2 string) string {
 		fmt.Fprintf(&b, "\nhttp://%s:%s {\n\tbind %s\n", host, port, host)
 	}
 	site(viaAIO)
-	fmt.Fprintf(&b, "\treverse_proxy %s\n}\n", aio)
+	fmt.Fprintf(&b, "\treverse_proxy %s {\n\t\theader_up X-Forwarded-Proto {scheme}\n\t}\n}\n", aio)
 	for _, c := range []struct {
 		listen string
 		nodes  []string
 	}{{via1, []string{n1}}, {via2, []string{n1, n2}}} {
 		site(c.listen)
+		b.WriteString("\thandle /cluster/* {\n\t\trespond 404\n\t}\n")
 		fmt.Fprintf(&b, "\t@invoke path /fn/* /api/execute/*\n\thandle @invoke {\n\t\treverse_proxy %s {\n", strings.Join(c.nodes, " "))
-		b.WriteString("\t\t\tlb_policy round_robin\n\t\t\tlb_try_duration 2s\n")
-		b.WriteString("\t\t\thealth_uri /api/health\n\t\t\thealth_interval 2s\n\t\t}\n\t}\n")
-		fmt.Fprintf(&b, "\thandle {\n\t\treverse_proxy %s\n\t}\n}\n", mgr)
+		for _, line := range []string{
+			"lb_policy round_robin",
+			"lb_retries 2", "lb_try_duration 5s", "lb_try_interval 250ms", "lb_retry_match {\n\t\t\t\tmethod GET HEAD\n\t\t\t}",
+			"health_uri /api/health", "health_interval 2s", "health_timeout 2s", "health_status 2xx",
+			"fail_duration 5s", "max_fails 1",
+			"header_up X-Forwarded-Proto {scheme}",
+		} {
+			fmt.Fprintf(&b, "\t\t\t%s\n", line)
+		}
+		b.WriteString("\t\t}\n\t}\n")
+		fmt.Fprintf(&b, "\thandle {\n\t\treverse_proxy %s {\n\t\t\theader_up X-Forwarded-Proto {scheme}\n\t\t}\n\t}\n}\n", mgr)
 	}
 	return b.String()
 }
@@ -813,8 +828,8 @@ func (p *proc) tail(n int) string {
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
-// healthy waits until GET base/api/health answers 200 (and holds want, when
-// not empty), or fails when the process exits or 30 s pass.
+// healthy waits until GET base/api/health answers 200 (with status want,
+// when not empty), or fails when the process exits or 30 s pass.
 func healthy(base, want string) func(*proc) error {
 	return func(p *proc) error {
 		var last string
@@ -828,7 +843,9 @@ func healthy(base, want string) func(*proc) error {
 			if err == nil {
 				b, _ := io.ReadAll(resp.Body)
 				resp.Body.Close()
-				if resp.StatusCode == 200 && strings.Contains(string(b), want) {
+				var h struct{ Status string }
+				json.Unmarshal(b, &h)
+				if resp.StatusCode == 200 && (want == "" || h.Status == want) {
 					return nil
 				}
 				last = fmt.Sprintf("%d %s", resp.StatusCode, b)
@@ -836,7 +853,7 @@ func healthy(base, want string) func(*proc) error {
 				last = err.Error()
 			}
 			if time.Now().After(deadline) {
-				return fmt.Errorf("%s/api/health did not answer 200 %s within 30 s (last: %s)", base, want, last)
+				return fmt.Errorf("%s/api/health did not answer 200 %s within 30 s (last: %s)", base, cmp.Or(want, "(any status)"), last)
 			}
 		}
 	}

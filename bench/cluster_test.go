@@ -25,7 +25,7 @@ func TestClusterCaddyfileValidates(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("caddy validate: %v\n%s\n%s", err, out, src)
 	}
-	for _, want := range []string{"reverse_proxy 127.0.0.1:9003 127.0.0.1:9004 {", "reverse_proxy 127.0.0.1:9001\n", "admin off", "auto_https off"} {
+	for _, want := range []string{"reverse_proxy 127.0.0.1:9003 127.0.0.1:9004 {", "reverse_proxy 127.0.0.1:9001 {", "admin off", "auto_https off"} {
 		if !strings.Contains(src, want) {
 			t.Errorf("the Caddyfile lacks %q:\n%s", want, src)
 		}
