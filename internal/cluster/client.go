@@ -295,9 +295,16 @@ func escapedPath(pattern string, values ...string) string {
 	}
 }
 
-// Ping checks that the manager answers and takes the token.
+// Ping checks that the manager answers and takes the token. A manager
+// without the ping route answers 404 not_found with the API's error body,
+// after its token check: that is an answer too.
 func (c *Client) Ping(ctx context.Context) error {
-	return c.call(ctx, http.MethodGet, PathPing, nil, nil)
+	err := c.call(ctx, http.MethodGet, PathPing, nil, nil)
+	var e *picloud.Error
+	if errors.As(err, &e) && e.Code == picloud.ENotFound {
+		return nil
+	}
+	return err
 }
 
 // Heartbeat registers n or reports it again (PUT PathNode), and updates n
@@ -488,7 +495,11 @@ func (c *Client) Publish(ctx context.Context, from *picloud.Script, events []pic
 	if len(events) == 0 {
 		return nil
 	}
-	return c.call(ctx, http.MethodPost, PathEvents, PublishRequest{FromScriptID: from.ID, Events: events}, nil)
+	var fromID string
+	if from != nil {
+		fromID = from.ID
+	}
+	return c.call(ctx, http.MethodPost, PathEvents, PublishRequest{FromScriptID: fromID, Events: events}, nil)
 }
 
 func (c *Client) Job(context.Context, string) (*picloud.Job, error) {
@@ -519,19 +530,26 @@ func (c *Client) SchedulesChanged() {}
 // at the start of every stream (the node expires its whole cache, since
 // changes made while it was away were not sent), onChange for every change.
 // A stream that ends, fails or stays silent for three ping intervals is
-// replaced, after a backoff from 100 ms doubling to 5 s (reset once a
-// stream said hello). The callbacks run on this goroutine, in order.
+// replaced, after a backoff from 100 ms doubling to 5 s (reset by a stream
+// that lasted). The callbacks run on this goroutine, in order.
 func (c *Client) FollowChanges(ctx context.Context, onChange func(picloud.ScriptChange), onHello func()) {
 	wait := c.backoffMin
 	failures := 0
 	for ctx.Err() == nil {
+		started := time.Now()
 		helloed, err := c.followOnce(ctx, onChange, onHello)
 		c.connected.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
 		if helloed {
-			wait, failures = c.backoffMin, 0
+			// A stream that lasted starts the backoff again; one that said
+			// hello and ended at once (a manager shutting down) does not,
+			// or the node would reconnect ten times a second.
+			if time.Since(started) >= c.backoffMax {
+				wait = c.backoffMin
+			}
+			failures = 0
 			c.log.Warn("change feed lost; reconnecting", "manager", c.base, "err", err)
 		} else {
 			failures++
