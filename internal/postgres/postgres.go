@@ -29,6 +29,11 @@ var migrations embed.FS
 // Store implements picloud.Store on PostgreSQL.
 type Store struct {
 	pool *pgxpool.Pool
+	// schema is the schema the store's tables are in (current_schema(), as
+	// the URL's search_path chooses it): the change feed's scope.
+	schema string
+	// listenPing, when set, replaces listenPingEvery (tests).
+	listenPing time.Duration
 }
 
 var _ picloud.Store = (*Store)(nil)
@@ -47,6 +52,10 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
+	}
+	if err := pool.QueryRow(ctx, `SELECT current_schema()`).Scan(&s.schema); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: current schema: %w", err)
 	}
 	return s, nil
 }
