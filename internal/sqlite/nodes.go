@@ -17,6 +17,9 @@ const nodeCols = `name, address, version, capacity, load, status, components, jo
 // registers the node at its LastHeartbeat (the manager's clock when the
 // report arrived), or now when that is unset.
 func (s *Store) SaveNode(ctx context.Context, n *picloud.Node) error {
+	if n.Name == "" {
+		return picloud.Errorf(picloud.EInvalidRequest, "a node needs a name")
+	}
 	comps, err := encodeComponents(n.Components)
 	if err != nil {
 		return fmt.Errorf("sqlite: save node %q: %w", n.Name, err)

@@ -79,6 +79,8 @@ func testNodes(t *testing.T, s picloud.Store) {
 		t.Fatalf("registered_at without a heartbeat = %v, want about now", bare.RegisteredAt)
 	}
 
+	wantCode(t, s.SaveNode(ctx, &picloud.Node{Status: picloud.NodeOK}), picloud.EInvalidRequest)
+
 	if err := s.DeleteNode(ctx, n.Name); err != nil {
 		t.Fatal(err)
 	}
