@@ -135,8 +135,15 @@ func startServer(ctx context.Context, t *testing.T, label string, wrap []string,
 func launch(ctx context.Context, t *testing.T, label string, wrap, args []string) (*server, error) {
 	t.Helper()
 	addr := freeAddr(t)
-	argv := append(append([]string{}, wrap...), binPath, "serve", "--addr", addr)
-	argv = append(argv, args...)
+	return spawn(ctx, t, label, addr, wrap, append([]string{"serve", "--addr", addr}, args...))
+}
+
+// spawn runs the binary with args (its command first: serve, manager, node),
+// listening on addr, and waits until /api/health answers there. The process
+// is killed when the test ends; its output is logged if the test failed.
+func spawn(ctx context.Context, t *testing.T, label, addr string, wrap, args []string) (*server, error) {
+	t.Helper()
+	argv := append(append(append([]string{}, wrap...), binPath), args...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = serverEnv()
 	out := &outputBuffer{}
