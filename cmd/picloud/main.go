@@ -1,6 +1,6 @@
-// Command picloud is PiCloud in one binary: the server (serve), its
-// command-line client (deploy, invoke, logs, ls, rm, kv, secret, schedule,
-// jobs, dead-letters), the admin token's rotation (token rotate), moving a
+// Command picloud is PiCloud in one binary: the server (serve), or a
+// cluster's roles (manager, node), its command-line client (deploy, invoke,
+// logs, ls, rm, kv, secret, schedule, jobs, dead-letters, nodes), the admin token's rotation (token rotate), moving a
 // store (export, import), the local runner of platform scripts (run) and the
 // plain Rhai runner (rhai).
 package main
@@ -27,6 +27,17 @@ Server:
   import FILE      load such an archive into an empty store, SQLite or PostgreSQL
                    (--data-dir / --database-url; docs/cluster.md)
 
+Cluster (docs/cluster.md; every manager and node takes --cluster-token / PICLOUD_CLUSTER_TOKEN):
+  manager          the control plane: serve's flags (--database-url for PostgreSQL), the
+                   cluster API for the nodes; invocations and job attempts run on the nodes;
+                   --tls-cert/--tls-key serve HTTPS, --cluster-ca trusts the nodes' CA
+  node --manager URL
+                   run scripts with a manager's scripts, kv, secrets and queue
+                   (PICLOUD_MANAGER_URL); --addr (:8001), --data-dir (its journal,
+                   ./picloud-node), --name (hostname:port), --advertise (the URL the
+                   manager reaches it at), --tls-cert/--tls-key, --cluster-ca, and serve's
+                   execution flags (gate, limits, journal, logging)
+
 Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
   deploy FILE [--name N] [--config F]             create or update a script by name; settings from
                                                   FILE.toml/.json or F, and --timeout-ms, --max-operations,
@@ -47,6 +58,8 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
   schedule ls|add|show|pause|resume|run|rm        a script's cron schedules (picloud schedule -h)
   jobs show ID                                    an asynchronous run: state, attempts, errors
   dead-letters ls|show|requeue|discard            jobs out of attempts (picloud dead-letters -h)
+  nodes [ls] | nodes rm NAME                      a cluster's nodes: status, load, journal, last heartbeat;
+                                                  rm forgets one (a lost node that will not return)
 
 Locally (no server):
   run FILE [--query k=v] [--header 'K: V'] [--body B] [--method M] [--path P] [--request F]
@@ -79,6 +92,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	switch cmd {
 	case "serve":
 		return runServe(ctx, rest, stdout, stderr)
+	case "manager":
+		return runManager(ctx, rest, stdout, stderr)
+	case "node":
+		return runNode(ctx, rest, stdout, stderr)
+	case "nodes":
+		return runNodes(ctx, rest, stdout, stderr)
 	case "token":
 		return runToken(ctx, rest, stdout, stderr)
 	case "export":
@@ -121,7 +140,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 // envDefaults sets each flag not given on the command line from its
-// environment variable: PICLOUD_ + the flag's name in upper case, with _ for -.
+// environment variable: PICLOUD_ + the flag's name in upper case, with _ for -,
+// unless the flag's value names its own (envString).
 func envDefaults(fs *flag.FlagSet, getenv func(string) string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -131,6 +151,9 @@ func envDefaults(fs *flag.FlagSet, getenv func(string) string) error {
 			return // a flag that must come from the command line (deploy's settings)
 		}
 		env := "PICLOUD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if e, ok := f.Value.(interface{ envName() string }); ok {
+			env = e.envName() // a flag whose variable says more than its name (node's --manager: PICLOUD_MANAGER_URL)
+		}
 		if v := getenv(env); v != "" {
 			if e := fs.Set(f.Name, v); e != nil {
 				err = fmt.Errorf("%s=%q: %w", env, v, e)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -88,12 +89,22 @@ type serveOptions struct {
 
 func (o *serveOptions) register(fs *flag.FlagSet) {
 	o.sf.register(fs)
-	c := &o.cfg
 	fs.StringVar(&o.addr, "addr", ":8000", "address to listen on (PICLOUD_ADDR)")
+	o.registerExecution(fs)
+	o.registerControl(fs)
+}
+
+// registerExecution registers the flags of everything that runs scripts:
+// logging, shutdown, the journal, the gate, request and response limits,
+// script limits, events, metrics and proxies. serve, manager and node take
+// them all (a node has no store, no job queue and no retention: it takes
+// these and nothing of registerControl).
+func (o *serveOptions) registerExecution(fs *flag.FlagSet) {
+	c := &o.cfg
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error (PICLOUD_LOG_LEVEL)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "text or json (PICLOUD_LOG_FORMAT)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 30*time.Second, "how long shutdown waits for in-flight executions (PICLOUD_SHUTDOWN_TIMEOUT)")
-	fs.DurationVar(&o.flushTimeout, "sink-flush-timeout", 10*time.Second, "how long shutdown then waits for the execution logs to reach the database; what does not stays in the journal for the next start (PICLOUD_SINK_FLUSH_TIMEOUT)")
+	fs.DurationVar(&o.flushTimeout, "sink-flush-timeout", 10*time.Second, "how long shutdown then waits for the execution logs to reach the database; what does not stays in the journal for the next start (on a node: to reach the manager) (PICLOUD_SINK_FLUSH_TIMEOUT)")
 	fs.StringVar(&c.Sink.Sync, "journal-sync", journal.SyncInterval, "when the execution journal is fsynced: interval (about every 100 ms) or always (before each response) (PICLOUD_JOURNAL_SYNC)")
 	fs.Int64Var(&c.Sink.MaxJournalBytes, "journal-max-bytes", audit.DefaultMaxJournalBytes, "execution journal size past which new executions wait for the database, then get 503 (PICLOUD_JOURNAL_MAX_BYTES)")
 
@@ -134,20 +145,29 @@ func (o *serveOptions) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.Executor.MaxLogLines, "max-log-lines", executor.DefaultMaxLogLines, "log lines kept per execution (PICLOUD_MAX_LOG_LINES)")
 	fs.IntVar(&c.Executor.MaxLogBytes, "max-log-bytes", executor.DefaultMaxLogBytes, "log bytes kept per execution (PICLOUD_MAX_LOG_BYTES)")
 
-	// Triggers: the job queue and events.
+	// Events.
+	fs.IntVar(&c.Executor.MaxEmits, "max-emits", executor.DefaultMaxEmits, "events one execution may emit (PICLOUD_MAX_EMITS)")
+	fs.IntVar(&c.Executor.MaxEventDepth, "max-event-depth", executor.DefaultMaxEventDepth, "longest event chain (an event emitted by a run an event triggered...): emitting beyond it fails (PICLOUD_MAX_EVENT_DEPTH)")
+
+	// Metrics and proxies.
+	fs.BoolVar(&c.PublicMetrics, "public-metrics", false, "serve /metrics without the admin token (PICLOUD_PUBLIC_METRICS)")
+	fs.Var(&c.TrustedProxies, "trusted-proxies", "CIDRs of the reverse proxies in front of PiCloud (127.0.0.1/32,10.0.0.0/8): only from these peers is X-Forwarded-For read for the client address (PICLOUD_TRUSTED_PROXIES)")
+}
+
+// registerControl registers the flags of the control plane beside the
+// store: the job queue and retention (serve and manager).
+func (o *serveOptions) registerControl(fs *flag.FlagSet) {
+	c := &o.cfg
+	// Triggers: the job queue.
 	fs.DurationVar(&c.Jobs.PollInterval, "jobs-poll-interval", jobs.DefaultPollInterval, "how often the job queue looks for due jobs (retries, jobs other processes queued on SQLite); it bounds the delay of a short retry (PICLOUD_JOBS_POLL_INTERVAL)")
 	fs.IntVar(&c.Jobs.MaxQueuedPerScript, "max-queued-per-script", jobs.DefaultMaxQueuedPerScript, "unfinished asynchronous jobs one script may have; beyond it async invocations get 429 (PICLOUD_MAX_QUEUED_PER_SCRIPT)")
 	fs.IntVar(&c.Jobs.MaxQueued, "max-queued", jobs.DefaultMaxQueued, "unfinished asynchronous jobs of all scripts; beyond it async invocations get 429 (PICLOUD_MAX_QUEUED)")
 	fs.StringVar(&c.Jobs.MissedFirings, "missed-firings", jobs.MissedRunOnce, "schedule firings missed while the server was down: run-once (one catch-up firing at start) or skip (PICLOUD_MISSED_FIRINGS)")
-	fs.IntVar(&c.Executor.MaxEmits, "max-emits", executor.DefaultMaxEmits, "events one execution may emit (PICLOUD_MAX_EMITS)")
-	fs.IntVar(&c.Executor.MaxEventDepth, "max-event-depth", executor.DefaultMaxEventDepth, "longest event chain (an event emitted by a run an event triggered...): emitting beyond it fails (PICLOUD_MAX_EVENT_DEPTH)")
 
 	// Execution logs.
 	fs.DurationVar(&o.retentionMaxAge, "retention-max-age", app.DefaultRetentionMaxAge, "delete execution logs older than this; 0 keeps them (PICLOUD_RETENTION_MAX_AGE)")
 	fs.IntVar(&o.retentionMaxRows, "retention-max-rows", app.DefaultRetentionMaxRows, "keep at most this many execution logs per script; 0 keeps all (PICLOUD_RETENTION_MAX_ROWS)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", app.DefaultRetentionInterval, "how often retention runs (PICLOUD_RETENTION_INTERVAL)")
-	fs.BoolVar(&c.PublicMetrics, "public-metrics", false, "serve /metrics without the admin token (PICLOUD_PUBLIC_METRICS)")
-	fs.Var(&c.TrustedProxies, "trusted-proxies", "CIDRs of the reverse proxies in front of PiCloud (127.0.0.1/32,10.0.0.0/8): only from these peers is X-Forwarded-For read for the client address (PICLOUD_TRUSTED_PROXIES)")
 }
 
 // check refuses flag values the configuration would read as "the default"
@@ -163,12 +183,20 @@ func (o *serveOptions) check() error {
 		return errors.New("--max-queued must be at least 1")
 	case c.Jobs.MissedFirings != jobs.MissedRunOnce && c.Jobs.MissedFirings != jobs.MissedSkip:
 		return fmt.Errorf("--missed-firings %q: want %s or %s", c.Jobs.MissedFirings, jobs.MissedRunOnce, jobs.MissedSkip)
+	}
+	return o.checkExecution()
+}
+
+// checkExecution is check for registerExecution's flags alone (a node's).
+func (o *serveOptions) checkExecution() error {
+	c := &o.cfg
+	switch {
 	case c.Executor.MaxEmits < 1:
 		return errors.New("--max-emits must be at least 1")
 	case c.Executor.MaxEventDepth < 1:
 		return errors.New("--max-event-depth must be at least 1")
 	}
-	return nil
+	return checkOrigin(c.Orchestrator.FunctionsOrigin)
 }
 
 // appConfig is the application configuration the parsed flags describe.
@@ -199,16 +227,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := parse(fs, args); err != nil {
 		return err
 	}
-	if err := checkOrigin(o.cfg.Orchestrator.FunctionsOrigin); err != nil {
-		return err
-	}
 	if err := o.check(); err != nil {
 		return err
 	}
-	if t := os.Getenv("PICLOUD_ADMIN_TOKEN"); t != "" {
-		if err := manager.CheckToken(t); err != nil {
-			return err
-		}
+	if err := checkAdminTokenEnv(); err != nil {
+		return err
 	}
 	cfg := o.appConfig()
 
@@ -224,6 +247,42 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer store.Close()
+	if err := ensureAdminToken(ctx, store, stdout); err != nil {
+		return err
+	}
+	if cfg.SecretBox, err = loadSecretBox(o.sf.dataDir, stderr); err != nil {
+		return err
+	}
+	a, err := app.New(cfg, store)
+	if err != nil {
+		return err
+	}
+	setMemoryLimit(a.Config().Orchestrator.MemoryLimit)
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	if err := a.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	logger.Info("picloud listening", "addr", ln.Addr().String(), "database", o.sf.describe(), "version", version(),
+		"max_concurrency", a.Config().Orchestrator.MaxConcurrency, "memory_limit", byteSize(a.Config().Orchestrator.MemoryLimit).String())
+	return o.serve(ctx, ln, nil, a.Handler(), logger, nil, a.StopJobs, a.Stop)
+}
+
+// checkAdminTokenEnv refuses a PICLOUD_ADMIN_TOKEN too weak to keep, before
+// anything is created.
+func checkAdminTokenEnv() error {
+	if t := os.Getenv("PICLOUD_ADMIN_TOKEN"); t != "" {
+		return manager.CheckToken(t)
+	}
+	return nil
+}
+
+// ensureAdminToken makes sure the store has an admin token (PICLOUD_ADMIN_TOKEN
+// replaces it) and prints a new one, the only time it is shown.
+func ensureAdminToken(ctx context.Context, store picloud.Store, stdout io.Writer) error {
 	token, err := manager.EnsureAdminToken(ctx, store, os.Getenv("PICLOUD_ADMIN_TOKEN"))
 	if err != nil {
 		return err
@@ -233,58 +292,67 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			"Use it as PICLOUD_TOKEN for the CLI, or sign in to the dashboard with it.\n"+
 			"Replace it with 'picloud token rotate'.\n\n", token)
 	}
+	return nil
+}
 
-	if cfg.SecretBox, err = loadSecretBox(o.sf.dataDir, stderr); err != nil {
-		return err
-	}
-	a, err := app.New(cfg, store)
-	if err != nil {
-		return err
-	}
-	if limit := a.Config().Orchestrator.MemoryLimit; limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
-		// The runtime collects harder as the heap nears the ceiling, rather
-		// than letting garbage push the process past it.
+// setMemoryLimit makes the process's memory ceiling the runtime's too
+// (unless GOMEMLIMIT says otherwise): the runtime collects harder as the
+// heap nears it, rather than letting garbage push the process past it.
+func setMemoryLimit(limit int64) {
+	if limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(limit)
 	}
-	ln, err := net.Listen("tcp", o.addr)
-	if err != nil {
-		return err
-	}
+}
+
+// serve serves handler on ln (over TLS when tlsConfig is not nil) until ctx
+// ends, then shuts down: onShutdown (nil: none) ends responses that would
+// not end by themselves (a manager's change-feed streams); in-flight
+// requests and stopJobs (job attempts, in-flight executions too; nil when
+// there are none) share --shutdown-timeout, then stop (the sink's flush)
+// gets --sink-flush-timeout.
+func (o *serveOptions) serve(ctx context.Context, ln net.Listener, tlsConfig *tls.Config, handler http.Handler, logger *slog.Logger,
+	onShutdown func(), stopJobs, stop func(context.Context) error) error {
 	srv := &http.Server{
-		Handler:           a.Handler(),
+		Handler:           handler,
+		TLSConfig:         tlsConfig,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
-	if err := a.Start(ctx); err != nil {
-		return err
+	if onShutdown != nil {
+		srv.RegisterOnShutdown(onShutdown)
 	}
-	logger.Info("picloud listening", "addr", ln.Addr().String(), "database", o.sf.describe(), "version", version(),
-		"max_concurrency", a.Config().Orchestrator.MaxConcurrency, "memory_limit", byteSize(a.Config().Orchestrator.MemoryLimit).String())
-
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if tlsConfig != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate is in tlsConfig
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
 	select {
 	case err := <-errc:
 		fctx, fcancel := context.WithTimeout(context.Background(), o.flushTimeout)
 		defer fcancel()
-		a.Stop(fctx)
+		stop(fctx)
 		return err
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down: finishing in-flight executions")
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	err = srv.Shutdown(sctx) // waits for handlers, which record their logs
+	err := srv.Shutdown(sctx) // waits for handlers, which record their logs
 	// Job attempts are in-flight executions too: they get what is left of
 	// the same time.
-	if jerr := a.StopJobs(sctx); jerr != nil {
-		err = errors.Join(err, jerr)
+	if stopJobs != nil {
+		if jerr := stopJobs(sctx); jerr != nil {
+			err = errors.Join(err, jerr)
+		}
 	}
 	// The sink gets its own time: the shutdown timeout may be spent.
 	fctx, fcancel := context.WithTimeout(context.Background(), o.flushTimeout)
 	defer fcancel()
-	if serr := a.Stop(fctx); serr != nil {
+	if serr := stop(fctx); serr != nil {
 		err = errors.Join(err, fmt.Errorf("flushing execution logs: %w", serr))
 	}
 	logger.Info("stopped")
