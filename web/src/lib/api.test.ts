@@ -87,6 +87,30 @@ describe('createClient', () => {
 		expect(headersOf(f.calls[0])[CSRF_HEADER]).toBeUndefined();
 	});
 
+	it('lists nodes (none when the server says null) and forgets one by its escaped name', async () => {
+		const node = { name: 'web-1:8001', address: 'http://10.0.0.5:8001', status: 'lost' };
+		const f = fakeFetch(json(200, { items: [node] }), json(200, { items: null }), new Response(null, { status: 204 }));
+		const api = createClient({ fetch: f.fetch });
+		expect(await api.nodes.list()).toEqual([node]);
+		expect(await api.nodes.list()).toEqual([]);
+		await expect(api.nodes.forget('web-1:8001')).resolves.toBeUndefined();
+		expect(f.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+			'GET /api/nodes',
+			'GET /api/nodes',
+			'DELETE /api/nodes/web-1%3A8001'
+		]);
+		expect(headersOf(f.calls[2])[CSRF_HEADER]).toBe('1');
+	});
+
+	it('reports forgetting an unknown node as not_found', async () => {
+		const f = fakeFetch(json(404, { error: { code: 'not_found', message: 'no node named "x"' } }));
+		const api = createClient({ fetch: f.fetch });
+		const err = await api.nodes.forget('x').catch((e) => e);
+		expect(err).toBeInstanceOf(ApiError);
+		expect(err.code).toBe('not_found');
+		expect(err.message).toBe('no node named "x"');
+	});
+
 	it('sends JSON and the CSRF header on writes', async () => {
 		const f = fakeFetch(json(201, { id: 'x', name: 'hello', version: 1 }));
 		const api = createClient({ fetch: f.fetch });

@@ -7,6 +7,7 @@
 // that is not the JSON we expect — becomes an ApiError whose message the UI can show.
 
 import type {
+	ClusterNode,
 	CompileError,
 	Execution,
 	InvokeInput,
@@ -427,6 +428,17 @@ export function createClient(options: ClientOptions = {}) {
 			}
 		},
 
+		/** The cluster's nodes, as the manager last heard from them (none on an all-in-one server). */
+		nodes: {
+			async list(opts?: RequestOptions): Promise<ClusterNode[]> {
+				return items(await call<ClusterNode[] | { items: ClusterNode[] | null }>('GET', '/api/nodes', undefined, opts));
+			},
+			/** Forgets a node; one still running registers again at its next heartbeat. */
+			forget(name: string): Promise<void> {
+				return call('DELETE', `/api/nodes/${encodeURIComponent(name)}`, undefined, { expectEmpty: true });
+			}
+		},
+
 		/** Compiles source without saving it; compile errors are in the result, not thrown. */
 		async validate(source: string, opts?: RequestOptions): Promise<ValidateResult> {
 			try {
@@ -450,7 +462,7 @@ export function createClient(options: ClientOptions = {}) {
 	};
 }
 
-function items<T>(v: T[] | { items: T[] } | null | undefined): T[] {
+function items<T>(v: T[] | { items: T[] | null } | null | undefined): T[] {
 	if (Array.isArray(v)) return v;
 	if (v && Array.isArray(v.items)) return v.items;
 	return [];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteTime, duration, fromNow, parseHeaders, percent, prettyBody, relativeTime, zonedTime } from './format';
+import { absoluteTime, bytes, duration, fromNow, parseHeaders, percent, prettyBody, relativeTime, secondsAgo, zonedTime } from './format';
 
 describe('format', () => {
 	const now = new Date('2026-11-01T12:00:00.000Z');
@@ -78,5 +78,45 @@ describe('format', () => {
 		expect(zonedTime('2026-07-01T12:00:00.000Z', 'UTC')).toBe('2026-07-01 12:00:00 UTC');
 		expect(zonedTime('2026-07-01T12:00:00.000Z', 'Not/AZone')).toBe('2026-07-01 12:00:00 UTC');
 		expect(zonedTime(null, 'Europe/Paris')).toBe('—');
+	});
+
+	it.each([
+		[0, '0 B'],
+		[1, '1 B'],
+		[1023, '1023 B'],
+		[1024, '1 KiB'],
+		[1536, '1.5 KiB'],
+		[10 * 1024 + 300, '10 KiB'],
+		[12 * 1024 * 1024, '12 MiB'],
+		[3.25 * 1024 ** 3, '3.3 GiB'],
+		[2 * 1024 ** 6, '2048 PiB']
+	])('bytes(%d) = %s', (n, want) => {
+		expect(bytes(n)).toBe(want);
+	});
+
+	it('formats an unknown size as a dash', () => {
+		expect(bytes(undefined)).toBe('—');
+		expect(bytes(null)).toBe('—');
+		expect(bytes(Number.NaN)).toBe('—');
+	});
+
+	it.each([
+		['2026-11-01T12:00:00.000Z', '0 s ago'],
+		['2026-11-01T11:59:59.400Z', '0 s ago'],
+		['2026-11-01T11:59:56.000Z', '4 s ago'],
+		['2026-11-01T11:59:01.000Z', '59 s ago'],
+		['2026-11-01T11:59:00.000Z', '1 min ago'],
+		['2026-11-01T09:00:00.000Z', '3 h ago'],
+		// The server's clock a little ahead of the browser's: now, not a date.
+		['2026-11-01T12:00:02.000Z', '0 s ago'],
+		// Far ahead: shown as it is.
+		['2026-11-01T12:05:00.000Z', '2026-11-01 12:05:00 UTC']
+	])('secondsAgo(%s) = %s', (iso, want) => {
+		expect(secondsAgo(iso, now)).toBe(want);
+	});
+
+	it('formats an absent or unreadable heartbeat as such', () => {
+		expect(secondsAgo(undefined, now)).toBe('—');
+		expect(secondsAgo('soon', now)).toBe('soon');
 	});
 });

@@ -127,3 +127,36 @@ export function zonedTime(iso: string | undefined | null, zone: string | undefin
 	const p = (type: string) => parts.find((x) => x.type === type)?.value ?? '';
 	return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}:${p('second')} ${zone}`;
 }
+
+/** A size as "0 B", "512 B", "1.5 KiB", "12 MiB", "3.2 GiB" (powers of 1024); "—" when unknown. */
+export function bytes(n: number | undefined | null): string {
+	if (n === undefined || n === null || Number.isNaN(n)) return '—';
+	if (n < 1024) return `${Math.max(0, Math.round(n))} B`;
+	const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+	let v = n;
+	let u = -1;
+	while (v >= 1024 && u < units.length - 1) {
+		v /= 1024;
+		u++;
+	}
+	// One decimal while it says something (1.5 KiB), none from 10 up (12 MiB).
+	const s = v < 10 ? v.toFixed(1).replace(/\.0$/, '') : String(Math.round(v));
+	return `${s} ${units[u]}`;
+}
+
+/**
+ * A recent time to the second, "0 s ago" … "59 s ago", then as relativeTime does
+ * ("5 min ago"). For heartbeats, which come every few seconds: "just now" would hide
+ * the difference between a node that reported 1 s ago and one that is 4 s late. A time
+ * up to a minute ahead of the browser's clock (the server's clock differs) counts as
+ * now; further ahead, it is shown as it is.
+ */
+export function secondsAgo(iso: string | undefined | null, now: Date = new Date()): string {
+	if (!iso) return '—';
+	const t = new Date(iso);
+	if (Number.isNaN(t.getTime())) return iso;
+	const s = Math.floor((now.getTime() - t.getTime()) / 1000);
+	if (s < -60) return absoluteTime(iso);
+	if (s < 60) return `${Math.max(0, s)} s ago`;
+	return relativeTime(iso, now);
+}

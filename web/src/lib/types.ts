@@ -307,3 +307,35 @@ export interface JobAccepted {
 	job_id: string;
 	existing?: boolean;
 }
+
+/** One part a process depends on, as its health reports it (ok, degraded or down). */
+export interface HealthComponent {
+	status: string;
+	/** What it is ("sqlite", "journal", ...). */
+	kind?: string;
+	/** A short explanation when it is not ok. */
+	message?: string;
+}
+
+/** How a node reported itself; lost when the manager heard nothing for 15 s. */
+export type NodeStatus = 'ok' | 'degraded' | 'down' | 'lost';
+
+/** One `picloud node` as it last reported itself to the manager (GET /api/nodes). */
+export interface ClusterNode {
+	name: string;
+	/** The URL the manager dispatches jobs to. */
+	address: string;
+	version: string;
+	/** The node's concurrency gate, and its executions running at the last heartbeat. */
+	capacity: number;
+	load: number;
+	status: NodeStatus | string;
+	/** The node's own health (journal, manager). */
+	components?: Record<string, HealthComponent> | null;
+	/** Execution rows the node holds that have not reached the manager yet. */
+	journal_bytes: number;
+	started_at?: string | null;
+	last_heartbeat?: string | null;
+	/** When the manager first heard of this name. */
+	registered_at?: string | null;
+}

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{D as e,G as t,K as n,R as r,T as i,W as a,et as o,tt as s,w as c}from"../chunks/BoYLYh0Z.js";import{t as l}from"../chunks/DRK916Sv.js";var u=e(`<h1> </h1> <p> </p>`,1);function d(e,d){s(d,!0);var f=u(),p=a(f),m=t(p,!0),h=n(p,2),g=t(h,!0);r(()=>{c(m,l.status),c(g,l.error?.message)}),i(e,f),o()}export{d as component};
