@@ -29,6 +29,7 @@ import (
 	"github.com/picloud/picloud/internal/app"
 	"github.com/picloud/picloud/internal/audit"
 	"github.com/picloud/picloud/internal/journal"
+	"github.com/picloud/picloud/internal/postgres/pgtest"
 )
 
 const testClusterToken = "cluster-token-0123456789abcdef"
@@ -246,17 +247,29 @@ func errText(err error) string {
 // A manager on SQLite and a node started like the binary starts them: the
 // CLI deploys through the manager, the node serves the script and its rows
 // reach the manager with its name, `picloud nodes` lists it, and the
-// manager itself serves no invocations.
+// manager itself serves no invocations. On SQLite, and on PostgreSQL when
+// PICLOUD_TEST_DATABASE_URL is set.
 func TestManagerAndNode(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { testManagerAndNode(t, nil) })
+	t.Run("postgres", func(t *testing.T) {
+		dbURL := os.Getenv("PICLOUD_TEST_DATABASE_URL")
+		if dbURL == "" {
+			t.Skip("PICLOUD_TEST_DATABASE_URL is not set: the manager on PostgreSQL is skipped")
+		}
+		testManagerAndNode(t, []string{"--database-url", pgtest.URL(t, dbURL)})
+	})
+}
+
+func testManagerAndNode(t *testing.T, store []string) {
 	t.Setenv("PICLOUD_CLUSTER_TOKEN", testClusterToken)
-	mAddr, mOut, mErr, stopManager := startRole(t, "manager", "--data-dir", t.TempDir())
+	mAddr, mOut, mErr, stopManager := startRole(t, "manager", append([]string{"--data-dir", t.TempDir()}, store...)...)
 	managerURL := "http://" + mAddr
 	token := regexp.MustCompile(`pct_[0-9a-f]+`).FindString(mOut.String())
 	if token == "" {
 		t.Fatalf("the manager's first start printed no admin token:\n%s", mOut)
 	}
-	if !strings.Contains(mErr.String(), "only one manager") {
-		t.Errorf("no warning about SQLite:\n%s", mErr)
+	if warned := strings.Contains(mErr.String(), "only one manager"); warned != (len(store) == 0) {
+		t.Errorf("warning about SQLite: %v, on SQLite: %v\n%s", warned, len(store) == 0, mErr)
 	}
 	t.Setenv("PICLOUD_URL", managerURL)
 	t.Setenv("PICLOUD_TOKEN", token)

@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"time"
 
 	"github.com/picloud/picloud/internal/app"
 	"github.com/picloud/picloud/internal/cluster"
@@ -58,11 +59,12 @@ func (c *clusterFlags) tlsConfig() (*tls.Config, error) {
 }
 
 // httpClient is the client for the other side (a node's calls to the
-// manager, the manager's dispatch to nodes). It has no overall timeout: the
-// change feed is one long response, and a dispatched job runs as long as its
-// script may; the callers bound their requests with contexts.
-func (c *clusterFlags) httpClient() (*http.Client, error) {
-	t := http.DefaultTransport.(*http.Transport).Clone()
+// manager, the manager's dispatch to nodes), on the cluster's transport
+// (enough idle connections for a node's concurrent kv:: calls), trusting
+// --cluster-ca's certificates beside the system's. timeout bounds each call
+// (0: none; the change feed's stream is never bounded by it).
+func (c *clusterFlags) httpClient(timeout time.Duration) (*http.Client, error) {
+	var tlsConfig *tls.Config
 	if c.ca != "" {
 		pem, err := os.ReadFile(c.ca)
 		if err != nil {
@@ -77,9 +79,9 @@ func (c *clusterFlags) httpClient() (*http.Client, error) {
 		if !pool.AppendCertsFromPEM(pem) {
 			return nil, fmt.Errorf("--cluster-ca %s: no PEM certificate in it", c.ca)
 		}
-		t.TLSClientConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
+		tlsConfig = &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 	}
-	return &http.Client{Transport: t}, nil
+	return &http.Client{Transport: cluster.NewTransport(tlsConfig), Timeout: timeout}, nil
 }
 
 // managerOptions are manager's flags: every one of serve's, and the
@@ -131,7 +133,9 @@ func runManager(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	client, err := o.cluster.httpClient()
+	// No overall timeout: a dispatched attempt lasts as long as its script
+	// may, and the job's context bounds it.
+	client, err := o.cluster.httpClient(0)
 	if err != nil {
 		return err
 	}

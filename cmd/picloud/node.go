@@ -11,10 +11,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/picloud/picloud/internal/app"
 	"github.com/picloud/picloud/internal/sqlite"
 )
+
+// managerCallTimeout bounds one call of a node to the manager (a script, a
+// kv:: operation, a batch of rows, a heartbeat): a manager that accepts the
+// connection and never answers must not hold an execution or the journal's
+// delivery forever. The change feed's stream is not bounded by it.
+const managerCallTimeout = 30 * time.Second
 
 // envString is a string flag read from the environment variable env rather
 // than the one envDefaults derives from its name (--manager is
@@ -145,7 +152,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	client, err := o.cluster.httpClient()
+	client, err := o.cluster.httpClient(managerCallTimeout)
 	if err != nil {
 		return err
 	}

@@ -150,7 +150,7 @@ func (o *serveOptions) registerExecution(fs *flag.FlagSet) {
 	fs.IntVar(&c.Executor.MaxEventDepth, "max-event-depth", executor.DefaultMaxEventDepth, "longest event chain (an event emitted by a run an event triggered...): emitting beyond it fails (PICLOUD_MAX_EVENT_DEPTH)")
 
 	// Metrics and proxies.
-	fs.BoolVar(&c.PublicMetrics, "public-metrics", false, "serve /metrics without the admin token (PICLOUD_PUBLIC_METRICS)")
+	fs.BoolVar(&c.PublicMetrics, "public-metrics", false, "serve /metrics without the admin token (on a node: without the cluster token) (PICLOUD_PUBLIC_METRICS)")
 	fs.Var(&c.TrustedProxies, "trusted-proxies", "CIDRs of the reverse proxies in front of PiCloud (127.0.0.1/32,10.0.0.0/8): only from these peers is X-Forwarded-For read for the client address (PICLOUD_TRUSTED_PROXIES)")
 }
 
