@@ -421,8 +421,12 @@ func TestManagerAndNodeTLS(t *testing.T) {
 	mAddr, mOut, _, _ := startRole(t, "manager", append([]string{"--data-dir", t.TempDir()}, tlsFlags...)...)
 	managerURL := "https://" + mAddr
 	token := regexp.MustCompile(`pct_[0-9a-f]+`).FindString(mOut.String())
-	nAddr, _, _, _ := startRole(t, "node", append([]string{"--data-dir", t.TempDir(), "--manager", managerURL, "--name", "tls-node"}, tlsFlags...)...)
+	// No --name, no --advertise: the defaults (hostname:port, and the
+	// listening address over https) must reach the manager as they are.
+	nAddr, _, _, _ := startRole(t, "node", append([]string{"--data-dir", t.TempDir(), "--manager", managerURL}, tlsFlags...)...)
 	nodeURL := "https://" + nAddr
+	hostname, _ := os.Hostname()
+	_, port, _ := net.SplitHostPort(nAddr)
 
 	// The CLI's client, trusting the test's CA.
 	trusting := &http.Client{Timeout: time.Minute, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.pool}}}
@@ -437,7 +441,7 @@ func TestManagerAndNodeTLS(t *testing.T) {
 		if err := m.do(ctx, "GET", "/api/nodes", nil, &list); err != nil {
 			return errText(err)
 		}
-		if len(list.Items) != 1 || list.Items[0].Address != nodeURL || list.Items[0].Status != picloud.NodeOK {
+		if len(list.Items) != 1 || list.Items[0].Name != hostname+":"+port || list.Items[0].Address != nodeURL || list.Items[0].Status != picloud.NodeOK {
 			return fmt.Sprintf("nodes: %+v", list.Items)
 		}
 		return ""
