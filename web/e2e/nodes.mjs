@@ -8,9 +8,10 @@
 // nodes into the server's store (picloud.NodeStore.SaveNode) and keeps two of them
 // heartbeating:
 //
-//   e2e-node-a     ok, load 3 of 8, journal empty, components journal and manager ok
-//   e2e-node-b     degraded, load 4 of 4, 5120 journal bytes, manager down (unreachable)
-//   e2e-node-gone  reported ok, but its last heartbeat is 30 s old: lost
+//   e2e-node-a          ok, load 3 of 8, journal empty, components journal and manager ok
+//   e2e-node-b          degraded, load 4 of 4, 5120 journal bytes, manager down (unreachable)
+//   e2e-node-gone:8003  reported ok, but its last heartbeat is 30 s old: lost (a colon in
+//                       its name, as the default host:port names have, reaches DELETE escaped)
 //
 // Environment: PICLOUD_URL, PICLOUD_ADMIN_TOKEN, CHROMIUM and E2E_SCREENSHOTS as for
 // run.mjs (screenshots go to a nodes/ folder inside E2E_SCREENSHOTS).
@@ -154,7 +155,7 @@ await step('seeded nodes appear at the next refresh, without reloading the page'
 	await page.waitForFunction(() => document.querySelectorAll('[data-testid="node"]').length === 3, null, {
 		timeout: reloadWait
 	});
-	assert.deepEqual(await page.getByTestId('node-name').allInnerTexts(), ['e2e-node-a', 'e2e-node-b', 'e2e-node-gone']);
+	assert.deepEqual(await page.getByTestId('node-name').allInnerTexts(), ['e2e-node-a', 'e2e-node-b', 'e2e-node-gone:8003']);
 });
 
 await step('each row shows its status, load, journal and heartbeat', async () => {
@@ -177,17 +178,17 @@ await step('each row shows its status, load, journal and heartbeat', async () =>
 
 	assert.equal(await page.getByTestId('nodes-count-lost').innerText(), '1 lost');
 	assert.equal(await page.getByTestId('node-forget').count(), 1, 'only the lost node can be forgotten');
-	assert.equal(await row('e2e-node-gone').getByTestId('node-forget').count(), 1);
+	assert.equal(await row('e2e-node-gone:8003').getByTestId('node-forget').count(), 1);
 	await shot('list');
 });
 
 await step('the last heartbeat counts up between reloads', async () => {
-	const hb = row('e2e-node-gone').getByTestId('node-heartbeat');
+	const hb = row('e2e-node-gone:8003').getByTestId('node-heartbeat');
 	const first = await hb.innerText();
 	assert.match(first, /^\d+ s ago$/);
 	await page.waitForFunction(
 		([first]) => {
-			const tr = [...document.querySelectorAll('[data-testid="node"]')].find((r) => r.getAttribute('data-name') === 'e2e-node-gone');
+			const tr = [...document.querySelectorAll('[data-testid="node"]')].find((r) => r.getAttribute('data-name') === 'e2e-node-gone:8003');
 			const t = tr?.querySelector('[data-testid="node-heartbeat"]')?.textContent;
 			return t && t !== first;
 		},
@@ -225,13 +226,13 @@ await step('the list is not polled while the tab is hidden, and is reloaded when
 });
 
 await step('forget asks for confirmation, then removes the lost node', async () => {
-	await row('e2e-node-gone').getByTestId('node-forget').click();
-	const dialog = page.getByTestId('confirm-dialog').filter({ hasText: 'Forget node e2e-node-gone?' });
+	await row('e2e-node-gone:8003').getByTestId('node-forget').click();
+	const dialog = page.getByTestId('confirm-dialog').filter({ hasText: 'Forget node e2e-node-gone:8003?' });
 	await dialog.waitFor();
 	await shot('forget-confirm');
 	await dialog.getByRole('button', { name: 'Forget' }).click();
 	await page.getByTestId('nodes-forgotten').waitFor();
-	await row('e2e-node-gone').waitFor({ state: 'detached' });
+	await row('e2e-node-gone:8003').waitFor({ state: 'detached' });
 	// The next reload asks the server, which has forgotten it: the node stays gone.
 	const req = await page.waitForRequest((req) => req.method() === 'GET' && new URL(req.url()).pathname === '/api/nodes', {
 		timeout: reloadWait

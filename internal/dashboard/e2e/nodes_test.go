@@ -180,7 +180,7 @@ func liveNodes(now time.Time) []*picloud.Node {
 func seedNodes(ctx context.Context, store picloud.NodeStore, now time.Time) error {
 	old := now.Add(-2 * picloud.NodeLostAfter)
 	nodes := append(liveNodes(now), &picloud.Node{
-		Name: "e2e-node-gone", Address: "http://127.0.0.1:18003", Version: "e2e",
+		Name: "e2e-node-gone:8003", Address: "http://127.0.0.1:18003", Version: "e2e",
 		Capacity: 8, Status: picloud.NodeOK,
 		StartedAt: picloud.Time{Time: now.Add(-time.Hour)}, LastHeartbeat: picloud.Time{Time: old},
 	})
