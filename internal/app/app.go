@@ -81,6 +81,9 @@ type App struct {
 	exec    *executor.Executor
 	mgr     *manager.Manager
 	handler http.Handler
+	// cluster is the manager's cluster side (NewManager); nil on `picloud
+	// serve`.
+	cluster *managerCluster
 
 	mu            sync.Mutex
 	started       bool
@@ -93,7 +96,12 @@ type App struct {
 }
 
 // New wires the application on store. Call Start before serving Handler.
-func New(cfg Config, store picloud.Store) (*App, error) {
+func New(cfg Config, store picloud.Store) (*App, error) { return newApp(cfg, store, nil) }
+
+// newApp is New, and with cc NewManager: the job queue's runner is then the
+// dispatcher to the nodes, and every script change is announced on the
+// change feed.
+func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 	if store == nil {
 		return nil, errors.New("app: no store")
 	}
@@ -106,35 +114,42 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 	cfg.RetentionInterval = cmp.Or(max(cfg.RetentionInterval, 0), DefaultRetentionInterval)
 	a := &App{cfg: cfg, store: store, log: log}
 
+	var cl *managerCluster
+	if cc != nil {
+		var err error
+		if cl, err = newManagerCluster(store, *cc, log); err != nil {
+			return nil, err
+		}
+		a.cluster = cl
+	}
+
 	var sink *audit.Sink
 	a.metrics = metrics.New(func() float64 { return float64(sink.Len()) })
-	sc := cfg.Sink
-	sc.OnWritten = func(n int) { a.metrics.SinkWritten.Add(float64(n)) }
-	sc.OnRetry = func() { a.metrics.SinkRetries.Inc() }
-	sc.OnLost = func(n int) { a.metrics.SinkFailures.Add(float64(n)) }
-	sc.OnJournalError = func() { a.metrics.JournalErrors.Inc() }
-	sink, err := audit.New(store, sc, log)
+	sink, err := audit.New(store, sinkHooks(cfg.Sink, a.metrics), log)
 	if err != nil {
 		return nil, err
 	}
 	a.metrics.WatchJournal(func() float64 { return float64(sink.JournalBytes()) })
 	a.sink = sink
 
-	cfg.Executor.KV.Store = store
-	cfg.Executor.KV.OnOp = a.metrics.KVOperations(executor.KVOps...)
+	var secrets picloud.SecretReader
 	if cfg.SecretBox != nil {
-		cfg.Executor.Secrets = secretbox.Reader{Store: store, Box: cfg.SecretBox}
-		cfg.Executor.OnSecretRead = a.metrics.SecretReads(executor.SecretReadResults...)
+		secrets = secretbox.Reader{Store: store, Box: cfg.SecretBox}
 	}
-	if _, err := egress.ParseAllowlist(cfg.Executor.HTTP.Allow); err != nil {
-		return nil, fmt.Errorf("--egress-allow: %w", err)
+	if err := executorHooks(&cfg.Executor, a.metrics, store, secrets); err != nil {
+		return nil, err
 	}
-	cfg.Executor.HTTP.OnRequest = a.metrics.HTTPRequests(executor.HTTPResults...)
-	cfg.Executor.OnHostCall = a.metrics.HostCalls()
 	a.exec = executor.New(cfg.Executor, log)
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()
-	if err := a.newQueue(store); err != nil {
+	var runner picloud.JobRunner = a.orch
+	var invoker manager.Invoker = a.orch
+	if cl != nil {
+		cl.registerMetrics(a.metrics)
+		runner = cl.dispatcher()
+		invoker = &announcer{Orchestrator: a.orch, store: store, feed: cl.feed, log: log}
+	}
+	if err := a.newQueue(store, runner); err != nil {
 		return nil, err
 	}
 	checks := []manager.HealthCheck{a.journalCheck()}
@@ -143,22 +158,52 @@ func New(cfg Config, store picloud.Store) (*App, error) {
 		// synchronous invocations run on.
 		checks = append(checks, manager.HealthCheck{Name: "jobs", Kind: "river", Check: a.queue.Health})
 	}
-	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: a.orch, Queue: a.jobQueue(),
+	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: invoker, Queue: a.jobQueue(),
 		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log,
 		HealthChecks: checks,
 		Flush:        sink.Flush,
 		Secrets:      sealer(cfg.SecretBox),
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
+	if cl != nil {
+		cl.serve(a, secrets)
+	}
 	a.handler = a.routes()
 	return a, nil
 }
 
-// newQueue builds the job queue on store, the orchestrator running its
-// jobs. River needs the store's own database handle: a store that offers
+// sinkHooks is sc with the sink's events counted in m.
+func sinkHooks(sc audit.Config, m *metrics.Metrics) audit.Config {
+	sc.OnWritten = func(n int) { m.SinkWritten.Add(float64(n)) }
+	sc.OnRetry = func() { m.SinkRetries.Inc() }
+	sc.OnLost = func(n int) { m.SinkFailures.Add(float64(n)) }
+	sc.OnJournalError = func() { m.JournalErrors.Inc() }
+	return sc
+}
+
+// executorHooks connects the executor's host modules to their state (kv,
+// secrets: nil makes secret() fail) and its counters to m, and checks the
+// egress allowlist.
+func executorHooks(c *executor.Config, m *metrics.Metrics, kv picloud.KVStore, secrets picloud.SecretReader) error {
+	if _, err := egress.ParseAllowlist(c.HTTP.Allow); err != nil {
+		return fmt.Errorf("--egress-allow: %w", err)
+	}
+	c.KV.Store = kv
+	c.KV.OnOp = m.KVOperations(executor.KVOps...)
+	if secrets != nil {
+		c.Secrets = secrets
+		c.OnSecretRead = m.SecretReads(executor.SecretReadResults...)
+	}
+	c.HTTP.OnRequest = m.HTTPRequests(executor.HTTPResults...)
+	c.OnHostCall = m.HostCalls()
+	return nil
+}
+
+// newQueue builds the job queue on store, runner running its jobs (the
+// orchestrator; on a manager, the dispatcher to the nodes). River needs the store's own database handle: a store that offers
 // neither (a test's wrapper around a real one) runs without a queue, and the
 // trigger routes answer unavailable.
-func (a *App) newQueue(store picloud.Store) error {
+func (a *App) newQueue(store picloud.Store, runner picloud.JobRunner) error {
 	_, sqliteOK := store.(interface{ WriterDB() *sql.DB })
 	_, postgresOK := store.(interface{ Pool() *pgxpool.Pool })
 	if !sqliteOK && !postgresOK {
@@ -167,7 +212,7 @@ func (a *App) newQueue(store picloud.Store) error {
 	}
 	jc := a.cfg.Jobs
 	jc.Flush, jc.Metrics, jc.Logger = a.sink.Flush, a.metrics, a.log
-	q, err := jobs.New(jc, store, a.orch)
+	q, err := jobs.New(jc, store, runner)
 	if err != nil {
 		return fmt.Errorf("app: the job queue: %w", err)
 	}
@@ -232,8 +277,15 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.sink.Start(ctx); err != nil {
 		return fmt.Errorf("app: starting the execution sink: %w", err)
 	}
+	if a.cluster != nil {
+		if err := a.cluster.start(ctx); err != nil {
+			a.sink.Stop(ctx)
+			return err
+		}
+	}
 	if a.queue != nil {
 		if err := a.queue.Start(ctx); err != nil {
+			a.cluster.stop()
 			a.sink.Stop(ctx)
 			return fmt.Errorf("app: starting the job queue: %w", err)
 		}
@@ -276,6 +328,7 @@ func (a *App) Stop(ctx context.Context) error {
 		}
 		a.mu.Unlock()
 		qerr := a.StopJobs(ctx)
+		a.cluster.stop()
 		a.stopErr = errors.Join(qerr, a.sink.Stop(ctx))
 	})
 	return a.stopErr

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/cluster"
 	"github.com/picloud/picloud/internal/httpapi"
 )
 
@@ -21,9 +22,17 @@ func (a *App) routes() http.Handler {
 
 	// Public.
 	mux.HandleFunc("GET /api/health", m.HandleHealth)
-	mux.HandleFunc("/api/execute/{id}", o.HandleExecute)
-	mux.HandleFunc("/fn/{name}", o.HandleFn)
-	mux.HandleFunc("/fn/{name}/{rest...}", o.HandleFn)
+	if a.cluster == nil {
+		mux.HandleFunc("/api/execute/{id}", o.HandleExecute)
+		mux.HandleFunc("/fn/{name}", o.HandleFn)
+		mux.HandleFunc("/fn/{name}/{rest...}", o.HandleFn)
+	} else {
+		// A manager: the nodes serve invocations, and reach it under
+		// /cluster/v1/ with the cluster token.
+		mux.HandleFunc("/api/execute/", a.notInvoked)
+		mux.HandleFunc("/fn/", a.notInvoked)
+		mux.Handle(cluster.Prefix, a.cluster.server.Handler())
+	}
 
 	// Dashboard sessions.
 	mux.HandleFunc("POST /api/session", m.HandleCreateSession)
@@ -74,6 +83,11 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("GET /api/dead-letters/{id}", admin(m.HandleDeadLetter))
 	mux.HandleFunc("POST /api/dead-letters/{id}/requeue", admin(m.HandleRequeue))
 	mux.HandleFunc("DELETE /api/dead-letters/{id}", admin(m.HandleDiscard))
+
+	// Cluster nodes (none on `picloud serve`: the dashboard's page lists
+	// none there).
+	mux.HandleFunc("GET /api/nodes", admin(m.HandleListNodes))
+	mux.HandleFunc("DELETE /api/nodes/{name}", admin(m.HandleDeleteNode))
 
 	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
 	if a.cfg.PublicMetrics {

@@ -130,7 +130,38 @@ func (h *health) transition(name string, err error) {
 // HandleHealth is GET /api/health, public: 200 "ok" or "degraded" while the
 // process can run scripts, 503 "down" when a critical component is down.
 func (m *Manager) HandleHealth(w http.ResponseWriter, r *http.Request) {
-	out, code := m.health.report(r.Context())
+	m.health.serve(w, r)
+}
+
+func (h *health) serve(w http.ResponseWriter, r *http.Request) {
+	out, code := h.report(r.Context())
 	w.Header().Set("Cache-Control", "no-store")
 	httpapi.WriteJSON(w, code, out)
+}
+
+// Health reports the components as GET /api/health does, for a process
+// that has no manager (a cluster node, whose heartbeat carries its health).
+type Health struct{ h *health }
+
+// NewHealth makes the health of checks, each bounded by timeout (1 s when
+// zero), transitions logged to logger (nil: not logged).
+func NewHealth(checks []HealthCheck, timeout time.Duration, logger *slog.Logger) *Health {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout <= 0 {
+		timeout = time.Second
+	}
+	return &Health{newHealth(checks, timeout, logger)}
+}
+
+// Report runs the checks: the answer and its HTTP status.
+func (h *Health) Report(ctx context.Context) (picloud.Health, int) { return h.h.report(ctx) }
+
+// Handle is GET /api/health on checks.
+func (h *Health) Handle(w http.ResponseWriter, r *http.Request) { h.h.serve(w, r) }
+
+// NewHealthHandler is GET /api/health on checks, without a manager.
+func NewHealthHandler(checks []HealthCheck, timeout time.Duration, logger *slog.Logger) http.HandlerFunc {
+	return NewHealth(checks, timeout, logger).Handle
 }

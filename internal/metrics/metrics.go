@@ -125,7 +125,7 @@ func New(sinkQueue func() float64) *Metrics {
 			Name: "picloud_executions_pruned_total", Help: "Execution logs deleted by retention.",
 		}),
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "picloud_auth_failures_total", Help: "Refused admin authentications by reason (rate_limited: refused unchecked after too many failures).",
+			Name: "picloud_auth_failures_total", Help: "Refused authentications by reason (rate_limited: refused unchecked after too many failures; cluster_token: a cluster API request without the cluster token).",
 		}, []string{"reason"}),
 		JobLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "picloud_job_latency_seconds", Help: "Time from a job's creation to its first attempt's start, by trigger (async, event, cron).",
@@ -236,4 +236,87 @@ func (m *Metrics) WatchJournal(bytes func() float64) {
 	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "picloud_journal_bytes", Help: "Size of the execution journal's files: rows not yet in the database, and up to one segment more.",
 	}, bytes))
+}
+
+// Cluster is the cluster mode's metrics (Step 10), registered by
+// NewManagerCluster on a manager and NewNodeCluster on a node; a field of
+// the other role is nil.
+type Cluster struct {
+	// The manager's.
+	IngestedRows prometheus.Counter     // execution rows nodes posted
+	Dispatch     *prometheus.CounterVec // result: job attempts sent to nodes
+
+	// The node's (picloud_cluster_manager_up is read when scraped).
+	FeedReconnect prometheus.Counter // change-feed streams reopened
+	ScriptChanges prometheus.Counter // change-feed entries received
+}
+
+// NodeStatuses are the label values of picloud_cluster_nodes, each reported
+// (0 when no node is in it).
+var NodeStatuses = []string{"ok", "degraded", "down", "lost"}
+
+// NewManagerCluster registers a manager's cluster metrics on m:
+// picloud_cluster_nodes{status} (nodes, by status, read when scraped),
+// picloud_cluster_ingested_rows_total, picloud_cluster_dispatch_total{result}
+// and picloud_cluster_feed_streams (read when scraped). Either function may
+// be nil (that metric is not registered).
+func (m *Metrics) NewManagerCluster(nodes func() map[string]int, feedStreams func() float64) *Cluster {
+	c := &Cluster{
+		IngestedRows: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_cluster_ingested_rows_total", Help: "Execution rows the nodes posted to this manager (duplicates included).",
+		}),
+		Dispatch: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "picloud_cluster_dispatch_total", Help: "Job attempts this manager sent to nodes, by result.",
+		}, []string{"result"}),
+	}
+	m.Registry.MustRegister(c.IngestedRows, c.Dispatch)
+	if nodes != nil {
+		m.Registry.MustRegister(&nodesCollector{count: nodes, desc: prometheus.NewDesc("picloud_cluster_nodes",
+			"Registered nodes by status (lost: no heartbeat for picloud.NodeLostAfter).", []string{"status"}, nil)})
+	}
+	if feedStreams != nil {
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "picloud_cluster_feed_streams", Help: "Change-feed streams open to nodes.",
+		}, feedStreams))
+	}
+	return c
+}
+
+// NewNodeCluster registers a node's cluster metrics on m:
+// picloud_cluster_manager_up (managerUp, read when scraped: 1 or 0),
+// picloud_cluster_feed_reconnects_total and
+// picloud_cluster_script_changes_total.
+func (m *Metrics) NewNodeCluster(managerUp func() float64) *Cluster {
+	c := &Cluster{
+		FeedReconnect: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_cluster_feed_reconnects_total", Help: "Change-feed streams this node opened again after losing one (the first stream is not counted).",
+		}),
+		ScriptChanges: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_cluster_script_changes_total", Help: "Script changes this node received on the change feed.",
+		}),
+	}
+	m.Registry.MustRegister(c.FeedReconnect, c.ScriptChanges, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "picloud_cluster_manager_up", Help: "1 while the manager answers this node, 0 while it is unreachable.",
+	}, managerUp))
+	return c
+}
+
+// nodesCollector reports picloud_cluster_nodes from a count taken when
+// scraped (the nodes' table is small; the count must see a node become lost
+// without any event).
+type nodesCollector struct {
+	count func() map[string]int
+	desc  *prometheus.Desc
+}
+
+func (c *nodesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *nodesCollector) Collect(ch chan<- prometheus.Metric) {
+	counts := c.count()
+	if counts == nil {
+		return // the store did not answer: no sample rather than a false zero
+	}
+	for _, s := range NodeStatuses {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[s]), s)
+	}
 }

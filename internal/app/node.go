@@ -1,0 +1,327 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/audit"
+	"github.com/picloud/picloud/internal/cluster"
+	"github.com/picloud/picloud/internal/executor"
+	"github.com/picloud/picloud/internal/httpapi"
+	"github.com/picloud/picloud/internal/manager"
+	"github.com/picloud/picloud/internal/metrics"
+	"github.com/picloud/picloud/internal/orchestrator"
+)
+
+// NodeConfig is `picloud node`'s configuration.
+type NodeConfig struct {
+	Executor     executor.Config
+	Orchestrator orchestrator.Config // its NodeName is Name
+	// Sink is the node's execution journal (Dir: its directory, under the
+	// node's data directory): rows wait there until the manager has them.
+	Sink audit.Config
+
+	// ManagerURL is the manager's base URL ("http://10.0.0.1:8000"), Token
+	// the cluster token (at least 16 bytes).
+	ManagerURL string
+	Token      string
+	// Name identifies the node to the manager and in execution logs;
+	// Advertise is the URL the manager dispatches jobs to. Both required.
+	Name      string
+	Advertise string
+	// HTTPClient talks to the manager (TLS settings); nil takes the
+	// client's default.
+	HTTPClient *http.Client
+
+	// PublicMetrics serves /metrics without the cluster token.
+	PublicMetrics bool
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client. Nothing on a node reads the client's address yet; kept so
+	// that node and serve take the same flag.
+	TrustedProxies httpapi.TrustedProxies
+	Logger         *slog.Logger
+}
+
+// managerGrace is how long a node counts the manager up after the last
+// answer it got from it while the change feed is not connected: a feed
+// reconnecting (a manager restarted) is not an outage.
+const managerGrace = 3 * time.Second
+
+// Node is a running `picloud node`: an orchestrator and executor whose
+// store, secrets, job queue and execution log are the manager's cluster API.
+type Node struct {
+	cfg     NodeConfig
+	log     *slog.Logger
+	client  *cluster.Client
+	metrics *metrics.Metrics
+	cm      *metrics.Cluster
+	sink    *audit.Sink
+	exec    *executor.Executor
+	orch    *orchestrator.Orchestrator
+	health  *manager.Health
+	handler http.Handler
+
+	mu        sync.Mutex
+	started   bool
+	startedAt time.Time
+	cancel    context.CancelFunc
+	loops     sync.WaitGroup
+	stopOnce  sync.Once
+	stopErr   error
+	// refused is set while the manager refuses the heartbeat's token: it
+	// answers, but nothing the node asks will work.
+	refused atomic.Bool
+}
+
+// NewNode wires a node. Call Start before serving Handler.
+func NewNode(cfg NodeConfig) (*Node, error) {
+	if err := cluster.CheckToken(cfg.Token); err != nil {
+		return nil, fmt.Errorf("--cluster-token: %w", err)
+	}
+	switch {
+	case cfg.ManagerURL == "":
+		return nil, errors.New("app: a node needs the manager's URL (--manager)")
+	case cfg.Name == "":
+		return nil, errors.New("app: a node needs a name (--name)")
+	case cfg.Advertise == "":
+		return nil, errors.New("app: a node needs the URL the manager reaches it at (--advertise)")
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	log = log.With("node", cfg.Name)
+	client, err := cluster.NewClient(cluster.ClientConfig{ManagerURL: cfg.ManagerURL, Token: cfg.Token,
+		HTTPClient: cfg.HTTPClient, Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	n := &Node{cfg: cfg, log: log, client: client}
+
+	var sink *audit.Sink
+	n.metrics = metrics.New(func() float64 { return float64(sink.Len()) })
+	n.cm = n.metrics.NewNodeCluster(func() float64 {
+		if n.managerUp() {
+			return 1
+		}
+		return 0
+	})
+	// The journal's store is the manager: rows are posted in batches, and
+	// wait in the journal while it is away.
+	sink, err = audit.New(client, sinkHooks(cfg.Sink, n.metrics), log)
+	if err != nil {
+		return nil, err
+	}
+	n.metrics.WatchJournal(func() float64 { return float64(sink.JournalBytes()) })
+	n.sink = sink
+
+	if err := executorHooks(&cfg.Executor, n.metrics, client, client); err != nil {
+		return nil, err
+	}
+	n.exec = executor.New(cfg.Executor, log)
+	oc := cfg.Orchestrator
+	oc.NodeName = cfg.Name
+	// Rows leave the node: the cluster token must not be in them.
+	oc.RedactTokens = append(slices.Clip(oc.RedactTokens), cfg.Token)
+	n.orch = orchestrator.New(oc, n.exec, client, sink, n.metrics, log)
+	// Asynchronous invocations and events are queued on the manager, which
+	// dispatches their runs to the nodes.
+	n.orch.SetQueue(client)
+	n.cfg.Executor, n.cfg.Orchestrator, n.cfg.Sink = n.exec.Config(), n.orch.Config(), sink.Config()
+
+	n.health = manager.NewHealth([]manager.HealthCheck{n.journalCheck(), n.managerCheck()}, 0, log)
+	n.handler = n.routes()
+	return n, nil
+}
+
+// journalCheck is the journal's health: down (critical) while it is over
+// its bound, when executions wait and then answer 503.
+func (n *Node) journalCheck() manager.HealthCheck {
+	kind := "file"
+	if n.cfg.Sink.Dir == "" {
+		kind = "memory"
+	}
+	return manager.HealthCheck{Name: "journal", Kind: kind, Critical: true, Check: func(context.Context) error {
+		if n.sink.Full() {
+			return picloud.Errorf(picloud.EUnavailable, "full: the manager is not keeping up")
+		}
+		return nil
+	}}
+}
+
+// managerCheck is the manager's health as the node sees it. Not critical:
+// without the manager the node serves the scripts it has cached and keeps
+// rows in its journal.
+func (n *Node) managerCheck() manager.HealthCheck {
+	return manager.HealthCheck{Name: "manager", Kind: "cluster", Check: func(context.Context) error {
+		if n.refused.Load() {
+			return picloud.Errorf(picloud.EUnavailable, "refused: the manager has another cluster token")
+		}
+		if !n.managerUp() {
+			return picloud.Errorf(picloud.EUnavailable, "unreachable: serving cached scripts, rows kept in the journal")
+		}
+		return nil
+	}}
+}
+
+// managerUp reports whether the manager serves the node: it takes the
+// node's token, and the change feed is connected or the manager answered
+// within managerGrace.
+func (n *Node) managerUp() bool {
+	return !n.refused.Load() && (n.client.Connected() || time.Since(n.client.LastContact()) < managerGrace)
+}
+
+// routes lists a node's routes: the invocations, health, metrics and the
+// manager's dispatch; anything else belongs to the manager.
+func (n *Node) routes() http.Handler {
+	mux := http.NewServeMux()
+	o := n.orch
+	mux.HandleFunc("GET /api/health", n.health.Handle)
+	mux.HandleFunc("/api/execute/{id}", o.HandleExecute)
+	mux.HandleFunc("/fn/{name}", o.HandleFn)
+	mux.HandleFunc("/fn/{name}/{rest...}", o.HandleFn)
+	authFailed := func() { n.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() }
+	mux.Handle("POST "+cluster.PathRun, cluster.RequireToken(n.cfg.Token, cluster.RunHandler(n.orch, n.log), authFailed))
+
+	var metricsHandler http.Handler = promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{})
+	if !n.cfg.PublicMetrics {
+		metricsHandler = cluster.RequireToken(n.cfg.Token, metricsHandler, authFailed)
+	}
+	mux.Handle("GET /metrics", metricsHandler)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		httpapi.WriteError(w, r, n.log, picloud.Errorf(picloud.ENotFound, "this is a node: the admin API is on the manager"))
+	})
+	return mux
+}
+
+// Config is the configuration the node runs with (defaults filled in).
+func (n *Node) Config() NodeConfig { return n.cfg }
+
+// Handler is the HTTP handler of the node's routes.
+func (n *Node) Handler() http.Handler { return n.handler }
+
+// Start starts the sink's writer (which first replays the journal to the
+// manager, when it answers), the heartbeat (one at once, then every
+// picloud.NodeHeartbeatEvery) and the change-feed follower. Neither needs
+// the manager to be up: they retry until it is. It fails when the node was
+// stopped.
+func (n *Node) Start(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.started {
+		return nil
+	}
+	if err := n.sink.Start(ctx); err != nil {
+		return fmt.Errorf("app: starting the execution journal: %w", err)
+	}
+	n.started, n.startedAt = true, time.Now()
+	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	n.loops.Add(2)
+	go func() {
+		defer n.loops.Done()
+		n.heartbeats(ctx)
+	}()
+	go func() {
+		defer n.loops.Done()
+		n.follow(ctx)
+	}()
+	return nil
+}
+
+// heartbeats reports the node to the manager until ctx ends. A failed
+// heartbeat is logged when the manager goes away and when it is back, not
+// every time.
+func (n *Node) heartbeats(ctx context.Context) {
+	t := time.NewTicker(picloud.NodeHeartbeatEvery)
+	defer t.Stop()
+	failing := false
+	for {
+		hctx, cancel := context.WithTimeout(ctx, picloud.NodeHeartbeatEvery)
+		err := n.client.Heartbeat(hctx, n.record(hctx))
+		cancel()
+		n.refused.Store(picloud.ErrorCode(err) == picloud.EUnauthorized)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case err != nil && !failing:
+			failing = true
+			n.log.Warn("cluster: heartbeat failed; retrying", "err", err)
+		case err == nil && failing:
+			failing = false
+			n.log.Info("cluster: heartbeat accepted again")
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// record is the node as it reports itself. The manager component is left
+// out of its status: a report that arrives proves the manager reachable
+// (the first one, before any contact, would otherwise say degraded).
+func (n *Node) record(ctx context.Context) *picloud.Node {
+	h, _ := n.health.Report(ctx)
+	status := picloud.NodeOK
+	for name, c := range h.Components {
+		if name == "manager" {
+			h.Components[name] = picloud.HealthComponent{Status: picloud.HealthOK, Kind: c.Kind}
+		} else if c.Status != picloud.HealthOK && status == picloud.NodeOK {
+			status = picloud.NodeDegraded
+		}
+	}
+	if h.Status == picloud.HealthDown {
+		status = picloud.NodeDown // a critical component: the node cannot run scripts
+	}
+	return &picloud.Node{Name: n.cfg.Name, Address: n.cfg.Advertise, Version: picloud.BuildVersion,
+		Capacity: n.cfg.Orchestrator.MaxConcurrency, Load: n.orch.InFlight(), Status: status,
+		Components: h.Components, JournalBytes: n.sink.JournalBytes(),
+		StartedAt: picloud.Time{Time: n.startedAt.UTC()}}
+}
+
+// follow keeps the script cache in step with the manager's change feed
+// until ctx ends: a change drops the script's entry; every (re)connection
+// expires them all, since changes made while the node was away were not
+// sent to it (entries stay, and are served stale if the manager cannot
+// confirm them).
+func (n *Node) follow(ctx context.Context) {
+	first := true
+	n.client.FollowChanges(ctx, func(c picloud.ScriptChange) {
+		n.cm.ScriptChanges.Inc()
+		n.orch.Invalidate(c.ID)
+	}, func() {
+		if !first {
+			n.cm.FeedReconnect.Inc()
+		}
+		first = false
+		n.orch.ExpireAll()
+	})
+}
+
+// Stop stops the heartbeat and the change-feed follower, then flushes the
+// journal to the manager within ctx: rows it cannot deliver in time stay in
+// the journal for the next start (with a file journal). Stop the HTTP server
+// first, so that in-flight executions record their rows. It is idempotent.
+func (n *Node) Stop(ctx context.Context) error {
+	n.stopOnce.Do(func() {
+		n.mu.Lock()
+		if n.cancel != nil {
+			n.cancel()
+		}
+		n.mu.Unlock()
+		n.loops.Wait()
+		n.stopErr = n.sink.Stop(ctx)
+	})
+	return n.stopErr
+}
