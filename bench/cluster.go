@@ -247,6 +247,7 @@ func benchCluster(o clusterOpts, out io.Writer) (err error) {
 		{name: "1 manager + 1 node through Caddy", url: "http://" + via1 + "/fn/hello", written: written(nodes...)},
 		{name: "1 manager + 2 nodes through Caddy", url: "http://" + via2 + "/fn/hello", written: written(nodes...)},
 	}
+	load0 := loadAvg()
 	if err := benchThroughput(o, client, setups); err != nil {
 		return err
 	}
@@ -258,8 +259,18 @@ func benchCluster(o clusterOpts, out io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	printCluster(out, o, setups, conv, kv)
+	printCluster(out, o, setups, conv, kv, load0+" → "+loadAvg())
 	return nil
+}
+
+// loadAvg is the 1-minute load average: how busy the (shared) machine was.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f, _, _ := strings.Cut(string(b), " ")
+	return f
 }
 
 // kvGetSource does one kv::get per execution; the first execution of a
@@ -597,10 +608,10 @@ func newestRows(s *picloudServer, id string, total, n int) ([]logRow, error) {
 // ---------------------------------------------------------------------------
 // Output
 
-func printCluster(w io.Writer, o clusterOpts, setups []*clusterSetup, conv []convRun, kv []*kvSide) {
+func printCluster(w io.Writer, o clusterOpts, setups []*clusterSetup, conv []convRun, kv []*kvSide, loads string) {
 	fmt.Fprintf(w, "## Cluster mode (PostgreSQL, Caddy %s), on loopback\n\n", caddyVersion(o.caddy))
-	fmt.Fprintf(w, "Measured %s on %d CPUs (%s), %s; every process on the same machine.\n", time.Now().Format("2006-01-02"),
-		runtime.NumCPU(), cpuModel(), runtime.Version())
+	fmt.Fprintf(w, "Measured %s on %d CPUs (%s), %s; every process on the same machine; load average (1 min) %s from the first throughput round to the end.\n",
+		time.Now().Format("2006-01-02"), runtime.NumCPU(), cpuModel(), runtime.Version(), loads)
 	fmt.Fprintf(w, "Command: `go run . cluster %s`.\n\n", strings.Join(redactURLs(os.Args[2:]), " "))
 
 	fmt.Fprintf(w, "### Throughput of the hello script\n\n")
@@ -649,7 +660,7 @@ func printCluster(w io.Writer, o clusterOpts, setups []*clusterSetup, conv []con
 	for _, row := range []struct {
 		name string
 		xs   []time.Duration
-	}{{"the PUT (stored and announced)", put}, {"PUT's answer → first node serves it", first}, {"PUT's answer → both nodes serve it", last}} {
+	}{{"the PUT's round trip", put}, {"PUT's answer → first node serves it", first}, {"PUT's answer → both nodes serve it", last}} {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", row.name, ms(pct(row.xs, 0.5)), ms(pct(row.xs, 0.99)), ms(pct(row.xs, 1)))
 	}
 
