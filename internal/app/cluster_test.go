@@ -152,12 +152,17 @@ func (n *testNode) request(method, path string, body []byte, hdr ...string) (*ht
 // serves waits until the node answers GET path with 200 and want.
 func (n *testNode) serves(path, want string) {
 	n.t.Helper()
-	var last string
-	until(n.t, converge, fmt.Sprintf("%s: GET %s answers %s, want %q", n.name, path, last, want), func() bool {
+	deadline := time.Now().Add(converge)
+	for {
 		resp, b := n.request("GET", path, nil)
-		last = fmt.Sprintf("%d %q", resp.StatusCode, b)
-		return resp.StatusCode == 200 && string(b) == want
-	})
+		if resp.StatusCode == 200 && string(b) == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			n.t.Fatalf("after %v: %s: GET %s answers %d %q, want %q", converge, n.name, path, resp.StatusCode, b, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // health is the node's GET /api/health.
@@ -175,16 +180,20 @@ func (n *testNode) health() (int, picloud.Health) {
 // returns them.
 func rows(t *testing.T, store picloud.Store, id string, want int) []*picloud.ExecutionLog {
 	t.Helper()
-	var list []*picloud.ExecutionLog
-	until(t, converge, fmt.Sprintf("script %s: %d rows in the store, want %d", id, len(list), want), func() bool {
-		var err error
-		list, err = store.ListExecutions(context.Background(), id, 500, 0)
+	deadline := time.Now().Add(converge)
+	for {
+		list, err := store.ListExecutions(context.Background(), id, 500, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
-		return len(list) >= want
-	})
-	return list
+		if len(list) >= want {
+			return list
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: script %s has %d rows in the store, want %d", converge, id, len(list), want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // TestCluster runs a manager and two nodes in process: scripts deployed
@@ -222,13 +231,14 @@ func TestCluster(t *testing.T) {
 		m.do("PUT", "/api/scripts/"+hello, map[string]any{"source": `"v2"`}, 200, nil)
 		for _, n := range nodes {
 			n.serves("/fn/hello", "v2")
+			n.serves("/api/execute/"+hello, "v2")
 		}
 		// The rows reach the store, each with the node that ran it.
 		byNode := map[string]int{}
-		for _, l := range rows(t, store, hello, 4) {
+		for _, l := range rows(t, store, hello, 6) {
 			byNode[l.Node]++
 		}
-		if byNode["node-a"] < 2 || byNode["node-b"] < 2 || len(byNode) != 2 {
+		if byNode["node-a"] < 3 || byNode["node-b"] < 3 || len(byNode) != 2 {
 			t.Errorf("rows by node: %v", byNode)
 		}
 
@@ -380,7 +390,8 @@ func TestClusterToken(t *testing.T) {
 		bad := startNode(t, "bad", m.srv.URL, wrong)
 		until(t, converge, "the node with the wrong token degraded", func() bool {
 			code, h := bad.health()
-			return code == 200 && h.Components["manager"].Status == picloud.HealthDown
+			return code == 200 && h.Components["manager"].Status == picloud.HealthDown &&
+				strings.Contains(h.Components["manager"].Message, "cluster token")
 		})
 		// A node's own cluster routes: the run route and metrics.
 		for _, path := range []string{cluster.PathRun, "/metrics"} {
