@@ -663,6 +663,11 @@ func printCluster(w io.Writer, o clusterOpts, setups []*clusterSetup, conv []con
 	}{{"the PUT's round trip", put}, {"PUT's answer → first node serves it", first}, {"PUT's answer → both nodes serve it", last}} {
 		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", row.name, ms(pct(row.xs, 0.5)), ms(pct(row.xs, 0.99)), ms(pct(row.xs, 1)))
 	}
+	verdict := "met"
+	if pct(last, 0.99) >= time.Second {
+		verdict = "**not met**"
+	}
+	fmt.Fprintf(w, "\nThe aim (both nodes within 1 s at p99): %s.\n", verdict)
 
 	fmt.Fprintf(w, "\n### kv::get latency\n\n")
 	fmt.Fprintf(w, "`%s`: one kv::get per execution (the key is set by the first), %d executions per side on one connection, directly (no Caddy), alternating in chunks of 100. Request: the client's round trip; execution: the row's duration_ms.\n\n", kvGetSource, o.kvRequests)
