@@ -116,6 +116,11 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		}
 		return 0
 	})
+	// kv:: and secret() reach their state through the manager. (Checked
+	// before the journal is opened: a bad allowlist leaves nothing open.)
+	if err := executorHooks(&cfg.Executor, n.metrics, client, client); err != nil {
+		return nil, err
+	}
 	// The journal's store is the manager: rows are posted in batches, and
 	// wait in the journal while it is away.
 	sink, err = audit.New(client, sinkHooks(cfg.Sink, n.metrics), log)
@@ -125,9 +130,6 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	n.metrics.WatchJournal(func() float64 { return float64(sink.JournalBytes()) })
 	n.sink = sink
 
-	if err := executorHooks(&cfg.Executor, n.metrics, client, client); err != nil {
-		return nil, err
-	}
 	n.exec = executor.New(cfg.Executor, log)
 	oc := cfg.Orchestrator
 	oc.NodeName = cfg.Name
@@ -138,6 +140,8 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	// dispatches their runs to the nodes.
 	n.orch.SetQueue(client)
 	n.cfg.Executor, n.cfg.Orchestrator, n.cfg.Sink = n.exec.Config(), n.orch.Config(), sink.Config()
+	// Settings, not connections: the hooks are the node's own.
+	n.cfg.Sink.OnWritten, n.cfg.Sink.OnRetry, n.cfg.Sink.OnLost, n.cfg.Sink.OnJournalError = nil, nil, nil, nil
 
 	n.health = manager.NewHealth([]manager.HealthCheck{n.journalCheck(), n.managerCheck()}, 0, log)
 	n.handler = n.routes()
