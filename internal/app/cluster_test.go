@@ -343,6 +343,19 @@ func TestCluster(t *testing.T) {
 				t.Errorf("node A metrics (%d) lack %s", resp.StatusCode, want)
 			}
 		}
+
+		// Stopping a node delivers its journal to the manager.
+		last := m.create("last", `"last"`)
+		if resp, body := a.request("GET", "/fn/last", nil); resp.StatusCode != 200 || string(body) != "last" {
+			t.Fatalf("last call on node A = %d %s", resp.StatusCode, body)
+		}
+		a.srv.Close()
+		if err := a.node.Stop(context.Background()); err != nil {
+			t.Fatalf("node A's stop: %v", err)
+		}
+		if n, _ := store.CountExecutions(context.Background(), last); n != 1 {
+			t.Errorf("rows of the last call after node A stopped: %d, want 1", n)
+		}
 	})
 }
 
