@@ -1,6 +1,7 @@
 // Package postgres is the PostgreSQL store, for operators who want a database
-// server (and, later, a cluster). It uses pgx's pool directly and writes
-// execution logs in one round trip per batch.
+// server, and the store of a cluster: several managers share it, and its
+// NOTIFY/LISTEN carries script changes between them (notify.go). It uses
+// pgx's pool directly and writes execution logs in one round trip per batch.
 package postgres
 
 import (
