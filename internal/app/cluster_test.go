@@ -456,3 +456,24 @@ func TestNodesRoutes(t *testing.T) {
 		}
 	})
 }
+
+// NewNode refuses a configuration the manager would refuse at every
+// heartbeat.
+func TestNewNodeRefuses(t *testing.T) {
+	base := app.NodeConfig{ManagerURL: "http://127.0.0.1:1", Token: clusterToken, Name: "web-1:8001", Advertise: "http://127.0.0.1:8001"}
+	if _, err := app.NewNode(base); err != nil {
+		t.Fatalf("a good configuration: %v", err)
+	}
+	for what, change := range map[string]func(*app.NodeConfig){
+		"--cluster-token": func(c *app.NodeConfig) { c.Token = "short" },
+		"--manager":       func(c *app.NodeConfig) { c.ManagerURL = "" },
+		"--name":          func(c *app.NodeConfig) { c.Name = "web 1" },
+		"--advertise":     func(c *app.NodeConfig) { c.Advertise = "127.0.0.1:8001" },
+	} {
+		c := base
+		change(&c)
+		if _, err := app.NewNode(c); err == nil || !strings.Contains(err.Error(), what) {
+			t.Errorf("%s: %v", what, err)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -95,6 +96,14 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		return nil, errors.New("app: a node needs a name (--name)")
 	case cfg.Advertise == "":
 		return nil, errors.New("app: a node needs the URL the manager reaches it at (--advertise)")
+	}
+	// The manager refuses a report with a bad name or address: say so at
+	// start rather than in every heartbeat's warning.
+	if err := cluster.ValidNodeName(cfg.Name); err != nil {
+		return nil, fmt.Errorf("--name: %w", err)
+	}
+	if u, err := url.Parse(cfg.Advertise); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("--advertise: %q is not an http:// or https:// URL with a host", cfg.Advertise)
 	}
 	log := cfg.Logger
 	if log == nil {
