@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -277,11 +278,14 @@ func TestServerScripts(t *testing.T) {
 		}
 		var got picloud.Script
 		srvDecode(t, b, &got)
-		// Every field a node reads, Disabled included, survives the wire.
-		gj, _ := json.Marshal(got)
-		wj, _ := json.Marshal(want)
-		if !bytes.Equal(gj, wj) || !got.Disabled || got.Source != `"hi"` {
-			t.Fatalf("GET %s:\n got %s\nwant %s", path, gj, wj)
+		// Every field a node reads, Disabled included, survives the wire
+		// (times to the millisecond the API writes).
+		w := *want
+		for _, tm := range []*picloud.Time{&w.CreatedAt, &w.UpdatedAt} {
+			tm.Time = tm.Truncate(time.Millisecond)
+		}
+		if !reflect.DeepEqual(&got, &w) || !got.Disabled || got.Source != `"hi"` || got.MaxAttempts != 5 {
+			t.Fatalf("GET %s:\n got %+v\nwant %+v", path, got, w)
 		}
 	}
 	for _, tt := range []struct {
