@@ -75,9 +75,18 @@ func (c *managerCluster) dispatcher() picloud.JobRunner {
 func (c *managerCluster) serve(a *App, secrets picloud.SecretReader) {
 	c.server = cluster.NewServer(cluster.ServerConfig{Token: c.cfg.Token, Store: c.store, Secrets: secrets,
 		Queue: a.jobQueue(), Feed: c.feed, Version: picloud.BuildVersion,
-		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: c.log,
+		MaxBodyBytes: clusterBodyBytes(a.cfg.Orchestrator.MaxBodyBytes), Logger: c.log,
 		OnIngest:      func(rows int) { c.metrics.IngestedRows.Add(float64(rows)) },
 		OnAuthFailure: func() { a.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() }})
+}
+
+// clusterBodyBytes bounds the bodies nodes post (execution batches, queued
+// runs, events): at least the cluster's default, and room for a request
+// body of the invocation limit (base64 in JSON is 4/3 of it) with its
+// envelope, so that a node with the same --max-body-bytes is never refused
+// a run it accepted.
+func clusterBodyBytes(maxBody int64) int64 {
+	return max(cluster.DefaultMaxBodyBytes, 2*maxBody+1<<20)
 }
 
 // countNodes is picloud_cluster_nodes, read when scraped: nil when the

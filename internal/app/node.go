@@ -132,7 +132,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	}
 	// The journal's store is the manager: rows are posted in batches, and
 	// wait in the journal while it is away.
-	sink, err = audit.New(client, sinkHooks(cfg.Sink, n.metrics), log)
+	sink, err = audit.New(rowPoster{client, log}, sinkHooks(cfg.Sink, n.metrics), log)
 	if err != nil {
 		return nil, err
 	}
@@ -337,4 +337,45 @@ func (n *Node) Stop(ctx context.Context) error {
 		n.stopErr = n.sink.Stop(ctx)
 	})
 	return n.stopErr
+}
+
+// rowPoster is the execution store of a node's journal: the client, and a
+// batch the manager refuses as too large is sent again in halves. Without
+// it such a batch would be retried as it is forever, and every row behind
+// it would wait in the journal.
+type rowPoster struct {
+	*cluster.Client
+	log *slog.Logger
+}
+
+func (p rowPoster) InsertExecutions(ctx context.Context, logs []*picloud.ExecutionLog) error {
+	err := p.Client.InsertExecutions(ctx, logs)
+	if picloud.ErrorCode(err) != picloud.EPayloadTooLarge {
+		return err
+	}
+	if len(logs) > 1 {
+		half := len(logs) / 2
+		if err := p.InsertExecutions(ctx, logs[:half]); err != nil {
+			return err
+		}
+		return p.InsertExecutions(ctx, logs[half:])
+	}
+	// One row over the manager's limit (bodies of escaped control bytes
+	// can grow sixfold in JSON): it is kept without its captured bodies
+	// and log lines rather than never delivered.
+	l := *logs[0]
+	if l.Request != nil {
+		rq := *l.Request
+		rq.Body, rq.BodyEncoding, rq.BodyTruncated = "", "", true
+		l.Request = &rq
+	}
+	if l.Response != nil {
+		rs := *l.Response
+		rs.Body, rs.BodyEncoding, rs.BodyTruncated = "", "", true
+		l.Response = &rs
+	}
+	l.Logs = nil
+	p.log.Warn("cluster: an execution row is over the manager's body limit; delivering it without its bodies and logs",
+		"execution_id", l.ID, "script_id", l.ScriptID)
+	return p.Client.InsertExecutions(ctx, []*picloud.ExecutionLog{&l})
 }
