@@ -78,19 +78,38 @@ func NewServer(cfg ServerConfig) *Server {
 		s.cfg.PingEvery = PingEvery
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("PUT "+PathNode, s.handleNode)
-	mux.HandleFunc("GET "+PathScript, s.handleScript)
-	mux.HandleFunc("GET "+PathScripts, s.handleScriptByName)
-	mux.HandleFunc("GET "+PathChanges, s.handleChanges)
-	mux.HandleFunc("POST "+PathExecutions, s.handleExecutions)
-	mux.HandleFunc("POST "+PathKV, s.handleKV)
-	mux.HandleFunc("GET "+PathSecret, s.handleSecret)
-	mux.HandleFunc("POST "+PathJobs, s.handleJobs)
-	mux.HandleFunc("POST "+PathEvents, s.handleEvents)
-	mux.HandleFunc("GET "+PathPing, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
-	mux.HandleFunc(Prefix, httpapi.NotFound)
+	for _, r := range []struct {
+		method, path string
+		h            http.HandlerFunc
+	}{
+		{"PUT", PathNode, s.handleNode},
+		{"GET", PathScript, s.handleScript},
+		{"GET", PathScripts, s.handleScriptByName},
+		{"GET", PathChanges, s.handleChanges},
+		{"POST", PathExecutions, s.handleExecutions},
+		{"POST", PathKV, s.handleKV},
+		{"GET", PathSecret, s.handleSecret},
+		{"POST", PathJobs, s.handleJobs},
+		{"POST", PathEvents, s.handleEvents},
+		{"GET", PathPing, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }},
+	} {
+		mux.HandleFunc(r.method+" "+r.path, r.h)
+		// The same path without a method is less specific: it takes the
+		// other methods, answered in the standard error body (ServeMux's
+		// own 405 is plain text).
+		mux.HandleFunc(r.path, methodNotAllowed(r.method))
+	}
+	mux.HandleFunc("/", httpapi.NotFound)
 	s.handler = RequireToken(cfg.Token, mux, cfg.OnAuthFailure)
 	return s
+}
+
+// methodNotAllowed answers a cluster path asked with a method other than allow.
+func methodNotAllowed(allow string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Allow", allow)
+		httpapi.WriteError(w, r, nil, picloud.Errorf(picloud.EMethodNotAllowed, "%s %s: only %s", r.Method, r.URL.Path, allow))
+	}
 }
 
 // Handler serves the cluster API; mount it at Prefix.

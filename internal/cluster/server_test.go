@@ -176,11 +176,15 @@ func TestServerNeedsToken(t *testing.T) {
 	}
 }
 
-func TestServerUnknownRoute(t *testing.T) {
+func TestServerUnknownRoutes(t *testing.T) {
 	_, hs := srvStart(t, ServerConfig{})
 	code, b := srvCall(t, hs, "GET", "/cluster/v1/nope", nil)
 	if code != http.StatusNotFound || srvErrorCode(b) != picloud.ENotFound {
-		t.Fatalf("%d %s", code, b)
+		t.Fatalf("unknown path: %d %s", code, b)
+	}
+	code, b = srvCall(t, hs, "DELETE", "/cluster/v1/scripts/x", nil)
+	if code != http.StatusMethodNotAllowed || srvErrorCode(b) != picloud.EMethodNotAllowed {
+		t.Fatalf("known path, wrong method: %d %s", code, b)
 	}
 }
 
