@@ -94,7 +94,9 @@ func (d *Dispatcher) RunJob(ctx context.Context, run *picloud.JobRun) (*picloud.
 	}
 	nodes, err := d.candidates(ctx)
 	if err != nil {
-		d.report(DispatchUnavailable)
+		if ctx.Err() == nil {
+			d.report(DispatchUnavailable)
+		}
 		return nil, err
 	}
 	var tried []string
@@ -134,6 +136,11 @@ func (d *Dispatcher) try(ctx context.Context, n *picloud.Node, run *picloud.JobR
 	}
 	req.Header.Set("Authorization", "Bearer "+d.cfg.Token)
 	req.Header.Set("Content-Type", "application/json")
+	// Attempts are at least once anyway; saying so lets net/http send the
+	// attempt again on a fresh connection when a pooled one turns out
+	// closed (the node restarted) before the node could have read it,
+	// rather than failing and making a live node suspect.
+	req.Header.Set("Idempotency-Key", fmt.Sprintf("%s/%d", run.JobID, run.Attempt))
 	resp, err := d.http.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -728,7 +728,22 @@ func TestServerChanges(t *testing.T) {
 	if ev != EventChange || data != `{"id":"s2","deleted":true}` {
 		t.Fatalf("event %q %s", ev, data)
 	}
-	// Close ends the stream.
+	// A stream the feed drops (it fell behind, or the listener may have
+	// missed changes) ends, so that its node reconnects and resyncs.
+	feed.resync()
+	for {
+		if _, _, err := st.next(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("dropped stream ended with %v, want EOF", err)
+			}
+			break
+		}
+	}
+	// Close ends the streams.
+	st = srvOpenStream(t, hs)
+	if ev, _ := st.nextEvent(t); ev != EventHello {
+		t.Fatalf("first event of the new stream %q", ev)
+	}
 	s.Close()
 	for {
 		if _, _, err := st.next(); err != nil {
