@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -17,16 +18,17 @@ import (
 	"time"
 
 	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/postgres/pgtest"
 	"github.com/picloud/picloud/internal/secretbox"
 	"github.com/picloud/picloud/internal/sqlite"
 )
 
 const testToken = "node-test-token-0123456789abcdef"
 
-// managerEnv is a manager's cluster API (the real Server on a real SQLite
-// store) on a loopback server, and a node's Client of it.
+// managerEnv is a manager's cluster API (the real Server on a real store)
+// on a loopback server, and a node's Client of it.
 type managerEnv struct {
-	store  *sqlite.Store
+	store  picloud.Store
 	box    *secretbox.Box
 	feed   *Feed
 	queue  *recordingQueue
@@ -35,6 +37,37 @@ type managerEnv struct {
 	client *Client
 
 	configure func(*ServerConfig)
+}
+
+// storeKind opens a real store for a test: SQLite always, PostgreSQL when
+// PICLOUD_TEST_DATABASE_URL names a database.
+type storeKind struct {
+	name string
+	open func(t *testing.T) picloud.Store
+}
+
+func storeKinds(t *testing.T) []storeKind {
+	kinds := []storeKind{{"sqlite", func(t *testing.T) picloud.Store {
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "picloud.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}}}
+	if dbURL := os.Getenv("PICLOUD_TEST_DATABASE_URL"); dbURL != "" {
+		kinds = append(kinds, storeKind{"postgres", func(t *testing.T) picloud.Store { return pgtest.Open(t, dbURL) }})
+	} else {
+		t.Log("PICLOUD_TEST_DATABASE_URL is not set: PostgreSQL skipped")
+	}
+	return kinds
+}
+
+// eachStore runs test against a manager on each kind of store.
+func eachStore(t *testing.T, test func(t *testing.T, e *managerEnv)) {
+	for _, k := range storeKinds(t) {
+		t.Run(k.name, func(t *testing.T) { test(t, newManagerEnvOn(t, k.open(t), nil)) })
+	}
 }
 
 func newManagerEnv(t *testing.T) *managerEnv {
@@ -46,12 +79,13 @@ func newManagerEnv(t *testing.T) *managerEnv {
 // configuration first.
 func newManagerEnvWith(t *testing.T, configure func(*ServerConfig)) *managerEnv {
 	t.Helper()
-	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "picloud.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { store.Close() })
+	return newManagerEnvOn(t, storeKinds(t)[0].open(t), configure)
+}
+
+// newManagerEnvOn serves a manager on store. A store that carries changes
+// between processes (PostgreSQL) carries the feed's, as on a real manager.
+func newManagerEnvOn(t *testing.T, store picloud.Store, configure func(*ServerConfig)) *managerEnv {
+	t.Helper()
 	key := make([]byte, 32)
 	for i := range key {
 		key[i] = byte(i + 1)
@@ -60,8 +94,11 @@ func newManagerEnvWith(t *testing.T, configure func(*ServerConfig)) *managerEnv 
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &managerEnv{store: store, box: box, feed: NewFeed(nil, nil), queue: &recordingQueue{}, configure: configure}
-	t.Cleanup(e.feed.Stop)
+	notifier, _ := store.(picloud.ChangeNotifier)
+	e := &managerEnv{store: store, box: box, feed: NewFeed(notifier, nil), queue: &recordingQueue{}, configure: configure}
+	ctx, cancel := context.WithCancel(context.Background())
+	e.feed.Start(ctx)
+	t.Cleanup(func() { cancel(); e.feed.Stop() })
 	e.start(t, "127.0.0.1:0")
 	e.client = e.newClient(t, testToken)
 	return e
@@ -140,8 +177,9 @@ func TestNewClientChecksTheURL(t *testing.T) {
 	}
 }
 
-func TestScripts(t *testing.T) {
-	e := newManagerEnv(t)
+func TestScripts(t *testing.T) { eachStore(t, testScripts) }
+
+func testScripts(t *testing.T, e *managerEnv) {
 	ctx := context.Background()
 	sc := e.script(t, "hello")
 	// Times travel as the API writes them, to the millisecond.
@@ -189,8 +227,9 @@ func TestScripts(t *testing.T) {
 	wantCode(t, "ScriptVersion", err, picloud.EUnavailable)
 }
 
-func TestKV(t *testing.T) {
-	e := newManagerEnv(t)
+func TestKV(t *testing.T) { eachStore(t, testKV) }
+
+func testKV(t *testing.T, e *managerEnv) {
 	ctx := context.Background()
 	c := e.client
 	ns := picloud.ScriptNamespace("s1")
@@ -301,8 +340,9 @@ func TestKV(t *testing.T) {
 	wantCode(t, "PurgeKV", err, picloud.EUnavailable)
 }
 
-func TestSecrets(t *testing.T) {
-	e := newManagerEnv(t)
+func TestSecrets(t *testing.T) { eachStore(t, testSecrets) }
+
+func testSecrets(t *testing.T, e *managerEnv) {
 	ctx := context.Background()
 	seal := func(scope, name, value string) {
 		sealed, err := e.box.Seal(scope, name, []byte(value))
@@ -331,8 +371,9 @@ func TestSecrets(t *testing.T) {
 	wantCode(t, "a missing secret", err, picloud.ENotFound)
 }
 
-func TestInsertExecutionsIsIdempotent(t *testing.T) {
-	e := newManagerEnv(t)
+func TestInsertExecutionsIsIdempotent(t *testing.T) { eachStore(t, testInsertExecutionsIsIdempotent) }
+
+func testInsertExecutionsIsIdempotent(t *testing.T, e *managerEnv) {
 	ctx := context.Background()
 	sc := e.script(t, "logged")
 	start := time.Now().UTC().Truncate(time.Millisecond)
@@ -381,8 +422,9 @@ func TestInsertExecutionsIsIdempotent(t *testing.T) {
 
 func first[T any](_ T, err error) error { return err }
 
-func TestHeartbeatSavesTheNode(t *testing.T) {
-	e := newManagerEnv(t)
+func TestHeartbeatSavesTheNode(t *testing.T) { eachStore(t, testHeartbeatSavesTheNode) }
+
+func testHeartbeatSavesTheNode(t *testing.T, e *managerEnv) {
 	ctx := context.Background()
 	n := &picloud.Node{Name: "web-1:8001", Address: "http://127.0.0.1:8001", Version: "v1", Capacity: 8, Load: 2,
 		Status: picloud.NodeDegraded, JournalBytes: 100, StartedAt: picloud.Time{Time: time.Now().UTC().Truncate(time.Millisecond)},
@@ -619,15 +661,43 @@ func (f *follower) hello(t *testing.T, what string) {
 	}
 }
 
+// change waits for the next change, skipping the probe's copies.
 func (f *follower) change(t *testing.T) picloud.ScriptChange {
 	t.Helper()
-	select {
-	case c := <-f.changes:
-		return c
-	case <-time.After(bound):
-		t.Fatal("no change came")
+	timeout := time.After(bound)
+	for {
+		select {
+		case c := <-f.changes:
+			if c.ID != "probe" {
+				return c
+			}
+		case <-timeout:
+			t.Fatal("no change came")
+		}
 	}
-	return picloud.ScriptChange{}
+}
+
+// probe publishes a probe change until the follower hears it: a feed on
+// PostgreSQL hears only what is announced after its LISTEN, which starts in
+// the background.
+func (f *follower) probe(t *testing.T, feed *Feed) {
+	t.Helper()
+	probe := picloud.ScriptChange{ID: "probe"}
+	deadline := time.Now().Add(bound)
+	for time.Now().Before(deadline) {
+		if err := feed.Publish(context.Background(), probe); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case c := <-f.changes:
+			if c != probe {
+				t.Fatalf("change %+v before the probe", c)
+			}
+			return // later copies are skipped by change
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatal("the feed never delivered the probe")
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -641,8 +711,9 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func TestFollowChanges(t *testing.T) {
-	e := newManagerEnv(t)
+func TestFollowChanges(t *testing.T) { eachStore(t, testFollowChanges) }
+
+func testFollowChanges(t *testing.T, e *managerEnv) {
 	ctx := context.Background()
 	f := follow(t, e.client)
 	f.hello(t, "on connecting")
@@ -650,6 +721,7 @@ func TestFollowChanges(t *testing.T) {
 		t.Error("not Connected after the hello")
 	}
 	eventually(t, "the stream is subscribed", func() bool { return e.feed.Subscribers() == 1 })
+	f.probe(t, e.feed)
 	want := picloud.ScriptChange{ID: "s1", Name: "hello", Version: 3}
 	if err := e.feed.Publish(ctx, want); err != nil {
 		t.Fatal(err)
