@@ -261,6 +261,19 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("kv::set on node A = %d %s", resp.StatusCode, body)
 		}
 		b.serves("/fn/kv", "shared")
+		// A deleted script is gone from both nodes (their caches trust it for
+		// an hour: the feed's deletion drops it).
+		gone := m.create("gone", `"here"`)
+		for _, n := range nodes {
+			n.serves("/fn/gone", "here")
+		}
+		m.do("DELETE", "/api/scripts/"+gone, nil, 204, nil)
+		for _, n := range nodes {
+			until(t, converge, n.name+": a deleted script still served", func() bool {
+				resp, body := n.request("GET", "/fn/gone", nil)
+				return resp.StatusCode == 404 && errCode(body) == "not_found"
+			})
+		}
 
 		// secret() on a node.
 		m.do("PUT", "/api/secrets/SHARED", map[string]any{"value": "s3cr3t-value"}, 204, nil)
