@@ -86,10 +86,7 @@ func NewClient(cfg ClientConfig) (*Client, error) {
 	if cfg.Token == "" {
 		return nil, errors.New("cluster: the cluster token is required")
 	}
-	hc := cfg.HTTPClient
-	if hc == nil {
-		hc = &http.Client{Transport: NewTransport(nil)}
-	}
+	hc := tuned(cfg.HTTPClient)
 	// The stream shares the transport (and its connections), not the
 	// overall timeout a caller may have set for the other calls.
 	sc := *hc
@@ -121,11 +118,38 @@ func NewTransport(tlsConfig *tls.Config) *http.Transport {
 	if tlsConfig != nil {
 		t.TLSClientConfig = tlsConfig.Clone()
 	}
-	t.MaxIdleConns = 256
-	t.MaxIdleConnsPerHost = 64
+	t.MaxIdleConns = 4 * idleConnsPerHost
+	t.MaxIdleConnsPerHost = idleConnsPerHost
 	t.IdleConnTimeout = 90 * time.Second
 	return t
 }
+
+// tuned is the HTTP client the Client uses: hc (nil: a new one) with a
+// transport of NewTransport's pool size. net/http's default keeps two idle
+// connections per host, so that a node's concurrent kv:: calls would open
+// and close connections to the manager all day.
+func tuned(hc *http.Client) *http.Client {
+	if hc == nil {
+		return &http.Client{Transport: NewTransport(nil)}
+	}
+	c := *hc
+	switch t := hc.Transport.(type) {
+	case nil:
+		c.Transport = NewTransport(nil)
+	case *http.Transport:
+		if t.MaxIdleConnsPerHost < idleConnsPerHost {
+			t = t.Clone()
+			t.MaxIdleConnsPerHost = idleConnsPerHost
+			t.MaxIdleConns = max(t.MaxIdleConns, 4*idleConnsPerHost)
+			c.Transport = t
+		}
+	}
+	return &c
+}
+
+// idleConnsPerHost is the connections a node keeps open to its manager:
+// enough for its concurrent executions' host calls.
+const idleConnsPerHost = 64
 
 // Compile-time checks: the client stands in for these inside a node.
 var (
@@ -162,9 +186,16 @@ func unreachable(format string, args ...any) error {
 	return picloud.Errorf(picloud.EUnavailable, "manager unreachable: "+format, args...)
 }
 
+// Whether a request may be sent again when the connection it went out on
+// turns out to be dead (a manager restarted since the connection was pooled).
+const (
+	replay   = true  // reads, and writes whose repetition changes nothing
+	noReplay = false // incr, cas, delete (its answer would change), events
+)
+
 // call sends one request to path (already escaped) with in as its JSON body
 // (nil: none) and decodes a 2xx answer into out (nil: ignored).
-func (c *Client) call(ctx context.Context, method, path string, in, out any) error {
+func (c *Client) call(ctx context.Context, method, path string, replayable bool, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -176,6 +207,12 @@ func (c *Client) call(ctx context.Context, method, path string, in, out any) err
 	req, err := c.newRequest(ctx, method, path, body)
 	if err != nil {
 		return err
+	}
+	if replayable && method != http.MethodGet {
+		// net/http sends a request again on a fresh connection when a
+		// pooled one was dead, but only one it knows to be idempotent: an
+		// Idempotency-Key entry without a value says so, and is not sent.
+		req.Header["Idempotency-Key"] = nil
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -299,7 +336,7 @@ func escapedPath(pattern string, values ...string) string {
 // without the ping route answers 404 not_found with the API's error body,
 // after its token check: that is an answer too.
 func (c *Client) Ping(ctx context.Context) error {
-	err := c.call(ctx, http.MethodGet, PathPing, nil, nil)
+	err := c.call(ctx, http.MethodGet, PathPing, replay, nil, nil)
 	var e *picloud.Error
 	if errors.As(err, &e) && e.Code == picloud.ENotFound {
 		return nil
@@ -311,7 +348,7 @@ func (c *Client) Ping(ctx context.Context) error {
 // with the manager's record (RegisteredAt, LastHeartbeat).
 func (c *Client) Heartbeat(ctx context.Context, n *picloud.Node) error {
 	var saved picloud.Node
-	if err := c.call(ctx, http.MethodPut, escapedPath(PathNode, n.Name), n, &saved); err != nil {
+	if err := c.call(ctx, http.MethodPut, escapedPath(PathNode, n.Name), replay, n, &saved); err != nil {
 		return err
 	}
 	*n = saved
@@ -323,7 +360,7 @@ func (c *Client) Heartbeat(ctx context.Context, n *picloud.Node) error {
 // Script loads a script with its source by id.
 func (c *Client) Script(ctx context.Context, id string) (*picloud.Script, error) {
 	var sc picloud.Script
-	if err := c.call(ctx, http.MethodGet, escapedPath(PathScript, id), nil, &sc); err != nil {
+	if err := c.call(ctx, http.MethodGet, escapedPath(PathScript, id), replay, nil, &sc); err != nil {
 		return nil, err
 	}
 	return &sc, nil
@@ -332,7 +369,7 @@ func (c *Client) Script(ctx context.Context, id string) (*picloud.Script, error)
 // ScriptByName loads a script with its source by name.
 func (c *Client) ScriptByName(ctx context.Context, name string) (*picloud.Script, error) {
 	var sc picloud.Script
-	if err := c.call(ctx, http.MethodGet, PathScripts+"?name="+url.QueryEscape(name), nil, &sc); err != nil {
+	if err := c.call(ctx, http.MethodGet, PathScripts+"?name="+url.QueryEscape(name), replay, nil, &sc); err != nil {
 		return nil, err
 	}
 	return &sc, nil
@@ -368,7 +405,7 @@ func (c *Client) InsertExecutions(ctx context.Context, logs []*picloud.Execution
 	if len(logs) == 0 {
 		return nil
 	}
-	return c.call(ctx, http.MethodPost, PathExecutions, ExecutionBatch{Items: logs}, nil)
+	return c.call(ctx, http.MethodPost, PathExecutions, replay, ExecutionBatch{Items: logs}, nil)
 }
 
 func (c *Client) ListExecutions(context.Context, string, int, int) ([]*picloud.ExecutionLog, error) {
@@ -398,7 +435,8 @@ func (c *Client) PruneExecutions(context.Context, time.Time, int) (int64, error)
 // --- picloud.KVStore: every operation is one POST PathKV.
 
 func (c *Client) kv(ctx context.Context, op string, req KVRequest, out any) error {
-	return c.call(ctx, http.MethodPost, escapedPath(PathKV, op), req, out)
+	replayable := op == KVGet || op == KVSet || op == KVList || op == KVUsage || op == KVDropNS
+	return c.call(ctx, http.MethodPost, escapedPath(PathKV, op), replayable, req, out)
 }
 
 func (c *Client) KVGet(ctx context.Context, ns, key string) (*picloud.KVEntry, error) {
@@ -468,7 +506,7 @@ func (c *Client) Secret(ctx context.Context, scriptID, name string) (string, err
 		scriptID = NoScript
 	}
 	var v SecretValue
-	if err := c.call(ctx, http.MethodGet, escapedPath(PathSecret, scriptID, name), nil, &v); err != nil {
+	if err := c.call(ctx, http.MethodGet, escapedPath(PathSecret, scriptID, name), replay, nil, &v); err != nil {
 		return "", err
 	}
 	return v.Value, nil
@@ -481,7 +519,10 @@ func (c *Client) Secret(ctx context.Context, scriptID, name string) (string, err
 // node). A full queue's error keeps its retry_after detail.
 func (c *Client) Enqueue(ctx context.Context, sc *picloud.Script, req *picloud.JobRequest, opts picloud.EnqueueOptions) (*picloud.Job, bool, error) {
 	var r EnqueueResponse
-	if err := c.call(ctx, http.MethodPost, PathJobs, EnqueueRequest{ScriptID: sc.ID, Request: req, Options: opts}, &r); err != nil {
+	// With an idempotency key the queue answers a repeat with the job it
+	// made; without one a repeat would queue a second run.
+	replayable := opts.IdempotencyKey != ""
+	if err := c.call(ctx, http.MethodPost, PathJobs, replayable, EnqueueRequest{ScriptID: sc.ID, Request: req, Options: opts}, &r); err != nil {
 		return nil, false, err
 	}
 	if r.Job == nil {
@@ -499,7 +540,7 @@ func (c *Client) Publish(ctx context.Context, from *picloud.Script, events []pic
 	if from != nil {
 		fromID = from.ID
 	}
-	return c.call(ctx, http.MethodPost, PathEvents, PublishRequest{FromScriptID: fromID, Events: events}, nil)
+	return c.call(ctx, http.MethodPost, PathEvents, noReplay, PublishRequest{FromScriptID: fromID, Events: events}, nil)
 }
 
 func (c *Client) Job(context.Context, string) (*picloud.Job, error) {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +39,7 @@ type managerEnv struct {
 	client *Client
 
 	configure func(*ServerConfig)
+	newConns  atomic.Int64 // connections the manager accepted
 }
 
 // storeKind opens a real store for a test: SQLite always, PostgreSQL when
@@ -120,6 +123,11 @@ func (e *managerEnv) start(t *testing.T, addr string) {
 	ts := httptest.NewUnstartedServer(e.srv.Handler())
 	ts.Listener.Close()
 	ts.Listener = ln
+	ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			e.newConns.Add(1)
+		}
+	}
 	ts.Start()
 	e.ts = ts
 	srv := e.srv
@@ -887,5 +895,55 @@ func TestEscapedPath(t *testing.T) {
 		if got := escapedPath(tc.pattern, tc.values...); got != tc.want {
 			t.Errorf("escapedPath(%q, %q) = %q, want %q", tc.pattern, tc.values, got, tc.want)
 		}
+	}
+}
+
+// TestConnectionsAreReused: a node's concurrent calls share a pool of
+// connections to the manager rather than opening one per call (net/http's
+// default keeps two idle per host).
+func TestConnectionsAreReused(t *testing.T) {
+	e := newManagerEnv(t)
+	ctx := context.Background()
+	const workers, calls = 16, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < calls; i++ {
+				if _, err := e.client.KVUsage(ctx, "script:s"); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// At most one connection per worker (plus the few a race between a
+	// connection's return and the next dial may open); one per call would
+	// be 800.
+	if n := e.newConns.Load(); n > 2*workers {
+		t.Errorf("%d connections for %d calls by %d workers", n, workers*calls, workers)
+	}
+}
+
+func TestTunedKeepsTheCallersTransport(t *testing.T) {
+	mine := &http.Transport{TLSClientConfig: &tls.Config{ServerName: "manager.internal"}, MaxIdleConnsPerHost: 2}
+	hc := &http.Client{Transport: mine, Timeout: time.Minute}
+	got := tuned(hc)
+	tr, ok := got.Transport.(*http.Transport)
+	if !ok || tr == mine || tr.MaxIdleConnsPerHost != idleConnsPerHost || tr.TLSClientConfig.ServerName != "manager.internal" {
+		t.Errorf("tuned transport %+v", got.Transport)
+	}
+	if mine.MaxIdleConnsPerHost != 2 || hc.Transport != mine || got.Timeout != time.Minute {
+		t.Error("the caller's client or transport was changed")
+	}
+	if tr, ok := tuned(&http.Client{}).Transport.(*http.Transport); !ok || tr.MaxIdleConnsPerHost != idleConnsPerHost {
+		t.Error("a client without a transport was not given one")
 	}
 }

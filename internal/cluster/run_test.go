@@ -94,7 +94,7 @@ func TestRunHandlerRuns(t *testing.T) {
 	_, c := nodeServer(t, runner)
 	run := fullRun()
 	var log picloud.ExecutionLog
-	if err := c.call(context.Background(), http.MethodPost, PathRun, run, &log); err != nil {
+	if err := c.call(context.Background(), http.MethodPost, PathRun, noReplay, run, &log); err != nil {
 		t.Fatal(err)
 	}
 	if len(runner.runs) != 1 || !reflect.DeepEqual(runner.runs[0], run) {
@@ -119,7 +119,7 @@ func TestRunHandlerErrors(t *testing.T) {
 		{Code: picloud.EOverloaded, Message: "the node is at capacity", Details: map[string]any{"retry_after": 1.0}},
 	} {
 		runner.err = sent
-		err := c.call(ctx, http.MethodPost, PathRun, fullRun(), nil)
+		err := c.call(ctx, http.MethodPost, PathRun, noReplay, fullRun(), nil)
 		var got *picloud.Error
 		if !errors.As(err, &got) || got.Code != sent.Code || got.Message != sent.Message || !reflect.DeepEqual(got.Details, sent.Details) {
 			t.Errorf("sent %#v, got %#v", sent, err)
@@ -128,7 +128,7 @@ func TestRunHandlerErrors(t *testing.T) {
 	// An error that is not a *picloud.Error is internal, its text kept on
 	// the node.
 	runner.err = errors.New("disk on fire")
-	err := c.call(ctx, http.MethodPost, PathRun, fullRun(), nil)
+	err := c.call(ctx, http.MethodPost, PathRun, noReplay, fullRun(), nil)
 	wantCode(t, "a plain error", err, picloud.EInternal)
 	if strings.Contains(err.Error(), "fire") {
 		t.Errorf("the internal error's text reached the manager: %v", err)
@@ -165,14 +165,14 @@ func TestRunHandlerRefuses(t *testing.T) {
 	if len(runner.runs) != 2 {
 		t.Errorf("%d runs, want 2", len(runner.runs))
 	}
-	err := c.call(ctx, http.MethodGet, PathRun, nil, nil)
+	err := c.call(ctx, http.MethodGet, PathRun, replay, nil, nil)
 	wantCode(t, "GET", err, picloud.EMethodNotAllowed)
 
 	wrong, err := NewClient(ClientConfig{ManagerURL: ts.URL, Token: "another-token-0123456789"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = wrong.call(ctx, http.MethodPost, PathRun, fullRun(), nil)
+	err = wrong.call(ctx, http.MethodPost, PathRun, noReplay, fullRun(), nil)
 	wantCode(t, "a wrong token", err, picloud.EUnauthorized)
 	if len(runner.runs) != 2 {
 		t.Error("a run with a wrong token ran")
@@ -183,6 +183,6 @@ func TestRunHandlerRefuses(t *testing.T) {
 	big := bytes.Repeat([]byte("a"), 64<<10)
 	run := fullRun()
 	run.Request.Body = big
-	err = c.call(ctx, http.MethodPost, PathRun, run, nil)
+	err = c.call(ctx, http.MethodPost, PathRun, noReplay, run, nil)
 	wantCode(t, "a run over MaxRunBytes", err, picloud.EPayloadTooLarge)
 }
