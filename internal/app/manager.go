@@ -80,8 +80,8 @@ func (c *managerCluster) serve(a *App, secrets picloud.SecretReader) {
 		OnAuthFailure: func() { a.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() }})
 }
 
-// clusterBodyBytes bounds the bodies nodes post (execution batches, queued
-// runs, events): at least the cluster's default, and room for a request
+// clusterBodyBytes is the cluster API's body limit (the runs and events
+// nodes queue): at least the cluster's default, and room for a request
 // body of the invocation limit (base64 in JSON is 4/3 of it) with its
 // envelope, so that a node with the same --max-body-bytes is never refused
 // a run it accepted.

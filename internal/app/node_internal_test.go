@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/cluster"
+	"github.com/picloud/picloud/internal/httpapi"
 	"github.com/picloud/picloud/internal/sqlite"
 )
 
@@ -32,7 +34,24 @@ func TestRowPosterSplitsRefusedBatches(t *testing.T) {
 	}
 	const token = "cluster-token-0123456789abcdef"
 	const limit = 64 << 10
-	srv := httptest.NewServer(cluster.NewServer(cluster.ServerConfig{Token: token, Store: store, MaxBodyBytes: limit}).Handler())
+	// A manager whose batch limit is small: the real one's is far larger,
+	// but a limit there is, and a batch over it must not stall the journal.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var b cluster.ExecutionBatch
+		if r.URL.Path != cluster.PathExecutions {
+			httpapi.NotFound(w, r)
+			return
+		}
+		if err := httpapi.Decode(w, r, limit, &b); err != nil {
+			httpapi.WriteError(w, r, nil, err)
+			return
+		}
+		if err := store.InsertExecutions(r.Context(), b.Items); err != nil {
+			httpapi.WriteError(w, r, nil, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
 	t.Cleanup(srv.Close)
 	client, err := cluster.NewClient(cluster.ClientConfig{ManagerURL: srv.URL, Token: token})
 	if err != nil {
