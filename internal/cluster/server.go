@@ -17,20 +17,17 @@ import (
 	"github.com/picloud/picloud/internal/httpapi"
 )
 
-// The bounds of the bodies the Server reads. Queued runs and events carry a
-// request and payloads already cut by the node's limits: MaxBodyBytes
-// (DefaultMaxBodyBytes) bounds them. Execution batches are read as a stream
-// (MaxBatchBytes, see handleExecutions). A kv request holds at most a value
-// and an expected value of picloud.MaxKVValueBytes each; a node's record is
-// small.
+// The bounds of the bodies the Server reads. Execution batches, queued
+// runs and events carry requests, responses and logs, each already cut by
+// the node's own limits: MaxBodyBytes (DefaultMaxBodyBytes) bounds them. A
+// kv request holds at most a value and an expected value of
+// picloud.MaxKVValueBytes each; a node's record is small.
 const (
 	DefaultMaxBodyBytes = 8 << 20
 	maxKVBodyBytes      = 2*picloud.MaxKVValueBytes + 64<<10
 	maxNodeBodyBytes    = 64 << 10
+	MaxNodeNameBytes    = 128
 )
-
-// MaxNodeNameBytes bounds a node's name.
-const MaxNodeNameBytes = 128
 
 // ServerConfig configures a Server. Store is required; the zero values of
 // the rest take their defaults.
@@ -47,8 +44,8 @@ type ServerConfig struct {
 	// answers 503 unavailable.
 	Feed    *Feed
 	Version string // the manager's, sent in every stream's hello
-	// MaxBodyBytes bounds the bodies of queued runs and events
-	// (DefaultMaxBodyBytes); execution batches have MaxBatchBytes.
+	// MaxBodyBytes bounds execution batches, queued runs and events
+	// (DefaultMaxBodyBytes).
 	MaxBodyBytes int64
 	// PingEvery is the change streams' keep-alive period (PingEvery).
 	PingEvery time.Duration
@@ -67,9 +64,7 @@ type Server struct {
 	cfg     ServerConfig
 	log     *slog.Logger
 	maxBody int64
-	// maxBatch is MaxBatchBytes (tests lower it).
-	maxBatch int64
-	handler  http.Handler
+	handler http.Handler
 
 	closeOnce sync.Once
 	closing   chan struct{}
@@ -78,7 +73,7 @@ type Server struct {
 // NewServer makes a Server from cfg.
 func NewServer(cfg ServerConfig) *Server {
 	s := &Server{cfg: cfg, log: cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler)),
-		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), DefaultMaxBodyBytes), maxBatch: MaxBatchBytes, closing: make(chan struct{})}
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), DefaultMaxBodyBytes), closing: make(chan struct{})}
 	if s.cfg.PingEvery <= 0 {
 		s.cfg.PingEvery = PingEvery
 	}
@@ -325,131 +320,29 @@ func writeEvent(w io.Writer, rc *http.ResponseController, event string, data any
 
 // handleExecutions stores a batch of execution rows. Ingestion is
 // idempotent by execution id (the stores skip an id they hold), so a node
-// that lost the answer, or got an error halfway, sends the batch again
-// without harm.
-//
-// The batch is read row by row and stored in chunks (ingestChunkRows rows
-// or ingestChunkBytes of JSON), so that the manager holds one chunk in
-// memory whatever the batch's size: a node's journal delivers its backlog
-// in batches of hundreds of rows, each with captured bodies and logs, and
-// a batch refused for its size would be refused forever.
+// that lost the answer sends the batch again without harm. A batch over
+// MaxBodyBytes is refused as payload_too_large; the node's journal then
+// sends it in smaller batches.
 func (s *Server) handleExecutions(w http.ResponseWriter, r *http.Request) {
-	err := httpapi.ReadWithin(w, ingestReadTimeout, func() error {
-		return s.ingest(r, http.MaxBytesReader(w, r.Body, s.maxBatch))
-	})
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			err = picloud.Errorf(picloud.EPayloadTooLarge, "an execution batch is at most %d bytes", s.maxBatch)
-		}
+	var b ExecutionBatch
+	if err := decode(w, r, s.maxBody, &b); err != nil {
 		s.fail(w, r, err)
 		return
 	}
+	for i, l := range b.Items {
+		if l == nil || l.ID == "" || l.ScriptID == "" {
+			s.fail(w, r, picloud.Errorf(picloud.EInvalidRequest, "execution %d of the batch has no id or script_id", i))
+			return
+		}
+	}
+	if err := s.cfg.Store.InsertExecutions(r.Context(), b.Items); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if s.cfg.OnIngest != nil {
+		s.cfg.OnIngest(len(b.Items))
+	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-// Ingestion's bounds: a batch's bytes, the chunks stored, and the time to
-// read a whole batch (storing its chunks included).
-const (
-	MaxBatchBytes     = 256 << 20
-	ingestChunkRows   = 512
-	ingestChunkBytes  = 4 << 20
-	ingestReadTimeout = 2 * time.Minute
-)
-
-// ingest reads an ExecutionBatch ({"items": [...]}, other fields ignored)
-// from body and stores its rows chunk by chunk.
-func (s *Server) ingest(r *http.Request, body io.Reader) error {
-	dec := json.NewDecoder(body)
-	var chunk []*picloud.ExecutionLog
-	var chunkBytes int64
-	row := 0
-	flush := func() error {
-		if len(chunk) == 0 {
-			return nil
-		}
-		if err := s.cfg.Store.InsertExecutions(r.Context(), chunk); err != nil {
-			return err
-		}
-		if s.cfg.OnIngest != nil {
-			s.cfg.OnIngest(len(chunk))
-		}
-		chunk, chunkBytes = chunk[:0], 0
-		return nil
-	}
-	if err := expectDelim(dec, '{'); err != nil {
-		return err
-	}
-	for dec.More() {
-		key, err := dec.Token()
-		if err != nil {
-			return malformed(err)
-		}
-		if key != "items" {
-			var skip json.RawMessage // a newer node's field
-			if err := dec.Decode(&skip); err != nil {
-				return malformed(err)
-			}
-			continue
-		}
-		if t, err := dec.Token(); err != nil {
-			return malformed(err)
-		} else if t == nil {
-			continue // "items": null
-		} else if t != json.Delim('[') {
-			return picloud.Errorf(picloud.EInvalidRequest, "malformed JSON: items is not a list")
-		}
-		for dec.More() {
-			start := dec.InputOffset()
-			var l picloud.ExecutionLog
-			if err := dec.Decode(&l); err != nil {
-				return malformed(err)
-			}
-			if l.ID == "" || l.ScriptID == "" {
-				return picloud.Errorf(picloud.EInvalidRequest, "execution %d of the batch has no id or script_id", row)
-			}
-			row++
-			chunk = append(chunk, &l)
-			chunkBytes += dec.InputOffset() - start
-			if len(chunk) >= ingestChunkRows || chunkBytes >= ingestChunkBytes {
-				if err := flush(); err != nil {
-					return err
-				}
-			}
-		}
-		if err := expectDelim(dec, ']'); err != nil {
-			return err
-		}
-	}
-	if err := expectDelim(dec, '}'); err != nil {
-		return err
-	}
-	return flush()
-}
-
-// expectDelim reads the next token, which must be d.
-func expectDelim(dec *json.Decoder, d json.Delim) error {
-	t, err := dec.Token()
-	if err != nil {
-		return malformed(err)
-	}
-	if t != d {
-		return picloud.Errorf(picloud.EInvalidRequest, "malformed JSON: %v where %v was expected", t, d)
-	}
-	return nil
-}
-
-// malformed is the error of a body that is not the JSON expected; a body
-// over its bound keeps its *http.MaxBytesError.
-func malformed(err error) error {
-	var mbe *http.MaxBytesError
-	switch {
-	case errors.As(err, &mbe):
-		return err
-	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return picloud.Errorf(picloud.EInvalidRequest, "malformed JSON: the body ends early")
-	}
-	return picloud.Errorf(picloud.EInvalidRequest, "malformed JSON: %v", err)
 }
 
 // handleKV runs one picloud.KVStore method for a node's kv:: call. The node
