@@ -60,14 +60,15 @@ func storeKinds(t *testing.T) []storeKind {
 	}}}
 	if dbURL := os.Getenv("PICLOUD_TEST_DATABASE_URL"); dbURL != "" {
 		kinds = append(kinds, storeKind{"postgres", func(t *testing.T) picloud.Store { return pgtest.Open(t, dbURL) }})
-	} else {
-		t.Log("PICLOUD_TEST_DATABASE_URL is not set: PostgreSQL skipped")
 	}
 	return kinds
 }
 
 // eachStore runs test against a manager on each kind of store.
 func eachStore(t *testing.T, test func(t *testing.T, e *managerEnv)) {
+	if os.Getenv("PICLOUD_TEST_DATABASE_URL") == "" {
+		t.Log("PICLOUD_TEST_DATABASE_URL is not set: PostgreSQL skipped")
+	}
 	for _, k := range storeKinds(t) {
 		t.Run(k.name, func(t *testing.T) { test(t, newManagerEnvOn(t, k.open(t), nil)) })
 	}

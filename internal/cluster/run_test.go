@@ -186,3 +186,28 @@ func TestRunHandlerRefuses(t *testing.T) {
 	err = c.call(ctx, http.MethodPost, PathRun, noReplay, run, nil)
 	wantCode(t, "a run over MaxRunBytes", err, picloud.EPayloadTooLarge)
 }
+
+// TestDispatchToRunHandler: the manager's Dispatcher (with its node list
+// in a real store) and a node's RunHandler, end to end.
+func TestDispatchToRunHandler(t *testing.T) {
+	runner := &recordingRunner{}
+	ts, _ := nodeServer(t, runner)
+	store := storeKinds(t)[0].open(t)
+	ctx := context.Background()
+	if err := store.SaveNode(ctx, &picloud.Node{Name: "web-1", Address: ts.URL, Status: picloud.NodeOK,
+		LastHeartbeat: picloud.Time{Time: time.Now()}}); err != nil {
+		t.Fatal(err)
+	}
+	d := NewDispatcher(DispatcherConfig{Token: testToken, Nodes: store})
+	run := fullRun()
+	log, err := d.RunJob(ctx, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log.ID != "exec-job-1" || log.Node != "web-1:8001" || !reflect.DeepEqual(runner.runs[0], run) {
+		t.Errorf("log %+v; the runner got %+v", log, runner.runs)
+	}
+	runner.err = picloud.Errorf(picloud.ENotFound, "no script script-1")
+	_, err = d.RunJob(ctx, run)
+	wantCode(t, "a job of a deleted script", err, picloud.ENotFound)
+}
