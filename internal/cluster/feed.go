@@ -108,7 +108,10 @@ func (f *Feed) Stop() {
 }
 
 // Publish announces c to every change stream, this manager's and (through
-// the notifier) every other manager's. When the notifier fails, c is still
+// the notifier) every other manager's; with a notifier, this manager's
+// streams get c back through the listener Start runs, like everyone's, so
+// that every stream sees the changes in the database's order. When the
+// notifier fails, c is still
 // delivered to this manager's streams and the error is returned: the
 // other managers' nodes see the change only at their next reconnection.
 func (f *Feed) Publish(ctx context.Context, c picloud.ScriptChange) error {
