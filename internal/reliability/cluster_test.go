@@ -190,14 +190,13 @@ func (c *cluster) startNode(ctx context.Context, t *testing.T, name string) {
 
 // caddyfileFor turns the shipped Caddyfile into the test's: Caddy's admin
 // endpoint and automatic HTTPS off, listening on loopback only, and the
-// health checks every 500 ms (the shipped 2 s would only make the test wait
-// longer for a restarted node). The addresses come in through the
-// environment placeholders the shipped file reads.
+// health checks every 500 ms (the shipped 1 s would only make the test wait
+// longer for Caddy to notice a node die or come back). The addresses come in
+// through the environment placeholders the shipped file reads.
 func caddyfileFor(shipped string) (string, error) {
 	out := shipped
 	for _, r := range []struct{ directive, value string }{
 		{"health_interval", "500ms"},
-		{"fail_duration", "2s"},
 	} {
 		re := regexp.MustCompile(`(?m)^([ \t]*` + r.directive + `)[ \t]+\S+[ \t]*$`)
 		if len(re.FindAllString(out, -1)) != 2 {
@@ -640,19 +639,23 @@ func clusterWrongToken(ctx context.Context, t *testing.T, c *cluster) {
 	}
 }
 
-// Phases of the node-kill and manager-restart scenarios.
+// Phases of the node-kill and manager-restart scenarios. phaseRouted is the
+// node-kill's only: node-a dead for long enough that Caddy's health check has
+// taken it out.
 const (
 	phaseUp int32 = iota
 	phaseDown
+	phaseRouted
 	phaseBack
+	phases
 )
 
-var clusterPhases = []string{"up", "down", "back"}
+var clusterPhases = [phases]string{"up", "down", "routed", "back"}
 
-// phaseKinds counts outcomes by phase and kind.
-func phaseKinds(outcomes []outcome) (map[string]int, [3]int, [3]int) {
-	kinds := map[string]int{}
-	var sent, ok [3]int
+// phaseKinds counts outcomes by phase and kind: "phase:kind" counts, and
+// how many were sent and answered 2xx in each phase.
+func phaseKinds(outcomes []outcome) (kinds map[string]int, sent, ok [phases]int) {
+	kinds = map[string]int{}
 	for _, o := range outcomes {
 		kinds[clusterPhases[o.phase]+":"+o.kind()]++
 		sent[o.phase]++
@@ -663,21 +666,26 @@ func phaseKinds(outcomes []outcome) (map[string]int, [3]int, [3]int) {
 	return kinds, sent, ok
 }
 
-// clusterKillNode (3): node-a is killed with SIGKILL while 4 callers keep
-// calling through Caddy: Caddy routes around it (the requests it had are
-// retried on node-b, the next ones go there); node-a is started again on the
-// same journal, and every request answered 2xx (by either node) has its row
-// in PostgreSQL.
+// clusterKillNode (3): node-a is killed with SIGKILL while callers keep
+// calling through Caddy, GETs and POSTs with a body: Caddy routes around it
+// (a GET is retried on node-b; once the health check has taken node-a out,
+// every request goes to node-b); node-a is started again on the same journal
+// and comes back; and every request answered 2xx (by either node) has its
+// row in PostgreSQL.
 func clusterKillNode(ctx context.Context, t *testing.T, c *cluster) {
 	id, err := c.via.deploy(ctx, "hello-3", helloSource, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// GETs, and POSTs with a body: Caddy retries them on different terms
+	// (deploy/Caddyfile.cluster).
 	var phase atomic.Int32
-	load := startLoad(ctx, c.via, "/fn/hello-3", 4, 10*time.Millisecond, &phase)
+	load := startLoad(ctx, c.via, "/fn/hello-3", 3, 10*time.Millisecond, &phase)
+	posts := startPostLoad(ctx, c.via, "/fn/hello-3", []byte(`{"payload": "a body Caddy must keep to retry"}`), 2, 10*time.Millisecond, &phase)
 	fail := func(err error) {
 		if err != nil {
 			load.stop()
+			posts.stop()
 			t.Fatal(err)
 		}
 	}
@@ -697,22 +705,39 @@ func clusterKillNode(ctx context.Context, t *testing.T, c *cluster) {
 	} else {
 		t.Logf("reading the rows at the kill: %v", err)
 	}
-	// Down for 300 answers and 2 s at least: long enough for Caddy's
-	// active checks (every 500 ms here) to have taken node-a out, beside
-	// the retries that route around it at once.
-	fail(load.waitAnswered(ctx, load.answered.Load()+300))
-	sleepUntil(ctx, killed.Add(2*time.Second))
+	// Three of the test's health-check intervals (500 ms): Caddy has
+	// taken node-a out by then (a generous bound for convergence).
+	sleepUntil(ctx, killed.Add(1500*time.Millisecond))
+	phase.Store(phaseRouted)
+	fail(load.waitAnswered(ctx, load.answered.Load()+200))
+	sleepUntil(ctx, killed.Add(3*time.Second))
 	phase.Store(phaseBack)
 	c.startNode(ctx, t, "node-a")
 	fail(load.waitAnswered(ctx, load.answered.Load()+100))
-	outcomes := load.stop()
+	getOutcomes, postOutcomes := load.stop(), posts.stop()
+	outcomes := append(append([]outcome{}, getOutcomes...), postOutcomes...)
 
-	kinds, sent, ok := phaseKinds(outcomes)
-	// Caddy retries a GET whose node died under it, and passes the dead
-	// node over: nearly every request succeeds. The bound leaves room for
-	// the odd request Caddy gave up on.
-	if ok[phaseDown]*10 < sent[phaseDown]*9 {
-		t.Errorf("with node-a killed, %d of %d requests through Caddy succeeded, want at least 90%% (answers: %s)", ok[phaseDown], sent[phaseDown], summary(kinds))
+	// Right after the kill, Caddy retries a GET node-a had (or could not
+	// reach) on node-b: nearly all succeed (the bound leaves room for the
+	// odd one Caddy gave up on). A POST node-a had is not retried (it may
+	// have run), nor, in Caddy 2.6, one that picked node-a before the
+	// health check took it out (deploy/Caddyfile.cluster): logged only.
+	// Once node-a is out, and after it is back, every request succeeds.
+	kinds, _, _ := phaseKinds(outcomes)
+	for _, m := range []struct {
+		method   string
+		outcomes []outcome
+	}{{"GET", getOutcomes}, {"POST", postOutcomes}} {
+		k, sent, ok := phaseKinds(m.outcomes)
+		if m.method == "GET" && ok[phaseDown]*10 < sent[phaseDown]*9 {
+			t.Errorf("right after node-a was killed, %d of %d GET requests through Caddy succeeded, want at least 90%% (answers: %s)", ok[phaseDown], sent[phaseDown], summary(k))
+		}
+		for _, p := range []int32{phaseRouted, phaseBack} {
+			if sent[p] == 0 || ok[p] != sent[p] {
+				t.Errorf("%s requests through Caddy while node-a was %s: %d of %d succeeded, want all (answers: %s)",
+					m.method, map[int32]string{phaseRouted: "dead and out of rotation", phaseBack: "restarting and back"}[p], ok[p], sent[p], summary(k))
+			}
+		}
 	}
 	tl, rows := awaitRows(ctx, t, outcomes, c.rowsViaCluster(id), 20*time.Second)
 	by, replayed := map[string]int{}, 0
@@ -730,8 +755,9 @@ func clusterKillNode(ctx context.Context, t *testing.T, c *cluster) {
 			}
 		}
 	}
-	checkLoss(t, "cluster_kill_node", "postgres", tl, rows, fmt.Sprintf(" answers=%s by_node=%v node_a_rows_at_kill=%d node_a_rows_delivered_after_kill=%d",
-		summary(kinds), by, len(atKill), replayed))
+	postKinds, _, _ := phaseKinds(postOutcomes)
+	checkLoss(t, "cluster_kill_node", "postgres", tl, rows, fmt.Sprintf(" answers=%s post_answers=%s by_node=%v node_a_rows_at_kill=%d node_a_rows_delivered_after_kill=%d",
+		summary(kinds), summary(postKinds), by, len(atKill), replayed))
 }
 
 // healthSample is one GET /api/health of a node during the manager's outage.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strings"
@@ -30,10 +31,12 @@ type outcome struct {
 }
 
 // loadGen is N goroutines calling one script as fast as they can (with an
-// optional pause), each request carrying a unique marker ?k=wW-I.
+// optional pause), each request carrying a unique marker ?k=wW-I (post-wW-I
+// for POST requests).
 type loadGen struct {
 	c        *client
 	path     string
+	body     []byte // sent with POST; nil: GET
 	pause    time.Duration
 	phase    *atomic.Int32
 	stopped  atomic.Bool
@@ -65,10 +68,19 @@ func (o outcome) kind() string {
 // startLoad starts workers calling path (e.g. /fn/hello). phase, when not
 // nil, tags each outcome with the scenario's phase at the time of sending.
 func startLoad(ctx context.Context, c *client, path string, workers int, pause time.Duration, phase *atomic.Int32) *loadGen {
+	return startLoadWith(ctx, c, path, nil, workers, pause, phase)
+}
+
+// startPostLoad is startLoad with POST requests carrying body.
+func startPostLoad(ctx context.Context, c *client, path string, body []byte, workers int, pause time.Duration, phase *atomic.Int32) *loadGen {
+	return startLoadWith(ctx, c, path, body, workers, pause, phase)
+}
+
+func startLoadWith(ctx context.Context, c *client, path string, body []byte, workers int, pause time.Duration, phase *atomic.Int32) *loadGen {
 	if phase == nil {
 		phase = new(atomic.Int32)
 	}
-	l := &loadGen{c: c, path: path, pause: pause, phase: phase, seen: map[seenKey]int{}}
+	l := &loadGen{c: c, path: path, body: body, pause: pause, phase: phase, seen: map[seenKey]int{}}
 	for w := range workers {
 		l.wg.Add(1)
 		go l.worker(ctx, w)
@@ -86,7 +98,17 @@ func (l *loadGen) worker(ctx context.Context, w int) {
 	}()
 	for i := 0; !l.stopped.Load() && ctx.Err() == nil; i++ {
 		o := outcome{marker: fmt.Sprintf("w%d-%d", w, i), phase: l.phase.Load()}
-		r, err := l.c.get(ctx, l.path+"?k="+url.QueryEscape(o.marker), nil)
+		if l.body != nil {
+			o.marker = "post-" + o.marker // apart from a GET load's on the same script
+		}
+		target := l.path + "?k=" + url.QueryEscape(o.marker)
+		var r *response
+		var err error
+		if l.body != nil {
+			r, err = l.c.do(ctx, http.MethodPost, target, nil, l.body)
+		} else {
+			r, err = l.c.get(ctx, target, nil)
+		}
 		if err != nil {
 			o.err = err
 		} else {
