@@ -124,15 +124,16 @@ func NewTransport(tlsConfig *tls.Config) *http.Transport {
 	return t
 }
 
-// tuned is the HTTP client the Client uses: hc (nil: a new one) with a
-// transport of NewTransport's pool size. net/http's default keeps two idle
+// tuned is the HTTP client the Client uses: hc (nil: a new one), not
+// following redirects, with a transport of NewTransport's pool size. net/http's default keeps two idle
 // connections per host, so that a node's concurrent kv:: calls would open
 // and close connections to the manager all day.
 func tuned(hc *http.Client) *http.Client {
 	if hc == nil {
-		return &http.Client{Transport: NewTransport(nil)}
+		hc = &http.Client{Transport: NewTransport(nil)}
 	}
 	c := *hc
+	c.CheckRedirect = noRedirects
 	switch t := hc.Transport.(type) {
 	case nil:
 		c.Transport = NewTransport(nil)
@@ -146,6 +147,10 @@ func tuned(hc *http.Client) *http.Client {
 	}
 	return &c
 }
+
+// noRedirects makes the client answer a redirect as it came (see
+// answerError).
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // idleConnsPerHost is the connections a node keeps open to its manager:
 // enough for its concurrent executions' host calls.
@@ -216,12 +221,12 @@ func (c *Client) call(ctx context.Context, method, path string, replayable bool,
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return c.transportError(ctx, err)
+		return c.transportError(ctx, method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes+1))
 	if err != nil {
-		return c.transportError(ctx, err)
+		return c.transportError(ctx, method, path, err)
 	}
 	if len(data) > maxAnswerBytes {
 		return unreachable("%s %s answered more than %d bytes", method, path, maxAnswerBytes)
@@ -233,7 +238,7 @@ func (c *Client) call(ctx context.Context, method, path string, replayable bool,
 			c.touch()
 			return e
 		}
-		return answerError(resp.StatusCode, data)
+		return answerError(resp, data)
 	}
 	c.touch()
 	if out == nil {
@@ -260,9 +265,9 @@ func (c *Client) newRequest(ctx context.Context, method, path string, body io.Re
 
 // transportError is the error of a call that got no answer: the caller's
 // context's when it ended (so that errors.Is finds it), else unavailable.
-func (c *Client) transportError(ctx context.Context, err error) error {
+func (c *Client) transportError(ctx context.Context, method, path string, err error) error {
 	if ctxErr := ctx.Err(); ctxErr != nil {
-		return fmt.Errorf("cluster: %w", ctxErr)
+		return fmt.Errorf("cluster: %s %s: %w", method, path, ctxErr)
 	}
 	var uerr *url.Error
 	if errors.As(err, &uerr) {
@@ -300,10 +305,17 @@ func apiError(data []byte) (*picloud.Error, bool) {
 }
 
 // answerError is the error of an answer with status >= 300: the API error
-// its body holds, else (a proxy's page, a bare 502) unavailable.
-func answerError(status int, data []byte) error {
+// its body holds, else (a proxy's page, a bare 502, a redirect)
+// unavailable.
+func answerError(resp *http.Response, data []byte) error {
 	if e, ok := apiError(data); ok {
 		return e
+	}
+	status := resp.StatusCode
+	if loc := resp.Header.Get("Location"); status < 400 && loc != "" {
+		// Redirects are not followed: a POST would become a GET without
+		// its body, and the token would not go to another host.
+		return unreachable("HTTP %d redirect to %s (give the manager's URL as it answers, e.g. https://)", status, loc)
 	}
 	text := strings.TrimSpace(string(data))
 	if len(text) > 200 {
@@ -634,7 +646,7 @@ func (c *Client) followOnce(ctx context.Context, onChange func(picloud.ScriptCha
 		if silenced.Load() {
 			return false, fmt.Errorf("no answer within %v", silent)
 		}
-		return false, c.transportError(sctx, err)
+		return false, c.transportError(sctx, http.MethodGet, PathChanges, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -642,7 +654,7 @@ func (c *Client) followOnce(ctx context.Context, onChange func(picloud.ScriptCha
 		if _, ok := apiError(data); ok {
 			c.touch()
 		}
-		return false, answerError(resp.StatusCode, data)
+		return false, answerError(resp, data)
 	}
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/event-stream") {
 		return false, unreachable("the change feed answered %q, not text/event-stream", ct)

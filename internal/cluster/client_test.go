@@ -506,7 +506,14 @@ func TestUnreachable(t *testing.T) {
 
 	// A proxy in front of a manager that is away: 502 with a page, and a
 	// bare 503. Neither counts as the manager's answer.
+	var agent, auth atomic.Value
 	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		agent.Store(r.UserAgent())
+		auth.Store(r.Header.Get("Authorization"))
+		if r.URL.Query().Get("name") == "moved" {
+			http.Redirect(w, r, "https://manager.example"+r.URL.RequestURI(), http.StatusPermanentRedirect)
+			return
+		}
 		if r.URL.Query().Get("name") == "bare" {
 			w.WriteHeader(http.StatusServiceUnavailable)
 			return
@@ -522,6 +529,14 @@ func TestUnreachable(t *testing.T) {
 	wantCode(t, "a proxy's 502", err, picloud.EUnavailable)
 	if !strings.Contains(err.Error(), "HTTP 502") {
 		t.Errorf("error %v does not name the status", err)
+	}
+	if agent.Load() != "picloud-node/"+picloud.BuildVersion || auth.Load() != "Bearer "+testToken {
+		t.Errorf("User-Agent %q, Authorization %q", agent.Load(), auth.Load())
+	}
+	_, err = c.ScriptByName(ctx, "moved")
+	wantCode(t, "a redirect", err, picloud.EUnavailable)
+	if !strings.Contains(err.Error(), "redirect to https://manager.example/") {
+		t.Errorf("error %v does not name the redirect", err)
 	}
 	_, err = c.ScriptByName(ctx, "bare")
 	wantCode(t, "a bare 503", err, picloud.EUnavailable)
