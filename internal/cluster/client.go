@@ -344,16 +344,9 @@ func escapedPath(pattern string, values ...string) string {
 	}
 }
 
-// Ping checks that the manager answers and takes the token. A manager
-// without the ping route answers 404 not_found with the API's error body,
-// after its token check: that is an answer too.
+// Ping checks that the manager answers and takes the token.
 func (c *Client) Ping(ctx context.Context) error {
-	err := c.call(ctx, http.MethodGet, PathPing, replay, nil, nil)
-	var e *picloud.Error
-	if errors.As(err, &e) && e.Code == picloud.ENotFound {
-		return nil
-	}
-	return err
+	return c.call(ctx, http.MethodGet, PathPing, replay, nil, nil)
 }
 
 // Heartbeat registers n or reports it again (PUT PathNode), and updates n
