@@ -963,3 +963,44 @@ func TestTunedKeepsTheCallersTransport(t *testing.T) {
 		t.Error("a client without a transport was not given one")
 	}
 }
+
+// TestDeadPooledConnection: a manager that restarted left the node's pooled
+// connections dead. A call that may be repeated (a kv read) is sent again on
+// a fresh connection; one that may not (incr) fails as unavailable rather
+// than risk counting twice.
+func TestDeadPooledConnection(t *testing.T) {
+	var calls, dropAt atomic.Int64
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == dropAt.Load() {
+			// The request arrived on a connection that then dies unanswered.
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		io.WriteString(w, `{"key":"k","value":1}`)
+	}))
+	defer ts.Close()
+	c, err := NewClient(ClientConfig{ManagerURL: ts.URL, Token: testToken})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := c.KVGet(ctx, "ns", "k"); err != nil { // opens the connection
+		t.Fatal(err)
+	}
+	dropAt.Store(2)
+	if _, err := c.KVGet(ctx, "ns", "k"); err != nil {
+		t.Fatalf("a kv read on a dead pooled connection: %v", err)
+	}
+	if n := calls.Load(); n != 3 {
+		t.Fatalf("%d requests, want 3 (the read sent again)", n)
+	}
+	dropAt.Store(4)
+	_, err = c.KVIncr(ctx, "ns", "k", 1, picloud.KVWrite{})
+	wantCode(t, "an incr on a dead pooled connection", err, picloud.EUnavailable)
+	if n := calls.Load(); n != 4 {
+		t.Fatalf("%d requests, want 4 (the incr not sent again)", n)
+	}
+}
