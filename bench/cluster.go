@@ -248,7 +248,7 @@ func benchCluster(o clusterOpts, out io.Writer) (err error) {
 		{name: "1 manager + 2 nodes through Caddy", url: "http://" + via2 + "/fn/hello", written: written(nodes...)},
 	}
 	load0 := loadAvg()
-	if err := benchThroughput(o, client, setups); err != nil {
+	if err := benchThroughput(o, client, setups, procs); err != nil {
 		return err
 	}
 	conv, err := benchConvergence(o, client, mgrAdmin, nodes)
@@ -343,15 +343,26 @@ type clusterSetup struct {
 	base    bool                    // the setup the others' ratio is to
 	noDrain bool                    // written has no figure: rounds end with the load
 	rounds  []summary
+	// cpu is the CPU time each of the bench's processes spent over the
+	// measured rounds (by process name), served the requests counted in
+	// requests: a cost per request the machine's other load barely moves.
+	cpu      map[string]time.Duration
+	requests int
 }
 
-func benchThroughput(o clusterOpts, client *http.Client, setups []*clusterSetup) error {
+func benchThroughput(o clusterOpts, client *http.Client, setups []*clusterSetup, procs []*proc) error {
 	for _, s := range setups { // warm-up: connections, compiled caches, the JIT-less first runs
 		s.round(client, o.concurrency, time.Second)
+		s.cpu = map[string]time.Duration{}
 	}
 	for r := range o.rounds {
 		for _, s := range setups {
+			c0 := cpuTimes(procs)
 			sum := s.round(client, o.concurrency, o.duration)
+			for name, c := range cpuTimes(procs) {
+				s.cpu[name] += c - c0[name]
+			}
+			s.requests += sum.n
 			if sum.failed > 0 {
 				return fmt.Errorf("%s: %d of %d requests failed", s.name, sum.failed, sum.n)
 			}
@@ -360,6 +371,17 @@ func benchThroughput(o clusterOpts, client *http.Client, setups []*clusterSetup)
 		}
 	}
 	return nil
+}
+
+// cpuTimes is the CPU time every process has used so far, by name (0 for
+// one that cannot be read).
+func cpuTimes(procs []*proc) map[string]time.Duration {
+	out := make(map[string]time.Duration, len(procs))
+	for _, p := range procs {
+		c, _ := cpuTime(p.cmd.Process.Pid)
+		out[p.name] = c
+	}
+	return out
 }
 
 // round loads s for d, then waits until every answered request's execution
@@ -647,6 +669,22 @@ func printCluster(w io.Writer, o clusterOpts, setups []*clusterSetup, conv []con
 		m99, _, _ := median(p99)
 		mr, rlo, rhi := median(ratio)
 		fmt.Fprintf(w, "| %s | %.0f (%.0f–%.0f) | %.2f | %.2f | %.2f (%.2f–%.2f) |\n", s.name, m, lo, hi, m50, m99, mr, rlo, rhi)
+	}
+
+	fmt.Fprintf(w, "\nCPU time per request over the measured rounds, in µs, of each process the bench started (PostgreSQL's and the load generator's not counted); it moves much less with the machine's other load than req/s does.\n\n")
+	fmt.Fprintln(w, "| setup | Caddy | all-in-one server | manager | nodes | total |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	for _, s := range setups {
+		per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 / float64(max(1, s.requests)) }
+		var nodes, total time.Duration
+		for name, d := range s.cpu {
+			total += d
+			if strings.HasPrefix(name, "node") {
+				nodes += d
+			}
+		}
+		fmt.Fprintf(w, "| %s | %.0f | %.0f | %.0f | %.0f | %.0f |\n", s.name, per(s.cpu["caddy"]), per(s.cpu["serve"]),
+			per(s.cpu["manager"]), per(nodes), per(total))
 	}
 
 	fmt.Fprintf(w, "\n### Change-feed convergence\n\n")
