@@ -95,8 +95,9 @@ type ChangeNotifier interface {
 	// NotifyScriptChange announces c to every listener, this process's too.
 	NotifyScriptChange(ctx context.Context, c ScriptChange) error
 	// ListenScriptChanges calls fn with every change announced from now on
-	// until ctx ends, and with ok false whenever announcements may have
-	// been missed (the listening connection was lost and is back), so that
-	// the listener can resynchronise. It returns when ctx ends.
+	// until ctx ends, and with ok false each time it starts listening (the
+	// first time, and whenever the listening connection was lost and is
+	// back): announcements made before may have been missed, so the
+	// listener resynchronises. It returns when ctx ends.
 	ListenScriptChanges(ctx context.Context, fn func(c ScriptChange, ok bool)) error
 }

@@ -53,14 +53,17 @@ func (s *Store) NotifyScriptChange(ctx context.Context, c picloud.ScriptChange) 
 // ListenScriptChanges implements picloud.ChangeNotifier. It listens on a
 // connection of its own, outside the pool (a LISTEN holds its session for
 // as long as it lasts, and a session that listened must not go back to the
-// pool). When that connection is lost (or could not be opened) it connects
-// again after a backoff from 100 ms doubling to 5 s, and once listening
-// again calls fn(ScriptChange{}, false): whatever was announced meanwhile
-// is lost. A payload it cannot read is reported the same way. It returns
-// nil when ctx ends.
+// pool). Each time it is listening — the first time, and again after its
+// connection was lost (or could not be opened) and came back after a
+// backoff from 100 ms doubling to 5 s — it calls fn(ScriptChange{}, false):
+// whatever was announced before is not going to be heard. The first call
+// matters too: a manager's change streams that opened before its listener
+// must resynchronise, or a change made through another manager in between
+// would be missed. A payload it cannot read is reported the same way. It
+// returns nil when ctx ends.
 func (s *Store) ListenScriptChanges(ctx context.Context, fn func(c picloud.ScriptChange, ok bool)) error {
 	backoff := listenBackoffMin
-	missed := false
+	missed := true // not listening yet
 	for {
 		conn, err := s.listen(ctx)
 		if err == nil {

@@ -50,8 +50,9 @@ func openAt(t *testing.T, dbURL string) *postgres.Store {
 	return s
 }
 
-// listen runs s.ListenScriptChanges until the test ends, and checks that it
-// returns nil once its context is cancelled.
+// listen runs s.ListenScriptChanges until the test ends, waits until it
+// listens (its first call, ok false), and checks that it returns nil once
+// its context is cancelled.
 func listen(t *testing.T, s *postgres.Store) <-chan heard {
 	t.Helper()
 	ch := make(chan heard, 100)
@@ -71,6 +72,11 @@ func listen(t *testing.T, s *postgres.Store) <-chan heard {
 			t.Errorf("ListenScriptChanges did not return after its context ended")
 		}
 	})
+	// Listening begins with ok false: what was announced before it is not
+	// going to be heard, and a manager's feed resynchronises its streams.
+	if h := next(t, "a new listener", ch); h.ok || h.c != (picloud.ScriptChange{}) {
+		t.Fatalf("a new listener first heard %+v (ok %v), want ok false once it listens", h.c, h.ok)
+	}
 	return ch
 }
 
