@@ -75,10 +75,14 @@ type Node struct {
 	mu        sync.Mutex
 	started   bool
 	startedAt time.Time
-	cancel    context.CancelFunc
-	loops     sync.WaitGroup
-	stopOnce  sync.Once
-	stopErr   error
+	// startNanos is startedAt for the health check, which may run before
+	// Start (the listener is open first): the manager is not reported down
+	// during the first managerGrace, before the node had a chance to reach it.
+	startNanos atomic.Int64
+	cancel     context.CancelFunc
+	loops      sync.WaitGroup
+	stopOnce   sync.Once
+	stopErr    error
 	// refused is set while the manager refuses the heartbeat's token: it
 	// answers, but nothing the node asks will work.
 	refused atomic.Bool
@@ -191,7 +195,14 @@ func (n *Node) managerCheck() manager.HealthCheck {
 // node's token, and the change feed is connected or the manager answered
 // within managerGrace.
 func (n *Node) managerUp() bool {
-	return !n.refused.Load() && (n.client.Connected() || time.Since(n.client.LastContact()) < managerGrace)
+	if n.refused.Load() {
+		return false
+	}
+	last := n.client.LastContact()
+	if s := n.startNanos.Load(); s != 0 && time.Unix(0, s).After(last) {
+		last = time.Unix(0, s) // just started: not heard from yet is not an outage yet
+	}
+	return n.client.Connected() || time.Since(last) < managerGrace
 }
 
 // routes lists a node's routes: the invocations, health, metrics and the
@@ -238,6 +249,7 @@ func (n *Node) Start(ctx context.Context) error {
 		return fmt.Errorf("app: starting the execution journal: %w", err)
 	}
 	n.started, n.startedAt = true, time.Now()
+	n.startNanos.Store(n.startedAt.UnixNano())
 	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	n.loops.Add(2)
 	go func() {
