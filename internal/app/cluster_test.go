@@ -392,8 +392,8 @@ func TestClusterToken(t *testing.T) {
 			t.Fatal(err)
 		}
 		err = c.Heartbeat(context.Background(), &picloud.Node{Name: "intruder", Address: "http://127.0.0.1:1", Status: picloud.NodeOK})
-		if picloud.ErrorCode(err) != picloud.EUnauthorized {
-			t.Fatalf("heartbeat with a wrong token: %v", err)
+		if !cluster.Refused(err) {
+			t.Fatalf("heartbeat with a wrong token: %v, want the manager's refusal", err)
 		}
 		for _, r := range []struct{ method, path string }{{"PUT", "/cluster/v1/nodes/intruder"}, {"GET", "/cluster/v1/scripts?name=x"},
 			{"GET", "/cluster/v1/changes"}, {"POST", "/cluster/v1/executions"}} {
@@ -412,13 +412,19 @@ func TestClusterToken(t *testing.T) {
 		if len(list.Items) != 1 || list.Items[0].Name != "good" {
 			t.Errorf("nodes after the intruder: %+v", list.Items)
 		}
-		// A node started with the wrong token reports the manager down.
+		// A node started with the wrong token reports itself down (a
+		// proxy takes it out of rotation), and its callers get 503
+		// unavailable, never a 401 that would ask them for credentials.
 		bad := startNode(t, "bad", m.srv.URL, wrong)
-		until(t, converge, "the node with the wrong token degraded", func() bool {
+		until(t, converge, "the node with the wrong token down", func() bool {
 			code, h := bad.health()
-			return code == 200 && h.Components["manager"].Status == picloud.HealthDown &&
+			return code == 503 && h.Components["manager"].Status == picloud.HealthDown &&
+				h.Components["cluster_token"].Status == picloud.HealthDown &&
 				strings.Contains(h.Components["manager"].Message, "cluster token")
 		})
+		if resp, body := bad.request("GET", "/fn/anything", nil); resp.StatusCode != 503 || errCode(body) != "unavailable" {
+			t.Errorf("a refused node answered /fn/ with %d %s, want 503 unavailable", resp.StatusCode, body)
+		}
 		// A node's own cluster routes: the run route and metrics.
 		for _, path := range []string{cluster.PathRun, "/metrics"} {
 			method := "GET"

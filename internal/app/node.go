@@ -156,7 +156,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	// Settings, not connections: the hooks are the node's own.
 	n.cfg.Sink.OnWritten, n.cfg.Sink.OnRetry, n.cfg.Sink.OnLost, n.cfg.Sink.OnJournalError = nil, nil, nil, nil
 
-	n.health = manager.NewHealth([]manager.HealthCheck{n.journalCheck(), n.managerCheck()}, 0, log)
+	n.health = manager.NewHealth([]manager.HealthCheck{n.journalCheck(), n.managerCheck(), n.tokenCheck()}, 0, log)
 	n.handler = n.routes()
 	return n, nil
 }
@@ -171,6 +171,19 @@ func (n *Node) journalCheck() manager.HealthCheck {
 	return manager.HealthCheck{Name: "journal", Kind: kind, Critical: true, Check: func(context.Context) error {
 		if n.sink.Full() {
 			return picloud.Errorf(picloud.EUnavailable, "full: the manager is not keeping up")
+		}
+		return nil
+	}}
+}
+
+// tokenCheck is down (critical: health answers 503) while the manager
+// refuses the node's cluster token. Such a node cannot load a script, send
+// a row or take a job: a proxy's health check must take it out of rotation
+// rather than let it answer every request 503.
+func (n *Node) tokenCheck() manager.HealthCheck {
+	return manager.HealthCheck{Name: "cluster_token", Kind: "cluster", Critical: true, Check: func(context.Context) error {
+		if n.refused.Load() {
+			return picloud.Errorf(picloud.EUnavailable, "refused by the manager: start the node with the managers' --cluster-token")
 		}
 		return nil
 	}}
@@ -274,7 +287,7 @@ func (n *Node) heartbeats(ctx context.Context) {
 		hctx, cancel := context.WithTimeout(ctx, picloud.NodeHeartbeatEvery)
 		err := n.client.Heartbeat(hctx, n.record(hctx))
 		cancel()
-		n.refused.Store(picloud.ErrorCode(err) == picloud.EUnauthorized)
+		n.refused.Store(cluster.Refused(err))
 		switch {
 		case ctx.Err() != nil:
 			return

@@ -234,9 +234,8 @@ func (c *Client) call(ctx context.Context, method, path string, replayable bool,
 	if resp.StatusCode >= 300 {
 		// An API error body is the manager answering (a kv::get of a
 		// missing key is contact too); a proxy's 502 is not.
-		if e, ok := apiError(data); ok {
+		if _, ok := apiError(data); ok {
 			c.touch()
-			return e
 		}
 		return answerError(resp, data)
 	}
@@ -304,10 +303,28 @@ func apiError(data []byte) (*picloud.Error, bool) {
 	return e, true
 }
 
-// answerError is the error of an answer with status >= 300: the API error
+const refusedReason = "cluster_token"
+
+// Refused reports whether err is the manager's refusal of the node's
+// cluster token (an unavailable error to everyone else).
+func Refused(err error) bool {
+	var e *picloud.Error
+	return errors.As(err, &e) && e.Code == picloud.EUnavailable && e.Details["reason"] == refusedReason
+}
+
+// answerError is the error of an answer with status >= 300: a 401 is
+// Refused; else the API error
 // its body holds, else (a proxy's page, a bare 502, a redirect)
 // unavailable.
 func answerError(resp *http.Response, data []byte) error {
+	if resp.StatusCode == http.StatusUnauthorized {
+		// The manager refuses this node's token. It is the node's
+		// configuration, not the caller's: a script's caller must get
+		// unavailable (never 401, which asks it for credentials), and the
+		// node knows it by Refused.
+		return &picloud.Error{Code: picloud.EUnavailable, Message: "the manager refused this node's cluster token",
+			Details: map[string]any{"reason": refusedReason}}
+	}
 	if e, ok := apiError(data); ok {
 		return e
 	}

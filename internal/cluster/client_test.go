@@ -480,9 +480,21 @@ func TestTokenAndPing(t *testing.T) {
 		t.Fatalf("Ping: %v", err)
 	}
 	wrong := e.newClient(t, "wrong-token-0123456789abcdef")
-	wantCode(t, "Ping with a wrong token", wrong.Ping(ctx), picloud.EUnauthorized)
-	_, err := wrong.Script(ctx, "x")
-	wantCode(t, "Script with a wrong token", err, picloud.EUnauthorized)
+	// Refused, and unavailable to anyone the node passes it on to (a
+	// script's caller must not be asked for credentials).
+	err := wrong.Ping(ctx)
+	wantCode(t, "Ping with a wrong token", err, picloud.EUnavailable)
+	if !Refused(err) {
+		t.Fatalf("Ping with a wrong token: %v is not Refused", err)
+	}
+	_, err = wrong.Script(ctx, "x")
+	wantCode(t, "Script with a wrong token", err, picloud.EUnavailable)
+	if !Refused(err) {
+		t.Fatalf("Script with a wrong token: %v is not Refused", err)
+	}
+	if _, err := e.client.Script(ctx, "no-such-script"); Refused(err) {
+		t.Fatalf("not_found with the right token counted as Refused: %v", err)
+	}
 }
 
 func TestUnreachable(t *testing.T) {
