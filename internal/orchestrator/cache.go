@@ -39,6 +39,12 @@ type cache struct {
 	mu     sync.RWMutex
 	byID   map[string]*compiled
 	byName map[string]string // name -> id
+	// gen counts invalidations (invalidate, expireAll; changed under mu). A
+	// load that began before one may have read the very version it was
+	// about (a node fetching from its manager while the change feed
+	// announces an update): its entry is cached unconfirmed, refreshed on
+	// next use, rather than trusted for a TTL.
+	gen atomic.Uint64
 }
 
 func newCache(store picloud.ScriptStore, compile func(string, string) *executor.Program, ttl, refreshTimeout time.Duration, logger *slog.Logger, onStale func()) *cache {
@@ -82,12 +88,13 @@ func (c *cache) program(ctx context.Context, name string) (*executor.Program, er
 // is refreshed by one request at a time, within refreshTimeout; when the
 // store fails (other than not_found), the entry is kept and served stale.
 func (c *cache) load(ctx context.Context, e *compiled, fetch func(context.Context) (*picloud.Script, error)) (*compiled, error) {
+	gen := c.gen.Load()
 	if e == nil {
 		sc, err := fetch(ctx)
 		if err != nil {
 			return nil, err
 		}
-		return c.put(sc), nil
+		return c.put(sc, gen), nil
 	}
 	if c.fresh(e) || !e.refreshing.CompareAndSwap(false, true) {
 		return c.served(e), nil
@@ -98,7 +105,7 @@ func (c *cache) load(ctx context.Context, e *compiled, fetch func(context.Contex
 	cancel()
 	switch {
 	case err == nil:
-		return c.put(sc), nil
+		return c.put(sc, gen), nil
 	case picloud.ErrorCode(err) == picloud.ENotFound:
 		c.drop(e)
 		return nil, err
@@ -121,8 +128,9 @@ func (c *cache) served(e *compiled) *compiled {
 	return e
 }
 
-// put caches sc, compiling it unless the cache already holds its version.
-func (c *cache) put(sc *picloud.Script) *compiled {
+// put caches sc, compiling it unless the cache already holds its version;
+// gen is c.gen from before sc was read.
+func (c *cache) put(sc *picloud.Script, gen uint64) *compiled {
 	c.mu.RLock()
 	old := c.byID[sc.ID]
 	c.mu.RUnlock()
@@ -137,6 +145,9 @@ func (c *cache) put(sc *picloud.Script) *compiled {
 		c.log.Info("orchestrator: the script store answers again", "script", sc.Name, "script_id", sc.ID)
 	}
 	c.mu.Lock()
+	if c.gen.Load() != gen {
+		e.checked.Store(0) // invalidated while sc was read: confirm it on next use
+	}
 	if old := c.byID[sc.ID]; old != nil && old.script.Name != sc.Name && c.byName[old.script.Name] == sc.ID {
 		delete(c.byName, old.script.Name)
 	}
@@ -162,6 +173,7 @@ func (c *cache) drop(e *compiled) {
 func (c *cache) invalidate(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen.Add(1)
 	if e := c.byID[id]; e != nil {
 		if c.byName[e.script.Name] == id {
 			delete(c.byName, e.script.Name)
@@ -174,8 +186,9 @@ func (c *cache) invalidate(id string) {
 // next use refreshes it (load keeps serving an entry the store cannot
 // confirm).
 func (c *cache) expireAll() {
-	c.mu.RLock()
+	c.mu.RLock() // excludes put's check of gen
 	defer c.mu.RUnlock()
+	c.gen.Add(1)
 	for _, e := range c.byID {
 		e.checked.Store(0)
 	}
