@@ -33,6 +33,9 @@ type Feed struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	stopped bool
+	// listened is set once the notifier listened: its first ok=false is
+	// the start (streams opened before it resynchronise), not an outage.
+	listened bool
 }
 
 type subscriber struct {
@@ -84,7 +87,15 @@ func (f *Feed) Start(ctx context.Context) {
 // heard is the notifier's callback.
 func (f *Feed) heard(c picloud.ScriptChange, ok bool) {
 	if !ok {
-		f.log.Warn("cluster: script changes may have been missed (the database listener reconnected); the nodes reconnect and expire their caches")
+		f.mu.Lock()
+		first := !f.listened
+		f.listened = true
+		f.mu.Unlock()
+		if first {
+			f.log.Info("cluster: listening for script changes in the database")
+		} else {
+			f.log.Warn("cluster: script changes may have been missed (the database listener reconnected); the nodes reconnect and expire their caches")
+		}
 		f.resync()
 		return
 	}

@@ -537,8 +537,9 @@ func awaitVersion2(ctx context.Context, c *client, node string, updated time.Tim
 
 // clusterWrongToken (6): a node started with another cluster token is
 // refused. What the binary does: the node starts and keeps running (a node
-// may start before its manager, so it keeps retrying), logs the manager's 401
-// unauthorized, reports its manager component down, serves no script, and
+// may start before its manager, so it keeps retrying), logs the manager's
+// refusal, reports itself down (503, so that Caddy takes it out of
+// rotation), answers callers 503 unavailable, serves no script, and
 // never appears in GET /api/nodes. The cluster API itself answers 401
 // without the token or with a wrong one, and Caddy does not publish it.
 func clusterWrongToken(ctx context.Context, t *testing.T, c *cluster) {
@@ -551,7 +552,7 @@ func clusterWrongToken(ctx context.Context, t *testing.T, c *cluster) {
 	}
 	// Its first heartbeat and change-feed connection are at start: the
 	// refusal is in its log within moments.
-	refused := regexp.MustCompile(`(?i)unauthorized`)
+	refused := regexp.MustCompile(`(?i)refused this node's cluster token`)
 	wctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	for !refused.MatchString(bad.out.String()) && bad.running() && wctx.Err() == nil {
@@ -560,25 +561,20 @@ func clusterWrongToken(ctx context.Context, t *testing.T, c *cluster) {
 	if !bad.running() {
 		t.Errorf("the node with a wrong cluster token exited (%v); it is expected to keep running, refused", bad.err)
 	} else if !refused.MatchString(bad.out.String()) {
-		t.Errorf("the node with a wrong cluster token has not logged the manager's 401 unauthorized after 10 s")
+		t.Errorf("the node with a wrong cluster token has not logged the manager's refusal after 10 s")
 	}
 	bc := newClient(bad.base, 1)
 	st, h, err := healthNow(ctx, bc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := h.Components["manager"].Status; m != "down" {
-		t.Errorf("the refused node's /api/health: %s, manager component %q, want down", statusText(st), m)
+	if m, tok := h.Components["manager"].Status, h.Components["cluster_token"].Status; st != http.StatusServiceUnavailable || m != "down" || tok != "down" {
+		t.Errorf("the refused node's /api/health: %s, manager %q, cluster_token %q; want 503 with both down", statusText(st), m, tok)
 	}
-	// 200 "degraded" keeps such a node in Caddy's rotation, where it would
-	// fail what it gets: logged, as a figure for the deployment docs.
-	t.Logf("the refused node's /api/health: %s %s", statusText(st), h.Status)
 	if r, err := bc.get(ctx, "/fn/hello-1?k=refused", nil); err != nil {
 		t.Fatal(err)
-	} else if r.status >= 200 && r.status < 300 {
-		t.Errorf("the refused node ran hello-1: %s %s, want an error (it cannot get the script)", statusText(r.status), r.body)
-	} else {
-		t.Logf("an invocation on the refused node: %s %s", statusText(r.status), r.body)
+	} else if r.status != http.StatusServiceUnavailable || r.errorBody().Error.Code != "unavailable" {
+		t.Errorf("an invocation on the refused node: %s %s, want 503 unavailable (it cannot get the script, and its caller needs no credentials)", statusText(r.status), r.body)
 	}
 
 	nodes, err := c.nodeList(ctx)

@@ -165,7 +165,9 @@ func spawn(ctx context.Context, t *testing.T, label, addr string, wrap, args []s
 	c := newClient(s.base, 2)
 	for {
 		resp, err := c.get(ctx, "/api/health", nil)
-		if err == nil && resp.status < 500 && s.running() {
+		// Any answer means it listens: a node refused by its manager
+		// answers 503 (down) for as long as it runs.
+		if err == nil && (resp.status < 500 || resp.status == http.StatusServiceUnavailable) && s.running() {
 			return s, nil
 		}
 		select {
