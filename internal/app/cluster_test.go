@@ -299,7 +299,13 @@ func TestCluster(t *testing.T) {
 		if json.Unmarshal(body, &acc); resp.StatusCode != 202 || acc.JobID == "" {
 			t.Fatalf("async on node B = %d %s", resp.StatusCode, body)
 		}
-		job := m.job(acc.JobID, picloud.JobSucceeded)
+		// The attempt's row comes from the node's journal, which may
+		// deliver it after the manager's queue has marked the job done.
+		var job *picloud.Job
+		until(t, converge, "the async job's attempt recorded", func() bool {
+			job = m.job(acc.JobID, picloud.JobSucceeded)
+			return len(job.Attempts) > 0
+		})
 		if len(job.Attempts) != 1 {
 			t.Fatalf("job attempts: %+v", job.Attempts)
 		}
