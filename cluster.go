@@ -48,7 +48,8 @@ type Node struct {
 	Status string `json:"status"`
 	// Components is the node's own health (journal, manager).
 	Components map[string]HealthComponent `json:"components,omitempty"`
-	// JournalBytes are execution rows not yet delivered to the manager.
+	// JournalBytes is the size of the node's execution journal while it
+	// holds rows not yet delivered to the manager; 0 once all are.
 	JournalBytes  int64 `json:"journal_bytes"`
 	StartedAt     Time  `json:"started_at"`
 	LastHeartbeat Time  `json:"last_heartbeat"`

@@ -176,6 +176,17 @@ func (n *Node) journalCheck() manager.HealthCheck {
 	}}
 }
 
+// undelivered is the journal's size while it holds rows the manager does
+// not have yet, and 0 once every row is delivered: the journal's files
+// keep delivered rows until a whole segment can go, and "bytes waiting" is
+// what the node list reports.
+func (n *Node) undelivered() int64 {
+	if n.sink.Len() == 0 {
+		return 0
+	}
+	return n.sink.JournalBytes()
+}
+
 // tokenCheck is down (critical: health answers 503) while the manager
 // refuses the node's cluster token. Such a node cannot load a script, send
 // a row or take a job: a proxy's health check must take it out of rotation
@@ -324,7 +335,7 @@ func (n *Node) record(ctx context.Context) *picloud.Node {
 	}
 	return &picloud.Node{Name: n.cfg.Name, Address: n.cfg.Advertise, Version: picloud.BuildVersion,
 		Capacity: n.cfg.Orchestrator.MaxConcurrency, Load: n.orch.InFlight(), Status: status,
-		Components: h.Components, JournalBytes: n.sink.JournalBytes(),
+		Components: h.Components, JournalBytes: n.undelivered(),
 		StartedAt: picloud.Time{Time: n.startedAt.UTC()}}
 }
 

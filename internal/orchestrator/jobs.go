@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/executor"
@@ -81,7 +82,11 @@ func (o *Orchestrator) enqueue(w http.ResponseWriter, r *http.Request, e *compil
 		httpapi.WriteError(w, r, o.log, err)
 		return
 	}
-	job, existing, err := q.Enqueue(r.Context(), e.script, req, opts)
+	// Bounded: on a node the queue is the manager's, and a hung manager
+	// must not hold the caller for the cluster client's whole timeout.
+	ectx, cancel := context.WithTimeout(r.Context(), QueueTimeout)
+	defer cancel()
+	job, existing, err := q.Enqueue(ectx, e.script, req, opts)
 	if err != nil {
 		if r.Context().Err() == nil {
 			httpapi.WriteError(w, r, o.log, err)
@@ -91,6 +96,11 @@ func (o *Orchestrator) enqueue(w http.ResponseWriter, r *http.Request, e *compil
 	w.Header().Set("Preference-Applied", "respond-async")
 	httpapi.WriteAccepted(w, job.ID, existing)
 }
+
+// QueueTimeout bounds queueing an asynchronous invocation and publishing a
+// run's events: both happen before the response is written, and on a
+// cluster node they are calls to the manager.
+const QueueTimeout = 5 * time.Second
 
 // publish hands the events of a successful execution of sc to the queue,
 // after its row is recorded and before its response is written. The caller
@@ -105,7 +115,10 @@ func (o *Orchestrator) publish(ctx context.Context, sc *picloud.Script, events [
 		o.log.Warn("orchestrator: events dropped: no job queue", "script", sc.Name, "events", len(events))
 		return
 	}
-	if err := q.Publish(context.WithoutCancel(ctx), sc, events); err != nil {
+	// Bounded, as the response waits for it (a hung manager, on a node).
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), QueueTimeout)
+	defer cancel()
+	if err := q.Publish(pctx, sc, events); err != nil {
 		o.log.Warn("orchestrator: events not delivered", "script", sc.Name, "script_id", sc.ID, "events", len(events), "err", err)
 	}
 }

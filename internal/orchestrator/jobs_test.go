@@ -27,20 +27,28 @@ type fakeQueue struct {
 }
 
 type enqueueCall struct {
-	script *picloud.Script
-	req    *picloud.JobRequest
-	opts   picloud.EnqueueOptions
+	script  *picloud.Script
+	req     *picloud.JobRequest
+	opts    picloud.EnqueueOptions
+	bounded bool // the context had a deadline within QueueTimeout
 }
 
 type publishCall struct {
 	from    *picloud.Script
 	events  []picloud.Event
 	ctxDone bool // the context Publish got had ended
+	bounded bool // it had a deadline within QueueTimeout
+}
+
+// bounded reports whether ctx ends within QueueTimeout from now.
+func bounded(ctx context.Context) bool {
+	d, ok := ctx.Deadline()
+	return ok && time.Until(d) <= QueueTimeout
 }
 
 func (q *fakeQueue) Enqueue(ctx context.Context, sc *picloud.Script, req *picloud.JobRequest, opts picloud.EnqueueOptions) (*picloud.Job, bool, error) {
 	q.mu.Lock()
-	q.enqueued = append(q.enqueued, enqueueCall{sc, req, opts})
+	q.enqueued = append(q.enqueued, enqueueCall{sc, req, opts, bounded(ctx)})
 	n := len(q.enqueued)
 	q.mu.Unlock()
 	if q.enqueue != nil {
@@ -51,7 +59,7 @@ func (q *fakeQueue) Enqueue(ctx context.Context, sc *picloud.Script, req *piclou
 
 func (q *fakeQueue) Publish(ctx context.Context, from *picloud.Script, events []picloud.Event) error {
 	q.mu.Lock()
-	q.published = append(q.published, publishCall{from, events, ctx.Err() != nil})
+	q.published = append(q.published, publishCall{from, events, ctx.Err() != nil, bounded(ctx)})
 	q.mu.Unlock()
 	if q.publish != nil {
 		return q.publish(from, events)
@@ -95,6 +103,31 @@ func TestDisabledScript(t *testing.T) {
 	}
 	if rows := e.sink.waitRows(t, 1); len(rows) != 1 || rows[0].ScriptID != "id-on" {
 		t.Fatalf("rows %+v: want the enabled script's only", rows)
+	}
+}
+
+// TestQueueCallsBounded: queueing an async invocation and publishing
+// events happen before the response, and on a cluster node they are calls
+// to the manager: each is bounded by QueueTimeout, so a hung manager cannot
+// hold the caller for the cluster client's whole timeout.
+func TestQueueCallsBounded(t *testing.T) {
+	e := newEnv(t, Config{}, newFakeStore(&picloud.Script{Name: "emit", Source: `events::emit("a.b", 1); "ok"`}))
+	q := &fakeQueue{}
+	e.o.SetQueue(q)
+	if w := e.get("/fn/emit"); w.Code != 200 {
+		t.Fatalf("/fn/emit: %d %s", w.Code, w.Body)
+	}
+	r := httptest.NewRequest("POST", "/fn/emit", nil)
+	r.Header.Set("Prefer", "respond-async")
+	if w := e.do(r); w.Code != 202 {
+		t.Fatalf("async: %d %s", w.Code, w.Body)
+	}
+	enq, pub := q.calls()
+	if len(pub) != 1 || !pub[0].bounded {
+		t.Errorf("publish calls %+v: want one, with a deadline within %v", pub, QueueTimeout)
+	}
+	if len(enq) != 1 || !enq[0].bounded {
+		t.Errorf("enqueue calls %+v: want one, with a deadline within %v", enq, QueueTimeout)
 	}
 }
 
