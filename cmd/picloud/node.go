@@ -43,6 +43,10 @@ func (s *envString) envName() string    { return s.env }
 // nodeOptions are node's flags: serve's execution flags (a node has no
 // store, no job queue and no retention), its own address and journal, and
 // the cluster's.
+// DefaultShutdownDrain is a node's --shutdown-drain: twice the shipped
+// Caddyfile's health-check interval.
+const DefaultShutdownDrain = 2 * time.Second
+
 type nodeOptions struct {
 	serveOptions
 	cluster   clusterFlags
@@ -55,6 +59,7 @@ func (o *nodeOptions) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.addr, "addr", ":8001", "address to listen on (PICLOUD_ADDR)")
 	fs.StringVar(&o.sf.dataDir, "data-dir", "./picloud-node", "directory of the node's execution journal: rows not yet delivered to the manager (PICLOUD_DATA_DIR)")
 	o.registerExecution(fs)
+	fs.DurationVar(&o.drain, "shutdown-drain", DefaultShutdownDrain, "on SIGTERM, how long the node first answers health 503 while still serving requests, so that the proxy's active health check (deploy/Caddyfile.cluster: every 1 s) takes it out of rotation before its listener closes; 0 closes at once (PICLOUD_SHUTDOWN_DRAIN)")
 	o.cluster.register(fs)
 	o.manager.env, o.name.env, o.advertise.env = "PICLOUD_MANAGER_URL", "PICLOUD_NODE_NAME", "PICLOUD_ADVERTISE_URL"
 	fs.Var(&o.manager, "manager", "`URL` of the manager (or of the proxy in front of the managers): http(s)://host:port; required (PICLOUD_MANAGER_URL)")
@@ -218,5 +223,6 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		"max_concurrency", n.Config().Orchestrator.MaxConcurrency, "memory_limit", byteSize(n.Config().Orchestrator.MemoryLimit).String())
 	// Job attempts the manager dispatches are requests to this server:
 	// shutting it down waits for them.
+	o.drainHook = n.Drain
 	return o.serve(ctx, ln, tlsConfig, n.Handler(), logger, nil, nil, n.Stop)
 }

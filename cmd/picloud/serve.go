@@ -79,6 +79,12 @@ type serveOptions struct {
 	logFormat       string
 	shutdownTimeout time.Duration
 	flushTimeout    time.Duration
+	// drain, when positive, is how long shutdown first lets drainHook's
+	// health answer 503 while requests are still served, so that a
+	// proxy's active health check takes the process out of rotation before
+	// its listener closes (a node's --shutdown-drain).
+	drain     time.Duration
+	drainHook func()
 	// Flags whose "0" means "off" where the configuration's 0 means "the
 	// default" (appConfig maps them).
 	gateWait         time.Duration
@@ -337,6 +343,11 @@ func (o *serveOptions) serve(ctx context.Context, ln net.Listener, tlsConfig *tl
 		stop(fctx)
 		return err
 	case <-ctx.Done():
+	}
+	if o.drain > 0 && o.drainHook != nil {
+		o.drainHook()
+		logger.Info("shutting down: draining (health answers 503, requests are still served)", "drain", o.drain)
+		time.Sleep(o.drain)
 	}
 	logger.Info("shutting down: finishing in-flight executions")
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)

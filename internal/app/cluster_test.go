@@ -502,3 +502,30 @@ func TestNewNodeRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestNodeDrain: a node shutting down first drains: its health answers 503
+// (so that a proxy takes it out of rotation) and its report says down (so
+// that no job is dispatched to it), while it still serves what it gets.
+func TestNodeDrain(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		store := open(t)
+		m := startManager(t, store, "")
+		n := startNode(t, "draining", m.srv.URL, clusterToken)
+		m.create("hello", `"hi"`)
+		n.serves("/fn/hello", "hi")
+		if code, h := n.health(); code != 200 || h.Components["shutdown"].Status != picloud.HealthOK {
+			t.Fatalf("before draining: health %d %+v", code, h)
+		}
+
+		n.node.Drain()
+		if code, h := n.health(); code != 503 || h.Components["shutdown"].Status != picloud.HealthDown {
+			t.Errorf("draining: health %d %+v, want 503 with shutdown down", code, h)
+		}
+		n.serves("/fn/hello", "hi")
+		until(t, converge, "the manager to list the draining node down", func() bool {
+			var list picloud.NodeList
+			m.do("GET", "/api/nodes", nil, 200, &list)
+			return len(list.Items) == 1 && list.Items[0].Status == picloud.NodeDown
+		})
+	})
+}

@@ -86,6 +86,9 @@ type Node struct {
 	// refused is set while the manager refuses the heartbeat's token: it
 	// answers, but nothing the node asks will work.
 	refused atomic.Bool
+	// draining is set by Drain: shutting down.
+	draining atomic.Bool
+	kick     chan struct{} // a heartbeat now
 }
 
 // NewNode wires a node. Call Start before serving Handler.
@@ -119,7 +122,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{cfg: cfg, log: log, client: client}
+	n := &Node{cfg: cfg, log: log, client: client, kick: make(chan struct{}, 1)}
 
 	var sink *audit.Sink
 	n.metrics = metrics.New(func() float64 { return float64(sink.Len()) })
@@ -156,7 +159,7 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	// Settings, not connections: the hooks are the node's own.
 	n.cfg.Sink.OnWritten, n.cfg.Sink.OnRetry, n.cfg.Sink.OnLost, n.cfg.Sink.OnJournalError = nil, nil, nil, nil
 
-	n.health = manager.NewHealth([]manager.HealthCheck{n.journalCheck(), n.managerCheck(), n.tokenCheck()}, 0, log)
+	n.health = manager.NewHealth([]manager.HealthCheck{n.journalCheck(), n.managerCheck(), n.tokenCheck(), n.shutdownCheck()}, 0, log)
 	n.handler = n.routes()
 	return n, nil
 }
@@ -185,6 +188,28 @@ func (n *Node) undelivered() int64 {
 		return 0
 	}
 	return n.sink.JournalBytes()
+}
+
+// Drain makes the node's health answer 503 (component shutdown down) and
+// its heartbeats report it down, while it keeps serving: called when
+// shutdown begins, so that the proxy and the managers stop sending it work
+// before its listener closes.
+func (n *Node) Drain() {
+	n.draining.Store(true)
+	select {
+	case n.kick <- struct{}{}: // report it now: no job is dispatched here any more
+	default:
+	}
+}
+
+// shutdownCheck is down (critical) once Drain was called.
+func (n *Node) shutdownCheck() manager.HealthCheck {
+	return manager.HealthCheck{Name: "shutdown", Kind: "process", Critical: true, Check: func(context.Context) error {
+		if n.draining.Load() {
+			return picloud.Errorf(picloud.EUnavailable, "draining: shutting down")
+		}
+		return nil
+	}}
 }
 
 // tokenCheck is down (critical: health answers 503) while the manager
@@ -313,6 +338,7 @@ func (n *Node) heartbeats(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-n.kick:
 		}
 	}
 }
