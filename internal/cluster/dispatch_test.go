@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -295,5 +296,51 @@ func TestDispatcherStopping(t *testing.T) {
 	// The queue stopping is not the node's fault: nothing else ran it.
 	if backup.ran() != 0 || res.get(DispatchRetried) != 0 || res.get(DispatchError) != 0 {
 		t.Fatalf("after a cancel: backup ran %d, results %v", backup.ran(), res.n)
+	}
+}
+
+// TestDispatcherNodeDiesMidJob: a node that took the attempt and died while
+// running it (its connection cut with no answer) does not fail the
+// attempt: the same attempt runs on another node, in the same call, and the
+// dead node is not tried again while it is suspect.
+func TestDispatcherNodeDiesMidJob(t *testing.T) {
+	st := srvStore(t)
+	alive := dspStartNode(t, "b-alive", srvToken)
+	var took atomic.Bool
+	dying := httptest.NewServer(RequireToken(srvToken, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body) // it has the attempt...
+		took.Store(true)
+		conn, _, err := w.(http.Hijacker).Hijack() // ...and dies before answering
+		if err == nil {
+			conn.Close()
+		}
+	}), nil))
+	t.Cleanup(dying.Close)
+	now := time.Now()
+	dspRegister(t, st, "a-dying", dying.URL, picloud.NodeOK, now) // first by name
+	dspRegister(t, st, "b-alive", alive.hs.URL, picloud.NodeOK, now)
+	var res dspResults
+	d := NewDispatcher(DispatcherConfig{Token: srvToken, Nodes: st, OnDispatch: res.add})
+
+	log, err := d.RunJob(context.Background(), dspRun(0))
+	if err != nil {
+		t.Fatalf("an attempt whose node died mid-run: %v, want it run on the other node", err)
+	}
+	if !took.Load() {
+		t.Fatal("the dying node was not tried first")
+	}
+	if log.Node != "b-alive" || alive.ran() != 1 {
+		t.Fatalf("ran on %q (b-alive ran %d), want b-alive", log.Node, alive.ran())
+	}
+	if res.get(DispatchRetried) != 1 || res.get(DispatchOK) != 1 {
+		t.Fatalf("results %v, want 1 retried and 1 ok", res.n)
+	}
+	for i := 1; i < 4; i++ {
+		if log, err := d.RunJob(context.Background(), dspRun(i)); err != nil || log.Node != "b-alive" {
+			t.Fatalf("run %d while a-dying is suspect: %v %v", i, log, err)
+		}
+	}
+	if res.get(DispatchRetried) != 1 {
+		t.Fatalf("results %v: the suspect node was tried again", res.n)
 	}
 }
