@@ -40,6 +40,26 @@ func TestNodeNameAndRedactTokens(t *testing.T) {
 		t.Errorf("captured body = %q (size %d)", rr.Body, rr.BodySize)
 	}
 
+	// A queued run's request is stored with the job: the token's header
+	// is not kept there (PiCloud's own credentials are stripped too).
+	q := &fakeQueue{}
+	e.o.SetQueue(q)
+	r = httptest.NewRequest("POST", "/fn/echo", nil)
+	r.Header.Set("Prefer", "respond-async")
+	r.Header.Set("Authorization", "Bearer "+token)
+	r.Header.Add("X-Token", "kept")
+	r.Header.Add("X-Token", "x"+token)
+	if w := e.do(r); w.Code != 202 {
+		t.Fatalf("async: %d %s", w.Code, w.Body)
+	}
+	enq, _ := q.calls()
+	if len(enq) != 1 {
+		t.Fatalf("%d enqueued", len(enq))
+	}
+	if h := enq[0].req.Header; len(h["Authorization"]) != 0 || len(h["X-Token"]) != 1 || h["X-Token"][0] != "kept" {
+		t.Errorf("queued headers %v: want no value holding the token", h)
+	}
+
 	// Without a node name the row has none (the all-in-one server).
 	e = newEnv(t, Config{}, store)
 	e.do(httptest.NewRequest("POST", "/fn/echo", nil))

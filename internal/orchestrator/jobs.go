@@ -73,7 +73,7 @@ func (o *Orchestrator) enqueue(w http.ResponseWriter, r *http.Request, e *compil
 		return
 	}
 	req := &picloud.JobRequest{Method: r.Method, Path: r.URL.Path, Subpath: subpath,
-		Header: executor.StripCredentials(r.Header), Body: body}
+		Header: o.stripTokens(executor.StripCredentials(r.Header)), Body: body}
 	if r.URL.RawQuery != "" {
 		req.Query = r.URL.Query()
 	}
@@ -95,6 +95,29 @@ func (o *Orchestrator) enqueue(w http.ResponseWriter, r *http.Request, e *compil
 	}
 	w.Header().Set("Preference-Applied", "respond-async")
 	httpapi.WriteAccepted(w, job.ID, existing)
+}
+
+// stripTokens drops from h (a copy) the values holding one of the extra
+// credentials (Config.RedactTokens: a node's cluster token): a queued run's
+// request is stored in the job queue and shown by GET /api/jobs/{id}.
+func (o *Orchestrator) stripTokens(h http.Header) http.Header {
+	if len(o.capture.tokens) == 0 {
+		return h
+	}
+	for k, vs := range h {
+		kept := vs[:0:0]
+		for _, v := range vs {
+			if !holdsToken(v, o.capture.tokens) {
+				kept = append(kept, v)
+			}
+		}
+		if len(kept) == 0 {
+			delete(h, k)
+		} else {
+			h[k] = kept
+		}
+	}
+	return h
 }
 
 // QueueTimeout bounds queueing an asynchronous invocation and publishing a
