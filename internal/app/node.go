@@ -184,7 +184,7 @@ func (n *Node) journalCheck() manager.HealthCheck {
 // keep delivered rows until a whole segment can go, and "bytes waiting" is
 // what the node list reports.
 func (n *Node) undelivered() int64 {
-	if n.sink.Len() == 0 {
+	if n.sink.Pending() == 0 {
 		return 0
 	}
 	return n.sink.JournalBytes()

@@ -201,6 +201,15 @@ func (s *Sink) Len() int {
 	return n
 }
 
+// Pending is the number of rows recorded (or replayed from the journal)
+// and not yet written to the store: unlike Len, it counts the batch the
+// writer holds while its write is retried.
+func (s *Sink) Pending() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.recorded - s.stored
+}
+
 // JournalBytes is the size of the journal's files (0 in memory).
 func (s *Sink) JournalBytes() int64 {
 	if s.j == nil {

@@ -248,9 +248,13 @@ func TestStoreOutage(t *testing.T) {
 	if n, _ := db.CountExecutions(context.Background(), "script"); n != 0 {
 		t.Fatalf("%d rows stored while the store fails", n)
 	}
+	// Pending counts the failing batch too: every row recorded.
+	if n := s.Pending(); n != 500 {
+		t.Fatalf("during the outage Pending = %d, want 500", n)
+	}
 	ids = append(ids, record(t, s, 500, 510)...)
 	st.fail.Store(false)
-	waitFor(t, func() bool { return s.Len() == 0 })
+	waitFor(t, func() bool { return s.Len() == 0 && s.Pending() == 0 })
 	if err := s.Stop(context.Background()); err != nil {
 		t.Fatal(err)
 	}
