@@ -35,7 +35,9 @@ type Feed struct {
 	stopped bool
 	// listened is set once the notifier listened: its first ok=false is
 	// the start (streams opened before it resynchronise), not an outage.
+	// ready is closed then (at once without a notifier).
 	listened bool
+	ready    chan struct{}
 }
 
 type subscriber struct {
@@ -48,7 +50,11 @@ func NewFeed(notifier picloud.ChangeNotifier, logger *slog.Logger) *Feed {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Feed{notifier: notifier, log: logger, buffer: FeedBuffer, subs: map[*subscriber]struct{}{}}
+	f := &Feed{notifier: notifier, log: logger, buffer: FeedBuffer, subs: map[*subscriber]struct{}{}, ready: make(chan struct{})}
+	if notifier == nil {
+		close(f.ready) // in process: every change is heard
+	}
+	return f
 }
 
 // Start listens for the changes announced through the notifier until ctx
@@ -89,7 +95,10 @@ func (f *Feed) heard(c picloud.ScriptChange, ok bool) {
 	if !ok {
 		f.mu.Lock()
 		first := !f.listened
-		f.listened = true
+		if first {
+			f.listened = true
+			close(f.ready)
+		}
 		f.mu.Unlock()
 		if first {
 			f.log.Info("cluster: listening for script changes in the database")
@@ -101,6 +110,13 @@ func (f *Feed) heard(c picloud.ScriptChange, ok bool) {
 	}
 	f.deliver(c)
 }
+
+// Ready is closed once the feed hears every change: at once without a
+// notifier, else when the notifier first listens. A change stream waits for
+// it (bounded) before its hello, so that a node connecting to a manager
+// that has just started is not sent a hello, then closed to resynchronise,
+// then made to wait for its reconnection backoff.
+func (f *Feed) Ready() <-chan struct{} { return f.ready }
 
 // Stop stops listening and closes every subscriber's channel (their
 // streams end). It is idempotent; the feed delivers nothing afterwards.

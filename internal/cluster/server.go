@@ -252,9 +252,25 @@ func (s *Server) handleScriptByName(w http.ResponseWriter, r *http.Request) {
 // handleChanges streams the change feed: hello, then every change, with a
 // ping comment every PingEvery, until the node goes, the feed drops the
 // stream (it fell behind, or changes may have been missed) or Close.
+// feedReadyWait bounds how long a change stream waits for the feed to
+// listen before its hello; past it, the stream starts and is resynchronised
+// once the feed listens.
+var feedReadyWait = 5 * time.Second
+
 func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Feed == nil {
 		s.fail(w, r, picloud.Errorf(picloud.EUnavailable, "this manager has no change feed"))
+		return
+	}
+	// A manager that has just started may not listen to the database yet:
+	// wait for it (bounded), rather than say hello and then close the
+	// stream to resynchronise once it does.
+	select {
+	case <-s.cfg.Feed.Ready():
+	case <-time.After(feedReadyWait):
+	case <-r.Context().Done():
+		return
+	case <-s.closing:
 		return
 	}
 	// Subscribe before the hello: a change made between the two is sent,

@@ -830,3 +830,49 @@ func TestServerChangesWithoutFeed(t *testing.T) {
 		t.Fatalf("%d %s", code, b)
 	}
 }
+
+// TestServerChangesWaitForTheFeed: on a manager whose feed does not listen
+// to the database yet, a change stream waits before its hello, and once the
+// feed listens the stream starts and stays open (it is not closed to
+// resynchronise, having subscribed after). Past feedReadyWait it starts
+// anyway.
+func TestServerChangesWaitForTheFeed(t *testing.T) {
+	n := &feedNotifier{listening: make(chan struct{})}
+	feed := NewFeed(n, nil)
+	feed.Start(context.Background())
+	defer feed.Stop()
+	<-n.listening // the fake listens, but has not reported it yet
+	_, hs := srvStart(t, ServerConfig{Feed: feed, PingEvery: time.Hour})
+
+	opened := make(chan *srvStream, 1)
+	go func() { opened <- srvOpenStream(t, hs) }()
+	select {
+	case <-opened:
+		t.Fatal("the stream started before the feed listened")
+	case <-time.After(100 * time.Millisecond):
+	}
+	n.report(picloud.ScriptChange{}, false) // listening begins
+	var st *srvStream
+	select {
+	case st = <-opened:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the stream did not start once the feed listened")
+	}
+	if ev, _ := st.nextEvent(t); ev != EventHello {
+		t.Fatalf("first event %q", ev)
+	}
+	c := picloud.ScriptChange{ID: "s1", Version: 2}
+	n.report(c, true)
+	if ev, data := st.nextEvent(t); ev != EventChange || data != `{"id":"s1","version":2}` {
+		t.Fatalf("event %q %s, want the change on the same stream", ev, data)
+	}
+
+	// A feed that never listens does not hold streams forever.
+	defer func(d time.Duration) { feedReadyWait = d }(feedReadyWait)
+	feedReadyWait = 50 * time.Millisecond
+	never := NewFeed(&feedNotifier{listening: make(chan struct{})}, nil)
+	_, hs2 := srvStart(t, ServerConfig{Feed: never, PingEvery: time.Hour})
+	if ev, _ := srvOpenStream(t, hs2).nextEvent(t); ev != EventHello {
+		t.Fatalf("first event %q", ev)
+	}
+}
