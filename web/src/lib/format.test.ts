@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { absoluteTime, bytes, duration, fromNow, parseHeaders, percent, prettyBody, relativeTime, secondsAgo, zonedTime } from './format';
+import { absoluteTime, anyNode, bytes, duration, fromNow, parseHeaders, percent, prettyBody, relativeTime, secondsAgo, zonedTime } from './format';
 
 describe('format', () => {
 	const now = new Date('2026-11-01T12:00:00.000Z');
@@ -118,5 +118,14 @@ describe('format', () => {
 	it('formats an absent or unreadable heartbeat as such', () => {
 		expect(secondsAgo(undefined, now)).toBe('—');
 		expect(secondsAgo('soon', now)).toBe('soon');
+	});
+
+	it('shows node tags only when a listed execution ran on a node', () => {
+		expect(anyNode(undefined)).toBe(false);
+		expect(anyNode([])).toBe(false);
+		// An all-in-one server's rows: no node field at all, or an empty one.
+		expect(anyNode([{}, { node: '' }, { node: null }])).toBe(false);
+		// A cluster's list mixes node runs with a manager's test runs.
+		expect(anyNode([{}, { node: 'node-a' }])).toBe(true);
 	});
 });

@@ -160,3 +160,11 @@ export function secondsAgo(iso: string | undefined | null, now: Date = new Date(
 	if (s < 60) return `${Math.max(0, s)} s ago`;
 	return relativeTime(iso, now);
 }
+
+/**
+ * Whether a list of executions needs its node tags: only when one of its rows ran on a
+ * cluster node, so that an all-in-one server's list looks as it always did.
+ */
+export function anyNode(items: ReadonlyArray<{ node?: string | null }> | undefined | null): boolean {
+	return !!items?.some((x) => !!x.node);
+}

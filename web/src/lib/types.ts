@@ -162,6 +162,11 @@ export interface Execution {
 	attempt?: number;
 	/** The schedule a cron run fired from. */
 	schedule_id?: string;
+	/**
+	 * The cluster node that ran the execution; absent on the all-in-one server and for
+	 * a manager's test runs.
+	 */
+	node?: string;
 }
 
 /** One http:: request as the execution log keeps it (the path without its query). */
@@ -332,7 +337,10 @@ export interface ClusterNode {
 	status: NodeStatus | string;
 	/** The node's own health (journal, manager). */
 	components?: Record<string, HealthComponent> | null;
-	/** Execution rows the node holds that have not reached the manager yet. */
+	/**
+	 * The size of the node's execution journal while it holds rows not yet delivered to
+	 * the manager; 0 once all are.
+	 */
 	journal_bytes: number;
 	started_at?: string | null;
 	last_heartbeat?: string | null;
