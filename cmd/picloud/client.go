@@ -315,6 +315,11 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if l.ScheduleID != "" {
 			line += "  schedule " + l.ScheduleID
 		}
+		// Only a cluster's rows name a node (a manager's test runs do not), so
+		// an all-in-one server's lines read as they always did.
+		if l.Node != "" {
+			line += "  node " + l.Node
+		}
 		fmt.Fprintln(stdout, line)
 		for _, g := range l.Logs {
 			msg := "    [" + g.Level + "] " + g.Message

@@ -49,7 +49,8 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
                                                   prints the job's id (--idempotency-key K); --test runs it
                                                   through the admin API and prints its logs
   logs NAME [--limit N]                           show a script's recent executions, with their trigger
-                                                  (http, test, cron, async, event) and job
+                                                  (http, test, cron, async, event), job and, in a
+                                                  cluster, the node that ran them
   ls                                              list scripts
   rm NAME                                         delete a script
   kv ls|get|set|rm SCRIPT [KEY] [VALUE]           a script's kv keys (VALUE is JSON; picloud kv -h)
