@@ -13,6 +13,10 @@
 //   e2e-node-gone:8003  reported ok, but its last heartbeat is 30 s old: lost (a colon in
 //                       its name, as the default host:port names have, reaches DELETE escaped)
 //
+// With the nodes it also creates the script e2e-on-node and writes two of its executions
+// (picloud.ExecutionStore.InsertExecutions): e2e-exec-on-node ran on e2e-node-a, and an
+// older test run has no node, as a manager's own test runs do.
+//
 // Environment: PICLOUD_URL, PICLOUD_ADMIN_TOKEN, CHROMIUM and E2E_SCREENSHOTS as for
 // run.mjs (screenshots go to a nodes/ folder inside E2E_SCREENSHOTS).
 
@@ -255,6 +259,23 @@ await step('the page works on a phone and in the dark', async () => {
 	await page.emulateMedia({ colorScheme: 'dark' });
 	await shot('dark');
 	await page.emulateMedia({ colorScheme: 'light' });
+});
+
+await step('an execution a node ran names it, on its page and in its script\'s list', async () => {
+	await page.goto(base + '/executions/e2e-exec-on-node');
+	const exec = page.getByTestId('execution-page');
+	await exec.waitFor();
+	assert.equal(await exec.getByTestId('execution-node').innerText(), 'e2e-node-a');
+	await page.getByRole('link', { name: '← Script' }).click();
+	const list = page.getByTestId('executions');
+	await list.getByTestId('execution').nth(1).waitFor();
+	// Newest first; the manager's test run has no node and says so only because its list has one.
+	assert.deepEqual(await list.getByTestId('execution-node-tag').allInnerTexts(), ['e2e-node-a', '—']);
+	await list.getByTestId('execution').last().getByRole('button').first().click();
+	const detail = list.getByTestId('execution-detail');
+	await detail.waitFor();
+	assert.equal(await detail.getByTestId('execution-node').count(), 0, 'no Node entry for a row without one');
+	await shot('executions-with-node');
 });
 
 await step('the console stayed clean', async () => {

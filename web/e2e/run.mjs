@@ -475,6 +475,7 @@ await step('run now queues a firing; the job view links its attempt to the execu
 	await exec.waitFor();
 	assert.match(await exec.innerText(), /cron/);
 	assert.match(await exec.getByTestId('execution-job').innerText(), /^#\d+$/);
+	assert.equal(await exec.getByTestId('execution-node').count(), 0, 'an all-in-one server names no node');
 	await page.getByRole('link', { name: '← Script' }).click();
 	await page.getByTestId('script-name').filter({ hasText: name }).waitFor();
 });
@@ -488,6 +489,7 @@ await step('the executions list shows each run\'s trigger; a cron run names its 
 	assert.match(await row.getByTestId('execution-job-link').innerText(), /^job #\d+, attempt 1$/);
 	const triggers = await list.getByTestId('execution-trigger').allInnerTexts();
 	assert.deepEqual([...new Set(triggers)].sort(), ['cron', 'test'], 'test runs show their trigger too');
+	assert.equal(await list.getByTestId('execution-node-tag').count(), 0, 'an all-in-one server\'s list has no node tags');
 	await list.scrollIntoViewIfNeeded();
 	await shot('executions-triggers', { fullPage: false });
 	// The schedule's last runs show the firing.

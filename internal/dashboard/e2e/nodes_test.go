@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -111,7 +112,11 @@ func TestDashboardNodes(t *testing.T) {
 			continue
 		}
 		seeded = true
-		if err := seedNodes(ctx, store, time.Now()); err != nil {
+		err := seedNodes(ctx, store, time.Now())
+		if err == nil {
+			err = seedNodeExecutions(ctx, base, store, time.Now())
+		}
+		if err != nil {
 			cmd.Process.Kill()
 			cmd.Wait()
 			t.Fatalf("e2e: seed the nodes: %v\nweb/e2e/nodes.mjs:\n%s%s", err, out.String(), stderr.String())
@@ -190,6 +195,42 @@ func seedNodes(ctx context.Context, store picloud.NodeStore, now time.Time) erro
 		}
 	}
 	return nil
+}
+
+// seedNodeExecutions creates the script e2e-on-node through the API and
+// writes two of its executions into the store, as a manager's ingestion
+// would: e2e-exec-on-node ran on e2e-node-a, and an older test run on the
+// manager itself has no node (nodes.mjs's last steps read them).
+func seedNodeExecutions(ctx context.Context, base server, store picloud.ExecutionStore, now time.Time) error {
+	req, err := http.NewRequestWithContext(ctx, "POST", base.url+"/api/scripts",
+		strings.NewReader(`{"name": "e2e-on-node", "source": "\"hi\""}`))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+base.token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("create the script e2e-on-node: %w", err)
+	}
+	defer res.Body.Close()
+	var sc picloud.Script
+	if err := json.NewDecoder(res.Body).Decode(&sc); err != nil || res.StatusCode != http.StatusCreated || sc.ID == "" {
+		return fmt.Errorf("create the script e2e-on-node: HTTP %d, %v", res.StatusCode, err)
+	}
+	row := func(id string, trigger picloud.Trigger, at time.Time, node string) *picloud.ExecutionLog {
+		return &picloud.ExecutionLog{
+			ID: id, ScriptID: sc.ID, ScriptVersion: 1, Trigger: trigger, Status: picloud.StatusSuccess,
+			StartedAt: picloud.Time{Time: at}, DurationMS: 2, Operations: 5,
+			Request:  &picloud.RequestRecord{Method: "GET", Path: "/fn/e2e-on-node"},
+			Response: &picloud.ResponseRecord{Status: 200},
+			Node:     node,
+		}
+	}
+	return store.InsertExecutions(ctx, []*picloud.ExecutionLog{
+		row("e2e-exec-on-manager", picloud.TriggerTest, now.Add(-2*time.Minute), ""),
+		row("e2e-exec-on-node", picloud.TriggerHTTP, now.Add(-time.Minute), "e2e-node-a"),
+	})
 }
 
 // heartbeat saves the live nodes every second until ctx ends, well inside
