@@ -14,8 +14,33 @@ var BuildVersion = "dev"
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
-// ValidName reports whether name is a script slug: [a-z0-9][a-z0-9-]{0,62}.
-func ValidName(name string) bool { return nameRE.MatchString(name) }
+// ValidName reports whether name is a script slug: [a-z0-9][a-z0-9-]{0,62},
+// and does not look like a UUID. The API addresses a script by its id or its
+// name in the same path segment, and an id is a UUID: a name shaped like one
+// would be ambiguous.
+func ValidName(name string) bool { return nameRE.MatchString(name) && !LooksLikeUUID(name) }
+
+// LooksLikeUUID reports whether s has a UUID's shape: 8-4-4-4-12 hex digits
+// (either case), as script ids are written.
+func LooksLikeUUID(s string) bool {
+	if len(s) != 36 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch i {
+		case 8, 13, 18, 23:
+			if c != '-' {
+				return false
+			}
+		default:
+			if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // TimeFormat is how every time leaves the API: RFC 3339, UTC, milliseconds.
 const TimeFormat = "2006-01-02T15:04:05.000Z07:00"

@@ -244,12 +244,28 @@ const (
 	MaxResponseBytesLimit int64 = 1 << 30  // 1 GiB
 )
 
+// ValidateName checks a script's name as ValidName does, as an
+// invalid_request *Error naming the field "name". Both stores call it on
+// create and rename, so that no path stores a name the API could not
+// address.
+func ValidateName(name string) error {
+	if LooksLikeUUID(name) {
+		return fieldError("name", "name %q looks like a script id (a UUID); choose another", name)
+	}
+	if !ValidName(name) {
+		return fieldError("name", "name %q is not a slug ([a-z0-9][a-z0-9-]{0,62})", name)
+	}
+	return nil
+}
+
 // Validate checks every field that is set: the name is a slug and each
 // numeric setting lies in its range. A violation is an invalid_request
 // *Error naming the field.
 func (u ScriptUpdate) Validate() error {
-	if u.Name != nil && !ValidName(*u.Name) {
-		return fieldError("name", "name %q is not a slug ([a-z0-9][a-z0-9-]{0,62})", *u.Name)
+	if u.Name != nil {
+		if err := ValidateName(*u.Name); err != nil {
+			return err
+		}
 	}
 	if err := inRange("timeout_ms", u.TimeoutMS, MaxTimeoutMS); err != nil {
 		return err

@@ -257,8 +257,66 @@ type ExecutionQuery struct {
 	Trigger    Trigger
 	JobID      string
 	ScheduleID string
-	Limit      int
-	Offset     int
+	// Statuses and Triggers keep the rows whose status (trigger) is one of
+	// those listed; empty lists match every row. Triggers combines with
+	// Trigger (both must hold).
+	Statuses []ExecutionStatus
+	Triggers []Trigger
+	// Since and Until bound started_at: Since inclusive (started_at >=
+	// Since), Until exclusive (started_at < Until); zero times are unbounded.
+	Since time.Time
+	Until time.Time
+	// Text keeps the rows where one log line's message, or the error's
+	// message, contains Text, compared case-insensitively (Unicode simple
+	// folding, as strings.ToLower); "" matches every row.
+	Text   string
+	Limit  int
+	Offset int
+}
+
+// TextPrefilter is a LIKE pattern (escape character '\\') the stores may put
+// in SQL to narrow a text search before MatchText checks each row: it matches
+// the stored JSON of the logs or the error whenever MatchText would match.
+// ok is false when no such pattern is safe: text with characters the JSON
+// encoding escapes or that fold differently outside ASCII (the store then
+// scans the otherwise filtered rows). The pattern is ASCII, and the SQL
+// compares it ignoring ASCII case. (The two non-ASCII letters whose lower
+// case is ASCII, the Kelvin sign and the dotted capital I, are the one gap:
+// a message holding them may be missed by a search for "k" or "i".)
+func TextPrefilter(text string) (pattern string, ok bool) {
+	if text == "" {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteByte('%')
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		if c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return "", false
+		}
+		if c == '%' || c == '_' {
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('%')
+	return b.String(), true
+}
+
+// MatchText reports whether l matches ExecutionQuery.Text t: t is "" or is a
+// case-insensitive substring of a log line's message or the error's message.
+// Both stores apply it, so that they answer the same.
+func (l *ExecutionLog) MatchText(t string) bool {
+	if t == "" {
+		return true
+	}
+	t = strings.ToLower(t)
+	for _, line := range l.Logs {
+		if strings.Contains(strings.ToLower(line.Message), t) {
+			return true
+		}
+	}
+	return l.Error != nil && strings.Contains(strings.ToLower(l.Error.Message), t)
 }
 
 // ErrDisabled is the error of a disabled script's invocations, queued runs

@@ -146,6 +146,9 @@ func scanScript(row pgx.Row) (*picloud.Script, error) {
 
 // CreateScript implements picloud.ScriptStore.
 func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
+	if err := picloud.ValidateName(sc.Name); err != nil {
+		return err
+	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
@@ -215,6 +218,11 @@ func (s *Store) ListScripts(ctx context.Context, f picloud.ScriptFilter) ([]*pic
 
 // UpdateScript implements picloud.ScriptStore.
 func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpdate) (*picloud.Script, error) {
+	if u.Name != nil {
+		if err := picloud.ValidateName(*u.Name); err != nil {
+			return nil, err
+		}
+	}
 	var out *picloud.Script
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		sc, err := scanScript(tx.QueryRow(ctx, `SELECT `+scriptCols+` FROM scripts WHERE id = $1 FOR UPDATE`, id))

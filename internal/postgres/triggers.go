@@ -21,7 +21,10 @@ func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
 // QueryExecutions implements picloud.ExecutionStore. A filter on the job or
 // the schedule also excludes the empty id, the condition of migration 007's
-// partial indexes, so that the planner can use them.
+// partial indexes, so that the planner can use them. The script and time
+// filters use the (script_id, started_at) and (started_at) indexes; a text
+// search narrows the rows in SQL when it can (picloud.TextPrefilter) and
+// checks each remaining row's messages in Go, paging there.
 func (s *Store) QueryExecutions(ctx context.Context, q picloud.ExecutionQuery) ([]*picloud.ExecutionLog, error) {
 	var where []string
 	var args []any
@@ -41,6 +44,30 @@ func (s *Store) QueryExecutions(ctx context.Context, q picloud.ExecutionQuery) (
 	if q.ScheduleID != "" {
 		where = append(where, "schedule_id = "+arg(q.ScheduleID)+" AND schedule_id <> ''")
 	}
+	if len(q.Statuses) > 0 {
+		sts := make([]string, len(q.Statuses))
+		for i, st := range q.Statuses {
+			sts[i] = string(st)
+		}
+		where = append(where, "status = ANY("+arg(sts)+"::text[])")
+	}
+	if len(q.Triggers) > 0 {
+		trs := make([]string, len(q.Triggers))
+		for i, tr := range q.Triggers {
+			trs[i] = string(tr)
+		}
+		where = append(where, "trigger_type = ANY("+arg(trs)+"::text[])")
+	}
+	if !q.Since.IsZero() {
+		where = append(where, "started_at >= "+arg(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where = append(where, "started_at < "+arg(q.Until))
+	}
+	if pat, ok := picloud.TextPrefilter(q.Text); ok {
+		p := arg(pat)
+		where = append(where, `(logs ILIKE `+p+` ESCAPE '\' OR error ILIKE `+p+` ESCAPE '\')`)
+	}
 	stmt := `SELECT ` + execCols + ` FROM executions`
 	if len(where) > 0 {
 		stmt += ` WHERE ` + strings.Join(where, " AND ")
@@ -49,17 +76,30 @@ func (s *Store) QueryExecutions(ctx context.Context, q picloud.ExecutionQuery) (
 	if limit <= 0 {
 		limit = 50
 	}
-	stmt += ` ORDER BY started_at DESC, id DESC LIMIT ` + arg(limit) + ` OFFSET ` + arg(max(q.Offset, 0))
+	offset := max(q.Offset, 0)
+	stmt += ` ORDER BY started_at DESC, id DESC`
+	if q.Text == "" {
+		stmt += ` LIMIT ` + arg(limit) + ` OFFSET ` + arg(offset)
+	}
 	rows, err := s.pool.Query(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: query executions: %w", err)
 	}
 	defer rows.Close()
 	list := []*picloud.ExecutionLog{}
-	for rows.Next() {
+	for rows.Next() && len(list) < limit {
 		l, err := scanExecution(rows)
 		if err != nil {
 			return nil, fmt.Errorf("postgres: query executions: %w", err)
+		}
+		if q.Text != "" {
+			if !l.MatchText(q.Text) {
+				continue
+			}
+			if offset > 0 {
+				offset--
+				continue
+			}
 		}
 		list = append(list, l)
 	}

@@ -20,7 +20,10 @@ func (s *Store) WriterDB() *sql.DB { return s.w }
 
 // QueryExecutions implements picloud.ExecutionStore. A filter on the job or
 // the schedule also excludes the empty id, the condition of migration 007's
-// partial indexes, so that they apply.
+// partial indexes, so that they apply. The script and time filters use the
+// (script_id, started_at) and (started_at) indexes; a text search narrows the
+// rows in SQL when it can (picloud.TextPrefilter) and checks each remaining
+// row's messages in Go, paging there.
 func (s *Store) QueryExecutions(ctx context.Context, q picloud.ExecutionQuery) ([]*picloud.ExecutionLog, error) {
 	var where []string
 	var args []any
@@ -36,6 +39,29 @@ func (s *Store) QueryExecutions(ctx context.Context, q picloud.ExecutionQuery) (
 	if q.ScheduleID != "" {
 		where, args = append(where, "schedule_id = ? AND schedule_id <> ''"), append(args, q.ScheduleID)
 	}
+	if len(q.Statuses) > 0 {
+		where = append(where, "status IN (?"+strings.Repeat(", ?", len(q.Statuses)-1)+")")
+		for _, st := range q.Statuses {
+			args = append(args, string(st))
+		}
+	}
+	if len(q.Triggers) > 0 {
+		where = append(where, "trigger_type IN (?"+strings.Repeat(", ?", len(q.Triggers)-1)+")")
+		for _, tr := range q.Triggers {
+			args = append(args, string(tr))
+		}
+	}
+	if !q.Since.IsZero() {
+		where, args = append(where, "started_at >= ?"), append(args, micros(q.Since))
+	}
+	if !q.Until.IsZero() {
+		where, args = append(where, "started_at < ?"), append(args, micros(q.Until))
+	}
+	if pat, ok := picloud.TextPrefilter(q.Text); ok {
+		// SQLite's LIKE folds ASCII case, all a prefilter pattern holds.
+		where = append(where, `(logs LIKE ? ESCAPE '\' OR error LIKE ? ESCAPE '\')`)
+		args = append(args, pat, pat)
+	}
 	stmt := `SELECT ` + execCols + ` FROM executions`
 	if len(where) > 0 {
 		stmt += ` WHERE ` + strings.Join(where, " AND ")
@@ -44,17 +70,31 @@ func (s *Store) QueryExecutions(ctx context.Context, q picloud.ExecutionQuery) (
 	if limit <= 0 {
 		limit = 50
 	}
-	args = append(args, limit, max(q.Offset, 0))
-	rows, err := s.r.QueryContext(ctx, stmt+` ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`, args...)
+	offset := max(q.Offset, 0)
+	stmt += ` ORDER BY started_at DESC, id DESC`
+	if q.Text == "" {
+		stmt += ` LIMIT ? OFFSET ?`
+		args = append(args, limit, offset)
+	}
+	rows, err := s.r.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: query executions: %w", err)
 	}
 	defer rows.Close()
 	list := []*picloud.ExecutionLog{}
-	for rows.Next() {
+	for rows.Next() && len(list) < limit {
 		l, err := scanExecution(rows)
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: query executions: %w", err)
+		}
+		if q.Text != "" {
+			if !l.MatchText(q.Text) {
+				continue
+			}
+			if offset > 0 {
+				offset--
+				continue
+			}
 		}
 		list = append(list, l)
 	}

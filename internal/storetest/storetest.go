@@ -43,6 +43,8 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"TriggerSettings", testTriggerSettings},
 		{"SubscribedScripts", testSubscribedScripts},
 		{"QueryExecutions", testQueryExecutions},
+		{"QueryFilters", testQueryFilters},
+		{"UUIDNames", testUUIDNames},
 		{"Nodes", testNodes},
 		{"ExecutionNode", testExecutionNode},
 	}
