@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -121,10 +122,27 @@ func TestCLIAgainstServer(t *testing.T) {
 	if err != nil || !strings.Contains(out, "hello-world") || !strings.Contains(out, "boom") || !strings.Contains(out, "100%") {
 		t.Fatalf("ls: %q %v", out, err)
 	}
-	if out, _, err = cli(t, "rm", "boom"); err != nil || !strings.Contains(out, "deleted boom") {
-		t.Fatalf("rm: %q %v", out, err)
+	// rm asks first: refused without a terminal unless --yes; on a
+	// terminal, only "y" deletes.
+	if _, _, err = cli(t, "rm", "boom"); err == nil || !strings.Contains(err.Error(), "standard input is not a terminal (pass --yes)") {
+		t.Fatalf("rm without --yes nor a terminal: %v", err)
 	}
-	if _, _, err = cli(t, "rm", "boom"); err == nil {
+	origTerminal := isTerminal
+	isTerminal = func(io.Reader) bool { return true }
+	defer func() { isTerminal = origTerminal }()
+	var rmOut, rmErr bytes.Buffer
+	if err := run(context.Background(), []string{"rm", "boom"}, strings.NewReader("n\n"), &rmOut, &rmErr); err == nil ||
+		!strings.Contains(rmErr.String(), "Delete boom (version 1)") || !strings.Contains(err.Error(), "boom not deleted") {
+		t.Fatalf("rm answered n: %v %q", err, rmErr.String())
+	}
+	if out, _, err = cli(t, "ls"); err != nil || !strings.Contains(out, "boom") {
+		t.Fatalf("boom was deleted after n: %q %v", out, err)
+	}
+	rmOut.Reset()
+	if err := run(context.Background(), []string{"rm", "boom"}, strings.NewReader("y\n"), &rmOut, &rmErr); err != nil || rmOut.String() != "deleted boom\n" {
+		t.Fatalf("rm answered y: %v %q", err, rmOut.String())
+	}
+	if _, _, err = cli(t, "rm", "boom", "--yes"); err == nil {
 		t.Fatal("rm of a missing script succeeded")
 	}
 	if _, _, err := cli(t, "ls", "--token", "wrong"); err == nil || !strings.Contains(err.Error(), "unauthorized") {

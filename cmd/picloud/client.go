@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -63,7 +64,19 @@ type apiError struct {
 	Field      string  `json:"field"`
 	Position   int     `json:"position"`
 	RetryAfter float64 `json:"retry_after"`
+	// raw is the error object as the server sent it, which --json
+	// writes on stderr unchanged.
+	raw json.RawMessage
 }
+
+// httpError is an error answer that is not the API's JSON (a proxy's page,
+// another server's).
+type httpError struct {
+	Status int
+	Body   string
+}
+
+func (e *httpError) Error() string { return fmt.Sprintf("HTTP %d: %s", e.Status, e.Body) }
 
 func (e *apiError) Error() string {
 	s := fmt.Sprintf("%s (HTTP %d): %s", e.Code, e.Status, e.Message)
@@ -139,12 +152,15 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 // responseError is the error an API answered with: an *apiError when the
 // body is the API's {"error": {...}}.
 func responseError(status int, data []byte) error {
-	var eb struct{ Error apiError }
-	if json.Unmarshal(data, &eb) != nil || eb.Error.Code == "" {
-		return fmt.Errorf("HTTP %d: %s", status, strings.TrimSpace(string(data)))
+	var eb struct {
+		Error json.RawMessage `json:"error"`
 	}
-	eb.Error.Status = status
-	return &eb.Error
+	var ae apiError
+	if json.Unmarshal(data, &eb) != nil || json.Unmarshal(eb.Error, &ae) != nil || ae.Code == "" {
+		return &httpError{Status: status, Body: strings.TrimSpace(string(data))}
+	}
+	ae.Status, ae.raw = status, eb.Error
+	return &ae
 }
 
 // lookup finds a script by name (nil when there is none).
@@ -303,21 +319,33 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return tw.Flush()
 }
 
-func runRemove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+func runRemove(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("rm", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var c client
 	c.register(fs)
+	yes := fs.Bool("yes", false, "delete without asking (required when standard input is not a terminal)")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: picloud rm NAME")
+		return errors.New("usage: picloud rm NAME [--yes]")
 	}
 	sc, err := c.mustLookup(ctx, pos[0])
 	if err != nil {
 		return err
+	}
+	if !*yes {
+		if !isTerminal(stdin) {
+			return fmt.Errorf("rm: not deleting %s without confirmation: standard input is not a terminal (pass --yes)", sc.Name)
+		}
+		// The question goes to stderr so that stdout stays the result.
+		fmt.Fprintf(stderr, "Delete %s (version %d) with its versions, kv data, secrets, schedules and logs? [y/N] ", sc.Name, sc.Version)
+		answer, _ := bufio.NewReader(stdin).ReadString('\n')
+		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+			return fmt.Errorf("rm: %s not deleted", sc.Name)
+		}
 	}
 	if err := c.do(ctx, "DELETE", "/api/scripts/"+sc.ID, nil, nil); err != nil {
 		return err
@@ -327,6 +355,17 @@ func runRemove(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "deleted %s\n", sc.Name)
 	return nil
+}
+
+// isTerminal says whether r is an interactive terminal (a character
+// device); a variable so that tests can answer the question.
+var isTerminal = func(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // removed is what rm --json prints.

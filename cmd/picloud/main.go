@@ -6,13 +6,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 )
@@ -52,7 +55,7 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
                                                   (http, test, cron, async, event), job and, in a
                                                   cluster, the node that ran them
   ls                                              list scripts
-  rm NAME                                         delete a script
+  rm NAME [--yes]                                 delete a script (asks first on a terminal)
   kv ls|get|set|rm SCRIPT [KEY] [VALUE]           a script's kv keys (VALUE is JSON; picloud kv -h)
   secret set|ls|rm SCRIPT [NAME]                  a script's secrets (set reads the value from stdin;
                                                   --global for the global ones)
@@ -69,75 +72,142 @@ Locally (no server):
                    print the HTTP response (picloud run -h)
   rhai ...         run Rhai scripts locally with the plain engine (picloud rhai -h)
 
-Run 'picloud <command> -h' for a command's flags.
+Help:
+  help [COMMAND]   this list, or a command's usage, arguments and flags (also picloud COMMAND -h)
+  completion bash|zsh|fish
+                   print a shell completion script (picloud completion -h)
+  version          print the version (also --version)
+
+Run 'picloud help COMMAND' or 'picloud COMMAND -h' for a command's arguments and flags.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "picloud:", err)
-		}
-		os.Exit(1)
-	}
+	code := mainCode(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
-// run dispatches to a subcommand; each owns its flag set.
+// mainCode runs a command and reports its error on stderr: as text
+// ("picloud: ..."), or with --json (or PICLOUD_JSON) as one JSON object,
+// {"error": {"code", "message", ...}}, the API's own when the server
+// answered with one. It returns the exit code.
+func mainCode(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if !jsonRequested(args, os.Getenv) {
+		err := run(ctx, args, stdin, stdout, stderr)
+		if err == nil {
+			return 0
+		}
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stderr, "picloud:", err)
+		}
+		return 1
+	}
+	// A failing command's stderr is then the JSON object alone: what the
+	// command wrote there (a flag set's usage, progress) is held back and
+	// dropped on failure, passed on on success.
+	held := &holdWriter{w: stderr}
+	err := run(ctx, args, stdin, stdout, held)
+	if err == nil {
+		held.flush()
+		return 0
+	}
+	writeJSONError(stderr, err)
+	return 1
+}
+
+// jsonRequested says whether a command was given --json (or -json,
+// --json=true), or PICLOUD_JSON is true, before a "--".
+func jsonRequested(args []string, getenv func(string) string) bool {
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		name, val, hasVal := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || name != "json" {
+			continue
+		}
+		if !hasVal {
+			return true
+		}
+		b, err := strconv.ParseBool(val)
+		return err == nil && b
+	}
+	b, err := strconv.ParseBool(getenv("PICLOUD_JSON"))
+	return err == nil && b
+}
+
+// writeJSONError writes err as {"error": {...}}: the API's error object as
+// the server sent it, else code "cli" (an error of the command itself, or
+// of reaching the server) and the message.
+func writeJSONError(w io.Writer, err error) {
+	var ae *apiError
+	if errors.As(err, &ae) && len(ae.raw) > 0 {
+		fmt.Fprintf(w, "{\"error\":%s}\n", ae.raw)
+		return
+	}
+	obj := map[string]any{"code": "cli", "message": err.Error()}
+	if errors.Is(err, flag.ErrHelp) {
+		obj["message"] = "invalid flags (picloud help)"
+	}
+	var he *httpError
+	if errors.As(err, &he) {
+		obj["status"] = he.Status
+	}
+	b, _ := json.Marshal(map[string]any{"error": obj})
+	fmt.Fprintf(w, "%s\n", b)
+}
+
+// holdWriter keeps what is written until flush, up to 64 KiB; beyond that
+// it passes everything on (a long-running command's stderr must not grow
+// without bound).
+type holdWriter struct {
+	w       io.Writer
+	buf     bytes.Buffer
+	passing bool
+}
+
+func (h *holdWriter) Write(p []byte) (int, error) {
+	if h.passing {
+		return h.w.Write(p)
+	}
+	h.buf.Write(p)
+	if h.buf.Len() > 64<<10 {
+		h.flush()
+	}
+	return len(p), nil
+}
+
+func (h *holdWriter) flush() {
+	h.passing = true
+	h.w.Write(h.buf.Bytes())
+	h.buf.Reset()
+}
+
+// run dispatches to a subcommand; each owns its flag set. -h, -help and
+// --help anywhere (before "--") print the command's help on stdout.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+		return errors.New("no command given (picloud help lists the commands)")
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return runServe(ctx, rest, stdout, stderr)
-	case "manager":
-		return runManager(ctx, rest, stdout, stderr)
-	case "node":
-		return runNode(ctx, rest, stdout, stderr)
-	case "nodes":
-		return runNodes(ctx, rest, stdout, stderr)
-	case "token":
-		return runToken(ctx, rest, stdout, stderr)
-	case "export":
-		return runExport(ctx, rest, stdout, stderr)
-	case "import":
-		return runImport(ctx, rest, stdout, stderr)
-	case "deploy":
-		return runDeploy(ctx, rest, stdout, stderr)
-	case "invoke":
-		return runInvoke(ctx, rest, stdin, stdout, stderr)
-	case "logs":
-		return runLogs(ctx, rest, stdout, stderr)
-	case "ls":
-		return runList(ctx, rest, stdout, stderr)
-	case "rm":
-		return runRemove(ctx, rest, stdout, stderr)
-	case "kv":
-		return runKV(ctx, rest, stdin, stdout, stderr)
-	case "secret":
-		return runSecret(ctx, rest, stdin, stdout, stderr)
-	case "schedule", "schedules":
-		return runSchedule(ctx, rest, stdin, stdout, stderr)
-	case "jobs", "job":
-		return runJobs(ctx, rest, stdout, stderr)
-	case "dead-letters", "dead-letter":
-		return runDeadLetters(ctx, rest, stdout, stderr)
-	case "run":
-		return runRun(ctx, rest, stdout, stderr)
-	case "rhai":
-		return runRhai(ctx, rest, stdin, stdout, stderr)
-	case "help", "-h", "--help":
+	name, rest := args[0], args[1:]
+	switch name {
+	case "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
-	case "version", "--version":
-		fmt.Fprintln(stdout, "picloud", version())
-		return nil
+	case "--version", "-version":
+		name = "version"
 	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	c := lookupCommand(name)
+	if c == nil {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q (picloud help lists the commands)", name)
+	}
+	if c.name != "help" && wantsHelp(rest) {
+		return printHelp(ctx, c, rest, stdout)
+	}
+	return c.run(ctx, rest, stdin, stdout, stderr)
 }
 
 // envDefaults sets each flag not given on the command line from its
