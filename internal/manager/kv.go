@@ -16,7 +16,7 @@ import (
 
 // kvTarget is the namespace and quota a kv route works on.
 func (m *Manager) kvTarget(r *http.Request) (string, picloud.KVQuota, error) {
-	sc, err := m.store.Script(r.Context(), r.PathValue("id"))
+	sc, err := m.ResolveScript(r.Context(), r.PathValue("id"))
 	if err != nil {
 		return "", picloud.KVQuota{}, err
 	}

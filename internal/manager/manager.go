@@ -167,7 +167,7 @@ func (m *Manager) HandleListScripts(w http.ResponseWriter, r *http.Request) {
 
 // HandleGetScript is GET /api/scripts/{id}.
 func (m *Manager) HandleGetScript(w http.ResponseWriter, r *http.Request) {
-	sc, err := m.store.Script(r.Context(), r.PathValue("id"))
+	sc, err := m.ResolveScript(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -182,7 +182,12 @@ func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	id := r.PathValue("id")
+	cur, err := m.ResolveScript(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	id := cur.ID
 	if in.Source != nil {
 		name := ""
 		if in.Name != nil {
@@ -208,7 +213,12 @@ func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
 
 // HandleDeleteScript is DELETE /api/scripts/{id}.
 func (m *Manager) HandleDeleteScript(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
+	sc, err := m.ResolveScript(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	id := sc.ID
 	if err := m.store.DeleteScript(r.Context(), id); err != nil {
 		m.fail(w, r, err)
 		return
@@ -221,7 +231,12 @@ func (m *Manager) HandleDeleteScript(w http.ResponseWriter, r *http.Request) {
 
 // HandleVersions is GET /api/scripts/{id}/versions.
 func (m *Manager) HandleVersions(w http.ResponseWriter, r *http.Request) {
-	vs, err := m.store.Versions(r.Context(), r.PathValue("id"))
+	sc, err := m.ResolveScript(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	vs, err := m.store.Versions(r.Context(), sc.ID)
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -239,7 +254,12 @@ func (m *Manager) HandleVersion(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, picloud.Errorf(picloud.ENotFound, "version %q not found", r.PathValue("n")))
 		return
 	}
-	v, err := m.store.ScriptVersion(r.Context(), r.PathValue("id"), n)
+	sc, err := m.ResolveScript(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	v, err := m.store.ScriptVersion(r.Context(), sc.ID, n)
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -255,7 +275,12 @@ func (m *Manager) HandleRollback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	id := r.PathValue("id")
+	cur, err := m.ResolveScript(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	id := cur.ID
 	v, err := m.store.ScriptVersion(r.Context(), id, *in.Version)
 	if err != nil {
 		m.fail(w, r, err)
@@ -328,7 +353,12 @@ func (m *Manager) HandleInvoke(w http.ResponseWriter, r *http.Request) {
 	if in.Body != nil {
 		req.Body = []byte(*in.Body)
 	}
-	res, l, err := m.invoker.Invoke(r.Context(), r.PathValue("id"), req)
+	sc, err := m.ResolveScript(r.Context(), r.PathValue("id"))
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	res, l, err := m.invoker.Invoke(r.Context(), sc.ID, req)
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -344,44 +374,6 @@ func (m *Manager) HandleInvoke(w http.ResponseWriter, r *http.Request) {
 		out.Response = &resp
 	} else {
 		out.Code = res.Code
-	}
-	httpapi.WriteJSON(w, http.StatusOK, out)
-}
-
-// HandleLogs is GET /api/scripts/{id}/logs?limit=&offset=, newest first.
-func (m *Manager) HandleLogs(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	out := picloud.ExecutionList{Limit: 50}
-	if s := q.Get("limit"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			m.fail(w, r, picloud.Errorf(picloud.EInvalidRequest, "limit must be a positive integer"))
-			return
-		}
-		out.Limit = min(n, 200)
-	}
-	if s := q.Get("offset"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 0 {
-			m.fail(w, r, picloud.Errorf(picloud.EInvalidRequest, "offset must be a non-negative integer"))
-			return
-		}
-		out.Offset = n
-	}
-	id := r.PathValue("id")
-	if _, err := m.store.Script(r.Context(), id); err != nil {
-		m.fail(w, r, err)
-		return
-	}
-	m.awaitRows(r.Context())
-	items, err := m.store.ListExecutions(r.Context(), id, out.Limit, out.Offset)
-	if err != nil {
-		m.fail(w, r, err)
-		return
-	}
-	out.Items = items
-	if out.Items == nil {
-		out.Items = []*picloud.ExecutionLog{}
 	}
 	httpapi.WriteJSON(w, http.StatusOK, out)
 }

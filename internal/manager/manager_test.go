@@ -35,7 +35,7 @@ type fakeStore struct {
 	listScripts    func(ctx context.Context, f picloud.ScriptFilter) ([]*picloud.Script, error)
 	updateScript   func(ctx context.Context, id string, u picloud.ScriptUpdate) (*picloud.Script, error)
 	versions       func(ctx context.Context, id string) ([]*picloud.Version, error)
-	listExecutions func(ctx context.Context, id string, limit, offset int) ([]*picloud.ExecutionLog, error)
+	queryExecs     func(ctx context.Context, q picloud.ExecutionQuery) ([]*picloud.ExecutionLog, error)
 	ping           func(ctx context.Context) error
 }
 
@@ -74,11 +74,11 @@ func (f *fakeStore) Versions(ctx context.Context, id string) ([]*picloud.Version
 	return f.Store.Versions(ctx, id)
 }
 
-func (f *fakeStore) ListExecutions(ctx context.Context, id string, limit, offset int) ([]*picloud.ExecutionLog, error) {
-	if f.listExecutions != nil {
-		return f.listExecutions(ctx, id, limit, offset)
+func (f *fakeStore) QueryExecutions(ctx context.Context, q picloud.ExecutionQuery) ([]*picloud.ExecutionLog, error) {
+	if f.queryExecs != nil {
+		return f.queryExecs(ctx, q)
 	}
-	return f.Store.ListExecutions(ctx, id, limit, offset)
+	return f.Store.QueryExecutions(ctx, q)
 }
 
 func (f *fakeStore) Ping(ctx context.Context) error {
@@ -151,6 +151,7 @@ func newHarness(t *testing.T, cfg manager.Config) *harness {
 	mux.HandleFunc("POST /api/scripts/{id}/rollback", m.HandleRollback)
 	mux.HandleFunc("POST /api/scripts/{id}/invoke", m.HandleInvoke)
 	mux.HandleFunc("GET /api/scripts/{id}/logs", m.HandleLogs)
+	mux.HandleFunc("GET /api/logs", m.HandleAllLogs)
 	mux.HandleFunc("POST /api/validate", m.HandleValidate)
 	mux.HandleFunc("DELETE /api/scripts/{id}", m.HandleDeleteScript)
 	mountTriggers(mux, m)
@@ -220,7 +221,7 @@ func TestStoreErrorIsInternal(t *testing.T) {
 	h.store.script = func(context.Context, string) (*picloud.Script, error) { return nil, fail }
 	h.store.updateScript = func(context.Context, string, picloud.ScriptUpdate) (*picloud.Script, error) { return nil, fail }
 	h.store.versions = func(context.Context, string) ([]*picloud.Version, error) { return nil, fail }
-	h.store.listExecutions = func(context.Context, string, int, int) ([]*picloud.ExecutionLog, error) { return nil, fail }
+	h.store.queryExecs = func(context.Context, picloud.ExecutionQuery) ([]*picloud.ExecutionLog, error) { return nil, fail }
 
 	for _, c := range []struct{ method, path, body string }{
 		{"POST", "/api/scripts", `{"name":"other","source":"2"}`},
@@ -231,7 +232,7 @@ func TestStoreErrorIsInternal(t *testing.T) {
 		{"GET", "/api/scripts/" + sc.ID + "/logs", ""},
 	} {
 		if c.path == "/api/scripts/"+sc.ID+"/logs" {
-			h.store.script = nil // reach ListExecutions
+			h.store.script = nil // reach QueryExecutions
 		}
 		code, body := h.do(c.method, c.path, c.body)
 		eb := parseError(t, body)

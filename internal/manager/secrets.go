@@ -14,14 +14,15 @@ import (
 // secretScope is the scope a route names: the script's (which must exist)
 // or, without {id}, the global one.
 func (m *Manager) secretScope(r *http.Request) (string, error) {
-	id := r.PathValue("id")
-	if id == "" {
+	ref := r.PathValue("id")
+	if ref == "" {
 		return picloud.GlobalScope, nil
 	}
-	if _, err := m.store.Script(r.Context(), id); err != nil {
+	sc, err := m.ResolveScript(r.Context(), ref)
+	if err != nil {
 		return "", err
 	}
-	return picloud.ScriptScope(id), nil
+	return picloud.ScriptScope(sc.ID), nil
 }
 
 // HandleListSecrets is GET /api/scripts/{id}/secrets and GET /api/secrets.

@@ -134,7 +134,7 @@ func (m *Manager) HandleCreateSchedule(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	sc, err := m.store.Script(r.Context(), r.PathValue("id"))
+	sc, err := m.ResolveScript(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.fail(w, r, err)
 		return
@@ -160,12 +160,14 @@ func (m *Manager) HandleCreateSchedule(w http.ResponseWriter, r *http.Request) {
 // HandleListSchedules is GET /api/scripts/{id}/schedules and (without an id)
 // GET /api/schedules: every schedule, oldest first.
 func (m *Manager) HandleListSchedules(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	if id != "" {
-		if _, err := m.store.Script(r.Context(), id); err != nil {
+	id := ""
+	if ref := r.PathValue("id"); ref != "" {
+		sc, err := m.ResolveScript(r.Context(), ref)
+		if err != nil {
 			m.fail(w, r, err)
 			return
 		}
+		id = sc.ID
 	}
 	list, err := m.store.ListSchedules(r.Context(), id)
 	if err != nil {
@@ -331,7 +333,7 @@ func (m *Manager) HandleAsync(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	sc, err := m.store.Script(r.Context(), r.PathValue("id"))
+	sc, err := m.ResolveScript(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.fail(w, r, err)
 		return
