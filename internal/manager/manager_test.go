@@ -30,13 +30,13 @@ const secret = "dial tcp 10.9.8.7:5432: password authentication failed for user 
 // one to inject failures.
 type fakeStore struct {
 	picloud.Store
-	createScript   func(ctx context.Context, s *picloud.Script) error
-	script         func(ctx context.Context, id string) (*picloud.Script, error)
-	listScripts    func(ctx context.Context, f picloud.ScriptFilter) ([]*picloud.Script, error)
-	updateScript   func(ctx context.Context, id string, u picloud.ScriptUpdate) (*picloud.Script, error)
-	versions       func(ctx context.Context, id string) ([]*picloud.Version, error)
-	queryExecs     func(ctx context.Context, q picloud.ExecutionQuery) ([]*picloud.ExecutionLog, error)
-	ping           func(ctx context.Context) error
+	createScript func(ctx context.Context, s *picloud.Script) error
+	script       func(ctx context.Context, id string) (*picloud.Script, error)
+	listScripts  func(ctx context.Context, f picloud.ScriptFilter) ([]*picloud.Script, error)
+	updateScript func(ctx context.Context, id string, u picloud.ScriptUpdate) (*picloud.Script, error)
+	versions     func(ctx context.Context, id string) ([]*picloud.Version, error)
+	queryExecs   func(ctx context.Context, q picloud.ExecutionQuery) ([]*picloud.ExecutionLog, error)
+	ping         func(ctx context.Context) error
 }
 
 func (f *fakeStore) CreateScript(ctx context.Context, s *picloud.Script) error {
