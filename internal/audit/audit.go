@@ -82,6 +82,12 @@ type Config struct {
 	OnLost         func(n int)
 	OnJournalError func()
 	OnSync         func(through uint64)
+	// OnStored, when set, gets each batch the store took, right after the
+	// write succeeded (the live tail announces the rows). It runs on the
+	// writer's goroutine, so it must not block; the slice is the writer's
+	// and may be reused once it returns (the rows themselves are not
+	// changed afterwards).
+	OnStored func(rows []*picloud.ExecutionLog)
 }
 
 // entry is a row in the writer's memory queue; seq is its journal record (0:
@@ -650,6 +656,9 @@ func (s *Sink) write(batch []*picloud.ExecutionLog) bool {
 		if err == nil {
 			if s.cfg.OnWritten != nil {
 				s.cfg.OnWritten(len(batch))
+			}
+			if s.cfg.OnStored != nil {
+				s.cfg.OnStored(batch)
 			}
 			return true
 		}
