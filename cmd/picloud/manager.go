@@ -147,11 +147,13 @@ func runManager(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	cfg.Logger = logger
 	cfg.Dashboard = dashboard.FS()
 
+	created := o.sf.dirIsNew()
 	store, err := o.sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	o.sf.logLocation(logger, created)
 	if o.sf.databaseURL == "" {
 		// The change feed crosses managers through PostgreSQL; SQLite's is
 		// in this process, and its file is this machine's.

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/app"
 	"github.com/picloud/picloud/internal/audit"
@@ -59,6 +61,32 @@ func (s *storeFlags) open(ctx context.Context) (picloud.Store, error) {
 		fmt.Fprintf(os.Stderr, "picloud: the data directory %s was mode %04o; it is now 0700, as it holds the database\n", s.dataDir, was)
 	}
 	return sqlite.Open(ctx, filepath.Join(s.dataDir, "picloud.db"))
+}
+
+// dirIsNew says whether the data directory does not exist yet (open
+// creates it).
+func (s *storeFlags) dirIsNew() bool {
+	_, err := os.Stat(s.dataDir)
+	return errors.Is(err, os.ErrNotExist)
+}
+
+// logLocation says which data directory (and database) a server uses, and
+// whether the directory was just created: a server started from another
+// directory than usual otherwise silently starts empty.
+func (s *storeFlags) logLocation(logger *slog.Logger, created bool) {
+	dir, err := filepath.Abs(s.dataDir)
+	if err != nil {
+		dir = s.dataDir
+	}
+	if s.databaseURL != "" {
+		logger.Info("using PostgreSQL; the data directory holds the execution journal and the secret key", "data_dir", dir, "created", created)
+		return
+	}
+	if created {
+		logger.Info("created a new data directory with an empty database", "data_dir", dir)
+		return
+	}
+	logger.Info("using the data directory", "data_dir", dir, "created", false)
 }
 
 func (s *storeFlags) describe() string {
@@ -248,11 +276,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Logger = logger
 	cfg.Dashboard = dashboard.FS()
 
+	created := o.sf.dirIsNew()
 	store, err := o.sf.open(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	o.sf.logLocation(logger, created)
 	if err := ensureAdminToken(ctx, store, stdout); err != nil {
 		return err
 	}
@@ -402,6 +432,17 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		fs.Usage()
 		return errors.New("token: the only subcommand is rotate")
 	}
+	// Which database: the one named, else serve's default, said out loud
+	// (rotating the token of a database no server uses locks nobody out
+	// and helps nobody).
+	named := false
+	fs.Visit(func(f *flag.Flag) { named = named || f.Name == "data-dir" || f.Name == "database-url" })
+	if !named {
+		fmt.Fprintf(stderr, "picloud: no --data-dir or --database-url: using serve's default data directory %s\n", sf.dataDir)
+	}
+	if err := sf.mustExist(ctx); err != nil {
+		return fmt.Errorf("token rotate: %w; nothing was created", err)
+	}
 	store, err := sf.open(ctx)
 	if err != nil {
 		return err
@@ -412,6 +453,37 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	fmt.Fprintf(stdout, "%s\n", token)
-	fmt.Fprintln(stderr, "The admin token was replaced; the old one and every dashboard session stop working (a running server notices within seconds).")
+	fmt.Fprintf(stderr, "The admin token of %s was replaced; the old one and every dashboard session stop working (a running server notices within seconds).\n", sf.describe())
+	return nil
+}
+
+// mustExist refuses a database that does not exist yet: opening one
+// creates it (the SQLite file, PostgreSQL's tables), which a command that
+// only changes an existing database must not do.
+func (s *storeFlags) mustExist(ctx context.Context) error {
+	if s.databaseURL != "" {
+		conn, err := pgx.Connect(ctx, s.databaseURL)
+		if err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		defer conn.Close(ctx)
+		var exists bool
+		var schema string
+		if err := conn.QueryRow(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL, current_schema()`).Scan(&exists, &schema); err != nil {
+			return fmt.Errorf("postgres: %w", err)
+		}
+		if !exists {
+			return fmt.Errorf("the PostgreSQL database has no PiCloud tables (schema %q): run picloud serve (or manager) with this --database-url first", schema)
+		}
+		return nil
+	}
+	if st, err := os.Stat(s.dataDir); err != nil {
+		return fmt.Errorf("the data directory %s does not exist: name the server's with --data-dir (or --database-url), or run picloud serve first", s.dataDir)
+	} else if !st.IsDir() {
+		return fmt.Errorf("%s is not a directory", s.dataDir)
+	}
+	if _, err := os.Stat(filepath.Join(s.dataDir, "picloud.db")); err != nil {
+		return fmt.Errorf("the data directory %s holds no database (picloud.db): name the server's with --data-dir (or --database-url), or run picloud serve first", s.dataDir)
+	}
 	return nil
 }
