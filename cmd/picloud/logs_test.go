@@ -220,3 +220,72 @@ func storeRows(t *testing.T, dataDir, script string, rows ...*picloud.ExecutionL
 		t.Fatal(err)
 	}
 }
+
+// TestLogsFilters checks that the filter flags reach the logs route and
+// select what it should: rows stored with known statuses, triggers, times
+// and messages.
+func TestLogsFilters(t *testing.T) {
+	dataDir := t.TempDir()
+	url, token, stop := startServer(t, dataDir)
+	defer stop()
+	t.Setenv("PICLOUD_URL", url)
+	t.Setenv("PICLOUD_TOKEN", token)
+	file := filepath.Join(t.TempDir(), "greet.rhai")
+	os.WriteFile(file, []byte(`"hi"`), 0o644)
+	if out, _, err := cli(t, "deploy", file); err != nil {
+		t.Fatalf("deploy: %q %v", out, err)
+	}
+	now := time.Now().UTC()
+	row := func(id string, ago time.Duration, trigger picloud.Trigger, status picloud.ExecutionStatus, msg string) *picloud.ExecutionLog {
+		return &picloud.ExecutionLog{
+			ID: id, ScriptVersion: 1, Trigger: trigger, Status: status,
+			StartedAt: picloud.Time{Time: now.Add(-ago)}, DurationMS: 1, Operations: 1,
+			Request: &picloud.RequestRecord{Method: "GET", Path: "/fn/greet/" + id},
+			Logs:    []picloud.LogLine{{Level: "info", Message: msg, Time: picloud.Time{Time: now.Add(-ago)}}},
+		}
+	}
+	storeRows(t, dataDir, "greet",
+		row("old-ok", 2*time.Hour, picloud.TriggerHTTP, picloud.StatusSuccess, "charged the card"),
+		row("old-err", 90*time.Minute, picloud.TriggerCron, picloud.StatusError, "refund failed"),
+		row("new-ok", 5*time.Minute, picloud.TriggerHTTP, picloud.StatusSuccess, "Charged again"),
+		row("new-timeout", time.Minute, picloud.TriggerAsync, picloud.StatusTimeout, "slow"),
+	)
+	ids := func(args ...string) string {
+		t.Helper()
+		out, _, err := cli(t, append([]string{"logs", "greet", "--json"}, args...)...)
+		var page picloud.ExecutionList
+		if err != nil || json.Unmarshal([]byte(out), &page) != nil {
+			t.Fatalf("logs %v: %q %v", args, out, err)
+		}
+		var got []string
+		for _, l := range page.Items {
+			got = append(got, l.ID)
+		}
+		return strings.Join(got, " ")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{nil, "new-timeout new-ok old-err old-ok"},
+		{[]string{"--status", "success"}, "new-ok old-ok"},
+		{[]string{"--status", "error,timeout"}, "new-timeout old-err"},
+		{[]string{"--trigger", "cron,async"}, "new-timeout old-err"},
+		{[]string{"--since", "1h"}, "new-timeout new-ok"},
+		{[]string{"--until", "1h"}, "old-err old-ok"},
+		{[]string{"--since", now.Add(-100 * time.Minute).Format(time.RFC3339), "--until", "30m"}, "old-err"},
+		{[]string{"--grep", "CHARGED"}, "new-ok old-ok"},
+		{[]string{"--grep", "charged", "--status", "success", "--since", "1h"}, "new-ok"},
+	} {
+		if got := ids(c.args...); got != c.want {
+			t.Errorf("logs %v: %q, want %q", c.args, got, c.want)
+		}
+	}
+	out, _, err := cli(t, "logs", "greet", "--grep", "nothing like it")
+	if err != nil || strings.TrimSpace(out) != "no executions of greet match" {
+		t.Errorf("logs with filters matching nothing: %q %v", out, err)
+	}
+	if _, _, err := cli(t, "logs", "greet", "--status", "fine"); err == nil {
+		t.Error("logs --status fine: no error for a status that does not exist")
+	}
+}
