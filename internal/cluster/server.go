@@ -56,6 +56,9 @@ type ServerConfig struct {
 	OnIngest      func(rows int)
 	OnNode        func()
 	OnAuthFailure func()
+	// OnStored, when set, gets every execution batch received once the
+	// store holds it (the live tail announces the rows); it must not block.
+	OnStored func(rows []*picloud.ExecutionLog)
 }
 
 // Server is the manager's side of the cluster API: every route of
@@ -357,6 +360,9 @@ func (s *Server) handleExecutions(w http.ResponseWriter, r *http.Request) {
 	}
 	if s.cfg.OnIngest != nil {
 		s.cfg.OnIngest(len(b.Items))
+	}
+	if s.cfg.OnStored != nil {
+		s.cfg.OnStored(b.Items)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -39,6 +39,10 @@ type Metrics struct {
 	EventsEmitted   prometheus.Counter
 	EventsDelivered prometheus.Counter // jobs queued by Publish
 
+	// The live tail's (internal/tail).
+	TailStreams prometheus.Gauge   // connected tail streams
+	TailDropped prometheus.Counter // tail streams ended for falling behind
+
 	scripts sync.Map // script name -> *scriptMetrics
 }
 
@@ -146,11 +150,18 @@ func New(sinkQueue func() float64) *Metrics {
 		EventsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_events_delivered_total", Help: "Subscriber runs queued for published events.",
 		}),
+		TailStreams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "picloud_tail_streams", Help: "Connected live tail streams (GET /api/tail, /api/scripts/{id}/tail).",
+		}),
+		TailDropped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "picloud_tail_dropped_total", Help: "Live tail streams ended because their consumer fell behind.",
+		}),
 	}
 	reg.MustRegister(m.Invocations, m.Duration, m.Operations, m.GateInFlight, m.GateRejected,
 		m.GateWaiting, m.MemoryReserved, m.MemoryLimit, m.CacheStale,
 		m.SinkWritten, m.SinkFailures, m.JournalErrors, m.SinkRetries, m.Pruned, m.AuthFailures,
 		m.JobLatency, m.JobsFinished, m.JobsRefused, m.ScheduleFirings, m.EventsEmitted, m.EventsDelivered,
+		m.TailStreams, m.TailDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if sinkQueue != nil {
 		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
