@@ -102,3 +102,18 @@ type ChangeNotifier interface {
 	// listener resynchronises. It returns when ctx ends.
 	ListenScriptChanges(ctx context.Context, fn func(c ScriptChange, ok bool)) error
 }
+
+// ExecutionNotifier carries the ids of stored execution rows between
+// processes sharing a database (PostgreSQL's NOTIFY/LISTEN), so that the live
+// tail of every manager shows the rows any manager stored.
+type ExecutionNotifier interface {
+	// NotifyExecutions announces that the rows ids are stored. The listener
+	// of the same store value does not hear it: its process published the
+	// rows already.
+	NotifyExecutions(ctx context.Context, ids []string) error
+	// ListenExecutions calls fn with the ids the other store values announce
+	// from now on, until ctx ends (then it returns nil). Announcements made
+	// while its connection is lost are missed: the tail is best effort, and
+	// a client catches up with Last-Event-ID.
+	ListenExecutions(ctx context.Context, fn func(ids []string)) error
+}

@@ -92,11 +92,16 @@ func (s *Store) ListenScriptChanges(ctx context.Context, fn func(c picloud.Scrip
 
 // listen opens the listening connection, with the pool's settings.
 func (s *Store) listen(ctx context.Context) (*pgx.Conn, error) {
+	return s.listenOn(ctx, scriptsChannel)
+}
+
+// listenOn opens a connection listening on channel.
+func (s *Store) listenOn(ctx context.Context, channel string) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
 	if err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, `LISTEN `+scriptsChannel); err != nil {
+	if _, err := conn.Exec(ctx, `LISTEN `+channel); err != nil {
 		conn.Close(context.Background())
 		return nil, err
 	}

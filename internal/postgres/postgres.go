@@ -35,6 +35,9 @@ type Store struct {
 	schema string
 	// listenPing, when set, replaces listenPingEvery (tests).
 	listenPing time.Duration
+	// origin names this store value in its execution announcements, so that
+	// its own listener skips the rows its process already published.
+	origin string
 }
 
 var _ picloud.Store = (*Store)(nil)
@@ -49,7 +52,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	s := &Store{pool: pool}
+	s := &Store{pool: pool, origin: uuid.NewString()}
 	if err := s.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err
