@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -46,8 +47,81 @@ func (c *client) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		c.server = v
 	}
 	c.server = strings.TrimRight(c.server, "/")
-	c.http = &http.Client{Timeout: 2 * time.Minute}
+	if err := checkServerURL(c.server); err != nil {
+		return nil, err
+	}
+	c.http = &http.Client{Timeout: 2 * time.Minute, Transport: &identityTransport{base: http.DefaultTransport, server: c.server, token: c.token}}
 	return pos, nil
+}
+
+// checkServerURL refuses a server URL that is not a server's base URL: with
+// a path, the API's paths would be appended to it and answered by whatever
+// is there (often a page, and empty results rather than an error).
+func checkServerURL(server string) error {
+	u, err := url.Parse(server)
+	if err != nil {
+		return fmt.Errorf("server URL %q (--server or PICLOUD_URL): %w", server, err)
+	}
+	const want = "it is the server's base URL, like http://localhost:8000"
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("server URL %q (--server or PICLOUD_URL): want http:// or https://; %s", server, want)
+	case u.Host == "":
+		return fmt.Errorf("server URL %q (--server or PICLOUD_URL) names no host; %s", server, want)
+	case u.Path != "" || u.RawQuery != "" || u.Fragment != "":
+		return fmt.Errorf("server URL %q (--server or PICLOUD_URL) has a path or query (%s): %s", server, strings.TrimPrefix(server, u.Scheme+"://"+u.Host), want)
+	}
+	return nil
+}
+
+// identityTransport checks, before a command's first request, that the
+// server is PiCloud: its GET /api/health answers with service "picloud".
+// Another server (a proxy's page, a different service on the port) would
+// otherwise answer with errors that are hard to read, or with JSON that
+// decodes into empty results. One request per command; a server that
+// cannot be reached is left to the command's own request to report.
+type identityTransport struct {
+	base          http.RoundTripper
+	server, token string
+	once          sync.Once
+	err           error
+}
+
+func (t *identityTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t.once.Do(func() { t.err = t.check(req.Context()) })
+	if t.err != nil {
+		return nil, t.err
+	}
+	return t.base.RoundTrip(req)
+}
+
+// notPiCloudError is identityTransport's refusal.
+type notPiCloudError struct{ msg string }
+
+func (e *notPiCloudError) Error() string { return e.msg }
+
+func (t *identityTransport) check(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, "GET", t.server+"/api/health", nil)
+	if err != nil {
+		return err
+	}
+	if t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+t.token)
+	}
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil // unreachable: the command's request says so in its words
+	}
+	defer resp.Body.Close()
+	var h picloud.Health
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	if json.Unmarshal(data, &h) == nil && h.Service == "picloud" {
+		return nil // any status: a degraded or draining PiCloud is still PiCloud
+	}
+	return &notPiCloudError{fmt.Sprintf("%s is not a PiCloud server: its /api/health answered HTTP %d without \"service\": \"picloud\" "+
+		"(check --server or PICLOUD_URL: the server's base URL, like http://localhost:8000)", t.server, resp.StatusCode)}
 }
 
 // apiError is an error body from the server.
@@ -129,6 +203,9 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if np := (*notPiCloudError)(nil); errors.As(err, &np) {
+			return np // not wrapped in the request's URL: the message names the server
+		}
 		return err
 	}
 	defer resp.Body.Close()

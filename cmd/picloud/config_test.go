@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -107,4 +111,74 @@ func serveOnce(t *testing.T, args ...string) string {
 		t.Fatal(err)
 	}
 	return errOut.String()
+}
+
+// TestServerIdentity: a server URL with a path, or a server whose
+// /api/health is not PiCloud's, is refused with a clear error instead of
+// empty results; the check costs one request per command.
+func TestServerIdentity(t *testing.T) {
+	var healthHits, apiHits atomic.Int32
+	var picloudLike atomic.Bool
+	picloudLike.Store(true)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/api/health":
+			healthHits.Add(1)
+			if picloudLike.Load() {
+				w.WriteHeader(http.StatusServiceUnavailable) // a degraded PiCloud is PiCloud
+				fmt.Fprint(w, `{"service":"picloud","status":"down","components":{}}`)
+			} else {
+				fmt.Fprint(w, `{"status":"ok"}`) // some other service's health
+			}
+		case r.Method == "GET" && r.URL.Path == "/api/scripts":
+			apiHits.Add(1)
+			fmt.Fprint(w, `{"items":[]}`) // what "silently empty" looks like
+		case r.Method == "POST" && r.URL.Path == "/api/scripts":
+			apiHits.Add(1)
+			fmt.Fprint(w, `{"id":"i","name":"hello","version":1}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	t.Setenv("PICLOUD_URL", "")
+	file := writeFile(t, t.TempDir(), "hello.rhai", `"hi"`)
+
+	// deploy: a lookup and a create, one health check.
+	if out, _, err := cli(t, "deploy", file, "--server", srv.URL); err != nil || !strings.Contains(out, "created hello") {
+		t.Fatalf("deploy: %v %q", err, out)
+	}
+	if healthHits.Load() != 1 || apiHits.Load() != 2 {
+		t.Fatalf("health checked %d times for %d API requests, want 1 for 2", healthHits.Load(), apiHits.Load())
+	}
+
+	picloudLike.Store(false)
+	for _, args := range [][]string{{"ls"}, {"logs", "hello"}, {"kv", "ls", "hello"}, {"invoke", "hello"}} {
+		_, _, err := cli(t, append(args, "--server", srv.URL)...)
+		if err == nil || !strings.Contains(err.Error(), srv.URL+" is not a PiCloud server: its /api/health answered HTTP 200") {
+			t.Errorf("%q against another server: %v", args, err)
+		}
+	}
+	if apiHits.Load() != 2 {
+		t.Errorf("API requests went to a server that is not PiCloud: %d", apiHits.Load())
+	}
+
+	// A path: refused before any request, whichever way it is given.
+	healthHits.Store(0)
+	t.Setenv("PICLOUD_URL", srv.URL+"/picloud")
+	_, _, err := cli(t, "ls")
+	if err == nil || !strings.Contains(err.Error(), `has a path or query (/picloud): it is the server's base URL`) {
+		t.Errorf("PICLOUD_URL with a path: %v", err)
+	}
+	if _, _, err := cli(t, "ls", "--server", "localhost:8000"); err == nil || !strings.Contains(err.Error(), "want http:// or https://") {
+		t.Errorf("no scheme: %v", err)
+	}
+	if healthHits.Load() != 0 {
+		t.Errorf("a refused URL was requested")
+	}
+	// A trailing slash is the base URL still.
+	picloudLike.Store(true)
+	if _, _, err := cli(t, "ls", "--server", srv.URL+"/"); err != nil {
+		t.Errorf("trailing slash: %v", err)
+	}
 }

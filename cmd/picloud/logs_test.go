@@ -77,6 +77,8 @@ func TestLogsFollowReconnects(t *testing.T) {
 			return
 		}
 		switch r.URL.Path {
+		case "/api/health": // the CLI's check that the server is PiCloud
+			fmt.Fprint(w, `{"service":"picloud","status":"ok"}`)
 		case "/api/scripts":
 			fmt.Fprint(w, `{"items":[{"id":"sid","name":"greet"}]}`)
 		case "/api/scripts/sid/tail":
@@ -135,6 +137,10 @@ func TestLogsFollowReconnects(t *testing.T) {
 // with the API's error instead of retrying for ever.
 func TestLogsFollowRefused(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/health" { // the CLI's check that the server is PiCloud
+			fmt.Fprint(w, `{"service":"picloud","status":"ok"}`)
+			return
+		}
 		if r.URL.Path == "/api/scripts" {
 			fmt.Fprint(w, `{"items":[{"id":"sid","name":"greet"}]}`)
 			return
@@ -287,5 +293,47 @@ func TestLogsFilters(t *testing.T) {
 	}
 	if _, _, err := cli(t, "logs", "greet", "--status", "fine"); err == nil {
 		t.Error("logs --status fine: no error for a status that does not exist")
+	}
+}
+
+// TestLogsFollowServer follows a script on a real server: an invocation made
+// while logs -f runs is printed as the list prints it, with its log line,
+// and Ctrl-C (the context) ends the command without an error.
+func TestLogsFollowServer(t *testing.T) {
+	dataDir := t.TempDir()
+	url, token, stop := startServer(t, dataDir)
+	defer stop()
+	t.Setenv("PICLOUD_URL", url)
+	t.Setenv("PICLOUD_TOKEN", token)
+	file := filepath.Join(t.TempDir(), "greet.rhai")
+	os.WriteFile(file, []byte(`log::info("followed " + request.method); "hi"`), 0o644)
+	if out, _, err := cli(t, "deploy", file); err != nil {
+		t.Fatalf("deploy: %q %v", out, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"logs", "greet", "-f"}, nil, &out, &errb) }()
+	// The stream may not be open when the first call completes: call until
+	// one is printed (a convergence bound, not a timing assertion).
+	waitFor(t, "a followed execution", func() bool {
+		if _, _, err := cli(t, "invoke", "greet", "-X", "PUT"); err != nil {
+			t.Fatalf("invoke: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		return strings.Contains(out.String(), "PUT /fn/greet -> 200")
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("logs -f ended with %v after Ctrl-C (stderr %q)", err, errb.String())
+	}
+	o := out.String()
+	if !strings.Contains(o, "success ") || !strings.Contains(o, " http ") || !strings.Contains(o, "    [info] followed PUT") {
+		t.Errorf("a followed execution is not printed as logs prints it:\n%s", o)
+	}
+	if !strings.Contains(errb.String(), "following greet") {
+		t.Errorf("stderr: %q", errb.String())
 	}
 }
