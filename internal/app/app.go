@@ -85,6 +85,7 @@ type App struct {
 	// cluster is the manager's cluster side (NewManager); nil on `picloud
 	// serve`.
 	cluster *managerCluster
+	tail    *tailRelay
 
 	mu            sync.Mutex
 	started       bool
@@ -129,7 +130,17 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 
 	var sink *audit.Sink
 	a.metrics = metrics.New(func() float64 { return float64(sink.Len()) })
-	sink, err := audit.New(store, sinkHooks(cfg.Sink, a.metrics), log)
+	// The live tail: rows are announced once stored. Between managers on
+	// PostgreSQL the store carries them (NOTIFY); `picloud serve` is one
+	// process, whose hub is enough.
+	var execNotifier picloud.ExecutionNotifier
+	if n, ok := store.(picloud.ExecutionNotifier); ok && cc != nil {
+		execNotifier = n
+	}
+	a.tail = newTailRelay(store, a.metrics, execNotifier, log)
+	sc := sinkHooks(cfg.Sink, a.metrics)
+	sc.OnStored = a.tail.stored
+	sink, err := audit.New(store, sc, log)
 	if err != nil {
 		return nil, err
 	}
@@ -167,6 +178,7 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 		HealthChecks: checks,
 		Flush:        sink.Flush,
 		Secrets:      sealer(cfg.SecretBox),
+		Tail:         a.tail.server,
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	if cl != nil {
@@ -294,6 +306,7 @@ func (a *App) Start(ctx context.Context) error {
 			return fmt.Errorf("app: starting the job queue: %w", err)
 		}
 	}
+	a.tail.start()
 	a.started = true
 	ctx, a.stopRetention = context.WithCancel(context.WithoutCancel(ctx))
 	a.retentionDone = make(chan struct{})
@@ -333,6 +346,7 @@ func (a *App) Stop(ctx context.Context) error {
 		a.mu.Unlock()
 		qerr := a.StopJobs(ctx)
 		a.cluster.stop()
+		a.tail.stop()
 		a.stopErr = errors.Join(qerr, a.sink.Stop(ctx))
 	})
 	return a.stopErr

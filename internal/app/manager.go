@@ -77,6 +77,7 @@ func (c *managerCluster) serve(a *App, secrets picloud.SecretReader) {
 		Queue: a.jobQueue(), Feed: c.feed, Version: picloud.BuildVersion,
 		MaxBodyBytes: clusterBodyBytes(a.cfg.Orchestrator.MaxBodyBytes), Logger: c.log,
 		OnIngest:      func(rows int) { c.metrics.IngestedRows.Add(float64(rows)) },
+		OnStored:      a.tail.stored,
 		OnAuthFailure: func() { a.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() }})
 }
 
@@ -133,12 +134,13 @@ func (c *managerCluster) stop() {
 	c.feed.Stop()
 }
 
-// CloseStreams ends the change feed's open streams (nodes reconnect, to
+// CloseStreams ends the open streams: the live tail's (clients reconnect
+// with Last-Event-ID) and a manager's change feed's (nodes reconnect, to
 // another manager or to this one restarted): an HTTP server's Shutdown waits
 // for every request, and a stream does not end by itself. `picloud manager`
-// registers it with http.Server.RegisterOnShutdown. It does nothing on
-// `picloud serve`.
+// and `picloud serve` register it with http.Server.RegisterOnShutdown.
 func (a *App) CloseStreams() {
+	a.tail.server.Close()
 	if a.cluster != nil {
 		a.cluster.server.Close()
 	}

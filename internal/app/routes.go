@@ -52,6 +52,8 @@ func (a *App) routes() http.Handler {
 	mux.HandleFunc("POST /api/scripts/{id}/invoke", admin(m.HandleInvoke))
 	mux.HandleFunc("GET /api/scripts/{id}/logs", admin(m.HandleLogs))
 	mux.HandleFunc("GET /api/logs", admin(m.HandleAllLogs))
+	mux.HandleFunc("GET /api/scripts/{id}/tail", admin(m.HandleTail))
+	mux.HandleFunc("GET /api/tail", admin(m.HandleAllTail))
 	mux.HandleFunc("GET /api/executions/{id}", admin(m.HandleExecution))
 	mux.HandleFunc("POST /api/validate", admin(m.HandleValidate))
 	mux.HandleFunc("GET /api/scripts/{id}/kv", admin(m.HandleListKV))

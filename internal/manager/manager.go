@@ -16,6 +16,7 @@ import (
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/executor"
 	"github.com/picloud/picloud/internal/httpapi"
+	"github.com/picloud/picloud/internal/tail"
 )
 
 // Invoker runs a script as a test; the orchestrator implements it.
@@ -59,6 +60,10 @@ type Config struct {
 	// Queue is the job queue of the trigger routes (triggers.go); nil: the
 	// routes that queue or read jobs answer unavailable.
 	Queue picloud.JobQueue
+
+	// Tail serves the live tail routes (tail.go); nil: they answer
+	// unavailable.
+	Tail *tail.Server
 }
 
 // FlushTimeout bounds how long a log read waits for rows still on their way
@@ -77,6 +82,7 @@ type Manager struct {
 	flush   func(ctx context.Context) error
 	secrets Sealer
 	queue   picloud.JobQueue
+	tail    *tail.Server
 }
 
 // New makes a manager from cfg.
@@ -86,7 +92,7 @@ func New(cfg Config) *Manager {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{store: cfg.Store, exec: cfg.Executor, invoker: cfg.Invoker, log: logger,
-		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cmp.Or[picloud.JobQueue](cfg.Queue, noQueue{})}
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cmp.Or[picloud.JobQueue](cfg.Queue, noQueue{}), tail: cfg.Tail}
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)
