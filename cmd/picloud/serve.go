@@ -304,7 +304,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	logger.Info("picloud listening", "addr", ln.Addr().String(), "database", o.sf.describe(), "version", version(),
 		"max_concurrency", a.Config().Orchestrator.MaxConcurrency, "memory_limit", byteSize(a.Config().Orchestrator.MemoryLimit).String())
-	return o.serve(ctx, ln, nil, a.Handler(), logger, nil, a.StopJobs, a.Stop)
+	return o.serve(ctx, ln, nil, a.Handler(), logger, a.CloseStreams, a.StopJobs, a.Stop)
 }
 
 // checkAdminTokenEnv refuses a PICLOUD_ADMIN_TOKEN too weak to keep, before
@@ -342,7 +342,7 @@ func setMemoryLimit(limit int64) {
 
 // serve serves handler on ln (over TLS when tlsConfig is not nil) until ctx
 // ends, then shuts down: onShutdown (nil: none) ends responses that would
-// not end by themselves (a manager's change-feed streams); in-flight
+// not end by themselves (live tail streams, a manager's change-feed streams); in-flight
 // requests and stopJobs (job attempts, in-flight executions too; nil when
 // there are none) share --shutdown-timeout, then stop (the sink's flush)
 // gets --sink-flush-timeout.
