@@ -78,7 +78,8 @@ func TestCLIAgainstServer(t *testing.T) {
 	}
 	os.WriteFile(file, []byte(`#{hello: request.body, method: request.method}`), 0o644)
 	out, _, err = cli(t, "deploy", file, "--name", "hello-world")
-	if err != nil || !strings.Contains(out, "updated hello-world (version 2)") {
+	if err != nil || !strings.Contains(out, "updated hello-world (version 2)") || !strings.Contains(out, "source changed: version 1 -> new version 2") ||
+		strings.Contains(out, "settings changed") {
 		t.Fatalf("redeploy: %q %v", out, err)
 	}
 	out, _, err = cli(t, "invoke", "hello-world", "-X", "PUT", "-d", `{"a": 1}`, "-H", "X-Test: 1")

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"text/tabwriter"
@@ -344,10 +345,20 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := json.Unmarshal(raw, &s); err != nil {
 		return err
 	}
-	if existing != nil && existing.Version == s.Version && settingsOf(existing.Script) == settingsOf(s) {
-		verb = "unchanged"
+	var changed []string
+	if existing != nil {
+		changed = changedSettings(existing.Script, s)
+		if existing.Version == s.Version && len(changed) == 0 {
+			verb = "unchanged"
+		}
 	}
 	fmt.Fprintf(stdout, "%s %s (version %d)\n  %s/fn/%s\n", verb, s.Name, s.Version, c.server, s.Name)
+	if existing != nil && existing.Version != s.Version {
+		fmt.Fprintf(stdout, "  source changed: version %d -> new version %d\n", existing.Version, s.Version)
+	}
+	if len(changed) > 0 {
+		fmt.Fprintf(stdout, "  settings changed: %s\n", strings.Join(changed, ", "))
+	}
 	if cfgPath != "" {
 		fmt.Fprintf(stdout, "  settings from %s\n", cfgPath)
 	}
@@ -365,6 +376,39 @@ func settingsOf(s picloud.Script) string {
 	s.CreatedAt, s.UpdatedAt = picloud.Time{}, picloud.Time{}
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// changedSettings names the settings that differ between two versions of a
+// script, "name old -> new" in the API's names and JSON values, sorted.
+func changedSettings(before, after picloud.Script) []string {
+	var a, b map[string]json.RawMessage
+	if json.Unmarshal([]byte(settingsOf(before)), &a) != nil || json.Unmarshal([]byte(settingsOf(after)), &b) != nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	var out []string
+	for k := range keys {
+		if bytes.Equal(a[k], b[k]) {
+			continue
+		}
+		out = append(out, fmt.Sprintf("%s %s -> %s", k, shown(a[k]), shown(b[k])))
+	}
+	sort.Strings(out)
+	return out
+}
+
+// shown is a setting's JSON value as changedSettings prints it.
+func shown(v json.RawMessage) string {
+	if len(v) == 0 {
+		return "(none)"
+	}
+	return string(v)
 }
 
 func ptr[T any](v T) *T { return &v }

@@ -59,14 +59,16 @@ unsandboxed = false
 
 	// Flags override the file; settings alone make no new version.
 	out, _, err = cli(t, "deploy", script, "--max-concurrency", "7", "--unsandboxed", "--timeout-ms", "0", "--max-operations", "1_000_000")
-	if err != nil || !strings.Contains(out, "updated greeter (version 1)") {
+	// It says what changed: settings alone, no new version.
+	if err != nil || !strings.Contains(out, "updated greeter (version 1)") || strings.Contains(out, "source changed") ||
+		!strings.Contains(out, "  settings changed: max_concurrency 0 -> 7, max_operations 0 -> 1000000, timeout_ms 2000 -> 0, unsandboxed false -> true\n") {
 		t.Fatalf("deploy with flags: %q %v", out, err)
 	}
 	if s := settings(get()); s != "0 1000000 7 16777216 65536 true" {
 		t.Fatalf("flags over the file: %s", s)
 	}
 	out, _, err = cli(t, "deploy", script, "--max-concurrency", "7", "--unsandboxed", "--timeout-ms", "0", "--max-operations", "1_000_000")
-	if err != nil || !strings.Contains(out, "unchanged greeter (version 1)") {
+	if err != nil || !strings.Contains(out, "unchanged greeter (version 1)") || strings.Contains(out, "changed:") {
 		t.Fatalf("deploy again: %q %v", out, err)
 	}
 
@@ -75,7 +77,8 @@ unsandboxed = false
 	other := writeFile(t, dir, "other.json", `{"name": "greeter", "max_response_bytes": 1024}`)
 	writeFile(t, dir, "hello.rhai", `"hello, world"`)
 	out, _, err = cli(t, "deploy", script, "--config", other)
-	if err != nil || !strings.Contains(out, "updated greeter (version 2)") || !strings.Contains(out, "settings from "+other) {
+	if err != nil || !strings.Contains(out, "updated greeter (version 2)") || !strings.Contains(out, "settings from "+other) ||
+		!strings.Contains(out, "  source changed: version 1 -> new version 2\n") || !strings.Contains(out, "  settings changed: max_response_bytes 65536 -> 1024\n") {
 		t.Fatalf("deploy --config: %q %v", out, err)
 	}
 	if s := settings(get()); s != "0 1000000 7 16777216 1024 true" { // timeout_ms stays 0: the JSON file does not set it
