@@ -215,3 +215,19 @@ func TestTailAcrossManagers(t *testing.T) {
 		}
 	}
 }
+
+// TestTailSeesNodes: a manager's tail shows the executions its nodes ran,
+// announced when it stores the batches they send.
+func TestTailSeesNodes(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		m := startManager(t, open(t), "")
+		n := startNode(t, "node-a", m.srv.URL, clusterToken)
+		m.create("hello", `log::info("on a node"); "hi"`)
+		stream := m.openTail("/api/tail?script=hello")
+		n.serves("/fn/hello", "hi")
+		_, l := nextEvent(t, stream)
+		if l.Node != "node-a" || len(l.Logs) != 1 || l.Logs[0].Message != "on a node" {
+			t.Fatalf("tailed %+v", l)
+		}
+	})
+}
