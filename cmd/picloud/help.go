@@ -207,8 +207,9 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// flagLine is a line of flag.PrintDefaults naming a flag.
-var flagLine = regexp.MustCompile(`(?m)^  -([A-Za-z0-9][A-Za-z0-9-]*)`)
+// flagLine is a line naming a flag: flag.PrintDefaults' "  -name", or
+// "  --name" in a usage text of its own (run, rhai).
+var flagLine = regexp.MustCompile(`(?m)^ +--?([A-Za-z0-9][A-Za-z0-9-]*)`)
 
 // flagNames are the flags a command takes, as its flag set prints them.
 func flagNames(ctx context.Context, c *command) []string {
