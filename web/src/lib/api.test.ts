@@ -133,7 +133,8 @@ describe('createClient', () => {
 			json(200, { version: 1, source: 's' }),
 			json(200, { id: 'x', version: 4 }),
 			json(200, { items: [], limit: 5, offset: 10 }),
-			json(200, { execution_id: 'e', status: 'success', response: { status: 200 }, logs: [] })
+			json(200, { execution_id: 'e', status: 'success', response: { status: 200 }, logs: [] }),
+			json(200, { items: [], limit: 10, offset: 0 })
 		);
 		const api = createClient({ fetch: f.fetch, base: 'http://h' });
 		await api.scripts.get('a/b');
@@ -155,6 +156,9 @@ describe('createClient', () => {
 			'POST http://h/api/scripts/x/invoke'
 		]);
 		expect(JSON.parse(String(f.calls[5].init.body))).toEqual({ version: 1 });
+		await api.scripts.logs('x', { limit: 10, status: 'error,timeout', trigger: 'http', since: '15m', q: 'a b&c' });
+		expect(f.calls.at(-1)?.url).toBe('http://h/api/scripts/x/logs?limit=10&status=error%2Ctimeout&trigger=http&since=15m&q=a+b%26c');
+		expect(api.scripts.tailURL('a/b')).toBe('http://h/api/scripts/a%2Fb/tail');
 		expect(JSON.parse(String(f.calls[7].init.body))).toEqual({
 			method: 'POST',
 			path: '/fn/x',

@@ -202,6 +202,16 @@ export interface RequestOptions {
 export interface LogsQuery {
 	limit?: number;
 	offset?: number;
+	/** Only these statuses (a comma list). */
+	status?: string;
+	/** Only these triggers (a comma list). */
+	trigger?: string;
+	/** Started at or after: RFC 3339, or a duration meaning that long ago ('15m'). */
+	since?: string;
+	/** Started before, the same forms as since. */
+	until?: string;
+	/** Case-insensitive text in the log lines' messages or the error. */
+	q?: string;
 }
 
 export interface DeadLettersQuery {
@@ -345,11 +355,12 @@ export function createClient(options: ClientOptions = {}) {
 				return call('POST', `${script(id)}/invoke`, input);
 			},
 			logs(id: string, query: LogsQuery = {}, opts?: RequestOptions): Promise<Page<Execution>> {
-				const q = new URLSearchParams();
-				if (query.limit !== undefined) q.set('limit', String(query.limit));
-				if (query.offset !== undefined) q.set('offset', String(query.offset));
-				const qs = q.toString();
-				return call('GET', `${script(id)}/logs${qs ? `?${qs}` : ''}`, undefined, opts);
+				const { limit, offset, status, trigger, since, until, q } = query;
+				return call('GET', `${script(id)}/logs${queryString({ limit, offset, status, trigger, since, until, q })}`, undefined, opts);
+			},
+			/** The URL of the script's live tail (server-sent events) for an EventSource. */
+			tailURL(id: string): string {
+				return `${base}${script(id)}/tail`;
 			}
 		},
 
