@@ -51,9 +51,11 @@ Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
   invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME; --async queues the request and
                                                   prints the job's id (--idempotency-key K); --test runs it
                                                   through the admin API and prints its logs
-  logs NAME [--limit N]                           show a script's recent executions, with their trigger
+  logs NAME [-f] [--status S] [--trigger T] [--since T] [--until T] [--grep TEXT] [--limit N]
+                                                  a script's recent executions, with their trigger
                                                   (http, test, cron, async, event), job and, in a
-                                                  cluster, the node that ran them
+                                                  cluster, node; -f follows them live; logs --id ID
+                                                  shows one in full (picloud logs -h)
   ls                                              list scripts
   rm NAME [--yes]                                 delete a script (asks first on a terminal)
   kv ls|get|set|rm SCRIPT [KEY] [VALUE]           a script's kv keys (VALUE is JSON; picloud kv -h)
