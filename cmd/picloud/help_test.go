@@ -127,3 +127,19 @@ func TestJSONErrors(t *testing.T) {
 		t.Errorf("text error: %d %q", code, eb.String())
 	}
 }
+
+// TestRhaiEvalJSONKeepsItsStderr: rhai eval --json is the conformance
+// contract, not a client's --json: a failing script's print lines stay on
+// stderr and its error is not turned into a JSON object there.
+func TestRhaiEvalJSONKeepsItsStderr(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "fail.rhai", `print("before"); throw "boom";`)
+	var o, e bytes.Buffer
+	code := mainCode(context.Background(), []string{"rhai", "eval", "--json", file}, strings.NewReader(""), &o, &e)
+	var res struct{ OK bool }
+	if code != 1 || json.Unmarshal(o.Bytes(), &res) != nil || res.OK {
+		t.Fatalf("exit %d, stdout %q", code, o.String())
+	}
+	if e.String() != "before\npicloud: rhai: the script failed\n" {
+		t.Errorf("stderr %q", e.String())
+	}
+}

@@ -1,8 +1,9 @@
 // Command picloud is PiCloud in one binary: the server (serve), or a
 // cluster's roles (manager, node), its command-line client (deploy, invoke,
-// logs, ls, rm, kv, secret, schedule, jobs, dead-letters, nodes), the admin token's rotation (token rotate), moving a
-// store (export, import), the local runner of platform scripts (run) and the
-// plain Rhai runner (rhai).
+// logs, ls, rm, kv, secret, schedule, jobs, dead-letters, nodes), the admin
+// token's rotation (token rotate), moving a store (export, import), the local
+// runner of platform scripts (run), the plain Rhai runner (rhai), and help,
+// completion and version. help.go's table lists the commands.
 package main
 
 import (
@@ -119,8 +120,13 @@ func mainCode(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 }
 
 // jsonRequested says whether a command was given --json (or -json,
-// --json=true), or PICLOUD_JSON is true, before a "--".
+// --json=true), or PICLOUD_JSON is true, before a "--". Not for rhai:
+// its eval --json is the conformance contract, whose stderr carries the
+// script's print and debug lines, failing or not.
 func jsonRequested(args []string, getenv func(string) string) bool {
+	if len(args) > 0 && args[0] == "rhai" {
+		return false
+	}
 	for _, a := range args {
 		if a == "--" {
 			break
