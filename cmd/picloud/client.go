@@ -101,6 +101,16 @@ type notPiCloudError struct{ msg string }
 
 func (e *notPiCloudError) Error() string { return e.msg }
 
+// unwrapNotPiCloud returns identityTransport's refusal as it is, not wrapped
+// in the request's method and URL (its message names the server), and any
+// other error unchanged.
+func unwrapNotPiCloud(err error) error {
+	if np := (*notPiCloudError)(nil); errors.As(err, &np) {
+		return np
+	}
+	return err
+}
+
 func (t *identityTransport) check(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -204,10 +214,7 @@ func (c *client) do(ctx context.Context, method, path string, in, out any) error
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if np := (*notPiCloudError)(nil); errors.As(err, &np) {
-			return np // not wrapped in the request's URL: the message names the server
-		}
-		return err
+		return unwrapNotPiCloud(err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(resp.Body)

@@ -155,7 +155,7 @@ func TestServerIdentity(t *testing.T) {
 	picloudLike.Store(false)
 	for _, args := range [][]string{{"ls"}, {"logs", "hello"}, {"kv", "ls", "hello"}, {"invoke", "hello"}} {
 		_, _, err := cli(t, append(args, "--server", srv.URL)...)
-		if err == nil || !strings.Contains(err.Error(), srv.URL+" is not a PiCloud server: its /api/health answered HTTP 200") {
+		if err == nil || !strings.HasPrefix(err.Error(), srv.URL+" is not a PiCloud server: its /api/health answered HTTP 200") {
 			t.Errorf("%q against another server: %v", args, err)
 		}
 	}

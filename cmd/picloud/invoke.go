@@ -101,7 +101,7 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return unwrapNotPiCloud(err)
 	}
 	defer resp.Body.Close()
 	out, err := io.ReadAll(resp.Body)
