@@ -50,6 +50,19 @@ func TestLogQueries(t *testing.T) {
 				t.Errorf("GET %s: %d rows, want %d", c.path, got, c.want)
 			}
 		}
+		// The other script routes take the name too.
+		for _, path := range []string{"/api/scripts/echo/kv", "/api/scripts/echo/secrets", "/api/scripts/echo/schedules",
+			"/api/scripts/echo/versions", "/api/scripts/echo/versions/1"} {
+			if code, out := e.admin("GET", path, nil); code != 200 {
+				t.Errorf("GET %s: %d %v", path, code, out)
+			}
+		}
+		if code, out := e.admin("PUT", "/api/scripts/echo/kv/greeting", map[string]any{"value": "hi"}); code != 200 {
+			t.Errorf("PUT kv by name: %d %v", code, out)
+		} else if code, out := e.admin("GET", "/api/scripts/"+echo+"/kv/greeting", nil); code != 200 || out["value"] != "hi" {
+			t.Errorf("the key set by name, read by id: %d %v", code, out)
+		}
+
 		if code, out := e.admin("GET", "/api/logs?since=tomorrow", nil); code != http.StatusBadRequest {
 			t.Errorf("since=tomorrow: %d %v", code, out)
 		} else if eb := out["error"].(map[string]any); eb["code"] != "invalid_request" || eb["field"] != "since" {
