@@ -143,3 +143,27 @@ func TestRhaiEvalJSONKeepsItsStderr(t *testing.T) {
 		t.Errorf("stderr %q", e.String())
 	}
 }
+
+// TestHoldWriter: with --json a command's stderr is held until it
+// succeeds, and passed on once it grows past 64 KiB.
+func TestHoldWriter(t *testing.T) {
+	var out bytes.Buffer
+	h := &holdWriter{w: &out}
+	h.Write([]byte("progress\n"))
+	if out.Len() != 0 {
+		t.Fatalf("written before the end: %q", out.String())
+	}
+	h.flush()
+	h.Write([]byte("after\n"))
+	if out.String() != "progress\nafter\n" {
+		t.Fatalf("after flush: %q", out.String())
+	}
+	out.Reset()
+	h = &holdWriter{w: &out}
+	big := bytes.Repeat([]byte("x"), 64<<10+1)
+	h.Write(big)
+	h.Write([]byte("y"))
+	if out.Len() != len(big)+1 {
+		t.Fatalf("a big stderr was held: %d bytes passed", out.Len())
+	}
+}

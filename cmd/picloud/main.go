@@ -18,6 +18,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 )
 
@@ -170,23 +171,32 @@ func writeJSONError(w io.Writer, err error) {
 // it passes everything on (a long-running command's stderr must not grow
 // without bound).
 type holdWriter struct {
+	mu      sync.Mutex // a command may write from several goroutines
 	w       io.Writer
 	buf     bytes.Buffer
 	passing bool
 }
 
 func (h *holdWriter) Write(p []byte) (int, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
 	if h.passing {
 		return h.w.Write(p)
 	}
 	h.buf.Write(p)
 	if h.buf.Len() > 64<<10 {
-		h.flush()
+		h.flushLocked()
 	}
 	return len(p), nil
 }
 
 func (h *holdWriter) flush() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.flushLocked()
+}
+
+func (h *holdWriter) flushLocked() {
 	h.passing = true
 	h.w.Write(h.buf.Bytes())
 	h.buf.Reset()
