@@ -333,6 +333,9 @@ await step('a failing run shows its error and position', async () => {
 	await page.getByTestId('test-status').filter({ hasText: 'script_error' }).waitFor();
 	const err = page.getByTestId('test-result').getByTestId('script-error');
 	assert.match(await err.innerText(), /line 2, column \d+/);
+	// The execution's id links to its page.
+	const link = page.getByTestId('test-result').getByTestId('test-execution-link');
+	assert.equal(await link.getAttribute('href'), `/executions/${await link.innerText()}`);
 	const row = page.getByTestId('execution').first();
 	await row.filter({ hasText: 'GET' }).waitFor();
 	assert.match(await row.innerText(), /error/);
