@@ -43,7 +43,7 @@ Cluster (docs/cluster.md; every manager and node takes --cluster-token / PICLOUD
                    manager reaches it at), --tls-cert/--tls-key, --cluster-ca, and serve's
                    execution flags (gate, limits, journal, logging)
 
-Client (--server / PICLOUD_URL, --token / PICLOUD_TOKEN, --json):
+Client (--server / PICLOUD_URL: the server's base URL; --token / PICLOUD_TOKEN; --json, errors too):
   deploy FILE [--name N] [--config F]             create or update a script by name; settings from
                                                   FILE.toml/.json or F, and --timeout-ms, --max-operations,
                                                   --max-concurrency, --max-memory-bytes, --max-response-bytes,
