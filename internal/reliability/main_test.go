@@ -46,7 +46,7 @@ func testMain(m *testing.M) int {
 			return 1
 		}
 	}
-	// serve -h exits 1 after printing its flags; only the text matters.
+	// serve -h prints its usage and flags (on stdout, exit 0); only the text matters.
 	help, _ := exec.Command(binPath, "serve", "-h").CombinedOutput()
 	serveHelp = string(help)
 	return m.Run()
