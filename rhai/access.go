@@ -378,6 +378,7 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 }
 
 func (c *compiler) assign(s *syntax.AssignStmt) execFn {
+	at := s.Pos
 	rhs := c.storeExpr(s.RHS)
 	pos := s.Pos
 	target := c.compileRef(s.LHS)
@@ -388,7 +389,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 				if b := c.binding(id); b.kind == bLocal && !b.boxed && !b.isConst && !c.res.dynFirst[id] {
 					slot, idx := b.idx, c.expr(ix.Index)
 					return func(fr *frame) ctrl {
-						fr.tick()
+						fr.tickAt(at)
 						v := rhs(fr)
 						if cont := fr.slots[slot]; cont.t == TypeArray {
 							if k := idx(fr); k.t == TypeInt {
@@ -413,7 +414,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 			if b := c.binding(id); b.kind == bLocal && !b.boxed && !b.isConst {
 				idx := b.idx
 				return func(fr *frame) ctrl {
-					fr.tick()
+					fr.tickAt(at)
 					fr.slots[idx] = rhs(fr)
 					fr.ret = Unit
 					return ctrlNone
@@ -421,7 +422,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 			}
 		}
 		return func(fr *frame) ctrl {
-			fr.tick()
+			fr.tickAt(at)
 			v := rhs(fr)
 			r := target(fr)
 			if r.isConst {
@@ -440,7 +441,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 			idx := b.idx
 			plus := op == syntax.Plus
 			return func(fr *frame) ctrl {
-				fr.tick()
+				fr.tickAt(at)
 				v := rhs(fr)
 				cur := fr.slots[idx]
 				if cur.t == TypeInt && v.t == TypeInt {
@@ -465,7 +466,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 		}
 	}
 	return func(fr *frame) ctrl {
-		fr.tick()
+		fr.tickAt(at)
 		v := rhs(fr)
 		r := target(fr)
 		if r.isConst {
@@ -546,7 +547,7 @@ func (th *thread) compoundAssignSlow(r *ref, cur Value, op syntax.Token, opAssig
 func binaryArith(th *thread, op syntax.Token, a, b Value, pos syntax.Pos) Value {
 	v, ok, err := binaryOp(op, a, b)
 	if err != nil {
-		raise(err, syntax.Pos{})
+		raiseAt(err, pos)
 	}
 	if ok {
 		return v

@@ -136,8 +136,10 @@ func (th *thread) invoke(fn *function, slots []Value, env []*cell, this *Value, 
 	th.depth++
 	fr := &th.frames[th.depth]
 	fr.th, fr.slots, fr.env, fr.this, fr.thisConst, fr.fn = th, slots, env, this, thisConst, fn
+	at := th.at
 	defer th.unwindCall(fn, pos)
 	fn.body(fr)
+	th.at = at // back in the caller's statement
 	th.depth--
 	v := fr.ret
 	if v.t == TypeArray || v.t == TypeMap || v.t == TypeBlob {
@@ -154,11 +156,22 @@ func (th *thread) unwindCall(fn *function, pos syntax.Pos) {
 	if r := recover(); r != nil {
 		e, ok := r.(*Error)
 		if !ok || e.Kind == ErrTerminated || e.Kind == ErrTooManyOperations || e.Kind == ErrStackOverflow || isExit(r) {
+			if ok && !e.Pos.IsValid() {
+				// A limit leaves every call unwrapped, so its place must be in
+				// the main script for hosts to show it: a module function's
+				// statement is replaced by the call site, outermost wins.
+				if fn.ast != th.main {
+					e.at = pos
+				} else {
+					th.locate(e)
+				}
+			}
 			panic(r)
 		}
 		src := fn.ast.name
 		if e.Source == "" {
 			e.Source = src
+			th.locate(e) // raised in this function: th.at is its statement
 		}
 		panic(&Error{Kind: ErrInFunctionCall, Fn: fn.name, FnSource: src, Inner: e, Pos: pos})
 	}

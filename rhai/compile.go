@@ -178,36 +178,37 @@ func (c *compiler) stmt(s syntax.Stmt, last bool) execFn {
 }
 
 func (c *compiler) stmt1(s syntax.Stmt, last bool) execFn {
+	pos := s.Position()
 	switch s := s.(type) {
 	case *syntax.EmptyStmt:
-		return func(fr *frame) ctrl { fr.tick(); fr.ret = Unit; return ctrlNone }
+		return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = Unit; return ctrlNone }
 	case *syntax.ExprStmt:
 		if se := c.stmtExpr(s.X); se != nil {
 			return se
 		}
 		e := c.expr(s.X)
 		if last {
-			return func(fr *frame) ctrl { fr.tick(); fr.ret = e(fr); return ctrlNone }
+			return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = e(fr); return ctrlNone }
 		}
-		return func(fr *frame) ctrl { fr.tick(); e(fr); return ctrlNone }
+		return func(fr *frame) ctrl { fr.tickAt(pos); e(fr); return ctrlNone }
 	case *syntax.LetStmt:
 		return c.let(s)
 	case *syntax.AssignStmt:
 		return c.assign(s)
 	case *syntax.ReturnStmt:
 		if s.Value == nil {
-			return func(fr *frame) ctrl { fr.tick(); fr.ret = Unit; return ctrlReturn }
+			return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = Unit; return ctrlReturn }
 		}
 		e := c.storeExpr(s.Value)
-		return func(fr *frame) ctrl { fr.tick(); fr.ret = e(fr); return ctrlReturn }
+		return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = e(fr); return ctrlReturn }
 	case *syntax.BreakStmt:
 		if s.Value == nil {
-			return func(fr *frame) ctrl { fr.tick(); fr.ret = Unit; return ctrlBreak }
+			return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = Unit; return ctrlBreak }
 		}
 		e := c.storeExpr(s.Value)
-		return func(fr *frame) ctrl { fr.tick(); fr.ret = e(fr); return ctrlBreak }
+		return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = e(fr); return ctrlBreak }
 	case *syntax.ContinueStmt:
-		return func(fr *frame) ctrl { fr.tick(); return ctrlContinue }
+		return func(fr *frame) ctrl { fr.tickAt(pos); return ctrlContinue }
 	case *syntax.ThrowStmt:
 		return c.throw(s)
 	case *syntax.TryStmt:
@@ -217,7 +218,6 @@ func (c *compiler) stmt1(s syntax.Stmt, last bool) execFn {
 	case *syntax.ExportStmt:
 		return c.exportStmt(s)
 	}
-	pos := s.Position()
 	return func(fr *frame) ctrl {
 		raise(NewError(ErrSystem, "unsupported statement"), pos)
 		return ctrlNone
@@ -230,8 +230,8 @@ func (c *compiler) stmt1(s syntax.Stmt, last bool) execFn {
 func (c *compiler) stmtExpr(e syntax.Expr) execFn {
 	switch e := e.(type) {
 	case *syntax.BlockExpr:
-		b := c.block(e.Stmts)
-		return func(fr *frame) ctrl { fr.tick(); return b(fr) }
+		b, pos := c.block(e.Stmts), e.Pos
+		return func(fr *frame) ctrl { fr.tickAt(pos); return b(fr) }
 	case *syntax.IfExpr:
 		return c.ifExpr(e)
 	case *syntax.SwitchExpr:
@@ -254,7 +254,20 @@ func (fr *frame) tick() {
 	}
 }
 
+// tickAt is tick for a statement (or a loop's iteration) at pos: it also
+// records pos as where evaluation is (thread.at), so that an error Rhai
+// reports without a position can still be located. One store per statement.
+func (fr *frame) tickAt(pos syntax.Pos) {
+	th := fr.th
+	th.at = pos
+	th.ops++
+	if th.ops >= th.checkAt {
+		th.slowCheck()
+	}
+}
+
 func (c *compiler) let(s *syntax.LetStmt) execFn {
+	at := s.Pos
 	b := c.res.decls[declKey{s, 0}]
 	var e evalFn
 	if s.Value == nil {
@@ -266,14 +279,14 @@ func (c *compiler) let(s *syntax.LetStmt) execFn {
 	var fn execFn
 	if b.boxed {
 		fn = func(fr *frame) ctrl {
-			fr.tick()
+			fr.tickAt(at)
 			fr.slots[idx] = Value{t: typeCell, p: &cell{v: e(fr)}}
 			fr.ret = Unit
 			return ctrlNone
 		}
 	} else {
 		fn = func(fr *frame) ctrl {
-			fr.tick()
+			fr.tickAt(at)
 			fr.slots[idx] = e(fr)
 			fr.ret = Unit
 			return ctrlNone
@@ -320,10 +333,11 @@ func loadBinding(fr *frame, b *binding) Value {
 }
 
 func (c *compiler) throw(s *syntax.ThrowStmt) execFn {
+	at := s.Pos
 	pos := s.Pos
 	if s.Value == nil {
 		return func(fr *frame) ctrl {
-			fr.tick()
+			fr.tickAt(at)
 			if e := fr.th.caught; e != nil {
 				panic(e)
 			}
@@ -332,7 +346,7 @@ func (c *compiler) throw(s *syntax.ThrowStmt) execFn {
 	}
 	e := c.storeExpr(s.Value)
 	return func(fr *frame) ctrl {
-		fr.tick()
+		fr.tickAt(at)
 		v := e(fr)
 		msg := "Runtime error"
 		if s := toDisplay(v); s != "" {
@@ -343,6 +357,7 @@ func (c *compiler) throw(s *syntax.ThrowStmt) execFn {
 }
 
 func (c *compiler) try(s *syntax.TryStmt) execFn {
+	at := s.Pos
 	body := c.block(s.Body.Stmts)
 	catch := c.block(s.Catch.Stmts)
 	var errSlot = -1
@@ -352,7 +367,7 @@ func (c *compiler) try(s *syntax.TryStmt) execFn {
 	}
 	src := c.ast.name
 	return func(fr *frame) ctrl {
-		fr.tick()
+		fr.tickAt(at)
 		th := fr.th
 		r, err := th.protect(fr, body)
 		if err == nil {
@@ -427,6 +442,7 @@ func mismatchBool(v Value) *Error {
 }
 
 func (c *compiler) ifExpr(e *syntax.IfExpr) execFn {
+	at := e.Pos
 	cond := c.cond(e.Cond)
 	then := c.block(e.Then.Stmts)
 	var els execFn
@@ -435,7 +451,7 @@ func (c *compiler) ifExpr(e *syntax.IfExpr) execFn {
 	}
 	if els == nil {
 		return func(fr *frame) ctrl {
-			fr.tick()
+			fr.tickAt(at)
 			if cond(fr) {
 				return then(fr)
 			}
@@ -444,7 +460,7 @@ func (c *compiler) ifExpr(e *syntax.IfExpr) execFn {
 		}
 	}
 	return func(fr *frame) ctrl {
-		fr.tick()
+		fr.tickAt(at)
 		if cond(fr) {
 			return then(fr)
 		}
@@ -462,6 +478,7 @@ func (c *compiler) exprAsExec(e syntax.Expr) execFn {
 }
 
 func (c *compiler) switchExpr(e *syntax.SwitchExpr) execFn {
+	at := e.Pos
 	x := c.expr(e.X)
 	type arm struct {
 		values []Value
@@ -525,7 +542,7 @@ func (c *compiler) switchExpr(e *syntax.SwitchExpr) execFn {
 		return hit && (a.cond == nil || a.cond(fr))
 	}
 	return func(fr *frame) ctrl {
-		fr.tick()
+		fr.tickAt(at)
 		v := x(fr)
 		// Value cases are matched before range cases, as Rhai's hashed lookup does.
 		for i := range arms {
@@ -563,12 +580,13 @@ func (c *compiler) constEval(e syntax.Expr) (v Value) {
 }
 
 func (c *compiler) whileExpr(e *syntax.WhileExpr) execFn {
+	at := e.Pos
 	body := c.block(e.Body.Stmts)
 	if e.Cond == nil {
 		return func(fr *frame) ctrl {
-			fr.tick()
+			fr.tickAt(at)
 			for {
-				fr.tick()
+				fr.tickAt(at)
 				switch body(fr) {
 				case ctrlBreak:
 					return ctrlNone
@@ -580,9 +598,9 @@ func (c *compiler) whileExpr(e *syntax.WhileExpr) execFn {
 	}
 	cond := c.cond(e.Cond)
 	return func(fr *frame) ctrl {
-		fr.tick()
+		fr.tickAt(at)
 		for cond(fr) {
-			fr.tick()
+			fr.tickAt(at)
 			switch body(fr) {
 			case ctrlBreak:
 				return ctrlNone
@@ -596,13 +614,14 @@ func (c *compiler) whileExpr(e *syntax.WhileExpr) execFn {
 }
 
 func (c *compiler) doExpr(e *syntax.DoExpr) execFn {
+	at := e.Pos
 	body := c.block(e.Body.Stmts)
 	cond := c.cond(e.Cond)
 	until := e.Until
 	return func(fr *frame) ctrl {
-		fr.tick()
+		fr.tickAt(at)
 		for {
-			fr.tick()
+			fr.tickAt(at)
 			switch body(fr) {
 			case ctrlBreak:
 				return ctrlNone
@@ -622,6 +641,7 @@ func (c *compiler) doExpr(e *syntax.DoExpr) execFn {
 }
 
 func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
+	at := e.Pos
 	iter := c.expr(e.Iter)
 	body := c.block(e.Body.Stmts)
 	vb := c.res.decls[declKey{e, 0}]
@@ -632,7 +652,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 	// unless the body only reads it and cannot reach the collection.
 	copyElems := snapshot || vb.boxed || c.mayMutate(vb, e.Body)
 	return func(fr *frame) ctrl {
-		fr.tick()
+		fr.tickAt(at)
 		src := iter(fr)
 		// The loop variable (and counter) is one variable for the whole loop: a
 		// closure capturing it sees its last value, as in Rhai.
@@ -648,7 +668,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 		var count int64
 		result, broke := ctrlNone, false
 		step := func(v Value) bool {
-			fr.tick()
+			fr.tick() // not tickAt: this closure is made per loop, keep it small
 			if vcell != nil {
 				vcell.v = v
 			} else {
@@ -694,7 +714,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 				// The common case, kept free of the step closure.
 				slot := vb.idx
 				for i := r.Start; i < end; i++ {
-					fr.tick()
+					fr.tickAt(at)
 					fr.slots[slot] = Int(i)
 					switch body(fr) {
 					case ctrlBreak:
@@ -1246,7 +1266,7 @@ func (c *compiler) unary(e *syntax.UnaryExpr) evalFn {
 func unarySlow(fr *frame, op syntax.Token, v Value, pos syntax.Pos) Value {
 	r, ok, err := unaryOp(op, v)
 	if err != nil {
-		raise(err, syntax.Pos{})
+		raiseAt(err, pos)
 	}
 	if ok {
 		return r
@@ -1358,7 +1378,7 @@ func binarySlow(fr *frame, op syntax.Token, a, b Value, pos syntax.Pos) Value {
 		th.checkSizeOrRaise(sizeString, len(v.AsString()), pos)
 	}
 	if err != nil {
-		raise(err, syntax.Pos{})
+		raiseAt(err, pos)
 	}
 	if ok {
 		return v

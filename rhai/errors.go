@@ -60,6 +60,23 @@ type Error struct {
 
 	Parse *syntax.Error // ErrorParsing: the parse error met by eval
 	Var   string        // ErrorVariableNotFound: the variable's name
+
+	// at is where evaluation was when an error Rhai reports without a
+	// position arose (arithmetic, limits): the operator's position, or the
+	// statement's. Not part of the text; see Where.
+	at syntax.Pos
+}
+
+// Where is where the error happened as far as the engine knows: Pos when Rhai
+// reports one, else the position evaluation was at (the operator of an
+// arithmetic error, the statement running when a limit was reached), else the
+// zero Pos. Rhai's text (Error) and Pos are unchanged by it: hosts use Where
+// to point a user at a line when Rhai's own error carries none.
+func (e *Error) Where() syntax.Pos {
+	if e.Pos.IsValid() {
+		return e.Pos
+	}
+	return e.at
 }
 
 // NewError makes a runtime error of the given kind with Rhai's message text.

@@ -224,6 +224,7 @@ func (th *thread) run(f func() Value) (v Value, err error) {
 		if r := recover(); r != nil {
 			switch x := r.(type) {
 			case *Error:
+				th.locate(x)
 				v, err = Unit, x
 			case exitSignal:
 				v, err = x.v, nil

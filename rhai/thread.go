@@ -42,6 +42,14 @@ type thread struct {
 	depth    int // script function call depth
 	maxDepth int
 
+	// at is where evaluation is: the position of the statement (or loop
+	// iteration) being evaluated, one store per statement (tickAt). Errors that
+	// Rhai reports without a position (limits, memory, termination) take it as
+	// their Error.at, for hosts that want to show a place (Error.Where); it is
+	// never part of the error's text.
+	at   syntax.Pos
+	main *AST // the evaluated script (ast changes during module calls)
+
 	// The value stack is a list of chunks that never move, so frames may keep
 	// slices into them while deeper calls grow the stack.
 	chunks [][]Value
@@ -85,6 +93,7 @@ func newThread(eng *Engine, ctx context.Context, ast *AST, maxOps uint64) *threa
 	th.eng = eng
 	th.ctx = ctx
 	th.ast = ast
+	th.main = ast
 	th.ops = 0
 	th.maxOps = maxOps
 	th.cancelled.Store(false)
@@ -119,6 +128,7 @@ func (th *thread) release() {
 		}
 		th.frames[i] = frame{}
 	}
+	th.at, th.main = syntax.Pos{}, nil
 	th.ctx, th.ast, th.scope, th.onPrint, th.onDebug, th.caught, th.resolver = nil, nil, nil, nil, nil, nil, nil
 	th.modules = th.modules[:0]
 	th.globals = th.globals[:0]
@@ -296,6 +306,23 @@ func raise(err *Error, pos syntax.Pos) {
 		err.Pos = pos
 	}
 	panic(err)
+}
+
+// raiseAt panics with err, which Rhai reports without a position (arithmetic
+// errors), recording pos only as where evaluation was (Error.Where): the
+// error's text and Pos stay Rhai's.
+func raiseAt(err *Error, pos syntax.Pos) {
+	if !err.Pos.IsValid() && !err.at.IsValid() {
+		err.at = pos
+	}
+	panic(err)
+}
+
+// locate records where evaluation was on an error that has no position yet.
+func (th *thread) locate(e *Error) {
+	if !e.Pos.IsValid() && !e.at.IsValid() {
+		e.at = th.at
+	}
 }
 
 // maxDataDepth bounds how deeply arrays and maps may nest. Rhai has no such

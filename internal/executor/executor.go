@@ -330,7 +330,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	v, err := x.eng.EvalWith(ctx, prog.ast, eo)
 	res.Operations, res.MemoryPeak = eo.Operations, eo.MemoryPeak
 	if err != nil {
-		x.fail(ctx, res, err)
+		x.fail(ctx, res, err, prog.name)
 		return res
 	}
 	enc := &encoder{ctx: ctx, max: lim.MaxResponseBytes, ops: eo.Operations, maxOps: lim.MaxOperations}
@@ -339,7 +339,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	if err != nil {
 		var le *limitError
 		if errors.As(err, &le) {
-			x.fail(ctx, res, le.err)
+			x.fail(ctx, res, le.err, prog.name)
 			return res
 		}
 		res.Status, res.Code = picloud.StatusError, picloud.EInvalidResponse
@@ -361,7 +361,7 @@ func (x *Executor) internal(res *Result, cause error) {
 }
 
 // fail maps an evaluation error to a status and a code.
-func (x *Executor) fail(ctx context.Context, res *Result, err error) {
+func (x *Executor) fail(ctx context.Context, res *Result, err error, main string) {
 	var re *rhai.Error
 	if !errors.As(err, &re) {
 		x.internal(res, err)
@@ -373,10 +373,7 @@ func (x *Executor) fail(ctx context.Context, res *Result, err error) {
 		x.internal(res, err)
 		return
 	}
-	pos := root.Pos
-	if !pos.IsValid() {
-		pos = re.Pos
-	}
+	pos := errorPos(re, main)
 	res.Err = &picloud.ExecError{Kind: re.RootKind(), Message: re.Error(), Line: int(pos.Line), Column: int(pos.Col)}
 	switch {
 	case root.Kind == rhai.ErrTerminated && errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -390,6 +387,25 @@ func (x *Executor) fail(ctx context.Context, res *Result, err error) {
 	default:
 		res.Status, res.Code = picloud.StatusError, picloud.EScriptError
 	}
+}
+
+// errorPos is the line and column an execution's error points at, in the
+// script named main: the root cause's position when it lies in that script
+// (Rhai's, or where the engine was when Rhai reports none: the operator of an
+// arithmetic error, the statement running when a limit was reached), else the
+// call or import in the script that led to it. Rhai's text is not changed:
+// the message keeps exactly what Rhai prints.
+func errorPos(re *rhai.Error, main string) syntax.Pos {
+	root := re.Root()
+	if root.Source == "" || root.Source == main {
+		if w := root.Where(); w.IsValid() {
+			return w
+		}
+	}
+	if re.Pos.IsValid() {
+		return re.Pos
+	}
+	return re.Where()
 }
 
 // String is for logs.
