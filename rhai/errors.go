@@ -126,6 +126,23 @@ func (e *Error) write(b *strings.Builder) {
 	}
 }
 
+// PosIn is the place in the script compiled under the name main that the
+// error points a user at: the root cause's position (Where) when it lies in
+// that script, else the call or import in it that led to the cause (in
+// another module). Zero when nothing is known.
+func (e *Error) PosIn(main string) syntax.Pos {
+	root := e.Root()
+	if root.Source == "" || root.Source == main {
+		if w := root.Where(); w.IsValid() {
+			return w
+		}
+	}
+	if e.Pos.IsValid() {
+		return e.Pos
+	}
+	return e.Where()
+}
+
 // Unwrap returns the cause of a wrapping error (ErrorInFunctionCall,
 // ErrorInModule, ErrorParsing met by eval): its Inner error, so that errors.As
 // and errors.Is reach the root. It returns nil (never a typed nil) when there

@@ -102,7 +102,11 @@ func mainCode(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err == nil {
 			return 0
 		}
-		if !errors.Is(err, flag.ErrHelp) {
+		var se *sourceError
+		switch {
+		case errors.As(err, &se):
+			se.render(stderr) // file:line:col: message, the line and a caret (srcerr.go)
+		case !errors.Is(err, flag.ErrHelp):
 			fmt.Fprintln(stderr, "picloud:", err)
 		}
 		return 1

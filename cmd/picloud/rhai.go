@@ -105,7 +105,12 @@ func runRhai(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	case sub == "eval" && res.OK:
 		fmt.Fprintln(stdout, *res.Value)
 	case !res.OK:
-		return fmt.Errorf("%s: %s error: %s", path, res.Phase, res.Error)
+		file := path
+		if file == "-" {
+			file = "<stdin>"
+		}
+		return &sourceError{File: file, Source: string(src), Line: res.AtLine, Col: res.AtCol,
+			Msg: res.Phase + " error: " + res.Error}
 	}
 	return nil
 }

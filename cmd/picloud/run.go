@@ -168,11 +168,8 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	status, errBody := httpapi.ErrorJSON(res.PublicError())
 	writeHTTPResponse(stdout, status, http.Header{"Content-Type": {"application/json"}}, errBody)
 	e := res.Err
-	where := file
-	if e.Line > 0 {
-		where = fmt.Sprintf("%s:%d:%d", file, e.Line, e.Column)
-	}
-	return fmt.Errorf("%s: %s (%s): %s", where, res.Status, e.Kind, e.Message)
+	return &sourceError{File: file, Source: sc.Source, Line: e.Line, Col: e.Column,
+		Msg: fmt.Sprintf("%s (%s): %s", res.Status, e.Kind, e.Message)}
 }
 
 // multiFlag is a repeatable string flag.

@@ -373,7 +373,10 @@ func (x *Executor) fail(ctx context.Context, res *Result, err error, main string
 		x.internal(res, err)
 		return
 	}
-	pos := errorPos(re, main)
+	// Rhai's position, or where the engine was when Rhai gives none (an
+	// arithmetic error, a limit): every failure points at a line. The
+	// message stays exactly Rhai's text.
+	pos := re.PosIn(main)
 	res.Err = &picloud.ExecError{Kind: re.RootKind(), Message: re.Error(), Line: int(pos.Line), Column: int(pos.Col)}
 	switch {
 	case root.Kind == rhai.ErrTerminated && errors.Is(ctx.Err(), context.DeadlineExceeded):
@@ -387,25 +390,6 @@ func (x *Executor) fail(ctx context.Context, res *Result, err error, main string
 	default:
 		res.Status, res.Code = picloud.StatusError, picloud.EScriptError
 	}
-}
-
-// errorPos is the line and column an execution's error points at, in the
-// script named main: the root cause's position when it lies in that script
-// (Rhai's, or where the engine was when Rhai reports none: the operator of an
-// arithmetic error, the statement running when a limit was reached), else the
-// call or import in the script that led to it. Rhai's text is not changed:
-// the message keeps exactly what Rhai prints.
-func errorPos(re *rhai.Error, main string) syntax.Pos {
-	root := re.Root()
-	if root.Source == "" || root.Source == main {
-		if w := root.Where(); w.IsValid() {
-			return w
-		}
-	}
-	if re.Pos.IsValid() {
-		return re.Pos
-	}
-	return re.Where()
 }
 
 // String is for logs.

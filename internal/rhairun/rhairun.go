@@ -32,6 +32,11 @@ type Result struct {
 
 	// Val is the script's value when OK (not part of the JSON).
 	Val rhai.Value `json:"-"`
+	// AtLine and AtCol are where the error points a user at, in the script
+	// itself: Line and Col when Rhai gives them, else where the engine was
+	// (an arithmetic error, a limit), else the call that led into another
+	// module. Not part of the JSON, which keeps Rhai's exact output.
+	AtLine, AtCol int `json:"-"`
 }
 
 // Options configure a run.
@@ -65,7 +70,7 @@ func Run(ctx context.Context, src string, opts Options) Result {
 		ast, err = eng.Compile(opts.Name, src)
 	}
 	if err != nil {
-		return fromError(err, "parse")
+		return fromError(err, "parse", opts.Name)
 	}
 	if opts.CompileOnly {
 		return Result{OK: true, Type: "()", Value: strp(""), Debug: strp("()")}
@@ -86,7 +91,7 @@ func Run(ctx context.Context, src string, opts Options) Result {
 	}
 	v, err := eng.EvalWith(ctx, ast, eo)
 	if err != nil {
-		r := fromError(err, "eval")
+		r := fromError(err, "eval", opts.Name)
 		r.Operations = eo.Operations
 		return r
 	}
@@ -96,7 +101,7 @@ func Run(ctx context.Context, src string, opts Options) Result {
 
 func strp(s string) *string { return &s }
 
-func fromError(err error, phase string) Result {
+func fromError(err error, phase, name string) Result {
 	r := Result{Phase: phase, Error: err.Error()}
 	var pe *syntax.Error
 	var re *rhai.Error
@@ -105,6 +110,7 @@ func fromError(err error, phase string) Result {
 		r.Kind, r.RootKind = pe.Kind, pe.FullKind()
 		if pe.Pos.IsValid() {
 			r.Line, r.Col = int(pe.Pos.Line), int(pe.Pos.Col)
+			r.AtLine, r.AtCol = r.Line, r.Col
 		}
 	case errors.As(err, &re):
 		r.Kind, r.RootKind = re.Kind, re.RootKind()
@@ -113,6 +119,9 @@ func fromError(err error, phase string) Result {
 		}
 		if re.Pos.IsValid() {
 			r.Line, r.Col = int(re.Pos.Line), int(re.Pos.Col)
+		}
+		if at := re.PosIn(name); at.IsValid() {
+			r.AtLine, r.AtCol = int(at.Line), int(at.Col)
 		}
 	default:
 		r.Kind, r.RootKind = "ErrorSystem", "ErrorSystem"
