@@ -342,7 +342,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		err = c.do(ctx, "PUT", "/api/scripts/"+existing.ID, in, &raw)
 	}
 	if err != nil {
-		return err
+		return deploySourceError(err, pos[0], string(src)) // srcerr.go
 	}
 	if c.json {
 		_, err := stdout.Write(raw)

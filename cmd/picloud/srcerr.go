@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -16,6 +17,21 @@ type sourceError struct {
 	Source    string
 	Line, Col int // 1-based; Line 0 when the place is unknown
 	Msg       string
+	Err       error // the cause (an *apiError for deploy), for errors.As and --json
+}
+
+func (e *sourceError) Unwrap() error { return e.Err }
+
+// deploySourceError is err, the server's refusal of file's source: an
+// invalid_source error with a line becomes a sourceError (rendered with the
+// line and a caret, wrapping the API's error for --json); any other error is
+// returned as it is.
+func deploySourceError(err error, file, source string) error {
+	var ae *apiError
+	if !errors.As(err, &ae) || ae.Code != "invalid_source" || ae.Line <= 0 {
+		return err
+	}
+	return &sourceError{File: file, Source: source, Line: ae.Line, Col: ae.Column, Msg: ae.Error(), Err: err}
 }
 
 func (e *sourceError) Error() string {
@@ -37,7 +53,8 @@ func (e *sourceError) render(w io.Writer) {
 //	    |           ^
 //
 // The message's first line follows the place; Rhai's own " (line L,
-// position C)" suffix is dropped there when it names the same place; further
+// position C)" suffix (or the API error's " at line L, column C") is dropped
+// there when it names the same place; further
 // lines of the message (the call chain of an error inside a function) come
 // after the caret. Columns count characters, as Rhai's do; tabs before the
 // column are kept so the caret lines up. Without a line (0) or a line
@@ -52,6 +69,7 @@ func renderSourceError(w io.Writer, file, source string, line, col int, msg stri
 		return
 	}
 	first = strings.TrimSuffix(first, fmt.Sprintf(" (line %d, position %d)", line, col))
+	first = strings.TrimSuffix(first, fmt.Sprintf(" at line %d, column %d", line, col))
 	fmt.Fprintf(w, "%s:%d:%d: %s\n", file, line, col, first)
 	if text, ok := sourceLine(source, line); ok {
 		num := fmt.Sprint(line)

@@ -101,3 +101,34 @@ func TestCommandsRenderErrors(t *testing.T) {
 		t.Errorf("eval --json changed Rhai's output: %s", o.String())
 	}
 }
+
+// deploy of a source the server refuses prints the place with the line and a
+// caret; with --json the API's error object is written unchanged.
+func TestDeployRendersSourceError(t *testing.T) {
+	url, token, stop := startServer(t, t.TempDir())
+	defer stop()
+	t.Setenv("PICLOUD_URL", url)
+	t.Setenv("PICLOUD_TOKEN", token)
+	file := script(t, t.TempDir(), "broken.rhai", "let a = 1;\nlet b = ;\n")
+	var o, e bytes.Buffer
+	if code := mainCode(context.Background(), []string{"deploy", file}, strings.NewReader(""), &o, &e); code != 1 {
+		t.Fatalf("exit %d: %s", code, e.String())
+	}
+	want := file + ":2:9: invalid_source (HTTP 400): "
+	if !strings.HasPrefix(e.String(), want) || !strings.Contains(e.String(), "\n 2 | let b = ;\n   |         ^\n") {
+		t.Errorf("stderr:\n%s\nwant %s, the line and a caret", e.String(), want)
+	}
+	o.Reset()
+	e.Reset()
+	mainCode(context.Background(), []string{"deploy", "--json", file}, strings.NewReader(""), &o, &e)
+	var obj struct {
+		Error struct {
+			Code   string `json:"code"`
+			Line   int    `json:"line"`
+			Column int    `json:"column"`
+		} `json:"error"`
+	}
+	if err := json.Unmarshal(e.Bytes(), &obj); err != nil || obj.Error.Code != "invalid_source" || obj.Error.Line != 2 || obj.Error.Column != 9 {
+		t.Errorf("--json: %v %s", err, e.String())
+	}
+}
