@@ -586,7 +586,7 @@ func (c *compiler) whileExpr(e *syntax.WhileExpr) execFn {
 		return func(fr *frame) ctrl {
 			fr.tickAt(at)
 			for {
-				fr.tickAt(at)
+				fr.tick() // the loop's statement set thread.at on entry
 				switch body(fr) {
 				case ctrlBreak:
 					return ctrlNone
@@ -600,7 +600,7 @@ func (c *compiler) whileExpr(e *syntax.WhileExpr) execFn {
 	return func(fr *frame) ctrl {
 		fr.tickAt(at)
 		for cond(fr) {
-			fr.tickAt(at)
+			fr.tick() // the loop's statement set thread.at on entry
 			switch body(fr) {
 			case ctrlBreak:
 				return ctrlNone
@@ -621,7 +621,7 @@ func (c *compiler) doExpr(e *syntax.DoExpr) execFn {
 	return func(fr *frame) ctrl {
 		fr.tickAt(at)
 		for {
-			fr.tickAt(at)
+			fr.tick() // the loop's statement set thread.at on entry
 			switch body(fr) {
 			case ctrlBreak:
 				return ctrlNone
@@ -714,7 +714,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 				// The common case, kept free of the step closure.
 				slot := vb.idx
 				for i := r.Start; i < end; i++ {
-					fr.tickAt(at)
+					fr.tick() // the loop's statement set thread.at on entry
 					fr.slots[slot] = Int(i)
 					switch body(fr) {
 					case ctrlBreak:

@@ -177,6 +177,11 @@ type EvalOptions struct {
 	// is an upper bound of the live peak: bytes allocated since the engine last
 	// measured what is live count as held.
 	MemoryPeak int64
+	// Last is set by EvalWith to the position of the statement evaluation
+	// was at when it ended: for a success, the script's statement that
+	// produced its value, where a host points a user at for a problem with
+	// the result (a response too large to send).
+	Last syntax.Pos
 
 	onCheck func(ops uint64) // tests: called at every slow-path check of the budgets
 }

@@ -189,6 +189,7 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 	})
 	opts.Operations = th.ops
 	opts.MemoryPeak = th.memoryPeak()
+	opts.Last = th.at
 	th.release()
 	if err != nil {
 		return Unit, err

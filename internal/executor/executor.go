@@ -337,13 +337,18 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	resp, err := toResponse(enc, v)
 	res.Operations = enc.ops
 	if err != nil {
+		// The value is the last statement's: a response that cannot be
+		// sent points there.
 		var le *limitError
 		if errors.As(err, &le) {
 			x.fail(ctx, res, le.err, prog.name)
+			if res.Err != nil && res.Err.Line == 0 {
+				res.Err.Line, res.Err.Column = int(eo.Last.Line), int(eo.Last.Col)
+			}
 			return res
 		}
 		res.Status, res.Code = picloud.StatusError, picloud.EInvalidResponse
-		res.Err = &picloud.ExecError{Kind: "InvalidResponse", Message: err.Error()}
+		res.Err = &picloud.ExecError{Kind: "InvalidResponse", Message: err.Error(), Line: int(eo.Last.Line), Column: int(eo.Last.Col)}
 		return res
 	}
 	finalHeaders(resp.Header, opts.Unsandboxed)
