@@ -17,10 +17,11 @@ import (
 	"github.com/picloud/picloud"
 )
 
-const logsUsage = `usage: picloud logs NAME [flags] | picloud logs --id ID
+const logsUsage = `usage: picloud logs NAME [flags] | picloud logs -f [flags] | picloud logs --id ID
 Lists NAME's executions, newest first (--limit, --offset). -f follows: it prints
 each execution as it completes, reconnects by itself without losing any, and
-stops on Ctrl-C. --id shows one execution in full. --status and --trigger take
+stops on Ctrl-C; without NAME it follows every script, each line starting with
+the script's name. --id shows one execution in full. --status and --trigger take
 comma lists; --since and --until an RFC 3339 time or a duration ago (15m, 24h);
 --grep finds text in the log lines' messages and the error, ignoring case. With
 -f, --status, --trigger and --grep select what is printed.
@@ -130,8 +131,11 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return showExecution(ctx, &c, string(id), stdout)
 	}
+	if len(pos) == 0 && follow {
+		return followLogs(ctx, &c, nil, &f, stdout, stderr)
+	}
 	if len(pos) != 1 {
-		return errors.New("usage: picloud logs NAME [-f] [--limit N] [--status S] [--trigger T] [--since T] [--until T] [--grep TEXT], or picloud logs --id ID")
+		return errors.New("usage: picloud logs NAME [-f] [--limit N] [--status S] [--trigger T] [--since T] [--until T] [--grep TEXT], picloud logs -f (every script), or picloud logs --id ID")
 	}
 	sc, err := c.mustLookup(ctx, pos[0])
 	if err != nil {
@@ -162,8 +166,12 @@ func runLogs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 
 // printExecution writes an execution as picloud logs lists it: one line,
 // then its log lines and its error indented.
-func printExecution(w io.Writer, l *picloud.ExecutionLog) {
-	line := fmt.Sprintf("%s  %-15s v%-3d %-5s %8.2fms %8d ops", formatTime(l.StartedAt), l.Status, l.ScriptVersion, l.Trigger, l.DurationMS, l.Operations)
+func printExecution(w io.Writer, l *picloud.ExecutionLog) { printExecutionAs(w, l, "") }
+
+// printExecutionAs is printExecution with prefix (a script's name, when
+// following every script) before its first line.
+func printExecutionAs(w io.Writer, l *picloud.ExecutionLog, prefix string) {
+	line := prefix + fmt.Sprintf("%s  %-15s v%-3d %-5s %8.2fms %8d ops", formatTime(l.StartedAt), l.Status, l.ScriptVersion, l.Trigger, l.DurationMS, l.Operations)
 	if l.Request != nil {
 		line += "  " + l.Request.Method + " " + l.Request.Path
 	}
@@ -259,7 +267,8 @@ func showExecution(ctx context.Context, c *client, id string, w io.Writer) error
 	return nil
 }
 
-// followLogs prints the script's executions as the tail route streams them,
+// followLogs prints the script's executions (every script's for a nil sc,
+// each line then starting with the script's name) as the tail route streams them,
 // until ctx ends (Ctrl-C: not an error). A stream that ends or fails is
 // reopened after the server's retry interval with Last-Event-ID, so the
 // server first replays what completed in between (or, after a drop for
@@ -267,9 +276,15 @@ func showExecution(ctx context.Context, c *client, id string, w io.Writer) error
 func followLogs(ctx context.Context, c *client, sc *picloud.ScriptSummary, f *logsFilter, stdout, stderr io.Writer) error {
 	// The API client's timeout would cut a stream that is meant to stay open.
 	hc := &http.Client{Transport: c.http.Transport}
-	path := "/api/scripts/" + url.PathEscape(sc.ID) + "/tail"
+	path, what := "/api/tail", "every script"
+	var names *scriptNames
+	if sc != nil {
+		path, what = "/api/scripts/"+url.PathEscape(sc.ID)+"/tail", sc.Name
+	} else {
+		names = &scriptNames{c: c}
+	}
 	if !c.json {
-		fmt.Fprintf(stderr, "following %s (Ctrl-C to stop)\n", sc.Name)
+		fmt.Fprintf(stderr, "following %s (Ctrl-C to stop)\n", what)
 	}
 	var lastID string
 	retry := 2 * time.Second
@@ -292,7 +307,11 @@ func followLogs(ctx context.Context, c *client, sc *picloud.ScriptSummary, f *lo
 					_, err := fmt.Fprintln(stdout, ev.data)
 					return err
 				}
-				printExecution(stdout, &l)
+				if names != nil {
+					printExecutionAs(stdout, &l, names.name(ctx, l.ScriptID)+"  ")
+				} else {
+					printExecution(stdout, &l)
+				}
 			case "dropped":
 				fmt.Fprintf(stderr, "picloud: the server dropped this tail (%s); reconnecting\n", strings.TrimSpace(ev.data))
 			}
@@ -325,6 +344,37 @@ func followLogs(ctx context.Context, c *client, sc *picloud.ScriptSummary, f *lo
 		case <-time.After(wait):
 		}
 	}
+}
+
+// scriptNames names the scripts a global tail streams: the list is read
+// once, and again for an id it does not hold (a script created since).
+type scriptNames struct {
+	c      *client
+	byID   map[string]string
+	missed map[string]bool
+}
+
+func (n *scriptNames) name(ctx context.Context, id string) string {
+	if name, ok := n.byID[id]; ok {
+		return name
+	}
+	if !n.missed[id] {
+		if n.missed == nil {
+			n.missed = map[string]bool{}
+		}
+		n.missed[id] = true // one reading per unknown id: a deleted script's stays unknown
+		var list picloud.ScriptList
+		if n.c.do(ctx, "GET", "/api/scripts", nil, &list) == nil {
+			n.byID = map[string]string{}
+			for _, s := range list.Items {
+				n.byID[s.ID] = s.Name
+			}
+		}
+		if name, ok := n.byID[id]; ok {
+			return name
+		}
+	}
+	return id
 }
 
 // sseEvent is one server-sent event.

@@ -337,3 +337,55 @@ func TestLogsFollowServer(t *testing.T) {
 		t.Errorf("stderr: %q", errb.String())
 	}
 }
+
+// TestLogsFollowEveryScript follows every script (logs -f without NAME):
+// each script's executions are printed, each line starting with the name of
+// its script, a script created after the follow began included.
+func TestLogsFollowEveryScript(t *testing.T) {
+	dataDir := t.TempDir()
+	url, token, stop := startServer(t, dataDir)
+	defer stop()
+	t.Setenv("PICLOUD_URL", url)
+	t.Setenv("PICLOUD_TOKEN", token)
+	dir := t.TempDir()
+	deploy := func(name string) {
+		t.Helper()
+		file := filepath.Join(dir, name+".rhai")
+		os.WriteFile(file, []byte(`"hi"`), 0o644)
+		if out, _, err := cli(t, "deploy", file); err != nil {
+			t.Fatalf("deploy: %q %v", out, err)
+		}
+	}
+	deploy("alpha")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"logs", "-f"}, nil, &out, &errb) }()
+	waitFor(t, "alpha's execution", func() bool {
+		if _, _, err := cli(t, "invoke", "alpha"); err != nil {
+			t.Fatalf("invoke: %v", err)
+		}
+		time.Sleep(100 * time.Millisecond)
+		return strings.Contains(out.String(), "GET /fn/alpha -> 200")
+	})
+	deploy("beta") // after the follow read the script list
+	if _, _, err := cli(t, "invoke", "beta", "-X", "DELETE"); err != nil {
+		t.Fatalf("invoke: %v", err)
+	}
+	waitFor(t, "beta's execution", func() bool { return strings.Contains(out.String(), "DELETE /fn/beta -> 200") })
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("logs -f ended with %v after Ctrl-C", err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
+		if strings.Contains(line, "/fn/alpha") && !strings.HasPrefix(line, "alpha  ") ||
+			strings.Contains(line, "/fn/beta") && !strings.HasPrefix(line, "beta  ") {
+			t.Errorf("a line does not start with its script's name: %q", line)
+		}
+	}
+	if !strings.Contains(errb.String(), "following every script") {
+		t.Errorf("stderr: %q", errb.String())
+	}
+}
