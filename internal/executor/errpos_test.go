@@ -30,6 +30,8 @@ func TestErrorPositions(t *testing.T) {
 			lim: Limits{MaxOperations: 500}, status: picloud.StatusBudgetExceeded, kind: "ErrorTooManyOperations", line: 2, column: 3},
 		{name: "host module error", src: "let s = \"zz\";\n\nlet b = hex::decode(s);",
 			status: picloud.StatusError, kind: "ErrorRuntime", line: 3, column: 14},
+		{name: "memory limit", src: "let s = \"abcdefgh\";\nloop {\n  s += s;\n}",
+			lim: Limits{MaxMemoryBytes: 1 << 16}, status: picloud.StatusBudgetExceeded, kind: "ErrorDataTooLarge"},
 		{name: "response too large", src: "let a = [];\nfor i in 0..100 { a.push(i); }\n\n  a",
 			lim: Limits{MaxResponseBytes: 20}, status: picloud.StatusBudgetExceeded, kind: "ErrorDataTooLarge", line: 4, column: 3},
 		{name: "invalid response", src: "let s = 99;\nreturn #{status: s, body: \"\"};",
