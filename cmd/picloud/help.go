@@ -70,7 +70,10 @@ new version; settings come from FILE's .toml/.json beside it (or --config F) and
 the flags. It prints what changed.` + clientAbout},
 		{name: "invoke", args: "NAME [-X METHOD] [-d BODY] [-H 'K: V'] [--path P] [--async | --test]", names: 1, run: runInvoke, about: `  NAME      the script to call at /fn/NAME
 Prints the response body (--json: status, headers and body).` + clientAbout},
-		{name: "logs", args: "NAME [flags]", names: 1, run: noStdin(runLogs), about: `  NAME      the script whose recent executions to show, newest first` + clientAbout},
+		{name: "logs", args: "[NAME] [-f] [--id ID] [--status S] [--trigger T] [--since T] [--until T] [--grep TEXT]", names: 1, run: noStdin(runLogs), about: `  NAME      the script whose recent executions to show, newest first
+            (optional with -f, which then follows every script)
+  -f        follow: print each execution as it completes (the live tail)
+  --id ID   one execution in full, with its request, logs and error` + clientAbout},
 		{name: "ls", args: "", run: noStdin(runList), about: `List the scripts: version, enabled, last run, its status, error rate. No arguments.` + clientAbout},
 		{name: "rm", args: "NAME [--yes]", names: 1, run: runRemove, about: `  NAME      the script to delete, with its versions, kv, secrets, schedules and logs
 It asks for confirmation on a terminal; --yes skips the question (required
