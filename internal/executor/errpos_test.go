@@ -2,6 +2,7 @@ package executor
 
 import (
 	"testing"
+	"time"
 
 	"github.com/picloud/picloud"
 )
@@ -30,6 +31,8 @@ func TestErrorPositions(t *testing.T) {
 			lim: Limits{MaxOperations: 500}, status: picloud.StatusBudgetExceeded, kind: "ErrorTooManyOperations", line: 2, column: 3},
 		{name: "host module error", src: "let s = \"zz\";\n\nlet b = hex::decode(s);",
 			status: picloud.StatusError, kind: "ErrorRuntime", line: 3, column: 14},
+		{name: "timeout", src: "let n = 0;\nloop {\n  n += 1;\n}",
+			lim: Limits{Timeout: 10 * time.Millisecond, MaxOperations: 1 << 50}, status: picloud.StatusTimeout, kind: "ErrorTerminated"},
 		{name: "memory limit", src: "let s = \"abcdefgh\";\nloop {\n  s += s;\n}",
 			lim: Limits{MaxMemoryBytes: 1 << 16}, status: picloud.StatusBudgetExceeded, kind: "ErrorDataTooLarge"},
 		{name: "response too large", src: "let a = [];\nfor i in 0..100 { a.push(i); }\n\n  a",
