@@ -224,6 +224,7 @@ type Store interface {
 	KVStore
 	ScheduleStore
 	NodeStore
+	DraftStore
 	// SubscribedScripts returns the enabled scripts subscribed to topic.
 	SubscribedScripts(ctx context.Context, topic string) ([]*Script, error)
 	// Kind names the database for /api/health: "sqlite" or "postgres".

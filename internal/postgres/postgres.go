@@ -228,33 +228,9 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 	}
 	var out *picloud.Script
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		sc, err := scanScript(tx.QueryRow(ctx, `SELECT `+scriptCols+` FROM scripts WHERE id = $1 FOR UPDATE`, id))
-		if errors.Is(err, pgx.ErrNoRows) {
-			return notFound("script", id)
-		} else if err != nil {
-			return err
-		}
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		if u.Apply(sc) {
-			if _, err := tx.Exec(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES ($1, $2, $3, $4)`,
-				sc.ID, sc.Version, sc.Source, now); err != nil {
-				return err
-			}
-		}
-		sc.UpdatedAt.Time = now
-		if _, err := tx.Exec(ctx, `UPDATE scripts SET name = $1, version = $2, source = $3, timeout_ms = $4,
-			max_operations = $5, max_concurrency = $6, max_memory_bytes = $7, max_response_bytes = $8,
-			unsandboxed = $9, kv_namespaces = $10, kv_max_keys = $11, kv_max_bytes = $12,
-			http_max_requests = $13, http_max_response_bytes = $14, http_timeout_ms = $15, egress_allow = $16,
-			disabled = $17, max_attempts = $18, subscriptions = $19, updated_at = $20 WHERE id = $21`,
-			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
-			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
-			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), now, sc.ID); err != nil {
-			return err
-		}
+		sc, err := updateScriptTx(ctx, tx, id, u)
 		out = sc
-		return nil
+		return err
 	})
 	if isUnique(err) {
 		return nil, picloud.Errorf(picloud.ENameTaken, "a script named %q already exists", *u.Name)
@@ -264,6 +240,37 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		return nil, fmt.Errorf("postgres: update script %q: %w", id, err)
 	}
 	return out, nil
+}
+
+// updateScriptTx applies u to script id inside tx, appending a version when
+// u makes one: UpdateScript and PromoteDraft share it.
+func updateScriptTx(ctx context.Context, tx pgx.Tx, id string, u picloud.ScriptUpdate) (*picloud.Script, error) {
+	sc, err := scanScript(tx.QueryRow(ctx, `SELECT `+scriptCols+` FROM scripts WHERE id = $1 FOR UPDATE`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, notFound("script", id)
+	} else if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if u.Apply(sc) {
+		if _, err := tx.Exec(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES ($1, $2, $3, $4)`,
+			sc.ID, sc.Version, sc.Source, now); err != nil {
+			return nil, err
+		}
+	}
+	sc.UpdatedAt.Time = now
+	if _, err := tx.Exec(ctx, `UPDATE scripts SET name = $1, version = $2, source = $3, timeout_ms = $4,
+		max_operations = $5, max_concurrency = $6, max_memory_bytes = $7, max_response_bytes = $8,
+		unsandboxed = $9, kv_namespaces = $10, kv_max_keys = $11, kv_max_bytes = $12,
+		http_max_requests = $13, http_max_response_bytes = $14, http_timeout_ms = $15, egress_allow = $16,
+		disabled = $17, max_attempts = $18, subscriptions = $19, updated_at = $20 WHERE id = $21`,
+		sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
+		sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
+		sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
+		sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), now, sc.ID); err != nil {
+		return nil, err
+	}
+	return sc, nil
 }
 
 // DeleteScript implements picloud.ScriptStore.

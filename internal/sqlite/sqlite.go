@@ -261,33 +261,9 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 	}
 	var out *picloud.Script
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		sc, err := scanScript(tx.QueryRowContext(ctx, `SELECT `+scriptCols+` FROM scripts WHERE id = ?`, id))
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound("script", id)
-		} else if err != nil {
-			return err
-		}
-		now := time.Now().UTC().Truncate(time.Microsecond)
-		if u.Apply(sc) {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES (?, ?, ?, ?)`,
-				sc.ID, sc.Version, sc.Source, micros(now)); err != nil {
-				return err
-			}
-		}
-		sc.UpdatedAt.Time = now
-		if _, err := tx.ExecContext(ctx, `UPDATE scripts SET name = ?, version = ?, source = ?, timeout_ms = ?,
-			max_operations = ?, max_concurrency = ?, max_memory_bytes = ?, max_response_bytes = ?,
-			unsandboxed = ?, kv_namespaces = ?, kv_max_keys = ?, kv_max_bytes = ?,
-			http_max_requests = ?, http_max_response_bytes = ?, http_timeout_ms = ?, egress_allow = ?,
-			disabled = ?, max_attempts = ?, subscriptions = ?, updated_at = ? WHERE id = ?`,
-			sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
-			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
-			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
-			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), micros(now), sc.ID); err != nil {
-			return err
-		}
+		sc, err := updateScriptTx(ctx, tx, id, u)
 		out = sc
-		return nil
+		return err
 	})
 	if isUnique(err) {
 		return nil, picloud.Errorf(picloud.ENameTaken, "a script named %q already exists", *u.Name)
@@ -297,6 +273,37 @@ func (s *Store) UpdateScript(ctx context.Context, id string, u picloud.ScriptUpd
 		return nil, fmt.Errorf("sqlite: update script %q: %w", id, err)
 	}
 	return out, nil
+}
+
+// updateScriptTx applies u to script id inside tx, appending a version when
+// u makes one: UpdateScript and PromoteDraft share it.
+func updateScriptTx(ctx context.Context, tx *sql.Tx, id string, u picloud.ScriptUpdate) (*picloud.Script, error) {
+	sc, err := scanScript(tx.QueryRowContext(ctx, `SELECT `+scriptCols+` FROM scripts WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound("script", id)
+	} else if err != nil {
+		return nil, err
+	}
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	if u.Apply(sc) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES (?, ?, ?, ?)`,
+			sc.ID, sc.Version, sc.Source, micros(now)); err != nil {
+			return nil, err
+		}
+	}
+	sc.UpdatedAt.Time = now
+	if _, err := tx.ExecContext(ctx, `UPDATE scripts SET name = ?, version = ?, source = ?, timeout_ms = ?,
+		max_operations = ?, max_concurrency = ?, max_memory_bytes = ?, max_response_bytes = ?,
+		unsandboxed = ?, kv_namespaces = ?, kv_max_keys = ?, kv_max_bytes = ?,
+		http_max_requests = ?, http_max_response_bytes = ?, http_timeout_ms = ?, egress_allow = ?,
+		disabled = ?, max_attempts = ?, subscriptions = ?, updated_at = ? WHERE id = ?`,
+		sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
+		sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
+		sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
+		sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), micros(now), sc.ID); err != nil {
+		return nil, err
+	}
+	return sc, nil
 }
 
 // DeleteScript implements picloud.ScriptStore.

@@ -47,6 +47,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"UUIDNames", testUUIDNames},
 		{"Nodes", testNodes},
 		{"ExecutionNode", testExecutionNode},
+		{"Drafts", testDrafts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
