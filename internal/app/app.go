@@ -82,6 +82,7 @@ type App struct {
 	exec    *executor.Executor
 	mgr     *manager.Manager
 	handler http.Handler
+	table   []Route // the route table routes() registered
 	// cluster is the manager's cluster side (NewManager); nil on `picloud
 	// serve`.
 	cluster *managerCluster

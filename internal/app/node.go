@@ -71,6 +71,7 @@ type Node struct {
 	orch    *orchestrator.Orchestrator
 	health  *manager.Health
 	handler http.Handler
+	table   []Route // the route table routes() registered
 
 	mu        sync.Mutex
 	started   bool
@@ -254,27 +255,37 @@ func (n *Node) managerUp() bool {
 	return n.client.Connected() || time.Since(last) < managerGrace
 }
 
-// routes lists a node's routes: the invocations, health, metrics and the
-// manager's dispatch; anything else belongs to the manager.
-func (n *Node) routes() http.Handler {
-	mux := http.NewServeMux()
-	o := n.orch
-	mux.HandleFunc("GET /api/health", n.health.Handle)
-	mux.HandleFunc("/api/execute/{id}", o.HandleExecute)
-	mux.HandleFunc("/fn/{name}", o.HandleFn)
-	mux.HandleFunc("/fn/{name}/{rest...}", o.HandleFn)
-	authFailed := func() { n.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() }
-	mux.Handle("POST "+cluster.PathRun, cluster.RequireToken(n.cfg.Token, cluster.RunHandler(n.orch, n.log), authFailed))
+// Routes is the node's route table.
+func (n *Node) Routes() []Route { return n.table }
 
-	var metricsHandler http.Handler = promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{})
-	if !n.cfg.PublicMetrics {
-		metricsHandler = cluster.RequireToken(n.cfg.Token, metricsHandler, authFailed)
-	}
-	mux.Handle("GET /metrics", metricsHandler)
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		httpapi.WriteError(w, r, n.log, picloud.Errorf(picloud.ENotFound, "this is a node: the admin API is on the manager"))
+// routes builds the node's route table and the handler that serves it.
+func (n *Node) routes() http.Handler {
+	n.table = n.routeTable()
+	authFailed := func() { n.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() }
+	return register(n.table, map[Auth]func(http.Handler) http.Handler{
+		AuthCluster: func(h http.Handler) http.Handler { return cluster.RequireToken(n.cfg.Token, h, authFailed) },
 	})
-	return mux
+}
+
+// routeTable lists a node's routes: the invocations, health, metrics and the
+// manager's dispatch; anything else belongs to the manager.
+func (n *Node) routeTable() []Route {
+	o := n.orch
+	metricsAuth := AuthCluster
+	if n.cfg.PublicMetrics {
+		metricsAuth = AuthPublic
+	}
+	return []Route{
+		{Method: "GET", Pattern: "/api/health", Handler: http.HandlerFunc(n.health.Handle), Auth: AuthPublic},
+		{Pattern: "/api/execute/{id}", Handler: http.HandlerFunc(o.HandleExecute), Auth: AuthPublic},
+		{Pattern: "/fn/{name}", Handler: http.HandlerFunc(o.HandleFn), Auth: AuthPublic},
+		{Pattern: "/fn/{name}/{rest...}", Handler: http.HandlerFunc(o.HandleFn), Auth: AuthPublic},
+		{Method: "POST", Pattern: cluster.PathRun, Handler: cluster.RunHandler(n.orch, n.log), Auth: AuthCluster, Internal: true},
+		{Method: "GET", Pattern: "/metrics", Handler: promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{}), Auth: metricsAuth},
+		{Pattern: "/", Auth: AuthPublic, Internal: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			httpapi.WriteError(w, r, n.log, picloud.Errorf(picloud.ENotFound, "this is a node: the admin API is on the manager"))
+		})},
+	}
 }
 
 // Config is the configuration the node runs with (defaults filled in).

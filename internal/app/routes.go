@@ -15,93 +15,183 @@ import (
 	"github.com/picloud/picloud/internal/httpapi"
 )
 
-// routes lists every route in one place.
-func (a *App) routes() http.Handler {
+// Auth is who may call a route.
+type Auth string
+
+const (
+	// AuthPublic: anyone.
+	AuthPublic Auth = "public"
+	// AuthAdmin: the admin token or a dashboard session (manager.Admin,
+	// applied by the route table).
+	AuthAdmin Auth = "admin"
+	// AuthSession: the dashboard's session routes, which check the
+	// credentials they are given themselves.
+	AuthSession Auth = "session"
+	// AuthCluster: the cluster token (cluster.RequireToken).
+	AuthCluster Auth = "cluster"
+)
+
+// Route is one entry of a route table: the one place that says which routes
+// a manager or a node serves and who may call them. Registering the table is
+// the only way routes reach the mux, so the table cannot drift from what is
+// served; the OpenAPI document is checked against it.
+type Route struct {
+	// Method is the HTTP method, or "" for any method (the handler answers
+	// the methods it does not take).
+	Method string
+	// Pattern is the http.ServeMux path pattern ("/api/scripts/{id}").
+	Pattern string
+	// Handler serves the route, before the table applies Auth's check.
+	// Nil for a Listed route.
+	Handler http.Handler
+	Auth    Auth
+	// Scope is the token scope the route requires: empty until Step 12
+	// fills it in.
+	Scope string
+	// Internal routes are not part of the public HTTP API and are not in
+	// the OpenAPI document: the fallbacks and the cluster protocol.
+	Internal bool
+	// Listed routes are served by another route's handler (the cluster
+	// API's routes, by its subtree): listed for completeness, not
+	// registered.
+	Listed bool
+}
+
+// String is the route as ServeMux reads it ("GET /api/scripts").
+func (r Route) String() string {
+	if r.Method == "" {
+		return r.Pattern
+	}
+	return r.Method + " " + r.Pattern
+}
+
+// register puts routes on a new mux, each behind the check its Auth names in
+// guards; a kind without a guard is checked by the handler itself.
+func register(routes []Route, guards map[Auth]func(http.Handler) http.Handler) http.Handler {
 	mux := http.NewServeMux()
-	m, o, admin := a.mgr, a.orch, a.mgr.Admin
+	for _, r := range routes {
+		if r.Listed {
+			continue
+		}
+		h := r.Handler
+		if g := guards[r.Auth]; g != nil {
+			h = g(h)
+		}
+		mux.Handle(r.String(), h)
+	}
+	return mux
+}
+
+// Routes is the manager's route table (a `picloud serve` server or a
+// cluster manager), in the order they were added.
+func (a *App) Routes() []Route { return a.table }
+
+// routes builds the route table and the handler that serves it.
+func (a *App) routes() http.Handler {
+	a.table = a.routeTable()
+	admin := a.mgr.Admin
+	return register(a.table, map[Auth]func(http.Handler) http.Handler{
+		AuthAdmin: func(h http.Handler) http.Handler { return admin(h.ServeHTTP) },
+	})
+}
+
+// routeTable lists every route of a manager.
+func (a *App) routeTable() []Route {
+	m, o := a.mgr, a.orch
+	var t []Route
+	add := func(method, pattern string, h http.HandlerFunc, auth Auth) {
+		t = append(t, Route{Method: method, Pattern: pattern, Handler: h, Auth: auth})
+	}
+	internal := func(method, pattern string, h http.Handler, auth Auth) {
+		t = append(t, Route{Method: method, Pattern: pattern, Handler: h, Auth: auth, Internal: true})
+	}
 
 	// Public.
-	mux.HandleFunc("GET /api/health", m.HandleHealth)
+	add("GET", "/api/health", m.HandleHealth, AuthPublic)
 	if a.cluster == nil {
-		mux.HandleFunc("/api/execute/{id}", o.HandleExecute)
-		mux.HandleFunc("/fn/{name}", o.HandleFn)
-		mux.HandleFunc("/fn/{name}/{rest...}", o.HandleFn)
+		add("", "/api/execute/{id}", o.HandleExecute, AuthPublic)
+		add("", "/fn/{name}", o.HandleFn, AuthPublic)
+		add("", "/fn/{name}/{rest...}", o.HandleFn, AuthPublic)
 	} else {
 		// A manager: the nodes serve invocations, and reach it under
 		// /cluster/v1/ with the cluster token.
-		mux.HandleFunc("/api/execute/", a.notInvoked)
-		mux.HandleFunc("/fn/", a.notInvoked)
-		mux.Handle(cluster.Prefix, a.cluster.server.Handler())
+		internal("", "/api/execute/", http.HandlerFunc(a.notInvoked), AuthPublic)
+		internal("", "/fn/", http.HandlerFunc(a.notInvoked), AuthPublic)
+		// The cluster server checks the token itself (and counts failures).
+		internal("", cluster.Prefix, a.cluster.server.Handler(), AuthCluster)
+		for _, r := range cluster.ServerRoutes() {
+			t = append(t, Route{Method: r.Method, Pattern: r.Path, Auth: AuthCluster, Internal: true, Listed: true})
+		}
 	}
 
 	// Dashboard sessions.
-	mux.HandleFunc("POST /api/session", m.HandleCreateSession)
-	mux.HandleFunc("GET /api/session", m.HandleGetSession)
-	mux.HandleFunc("DELETE /api/session", m.HandleDeleteSession)
+	add("POST", "/api/session", m.HandleCreateSession, AuthSession)
+	add("GET", "/api/session", m.HandleGetSession, AuthSession)
+	add("DELETE", "/api/session", m.HandleDeleteSession, AuthSession)
 
 	// Admin.
-	mux.HandleFunc("GET /api/scripts", admin(m.HandleListScripts))
-	mux.HandleFunc("POST /api/scripts", admin(m.HandleCreateScript))
-	mux.HandleFunc("GET /api/scripts/{id}", admin(m.HandleGetScript))
-	mux.HandleFunc("PUT /api/scripts/{id}", admin(m.HandleUpdateScript))
-	mux.HandleFunc("PATCH /api/scripts/{id}", admin(m.HandleUpdateScript))
-	mux.HandleFunc("DELETE /api/scripts/{id}", admin(m.HandleDeleteScript))
-	mux.HandleFunc("GET /api/scripts/{id}/versions", admin(m.HandleVersions))
-	mux.HandleFunc("GET /api/scripts/{id}/versions/{n}", admin(m.HandleVersion))
-	mux.HandleFunc("POST /api/scripts/{id}/rollback", admin(m.HandleRollback))
-	mux.HandleFunc("POST /api/scripts/{id}/invoke", admin(m.HandleInvoke))
-	mux.HandleFunc("GET /api/scripts/{id}/logs", admin(m.HandleLogs))
-	mux.HandleFunc("GET /api/logs", admin(m.HandleAllLogs))
-	mux.HandleFunc("GET /api/scripts/{id}/tail", admin(m.HandleTail))
-	mux.HandleFunc("GET /api/tail", admin(m.HandleAllTail))
-	mux.HandleFunc("GET /api/executions/{id}", admin(m.HandleExecution))
-	mux.HandleFunc("POST /api/validate", admin(m.HandleValidate))
-	mux.HandleFunc("GET /api/scripts/{id}/kv", admin(m.HandleListKV))
-	mux.HandleFunc("GET /api/scripts/{id}/kv/{key...}", admin(m.HandleGetKV))
-	mux.HandleFunc("PUT /api/scripts/{id}/kv/{key...}", admin(m.HandlePutKV))
-	mux.HandleFunc("DELETE /api/scripts/{id}/kv/{key...}", admin(m.HandleDeleteKV))
-	mux.HandleFunc("GET /api/scripts/{id}/secrets", admin(m.HandleListSecrets))
-	mux.HandleFunc("PUT /api/scripts/{id}/secrets/{name}", admin(m.HandlePutSecret))
-	mux.HandleFunc("DELETE /api/scripts/{id}/secrets/{name}", admin(m.HandleDeleteSecret))
-	mux.HandleFunc("GET /api/secrets", admin(m.HandleListSecrets))
-	mux.HandleFunc("PUT /api/secrets/{name}", admin(m.HandlePutSecret))
-	mux.HandleFunc("DELETE /api/secrets/{name}", admin(m.HandleDeleteSecret))
+	add("GET", "/api/scripts", m.HandleListScripts, AuthAdmin)
+	add("POST", "/api/scripts", m.HandleCreateScript, AuthAdmin)
+	add("GET", "/api/scripts/{id}", m.HandleGetScript, AuthAdmin)
+	add("PUT", "/api/scripts/{id}", m.HandleUpdateScript, AuthAdmin)
+	add("PATCH", "/api/scripts/{id}", m.HandleUpdateScript, AuthAdmin)
+	add("DELETE", "/api/scripts/{id}", m.HandleDeleteScript, AuthAdmin)
+	add("GET", "/api/scripts/{id}/versions", m.HandleVersions, AuthAdmin)
+	add("GET", "/api/scripts/{id}/versions/{n}", m.HandleVersion, AuthAdmin)
+	add("POST", "/api/scripts/{id}/rollback", m.HandleRollback, AuthAdmin)
+	add("POST", "/api/scripts/{id}/invoke", m.HandleInvoke, AuthAdmin)
+	add("GET", "/api/scripts/{id}/logs", m.HandleLogs, AuthAdmin)
+	add("GET", "/api/logs", m.HandleAllLogs, AuthAdmin)
+	add("GET", "/api/scripts/{id}/tail", m.HandleTail, AuthAdmin)
+	add("GET", "/api/tail", m.HandleAllTail, AuthAdmin)
+	add("GET", "/api/executions/{id}", m.HandleExecution, AuthAdmin)
+	add("POST", "/api/validate", m.HandleValidate, AuthAdmin)
+	add("GET", "/api/scripts/{id}/kv", m.HandleListKV, AuthAdmin)
+	add("GET", "/api/scripts/{id}/kv/{key...}", m.HandleGetKV, AuthAdmin)
+	add("PUT", "/api/scripts/{id}/kv/{key...}", m.HandlePutKV, AuthAdmin)
+	add("DELETE", "/api/scripts/{id}/kv/{key...}", m.HandleDeleteKV, AuthAdmin)
+	add("GET", "/api/scripts/{id}/secrets", m.HandleListSecrets, AuthAdmin)
+	add("PUT", "/api/scripts/{id}/secrets/{name}", m.HandlePutSecret, AuthAdmin)
+	add("DELETE", "/api/scripts/{id}/secrets/{name}", m.HandleDeleteSecret, AuthAdmin)
+	add("GET", "/api/secrets", m.HandleListSecrets, AuthAdmin)
+	add("PUT", "/api/secrets/{name}", m.HandlePutSecret, AuthAdmin)
+	add("DELETE", "/api/secrets/{name}", m.HandleDeleteSecret, AuthAdmin)
 
 	// Triggers: schedules, asynchronous invocations, jobs, dead letters.
-	mux.HandleFunc("POST /api/scripts/{id}/schedules", admin(m.HandleCreateSchedule))
-	mux.HandleFunc("GET /api/scripts/{id}/schedules", admin(m.HandleListSchedules))
-	mux.HandleFunc("GET /api/schedules", admin(m.HandleListSchedules))
-	mux.HandleFunc("POST /api/schedules/preview", admin(m.HandlePreviewSchedule))
-	mux.HandleFunc("GET /api/schedules/{id}", admin(m.HandleGetSchedule))
-	mux.HandleFunc("PUT /api/schedules/{id}", admin(m.HandleUpdateSchedule))
-	mux.HandleFunc("PATCH /api/schedules/{id}", admin(m.HandleUpdateSchedule))
-	mux.HandleFunc("DELETE /api/schedules/{id}", admin(m.HandleDeleteSchedule))
-	mux.HandleFunc("POST /api/schedules/{id}/pause", admin(m.HandlePauseSchedule))
-	mux.HandleFunc("POST /api/schedules/{id}/resume", admin(m.HandleResumeSchedule))
-	mux.HandleFunc("POST /api/schedules/{id}/run", admin(m.HandleRunSchedule))
-	mux.HandleFunc("GET /api/schedules/{id}/executions", admin(m.HandleScheduleExecutions))
-	mux.HandleFunc("POST /api/scripts/{id}/async", admin(m.HandleAsync))
-	mux.HandleFunc("GET /api/jobs/{id}", admin(m.HandleJob))
-	mux.HandleFunc("GET /api/dead-letters", admin(m.HandleDeadLetters))
-	mux.HandleFunc("GET /api/dead-letters/{id}", admin(m.HandleDeadLetter))
-	mux.HandleFunc("POST /api/dead-letters/{id}/requeue", admin(m.HandleRequeue))
-	mux.HandleFunc("DELETE /api/dead-letters/{id}", admin(m.HandleDiscard))
+	add("POST", "/api/scripts/{id}/schedules", m.HandleCreateSchedule, AuthAdmin)
+	add("GET", "/api/scripts/{id}/schedules", m.HandleListSchedules, AuthAdmin)
+	add("GET", "/api/schedules", m.HandleListSchedules, AuthAdmin)
+	add("POST", "/api/schedules/preview", m.HandlePreviewSchedule, AuthAdmin)
+	add("GET", "/api/schedules/{id}", m.HandleGetSchedule, AuthAdmin)
+	add("PUT", "/api/schedules/{id}", m.HandleUpdateSchedule, AuthAdmin)
+	add("PATCH", "/api/schedules/{id}", m.HandleUpdateSchedule, AuthAdmin)
+	add("DELETE", "/api/schedules/{id}", m.HandleDeleteSchedule, AuthAdmin)
+	add("POST", "/api/schedules/{id}/pause", m.HandlePauseSchedule, AuthAdmin)
+	add("POST", "/api/schedules/{id}/resume", m.HandleResumeSchedule, AuthAdmin)
+	add("POST", "/api/schedules/{id}/run", m.HandleRunSchedule, AuthAdmin)
+	add("GET", "/api/schedules/{id}/executions", m.HandleScheduleExecutions, AuthAdmin)
+	add("POST", "/api/scripts/{id}/async", m.HandleAsync, AuthAdmin)
+	add("GET", "/api/jobs/{id}", m.HandleJob, AuthAdmin)
+	add("GET", "/api/dead-letters", m.HandleDeadLetters, AuthAdmin)
+	add("GET", "/api/dead-letters/{id}", m.HandleDeadLetter, AuthAdmin)
+	add("POST", "/api/dead-letters/{id}/requeue", m.HandleRequeue, AuthAdmin)
+	add("DELETE", "/api/dead-letters/{id}", m.HandleDiscard, AuthAdmin)
 
 	// Cluster nodes (none on `picloud serve`: the dashboard's page lists
 	// none there).
-	mux.HandleFunc("GET /api/nodes", admin(m.HandleListNodes))
-	mux.HandleFunc("DELETE /api/nodes/{name}", admin(m.HandleDeleteNode))
+	add("GET", "/api/nodes", m.HandleListNodes, AuthAdmin)
+	add("DELETE", "/api/nodes/{name}", m.HandleDeleteNode, AuthAdmin)
 
 	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
 	if a.cfg.PublicMetrics {
-		mux.Handle("GET /metrics", metricsHandler)
+		add("GET", "/metrics", metricsHandler.ServeHTTP, AuthPublic)
 	} else {
-		mux.HandleFunc("GET /metrics", admin(metricsHandler.ServeHTTP))
+		add("GET", "/metrics", metricsHandler.ServeHTTP, AuthAdmin)
 	}
 
-	mux.HandleFunc("/api/", httpapi.NotFound)
-	mux.Handle("/", a.dashboard())
-	return mux
+	internal("", "/api/", http.HandlerFunc(httpapi.NotFound), AuthPublic)
+	internal("", "/", a.dashboard(), AuthPublic)
+	return t
 }
 
 // dashboard serves the dashboard's files, and index.html for any other GET so

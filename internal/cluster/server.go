@@ -81,30 +81,49 @@ func NewServer(cfg ServerConfig) *Server {
 		s.cfg.PingEvery = PingEvery
 	}
 	mux := http.NewServeMux()
-	for _, r := range []struct {
-		method, path string
-		h            http.HandlerFunc
-	}{
-		{"PUT", PathNode, s.handleNode},
-		{"GET", PathScript, s.handleScript},
-		{"GET", PathScripts, s.handleScriptByName},
-		{"GET", PathChanges, s.handleChanges},
-		{"POST", PathExecutions, s.handleExecutions},
-		{"POST", PathKV, s.handleKV},
-		{"GET", PathSecret, s.handleSecret},
-		{"POST", PathJobs, s.handleJobs},
-		{"POST", PathEvents, s.handleEvents},
-		{"GET", PathPing, func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }},
-	} {
-		mux.HandleFunc(r.method+" "+r.path, r.h)
+	handlers := map[string]http.HandlerFunc{
+		PathNode:       s.handleNode,
+		PathScript:     s.handleScript,
+		PathScripts:    s.handleScriptByName,
+		PathChanges:    s.handleChanges,
+		PathExecutions: s.handleExecutions,
+		PathKV:         s.handleKV,
+		PathSecret:     s.handleSecret,
+		PathJobs:       s.handleJobs,
+		PathEvents:     s.handleEvents,
+		PathPing:       func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) },
+	}
+	for _, r := range ServerRoutes() {
+		mux.HandleFunc(r.Method+" "+r.Path, handlers[r.Path])
 		// The same path without a method is less specific: it takes the
 		// other methods, answered in the standard error body (ServeMux's
 		// own 405 is plain text).
-		mux.HandleFunc(r.path, methodNotAllowed(r.method))
+		mux.HandleFunc(r.Path, methodNotAllowed(r.Method))
 	}
 	mux.HandleFunc("/", httpapi.NotFound)
 	s.handler = RequireToken(cfg.Token, mux, cfg.OnAuthFailure)
 	return s
+}
+
+// Route is one route of the cluster API: a method and a path pattern.
+type Route struct{ Method, Path string }
+
+// ServerRoutes lists the manager's cluster API routes (all behind the cluster
+// token), for the server's mux and for the app's route table, which lists
+// them without serving them one by one.
+func ServerRoutes() []Route {
+	return []Route{
+		{"PUT", PathNode},
+		{"GET", PathScript},
+		{"GET", PathScripts},
+		{"GET", PathChanges},
+		{"POST", PathExecutions},
+		{"POST", PathKV},
+		{"GET", PathSecret},
+		{"POST", PathJobs},
+		{"POST", PathEvents},
+		{"GET", PathPing},
+	}
 }
 
 // methodNotAllowed answers a cluster path asked with a method other than allow.
