@@ -259,6 +259,18 @@ await step('the detail page opens with the editor', async () => {
 	await shot('script-detail');
 });
 
+await step('the endpoint shows a curl example that copies', async () => {
+	const endpoint = page.getByTestId('endpoint');
+	await endpoint.locator('summary').click();
+	const curl = await endpoint.getByTestId('curl').innerText();
+	assert.ok(curl.startsWith(`curl -X POST ${base}/fn/${name}`), `curl example: ${curl}`);
+	await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
+	await endpoint.getByTestId('copy-curl').click();
+	await endpoint.getByTestId('copy-curl').filter({ hasText: 'Copied' }).waitFor();
+	assert.equal(await page.evaluate(() => navigator.clipboard.readText()), curl);
+	await endpoint.locator('summary').click();
+});
+
 await step('bad source shows an inline compile error', async () => {
 	await setSource('let x = 1;\nlet y = (x + ;\n');
 	const list = page.getByTestId('compile-errors');
@@ -333,6 +345,7 @@ await step('a failing run shows its error and position', async () => {
 	await page.getByTestId('test-status').filter({ hasText: 'script_error' }).waitFor();
 	const err = page.getByTestId('test-result').getByTestId('script-error');
 	assert.match(await err.innerText(), /line 2, column \d+/);
+	assert.equal((await err.innerText()).match(/line 2/g).length, 1, 'the position is rendered once');
 	// The execution's id links to its page.
 	const link = page.getByTestId('test-result').getByTestId('test-execution-link');
 	assert.equal(await link.getAttribute('href'), `/executions/${await link.innerText()}`);
@@ -434,6 +447,35 @@ await step('rolling back to version 1 makes version 3', async () => {
 	assert.equal((await editorText()).trim(), v1.trim());
 	await versions.getByTestId('version-3').waitFor();
 	await shot('rolled-back');
+});
+
+await step('any two versions compare side by side', async () => {
+	await page.getByTestId('compare-versions').click();
+	const diff = page.getByTestId('version-diff');
+	// It opens on the latest change: v2 → v3 (the rollback to v1's source).
+	assert.equal(await diff.getByTestId('diff-from').inputValue(), '2');
+	assert.equal(await diff.getByTestId('diff-to').inputValue(), '3');
+	await diff.getByTestId('diff-row').first().waitFor();
+	const first = diff.getByTestId('diff-row').first();
+	assert.equal(await first.getAttribute('data-kind'), 'changed');
+	assert.match(await first.innerText(), /version two[\s\S]*version one/);
+	assert.ok((await diff.getByTestId('diff-row').filter({ hasText: 'request.body.who' }).count()) === 1);
+	assert.match(await diff.getByTestId('diff-stats').innerText(), /\+\d+\s+−\d+/);
+	await shot('version-diff');
+	await page.setViewportSize({ width: 390, height: 844 });
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(overflow <= 1, `the diff scrolls inside its box on a phone (overflow ${overflow}px)`);
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await diff.scrollIntoViewIfNeeded();
+	await shot('version-diff-phone-dark', { fullPage: false });
+	await page.emulateMedia({ colorScheme: 'light' });
+	await page.setViewportSize({ width: 1366, height: 900 });
+	// v1 and v3 have the same source.
+	await diff.getByTestId('diff-from').selectOption('1');
+	await diff.getByTestId('diff-stats').filter({ hasText: 'identical' }).waitFor();
+	assert.equal(await diff.locator('[data-kind="changed"], [data-kind="added"], [data-kind="removed"]').count(), 0);
+	await diff.getByRole('button', { name: 'Close' }).click();
+	await diff.waitFor({ state: 'detached' });
 });
 
 await step('the list shows the new version and the last invocation', async () => {
@@ -721,6 +763,7 @@ await step('deleting asks for confirmation, then removes the script', async () =
 	await dialog.getByRole('button', { name: 'Delete' }).click();
 	await page.getByTestId('empty-scripts').waitFor();
 	assert.equal(new URL(page.url()).pathname, '/');
+	await page.getByTestId('toast').filter({ hasText: `Deleted ${name}.` }).waitFor();
 });
 
 await step('a client route loads directly (index.html fallback)', async () => {

@@ -38,6 +38,13 @@ describe('errorFromResponse', () => {
 		expect(err.display).toBe('unexpected token (line 3, column 7)');
 	});
 
+	it('renders a position the message already carries once', async () => {
+		const err = await errorFromResponse(
+			json(400, { error: { code: 'invalid_source', message: 'unexpected token (line 3, position 7)', line: 3, column: 7 } })
+		);
+		expect(err.display).toBe('unexpected token (line 3, column 7)');
+	});
+
 	it('keeps the execution id of a failed script', async () => {
 		const err = await errorFromResponse(
 			json(500, { error: { code: 'script_error', message: 'boom', execution_id: 'e-1' } })

@@ -6,6 +6,7 @@
 // requests. Every failure — an error body from the server, a network failure, a response
 // that is not the JSON we expect — becomes an ApiError whose message the UI can show.
 
+import { withoutPosition } from './diff';
 import type {
 	ClusterNode,
 	CompileError,
@@ -140,7 +141,9 @@ export class ApiError extends Error {
 	/** The message with the source position when the error has one. */
 	get display(): string {
 		if (this.line !== undefined) {
-			return `${this.message} (line ${this.line}${this.column !== undefined ? `, column ${this.column}` : ''})`;
+			// Rhai's text may end with the same position: it is rendered once.
+			const message = withoutPosition(this.message, this.line, this.column ?? 1);
+			return `${message} (line ${this.line}${this.column !== undefined ? `, column ${this.column}` : ''})`;
 		}
 		return this.message;
 	}
