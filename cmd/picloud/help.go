@@ -74,6 +74,7 @@ Prints the response body (--json: status, headers and body).` + clientAbout},
             (optional with -f, which then follows every script)
   -f        follow: print each execution as it completes (the live tail)
   --id ID   one execution in full, with its request, logs and error` + clientAbout},
+		{name: "draft", aliases: []string{"drafts"}, args: "push|show|rm|promote NAME [FILE]", subs: []string{"push", "show", "rm", "promote"}, names: 1, run: noStdin(runDraft), about: strings.TrimPrefix(draftUsage, "usage:\n") + clientAbout},
 		{name: "ls", args: "", run: noStdin(runList), about: `List the scripts: version, enabled, last run, its status, error rate. No arguments.` + clientAbout},
 		{name: "rm", args: "NAME [--yes]", names: 1, run: runRemove, about: `  NAME      the script to delete, with its versions, kv, secrets, schedules and logs
 It asks for confirmation on a terminal; --yes skips the question (required
