@@ -278,6 +278,14 @@ await step('bad source shows an inline compile error', async () => {
 	assert.match(await list.innerText(), /^2:\d+/m, 'the error is on line 2');
 	await page.getByTestId('editor').locator('.cm-lintRange-error').first().waitFor();
 	await shot('compile-error');
+	// Saving it anyway: the server's refusal, its position once; an edit clears the banner.
+	expected.push(/status of 400/);
+	await page.keyboard.press('Control+S');
+	const banner = page.getByTestId('save-error');
+	await banner.waitFor();
+	assert.equal((await banner.innerText()).match(/line 2/g)?.length, 1, `position once: ${await banner.innerText()}`);
+	await page.keyboard.type(' ');
+	await banner.waitFor({ state: 'detached' });
 });
 
 await step('editing and saving bumps the version', async () => {
@@ -746,6 +754,42 @@ await step('dead letters are discarded', async () => {
 	const left = (await apiCall('GET', '/api/dead-letters')).body.items.map((j) => j.id);
 	assert.deepEqual(left, [], 'the discarded jobs are gone');
 	for (const id of [failingId, emitterId]) assert.equal((await apiCall('DELETE', `/api/scripts/${id}`)).status, 204);
+	await page.getByRole('link', { name: 'Scripts', exact: true }).click();
+	await page.getByTestId('script-row').filter({ hasText: name }).waitFor();
+});
+
+await step('a draft is saved without being served, then promoted to the next version', async () => {
+	await page.getByTestId('script-row').getByRole('link', { name, exact: true }).click();
+	await page.getByTestId('script-name').waitFor();
+	const before = Number((await page.getByTestId('script-version').innerText()).slice(1));
+	const live = await editorText();
+	const drafted = `// drafted\n"draft of ${name}"\n`;
+	await setSource(drafted);
+	await page.getByTestId('compiles').waitFor();
+	await page.getByTestId('save-draft').click();
+	await page.getByTestId('saved').filter({ hasText: 'Draft saved' }).waitFor();
+	await page.getByTestId('draft-shown').waitFor();
+	assert.equal(await page.getByTestId('script-version').innerText(), `v${before}`, 'a draft is not a version');
+	const served = await page.evaluate(async (n) => (await fetch(`/fn/${n}`, { method: 'POST' })).text(), name);
+	assert.ok(!served.includes('draft of'), `the draft is not served: ${served}`);
+	// A reload shows the live source, and says a draft is waiting.
+	await page.reload();
+	await page.getByTestId('draft-note').waitFor();
+	assert.equal((await editorText()).trim(), live.trim());
+	await shot('draft-waiting');
+	await page.getByTestId('open-draft').click();
+	await page.getByTestId('draft-shown').waitFor();
+	assert.equal((await editorText()).trim(), drafted.trim());
+	await page.getByTestId('promote').click();
+	const dialog = page.getByTestId('confirm-dialog').filter({ hasText: 'Promote the draft?' });
+	await dialog.getByRole('button', { name: 'Promote' }).click();
+	await page.getByTestId('saved').filter({ hasText: `version ${before + 1} is live` }).waitFor();
+	assert.equal(await page.getByTestId('script-version').innerText(), `v${before + 1}`);
+	assert.equal(await page.getByTestId('draft-note').count(), 0, 'the draft is gone');
+	const after = await page.evaluate(async (n) => (await fetch(`/fn/${n}`, { method: 'POST' })).text(), name);
+	assert.ok(after.includes(`draft of ${name}`), `the promoted draft is served: ${after}`);
+	assert.equal((await apiCall('GET', `/api/scripts/${name}/draft`)).status, 404);
+	expected.push(/status of 404/); // the draft GET above, logged by the browser
 	await page.getByRole('link', { name: 'Scripts', exact: true }).click();
 	await page.getByTestId('script-row').filter({ hasText: name }).waitFor();
 });
