@@ -108,6 +108,7 @@ func (a *App) routeTable() []Route {
 
 	// Public.
 	add("GET", "/api/health", m.HandleHealth, AuthPublic)
+	add("GET", "/api/openapi.json", handleOpenAPI, AuthPublic)
 	if a.cluster == nil {
 		add("", "/api/execute/{id}", o.HandleExecute, AuthPublic)
 		add("", "/fn/{name}", o.HandleFn, AuthPublic)
