@@ -46,6 +46,11 @@ func TestDrafts(t *testing.T) {
 		if resp, body := e.request("GET", "/fn/drafty", nil); resp.StatusCode != 200 || string(body) != "live" {
 			t.Fatalf("served with a draft = %d %s", resp.StatusCode, body)
 		}
+		// The script itself says a draft waits (an editor's one request).
+		if code, out := e.admin("GET", "/api/scripts/drafty", nil); code != 200 || out["source"] != `"live"` ||
+			out["draft"].(map[string]any)["source"] != `"draft"` {
+			t.Fatalf("script with a draft = %d %v", code, out)
+		}
 
 		code, out = e.admin("POST", "/api/scripts/drafty/draft/promote", nil)
 		if code != 200 || out["version"] != 2.0 || out["source"] != `"draft"` || out["name"] != "drafty" {
@@ -56,6 +61,9 @@ func TestDrafts(t *testing.T) {
 		}
 		if code, _ := e.admin("GET", "/api/scripts/drafty/draft", nil); code != 404 {
 			t.Fatalf("draft after promote = %d", code)
+		}
+		if code, out := e.admin("GET", "/api/scripts/drafty", nil); code != 200 || out["draft"] != nil {
+			t.Fatalf("script after promote = %d %v", code, out)
 		}
 		if code, out := e.admin("GET", "/api/scripts/drafty/versions", nil); code != 200 || len(out["items"].([]any)) != 2 {
 			t.Fatalf("versions after promote = %d %v", code, out)

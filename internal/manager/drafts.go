@@ -1,6 +1,8 @@
 package manager
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 
 	"github.com/picloud/picloud"
@@ -84,4 +86,28 @@ func (m *Manager) HandlePromoteDraft(w http.ResponseWriter, r *http.Request) {
 	m.invoker.Invalidate(sc.ID)
 	m.log.Info("draft promoted", "script", sc.Name, "id", sc.ID, "version", sc.Version)
 	httpapi.WriteJSON(w, http.StatusOK, sc)
+}
+
+// withDraft is the script as GET /api/scripts/{id} shows it: with "draft",
+// the Draft, when it has one (absent otherwise), so that an editor learns of
+// a waiting draft without a request that fails when there is none.
+func (m *Manager) withDraft(ctx context.Context, sc *picloud.Script) (json.RawMessage, error) {
+	b, err := json.Marshal(sc)
+	if err != nil {
+		return nil, err
+	}
+	d, err := m.store.Draft(ctx, sc.ID)
+	if picloud.ErrorCode(err) == picloud.ENotFound {
+		return b, nil
+	} else if err != nil {
+		return nil, err
+	}
+	db, err := json.Marshal(d)
+	if err != nil {
+		return nil, err
+	}
+	// b is a JSON object: "draft" goes in before its closing brace.
+	out := append(b[:len(b)-1:len(b)-1], `,"draft":`...)
+	out = append(out, db...)
+	return append(out, '}'), nil
 }

@@ -178,7 +178,12 @@ func (m *Manager) HandleGetScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, sc)
+	out, err := m.withDraft(r.Context(), sc) // drafts.go
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, out)
 }
 
 // HandleUpdateScript is PUT (or PATCH) /api/scripts/{id}: a partial update.
