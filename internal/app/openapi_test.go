@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -298,5 +299,41 @@ func TestOpenAPIServed(t *testing.T) {
 	var doc map[string]any
 	if err := json.Unmarshal(body, &doc); err != nil || doc["openapi"] != "3.1.0" {
 		t.Fatalf("document: %v %v", err, doc["openapi"])
+	}
+}
+
+// TestRouteTableAuth: the table's auth kinds are what is enforced: every
+// admin route refuses a request without credentials, and the public API
+// routes do not ask for any.
+func TestRouteTableAuth(t *testing.T) {
+	s, err := sqlite.Open(context.Background(), t.TempDir()+"/picloud.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := newEnv(t, s, app.Config{})
+	wildcard := regexp.MustCompile(`\{[a-z_]+(\.\.\.)?\}`)
+	admin := 0
+	for _, r := range e.app.Routes() {
+		if r.Internal || r.Listed {
+			continue
+		}
+		method := cmpOr(r.Method, "GET")
+		path := wildcard.ReplaceAllString(r.Pattern, "x")
+		resp, body := e.request(method, path, nil)
+		switch r.Auth {
+		case app.AuthAdmin:
+			admin++
+			if resp.StatusCode != http.StatusUnauthorized || errCode(body) != "unauthorized" {
+				t.Errorf("%s %s without a token = %d %s, want 401", method, path, resp.StatusCode, body)
+			}
+		case app.AuthPublic, app.AuthSession:
+			if resp.StatusCode == http.StatusUnauthorized && !(r.Auth == app.AuthSession && method == "POST") {
+				t.Errorf("%s %s (%s) without a token = 401 %s", method, path, r.Auth, body)
+			}
+		}
+	}
+	if admin < 40 {
+		t.Fatalf("only %d admin routes", admin)
 	}
 }
