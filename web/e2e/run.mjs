@@ -788,8 +788,8 @@ await step('a draft is saved without being served, then promoted to the next ver
 	assert.equal(await page.getByTestId('draft-note').count(), 0, 'the draft is gone');
 	const after = await page.evaluate(async (n) => (await fetch(`/fn/${n}`, { method: 'POST' })).text(), name);
 	assert.ok(after.includes(`draft of ${name}`), `the promoted draft is served: ${after}`);
+	expected.push(/status of 404/); // the draft GET below, logged by the browser
 	assert.equal((await apiCall('GET', `/api/scripts/${name}/draft`)).status, 404);
-	expected.push(/status of 404/); // the draft GET above, logged by the browser
 	await page.getByRole('link', { name: 'Scripts', exact: true }).click();
 	await page.getByTestId('script-row').filter({ hasText: name }).waitFor();
 });

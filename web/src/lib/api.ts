@@ -10,6 +10,7 @@ import { withoutPosition } from './diff';
 import type {
 	ClusterNode,
 	CompileError,
+	Draft,
 	Execution,
 	InvokeInput,
 	InvokeResult,
@@ -353,6 +354,17 @@ export function createClient(options: ClientOptions = {}) {
 			},
 			rollback(id: string, version: number): Promise<Script> {
 				return call('POST', `${script(id)}/rollback`, { version });
+			},
+			/** Stores source as the draft (it must compile; it is not served). */
+			saveDraft(id: string, source: string): Promise<Draft> {
+				return call('PUT', `${script(id)}/draft`, { source });
+			},
+			removeDraft(id: string): Promise<void> {
+				return call('DELETE', `${script(id)}/draft`, undefined, { expectEmpty: true });
+			},
+			/** Makes the draft the next version; the updated script is the answer. */
+			promoteDraft(id: string): Promise<Script> {
+				return call('POST', `${script(id)}/draft/promote`);
 			},
 			invoke(id: string, input: InvokeInput): Promise<InvokeResult> {
 				return call('POST', `${script(id)}/invoke`, input);

@@ -44,6 +44,8 @@ export interface Script {
 	subscriptions?: string[] | null;
 	created_at?: string;
 	updated_at?: string;
+	/** The waiting draft (GET /api/scripts/{id} only; absent when there is none). */
+	draft?: Draft;
 	/** The most recent execution, absent or null when the script never ran. */
 	last_execution?: LastExecution | null;
 	/** Share of errors (0..1) over the last 100 executions; absent or null when none. */
@@ -83,6 +85,15 @@ export type NumericSetting =
 	| 'http_max_requests'
 	| 'http_max_response_bytes'
 	| 'http_timeout_ms';
+
+/** A script's draft: stored, never served, until promoted to the next version. */
+export interface Draft {
+	script_id: string;
+	source: string;
+	/** The script's version when the draft was saved. */
+	base_version: number;
+	updated_at: string;
+}
 
 export interface Version {
 	version: number;
