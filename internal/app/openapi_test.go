@@ -242,8 +242,11 @@ func TestOpenAPISamples(t *testing.T) {
 		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `"draft"`}, 200)
 		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `let x = ;`}, 400)
 		c.do("GET", "/api/scripts/hello/draft", nil, 200)
+		c.do("GET", "/api/scripts/hello", nil, 200) // with its "draft"
 		c.do("POST", "/api/scripts/hello/draft/promote", nil, 200)
 		c.do("GET", "/api/scripts/hello/draft", nil, 404)
+		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `"again"`}, 200)
+		c.do("DELETE", "/api/scripts/hello/draft", nil, 204)
 		c.do("PUT", "/api/scripts/hello/kv/greeting", map[string]any{"value": map[string]any{"a": 1}, "ttl_seconds": 60}, 200)
 		c.do("GET", "/api/scripts/hello/kv/greeting", nil, 200)
 		c.do("GET", "/api/scripts/hello/kv", nil, 200)
