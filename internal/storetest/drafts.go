@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"sync"
 	"testing"
 
 	"github.com/picloud/picloud"
@@ -102,5 +103,41 @@ func testDrafts(t *testing.T, s picloud.Store) {
 	wantCode(t, err, picloud.ENotFound)
 	if d, err := s.Draft(ctx, other.ID); err != nil || d.Source != `"od"` {
 		t.Fatalf("other script's draft = %+v, %v", d, err)
+	}
+}
+
+// testDraftPromoteRace: of concurrent promotes of one draft, exactly one makes
+// a version; the others find no draft.
+func testDraftPromoteRace(t *testing.T, s picloud.Store) {
+	ctx := context.Background()
+	sc := mustCreate(t, s, "raced", `"v1"`)
+	if _, err := s.PutDraft(ctx, sc.ID, `"v2"`); err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, errs[i] = s.PromoteDraft(ctx, sc.ID)
+		}()
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+		} else if picloud.ErrorCode(err) != picloud.ENotFound {
+			t.Fatalf("a losing promote: %v, want not_found", err)
+		}
+	}
+	cur, err := s.Script(ctx, sc.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ok != 1 || cur.Version != 2 {
+		t.Fatalf("%d promotes succeeded, version %d; want exactly one, version 2", ok, cur.Version)
 	}
 }

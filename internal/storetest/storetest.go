@@ -48,6 +48,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"Nodes", testNodes},
 		{"ExecutionNode", testExecutionNode},
 		{"Drafts", testDrafts},
+		{"DraftPromoteRace", testDraftPromoteRace},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
