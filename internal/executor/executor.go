@@ -177,6 +177,9 @@ type Options struct {
 	// the platform's store, in tests): host modules scope their state to it
 	// (kv:: namespaces, secrets).
 	Script *picloud.Script
+	// Replay, when set, runs the execution in replay mode: kv:: through
+	// Replay.KV, time::now() fixed, http:: answered by a stub (see Replay).
+	Replay *Replay
 }
 
 // Request is the HTTP request a script handles. Header may hold
@@ -267,6 +270,7 @@ type execState struct {
 	http    httpCalls       // set up by the first http:: call
 	script  *picloud.Script // nil outside the platform's store
 	events  emitted
+	replay  *Replay // nil outside a replay
 }
 
 // stateKey finds the execState in the context natives get.
@@ -284,7 +288,7 @@ func state(c *rhai.Context) *execState {
 func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *Request, opts Options) (res *Result) {
 	res = &Result{Started: time.Now()}
 	lim = x.Limits(lim)
-	st := &execState{logs: collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}, script: opts.Script}
+	st := &execState{logs: collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}, script: opts.Script, replay: opts.Replay}
 	if opts.Script != nil {
 		st.secrets.scriptID = opts.Script.ID
 	}

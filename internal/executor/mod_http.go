@@ -124,7 +124,7 @@ func (h *httpModule) client(scriptAllow string) (*http.Client, error) {
 // begin sets up an execution's outbound state from the script's settings,
 // on its first http:: call (an execution that makes none pays nothing). st.mu
 // is held.
-func (h *httpModule) begin(st *httpCalls, sc *picloud.Script) {
+func (h *httpModule) begin(st *httpCalls, sc *picloud.Script, replay *Replay) {
 	if st.ready {
 		return
 	}
@@ -137,6 +137,15 @@ func (h *httpModule) begin(st *httpCalls, sc *picloud.Script) {
 	st.maxBytes = cmp.Or(s.HTTPMaxResponseBytes, h.cfg.MaxResponseBytes)
 	st.timeout = cmp.Or(time.Duration(s.HTTPTimeoutMS)*time.Millisecond, h.cfg.Timeout)
 	st.client, st.err = h.client(s.EgressAllow)
+	if replay != nil && st.err == nil {
+		// No connection is ever made in a replay: the stub answers every
+		// call (the allowlist, checked when dialing, is not reached).
+		t := replay.HTTP
+		if t == nil {
+			t = RefuseOutbound
+		}
+		st.client = &http.Client{Transport: t}
+	}
 }
 
 // count reports one call's result for the script c runs ("" outside the
@@ -271,7 +280,7 @@ func (h *httpModule) do(c *rhai.Context, fn string, r httpRequest) (rhai.Value, 
 	}
 	st := &es.http
 	st.mu.Lock()
-	h.begin(st, es.script)
+	h.begin(st, es.script, es.replay)
 	st.mu.Unlock()
 	if st.err != nil {
 		return fail("error", "the egress allowlist is invalid: %v", st.err)

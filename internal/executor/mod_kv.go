@@ -100,12 +100,21 @@ func (k *kvModule) script(c *rhai.Context) (*picloud.Script, error) {
 		sc = st.script
 	}
 	switch {
-	case k.cfg.Store == nil:
+	case k.store(c) == nil:
 		return nil, rhai.NewError(rhai.ErrRuntime, "kv is not available on this server")
 	case sc == nil:
 		return nil, rhai.NewError(rhai.ErrRuntime, "kv is available only to stored scripts")
 	}
 	return sc, nil
+}
+
+// store is what kv:: reads and writes: a replay's overlay, else the
+// server's store (nil: kv is not available).
+func (k *kvModule) store(c *rhai.Context) picloud.KVStore {
+	if st := state(c); st != nil && st.replay != nil && st.replay.KV != nil {
+		return st.replay.KV
+	}
+	return k.cfg.Store
 }
 
 func (k *kvModule) quota(sc *picloud.Script) picloud.KVQuota { return kvQuota(k.cfg, sc) }
@@ -249,7 +258,7 @@ func (k *kvModule) get(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rhai
 	if err != nil {
 		return rhai.Unit, err
 	}
-	e, err := k.cfg.Store.KVGet(c.Context(), n.ns, name)
+	e, err := k.store(c).KVGet(c.Context(), n.ns, name)
 	if picloud.ErrorCode(err) == picloud.ENotFound {
 		return rhai.Unit, nil
 	} else if err != nil {
@@ -271,7 +280,7 @@ func (k *kvModule) set(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rhai
 	if err != nil {
 		return rhai.Unit, err
 	}
-	return rhai.Unit, k.cfg.Store.KVSet(c.Context(), n.ns, name, picloud.KVWrite{Value: v, ExpiresAt: exp, Quota: n.quota})
+	return rhai.Unit, k.store(c).KVSet(c.Context(), n.ns, name, picloud.KVWrite{Value: v, ExpiresAt: exp, Quota: n.quota})
 }
 
 func (k *kvModule) delete(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rhai.Value, error) {
@@ -279,7 +288,7 @@ func (k *kvModule) delete(c *rhai.Context, n *kvNamespace, args []rhai.Value) (r
 	if err != nil {
 		return rhai.Unit, err
 	}
-	ok, err := k.cfg.Store.KVDelete(c.Context(), n.ns, name)
+	ok, err := k.store(c).KVDelete(c.Context(), n.ns, name)
 	return rhai.Bool(ok), err
 }
 
@@ -292,7 +301,7 @@ func (k *kvModule) incr(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rha
 	if len(args) > 1 {
 		by = args[1].AsInt()
 	}
-	v, err := k.cfg.Store.KVIncr(c.Context(), n.ns, name, by, picloud.KVWrite{Quota: n.quota})
+	v, err := k.store(c).KVIncr(c.Context(), n.ns, name, by, picloud.KVWrite{Quota: n.quota})
 	return rhai.Int(v), err
 }
 
@@ -316,7 +325,7 @@ func (k *kvModule) list(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rha
 	if limit < 1 || limit > picloud.MaxKVListLimit {
 		return rhai.Unit, rhai.NewError(rhai.ErrRuntime, "kv::list: limit must be between 1 and %d", picloud.MaxKVListLimit)
 	}
-	p, err := k.cfg.Store.KVList(c.Context(), n.ns, prefix, cursor, int(limit))
+	p, err := k.store(c).KVList(c.Context(), n.ns, prefix, cursor, int(limit))
 	if err != nil {
 		return rhai.Unit, err
 	}
@@ -352,7 +361,7 @@ func (k *kvModule) cas(c *rhai.Context, n *kvNamespace, args []rhai.Value) (rhai
 	if err != nil {
 		return rhai.Unit, err
 	}
-	ok, err := k.cfg.Store.KVCompareAndSet(c.Context(), n.ns, name, expected, picloud.KVWrite{Value: v, Quota: n.quota})
+	ok, err := k.store(c).KVCompareAndSet(c.Context(), n.ns, name, expected, picloud.KVWrite{Value: v, Quota: n.quota})
 	return rhai.Bool(ok), err
 }
 

@@ -30,7 +30,7 @@ func timeModule(count func()) *rhai.Module {
 		if err := charge(c, 0); err != nil {
 			return rhai.Unit, err
 		}
-		return rhai.Int(time.Now().UnixMilli()), nil
+		return rhai.Int(now(c).UnixMilli()), nil
 	})
 	m.SetFn("format", []rhai.Type{rhai.TypeInt}, func(c *rhai.Context, a []rhai.Value) (rhai.Value, error) {
 		if err := charge(c, 0); err != nil {
@@ -152,4 +152,12 @@ func strftime(t time.Time, layout string) (string, error) {
 		}
 	}
 	return b.String(), nil
+}
+
+// now is the execution's clock: a replay's fixed time, else the wall clock.
+func now(c *rhai.Context) time.Time {
+	if st := state(c); st != nil && st.replay != nil && !st.replay.Now.IsZero() {
+		return st.replay.Now
+	}
+	return time.Now()
 }
