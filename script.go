@@ -225,6 +225,7 @@ type Store interface {
 	ScheduleStore
 	NodeStore
 	DraftStore
+	StatsStore
 	// SubscribedScripts returns the enabled scripts subscribed to topic.
 	SubscribedScripts(ctx context.Context, topic string) ([]*Script, error)
 	// Kind names the database for /api/health: "sqlite" or "postgres".

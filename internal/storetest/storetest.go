@@ -49,6 +49,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"ExecutionNode", testExecutionNode},
 		{"Drafts", testDrafts},
 		{"DraftPromoteRace", testDraftPromoteRace},
+		{"Stats", testStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
