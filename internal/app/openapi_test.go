@@ -238,6 +238,9 @@ func TestOpenAPISamples(t *testing.T) {
 		}
 		c.do("GET", "/api/logs?script=hello&q=hi", nil, 200)
 		c.do("GET", "/api/executions/"+items[0].(map[string]any)["id"].(string), nil, 200)
+		c.do("GET", "/api/scripts/hello/stats?since=1h&step=1m", nil, 200)
+		c.do("GET", "/api/stats", nil, 200)
+		c.do("GET", "/api/stats?since=168h&step=1m", nil, 400)
 
 		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `"draft"`}, 200)
 		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `let x = ;`}, 400)

@@ -149,6 +149,8 @@ func (a *App) routeTable() []Route {
 	add("GET", "/api/logs", m.HandleAllLogs, AuthAdmin)
 	add("GET", "/api/scripts/{id}/tail", m.HandleTail, AuthAdmin)
 	add("GET", "/api/tail", m.HandleAllTail, AuthAdmin)
+	add("GET", "/api/scripts/{id}/stats", m.HandleStats, AuthAdmin)
+	add("GET", "/api/stats", m.HandleAllStats, AuthAdmin)
 	add("GET", "/api/executions/{id}", m.HandleExecution, AuthAdmin)
 	add("POST", "/api/validate", m.HandleValidate, AuthAdmin)
 	add("GET", "/api/scripts/{id}/kv", m.HandleListKV, AuthAdmin)

@@ -1,0 +1,81 @@
+package app_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/picloud/picloud"
+	"github.com/picloud/picloud/internal/app"
+)
+
+// TestStats: GET /api/scripts/{ref}/stats and /api/stats over real
+// executions, and the query's validation, on both stores.
+func TestStats(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		e := newEnv(t, open(t), app.Config{})
+		echo := e.create("echo", "if request.query.k == \"bad\" { throw \"no\"; }\nrequest.query.k")
+		e.create("other", `1`)
+		for _, k := range []string{"one", "bad", "two"} {
+			e.request("GET", "/fn/echo?k="+k, nil)
+		}
+		e.request("GET", "/fn/other", nil)
+		e.logs(echo, 3)
+
+		sum := func(path string) (total, success, errs float64, buckets int, ops float64) {
+			t.Helper()
+			code, out := e.admin("GET", path, nil)
+			if code != 200 {
+				t.Fatalf("GET %s: %d %v", path, code, out)
+			}
+			bs, _ := out["buckets"].([]any)
+			for _, b := range bs {
+				m := b.(map[string]any)
+				total += m["count"].(float64)
+				by := m["by_status"].(map[string]any)
+				s, _ := by["success"].(float64)
+				x, _ := by["error"].(float64)
+				success, errs = success+s, errs+x
+				ops += m["operations"].(float64)
+				if m["count"].(float64) > 0 && m["p99_ms"].(float64) <= 0 {
+					t.Errorf("GET %s: a non-empty bucket with p99 0: %v", path, m)
+				}
+			}
+			return total, success, errs, len(bs), ops
+		}
+		total, ok, bad, n, ops := sum("/api/scripts/echo/stats?since=1h&step=1m")
+		if total != 3 || ok != 2 || bad != 1 || n != 60 || ops <= 0 {
+			t.Errorf("echo: total %v success %v error %v buckets %d operations %v; want 3 2 1 60 >0", total, ok, bad, n, ops)
+		}
+		if total, _, _, n, _ := sum("/api/scripts/" + echo + "/stats"); total != 3 || n != 60 {
+			t.Errorf("echo by id, default range: total %v in %d buckets, want 3 in 60", total, n)
+		}
+		if total, _, _, _, _ := sum("/api/stats?since=10m&step=10s"); total != 4 {
+			t.Errorf("all scripts: total %v, want 4", total)
+		}
+		future := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+		if total, _, _, n, _ := sum("/api/stats?since=" + future + "&until=" + time.Now().Add(2*time.Hour).UTC().Format(time.RFC3339)); total != 0 || n != 60 {
+			t.Errorf("a future hour: total %v in %d buckets", total, n)
+		}
+
+		for _, c := range []struct{ path, field string }{
+			{"/api/stats?since=168h&step=1m", "step"},
+			{"/api/stats?step=100ms", "step"},
+			{"/api/stats?step=soon", "step"},
+			{"/api/stats?since=yesterday", "since"},
+			{"/api/stats?since=" + future, "until"},
+		} {
+			code, out := e.admin("GET", c.path, nil)
+			if code != http.StatusBadRequest {
+				t.Errorf("GET %s: %d %v, want 400", c.path, code, out)
+				continue
+			}
+			if eb := out["error"].(map[string]any); eb["code"] != "invalid_request" || eb["field"] != c.field {
+				t.Errorf("GET %s: %v, want field %s", c.path, out, c.field)
+			}
+		}
+		if code, _ := e.admin("GET", "/api/scripts/nope/stats", nil); code != http.StatusNotFound {
+			t.Errorf("unknown script: %d", code)
+		}
+	})
+}
