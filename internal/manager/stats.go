@@ -40,7 +40,7 @@ func ParseStatsQuery(r *http.Request, now time.Time) (picloud.StatsQuery, error)
 		}
 		q.Step = d
 	} else if span := q.Until.Sub(q.Since); span > 0 {
-		q.Step = max(((span/60)+time.Second-1).Truncate(time.Second), time.Second)
+		q.Step = max(((span / 60) + time.Second - 1).Truncate(time.Second), time.Second)
 	}
 	if err := q.Validate(); err != nil {
 		return q, err
