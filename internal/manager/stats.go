@@ -16,7 +16,8 @@ const DefaultStatsRange = time.Hour
 // long before now; by default the last hour up to now) and step (a Go
 // duration of at least 1s; by default the range over 60 buckets, rounded up to
 // a whole second), and validates the result (at most
-// picloud.MaxStatsBuckets buckets).
+// picloud.MaxStatsBuckets buckets). Since is then rounded down to a whole
+// step.
 func ParseStatsQuery(r *http.Request, now time.Time) (picloud.StatsQuery, error) {
 	v := r.URL.Query()
 	var q picloud.StatsQuery
@@ -45,6 +46,10 @@ func ParseStatsQuery(r *http.Request, now time.Time) (picloud.StatsQuery, error)
 	if err := q.Validate(); err != nil {
 		return q, err
 	}
+	// Buckets on whole steps (UTC; from the zero time, so whole minutes,
+	// hours and days for the steps that divide a day), so that two requests
+	// a few seconds apart share their buckets; this can add one bucket.
+	q.Since = q.Since.Truncate(q.Step)
 	return q, nil
 }
 
