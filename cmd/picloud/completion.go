@@ -21,6 +21,7 @@ var summaries = map[string]string{
 	"deploy":       "create or update a script from a file",
 	"invoke":       "call a script",
 	"logs":         "show or follow a script's executions",
+	"stats":        "a script's executions over time",
 	"ls":           "list scripts",
 	"rm":           "delete a script",
 	"kv":           "a script's kv keys",

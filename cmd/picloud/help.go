@@ -74,6 +74,10 @@ Prints the response body (--json: status, headers and body).` + clientAbout},
             (optional with -f, which then follows every script)
   -f        follow: print each execution as it completes (the live tail)
   --id ID   one execution in full, with its request, logs and error` + clientAbout},
+		{name: "stats", args: "[NAME] [--since 1h] [--until T] [--step 1m] [--empty]", names: 1, run: noStdin(runStats), about: `  NAME      the script whose executions to count (all scripts without it)
+A table of time buckets: calls, failed calls, p50/p95/p99 duration in ms,
+Rhai operations and outbound http:: calls, then the totals. Buckets without
+executions are left out unless --empty; at most 500 buckets.` + clientAbout},
 		{name: "draft", aliases: []string{"drafts"}, args: "push|show|rm|promote NAME [FILE]", subs: []string{"push", "show", "rm", "promote"}, names: 1, run: noStdin(runDraft), about: strings.TrimPrefix(draftUsage, "usage:\n") + clientAbout},
 		{name: "ls", args: "", run: noStdin(runList), about: `List the scripts: version, enabled, last run, its status, error rate. No arguments.` + clientAbout},
 		{name: "rm", args: "NAME [--yes]", names: 1, run: runRemove, about: `  NAME      the script to delete, with its versions, kv, secrets, schedules and logs

@@ -58,6 +58,8 @@ Client (--server / PICLOUD_URL: the server's base URL; --token / PICLOUD_TOKEN; 
                                                   (http, test, cron, async, event), job and, in a
                                                   cluster, node; -f follows them live; logs --id ID
                                                   shows one in full (picloud logs -h)
+  stats [NAME] [--since 1h] [--step 1m]           a script's (or every script's) executions over time: calls,
+                                                  failures, p50/p95/p99 ms, operations, outbound calls
   ls                                              list scripts
   rm NAME [--yes]                                 delete a script (asks first on a terminal)
   draft push|show|rm|promote NAME [FILE]          a script's draft: stored, not served, until promoted
