@@ -246,6 +246,8 @@ func TestOpenAPISamples(t *testing.T) {
 		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `let x = ;`}, 400)
 		c.do("GET", "/api/scripts/hello/draft", nil, 200)
 		c.do("GET", "/api/scripts/hello", nil, 200) // with its "draft"
+		c.do("POST", "/api/scripts/hello/replay", map[string]any{"draft": true, "last": 5}, 200)
+		c.do("POST", "/api/scripts/hello/replay", map[string]any{"source": `"x"`, "filter": map[string]any{"status": "success", "since": "1h"}}, 200)
 		c.do("POST", "/api/scripts/hello/draft/promote", nil, 200)
 		c.do("GET", "/api/scripts/hello/draft", nil, 404)
 		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `"again"`}, 200)

@@ -144,6 +144,7 @@ func (a *App) routeTable() []Route {
 	add("PUT", "/api/scripts/{id}/draft", m.HandlePutDraft, AuthAdmin)
 	add("DELETE", "/api/scripts/{id}/draft", m.HandleDeleteDraft, AuthAdmin)
 	add("POST", "/api/scripts/{id}/draft/promote", m.HandlePromoteDraft, AuthAdmin)
+	add("POST", "/api/scripts/{id}/replay", m.HandleReplay, AuthAdmin)
 	add("POST", "/api/scripts/{id}/invoke", m.HandleInvoke, AuthAdmin)
 	add("GET", "/api/scripts/{id}/logs", m.HandleLogs, AuthAdmin)
 	add("GET", "/api/logs", m.HandleAllLogs, AuthAdmin)
