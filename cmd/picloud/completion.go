@@ -22,6 +22,7 @@ var summaries = map[string]string{
 	"invoke":       "call a script",
 	"logs":         "show or follow a script's executions",
 	"stats":        "a script's executions over time",
+	"replay":       "compare a source with the live version on real requests",
 	"ls":           "list scripts",
 	"rm":           "delete a script",
 	"kv":           "a script's kv keys",

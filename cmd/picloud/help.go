@@ -79,6 +79,13 @@ A table of time buckets: calls, failed calls, p50/p95/p99 duration in ms,
 Rhai operations and outbound http:: calls, then the totals. Buckets without
 executions are left out unless --empty; at most 500 buckets.` + clientAbout},
 		{name: "draft", aliases: []string{"drafts"}, args: "push|show|rm|promote NAME [FILE]", subs: []string{"push", "show", "rm", "promote"}, names: 1, run: noStdin(runDraft), about: strings.TrimPrefix(draftUsage, "usage:\n") + clientAbout},
+		{name: "replay", args: "NAME [FILE] [--draft] [--last N] [--status S] [--since T] [--until T] [--grep TEXT]", names: 1, run: noStdin(runReplay), about: `  NAME      the script whose latest captured http requests to replay
+  FILE      the source to compare with the live version (without it, or with
+            --draft: the stored draft)
+Each request runs through both versions on the server (nothing is written:
+kv writes are discarded, http:: calls are stubbed). It prints a summary, then
+each request whose answer differs: status, headers and body changes by JSON
+path (live → new). The exit status is 0 whether or not answers differ.` + clientAbout},
 		{name: "ls", args: "", run: noStdin(runList), about: `List the scripts: version, enabled, last run, its status, error rate. No arguments.` + clientAbout},
 		{name: "rm", args: "NAME [--yes]", names: 1, run: runRemove, about: `  NAME      the script to delete, with its versions, kv, secrets, schedules and logs
 It asks for confirmation on a terminal; --yes skips the question (required

@@ -64,6 +64,8 @@ Client (--server / PICLOUD_URL: the server's base URL; --token / PICLOUD_TOKEN; 
   rm NAME [--yes]                                 delete a script (asks first on a terminal)
   draft push|show|rm|promote NAME [FILE]          a script's draft: stored, not served, until promoted
                                                   to the next version (picloud draft -h)
+  replay NAME [FILE] [--draft] [--last N]         run a script's latest captured requests through the live
+                                                  version and FILE (or the draft) and show what differs
   kv ls|get|set|rm SCRIPT [KEY] [VALUE]           a script's kv keys (VALUE is JSON; picloud kv -h)
   secret set|ls|rm SCRIPT [NAME]                  a script's secrets (set reads the value from stdin;
                                                   --global for the global ones)
