@@ -794,6 +794,48 @@ await step('a draft is saved without being served, then promoted to the next ver
 	await page.getByTestId('script-row').filter({ hasText: name }).waitFor();
 });
 
+await step('a draft is replayed against live traffic before Promote, which mentions the result', async () => {
+	const rname = `${name}-replay`;
+	const created = await apiCall('POST', '/api/scripts', JSON.stringify({ name: rname, source: '#{n: 1}' }));
+	assert.equal(created.status, 201, JSON.stringify(created.body));
+	const rid = created.body.id;
+	// One served call, so there is a capture to replay.
+	const live = await page.evaluate(async (n) => (await fetch(`/fn/${n}?k=v`, { method: 'POST' })).text(), rname);
+	assert.ok(live.includes('1'), `live answer: ${live}`);
+	for (let i = 0; i < 100; i++) {
+		const logs = await apiCall('GET', `/api/scripts/${rid}/logs?limit=5`);
+		if ((logs.body?.items ?? []).length > 0) break;
+		await page.waitForTimeout(100);
+	}
+	await page.goto(`${base}/scripts/${rid}`);
+	await page.getByTestId('script-name').filter({ hasText: rname }).waitFor();
+	assert.equal(await page.getByTestId('replay').count(), 0, 'no Replay without a draft');
+	await setSource('#{n: 2}');
+	await page.getByTestId('compiles').waitFor();
+	await page.getByTestId('save-draft').click();
+	await page.getByTestId('saved').filter({ hasText: 'Draft saved' }).waitFor();
+	await page.getByTestId('replay').click();
+	await page.getByTestId('replay-summary').filter({ hasText: '0 same, 1 differ, 0 not replayable' }).waitFor();
+	const item = page.getByTestId('replay-item');
+	assert.equal(await item.count(), 1);
+	const text = await item.innerText();
+	assert.ok(text.includes(`POST /fn/${rname}?k=v`), `the request line: ${text}`);
+	const change = await page.getByTestId('replay-body-change').innerText();
+	assert.ok(change.includes('/n') && change.includes('1 → 2'), `the body change: ${change}`);
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await shot('replay-dark');
+	await page.emulateMedia({ colorScheme: 'light' });
+	await page.getByTestId('promote').click();
+	const dialog = page.getByTestId('confirm-dialog').filter({ hasText: 'Promote the draft?' });
+	await dialog.getByTestId('promote-replay').filter({ hasText: '1 differ' }).waitFor();
+	await dialog.getByRole('button', { name: 'Promote' }).click();
+	await page.getByTestId('saved').filter({ hasText: 'version 2 is live' }).waitFor();
+	assert.equal(await page.getByTestId('replay-panel').count(), 0, 'the replay goes with its draft');
+	assert.equal((await apiCall('DELETE', `/api/scripts/${rid}`)).status, 204);
+	await page.getByRole('link', { name: 'Scripts', exact: true }).click();
+	await page.getByTestId('script-row').filter({ hasText: name }).first().waitFor();
+});
+
 await step('deleting asks for confirmation, then removes the script', async () => {
 	await page.getByTestId('script-row').getByRole('link', { name, exact: true }).click();
 	await page.getByTestId('delete').click();

@@ -11,6 +11,8 @@ import type {
 	ClusterNode,
 	CompileError,
 	Draft,
+	ReplayInput,
+	ReplayResult,
 	Execution,
 	InvokeInput,
 	InvokeResult,
@@ -365,6 +367,10 @@ export function createClient(options: ClientOptions = {}) {
 			/** Makes the draft the next version; the updated script is the answer. */
 			promoteDraft(id: string): Promise<Script> {
 				return call('POST', `${script(id)}/draft/promote`);
+			},
+			/** Runs the latest captured requests through the live version and the source (or draft); writes nothing. */
+			replay(id: string, input: ReplayInput): Promise<ReplayResult> {
+				return call('POST', `${script(id)}/replay`, input);
 			},
 			invoke(id: string, input: InvokeInput): Promise<InvokeResult> {
 				return call('POST', `${script(id)}/invoke`, input);

@@ -358,3 +358,53 @@ export interface ClusterNode {
 	/** When the manager first heard of this name. */
 	registered_at?: string | null;
 }
+
+/** POST /api/scripts/{id}/replay: a source, or the stored draft, against the live version. */
+export interface ReplayInput {
+	source?: string;
+	draft?: boolean;
+	/** 1..100 (10 by default). */
+	last?: number;
+	filter?: { status?: string; since?: string; until?: string; q?: string };
+}
+
+/** One run of a replayed request. */
+export interface ReplayRun {
+	status: number;
+	headers?: Headers | null;
+	body: string;
+	body_encoding?: string;
+	outcome: ExecutionStatus | string;
+	operations: number;
+	duration_ms: number;
+	error?: ScriptError | null;
+}
+
+/** One difference; live or draft null/absent when that side has none. path: a JSON Pointer into a body. */
+export interface ReplayChange {
+	path?: string;
+	live?: unknown;
+	draft?: unknown;
+}
+
+/** What differs between the two runs; absent fields are the same. */
+export interface ReplayDiff {
+	status?: ReplayChange;
+	headers?: Record<string, ReplayChange>;
+	body?: ReplayChange[];
+	error?: ReplayChange;
+}
+
+export interface ReplayItem {
+	execution_id: string;
+	request: RecordedRequest | null;
+	live: ReplayRun;
+	draft: ReplayRun;
+	diff: ReplayDiff;
+	same: boolean;
+}
+
+export interface ReplayResult {
+	items: ReplayItem[];
+	not_replayable: { execution_id: string; reason: string }[];
+}
