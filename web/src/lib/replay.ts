@@ -22,7 +22,8 @@ export function summaryText(s: ReplaySummary): string {
 /** A change's side: JSON text, "—" for an absent side (null/undefined). */
 export function sideText(v: unknown): string {
 	if (v === null || v === undefined) return '—';
-	const t = typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v);
+	// Strings keep their quotes so that "1" and 1 read differently.
+	const t = JSON.stringify(v);
 	return t.length > 200 ? `${t.slice(0, 200)}…` : t;
 }
 
