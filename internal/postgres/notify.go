@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/picloud/picloud"
 )
@@ -108,30 +109,39 @@ func (s *Store) listenOn(ctx context.Context, channel string) (*pgx.Conn, error)
 	return conn, nil
 }
 
-// receive hands fn every change of this store's schema heard on conn, until
-// ctx ends or conn fails.
-func (s *Store) receive(ctx context.Context, conn *pgx.Conn, fn func(c picloud.ScriptChange, ok bool)) error {
+// nextNotification waits for the next notification on conn, until ctx
+// ends or conn fails. After listenPingEvery of silence it pings conn, so
+// that a connection dropped without a reset is noticed.
+func (s *Store) nextNotification(ctx context.Context, conn *pgx.Conn) (*pgconn.Notification, error) {
+	every := listenPingEvery
+	if s.listenPing > 0 {
+		every = s.listenPing
+	}
 	for {
-		every := listenPingEvery
-		if s.listenPing > 0 {
-			every = s.listenPing
-		}
 		wctx, cancel := context.WithTimeout(ctx, every)
 		n, err := conn.WaitForNotification(wctx)
 		cancel()
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return nil, ctx.Err()
 		}
 		if err != nil && wctx.Err() != nil {
-			// Silence for listenPingEvery: check the connection is alive.
 			pctx, cancel := context.WithTimeout(ctx, listenPingTimeout)
 			err = conn.Ping(pctx)
 			cancel()
 			if err != nil {
-				return err
+				return nil, err
 			}
 			continue
 		}
+		return n, err
+	}
+}
+
+// receive hands fn every change of this store's schema heard on conn, until
+// ctx ends or conn fails.
+func (s *Store) receive(ctx context.Context, conn *pgx.Conn, fn func(c picloud.ScriptChange, ok bool)) error {
+	for {
+		n, err := s.nextNotification(ctx, conn)
 		if err != nil {
 			return err
 		}

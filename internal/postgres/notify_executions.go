@@ -74,25 +74,7 @@ func (s *Store) ListenExecutions(ctx context.Context, fn func(ids []string)) err
 // announce on conn, until ctx ends or conn fails.
 func (s *Store) receiveExecutions(ctx context.Context, conn *pgx.Conn, fn func(ids []string)) error {
 	for {
-		every := listenPingEvery
-		if s.listenPing > 0 {
-			every = s.listenPing
-		}
-		wctx, cancel := context.WithTimeout(ctx, every)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if err != nil && wctx.Err() != nil {
-			pctx, cancel := context.WithTimeout(ctx, listenPingTimeout)
-			err = conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return err
-			}
-			continue
-		}
+		n, err := s.nextNotification(ctx, conn)
 		if err != nil {
 			return err
 		}
