@@ -21,14 +21,24 @@ type Auth string
 const (
 	// AuthPublic: anyone.
 	AuthPublic Auth = "public"
-	// AuthAdmin: the admin token or a dashboard session (manager.Admin,
-	// applied by the route table).
+	// AuthAdmin: an API token (the admin token or a named one) or a
+	// dashboard session holding the route's Scope (applied by the route
+	// table).
 	AuthAdmin Auth = "admin"
 	// AuthSession: the dashboard's session routes, which check the
 	// credentials they are given themselves.
 	AuthSession Auth = "session"
 	// AuthCluster: the cluster token (cluster.RequireToken).
 	AuthCluster Auth = "cluster"
+)
+
+// The scopes of the admin API (Step 12): admin holds deploy, which holds
+// read. A token's invoke:<script> scopes are checked by the invocation
+// routes, not by the table.
+const (
+	ScopeRead   = "read"
+	ScopeDeploy = "deploy"
+	ScopeAdmin  = "admin"
 )
 
 // Route is one entry of a route table: the one place that says which routes
@@ -45,9 +55,14 @@ type Route struct {
 	// Nil for a Listed route.
 	Handler http.Handler
 	Auth    Auth
-	// Scope is the token scope the route requires: empty until Step 12
-	// fills it in.
+	// Scope is the token scope an AuthAdmin route requires (ScopeRead,
+	// ScopeDeploy or ScopeAdmin; Step 12): the guard refuses a credential
+	// without it with 403 forbidden. Empty for the other kinds.
 	Scope string
+	// Audit names the administrative action an AuthAdmin write route
+	// performs ("script.update"): a request it answers with a 2xx is
+	// recorded in the audit trail (Step 12). Empty for reads.
+	Audit string
 	// Internal routes are not part of the public HTTP API and are not in
 	// the OpenAPI document: the fallbacks and the cluster protocol.
 	Internal bool
@@ -89,9 +104,8 @@ func (a *App) Routes() []Route { return a.table }
 // routes builds the route table and the handler that serves it.
 func (a *App) routes() http.Handler {
 	a.table = a.routeTable()
-	admin := a.mgr.Admin
 	return register(a.table, map[Auth]func(http.Handler) http.Handler{
-		AuthAdmin: func(h http.Handler) http.Handler { return admin(h.ServeHTTP) },
+		AuthAdmin: func(h http.Handler) http.Handler { return a.mgr.Admin(h.ServeHTTP) },
 	})
 }
 
@@ -101,6 +115,11 @@ func (a *App) routeTable() []Route {
 	var t []Route
 	add := func(method, pattern string, h http.HandlerFunc, auth Auth) {
 		t = append(t, Route{Method: method, Pattern: pattern, Handler: h, Auth: auth})
+	}
+	// api adds an admin API route: the scope it needs, and for a write the
+	// action the audit trail records.
+	api := func(method, pattern string, h http.HandlerFunc, scope, audit string) {
+		t = append(t, Route{Method: method, Pattern: pattern, Handler: h, Auth: AuthAdmin, Scope: scope, Audit: audit})
 	}
 	internal := func(method, pattern string, h http.Handler, auth Auth) {
 		t = append(t, Route{Method: method, Pattern: pattern, Handler: h, Auth: auth, Internal: true})
@@ -131,70 +150,70 @@ func (a *App) routeTable() []Route {
 	add("DELETE", "/api/session", m.HandleDeleteSession, AuthSession)
 
 	// Admin.
-	add("GET", "/api/scripts", m.HandleListScripts, AuthAdmin)
-	add("POST", "/api/scripts", m.HandleCreateScript, AuthAdmin)
-	add("GET", "/api/scripts/{id}", m.HandleGetScript, AuthAdmin)
-	add("PUT", "/api/scripts/{id}", m.HandleUpdateScript, AuthAdmin)
-	add("PATCH", "/api/scripts/{id}", m.HandleUpdateScript, AuthAdmin)
-	add("DELETE", "/api/scripts/{id}", m.HandleDeleteScript, AuthAdmin)
-	add("GET", "/api/scripts/{id}/versions", m.HandleVersions, AuthAdmin)
-	add("GET", "/api/scripts/{id}/versions/{n}", m.HandleVersion, AuthAdmin)
-	add("POST", "/api/scripts/{id}/rollback", m.HandleRollback, AuthAdmin)
-	add("GET", "/api/scripts/{id}/draft", m.HandleGetDraft, AuthAdmin)
-	add("PUT", "/api/scripts/{id}/draft", m.HandlePutDraft, AuthAdmin)
-	add("DELETE", "/api/scripts/{id}/draft", m.HandleDeleteDraft, AuthAdmin)
-	add("POST", "/api/scripts/{id}/draft/promote", m.HandlePromoteDraft, AuthAdmin)
-	add("POST", "/api/scripts/{id}/replay", m.HandleReplay, AuthAdmin)
-	add("POST", "/api/scripts/{id}/invoke", m.HandleInvoke, AuthAdmin)
-	add("GET", "/api/scripts/{id}/logs", m.HandleLogs, AuthAdmin)
-	add("GET", "/api/logs", m.HandleAllLogs, AuthAdmin)
-	add("GET", "/api/scripts/{id}/tail", m.HandleTail, AuthAdmin)
-	add("GET", "/api/tail", m.HandleAllTail, AuthAdmin)
-	add("GET", "/api/scripts/{id}/stats", m.HandleStats, AuthAdmin)
-	add("GET", "/api/stats", m.HandleAllStats, AuthAdmin)
-	add("GET", "/api/executions/{id}", m.HandleExecution, AuthAdmin)
-	add("POST", "/api/validate", m.HandleValidate, AuthAdmin)
-	add("GET", "/api/scripts/{id}/kv", m.HandleListKV, AuthAdmin)
-	add("GET", "/api/scripts/{id}/kv/{key...}", m.HandleGetKV, AuthAdmin)
-	add("PUT", "/api/scripts/{id}/kv/{key...}", m.HandlePutKV, AuthAdmin)
-	add("DELETE", "/api/scripts/{id}/kv/{key...}", m.HandleDeleteKV, AuthAdmin)
-	add("GET", "/api/scripts/{id}/secrets", m.HandleListSecrets, AuthAdmin)
-	add("PUT", "/api/scripts/{id}/secrets/{name}", m.HandlePutSecret, AuthAdmin)
-	add("DELETE", "/api/scripts/{id}/secrets/{name}", m.HandleDeleteSecret, AuthAdmin)
-	add("GET", "/api/secrets", m.HandleListSecrets, AuthAdmin)
-	add("PUT", "/api/secrets/{name}", m.HandlePutSecret, AuthAdmin)
-	add("DELETE", "/api/secrets/{name}", m.HandleDeleteSecret, AuthAdmin)
+	api("GET", "/api/scripts", m.HandleListScripts, ScopeRead, "")
+	api("POST", "/api/scripts", m.HandleCreateScript, ScopeDeploy, "script.create")
+	api("GET", "/api/scripts/{id}", m.HandleGetScript, ScopeRead, "")
+	api("PUT", "/api/scripts/{id}", m.HandleUpdateScript, ScopeDeploy, "script.update")
+	api("PATCH", "/api/scripts/{id}", m.HandleUpdateScript, ScopeDeploy, "script.update")
+	api("DELETE", "/api/scripts/{id}", m.HandleDeleteScript, ScopeDeploy, "script.delete")
+	api("GET", "/api/scripts/{id}/versions", m.HandleVersions, ScopeRead, "")
+	api("GET", "/api/scripts/{id}/versions/{n}", m.HandleVersion, ScopeRead, "")
+	api("POST", "/api/scripts/{id}/rollback", m.HandleRollback, ScopeDeploy, "script.rollback")
+	api("GET", "/api/scripts/{id}/draft", m.HandleGetDraft, ScopeRead, "")
+	api("PUT", "/api/scripts/{id}/draft", m.HandlePutDraft, ScopeDeploy, "draft.save")
+	api("DELETE", "/api/scripts/{id}/draft", m.HandleDeleteDraft, ScopeDeploy, "draft.delete")
+	api("POST", "/api/scripts/{id}/draft/promote", m.HandlePromoteDraft, ScopeDeploy, "draft.promote")
+	api("POST", "/api/scripts/{id}/replay", m.HandleReplay, ScopeDeploy, "")
+	api("POST", "/api/scripts/{id}/invoke", m.HandleInvoke, ScopeDeploy, "")
+	api("GET", "/api/scripts/{id}/logs", m.HandleLogs, ScopeRead, "")
+	api("GET", "/api/logs", m.HandleAllLogs, ScopeRead, "")
+	api("GET", "/api/scripts/{id}/tail", m.HandleTail, ScopeRead, "")
+	api("GET", "/api/tail", m.HandleAllTail, ScopeRead, "")
+	api("GET", "/api/scripts/{id}/stats", m.HandleStats, ScopeRead, "")
+	api("GET", "/api/stats", m.HandleAllStats, ScopeRead, "")
+	api("GET", "/api/executions/{id}", m.HandleExecution, ScopeRead, "")
+	api("POST", "/api/validate", m.HandleValidate, ScopeRead, "")
+	api("GET", "/api/scripts/{id}/kv", m.HandleListKV, ScopeRead, "")
+	api("GET", "/api/scripts/{id}/kv/{key...}", m.HandleGetKV, ScopeRead, "")
+	api("PUT", "/api/scripts/{id}/kv/{key...}", m.HandlePutKV, ScopeDeploy, "kv.put")
+	api("DELETE", "/api/scripts/{id}/kv/{key...}", m.HandleDeleteKV, ScopeDeploy, "kv.delete")
+	api("GET", "/api/scripts/{id}/secrets", m.HandleListSecrets, ScopeRead, "")
+	api("PUT", "/api/scripts/{id}/secrets/{name}", m.HandlePutSecret, ScopeDeploy, "secret.set")
+	api("DELETE", "/api/scripts/{id}/secrets/{name}", m.HandleDeleteSecret, ScopeDeploy, "secret.delete")
+	api("GET", "/api/secrets", m.HandleListSecrets, ScopeRead, "")
+	api("PUT", "/api/secrets/{name}", m.HandlePutSecret, ScopeDeploy, "secret.set")
+	api("DELETE", "/api/secrets/{name}", m.HandleDeleteSecret, ScopeDeploy, "secret.delete")
 
 	// Triggers: schedules, asynchronous invocations, jobs, dead letters.
-	add("POST", "/api/scripts/{id}/schedules", m.HandleCreateSchedule, AuthAdmin)
-	add("GET", "/api/scripts/{id}/schedules", m.HandleListSchedules, AuthAdmin)
-	add("GET", "/api/schedules", m.HandleListSchedules, AuthAdmin)
-	add("POST", "/api/schedules/preview", m.HandlePreviewSchedule, AuthAdmin)
-	add("GET", "/api/schedules/{id}", m.HandleGetSchedule, AuthAdmin)
-	add("PUT", "/api/schedules/{id}", m.HandleUpdateSchedule, AuthAdmin)
-	add("PATCH", "/api/schedules/{id}", m.HandleUpdateSchedule, AuthAdmin)
-	add("DELETE", "/api/schedules/{id}", m.HandleDeleteSchedule, AuthAdmin)
-	add("POST", "/api/schedules/{id}/pause", m.HandlePauseSchedule, AuthAdmin)
-	add("POST", "/api/schedules/{id}/resume", m.HandleResumeSchedule, AuthAdmin)
-	add("POST", "/api/schedules/{id}/run", m.HandleRunSchedule, AuthAdmin)
-	add("GET", "/api/schedules/{id}/executions", m.HandleScheduleExecutions, AuthAdmin)
-	add("POST", "/api/scripts/{id}/async", m.HandleAsync, AuthAdmin)
-	add("GET", "/api/jobs/{id}", m.HandleJob, AuthAdmin)
-	add("GET", "/api/dead-letters", m.HandleDeadLetters, AuthAdmin)
-	add("GET", "/api/dead-letters/{id}", m.HandleDeadLetter, AuthAdmin)
-	add("POST", "/api/dead-letters/{id}/requeue", m.HandleRequeue, AuthAdmin)
-	add("DELETE", "/api/dead-letters/{id}", m.HandleDiscard, AuthAdmin)
+	api("POST", "/api/scripts/{id}/schedules", m.HandleCreateSchedule, ScopeDeploy, "schedule.create")
+	api("GET", "/api/scripts/{id}/schedules", m.HandleListSchedules, ScopeRead, "")
+	api("GET", "/api/schedules", m.HandleListSchedules, ScopeRead, "")
+	api("POST", "/api/schedules/preview", m.HandlePreviewSchedule, ScopeRead, "")
+	api("GET", "/api/schedules/{id}", m.HandleGetSchedule, ScopeRead, "")
+	api("PUT", "/api/schedules/{id}", m.HandleUpdateSchedule, ScopeDeploy, "schedule.update")
+	api("PATCH", "/api/schedules/{id}", m.HandleUpdateSchedule, ScopeDeploy, "schedule.update")
+	api("DELETE", "/api/schedules/{id}", m.HandleDeleteSchedule, ScopeDeploy, "schedule.delete")
+	api("POST", "/api/schedules/{id}/pause", m.HandlePauseSchedule, ScopeDeploy, "schedule.pause")
+	api("POST", "/api/schedules/{id}/resume", m.HandleResumeSchedule, ScopeDeploy, "schedule.resume")
+	api("POST", "/api/schedules/{id}/run", m.HandleRunSchedule, ScopeDeploy, "schedule.run")
+	api("GET", "/api/schedules/{id}/executions", m.HandleScheduleExecutions, ScopeRead, "")
+	api("POST", "/api/scripts/{id}/async", m.HandleAsync, ScopeDeploy, "")
+	api("GET", "/api/jobs/{id}", m.HandleJob, ScopeRead, "")
+	api("GET", "/api/dead-letters", m.HandleDeadLetters, ScopeRead, "")
+	api("GET", "/api/dead-letters/{id}", m.HandleDeadLetter, ScopeRead, "")
+	api("POST", "/api/dead-letters/{id}/requeue", m.HandleRequeue, ScopeDeploy, "dead_letter.requeue")
+	api("DELETE", "/api/dead-letters/{id}", m.HandleDiscard, ScopeDeploy, "dead_letter.discard")
 
 	// Cluster nodes (none on `picloud serve`: the dashboard's page lists
 	// none there).
-	add("GET", "/api/nodes", m.HandleListNodes, AuthAdmin)
-	add("DELETE", "/api/nodes/{name}", m.HandleDeleteNode, AuthAdmin)
+	api("GET", "/api/nodes", m.HandleListNodes, ScopeAdmin, "")
+	api("DELETE", "/api/nodes/{name}", m.HandleDeleteNode, ScopeAdmin, "node.forget")
 
 	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
 	if a.cfg.PublicMetrics {
 		add("GET", "/metrics", metricsHandler.ServeHTTP, AuthPublic)
 	} else {
-		add("GET", "/metrics", metricsHandler.ServeHTTP, AuthAdmin)
+		api("GET", "/metrics", metricsHandler.ServeHTTP, ScopeRead, "")
 	}
 
 	internal("", "/api/", http.HandlerFunc(httpapi.NotFound), AuthPublic)
