@@ -1,7 +1,9 @@
 package picloud
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 )
 
@@ -84,6 +86,99 @@ type StatsStore interface {
 	// included, from one query on the (script_id, started_at) or started_at
 	// index. q must be valid.
 	ExecutionBuckets(ctx context.Context, q StatsQuery) ([]StatsBucket, error)
+	// ScriptBuckets returns, for every script with at least one execution
+	// in q's range, its totals and q.Buckets() buckets of counts and errors
+	// (SortScriptStats's order), from one query grouped by script and
+	// bucket on the started_at index. q.ScriptID is ignored; q must be
+	// valid.
+	ScriptBuckets(ctx context.Context, q StatsQuery) ([]ScriptStats, error)
+	// CountScripts is how many scripts there are.
+	CountScripts(ctx context.Context) (int, error)
+}
+
+// ScriptBucket is one script's executions started in one bucket: Errors
+// counts those whose status is not success.
+type ScriptBucket struct {
+	Count  int64 `json:"count"`
+	Errors int64 `json:"errors"`
+}
+
+// ScriptStats is one script's executions over a range: totals, and every
+// bucket of the range, oldest first. Name is "" for a script deleted since.
+// DurationMS is the sum of the executions' durations (the time the script
+// took in all).
+type ScriptStats struct {
+	ScriptID   string         `json:"script_id"`
+	Name       string         `json:"name"`
+	Count      int64          `json:"count"`
+	Errors     int64          `json:"errors"`
+	DurationMS float64        `json:"duration_ms"`
+	Operations int64          `json:"operations"`
+	Outbound   int64          `json:"outbound"`
+	Buckets    []ScriptBucket `json:"buckets"`
+}
+
+// ScriptsStats is the answer of GET /api/stats/scripts.
+type ScriptsStats struct {
+	Since   Time          `json:"since"`
+	Until   Time          `json:"until"`
+	StepMS  int64         `json:"step_ms"`
+	Scripts []ScriptStats `json:"scripts"`
+}
+
+// ScriptStatsRow is one (script, bucket) group as a store reads it: Bucket
+// is the bucket's index from q.Since.
+type ScriptStatsRow struct {
+	ScriptID   string
+	Name       string
+	Bucket     int
+	Count      int64
+	Errors     int64
+	DurationMS float64
+	Operations int64
+	Outbound   int64
+}
+
+// CollectScriptStats folds a store's (script, bucket) groups into one
+// ScriptStats a script, each with q.Buckets() buckets (rows outside them
+// are dropped), sorted by SortScriptStats.
+func CollectScriptStats(q StatsQuery, rows []ScriptStatsRow) []ScriptStats {
+	n := q.Buckets()
+	by := map[string]*ScriptStats{}
+	out := []ScriptStats{}
+	var order []string
+	for _, r := range rows {
+		if r.Bucket < 0 || r.Bucket >= n || r.Count == 0 {
+			continue
+		}
+		s := by[r.ScriptID]
+		if s == nil {
+			s = &ScriptStats{ScriptID: r.ScriptID, Name: r.Name, Buckets: make([]ScriptBucket, n)}
+			by[r.ScriptID] = s
+			order = append(order, r.ScriptID)
+		}
+		s.Count += r.Count
+		s.Errors += r.Errors
+		s.DurationMS += r.DurationMS
+		s.Operations += r.Operations
+		s.Outbound += r.Outbound
+		b := &s.Buckets[r.Bucket]
+		b.Count += r.Count
+		b.Errors += r.Errors
+	}
+	for _, id := range order {
+		out = append(out, *by[id])
+	}
+	SortScriptStats(out)
+	return out
+}
+
+// SortScriptStats orders scripts by count, most first, then by name, then
+// by id.
+func SortScriptStats(s []ScriptStats) {
+	slices.SortFunc(s, func(a, b ScriptStats) int {
+		return cmp.Or(cmp.Compare(b.Count, a.Count), cmp.Compare(a.Name, b.Name), cmp.Compare(a.ScriptID, b.ScriptID))
+	})
 }
 
 // EmptyStatsBuckets returns q's buckets with their starts set and nothing

@@ -62,3 +62,43 @@ func (s *Store) ExecutionBuckets(ctx context.Context, q picloud.StatsQuery) ([]p
 	}
 	return out, nil
 }
+
+// ScriptBuckets implements picloud.StatsStore: one query reads the range
+// from the (started_at) index, groups it by script and bucket, and joins the
+// scripts' names; a few numbers a group leave the database.
+func (s *Store) ScriptBuckets(ctx context.Context, q picloud.StatsQuery) ([]picloud.ScriptStats, error) {
+	rows, err := s.pool.Query(ctx, `SELECT g.script_id, coalesce(sc.name, ''), g.b, g.n, g.errs, g.dur, g.ops, g.outn
+		FROM (SELECT script_id, floor(extract(epoch FROM started_at - $1::timestamptz) * 1000000 / $3)::int AS b,
+				count(*) AS n, count(*) FILTER (WHERE status <> 'success') AS errs,
+				coalesce(sum(duration_ms), 0)::float8 AS dur, coalesce(sum(operations), 0)::bigint AS ops,
+				coalesce(sum(coalesce(json_array_length(outbound::json), 0)), 0)::bigint AS outn
+			FROM executions
+			WHERE started_at >= $1 AND started_at < $2
+			GROUP BY 1, 2) g
+		LEFT JOIN scripts sc ON sc.id = g.script_id`, q.Since.UTC(), q.Until.UTC(), q.Step.Microseconds())
+	if err != nil {
+		return nil, fmt.Errorf("postgres: script stats: %w", err)
+	}
+	defer rows.Close()
+	var groups []picloud.ScriptStatsRow
+	for rows.Next() {
+		var g picloud.ScriptStatsRow
+		if err := rows.Scan(&g.ScriptID, &g.Name, &g.Bucket, &g.Count, &g.Errors, &g.DurationMS, &g.Operations, &g.Outbound); err != nil {
+			return nil, fmt.Errorf("postgres: script stats: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("postgres: script stats: %w", err)
+	}
+	return picloud.CollectScriptStats(q, groups), nil
+}
+
+// CountScripts implements picloud.StatsStore.
+func (s *Store) CountScripts(ctx context.Context) (int, error) {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM scripts`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("postgres: counting scripts: %w", err)
+	}
+	return n, nil
+}

@@ -86,3 +86,42 @@ func (s *Store) ExecutionBuckets(ctx context.Context, q picloud.StatsQuery) ([]p
 	flush()
 	return out, nil
 }
+
+// ScriptBuckets implements picloud.StatsStore: one query walks the range on
+// the (started_at) index, groups it by script and bucket (a few numbers a
+// group leave SQLite), and joins the scripts' names.
+func (s *Store) ScriptBuckets(ctx context.Context, q picloud.StatsQuery) ([]picloud.ScriptStats, error) {
+	since, until, step := micros(q.Since), micros(q.Until), q.Step.Microseconds()
+	rows, err := s.r.QueryContext(ctx, `SELECT g.script_id, coalesce(sc.name, ''), g.b, g.n, g.errs, g.dur, g.ops, g.outn
+		FROM (SELECT script_id, (started_at - ?) / ? AS b, count(*) AS n, sum(status <> 'success') AS errs,
+				total(duration_ms) AS dur, sum(operations) AS ops, sum(coalesce(json_array_length(outbound), 0)) AS outn
+			FROM executions INDEXED BY executions_started
+			WHERE started_at >= ? AND started_at < ?
+			GROUP BY script_id, b) g
+		LEFT JOIN scripts sc ON sc.id = g.script_id`, since, step, since, until)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: script stats: %w", err)
+	}
+	defer rows.Close()
+	var groups []picloud.ScriptStatsRow
+	for rows.Next() {
+		var g picloud.ScriptStatsRow
+		if err := rows.Scan(&g.ScriptID, &g.Name, &g.Bucket, &g.Count, &g.Errors, &g.DurationMS, &g.Operations, &g.Outbound); err != nil {
+			return nil, fmt.Errorf("sqlite: script stats: %w", err)
+		}
+		groups = append(groups, g)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("sqlite: script stats: %w", err)
+	}
+	return picloud.CollectScriptStats(q, groups), nil
+}
+
+// CountScripts implements picloud.StatsStore.
+func (s *Store) CountScripts(ctx context.Context) (int, error) {
+	var n int
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM scripts`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("sqlite: counting scripts: %w", err)
+	}
+	return n, nil
+}

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"Drafts", testDrafts},
 		{"DraftPromoteRace", testDraftPromoteRace},
 		{"Stats", testStats},
+		{"ScriptStats", testScriptStats},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
