@@ -11,6 +11,8 @@ import type {
 	ClusterNode,
 	CompileError,
 	Draft,
+	ExecutionStats,
+	Overview,
 	ReplayInput,
 	ReplayResult,
 	Execution,
@@ -23,6 +25,7 @@ import type {
 	ScheduleInput,
 	Script,
 	ScriptInput,
+	ScriptsStats,
 	Session,
 	ValidateResult,
 	Version
@@ -220,6 +223,13 @@ export interface LogsQuery {
 	q?: string;
 }
 
+/** The range of a stats request: since/until as for the logs (RFC 3339 or '1h' ago), step a Go duration ('1m'). */
+export interface StatsQuery {
+	since?: string;
+	until?: string;
+	step?: string;
+}
+
 export interface DeadLettersQuery {
 	/** Only this script's dead letters. */
 	script?: string;
@@ -379,6 +389,11 @@ export function createClient(options: ClientOptions = {}) {
 				const { limit, offset, status, trigger, since, until, q } = query;
 				return call('GET', `${script(id)}/logs${queryString({ limit, offset, status, trigger, since, until, q })}`, undefined, opts);
 			},
+			/** The script's executions cut into time buckets (counts by status, percentiles, operations, outbound). */
+			stats(id: string, query: StatsQuery = {}, opts?: RequestOptions): Promise<ExecutionStats> {
+				const { since, until, step } = query;
+				return call('GET', `${script(id)}/stats${queryString({ since, until, step })}`, undefined, opts);
+			},
 			/** The URL of the script's live tail (server-sent events) for an EventSource. */
 			tailURL(id: string): string {
 				return `${base}${script(id)}/tail`;
@@ -469,6 +484,24 @@ export function createClient(options: ClientOptions = {}) {
 			forget(name: string): Promise<void> {
 				return call('DELETE', `/api/nodes/${encodeURIComponent(name)}`, undefined, { expectEmpty: true });
 			}
+		},
+
+		stats: {
+			/** Every script's executions together, in time buckets. */
+			all(query: StatsQuery = {}, opts?: RequestOptions): Promise<ExecutionStats> {
+				const { since, until, step } = query;
+				return call('GET', `/api/stats${queryString({ since, until, step })}`, undefined, opts);
+			},
+			/** Per script: totals and calls/errors per bucket, the busiest first (only scripts that ran). */
+			scripts(query: StatsQuery = {}, opts?: RequestOptions): Promise<ScriptsStats> {
+				const { since, until, step } = query;
+				return call('GET', `/api/stats/scripts${queryString({ since, until, step })}`, undefined, opts);
+			}
+		},
+
+		/** The server's live figures: the gate, the log sink, the nodes. */
+		overview(opts?: RequestOptions): Promise<Overview> {
+			return call('GET', '/api/overview', undefined, opts);
 		},
 
 		/** Compiles source without saving it; compile errors are in the result, not thrown. */

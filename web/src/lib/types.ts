@@ -408,3 +408,67 @@ export interface ReplayResult {
 	items: ReplayItem[];
 	not_replayable: { execution_id: string; reason: string }[];
 }
+
+/** One time bucket of GET /api/scripts/{id}/stats or GET /api/stats. */
+export interface StatsBucket {
+	/** The bucket covers executions started in [start, start + step). */
+	start: string;
+	count: number;
+	/** Executions per status; statuses with none are absent. */
+	by_status?: Record<string, number>;
+	p50_ms: number;
+	p95_ms: number;
+	p99_ms: number;
+	operations: number;
+	outbound: number;
+}
+
+/** GET /api/scripts/{id}/stats (script_id set) and GET /api/stats: every bucket of the range, oldest first. */
+export interface ExecutionStats {
+	script_id?: string;
+	since: string;
+	until: string;
+	step_ms: number;
+	buckets: StatsBucket[] | null;
+}
+
+/** One script's figures in GET /api/stats/scripts. */
+export interface ScriptStats {
+	script_id: string;
+	/** '' when the script was deleted since. */
+	name: string;
+	count: number;
+	/** Executions whose status is not success. */
+	errors: number;
+	/** Total duration in the range, ms. */
+	duration_ms: number;
+	operations: number;
+	outbound: number;
+	/** Every bucket of the range, oldest first. */
+	buckets: { count: number; errors: number }[] | null;
+}
+
+/** GET /api/stats/scripts: the scripts with executions in the range, by count descending. */
+export interface ScriptsStats {
+	since: string;
+	until: string;
+	step_ms: number;
+	scripts: ScriptStats[] | null;
+}
+
+/** GET /api/overview: the server's live figures. */
+export interface Overview {
+	version: string;
+	role: 'serve' | 'manager' | string;
+	scripts: number;
+	gate: {
+		running: number;
+		waiting: number;
+		slots: number;
+		memory_reserved_bytes: number;
+		memory_limit_bytes: number;
+		rejected_total: number;
+	};
+	sink: { queued: number; capacity: number; pending: number; journal_bytes: number };
+	nodes: { total: number; healthy: number };
+}
