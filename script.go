@@ -49,8 +49,18 @@ type Script struct {
 	Disabled      bool     `json:"-"`
 	MaxAttempts   int64    `json:"max_attempts"`
 	Subscriptions []string `json:"subscriptions"`
-	CreatedAt     Time     `json:"created_at"`
-	UpdatedAt     Time     `json:"updated_at"`
+	// The Step 12 settings. Access says who may invoke the script: "public"
+	// ("" reads as public), "key" (an invoke key), "token" (an API token with
+	// invoke:<name>, deploy or admin) or "library" (not invocable over HTTP).
+	// RateLimitRPS bounds the requests per second (0: none) with a burst of
+	// RateLimitBurst (0: ceil(rps)), counted per client address or, with
+	// RateLimitBy "key", per invoke key.
+	Access         string  `json:"access"`
+	RateLimitRPS   float64 `json:"rate_limit_rps"`
+	RateLimitBurst int64   `json:"rate_limit_burst"`
+	RateLimitBy    string  `json:"rate_limit_by"`
+	CreatedAt      Time    `json:"created_at"`
+	UpdatedAt      Time    `json:"updated_at"`
 }
 
 // scriptJSON is Script as the API shows it: with "enabled".
@@ -117,7 +127,12 @@ type ScriptUpdate struct {
 	Enabled       *bool     `json:"enabled,omitempty"`
 	MaxAttempts   *int64    `json:"max_attempts,omitempty"`
 	Subscriptions *[]string `json:"subscriptions,omitempty"`
-	NewVersion    bool      `json:"-"`
+	// The Step 12 settings (see Script).
+	Access         *string  `json:"access,omitempty"`
+	RateLimitRPS   *float64 `json:"rate_limit_rps,omitempty"`
+	RateLimitBurst *int64   `json:"rate_limit_burst,omitempty"`
+	RateLimitBy    *string  `json:"rate_limit_by,omitempty"`
+	NewVersion     bool     `json:"-"`
 }
 
 // Apply changes sc as the update says and reports whether that makes a new
@@ -175,6 +190,18 @@ func (u ScriptUpdate) Apply(sc *Script) (newVersion bool) {
 	if u.Subscriptions != nil {
 		sc.Subscriptions = Topics(strings.Join(*u.Subscriptions, ","))
 	}
+	if u.Access != nil {
+		sc.Access = *u.Access
+	}
+	if u.RateLimitRPS != nil {
+		sc.RateLimitRPS = *u.RateLimitRPS
+	}
+	if u.RateLimitBurst != nil {
+		sc.RateLimitBurst = *u.RateLimitBurst
+	}
+	if u.RateLimitBy != nil {
+		sc.RateLimitBy = *u.RateLimitBy
+	}
 	if (u.Source != nil && *u.Source != sc.Source) || u.NewVersion {
 		if u.Source != nil {
 			sc.Source = *u.Source
@@ -226,6 +253,9 @@ type Store interface {
 	NodeStore
 	DraftStore
 	StatsStore
+	APITokenStore
+	InvokeKeyStore
+	AuditStore
 	// SubscribedScripts returns the enabled scripts subscribed to topic.
 	SubscribedScripts(ctx context.Context, topic string) ([]*Script, error)
 	// Kind names the database for /api/health: "sqlite" or "postgres".
@@ -331,8 +361,54 @@ func (u ScriptUpdate) Validate() error {
 			}
 		}
 	}
+	if u.Access != nil && !ValidAccess(*u.Access) {
+		return fieldError("access", "access %q is not public, key, token or library", *u.Access)
+	}
+	if u.RateLimitRPS != nil {
+		if v := *u.RateLimitRPS; !(v >= 0 && v <= MaxRateLimit) {
+			return fieldError("rate_limit_rps", "rate_limit_rps must be between 0 (no limit) and %d", int64(MaxRateLimit))
+		}
+	}
+	if err := inRange("rate_limit_burst", u.RateLimitBurst, MaxRateLimit); err != nil {
+		return err
+	}
+	if u.RateLimitBy != nil && *u.RateLimitBy != "" && *u.RateLimitBy != RateLimitByClient && *u.RateLimitBy != RateLimitByKey {
+		return fieldError("rate_limit_by", "rate_limit_by %q is not client or key", *u.RateLimitBy)
+	}
 	return nil
 }
+
+// A script's access values (Script.Access).
+const (
+	AccessPublic  = "public"
+	AccessKey     = "key"
+	AccessToken   = "token"
+	AccessLibrary = "library"
+)
+
+// ValidAccess reports whether a is a script access value ("" reads as public).
+func ValidAccess(a string) bool {
+	switch a {
+	case "", AccessPublic, AccessKey, AccessToken, AccessLibrary:
+		return true
+	}
+	return false
+}
+
+// ScriptAccess returns the script's access, "public" when unset.
+func (s *Script) ScriptAccess() string {
+	if s.Access == "" {
+		return AccessPublic
+	}
+	return s.Access
+}
+
+// The rate limit's keys (Script.RateLimitBy) and its largest rate and burst.
+const (
+	RateLimitByClient = "client"
+	RateLimitByKey    = "key"
+	MaxRateLimit      = 1_000_000
+)
 
 func inRange(field string, v *int64, max int64) error {
 	if v != nil && (*v < 0 || *v > max) {

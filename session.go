@@ -16,6 +16,9 @@ type Session struct {
 	Hash      string // the id's hash ("sha256:<hex>"), never the id
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// TokenID is the named API token the session was opened with; "" for the
+	// admin token. Revoking or rotating that token deletes the session.
+	TokenID string
 }
 
 // SessionStore keeps the dashboard's sessions by hash. Rotating the admin token
