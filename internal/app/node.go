@@ -262,8 +262,8 @@ func (n *Node) Routes() []Route { return n.table }
 func (n *Node) routes() http.Handler {
 	n.table = n.routeTable()
 	authFailed := func() { n.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() }
-	return register(n.table, map[Auth]func(http.Handler) http.Handler{
-		AuthCluster: func(h http.Handler) http.Handler { return cluster.RequireToken(n.cfg.Token, h, authFailed) },
+	return register(n.table, map[Auth]func(Route) http.Handler{
+		AuthCluster: func(r Route) http.Handler { return cluster.RequireToken(n.cfg.Token, r.Handler, authFailed) },
 	})
 }
 

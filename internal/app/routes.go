@@ -81,8 +81,10 @@ func (r Route) String() string {
 }
 
 // register puts routes on a new mux, each behind the check its Auth names in
-// guards; a kind without a guard is checked by the handler itself.
-func register(routes []Route, guards map[Auth]func(http.Handler) http.Handler) http.Handler {
+// guards; a kind without a guard is checked by the handler itself. A guard
+// gets the whole route (its Scope, its Audit action) and returns the handler
+// to serve.
+func register(routes []Route, guards map[Auth]func(Route) http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	for _, r := range routes {
 		if r.Listed {
@@ -90,7 +92,7 @@ func register(routes []Route, guards map[Auth]func(http.Handler) http.Handler) h
 		}
 		h := r.Handler
 		if g := guards[r.Auth]; g != nil {
-			h = g(h)
+			h = g(r)
 		}
 		mux.Handle(r.String(), h)
 	}
@@ -104,8 +106,8 @@ func (a *App) Routes() []Route { return a.table }
 // routes builds the route table and the handler that serves it.
 func (a *App) routes() http.Handler {
 	a.table = a.routeTable()
-	return register(a.table, map[Auth]func(http.Handler) http.Handler{
-		AuthAdmin: func(h http.Handler) http.Handler { return a.mgr.Admin(h.ServeHTTP) },
+	return register(a.table, map[Auth]func(Route) http.Handler{
+		AuthAdmin: func(r Route) http.Handler { return a.mgr.Admin(r.Handler.ServeHTTP) },
 	})
 }
 
@@ -171,6 +173,8 @@ func (a *App) routeTable() []Route {
 	api("GET", "/api/tail", m.HandleAllTail, ScopeRead, "")
 	api("GET", "/api/scripts/{id}/stats", m.HandleStats, ScopeRead, "")
 	api("GET", "/api/stats", m.HandleAllStats, ScopeRead, "")
+	api("GET", "/api/stats/scripts", m.HandleScriptsStats, ScopeRead, "")
+	api("GET", "/api/overview", m.HandleOverview, ScopeRead, "")
 	api("GET", "/api/executions/{id}", m.HandleExecution, ScopeRead, "")
 	api("POST", "/api/validate", m.HandleValidate, ScopeRead, "")
 	api("GET", "/api/scripts/{id}/kv", m.HandleListKV, ScopeRead, "")
