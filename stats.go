@@ -209,3 +209,43 @@ func Percentile(sorted []float64, p float64) float64 {
 	f := r - float64(lo)
 	return sorted[lo] + f*(sorted[lo+1]-sorted[lo])
 }
+
+// Overview is the answer of GET /api/overview: the server's live figures.
+type Overview struct {
+	Version string        `json:"version"`
+	Role    string        `json:"role"` // "serve" or "manager"
+	Scripts int           `json:"scripts"`
+	Gate    OverviewGate  `json:"gate"`
+	Sink    OverviewSink  `json:"sink"`
+	Nodes   OverviewNodes `json:"nodes"`
+}
+
+// OverviewGate is this process's concurrency gate: the executions holding a
+// slot and waiting for one, the slots (the server-wide bound), the memory
+// the running executions reserved and its ceiling (0: none), and the
+// executions refused since the process started.
+type OverviewGate struct {
+	Running             int    `json:"running"`
+	Waiting             int    `json:"waiting"`
+	Slots               int    `json:"slots"`
+	MemoryReservedBytes int64  `json:"memory_reserved_bytes"`
+	MemoryLimitBytes    int64  `json:"memory_limit_bytes"`
+	RejectedTotal       uint64 `json:"rejected_total"`
+}
+
+// OverviewSink is this process's execution-log sink: the rows in memory
+// waiting to be written, the bound on them, the rows accepted and not yet
+// in the store, and the journal's size on disk.
+type OverviewSink struct {
+	Queued       int    `json:"queued"`
+	Capacity     int    `json:"capacity"`
+	Pending      uint64 `json:"pending"`
+	JournalBytes int64  `json:"journal_bytes"`
+}
+
+// OverviewNodes counts the cluster's nodes, and those whose last heartbeat
+// is recent and said ok (none on `picloud serve`).
+type OverviewNodes struct {
+	Total   int `json:"total"`
+	Healthy int `json:"healthy"`
+}

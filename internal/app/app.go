@@ -180,6 +180,7 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 		Flush:        sink.Flush,
 		Secrets:      sealer(cfg.SecretBox),
 		Tail:         a.tail.server,
+		Live:         a.live,
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	if cl != nil {
@@ -187,6 +188,19 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 	}
 	a.handler = a.routes()
 	return a, nil
+}
+
+// live is this process's figures for GET /api/overview: its role, its
+// gate's (on a cluster manager, test invocations only: the nodes run the
+// rest) and its sink's.
+func (a *App) live() picloud.Overview {
+	role := "serve"
+	if a.cluster != nil {
+		role = "manager"
+	}
+	return picloud.Overview{Role: role, Gate: a.orch.GateFigures(), Sink: picloud.OverviewSink{
+		Queued: a.sink.Len(), Capacity: a.sink.Config().QueueSize, Pending: a.sink.Pending(),
+		JournalBytes: a.sink.JournalBytes()}}
 }
 
 // sinkHooks is sc with the sink's events counted in m.

@@ -80,3 +80,58 @@ func TestStats(t *testing.T) {
 		}
 	})
 }
+
+// TestScriptsStats: GET /api/stats/scripts lists the scripts with executions
+// in the range, most called first, with their errors and every bucket; a
+// script without any is left out; the query is validated as /api/stats's.
+func TestScriptsStats(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		e := newEnv(t, open(t), app.Config{})
+		echo := e.create("echo", "if request.query.k == \"bad\" { throw \"no\"; }\nrequest.query.k")
+		other := e.create("other", `1`)
+		e.create("idle", `1`)
+		for _, k := range []string{"one", "bad", "two"} {
+			e.request("GET", "/fn/echo?k="+k, nil)
+		}
+		e.request("GET", "/fn/other", nil)
+		e.logs(echo, 3)
+		e.logs(other, 1)
+
+		var got picloud.ScriptsStats
+		e.do("GET", "/api/stats/scripts?since=1h&step=2m", nil, 200, &got)
+		if got.StepMS != 120_000 || got.Until.Sub(got.Since.Time) < time.Hour {
+			t.Errorf("range %v..%v step %d", got.Since, got.Until, got.StepMS)
+		}
+		if len(got.Scripts) != 2 {
+			t.Fatalf("scripts: %+v, want echo and other", got.Scripts)
+		}
+		ec, ot := got.Scripts[0], got.Scripts[1]
+		if ec.ScriptID != echo || ec.Name != "echo" || ec.Count != 3 || ec.Errors != 1 || ec.DurationMS <= 0 || ec.Operations <= 0 {
+			t.Errorf("echo: %+v", ec)
+		}
+		if ot.ScriptID != other || ot.Name != "other" || ot.Count != 1 || ot.Errors != 0 {
+			t.Errorf("other: %+v", ot)
+		}
+		// 30 or 31 buckets (since rounded down to a whole step); the
+		// executions are in the last one or two.
+		var sum, errs int64
+		for _, b := range ec.Buckets {
+			sum, errs = sum+b.Count, errs+b.Errors
+		}
+		if n := len(ec.Buckets); n < 30 || n > 31 || len(ot.Buckets) != n || sum != 3 || errs != 1 || ec.Buckets[0].Count != 0 {
+			t.Errorf("echo's buckets: %+v", ec.Buckets)
+		}
+
+		// Nothing in a past hour: an empty list, not null.
+		code, out := e.admin("GET", "/api/stats/scripts?since=3h&until=2h", nil)
+		if list, ok := out["scripts"].([]any); code != 200 || !ok || len(list) != 0 {
+			t.Errorf("a quiet hour: %d %v", code, out)
+		}
+		if code, out := e.admin("GET", "/api/stats/scripts?since=168h&step=1m", nil); code != http.StatusBadRequest || errBody(t, out)["field"] != "step" {
+			t.Errorf("too many buckets: %d %v", code, out)
+		}
+		if resp, _ := e.request("GET", "/api/stats/scripts", nil); resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("without the token: %d", resp.StatusCode)
+		}
+	})
+}

@@ -64,6 +64,10 @@ type Config struct {
 	// Tail serves the live tail routes (tail.go); nil: they answer
 	// unavailable.
 	Tail *tail.Server
+
+	// Live gives GET /api/overview this process's figures: its role and
+	// its gate's and sink's (overview.go); nil: zeros.
+	Live func() picloud.Overview
 }
 
 // FlushTimeout bounds how long a log read waits for rows still on their way
@@ -83,6 +87,7 @@ type Manager struct {
 	secrets Sealer
 	queue   picloud.JobQueue
 	tail    *tail.Server
+	live    func() picloud.Overview
 }
 
 // New makes a manager from cfg.
@@ -92,7 +97,7 @@ func New(cfg Config) *Manager {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{store: cfg.Store, exec: cfg.Executor, invoker: cfg.Invoker, log: logger,
-		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cmp.Or[picloud.JobQueue](cfg.Queue, noQueue{}), tail: cfg.Tail}
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cmp.Or[picloud.JobQueue](cfg.Queue, noQueue{}), tail: cfg.Tail, live: cfg.Live}
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)

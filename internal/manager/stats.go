@@ -90,3 +90,22 @@ func (m *Manager) writeStats(w http.ResponseWriter, r *http.Request, q picloud.S
 	httpapi.WriteJSON(w, http.StatusOK, picloud.Stats{ScriptID: q.ScriptID, Since: picloud.Time{Time: q.Since},
 		Until: picloud.Time{Time: q.Until}, StepMS: q.Step.Milliseconds(), Buckets: buckets})
 }
+
+// HandleScriptsStats is GET /api/stats/scripts: every script with
+// executions in the range (ParseStatsQuery), with its totals and its count
+// and errors in every bucket, most called first.
+func (m *Manager) HandleScriptsStats(w http.ResponseWriter, r *http.Request) {
+	q, err := ParseStatsQuery(r, time.Now())
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	m.awaitRows(r.Context())
+	scripts, err := m.store.ScriptBuckets(r.Context(), q)
+	if err != nil {
+		m.fail(w, r, err)
+		return
+	}
+	httpapi.WriteJSON(w, http.StatusOK, picloud.ScriptsStats{Since: picloud.Time{Time: q.Since},
+		Until: picloud.Time{Time: q.Until}, StepMS: q.Step.Milliseconds(), Scripts: scripts})
+}

@@ -146,6 +146,8 @@ type Orchestrator struct {
 	// queue takes asynchronous invocations and delivers events (nil until
 	// SetQueue: async answers unavailable, events are dropped).
 	queue atomic.Pointer[queueRef]
+	// rejected counts the executions the gate refused (GateFigures).
+	rejected atomic.Uint64
 }
 
 // queueRef holds a JobQueue for atomic.Pointer.
@@ -221,6 +223,15 @@ func (o *Orchestrator) ExpireAll() { o.cache.expireAll() }
 // InFlight is how many executions hold a slot of the gate now (a node's
 // load, in its heartbeat).
 func (o *Orchestrator) InFlight() int { return o.gate.inFlight() }
+
+// GateFigures reads the gate now: executions running and waiting, the
+// slots, the memory reserved and its ceiling (0: none), and the executions
+// refused since o was made (GET /api/overview).
+func (o *Orchestrator) GateFigures() picloud.OverviewGate {
+	running, waiting, reserved := o.gate.stats()
+	return picloud.OverviewGate{Running: running, Waiting: waiting, Slots: o.cfg.MaxConcurrency,
+		MemoryReservedBytes: reserved, MemoryLimitBytes: max(o.cfg.MemoryLimit, 0), RejectedTotal: o.rejected.Load()}
+}
 
 // HandleExecute serves /api/execute/{id}, any method.
 func (o *Orchestrator) HandleExecute(w http.ResponseWriter, r *http.Request) {
@@ -388,6 +399,7 @@ var doneCtx = func() context.Context {
 }()
 
 func (o *Orchestrator) reject(sc *picloud.Script, reason string, limit int) error {
+	o.rejected.Add(1)
 	if o.metrics != nil {
 		o.metrics.GateRejected.WithLabelValues(reason).Inc()
 	}
