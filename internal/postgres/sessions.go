@@ -31,8 +31,8 @@ func (s *Store) SetAdminTokenHash(ctx context.Context, hash string) error {
 
 // CreateSession implements picloud.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, ss *picloud.Session) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO sessions (hash, created_at, expires_at) VALUES ($1, $2, $3)`,
-		ss.Hash, ss.CreatedAt.UTC(), ss.ExpiresAt.UTC()); err != nil {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO sessions (hash, created_at, expires_at, token_id) VALUES ($1, $2, $3, $4)`,
+		ss.Hash, ss.CreatedAt.UTC(), ss.ExpiresAt.UTC(), nullString(ss.TokenID)); err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
 	return nil
@@ -43,14 +43,18 @@ func (s *Store) CreateSession(ctx context.Context, ss *picloud.Session) error {
 // no caller can forget it.
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*picloud.Session, error) {
 	ss := &picloud.Session{Hash: hash}
-	err := s.pool.QueryRow(ctx, `SELECT created_at, expires_at FROM sessions WHERE hash = $1 AND expires_at > $2`,
-		hash, time.Now().UTC()).Scan(&ss.CreatedAt, &ss.ExpiresAt)
+	var tokenID *string
+	err := s.pool.QueryRow(ctx, `SELECT created_at, expires_at, token_id FROM sessions WHERE hash = $1 AND expires_at > $2`,
+		hash, time.Now().UTC()).Scan(&ss.CreatedAt, &ss.ExpiresAt, &tokenID)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, picloud.Errorf(picloud.ENotFound, "no such session")
 	} else if err != nil {
 		return nil, fmt.Errorf("postgres: session: %w", err)
 	}
 	ss.CreatedAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.ExpiresAt.UTC()
+	if tokenID != nil {
+		ss.TokenID = *tokenID
+	}
 	return ss, nil
 }
 

@@ -30,8 +30,8 @@ func (s *Store) SetAdminTokenHash(ctx context.Context, hash string) error {
 
 // CreateSession implements picloud.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, ss *picloud.Session) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO sessions (hash, created_at, expires_at) VALUES (?, ?, ?)`,
-		ss.Hash, micros(ss.CreatedAt), micros(ss.ExpiresAt)); err != nil {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO sessions (hash, created_at, expires_at, token_id) VALUES (?, ?, ?, ?)`,
+		ss.Hash, micros(ss.CreatedAt), micros(ss.ExpiresAt), nullString(ss.TokenID)); err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
 	return nil
@@ -41,14 +41,15 @@ func (s *Store) CreateSession(ctx context.Context, ss *picloud.Session) error {
 // the query, so that no caller can forget it.
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*picloud.Session, error) {
 	var created, expires int64
-	err := s.r.QueryRowContext(ctx, `SELECT created_at, expires_at FROM sessions WHERE hash = ? AND expires_at > ?`,
-		hash, micros(time.Now())).Scan(&created, &expires)
+	var tokenID sql.NullString
+	err := s.r.QueryRowContext(ctx, `SELECT created_at, expires_at, token_id FROM sessions WHERE hash = ? AND expires_at > ?`,
+		hash, micros(time.Now())).Scan(&created, &expires, &tokenID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, picloud.Errorf(picloud.ENotFound, "no such session")
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: session: %w", err)
 	}
-	return &picloud.Session{Hash: hash, CreatedAt: fromMicros(created), ExpiresAt: fromMicros(expires)}, nil
+	return &picloud.Session{Hash: hash, CreatedAt: fromMicros(created), ExpiresAt: fromMicros(expires), TokenID: tokenID.String}, nil
 }
 
 // DeleteSession implements picloud.SessionStore.
