@@ -29,6 +29,7 @@ type Metrics struct {
 	SinkRetries    prometheus.Counter
 	Pruned         prometheus.Counter
 	AuthFailures   *prometheus.CounterVec // reason: wrong_token, bad_scheme, unknown_session, csrf, rate_limited
+	InvokeDenied   *prometheus.CounterVec // reason: missing, unknown, forbidden, expired, rate_limited
 
 	// The job queue's (internal/jobs). The queue depth is a gauge read when
 	// scraped: see WatchJobs.
@@ -131,6 +132,9 @@ func New(sinkQueue func() float64) *Metrics {
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_auth_failures_total", Help: "Refused authentications by reason (rate_limited: refused unchecked after too many failures; cluster_token: a cluster API request without the cluster token).",
 		}, []string{"reason"}),
+		InvokeDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "picloud_invoke_denied_total", Help: "Invocations refused before running (no execution row), by reason: missing, unknown, forbidden or expired credentials, rate_limited.",
+		}, []string{"reason"}),
 		JobLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "picloud_job_latency_seconds", Help: "Time from a job's creation to its first attempt's start, by trigger (async, event, cron).",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
@@ -159,7 +163,7 @@ func New(sinkQueue func() float64) *Metrics {
 	}
 	reg.MustRegister(m.Invocations, m.Duration, m.Operations, m.GateInFlight, m.GateRejected,
 		m.GateWaiting, m.MemoryReserved, m.MemoryLimit, m.CacheStale,
-		m.SinkWritten, m.SinkFailures, m.JournalErrors, m.SinkRetries, m.Pruned, m.AuthFailures,
+		m.SinkWritten, m.SinkFailures, m.JournalErrors, m.SinkRetries, m.Pruned, m.AuthFailures, m.InvokeDenied,
 		m.JobLatency, m.JobsFinished, m.JobsRefused, m.ScheduleFirings, m.EventsEmitted, m.EventsDelivered,
 		m.TailStreams, m.TailDropped,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

@@ -98,6 +98,9 @@ type Config struct {
 	// and it is replaced in the captured body. Tokens shorter than 8 bytes
 	// are ignored (they would match ordinary text).
 	RedactTokens []string
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client: rate limits count requests per client address.
+	TrustedProxies httpapi.TrustedProxies
 }
 
 // WithDefaults is c with every zero field set to its default: the
@@ -146,6 +149,12 @@ type Orchestrator struct {
 	// queue takes asynchronous invocations and delivers events (nil until
 	// SetQueue: async answers unavailable, events are dropped).
 	queue atomic.Pointer[queueRef]
+	// authorizer checks the credentials of invocations of scripts whose
+	// access is key or token (SetAuthorizer); limits are the scripts' rate
+	// limits; denials samples the log lines of refused invocations.
+	authorizer atomic.Pointer[authorizerRef]
+	limits     rateLimits
+	denials    denialLog
 	// rejected counts the executions the gate refused (GateFigures).
 	rejected atomic.Uint64
 }
@@ -174,6 +183,7 @@ func New(cfg Config, exec *executor.Executor, store picloud.ScriptStore, sink Si
 	if m != nil {
 		onStale = m.CacheStale.Inc
 	}
+	o.limits.max = MaxRateBuckets
 	o.cache = newCache(store, exec.Compile, cfg.CacheTTL, cfg.CacheRefreshTimeout, logger, onStale)
 	o.resolver = o.cache.program
 	memLimit := max(cfg.MemoryLimit, 0)
@@ -259,6 +269,9 @@ func (o *Orchestrator) HandleFn(w http.ResponseWriter, r *http.Request) {
 }
 
 func (o *Orchestrator) serve(w http.ResponseWriter, r *http.Request, e *compiled, subpath string) {
+	if !o.guard(w, r, e.script) {
+		return
+	}
 	if e.script.Disabled {
 		httpapi.WriteError(w, r, o.log, disabled(e.script))
 		return
