@@ -32,7 +32,7 @@ type client struct {
 
 func (c *client) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.server, "server", "http://localhost:8000", "PiCloud server URL (PICLOUD_URL)")
-	fs.StringVar(&c.token, "token", "", "admin token (PICLOUD_TOKEN)")
+	fs.StringVar(&c.token, "token", "", "API token: the admin token or a named one (PICLOUD_TOKEN)")
 	fs.BoolVar(&c.json, "json", false, "print JSON for machines")
 }
 
@@ -300,7 +300,7 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: picloud deploy FILE [--name NAME] [--config FILE] [--timeout-ms N] [--max-operations N] [--max-concurrency N] [--max-memory-bytes N] [--max-response-bytes N] [--unsandboxed] [--kv-namespaces A,B] [--kv-max-keys N] [--kv-max-bytes N] [--http-max-requests N] [--http-max-response-bytes N] [--http-timeout-ms N] [--egress-allow A,B] [--enabled=true|false | --disabled] [--max-attempts N] [--subscriptions A,B] (picloud deploy -h)")
+		return errors.New("usage: picloud deploy FILE [--name NAME] [--config FILE] [--timeout-ms N] [--max-operations N] [--max-concurrency N] [--max-memory-bytes N] [--max-response-bytes N] [--unsandboxed] [--kv-namespaces A,B] [--kv-max-keys N] [--kv-max-bytes N] [--http-max-requests N] [--http-max-response-bytes N] [--http-timeout-ms N] [--egress-allow A,B] [--enabled=true|false | --disabled] [--max-attempts N] [--subscriptions A,B] [--access public|key|token|library] [--rate-limit RPS] [--rate-burst N] [--rate-limit-by client|key] (picloud deploy -h)")
 	}
 	src, err := os.ReadFile(pos[0])
 	if err != nil {
@@ -371,6 +371,14 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if s.Disabled {
 		fmt.Fprintln(stdout, "  disabled: it answers 503 and its schedules and subscriptions do not fire (--enabled to enable it)")
+	}
+	switch s.Access {
+	case picloud.AccessKey:
+		fmt.Fprintf(stdout, "  access key: callers present one of its invoke keys (picloud key create %s)\n", s.Name)
+	case picloud.AccessToken:
+		fmt.Fprintf(stdout, "  access token: callers present an API token with invoke:%s, deploy or admin\n", s.Name)
+	case picloud.AccessLibrary:
+		fmt.Fprintln(stdout, "  access library: /fn answers 404; other scripts import it, schedules and events still run it")
 	}
 	return nil
 }

@@ -16,16 +16,17 @@ import (
 	"github.com/picloud/picloud/internal/postgres/pgtest"
 )
 
-// TestTokenRotateNeedsADatabase: offline rotation finds the database as
-// serve does, says so when it used the default, and refuses (creating
-// nothing) where there is none.
+// TestTokenRotateNeedsADatabase: offline rotation (--offline, or a
+// database named by flag or environment) finds the database as serve does,
+// says so when it used the default, and refuses (creating nothing) where
+// there is none.
 func TestTokenRotateNeedsADatabase(t *testing.T) {
 	t.Setenv("PICLOUD_DATA_DIR", "")
 	t.Setenv("PICLOUD_DATABASE_URL", "")
 	// Serve's default, ./picloud-data, in a directory without one.
 	work := t.TempDir()
 	t.Chdir(work)
-	_, errOut, err := cli(t, "token", "rotate")
+	_, errOut, err := cli(t, "token", "rotate", "--offline")
 	if err == nil || !strings.Contains(errOut, "using serve's default data directory ./picloud-data") ||
 		!strings.Contains(err.Error(), "the data directory ./picloud-data does not exist") || !strings.Contains(err.Error(), "nothing was created") {
 		t.Fatalf("default, missing: %v %q", err, errOut)
@@ -51,7 +52,7 @@ func TestTokenRotateNeedsADatabase(t *testing.T) {
 
 	// The default directory once serve made it: rotated, and said which.
 	serveOnce(t, "--data-dir", "picloud-data")
-	out, errOut, err := cli(t, "token", "rotate")
+	out, errOut, err := cli(t, "token", "rotate", "--offline")
 	if err != nil || !strings.HasPrefix(out, "pct_") || !strings.Contains(errOut, "using serve's default data directory ./picloud-data") ||
 		!strings.Contains(errOut, "The admin token of picloud-data/picloud.db was replaced") {
 		t.Fatalf("default, existing: %v %q %q", err, out, errOut)

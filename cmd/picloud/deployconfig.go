@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -31,6 +32,9 @@ import (
 //	enabled = true
 //	max_attempts = 5
 //	subscriptions = ["order.created", "order.paid"]
+//	access = "key"
+//	rate_limit_rps = 2.5
+//	rate_limit_burst = 10
 
 // findDeployConfig returns the settings file beside script that deploy reads
 // without --config: the script's name with .toml or .json (hello.rhai ->
@@ -91,6 +95,11 @@ var configKeys = map[string]string{
 	"enabled":       "boolean",
 	"max_attempts":  "integer",
 	"subscriptions": "list",
+
+	"access":           "string",
+	"rate_limit_rps":   "number",
+	"rate_limit_burst": "integer",
+	"rate_limit_by":    "string",
 }
 
 // configKeyList names the known settings for an error message, in order.
@@ -157,6 +166,18 @@ func set(u *picloud.ScriptUpdate, key string, v any) error {
 	case "subscriptions":
 		one.Subscriptions = ptr(v.([]string))
 		u.Subscriptions = one.Subscriptions
+	case "access":
+		one.Access = ptr(v.(string))
+		u.Access = one.Access
+	case "rate_limit_rps":
+		one.RateLimitRPS = ptr(v.(float64))
+		u.RateLimitRPS = one.RateLimitRPS
+	case "rate_limit_burst":
+		one.RateLimitBurst = ptr(v.(int64))
+		u.RateLimitBurst = one.RateLimitBurst
+	case "rate_limit_by":
+		one.RateLimitBy = ptr(v.(string))
+		u.RateLimitBy = one.RateLimitBy
 	}
 	if err := one.Validate(); err != nil {
 		return errors.New(picloud.ErrorMessage(err))
@@ -166,9 +187,9 @@ func set(u *picloud.ScriptUpdate, key string, v any) error {
 
 // parseTOMLConfig reads the flat subset of TOML a settings file needs:
 // comments, blank lines and `key = value` with integers (decimal with _
-// separators, 0x, 0o, 0b), booleans, strings ("basic" or 'literal') and
-// one-line arrays of strings. Tables, floats and dates are refused, naming
-// the line.
+// separators, 0x, 0o, 0b), decimal floats (for rate_limit_rps), booleans,
+// strings ("basic" or 'literal') and one-line arrays of strings. Tables,
+// inf, nan and dates are refused, naming the line.
 func parseTOMLConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 	var u picloud.ScriptUpdate
 	data = bytes.TrimPrefix(data, []byte("\ufeff"))
@@ -205,6 +226,9 @@ func parseTOMLConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 		if err != nil {
 			return u, fail("%s: %v", key, err)
 		}
+		if f, isInt := v.(int64); isInt && kind == "number" {
+			v = float64(f) // rate_limit_rps = 5
+		}
 		if got := tomlKind(v); got != kind {
 			return u, fail("%s: want %s %s, got %s %s", key, article(kind), kindName(kind), article(got), kindName(got))
 		}
@@ -223,6 +247,8 @@ func tomlKind(v any) string {
 		return "boolean"
 	case []string:
 		return "list"
+	case float64:
+		return "number"
 	}
 	return "string"
 }
@@ -282,6 +308,14 @@ func parseTOMLValue(s string) (any, error) {
 		case "false":
 			v = false
 		default:
+			if strings.ContainsAny(word, ".eE") && !strings.HasPrefix(word, "0x") {
+				f, err := tomlFloat(word)
+				if err != nil {
+					return nil, err
+				}
+				v = f
+				break
+			}
 			n, err := tomlInteger(word)
 			if err != nil {
 				return nil, err
@@ -334,6 +368,25 @@ func tomlInteger(s string) (int64, error) {
 	}
 	return n, nil
 }
+
+// tomlFloat parses a TOML float in decimal: an optional sign, digits (no
+// leading zeros), then a fraction, an exponent or both, with single
+// underscores between digits. inf and nan are refused: no setting wants
+// them.
+func tomlFloat(s string) (float64, error) {
+	bad := fmt.Errorf("%q is not a number, a boolean or a quoted string", s)
+	if !tomlFloatSyntax.MatchString(s) {
+		return 0, bad
+	}
+	f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
+	if err != nil {
+		return 0, bad
+	}
+	return f, nil
+}
+
+// tomlFloatSyntax is TOML's decimal float (without inf and nan).
+var tomlFloatSyntax = regexp.MustCompile(`^[+-]?(0|[1-9](_?[0-9])*)(\.[0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?$`)
 
 // stringArray reads a one-line TOML array of strings at the start of s
 // (["a", 'b',] with an optional trailing comma) and returns it and the bytes
@@ -471,6 +524,10 @@ func parseJSONConfig(path string, data []byte) (picloud.ScriptUpdate, error) {
 			var b bool
 			err = json.Unmarshal(msg, &b)
 			v = b
+		case "number":
+			var f float64
+			err = json.Unmarshal(msg, &f)
+			v = f
 		case "list":
 			var l []string
 			err = json.Unmarshal(msg, &l)
@@ -510,6 +567,9 @@ type settingFlags struct {
 	enabled, disabled                                                          optBool
 	maxAttempts                                                                optInt
 	subscriptions                                                              optString
+	access, rateLimitBy                                                        optString
+	rateLimit                                                                  optFloat
+	rateBurst                                                                  optInt
 }
 
 func (f *settingFlags) register(fs *flag.FlagSet) {
@@ -529,6 +589,10 @@ func (f *settingFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.disabled, "disabled", "the same as --enabled=false")
 	fs.Var(&f.maxAttempts, "max-attempts", "the script's max_attempts: attempts of an async or event run (0 = 3)")
 	fs.Var(&f.subscriptions, "subscriptions", "the script's subscriptions: event topics, comma-separated (\"\" for none)")
+	fs.Var(&f.access, "access", "the script's access: who may invoke it: public (anyone), key (an invoke key: picloud key create), token (an API token with invoke:NAME, deploy or admin) or library (no one over HTTP; other scripts import it)")
+	fs.Var(&f.rateLimit, "rate-limit", "the script's rate_limit_rps: requests per second per client (or per key), e.g. 5 or 0.5 (0 = no limit)")
+	fs.Var(&f.rateBurst, "rate-burst", "the script's rate_limit_burst: requests allowed at once above the rate (0 = the rate, rounded up)")
+	fs.Var(&f.rateLimitBy, "rate-limit-by", "the script's rate_limit_by: count requests per client address (client) or per invoke key (key)")
 	fs.Var(&f.unsandboxed, "unsandboxed", "serve the script's responses without the CSP sandbox (only with --functions-origin on the server); --unsandboxed=false restores it")
 }
 
@@ -562,6 +626,26 @@ func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
 	if f.egressAllow.v != nil {
 		if err := set(u, "egress_allow", *f.egressAllow.v); err != nil {
 			return fmt.Errorf("--egress-allow: %v", err)
+		}
+	}
+	for _, s := range []struct {
+		flag, key string
+		v         *string
+	}{{"access", "access", f.access.v}, {"rate-limit-by", "rate_limit_by", f.rateLimitBy.v}} {
+		if s.v != nil {
+			if err := set(u, s.key, *s.v); err != nil {
+				return fmt.Errorf("--%s: %v", s.flag, err)
+			}
+		}
+	}
+	if f.rateLimit.v != nil {
+		if err := set(u, "rate_limit_rps", *f.rateLimit.v); err != nil {
+			return fmt.Errorf("--rate-limit: %v", err)
+		}
+	}
+	if f.rateBurst.v != nil {
+		if err := set(u, "rate_limit_burst", *f.rateBurst.v); err != nil {
+			return fmt.Errorf("--rate-burst: %v", err)
 		}
 	}
 	switch e, d := f.enabled.v, f.disabled.v; {
@@ -606,6 +690,31 @@ func (o *optInt) Set(s string) error {
 }
 
 func (*optInt) noEnv() {}
+
+// optFloat is a number flag that remembers whether it was given.
+type optFloat struct{ v *float64 }
+
+func (o *optFloat) String() string {
+	if o == nil || o.v == nil {
+		return ""
+	}
+	return strconv.FormatFloat(*o.v, 'g', -1, 64)
+}
+
+func (o *optFloat) Set(s string) error {
+	f, err := tomlFloat(s) // as in the settings file: 2.5, 10, 1e3
+	if err != nil {
+		n, ierr := tomlInteger(s)
+		if ierr != nil {
+			return errors.New("want a number")
+		}
+		f = float64(n)
+	}
+	o.v = &f
+	return nil
+}
+
+func (*optFloat) noEnv() {}
 
 // optBool is a boolean flag that remembers whether it was given.
 type optBool struct{ v *bool }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,12 +66,17 @@ func TestTOMLConfig(t *testing.T) {
 		{`0o17`, int64(15)},
 		{`1_000_000`, int64(1000000)},
 		{`-9223372036854775808`, int64(-9223372036854775808)},
+		{`1e3`, float64(1000)},
+		{`2.5`, 2.5},
+		{`-0.5e-1 # c`, -0.05},
+		{`1_000.000_1`, 1000.0001},
+		{`0.0`, float64(0)},
 	} {
 		if v, err := parseTOMLValue(c.text); err != nil || v != c.want {
 			t.Errorf("%s: %#v %v", c.text, v, err)
 		}
 	}
-	for _, text := range []string{`0x`, `0x_1`, `+0x1`, `1_`, `_1`, `tru`, `1e3`, `"\u00"`, `"\ud800"`, `'open`} {
+	for _, text := range []string{`0x`, `0x_1`, `+0x1`, `1_`, `_1`, `tru`, `.5`, `5.`, `01.5`, `1.e3`, `1__0.5`, `inf`, `nan`, `+inf`, `1.5.2`, `"\u00"`, `"\ud800"`, `'open`} {
 		if v, err := parseTOMLValue(text); err == nil {
 			t.Errorf("%s: accepted as %#v", text, v)
 		}
@@ -87,7 +93,13 @@ func TestTOMLConfigErrors(t *testing.T) {
 		{"timeout_ms = \"5\"\n", ":1: timeout_ms: want an integer, got a string"},
 		{"unsandboxed = 1\n", ":1: unsandboxed: want a boolean, got an integer"},
 		{"name = true\n", ":1: name: want a string, got a boolean"},
-		{"timeout_ms = 1.5\n", `:1: timeout_ms: "1.5" is not an integer`},
+		{"timeout_ms = 1.5\n", `:1: timeout_ms: want an integer, got a number`},
+		{"rate_limit_rps = \"5\"\n", `:1: rate_limit_rps: want a number, got a string`},
+		{"rate_limit_rps = 1_000_000.5\n", `:1: rate_limit_rps must be between 0 (no limit) and 1000000`},
+		{"rate_limit_rps = -1\n", `:1: rate_limit_rps must be between`},
+		{"rate_limit_burst = 2.5\n", `:1: rate_limit_burst: want an integer, got a number`},
+		{"access = \"private\"\n", `:1: access "private" is not public, key, token or library`},
+		{"rate_limit_by = \"ip\"\n", `:1: rate_limit_by "ip" is not client or key`},
 		{"timeout_ms = 007\n", `:1: timeout_ms: "007" is not an integer`},
 		{"timeout_ms = 1__0\n", `"1__0" is not an integer`},
 		{"timeout_ms =\n", ":1: timeout_ms: no value"},
@@ -273,4 +285,66 @@ func FuzzTOMLValue(f *testing.F) {
 			t.Fatalf("%q: a nil list", s)
 		}
 	})
+}
+
+// TestAccessSettingsConfig: the Step 12 settings (access and the rate
+// limit) read from TOML and JSON alike, a whole number of requests per
+// second as well as a fraction, and from deploy's flags over a file.
+func TestAccessSettingsConfig(t *testing.T) {
+	dir := t.TempDir()
+	want := `"access":"key","rate_limit_rps":2.5,"rate_limit_burst":10,"rate_limit_by":"key"}`
+	u, err := readDeployConfig(writeFile(t, dir, "a.toml", "access = \"key\"\nrate_limit_rps = 2.5 # per client\nrate_limit_burst = 10\nrate_limit_by = 'key'\n"))
+	if err != nil || !strings.HasSuffix(updateJSON(u), want) {
+		t.Fatalf("toml: %s %v", updateJSON(u), err)
+	}
+	u, err = readDeployConfig(writeFile(t, dir, "a.json", `{"access": "key", "rate_limit_rps": 2.5, "rate_limit_burst": 10, "rate_limit_by": "key"}`))
+	if err != nil || !strings.HasSuffix(updateJSON(u), want) {
+		t.Fatalf("json: %s %v", updateJSON(u), err)
+	}
+	for _, f := range []string{writeFile(t, dir, "b.toml", "rate_limit_rps = 5\n"), writeFile(t, dir, "b.json", `{"rate_limit_rps": 5}`)} {
+		if u, err := readDeployConfig(f); err != nil || u.RateLimitRPS == nil || *u.RateLimitRPS != 5 {
+			t.Fatalf("%s: a whole rate: %s %v", f, updateJSON(u), err)
+		}
+	}
+	if _, err := readDeployConfig(writeFile(t, dir, "c.json", `{"rate_limit_rps": "5"}`)); err == nil || !strings.Contains(err.Error(), `rate_limit_rps: want a number, got "5"`) {
+		t.Fatalf("json string rate: %v", err)
+	}
+
+	t.Setenv("PICLOUD_ACCESS", "public") // not a deploy setting's source
+	for _, c := range []struct {
+		args []string
+		want string // the update's JSON, or the error
+	}{
+		{[]string{"--access", "library"}, `"access":"library"}`},
+		{[]string{"--access", "token", "--rate-limit", "0.5", "--rate-burst", "3", "--rate-limit-by", "client"}, `"access":"token","rate_limit_rps":0.5,"rate_limit_burst":3,"rate_limit_by":"client"}`},
+		{[]string{"--rate-limit", "1_000"}, `"rate_limit_rps":1000}`},
+		{[]string{"--rate-limit", "0"}, `"rate_limit_rps":0}`},
+		{[]string{"--access", "nobody"}, `--access: access "nobody" is not public, key, token or library`},
+		{[]string{"--rate-limit", "2000000"}, "--rate-limit: rate_limit_rps must be between 0 (no limit) and 1000000"},
+		{[]string{"--rate-burst", "-1"}, "--rate-burst: rate_limit_burst must be between"},
+		{[]string{"--rate-limit-by", "ip"}, `--rate-limit-by: rate_limit_by "ip" is not client or key`},
+	} {
+		fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
+		var f settingFlags
+		f.register(fs)
+		if _, err := parse(fs, append([]string{"x.rhai"}, c.args...)); err != nil {
+			t.Fatalf("%v: %v", c.args, err)
+		}
+		var u picloud.ScriptUpdate
+		err := f.apply(&u)
+		got := updateJSON(u)
+		if err != nil {
+			got = err.Error()
+		}
+		if !strings.Contains(got, c.want) || strings.Contains(got, `"public"`) {
+			t.Errorf("%v: got %s, want %s", c.args, got, c.want)
+		}
+	}
+	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var f settingFlags
+	f.register(fs)
+	if _, err := parse(fs, []string{"x.rhai", "--rate-limit", "fast"}); err == nil || !strings.Contains(err.Error(), "want a number") {
+		t.Fatalf("--rate-limit fast: %v", err)
+	}
 }

@@ -39,7 +39,7 @@ func noStdin(f func(context.Context, []string, io.Writer, io.Writer) error) func
 const clientAbout = `
 
 The server is --server or PICLOUD_URL (default http://localhost:8000; a base URL
-without a path), the admin token --token or PICLOUD_TOKEN; --json prints the
+without a path), the API token --token or PICLOUD_TOKEN; --json prints the
 server's JSON, and an error as one JSON object on stderr.`
 
 // commands is filled in init: the help and completion commands read it.
@@ -58,23 +58,31 @@ No arguments.`},
 (docs/cluster.md). No arguments.`},
 		{name: "nodes", args: "[ls] | rm NAME", subs: []string{"ls", "rm"}, run: noStdin(runNodes), about: `  ls        a cluster's nodes: address, status, load, journal, last heartbeat
   rm NAME   forget the node NAME (a lost one that will not return)` + clientAbout},
-		{name: "token", args: "rotate [--data-dir DIR | --database-url URL]", subs: []string{"rotate"}, run: noStdin(runToken), about: `  rotate    replace the admin token in the database and print the new one
-The database is found as serve finds it: --data-dir (default ./picloud-data) or
---database-url. It must exist already: rotate never creates an empty one. Every
-dashboard session ends; a running server notices within seconds.`},
+		{name: "token", aliases: []string{"tokens"}, args: "create|ls|revoke|rotate ...", subs: []string{"create", "ls", "revoke", "rotate"}, run: runToken,
+			about: strings.TrimPrefix(tokenUsage, "usage:\n") + `
+
+Online commands need a token with the admin scope. Offline rotation finds the
+database as serve does (--data-dir, default ./picloud-data, or --database-url;
+PICLOUD_DATA_DIR or PICLOUD_DATABASE_URL in the environment choose it too) and
+never creates an empty one; a running server notices within seconds.` + clientAbout},
 		{name: "export", args: "-o FILE [--with-executions] [--data-dir DIR | --database-url URL]", run: noStdin(runExport), about: `  -o FILE   the archive file to write`},
 		{name: "import", args: "FILE [--data-dir DIR | --database-url URL]", run: noStdin(runImport), about: `  FILE      an archive written by 'picloud export'`},
 		{name: "deploy", args: "FILE [--name NAME] [--config F] [settings flags]", names: 0, run: noStdin(runDeploy), about: `  FILE      the script's source (.rhai)
 Creates the script, or updates the one of that name: a changed source makes a
 new version; settings come from FILE's .toml/.json beside it (or --config F) and
 the flags. It prints what changed.` + clientAbout},
-		{name: "invoke", args: "NAME [-X METHOD] [-d BODY] [-H 'K: V'] [--path P] [--async | --test]", names: 1, run: runInvoke, about: `  NAME      the script to call at /fn/NAME
-Prints the response body (--json: status, headers and body).` + clientAbout},
+		{name: "invoke", args: "NAME [-X METHOD] [-d BODY] [-H 'K: V'] [--path P] [--key pck_...] [--async | --test]", names: 1, run: runInvoke, about: `  NAME      the script to call at /fn/NAME
+Prints the response body (--json: status, headers and body). A script whose
+access is key asks for --key pck_... (one of its invoke keys); one whose
+access is token for --key pct_... (an API token with invoke:NAME).` + clientAbout},
 		{name: "logs", args: "[NAME] [-f] [--id ID] [--status S] [--trigger T] [--since T] [--until T] [--grep TEXT]", names: 1, run: noStdin(runLogs), about: `  NAME      the script whose recent executions to show, newest first
             (optional with -f, which then follows every script)
   -f        follow: print each execution as it completes (the live tail)
   --id ID   one execution in full, with its request, logs and error` + clientAbout},
-		{name: "stats", args: "[NAME] [--since 1h] [--until T] [--step 1m] [--empty]", names: 1, run: noStdin(runStats), about: `  NAME      the script whose executions to count (all scripts without it)
+		{name: "stats", args: "[NAME] [--since 1h] [--until T] [--step 1m] [--empty] | --by-script [--top 20]", names: 1, run: noStdin(runStats), about: `  NAME      the script whose executions to count (all scripts without it)
+  --by-script  one row a script instead of a bucket: calls, errors, the time
+            it ran in all, operations and outbound calls, the most called
+            first (--top N of them, 20 by default, 0 for all)
 A table of time buckets: calls, failed calls, p50/p95/p99 duration in ms,
 Rhai operations and outbound http:: calls, then the totals. Buckets without
 executions are left out unless --empty; at most 500 buckets.` + clientAbout},
@@ -90,6 +98,8 @@ path (live → new). The exit status is 0 whether or not answers differ.` + clie
 		{name: "rm", args: "NAME [--yes]", names: 1, run: runRemove, about: `  NAME      the script to delete, with its versions, kv, secrets, schedules and logs
 It asks for confirmation on a terminal; --yes skips the question (required
 when standard input is not a terminal).` + clientAbout},
+		{name: "key", aliases: []string{"keys"}, args: "create|ls|revoke SCRIPT [ID|PREFIX]", subs: []string{"create", "ls", "revoke"}, names: 1, run: noStdin(runKey),
+			about: strings.TrimPrefix(keyUsage, "usage:\n") + clientAbout},
 		{name: "kv", args: "ls|get|set|rm SCRIPT [KEY] [VALUE]", subs: []string{"ls", "get", "set", "rm"}, names: 1, run: runKV, about: strings.TrimPrefix(kvUsage, "usage:\n") + clientAbout},
 		{name: "secret", args: "set|ls|rm SCRIPT|--global [NAME]", subs: []string{"set", "ls", "rm"}, names: 1, run: runSecret, about: strings.TrimPrefix(secretUsage, "usage:\n") + clientAbout},
 		{name: "schedule", aliases: []string{"schedules"}, args: "ls|add|show|pause|resume|run|rm|preview ...", subs: []string{"ls", "add", "show", "pause", "resume", "run", "rm", "preview"}, names: 1, run: runSchedule,

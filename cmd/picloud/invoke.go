@@ -33,6 +33,7 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	path := fs.String("path", "", "sub-path after /fn/NAME, e.g. /users/1?x=y")
 	var headers headerFlags
 	fs.Var(&headers, "H", "request header 'Name: value' (repeatable)")
+	key := fs.String("key", "", "the credential a script whose access is key or token asks for: an invoke key (pck_..., sent as X-PiCloud-Key) or an API token (pct_..., sent as Authorization: Bearer) (PICLOUD_KEY)")
 	var async, test optBool
 	var idemKey optString
 	fs.Var(&test, "test", "run the script as a test through the admin API (trigger test) and print its logs and outcome to stderr")
@@ -43,7 +44,7 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	if len(pos) != 1 {
-		return errors.New("usage: picloud invoke NAME [-X METHOD] [-d BODY] [-H 'K: V'] [--path P] [--test | --async [--idempotency-key K]]")
+		return errors.New("usage: picloud invoke NAME [-X METHOD] [-d BODY] [-H 'K: V'] [--path P] [--key pck_...] [--test | --async [--idempotency-key K]]")
 	}
 	isAsync, isTest := async.v != nil && *async.v, test.v != nil && *test.v
 	if idemKey.v != nil && !isAsync {
@@ -51,6 +52,9 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	if isAsync && isTest {
 		return errors.New("--test and --async: choose one")
+	}
+	if *key != "" && !strings.HasPrefix(*key, "pck_") && !strings.HasPrefix(*key, "pct_") {
+		return errors.New("--key: want an invoke key (pck_...) or an API token (pct_...)")
 	}
 	var body []byte
 	hasBody := false
@@ -89,6 +93,12 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			return fmt.Errorf("header %q: want 'Name: value'", h)
 		}
 		req.Header.Set(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	switch {
+	case strings.HasPrefix(*key, "pck_"):
+		req.Header.Set("X-PiCloud-Key", *key)
+	case *key != "":
+		req.Header.Set("Authorization", "Bearer "+*key)
 	}
 	if isAsync {
 		req.Header.Set("Prefer", "respond-async")

@@ -1,7 +1,8 @@
 // Command picloud is PiCloud in one binary: the server (serve), or a
 // cluster's roles (manager, node), its command-line client (deploy, invoke,
-// logs, ls, rm, kv, secret, schedule, jobs, dead-letters, nodes), the admin
-// token's rotation (token rotate), moving a store (export, import), the local
+// logs, ls, rm, kv, secret, schedule, jobs, dead-letters, nodes, tokens and
+// invoke keys), the admin token's offline rotation (token rotate --offline),
+// moving a store (export, import), the local
 // runner of platform scripts (run), the plain Rhai runner (rhai), and help,
 // completion and version. help.go's table lists the commands.
 package main
@@ -26,7 +27,8 @@ const usage = `usage: picloud <command> [flags]
 
 Server:
   serve            run PiCloud (manager, orchestrator and executor in one process)
-  token rotate     replace the admin token and print the new one
+  token rotate --offline
+                   replace the admin token in the database (no server) and print the new one
   export -o FILE   write the whole store (scripts, schedules, kv, sealed secrets, the token's
                    hash; --with-executions) to one archive file; stop the server first
   import FILE      load such an archive into an empty store, SQLite or PostgreSQL
@@ -49,8 +51,11 @@ Client (--server / PICLOUD_URL: the server's base URL; --token / PICLOUD_TOKEN; 
                                                   --max-concurrency, --max-memory-bytes, --max-response-bytes,
                                                   --unsandboxed, --kv-namespaces, --kv-max-keys, --kv-max-bytes,
                                                   --http-*, --egress-allow, --enabled=false (--disabled),
-                                                  --max-attempts, --subscriptions (picloud deploy -h)
-  invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME; --async queues the request and
+                                                  --max-attempts, --subscriptions, --access,
+                                                  --rate-limit, --rate-burst, --rate-limit-by
+                                                  (picloud deploy -h)
+  invoke NAME [-X METHOD] [-d BODY] [-H 'K: V']   call a script at /fn/NAME (--key pck_... for its access
+                                                  key or token); --async queues the request and
                                                   prints the job's id (--idempotency-key K); --test runs it
                                                   through the admin API and prints its logs
   logs NAME [-f] [--status S] [--trigger T] [--since T] [--until T] [--grep TEXT] [--limit N]
@@ -59,13 +64,19 @@ Client (--server / PICLOUD_URL: the server's base URL; --token / PICLOUD_TOKEN; 
                                                   cluster, node; -f follows them live; logs --id ID
                                                   shows one in full (picloud logs -h)
   stats [NAME] [--since 1h] [--step 1m]           a script's (or every script's) executions over time: calls,
-                                                  failures, p50/p95/p99 ms, operations, outbound calls
+                                                  failures, p50/p95/p99 ms, operations, outbound calls;
+                                                  --by-script: the top scripts by calls, with errors and time
   ls                                              list scripts
   rm NAME [--yes]                                 delete a script (asks first on a terminal)
   draft push|show|rm|promote NAME [FILE]          a script's draft: stored, not served, until promoted
                                                   to the next version (picloud draft -h)
   replay NAME [FILE] [--draft] [--last N]         run a script's latest captured requests through the live
                                                   version and FILE (or the draft) and show what differs
+  token create|ls|revoke|rotate                   named API tokens with scopes (admin, deploy, read,
+                                                  invoke:SCRIPT), optionally restricted to scripts by
+                                                  name; rotate [NAME] replaces one online (the admin
+                                                  token without NAME; picloud token -h)
+  key create|ls|revoke SCRIPT                     a script's invoke keys, for --access key (picloud key -h)
   kv ls|get|set|rm SCRIPT [KEY] [VALUE]           a script's kv keys (VALUE is JSON; picloud kv -h)
   secret set|ls|rm SCRIPT [NAME]                  a script's secrets (set reads the value from stdin;
                                                   --global for the global ones)

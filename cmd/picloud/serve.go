@@ -415,48 +415,6 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log format %q: want text or json", format)
 }
 
-func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: picloud token rotate [--data-dir DIR | --database-url URL]")
-		fs.PrintDefaults()
-	}
-	var sf storeFlags
-	sf.register(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
-		return err
-	}
-	if len(pos) != 1 || pos[0] != "rotate" {
-		fs.Usage()
-		return errors.New("token: the only subcommand is rotate")
-	}
-	// Which database: the one named, else serve's default, said out loud
-	// (rotating the token of a database no server uses locks nobody out
-	// and helps nobody).
-	named := false
-	fs.Visit(func(f *flag.Flag) { named = named || f.Name == "data-dir" || f.Name == "database-url" })
-	if !named {
-		fmt.Fprintf(stderr, "picloud: no --data-dir or --database-url: using serve's default data directory %s\n", sf.dataDir)
-	}
-	if err := sf.mustExist(ctx); err != nil {
-		return fmt.Errorf("token rotate: %w; nothing was created", err)
-	}
-	store, err := sf.open(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	token, err := manager.RotateToken(ctx, store)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%s\n", token)
-	fmt.Fprintf(stderr, "The admin token of %s was replaced; the old one and every dashboard session stop working (a running server notices within seconds).\n", sf.describe())
-	return nil
-}
-
 // mustExist refuses a database that does not exist yet: opening one
 // creates it (the SQLite file, PostgreSQL's tables), which a command that
 // only changes an existing database must not do.
