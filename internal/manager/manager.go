@@ -38,6 +38,11 @@ type Config struct {
 	// MaxBodyBytes bounds the JSON bodies the admin API reads (1 MiB).
 	MaxBodyBytes int64
 
+	// ReplayDeadline bounds a replay request as a whole
+	// (DefaultReplayDeadline): the captured requests not run by then are
+	// reported not replayable (replay.go).
+	ReplayDeadline time.Duration
+
 	// HealthChecks are the components /api/health reports beside the store,
 	// which is always checked first under the name "store".
 	HealthChecks []HealthCheck
@@ -81,6 +86,9 @@ type Manager struct {
 	invoker Invoker
 	log     *slog.Logger
 	maxBody int64
+	// replayDeadline bounds a replay request (Config.ReplayDeadline).
+	replayDeadline time.Duration
+
 	health  *health
 	auth    *authState
 	flush   func(ctx context.Context) error
@@ -97,7 +105,8 @@ func New(cfg Config) *Manager {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	m := &Manager{store: cfg.Store, exec: cfg.Executor, invoker: cfg.Invoker, log: logger,
-		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cmp.Or[picloud.JobQueue](cfg.Queue, noQueue{}), tail: cfg.Tail, live: cfg.Live}
+		maxBody: cmp.Or(max(cfg.MaxBodyBytes, 0), 1<<20), flush: cfg.Flush, secrets: cfg.Secrets, queue: cmp.Or[picloud.JobQueue](cfg.Queue, noQueue{}), tail: cfg.Tail, live: cfg.Live,
+		replayDeadline: cmp.Or(max(cfg.ReplayDeadline, 0), DefaultReplayDeadline)}
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)

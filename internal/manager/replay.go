@@ -23,6 +23,17 @@ import (
 // maxBodyChanges bounds the changes one item's body diff lists.
 const maxBodyChanges = 100
 
+// DefaultReplayDeadline bounds a replay request as a whole: up to 100
+// captured requests, each run twice within the script's own timeout, could
+// otherwise hold the request for many minutes.
+const DefaultReplayDeadline = 60 * time.Second
+
+// replayDeadlineReason is the reason of a captured request the replay's
+// deadline left unrun (or cut while it ran).
+func replayDeadlineReason(d time.Duration) string {
+	return "deadline: the replay's " + d.String() + " ran out before this request was run"
+}
+
 // HandleReplay is POST /api/scripts/{id}/replay {source | draft: true, last,
 // filter}: the latest captured http requests of the script (newest first,
 // at most last, filtered as the logs are) are each run, now, through the
@@ -33,7 +44,10 @@ const maxBodyChanges = 100
 // events emitted are not published, and time::now() is the captured
 // request's start for both. Nothing is written: no execution rows, no kv.
 // The runs are sequential and bypass the serving gate: a replay is an
-// operator's tool, bounded by last (≤ 100) and the script's own limits.
+// operator's tool, bounded by last (≤ 100), the script's own limits and, as
+// a whole, by Config.ReplayDeadline (60 s): the captured requests not run by
+// then, and the one whose runs it cut, are listed as not replayable with a
+// reason starting "deadline:", and the answer has the items run so far.
 func (m *Manager) HandleReplay(w http.ResponseWriter, r *http.Request) {
 	var in picloud.ReplayRequest
 	if err := m.decode(w, r, m.maxBody, &in); err != nil {
@@ -87,7 +101,14 @@ func (m *Manager) HandleReplay(w http.ResponseWriter, r *http.Request) {
 	})
 	opts := executor.Options{Resolver: m.replayResolver(), Script: sc}
 	out := picloud.ReplayResponse{Items: []picloud.ReplayItem{}, NotReplayable: []picloud.NotReplayable{}}
+	rctx, cancel := context.WithTimeout(ctx, m.replayDeadline)
+	defer cancel()
+	late := func() bool { return rctx.Err() != nil && ctx.Err() == nil }
 	for _, l := range rows {
+		if late() {
+			out.NotReplayable = append(out.NotReplayable, picloud.NotReplayable{ExecutionID: l.ID, Reason: replayDeadlineReason(m.replayDeadline)})
+			continue
+		}
 		req, reason := replayRequest(sc, l.Request)
 		if reason != "" {
 			out.NotReplayable = append(out.NotReplayable, picloud.NotReplayable{ExecutionID: l.ID, Reason: reason})
@@ -98,9 +119,15 @@ func (m *Manager) HandleReplay(w http.ResponseWriter, r *http.Request) {
 			// Each run has its own overlay on the live store, so both
 			// start from the same data and neither sees the other's writes.
 			o.Replay = &executor.Replay{Now: l.StartedAt.Time, KV: executor.NewKVOverlay(m.store), HTTP: executor.RefuseOutbound}
-			return replayRun(m.exec.Execute(ctx, p, lim, req, o))
+			return replayRun(m.exec.Execute(rctx, p, lim, req, o))
 		}
 		it := picloud.ReplayItem{ExecutionID: l.ID, Request: l.Request, Live: run(live), Draft: run(draft)}
+		if late() && (it.Live.Outcome != picloud.StatusSuccess || it.Draft.Outcome != picloud.StatusSuccess) {
+			// The deadline may have cut a run: its outcome would not be
+			// the script's.
+			out.NotReplayable = append(out.NotReplayable, picloud.NotReplayable{ExecutionID: l.ID, Reason: replayDeadlineReason(m.replayDeadline)})
+			continue
+		}
 		it.Diff = replayDiff(&it.Live, &it.Draft)
 		it.Same = it.Diff.Status == nil && it.Diff.Headers == nil && it.Diff.Body == nil && it.Diff.Error == nil
 		out.Items = append(out.Items, it)
