@@ -28,7 +28,8 @@ func Populate(t testing.TB, s picloud.Store) {
 	a := &picloud.Script{Name: "alpha", Source: "1", TimeoutMS: 1500, MaxOperations: 10_000, MaxConcurrency: 3,
 		MaxMemoryBytes: 1 << 20, MaxResponseBytes: 4096, Unsandboxed: true, KVNamespaces: "orders,users",
 		KVMaxKeys: 10, KVMaxBytes: 1 << 16, HTTPMaxRequests: 4, HTTPMaxResponseBytes: 2048, HTTPTimeoutMS: 900,
-		EgressAllow: "example.com,10.0.0.0/8", MaxAttempts: 5, Subscriptions: []string{"order.created", "user_x"}}
+		EgressAllow: "example.com,10.0.0.0/8", MaxAttempts: 5, Subscriptions: []string{"order.created", "user_x"},
+		Access: picloud.AccessKey, RateLimitRPS: 3.5, RateLimitBurst: 7, RateLimitBy: picloud.RateLimitByKey}
 	must(s.CreateScript(ctx, a))
 	for _, src := range []string{"2", "3 // 😀 é"} {
 		_, err := s.UpdateScript(ctx, a.ID, picloud.ScriptUpdate{Source: &src})

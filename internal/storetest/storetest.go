@@ -51,6 +51,10 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"DraftPromoteRace", testDraftPromoteRace},
 		{"Stats", testStats},
 		{"ScriptStats", testScriptStats},
+		{"APITokens", testAPITokens},
+		{"InvokeKeys", testInvokeKeys},
+		{"Audit", testAudit},
+		{"ScriptAccess", testScriptAccess},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
