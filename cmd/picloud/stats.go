@@ -9,13 +9,15 @@ import (
 	"net/url"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/picloud/picloud"
 )
 
 // runStats is `picloud stats [NAME] [--since 1h] [--until T] [--step 1m]`:
 // the executions of one script (or, without NAME, of all) in time buckets, as
-// a compact table, one row a bucket, then the totals.
+// a compact table, one row a bucket, then the totals. With --by-script, one
+// row a script instead: the most called first.
 func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -25,12 +27,17 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	until := fs.String("until", "", "up to `TIME`, exclusive (default now)")
 	step := fs.String("step", "", "bucket width, e.g. `1m` (default the range over 60; at most 500 buckets)")
 	empty := fs.Bool("empty", false, "also print the buckets without executions")
+	byScript := fs.Bool("by-script", false, "one row a script (calls, errors, time), the most called first")
+	top := fs.Int("top", 20, "with --by-script, the first `N` scripts only (0: all)")
 	pos, err := c.parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if len(pos) > 1 {
-		return errors.New("usage: picloud stats [NAME] [--since 1h] [--until T] [--step 1m] [--empty]")
+	if len(pos) > 1 || (*byScript && len(pos) > 0) {
+		return errors.New("usage: picloud stats [NAME] [--since 1h] [--until T] [--step 1m] [--empty]\n       picloud stats --by-script [--since 1h] [--until T] [--top 20]")
+	}
+	if *top < 0 {
+		return errors.New("--top must be 0 (all) or more")
 	}
 	q := url.Values{}
 	q.Set("since", *since)
@@ -39,6 +46,14 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *step != "" {
 		q.Set("step", *step)
+	}
+	if *byScript {
+		var st picloud.ScriptsStats
+		if printed, err := c.call(ctx, "GET", "/api/stats/scripts?"+q.Encode(), nil, &st, stdout); printed || err != nil {
+			return err
+		}
+		printScriptsStats(stdout, &st, *top)
+		return nil
 	}
 	path, what := "/api/stats?", "all scripts"
 	if len(pos) == 1 {
@@ -85,6 +100,52 @@ func printStats(w io.Writer, what string, st *picloud.Stats, all bool) {
 	if shown == 0 {
 		fmt.Fprintf(w, "no executions in the range\n")
 	}
+}
+
+// printScriptsStats writes one row a script, as the server ordered them
+// (most calls first), at most top (0: all): its calls, errors (any status
+// but success), the time it ran in all, its operations and outbound calls;
+// then how many were left out and the totals.
+func printScriptsStats(w io.Writer, st *picloud.ScriptsStats, top int) {
+	fmt.Fprintf(w, "scripts by calls, %s to %s\n", st.Since.UTC().Format("2006-01-02 15:04:05"),
+		st.Until.UTC().Format("2006-01-02 15:04:05 UTC"))
+	if len(st.Scripts) == 0 {
+		fmt.Fprintf(w, "no executions in the range\n")
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "NAME\tCALLS\tERRORS\tTIME\tOPERATIONS\tOUTBOUND")
+	var calls, errs, ops, out int64
+	var dur float64
+	for i, s := range st.Scripts {
+		calls, errs, dur, ops, out = calls+s.Count, errs+s.Errors, dur+s.DurationMS, ops+s.Operations, out+s.Outbound
+		if top > 0 && i >= top {
+			continue
+		}
+		name := s.Name
+		if name == "" {
+			name = "(deleted " + s.ScriptID + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%d\t%d\n", name, s.Count, s.Errors, fmtTotal(s.DurationMS), s.Operations, s.Outbound)
+	}
+	if more := len(st.Scripts) - top; top > 0 && more > 0 {
+		fmt.Fprintf(tw, "(%d more)\t\t\t\t\t\n", more)
+	}
+	fmt.Fprintf(tw, "total\t%d\t%d\t%s\t%d\t%d\n", calls, errs, fmtTotal(dur), ops, out)
+	tw.Flush()
+}
+
+// fmtTotal is a sum of durations in ms, as a duration rounded to what
+// matters at its size: 812.5ms, 12.35s, 1h2m3s.
+func fmtTotal(ms float64) string {
+	d := time.Duration(ms * float64(time.Millisecond))
+	switch {
+	case d < time.Second:
+		return d.Round(10 * time.Microsecond).String()
+	case d < time.Minute:
+		return d.Round(10 * time.Millisecond).String()
+	}
+	return d.Round(time.Second).String()
 }
 
 func fmtMS(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) }

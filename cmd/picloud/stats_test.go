@@ -66,6 +66,43 @@ func TestStatsCommand(t *testing.T) {
 	if out, _, err := cli(t, "stats"); err != nil || !strings.Contains(out, "all scripts") {
 		t.Errorf("stats of all scripts: %v\n%s", err, out)
 	}
+	// --by-script: one row a script, the most called first, and the totals.
+	other := filepath.Join(t.TempDir(), "other.rhai")
+	os.WriteFile(other, []byte(`"hi"`), 0o644)
+	if out, _, err := cli(t, "deploy", other); err != nil {
+		t.Fatalf("deploy: %q %v", out, err)
+	}
+	cli(t, "invoke", "other")
+	waitFor(t, "other's execution to be stored", func() bool {
+		out, _, err := cli(t, "stats", "other", "--json")
+		return err == nil && strings.Contains(out, `"count":1`)
+	})
+	out, _, err = cli(t, "stats", "--by-script", "--since", "1h")
+	if err != nil {
+		t.Fatalf("stats --by-script: %v", err)
+	}
+	rows := regexp.MustCompile(`(?m)^(flaky|other|total)\s+(\d+)\s+(\d+)\s+(\S+)\s`).FindAllStringSubmatch(out, -1)
+	if !strings.HasPrefix(out, "scripts by calls, ") || !strings.Contains(out, "NAME  ") || len(rows) != 3 ||
+		rows[0][1] != "flaky" || rows[0][2] != "3" || rows[0][3] != "1" ||
+		rows[1][1] != "other" || rows[1][2] != "1" || rows[1][3] != "0" ||
+		rows[2][1] != "total" || rows[2][2] != "4" || rows[2][3] != "1" {
+		t.Errorf("stats --by-script:\n%s", out)
+	}
+	if out, _, err := cli(t, "stats", "--by-script", "--top", "1"); err != nil || strings.Contains(out, "other") ||
+		!strings.Contains(out, "(1 more)") || !regexp.MustCompile(`(?m)^total\s+4\s+1\s`).MatchString(out) {
+		t.Errorf("--top 1: %v\n%s", err, out)
+	}
+	var ss picloud.ScriptsStats
+	if out, _, err := cli(t, "stats", "--by-script", "--json"); err != nil || json.Unmarshal([]byte(out), &ss) != nil ||
+		len(ss.Scripts) != 2 || ss.Scripts[0].Name != "flaky" {
+		t.Errorf("--by-script --json: %v\n%s", err, out)
+	}
+	if out, _, err := cli(t, "stats", "--by-script", "--since", "3h", "--until", "2h"); err != nil || !strings.Contains(out, "no executions in the range") {
+		t.Errorf("a quiet range: %v\n%s", err, out)
+	}
+	if _, _, err := cli(t, "stats", "flaky", "--by-script"); err == nil || !strings.Contains(err.Error(), "usage") {
+		t.Errorf("NAME with --by-script: %v", err)
+	}
 	if _, _, err := cli(t, "stats", "flaky", "--since", "168h", "--step", "1m"); err == nil || !strings.Contains(err.Error(), "at most 500") {
 		t.Errorf("too many buckets: %v", err)
 	}
