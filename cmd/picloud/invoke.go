@@ -140,6 +140,10 @@ func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		}
 	}
 	if resp.StatusCode >= 400 {
+		var wait int
+		if _, err := fmt.Sscan(resp.Header.Get("Retry-After"), &wait); err == nil && wait > 0 {
+			return fmt.Errorf("HTTP %d (retry after %ds)", resp.StatusCode, wait)
+		}
 		return fmt.Errorf("HTTP %d", resp.StatusCode)
 	}
 	return nil
