@@ -69,6 +69,12 @@ func TestCompletionScripts(t *testing.T) {
 		{[]string{"picloud", "kv", "get", "h"}, "hello helper"},
 		{[]string{"picloud", "kv", "get", "hello", "h"}, ""}, // a key: nothing offered
 		{[]string{"picloud", "help", "sch"}, "schedule"},
+		{[]string{"picloud", "token", "r"}, "revoke rotate"},
+		{[]string{"picloud", "token", "create", "ci", "--sc"}, "--scope --scripts"},
+		{[]string{"picloud", "key", "ls", "o"}, "other"},
+		{[]string{"picloud", "ke"}, "key"},
+		{[]string{"picloud", "deploy", "--acc"}, "--access"},
+		{[]string{"picloud", "invoke", "hello", "--k"}, "--key"},
 		{[]string{"picloud", "completion", "z"}, "zsh"},
 	}
 	for _, c := range cases {
