@@ -246,9 +246,13 @@ func tokenRotate(ctx context.Context, c *client, fs *flag.FlagSet, args []string
 	}
 	named := false
 	fs.Visit(func(f *flag.Flag) { named = named || f.Name == "data-dir" || f.Name == "database-url" })
-	if !named {
+	if !named && !*offline {
 		for _, env := range []string{"PICLOUD_DATA_DIR", "PICLOUD_DATABASE_URL"} {
-			named = named || os.Getenv(env) != ""
+			if os.Getenv(env) != "" {
+				fmt.Fprintf(stderr, "picloud: %s is set: rotating the admin token in that database, not through a server\n", env)
+				named = true
+				break
+			}
 		}
 	}
 	if *offline || named {
