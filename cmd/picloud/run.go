@@ -312,7 +312,9 @@ func newRequest(name, method, subpath string) *executor.Request {
 
 // writeHTTPResponse prints a response like curl -i: status line, headers
 // in order, blank line, body (sent only for statuses that have one, as
-// executor.WriteResponse does).
+// executor.WriteResponse does), then a newline when the body does not end
+// with one, so that a shell's prompt starts on its own line (it is not
+// counted in Content-Length).
 func writeHTTPResponse(w io.Writer, status int, h http.Header, body []byte) {
 	bw := bufio.NewWriter(w)
 	defer bw.Flush()
@@ -326,6 +328,9 @@ func writeHTTPResponse(w io.Writer, status int, h http.Header, body []byte) {
 	bw.WriteString("\r\n")
 	if hasBody {
 		bw.Write(body)
+		if body[len(body)-1] != '\n' {
+			bw.WriteByte('\n')
+		}
 	}
 }
 

@@ -21,14 +21,20 @@ func script(t *testing.T, dir, name, src string) string {
 	return p
 }
 
-// splitResponse splits `picloud run`'s output into its head and body.
+// splitResponse splits `picloud run`'s output into its head and body. The
+// output ends with a newline (after a body that has none, one is added, so
+// that the shell's prompt starts on its own line): the body is returned
+// without it.
 func splitResponse(t *testing.T, out string) (head, body string) {
 	t.Helper()
 	head, body, ok := strings.Cut(out, "\r\n\r\n")
 	if !ok {
 		t.Fatalf("not an HTTP response: %q", out)
 	}
-	return head, body
+	if body != "" && !strings.HasSuffix(body, "\n") {
+		t.Fatalf("the output does not end with a newline: %q", out)
+	}
+	return head, strings.TrimSuffix(body, "\n")
 }
 
 // TestRunHello: the README's hello example runs without a server; its log
@@ -48,7 +54,8 @@ log::info("greeting", #{name: name});
 		!strings.Contains(head, "Content-Security-Policy: sandbox") {
 		t.Errorf("head = %q", head)
 	}
-	if body != `{"hello":"pi"}` {
+	// The body, then a newline not counted in Content-Length.
+	if body != `{"hello":"pi"}` || !strings.Contains(head, "Content-Length: 14\r\n") || !strings.HasSuffix(out, "}\n") {
 		t.Errorf("body = %q", body)
 	}
 	if errOut != "info greeting {\"name\":\"pi\"}\n" {
@@ -218,7 +225,8 @@ func TestRunScriptError(t *testing.T) {
 		t.Errorf("error = %v, want %s", err, want)
 	}
 	head, body := splitResponse(t, out)
-	if !strings.HasPrefix(head, "HTTP/1.1 500 ") || body != `{"error":{"code":"script_error","message":"the script failed"}}`+"\n" {
+	if !strings.HasPrefix(head, "HTTP/1.1 500 ") || body != `{"error":{"code":"script_error","message":"the script failed"}}` ||
+		!strings.HasSuffix(out, "}\n") || strings.HasSuffix(out, "\n\n") {
 		t.Errorf("response = %q", out)
 	}
 	if errOut != "warn before\n" {
