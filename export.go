@@ -31,7 +31,7 @@ type Exporter interface {
 }
 
 // ErrNotEmpty is what Importer.Import answers for a store that already
-// holds scripts, schedules, kv keys, secrets or execution logs.
+// holds scripts, schedules, kv keys, secrets, execution logs or API tokens.
 var ErrNotEmpty = errors.New("the store is not empty")
 
 // Importer loads an archive into an empty store (`picloud import`).
@@ -39,7 +39,7 @@ type Importer interface {
 	// Import runs fn in one transaction: everything fn wrote is committed
 	// when it returns nil, nothing when it returns an error. It first checks,
 	// in that transaction, that the store holds no script, schedule, kv key,
-	// secret or execution log, and answers an error wrapping ErrNotEmpty
+	// secret, execution log or API token, and answers an error wrapping ErrNotEmpty
 	// otherwise (an admin token hash alone does not count: a server started
 	// once has one, and the archive's replaces it).
 	Import(ctx context.Context, fn func(ImportTx) error) error
@@ -59,4 +59,8 @@ type ImportTx interface {
 	// ImportAdminTokenHash replaces the admin token's hash and deletes every
 	// session.
 	ImportAdminTokenHash(ctx context.Context, hash string) error
+	// ImportAPIToken and ImportInvokeKey store a named token or an invoke
+	// key as it is, hash included (keys after their script).
+	ImportAPIToken(ctx context.Context, t *APIToken) error
+	ImportInvokeKey(ctx context.Context, k *InvokeKey) error
 }

@@ -57,13 +57,18 @@ type Counts struct {
 	Secrets    int64 `json:"secrets"`
 	KV         int64 `json:"kv"`
 	Executions int64 `json:"executions"`
+	// Named API tokens and invoke keys (hashes only), since Step 12.
+	APITokens  int64 `json:"api_tokens,omitempty"`
+	InvokeKeys int64 `json:"invoke_keys,omitempty"`
 }
 
 // The record kinds, in the order Export writes them.
 const (
 	kindToken     = "admin_token"
+	kindAPIToken  = "api_token"
 	kindScript    = "script"
 	kindVersion   = "version"
+	kindInvokeKey = "invoke_key"
 	kindSchedule  = "schedule"
 	kindSecret    = "secret"
 	kindKV        = "kv"
@@ -117,6 +122,16 @@ func Export(ctx context.Context, w io.Writer, src Source, opts Options) (Counts,
 			return n, err
 		}
 	}
+	tokens, err := src.APITokens(ctx)
+	if err != nil {
+		return n, err
+	}
+	for _, t := range tokens {
+		if err := put(kindAPIToken, newAPITokenData(t)); err != nil {
+			return n, err
+		}
+		n.APITokens++
+	}
 	// Scripts and schedules are listed whole (they are few and small); kv
 	// and execution logs, which may be large, are streamed row by row.
 	scripts, err := src.ListScripts(ctx, picloud.ScriptFilter{})
@@ -138,6 +153,16 @@ func Export(ctx context.Context, w io.Writer, src Source, opts Options) (Counts,
 				return n, err
 			}
 			n.Versions++
+		}
+		keys, err := src.InvokeKeys(ctx, sc.ID)
+		if err != nil {
+			return n, err
+		}
+		for _, k := range keys {
+			if err := put(kindInvokeKey, newInvokeKeyData(k)); err != nil {
+				return n, err
+			}
+			n.InvokeKeys++
 		}
 	}
 	schedules, err := src.ListSchedules(ctx, "")
@@ -312,6 +337,20 @@ func importRecord(ctx context.Context, tx picloud.ImportTx, kind string, data js
 		}
 		n.AdminToken = true
 		return tx.ImportAdminTokenHash(ctx, d.Hash)
+	case kindAPIToken:
+		var d apiTokenData
+		if err := json.Unmarshal(data, &d); err != nil {
+			return err
+		}
+		n.APITokens++
+		return tx.ImportAPIToken(ctx, d.token())
+	case kindInvokeKey:
+		var d invokeKeyData
+		if err := json.Unmarshal(data, &d); err != nil {
+			return err
+		}
+		n.InvokeKeys++
+		return tx.ImportInvokeKey(ctx, d.key())
 	case kindScript:
 		var d scriptData
 		d.scriptFields = new(scriptFields)

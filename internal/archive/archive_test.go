@@ -73,7 +73,7 @@ func TestRoundTrip(t *testing.T) {
 	if sum.Header.Source != "sqlite" || sum.Header.PicloudVersion != "test" || !sum.Header.WithExecutions {
 		t.Errorf("header = %+v", sum.Header)
 	}
-	wantCounts := archive.Counts{AdminToken: true, Scripts: 3, Versions: 6, Schedules: 2, Secrets: 2, KV: 6, Executions: 3}
+	wantCounts := archive.Counts{AdminToken: true, Scripts: 3, Versions: 6, Schedules: 2, Secrets: 2, KV: 6, Executions: 3, APITokens: 2, InvokeKeys: 2}
 	if sum.Counts != wantCounts {
 		t.Errorf("counts = %+v, want %+v", sum.Counts, wantCounts)
 	}

@@ -23,6 +23,8 @@ func (acceptAll) ImportKV(context.Context, string, *picloud.KVEntry) error      
 func (acceptAll) ImportSecret(context.Context, *picloud.SealedSecret) error       { return nil }
 func (acceptAll) ImportExecutions(context.Context, []*picloud.ExecutionLog) error { return nil }
 func (acceptAll) ImportAdminTokenHash(context.Context, string) error              { return nil }
+func (acceptAll) ImportAPIToken(context.Context, *picloud.APIToken) error         { return nil }
+func (acceptAll) ImportInvokeKey(context.Context, *picloud.InvokeKey) error       { return nil }
 
 // FuzzImport feeds Import arbitrary files: it must answer an error or a
 // summary, never panic. testdata/fuzz/FuzzImport/export is a whole archive

@@ -99,3 +99,62 @@ type executionData struct {
 	*executionFields
 	StartedAt time.Time `json:"started_at"`
 }
+
+// apiTokenData is a named API token with its hash (the API's JSON leaves the
+// hash out).
+type apiTokenData struct {
+	ID         string     `json:"id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Hash       string     `json:"hash"`
+	Scopes     []string   `json:"scopes"`
+	Scripts    string     `json:"scripts"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+	ExpiresAt  *time.Time `json:"expires_at"`
+}
+
+func newAPITokenData(t *picloud.APIToken) apiTokenData {
+	return apiTokenData{ID: t.ID, Name: t.Name, Prefix: t.Prefix, Hash: t.Hash, Scopes: t.Scopes, Scripts: t.Scripts,
+		CreatedAt: t.CreatedAt.Time, LastUsedAt: optTime(t.LastUsedAt), ExpiresAt: optTime(t.ExpiresAt)}
+}
+
+func (d apiTokenData) token() *picloud.APIToken {
+	return &picloud.APIToken{ID: d.ID, Name: d.Name, Prefix: d.Prefix, Hash: d.Hash, Scopes: d.Scopes, Scripts: d.Scripts,
+		CreatedAt: picloud.Time{Time: d.CreatedAt}, LastUsedAt: optPicloudTime(d.LastUsedAt), ExpiresAt: optPicloudTime(d.ExpiresAt)}
+}
+
+// invokeKeyData is an invoke key with its hash.
+type invokeKeyData struct {
+	ID         string     `json:"id"`
+	ScriptID   string     `json:"script_id"`
+	Name       string     `json:"name"`
+	Prefix     string     `json:"prefix"`
+	Hash       string     `json:"hash"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func newInvokeKeyData(k *picloud.InvokeKey) invokeKeyData {
+	return invokeKeyData{ID: k.ID, ScriptID: k.ScriptID, Name: k.Name, Prefix: k.Prefix, Hash: k.Hash,
+		CreatedAt: k.CreatedAt.Time, LastUsedAt: optTime(k.LastUsedAt)}
+}
+
+func (d invokeKeyData) key() *picloud.InvokeKey {
+	return &picloud.InvokeKey{ID: d.ID, ScriptID: d.ScriptID, Name: d.Name, Prefix: d.Prefix, Hash: d.Hash,
+		CreatedAt: picloud.Time{Time: d.CreatedAt}, LastUsedAt: optPicloudTime(d.LastUsedAt)}
+}
+
+func optTime(t *picloud.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	return &t.Time
+}
+
+func optPicloudTime(t *time.Time) *picloud.Time {
+	if t == nil {
+		return nil
+	}
+	return &picloud.Time{Time: *t}
+}

@@ -104,7 +104,7 @@ func (s *Store) Import(ctx context.Context, fn func(picloud.ImportTx) error) err
 			return fmt.Errorf("postgres: import: %w", err)
 		}
 		var held []string
-		for _, t := range []string{"scripts", "schedules", "kv", "secrets", "executions"} {
+		for _, t := range []string{"scripts", "schedules", "kv", "secrets", "executions", "api_tokens"} {
 			var n int64
 			if err := tx.QueryRow(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
 				return fmt.Errorf("postgres: import: %w", err)
@@ -197,6 +197,25 @@ func (t importTx) ImportAdminTokenHash(ctx context.Context, hash string) error {
 	}
 	if _, err := t.tx.Exec(ctx, `DELETE FROM sessions`); err != nil {
 		return fmt.Errorf("postgres: import admin token: %w", err)
+	}
+	return nil
+}
+
+// ImportAPIToken implements picloud.ImportTx.
+func (t importTx) ImportAPIToken(ctx context.Context, tk *picloud.APIToken) error {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO api_tokens (`+tokenCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		tk.ID, tk.Name, tk.Prefix, tk.Hash, strings.Join(tk.Scopes, ","), tk.Scripts, tk.CreatedAt.UTC(),
+		optTime(tk.LastUsedAt), optTime(tk.ExpiresAt)); err != nil {
+		return fmt.Errorf("postgres: import token %q: %w", tk.Name, err)
+	}
+	return nil
+}
+
+// ImportInvokeKey implements picloud.ImportTx.
+func (t importTx) ImportInvokeKey(ctx context.Context, k *picloud.InvokeKey) error {
+	if _, err := t.tx.Exec(ctx, `INSERT INTO invoke_keys (`+keyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		k.ID, k.ScriptID, k.Name, k.Prefix, k.Hash, k.CreatedAt.UTC(), optTime(k.LastUsedAt)); err != nil {
+		return fmt.Errorf("postgres: import key %q: %w", k.Prefix, err)
 	}
 	return nil
 }

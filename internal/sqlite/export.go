@@ -99,7 +99,7 @@ func (s *Store) ExportExecutions(ctx context.Context, fn func(*picloud.Execution
 func (s *Store) Import(ctx context.Context, fn func(picloud.ImportTx) error) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		var held []string
-		for _, t := range []string{"scripts", "schedules", "kv", "secrets", "executions"} {
+		for _, t := range []string{"scripts", "schedules", "kv", "secrets", "executions", "api_tokens"} {
 			var n int64
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM `+t).Scan(&n); err != nil {
 				return fmt.Errorf("sqlite: import: %w", err)
@@ -199,6 +199,25 @@ func (t importTx) ImportAdminTokenHash(ctx context.Context, hash string) error {
 	}
 	if _, err := t.tx.ExecContext(ctx, `DELETE FROM sessions`); err != nil {
 		return fmt.Errorf("sqlite: import admin token: %w", err)
+	}
+	return nil
+}
+
+// ImportAPIToken implements picloud.ImportTx.
+func (t importTx) ImportAPIToken(ctx context.Context, tk *picloud.APIToken) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO api_tokens (`+tokenCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		tk.ID, tk.Name, tk.Prefix, tk.Hash, strings.Join(tk.Scopes, ","), tk.Scripts, micros(tk.CreatedAt.Time),
+		optMicros(tk.LastUsedAt), optMicros(tk.ExpiresAt)); err != nil {
+		return fmt.Errorf("sqlite: import token %q: %w", tk.Name, err)
+	}
+	return nil
+}
+
+// ImportInvokeKey implements picloud.ImportTx.
+func (t importTx) ImportInvokeKey(ctx context.Context, k *picloud.InvokeKey) error {
+	if _, err := t.tx.ExecContext(ctx, `INSERT INTO invoke_keys (`+keyCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		k.ID, k.ScriptID, k.Name, k.Prefix, k.Hash, micros(k.CreatedAt.Time), optMicros(k.LastUsedAt)); err != nil {
+		return fmt.Errorf("sqlite: import key %q: %w", k.Prefix, err)
 	}
 	return nil
 }

@@ -74,6 +74,17 @@ func Populate(t testing.TB, s picloud.Store) {
 	must(s.InsertExecutions(ctx, []*picloud.ExecutionLog{l1, l2, l3}))
 
 	must(s.SetAdminTokenHash(ctx, "argon2id$v=19$m=65536,t=1,p=1$c2FsdA$aGFzaA"))
+
+	exp := &picloud.Time{Time: time.Date(2027, 1, 2, 3, 4, 5, 678901000, time.UTC)}
+	ci := &picloud.APIToken{Name: "ci", Prefix: "pct_0123abcd", Hash: "sha256:ci", Scopes: []string{"deploy", "invoke:alpha"},
+		Scripts: "al*", ExpiresAt: exp}
+	must(s.CreateAPIToken(ctx, ci))
+	must(s.TouchAPIToken(ctx, ci.ID, time.Date(2026, 12, 6, 9, 0, 0, 1000, time.UTC)))
+	must(s.CreateAPIToken(ctx, &picloud.APIToken{Name: "reader", Prefix: "pct_4567cdef", Hash: "sha256:reader", Scopes: []string{"read"}}))
+	k := &picloud.InvokeKey{ScriptID: a.ID, Name: "partner", Prefix: "pck_0123abcd", Hash: "sha256:k1"}
+	must(s.CreateInvokeKey(ctx, k))
+	must(s.TouchInvokeKey(ctx, k.ID, time.Date(2026, 12, 6, 9, 30, 0, 0, time.UTC)))
+	must(s.CreateInvokeKey(ctx, &picloud.InvokeKey{ScriptID: a.ID, Prefix: "pck_4567cdef", Hash: "sha256:k2"}))
 }
 
 // Snapshot is everything picloud export moves, read back from a store.
@@ -85,6 +96,8 @@ type Snapshot struct {
 	Secrets        []*picloud.SealedSecret
 	KV             []KVRow
 	Executions     []*picloud.ExecutionLog
+	APITokens      []*picloud.APIToken
+	InvokeKeys     [][]*picloud.InvokeKey // per script, in Scripts' order
 }
 
 // KVRow is one kv row with its namespace.
@@ -121,6 +134,14 @@ func TakeSnapshot(t testing.TB, s interface {
 			t.Fatal(err)
 		}
 		sn.Versions = append(sn.Versions, v)
+		keys, err := s.InvokeKeys(ctx, sc.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sn.InvokeKeys = append(sn.InvokeKeys, keys)
+	}
+	if sn.APITokens, err = s.APITokens(ctx); err != nil {
+		t.Fatal(err)
 	}
 	if sn.Schedules, err = s.ListSchedules(ctx, ""); err != nil {
 		t.Fatal(err)
@@ -229,6 +250,24 @@ func Copy(ctx context.Context, src interface {
 					return err
 				}
 			}
+			keys, err := src.InvokeKeys(ctx, sc.ID)
+			if err != nil {
+				return err
+			}
+			for _, k := range keys {
+				if err := tx.ImportInvokeKey(ctx, k); err != nil {
+					return err
+				}
+			}
+		}
+		tokens, err := src.APITokens(ctx)
+		if err != nil {
+			return err
+		}
+		for _, tk := range tokens {
+			if err := tx.ImportAPIToken(ctx, tk); err != nil {
+				return err
+			}
 		}
 		schedules, err := src.ListSchedules(ctx, "")
 		if err != nil {
@@ -275,7 +314,8 @@ func testExportImport(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		t.Fatal(err)
 	}
 	want, got := TakeSnapshot(t, src), TakeSnapshot(t, dst)
-	if len(want.Scripts) != 3 || len(want.Schedules) != 2 || len(want.Secrets) != 2 || len(want.KV) != 6 || len(want.Executions) != 3 {
+	if len(want.Scripts) != 3 || len(want.Schedules) != 2 || len(want.Secrets) != 2 || len(want.KV) != 6 || len(want.Executions) != 3 ||
+		len(want.APITokens) != 2 || len(want.InvokeKeys[0]) != 2 {
 		t.Fatalf("populated store: %d scripts, %d schedules, %d secrets, %d kv, %d executions",
 			len(want.Scripts), len(want.Schedules), len(want.Secrets), len(want.KV), len(want.Executions))
 	}
