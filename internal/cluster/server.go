@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -59,6 +60,10 @@ type ServerConfig struct {
 	// OnStored, when set, gets every execution batch received once the
 	// store holds it (the live tail announces the rows); it must not block.
 	OnStored func(rows []*picloud.ExecutionLog)
+	// Authorize answers POST PathAuthorize: whether the credential of kind
+	// whose hash is hash may invoke sc (manager.InvokeAuth's Authorize);
+	// nil: 503 unavailable.
+	Authorize func(ctx context.Context, sc *picloud.Script, kind, hash string) (keyID string, err error)
 }
 
 // Server is the manager's side of the cluster API: every route of
@@ -91,6 +96,7 @@ func NewServer(cfg ServerConfig) *Server {
 		PathSecret:     s.handleSecret,
 		PathJobs:       s.handleJobs,
 		PathEvents:     s.handleEvents,
+		PathAuthorize:  s.handleAuthorize,
 		PathPing:       func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) },
 	}
 	for _, r := range ServerRoutes() {
@@ -122,6 +128,7 @@ func ServerRoutes() []Route {
 		{"GET", PathSecret},
 		{"POST", PathJobs},
 		{"POST", PathEvents},
+		{"POST", PathAuthorize},
 		{"GET", PathPing},
 	}
 }
