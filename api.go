@@ -225,11 +225,22 @@ type SessionRequest struct {
 func (SessionRequest) Validate() error { return nil }
 
 // SessionResponse answers /api/session: whether the caller is signed in, how
-// (GET: "bearer" or "session"), and when a new session expires (POST).
+// (GET: "bearer" or "session"), when a new session expires (POST), and the
+// token it acts as, so that the dashboard knows what it may do.
 type SessionResponse struct {
-	Authenticated bool   `json:"authenticated"`
-	Method        string `json:"method,omitempty"`
-	ExpiresAt     *Time  `json:"expires_at,omitempty"`
+	Authenticated bool          `json:"authenticated"`
+	Method        string        `json:"method,omitempty"`
+	ExpiresAt     *Time         `json:"expires_at,omitempty"`
+	Token         *SessionToken `json:"token,omitempty"`
+}
+
+// SessionToken is the token a signed-in caller acts as: the admin token (id
+// and name "admin", scopes [admin]) or a named API token.
+type SessionToken struct {
+	ID      string   `json:"id"`
+	Name    string   `json:"name"`
+	Scopes  []string `json:"scopes"`
+	Scripts string   `json:"scripts,omitempty"` // the name pattern restricting it; "" all scripts
 }
 
 // Health answers GET /api/health.

@@ -107,7 +107,7 @@ func (a *App) Routes() []Route { return a.table }
 func (a *App) routes() http.Handler {
 	a.table = a.routeTable()
 	return register(a.table, map[Auth]func(Route) http.Handler{
-		AuthAdmin: func(r Route) http.Handler { return a.mgr.Admin(r.Handler.ServeHTTP) },
+		AuthAdmin: func(r Route) http.Handler { return a.mgr.Require(r.Scope, r.Handler.ServeHTTP) },
 	})
 }
 

@@ -31,7 +31,7 @@ const (
 
 // The reasons a request is refused, as counted by AuthConfig.OnFailure.
 const (
-	ReasonWrongToken     = "wrong_token"     // a bearer token or a sign-in token that is not the admin token
+	ReasonWrongToken     = "wrong_token"     // a bearer token or a sign-in token that is neither the admin token nor a named one
 	ReasonBadScheme      = "bad_scheme"      // an Authorization header that is not "Bearer <token>"
 	ReasonUnknownSession = "unknown_session" // a session cookie that is malformed, expired, deleted or never issued
 	ReasonCSRF           = "csrf"            // a cookie-authenticated write without the CSRF header
@@ -168,12 +168,33 @@ func readCredential(r *http.Request) credential {
 
 // session is an authenticated request's identity.
 type session struct {
-	how  string // "bearer" or "session"
-	hash string // the session's hash, for sign-out
+	p    Principal
+	hash string // the session's hash, for sign-out; "" for a bearer token
 }
 
-// check authenticates cred. A refusal is an unauthorized *picloud.Error and
-// its reason; a store that cannot answer is an unavailable error with no
+// apiTokenShape reports whether v can be a named API token ("pct_" and 64
+// hex digits, as NewToken makes them), so that other strings are refused
+// without asking the store.
+func apiTokenShape(v string) bool {
+	hexPart, ok := strings.CutPrefix(v, "pct_")
+	return ok && isLowerHex(hexPart, 64)
+}
+
+func isLowerHex(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// check authenticates cred: the admin token, a named API token, or a
+// session opened with either. A refusal is an unauthorized *picloud.Error
+// and its reason; a store that cannot answer is an unavailable error with no
 // reason (the client did nothing wrong).
 func (m *Manager) check(ctx context.Context, cred credential) (session, string, error) {
 	if cred.bad != "" {
@@ -181,24 +202,59 @@ func (m *Manager) check(ctx context.Context, cred credential) (session, string, 
 	}
 	switch cred.kind {
 	case "bearer":
-		ok, err := m.auth.tokenMatches(ctx, cred.value)
-		if err != nil {
-			return session{}, "", err
-		} else if !ok {
-			return session{}, ReasonWrongToken, picloud.Errorf(picloud.EUnauthorized, "wrong token")
-		}
-		return session{how: "bearer"}, "", nil
+		p, reason, err := m.checkToken(ctx, cred.value, "bearer")
+		return session{p: p}, reason, err
 	case "session":
 		hash := HashToken(cred.value)
-		ok, err := m.auth.sessionValid(ctx, hash)
+		tokenID, ok, err := m.auth.sessionValid(ctx, hash)
 		if err != nil {
 			return session{}, "", err
 		} else if !ok {
 			return session{}, ReasonUnknownSession, picloud.Errorf(picloud.EUnauthorized, "the session has expired or was signed out; sign in again")
 		}
-		return session{how: "session", hash: hash}, "", nil
+		if tokenID == "" {
+			return session{p: adminPrincipal("session"), hash: hash}, "", nil
+		}
+		t, err := m.auth.apiTokenByID(ctx, tokenID)
+		if err != nil {
+			return session{}, "", err
+		} else if t == nil { // revoked: its sessions are gone too
+			m.auth.forget(hash)
+			return session{}, ReasonUnknownSession, picloud.Errorf(picloud.EUnauthorized, "the session's token was revoked; sign in again")
+		} else if now := time.Now(); t.Expired(now) {
+			return session{}, ReasonExpired, expiredError(t)
+		}
+		m.auth.touch(t.ID)
+		return session{p: tokenPrincipal(t, "session"), hash: hash}, "", nil
 	}
 	return session{}, "", picloud.Errorf(picloud.EUnauthorized, "an admin token is required (Authorization: Bearer <token>)")
+}
+
+// checkToken authenticates a token presented as a bearer token or to sign
+// in: the admin token, else a named API token that has not expired.
+func (m *Manager) checkToken(ctx context.Context, token, via string) (Principal, string, error) {
+	ok, err := m.auth.tokenMatches(ctx, token)
+	if err != nil {
+		return Principal{}, "", err
+	} else if ok {
+		return adminPrincipal(via), "", nil
+	}
+	if apiTokenShape(token) {
+		t, err := m.auth.apiTokenByHash(ctx, HashToken(token))
+		if err != nil {
+			return Principal{}, "", err
+		} else if t != nil && t.Expired(time.Now()) {
+			return Principal{}, ReasonExpired, expiredError(t)
+		} else if t != nil {
+			m.auth.touch(t.ID)
+			return tokenPrincipal(t, via), "", nil
+		}
+	}
+	return Principal{}, ReasonWrongToken, picloud.Errorf(picloud.EUnauthorized, "wrong token")
+}
+
+func expiredError(t *picloud.APIToken) error {
+	return picloud.Errorf(picloud.EUnauthorized, "the token %q expired at %s", t.Name, t.ExpiresAt.UTC().Format(picloud.TimeFormat))
 }
 
 // authenticate checks r's credential under the failure limit. It answers the
@@ -232,26 +288,11 @@ func (m *Manager) authenticate(w http.ResponseWriter, r *http.Request) (session,
 	return s, true
 }
 
-// Admin wraps an admin route: a bearer token, or a session cookie plus the
-// CSRF header on anything but GET and HEAD. Neither needs the database on
-// every request (see authState).
-func (m *Manager) Admin(h http.HandlerFunc) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		s, ok := m.authenticate(w, r)
-		if !ok {
-			return
-		}
-		if s.how == "session" && r.Method != http.MethodGet && r.Method != http.MethodHead && r.Header.Get(CSRFHeader) != "1" {
-			m.auth.count(ReasonCSRF)
-			m.fail(w, r, picloud.Errorf(picloud.EUnauthorized, "cookie-authenticated writes need the header %s: 1", CSRFHeader))
-			return
-		}
-		h(w, r)
-	}
-}
-
 // HandleCreateSession is POST /api/session {"token": "..."}: it opens a
 // session (a random id of which the store keeps the hash) and sets the cookie.
+// The token is the admin token or a named API token holding at least read;
+// the session remembers which, acts with its scopes, ends when it is revoked
+// or rotated, and lasts no longer than it.
 func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
 	var in picloud.SessionRequest
 	if err := httpapi.Decode(w, r, 64<<10, &in); err != nil {
@@ -262,29 +303,44 @@ func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
 	if !m.auth.admit(w, r, client) {
 		return
 	}
-	ok, err := m.auth.tokenMatches(r.Context(), in.Token)
-	if err != nil || ok {
+	p, reason, err := m.checkToken(r.Context(), in.Token, "session")
+	if reason == "" {
 		m.auth.succeeded(client)
+	} else {
+		m.auth.failed(r, client, reason)
 	}
 	if err != nil {
 		m.fail(w, r, err)
 		return
-	} else if !ok {
-		m.auth.failed(r, client, ReasonWrongToken)
-		m.fail(w, r, picloud.Errorf(picloud.EUnauthorized, "wrong token"))
+	}
+	if !p.Allows(picloud.ScopeRead) {
+		m.auth.count(ReasonForbidden)
+		m.fail(w, r, picloud.Errorf(picloud.EForbidden, "this token's scopes (%s) do not include read, which the dashboard needs", strings.Join(p.Scopes, ", ")))
 		return
 	}
 	id, now := newSessionID(), time.Now().UTC().Truncate(time.Millisecond)
 	s := &picloud.Session{Hash: HashToken(id), CreatedAt: now, ExpiresAt: now.Add(m.auth.cfg.SessionLifetime)}
+	if p.TokenID != picloud.AdminTokenID {
+		s.TokenID = p.TokenID
+		if t, err := m.auth.apiTokenByID(r.Context(), p.TokenID); err == nil && t != nil && t.ExpiresAt != nil && t.ExpiresAt.Before(s.ExpiresAt) {
+			s.ExpiresAt = t.ExpiresAt.UTC()
+		}
+	}
 	if err := m.auth.openSession(r.Context(), s); err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	m.log.Info("dashboard session opened", "client", client.String(), "expires_at", s.ExpiresAt.Format(picloud.TimeFormat))
+	m.log.Info("dashboard session opened", "client", client.String(), "token", p.Name, "expires_at", s.ExpiresAt.Format(picloud.TimeFormat))
 	clearLegacyCookie(w, r)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: sessionPath, Expires: s.ExpiresAt,
 		MaxAge: int(time.Until(s.ExpiresAt).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})
-	httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{Authenticated: true, ExpiresAt: &picloud.Time{Time: s.ExpiresAt}})
+	httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{Authenticated: true, ExpiresAt: &picloud.Time{Time: s.ExpiresAt},
+		Token: sessionToken(p)})
+}
+
+// sessionToken is what /api/session says about p.
+func sessionToken(p Principal) *picloud.SessionToken {
+	return &picloud.SessionToken{ID: p.TokenID, Name: p.Name, Scopes: p.Scopes, Scripts: p.Scripts}
 }
 
 // HandleDeleteSession is DELETE /api/session: it deletes the session the
@@ -304,8 +360,9 @@ func (m *Manager) HandleDeleteSession(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-// HandleGetSession is GET /api/session: 200 {"authenticated": true, "method"}
-// when signed in (cookie or bearer), and 200 {"authenticated": false} when
+// HandleGetSession is GET /api/session: 200 {"authenticated": true, "method",
+// "token": {"id", "name", "scopes", "scripts"}} when signed in (cookie or
+// bearer), and 200 {"authenticated": false} when
 // not (no credentials, a wrong token, an expired cookie). Asking whether one
 // is signed in is not an error, so the dashboard's first load does not log a
 // refused request in the browser's console; a wrong credential still counts
@@ -336,7 +393,7 @@ func (m *Manager) HandleGetSession(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{Authenticated: true, Method: s.how})
+	httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{Authenticated: true, Method: s.p.Via, Token: sessionToken(s.p)})
 }
 
 // clearSessionCookie tells the browser to drop the session cookie.

@@ -177,7 +177,7 @@ func TestSessionLifecycle(t *testing.T) {
 	if code := e.status("GET", "/api/thing", cookieHdr(c.Value)...); code != 204 {
 		t.Fatalf("admin GET with the cookie = %d", code)
 	}
-	if _, body := e.do("GET", "/api/session", "", cookieHdr(c.Value)...); body != `{"authenticated":true,"method":"session"}`+"\n" {
+	if _, body := e.do("GET", "/api/session", "", cookieHdr(c.Value)...); body != `{"authenticated":true,"method":"session","token":{"id":"admin","name":"admin","scopes":["admin"]}}`+"\n" {
 		t.Fatalf("GET /api/session = %s", body)
 	}
 	if code := e.status("POST", "/api/thing", cookieHdr(c.Value)...); code != 401 {

@@ -59,6 +59,18 @@ const maxCachedSessions = 4096
 // request.
 var tokenGeneration atomic.Uint64
 
+// apiTokenGeneration changes whenever this process revokes or rotates a named
+// API token: every manager then asks the store again about the named tokens
+// and their sessions it holds in memory, instead of believing them for up to
+// TokenRefresh / SessionRefresh.
+var apiTokenGeneration atomic.Uint64
+
+// maxCachedTokens bounds the named API tokens kept in memory.
+const maxCachedTokens = 4096
+
+// touchEvery spaces the writes of a named token's last use.
+const touchEvery = time.Minute
+
 // authState is what authentication keeps in memory so that the admin API does
 // not read the database on every request, and keeps working from it through a
 // store outage.
@@ -76,12 +88,24 @@ type authState struct {
 	sessions    map[string]cachedSession // by hash
 	closed      uint64                   // counts sign-outs, so a lookup racing one caches nothing
 	lastStoreLg time.Time                // the last log line about a store error
+
+	tokens  map[string]cachedToken // named API tokens by id
+	byHash  map[string]string      // their ids by hash
+	touched map[string]time.Time   // when each token's last use was last written
 }
 
 type cachedSession struct {
 	expires time.Time // the session's own expiry
 	checked time.Time // when the store last confirmed it
 	gen     uint64
+	tokenID string // the named token it was opened with; "" for the admin token
+	apiGen  uint64 // apiTokenGeneration when checked
+}
+
+type cachedToken struct {
+	t       *picloud.APIToken
+	checked time.Time // when the store last returned it
+	apiGen  uint64    // apiTokenGeneration then
 }
 
 func newAuthState(store picloud.Store, cfg AuthConfig, log *slog.Logger) *authState {
@@ -92,6 +116,7 @@ func newAuthState(store picloud.Store, cfg AuthConfig, log *slog.Logger) *authSt
 	cfg.SessionRefresh = cmp.Or(max(cfg.SessionRefresh, 0), 5*time.Second)
 	cfg.SessionLifetime = min(cmp.Or(max(cfg.SessionLifetime, 0), picloud.MaxSessionLifetime), picloud.MaxSessionLifetime)
 	a := &authState{store: store, cfg: cfg, log: log, sessions: map[string]cachedSession{},
+		tokens: map[string]cachedToken{}, byHash: map[string]string{}, touched: map[string]time.Time{},
 		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow, cfg.MaxClients)}
 	if store != nil {
 		// Read the hash now, in the background: a database outage before
@@ -225,40 +250,44 @@ func (a *authState) tokenMatches(ctx context.Context, token string) (bool, error
 }
 
 // sessionValid reports whether the session with this hash exists and has not
-// expired. A session the store confirmed within SessionRefresh is believed
+// expired, and which named token it was opened with ("" for the admin
+// token). A session the store confirmed within SessionRefresh is believed
 // from memory; one it confirmed earlier is still believed while the store
-// cannot answer, until the session's own expiry.
-func (a *authState) sessionValid(ctx context.Context, hash string) (bool, error) {
-	now, gen := time.Now(), tokenGeneration.Load()
+// cannot answer, until the session's own expiry. A session of a named token
+// is asked about again as soon as this process revoked or rotated any named
+// token, and is not believed through an outage then.
+func (a *authState) sessionValid(ctx context.Context, hash string) (string, bool, error) {
+	now, gen, apiGen := time.Now(), tokenGeneration.Load(), apiTokenGeneration.Load()
 	a.mu.Lock()
 	c, ok := a.sessions[hash]
 	closed := a.closed
 	a.mu.Unlock()
-	ok = ok && c.gen == gen && now.Before(c.expires)
+	ok = ok && c.gen == gen && now.Before(c.expires) && (c.tokenID == "" || c.apiGen == apiGen)
 	if ok && now.Sub(c.checked) < a.cfg.SessionRefresh {
-		return true, nil
+		return c.tokenID, true, nil
 	}
 	s, err := a.store.SessionByHash(ctx, hash)
 	if picloud.ErrorCode(err) == picloud.ENotFound {
 		a.forget(hash)
-		return false, nil
+		return "", false, nil
 	} else if err != nil {
 		if ok {
-			return true, nil
+			return c.tokenID, true, nil
 		}
-		return false, a.storeError(err)
+		return "", false, a.storeError(err)
 	}
-	a.remember(s, gen, closed)
-	return now.Before(s.ExpiresAt), nil
+	a.remember(s, gen, apiGen, closed)
+	return s.TokenID, now.Before(s.ExpiresAt), nil
 }
 
-// remember caches s, read when tokenGeneration was gen and a.closed was
-// closed, unless the token changed or a session was closed meanwhile.
-func (a *authState) remember(s *picloud.Session, gen, closed uint64) {
+// remember caches s, read when tokenGeneration was gen, apiTokenGeneration
+// apiGen and a.closed was closed, unless the token changed or a session was
+// closed meanwhile.
+func (a *authState) remember(s *picloud.Session, gen, apiGen, closed uint64) {
 	now := time.Now()
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if gen != tokenGeneration.Load() || closed != a.closed {
+	if gen != tokenGeneration.Load() || apiGen != apiTokenGeneration.Load() || closed != a.closed {
 		return
 	}
 	if len(a.sessions) >= maxCachedSessions {
@@ -274,13 +303,13 @@ func (a *authState) remember(s *picloud.Session, gen, closed uint64) {
 			delete(a.sessions, h)
 		}
 	}
-	a.sessions[s.Hash] = cachedSession{expires: s.ExpiresAt, checked: now, gen: gen}
+	a.sessions[s.Hash] = cachedSession{expires: s.ExpiresAt, checked: now, gen: gen, tokenID: s.TokenID, apiGen: apiGen}
 }
 
 // openSession stores a new session, and deletes expired ones while at it (so
 // the table cannot grow without a background job).
 func (a *authState) openSession(ctx context.Context, s *picloud.Session) error {
-	gen := tokenGeneration.Load()
+	gen, apiGen := tokenGeneration.Load(), apiTokenGeneration.Load()
 	a.mu.Lock()
 	closed := a.closed
 	a.mu.Unlock()
@@ -290,7 +319,7 @@ func (a *authState) openSession(ctx context.Context, s *picloud.Session) error {
 	if _, err := a.store.PruneSessions(ctx, time.Now()); err != nil {
 		a.log.Warn("auth: pruning expired sessions failed", "err", err)
 	}
-	a.remember(s, gen, closed)
+	a.remember(s, gen, apiGen, closed)
 	return nil
 }
 
@@ -312,4 +341,107 @@ func (a *authState) forget(hash string) {
 	delete(a.sessions, hash)
 	a.closed++
 	a.mu.Unlock()
+}
+
+// apiTokenByHash returns the named API token with this hash, or nil when
+// there is none. A token the store returned within TokenRefresh is believed
+// from memory (so a token revoked by another process stops working there
+// within it); an older one is still believed while the store cannot answer,
+// unless this process revoked or rotated a named token since.
+func (a *authState) apiTokenByHash(ctx context.Context, hash string) (*picloud.APIToken, error) {
+	a.mu.Lock()
+	c, ok := a.tokens[a.byHash[hash]]
+	a.mu.Unlock()
+	ok = ok && c.t.Hash == hash
+	return a.apiToken(ctx, c, ok, func() (*picloud.APIToken, error) { return a.store.APITokenByHash(ctx, hash) })
+}
+
+// apiTokenByID is apiTokenByHash for a session's token, by its id.
+func (a *authState) apiTokenByID(ctx context.Context, id string) (*picloud.APIToken, error) {
+	a.mu.Lock()
+	c, ok := a.tokens[id]
+	a.mu.Unlock()
+	return a.apiToken(ctx, c, ok, func() (*picloud.APIToken, error) { return a.store.APIToken(ctx, id) })
+}
+
+func (a *authState) apiToken(ctx context.Context, c cachedToken, ok bool, read func() (*picloud.APIToken, error)) (*picloud.APIToken, error) {
+	now, apiGen := time.Now(), apiTokenGeneration.Load()
+	ok = ok && c.apiGen == apiGen
+	if ok && now.Sub(c.checked) < a.cfg.TokenRefresh {
+		return c.t, nil
+	}
+	t, err := read()
+	if picloud.ErrorCode(err) == picloud.ENotFound {
+		if ok {
+			a.forgetToken(c.t.ID, false)
+		}
+		return nil, nil
+	} else if err != nil {
+		if ok {
+			return c.t, nil
+		}
+		return nil, a.storeError(err)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if apiGen != apiTokenGeneration.Load() {
+		return t, nil // a token changed while we read: use the answer, cache nothing
+	}
+	if len(a.tokens) >= maxCachedTokens {
+		clear(a.tokens)
+		clear(a.byHash)
+	}
+	if old, had := a.tokens[t.ID]; had {
+		delete(a.byHash, old.t.Hash)
+	}
+	a.tokens[t.ID] = cachedToken{t: t, checked: now, apiGen: apiGen}
+	a.byHash[t.Hash] = t.ID
+	return t, nil
+}
+
+// touch records a named token's use, at most once every touchEvery, in the
+// background: a slow store delays no request.
+func (a *authState) touch(id string) {
+	now := time.Now()
+	a.mu.Lock()
+	if now.Sub(a.touched[id]) < touchEvery {
+		a.mu.Unlock()
+		return
+	}
+	if len(a.touched) >= maxCachedTokens {
+		clear(a.touched)
+	}
+	a.touched[id] = now
+	a.mu.Unlock()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := a.store.TouchAPIToken(ctx, id, now.UTC()); err != nil {
+			a.log.Warn("auth: recording a token's last use failed", "token_id", id, "err", err)
+		}
+	}()
+}
+
+// forgetToken drops a named token, and with sessions also every session
+// opened with it, from memory; with sessions it also tells every manager in
+// this process to ask the store again about every named token and its
+// sessions (the token was revoked or rotated here).
+func (a *authState) forgetToken(id string, sessions bool) {
+	if sessions {
+		apiTokenGeneration.Add(1)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if c, ok := a.tokens[id]; ok {
+		delete(a.byHash, c.t.Hash)
+		delete(a.tokens, id)
+	}
+	if sessions {
+		for h, c := range a.sessions {
+			if c.tokenID == id {
+				delete(a.sessions, h)
+			}
+		}
+		a.closed++
+	}
 }

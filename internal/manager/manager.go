@@ -163,6 +163,7 @@ func (m *Manager) HandleListScripts(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	list = VisibleScripts(r.Context(), list) // a token restricted to some scripts sees only those
 	ids := make([]string, len(list))
 	for i, sc := range list {
 		ids[i] = sc.ID
