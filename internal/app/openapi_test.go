@@ -241,6 +241,9 @@ func TestOpenAPISamples(t *testing.T) {
 		c.do("GET", "/api/scripts/hello/stats?since=1h&step=1m", nil, 200)
 		c.do("GET", "/api/stats", nil, 200)
 		c.do("GET", "/api/stats?since=168h&step=1m", nil, 400)
+		c.do("GET", "/api/stats/scripts?since=1h&step=2m", nil, 200)
+		c.do("GET", "/api/stats/scripts?step=soon", nil, 400)
+		c.do("GET", "/api/overview", nil, 200)
 
 		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `"draft"`}, 200)
 		c.do("PUT", "/api/scripts/hello/draft", map[string]any{"source": `let x = ;`}, 400)
