@@ -36,6 +36,7 @@ const (
 	DefaultRetentionMaxAge   = 30 * 24 * time.Hour
 	DefaultRetentionMaxRows  = 10_000
 	DefaultRetentionInterval = 10 * time.Minute
+	DefaultAuditRetention    = 90 * 24 * time.Hour
 )
 
 // Config is the application's configuration. The zero value is the server
@@ -55,6 +56,9 @@ type Config struct {
 	RetentionMaxAge   time.Duration
 	RetentionMaxRows  int
 	RetentionInterval time.Duration
+	// AuditRetention: audit trail events older than this are deleted by
+	// the same loop (90 days by default; negative keeps them).
+	AuditRetention time.Duration
 
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names the
 	// client (--trusted-proxies); none by default.
@@ -115,6 +119,7 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 	cfg.RetentionMaxAge = cmp.Or(cfg.RetentionMaxAge, DefaultRetentionMaxAge)
 	cfg.RetentionMaxRows = cmp.Or(cfg.RetentionMaxRows, DefaultRetentionMaxRows)
 	cfg.RetentionInterval = cmp.Or(max(cfg.RetentionInterval, 0), DefaultRetentionInterval)
+	cfg.AuditRetention = cmp.Or(cfg.AuditRetention, DefaultAuditRetention)
 	a := &App{cfg: cfg, store: store, log: log}
 
 	var cl *managerCluster
@@ -176,11 +181,12 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 	}
 	a.mgr = manager.New(manager.Config{Store: store, Executor: a.exec, Invoker: invoker, Queue: a.jobQueue(),
 		MaxBodyBytes: a.cfg.Orchestrator.MaxBodyBytes, Logger: log,
-		HealthChecks: checks,
-		Flush:        sink.Flush,
-		Secrets:      sealer(cfg.SecretBox),
-		Tail:         a.tail.server,
-		Live:         a.live,
+		HealthChecks:   checks,
+		Flush:          sink.Flush,
+		Secrets:        sealer(cfg.SecretBox),
+		Tail:           a.tail.server,
+		Live:           a.live,
+		OnAuditFailure: a.metrics.AuditWriteFailures().Inc,
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	if cl != nil {
@@ -368,12 +374,20 @@ func (a *App) Stop(ctx context.Context) error {
 }
 
 // Prune runs one retention pass: the expired kv keys (invisible already),
-// then the execution logs past retention.
+// the audit events past AuditRetention, then the execution logs past
+// retention.
 func (a *App) Prune(ctx context.Context) (int64, error) {
 	if n, err := a.store.PurgeKV(ctx, time.Now()); err != nil {
 		a.log.Warn("retention: kv purge failed", "err", err)
 	} else if n > 0 {
 		a.log.Info("retention: purged expired kv keys", "keys", n)
+	}
+	if a.cfg.AuditRetention > 0 {
+		if n, err := a.store.PruneAudit(ctx, time.Now().Add(-a.cfg.AuditRetention)); err != nil {
+			a.log.Warn("retention: audit trail prune failed", "err", err)
+		} else if n > 0 {
+			a.log.Info("retention: pruned audit events", "events", n)
+		}
 	}
 	if a.cfg.RetentionMaxAge <= 0 && a.cfg.RetentionMaxRows <= 0 {
 		return 0, nil
@@ -389,7 +403,7 @@ func (a *App) Prune(ctx context.Context) (int64, error) {
 
 func (a *App) retain(ctx context.Context) {
 	defer close(a.retentionDone)
-	if a.cfg.RetentionMaxAge <= 0 && a.cfg.RetentionMaxRows <= 0 {
+	if a.cfg.RetentionMaxAge <= 0 && a.cfg.RetentionMaxRows <= 0 && a.cfg.AuditRetention <= 0 {
 		return // nothing to do: no timer, no idle wake-ups
 	}
 	t := time.NewTicker(a.cfg.RetentionInterval)

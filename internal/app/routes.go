@@ -61,7 +61,9 @@ type Route struct {
 	Scope string
 	// Audit names the administrative action an AuthAdmin write route
 	// performs ("script.update"): a request it answers with a 2xx is
-	// recorded in the audit trail (Step 12). Empty for reads.
+	// recorded in the audit trail (Step 12; manager.Audit), and so are the
+	// sign-in route's (session.create, and session.failed for a 401).
+	// Empty for reads.
 	Audit string
 	// Internal routes are not part of the public HTTP API and are not in
 	// the OpenAPI document: the fallbacks and the cluster protocol.
@@ -107,7 +109,9 @@ func (a *App) Routes() []Route { return a.table }
 func (a *App) routes() http.Handler {
 	a.table = a.routeTable()
 	return register(a.table, map[Auth]func(Route) http.Handler{
-		AuthAdmin: func(r Route) http.Handler { return a.mgr.Require(r.Scope, r.Handler.ServeHTTP) },
+		AuthAdmin: func(r Route) http.Handler { return a.mgr.Require(r.Scope, a.mgr.Audit(r.Audit, r.Handler).ServeHTTP) },
+		// The sign-in route records session.create and session.failed.
+		AuthSession: func(r Route) http.Handler { return a.mgr.Audit(r.Audit, r.Handler) },
 	})
 }
 
@@ -147,7 +151,7 @@ func (a *App) routeTable() []Route {
 	}
 
 	// Dashboard sessions.
-	add("POST", "/api/session", m.HandleCreateSession, AuthSession)
+	t = append(t, Route{Method: "POST", Pattern: "/api/session", Handler: http.HandlerFunc(m.HandleCreateSession), Auth: AuthSession, Audit: "session.create"})
 	add("GET", "/api/session", m.HandleGetSession, AuthSession)
 	add("DELETE", "/api/session", m.HandleDeleteSession, AuthSession)
 
@@ -212,6 +216,9 @@ func (a *App) routeTable() []Route {
 	// none there).
 	api("GET", "/api/nodes", m.HandleListNodes, ScopeAdmin, "")
 	api("DELETE", "/api/nodes/{name}", m.HandleDeleteNode, ScopeAdmin, "node.forget")
+
+	// The audit trail of the administrative actions above.
+	api("GET", "/api/audit", m.HandleAudit, ScopeAdmin, "")
 
 	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
 	if a.cfg.PublicMetrics {

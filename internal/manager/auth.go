@@ -331,6 +331,7 @@ func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.log.Info("dashboard session opened", "client", client.String(), "token", p.Name, "expires_at", s.ExpiresAt.Format(picloud.TimeFormat))
+	auditSignedIn(r.Context(), p) // the audit trail's session.create names the token
 	clearLegacyCookie(w, r)
 	http.SetCookie(w, &http.Cookie{Name: SessionCookie, Value: id, Path: sessionPath, Expires: s.ExpiresAt,
 		MaxAge: int(time.Until(s.ExpiresAt).Seconds()), HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: isHTTPS(r)})

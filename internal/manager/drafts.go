@@ -49,6 +49,7 @@ func (m *Manager) HandlePutDraft(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	AuditNote(r.Context(), sc.Name, sc.ID, map[string]any{"base_version": d.BaseVersion})
 	m.log.Info("draft saved", "script", sc.Name, "id", sc.ID, "base_version", d.BaseVersion)
 	httpapi.WriteJSON(w, http.StatusOK, d)
 }
@@ -65,6 +66,7 @@ func (m *Manager) HandleDeleteDraft(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	AuditNote(r.Context(), sc.Name, sc.ID, nil)
 	m.log.Info("draft dropped", "script", sc.Name, "id", sc.ID)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -84,6 +86,7 @@ func (m *Manager) HandlePromoteDraft(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.invoker.Invalidate(sc.ID)
+	AuditNote(r.Context(), sc.Name, sc.ID, versionChange(cur.Version, sc.Version))
 	m.log.Info("draft promoted", "script", sc.Name, "id", sc.ID, "version", sc.Version)
 	httpapi.WriteJSON(w, http.StatusOK, sc)
 }

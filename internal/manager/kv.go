@@ -20,6 +20,7 @@ func (m *Manager) kvTarget(r *http.Request) (string, picloud.KVQuota, error) {
 	if err != nil {
 		return "", picloud.KVQuota{}, err
 	}
+	auditTarget(r.Context(), sc.Name, sc.ID) // a write's audit entry names the script; its detail the key
 	q := m.exec.KVQuota(sc)
 	name := r.URL.Query().Get("namespace")
 	if name == "" {
@@ -105,6 +106,7 @@ func (m *Manager) HandlePutKV(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	auditDetail(r.Context(), kvAuditDetail(r, key))
 	m.log.Info("kv key set", "script", r.PathValue("id"), "namespace", ns, "bytes", len(in.Value))
 	httpapi.WriteJSON(w, http.StatusOK, e)
 }
@@ -127,5 +129,6 @@ func (m *Manager) HandleDeleteKV(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, picloud.Errorf(picloud.ENotFound, "kv: no key %q", key))
 		return
 	}
+	auditDetail(r.Context(), kvAuditDetail(r, key))
 	w.WriteHeader(http.StatusNoContent)
 }

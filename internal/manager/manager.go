@@ -73,6 +73,10 @@ type Config struct {
 	// Live gives GET /api/overview this process's figures: its role and
 	// its gate's and sink's (overview.go); nil: zeros.
 	Live func() picloud.Overview
+
+	// OnAuditFailure counts an audit event the store could not record
+	// (audit.go); nil: not counted (it is logged either way).
+	OnAuditFailure func()
 }
 
 // FlushTimeout bounds how long a log read waits for rows still on their way
@@ -96,6 +100,7 @@ type Manager struct {
 	queue   picloud.JobQueue
 	tail    *tail.Server
 	live    func() picloud.Overview
+	audit   auditTrail
 }
 
 // New makes a manager from cfg.
@@ -110,6 +115,7 @@ func New(cfg Config) *Manager {
 	m.health = newHealth(append([]HealthCheck{StoreCheck(cfg.Store)}, cfg.HealthChecks...),
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)
+	m.audit.onFailure = cfg.OnAuditFailure
 	return m
 }
 
@@ -152,6 +158,7 @@ func (m *Manager) HandleCreateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	AuditNote(r.Context(), sc.Name, sc.ID, map[string]any{"version": sc.Version})
 	m.log.Info("script created", "script", sc.Name, "id", sc.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, sc)
 }
@@ -233,6 +240,7 @@ func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
 	if in.Enabled != nil {
 		m.schedulesChanged() // a disabled script's schedules stop firing
 	}
+	AuditNote(r.Context(), sc.Name, sc.ID, scriptChanges(cur, sc))
 	m.log.Info("script updated", "script", sc.Name, "id", sc.ID, "version", sc.Version)
 	httpapi.WriteJSON(w, http.StatusOK, sc)
 }
@@ -251,6 +259,7 @@ func (m *Manager) HandleDeleteScript(w http.ResponseWriter, r *http.Request) {
 	}
 	m.invoker.Invalidate(id)
 	m.schedulesChanged() // its schedules went with it
+	AuditNote(r.Context(), sc.Name, id, map[string]any{"version": sc.Version})
 	m.log.Info("script deleted", "id", id)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -318,6 +327,9 @@ func (m *Manager) HandleRollback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.invoker.Invalidate(id)
+	d := versionChange(cur.Version, sc.Version)
+	d["source_of"] = v.Version
+	AuditNote(r.Context(), sc.Name, sc.ID, d)
 	m.log.Info("script rolled back", "script", sc.Name, "id", sc.ID, "to", v.Version, "version", sc.Version)
 	httpapi.WriteJSON(w, http.StatusOK, sc)
 }

@@ -22,6 +22,7 @@ func (m *Manager) secretScope(r *http.Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	auditDetail(r.Context(), map[string]any{"script": sc.Name}) // a write's audit entry: the secret's name, never its value
 	return picloud.ScriptScope(sc.ID), nil
 }
 
@@ -74,6 +75,7 @@ func (m *Manager) HandlePutSecret(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	auditTarget(r.Context(), name, "")
 	m.log.Info("secret set", "scope", scope, "name", name)
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -95,6 +97,7 @@ func (m *Manager) HandleDeleteSecret(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	auditTarget(r.Context(), name, "")
 	m.log.Info("secret deleted", "scope", scope, "name", name)
 	w.WriteHeader(http.StatusNoContent)
 }

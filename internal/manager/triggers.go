@@ -153,6 +153,7 @@ func (m *Manager) HandleCreateSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	s.NextRuns = runs
 	m.schedulesChanged()
+	AuditNote(r.Context(), s.ID, s.ID, map[string]any{"script": sc.Name, "cron": s.Cron, "timezone": s.Timezone, "enabled": s.Enabled})
 	m.log.Info("schedule created", "script", sc.Name, "schedule", s.ID, "cron", s.Cron, "timezone", s.Timezone)
 	httpapi.WriteJSON(w, http.StatusCreated, s)
 }
@@ -221,6 +222,7 @@ func (m *Manager) updateSchedule(w http.ResponseWriter, r *http.Request, in picl
 		m.fail(w, r, err)
 		return
 	}
+	before := *cur
 	// Validate the schedule as it will be, so that a timezone change is
 	// checked against the stored expression and the other way round.
 	in.Apply(cur)
@@ -234,6 +236,7 @@ func (m *Manager) updateSchedule(w http.ResponseWriter, r *http.Request, in picl
 		return
 	}
 	m.schedulesChanged()
+	AuditNote(r.Context(), s.ID, s.ID, fieldChanges(&before, s, "next_runs", "created_at", "updated_at", "last_scheduled_at"))
 	m.log.Info("schedule updated", "schedule", s.ID, "cron", s.Cron, "timezone", s.Timezone, "enabled", s.Enabled)
 	httpapi.WriteJSON(w, http.StatusOK, showSchedule(s, time.Now()))
 }
@@ -265,6 +268,7 @@ func (m *Manager) HandleRunSchedule(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	AuditNote(r.Context(), s.ID, s.ID, map[string]any{"job": job.ID})
 	m.log.Info("schedule fired by hand", "schedule", s.ID, "job", job.ID)
 	httpapi.WriteAccepted(w, job.ID, false)
 }
@@ -436,6 +440,7 @@ func (m *Manager) HandleRequeue(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	AuditNote(r.Context(), job.ID, job.ID, map[string]any{"script": job.ScriptName})
 	m.log.Info("dead letter requeued", "job", job.ID, "script", job.ScriptName)
 	httpapi.WriteJSON(w, http.StatusOK, job)
 }
