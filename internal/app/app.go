@@ -161,7 +161,11 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 		return nil, err
 	}
 	a.exec = executor.New(cfg.Executor, log)
+	cfg.Orchestrator.TrustedProxies = cfg.TrustedProxies // rate limits count per client
 	a.orch = orchestrator.New(cfg.Orchestrator, a.exec, store, sink, a.metrics, log)
+	// Invocations of scripts whose access is key or token: credentials
+	// checked against the store, its answers believed for 5 s.
+	a.orch.SetAuthorizer(orchestrator.HashAuthorizer(manager.NewInvokeAuth(store, 0, log).Authorize))
 	a.cfg.Executor, a.cfg.Orchestrator = a.exec.Config(), a.orch.Config()
 	var runner picloud.JobRunner = a.orch
 	var invoker manager.Invoker = a.orch

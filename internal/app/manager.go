@@ -10,6 +10,7 @@ import (
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/cluster"
 	"github.com/picloud/picloud/internal/httpapi"
+	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/metrics"
 	"github.com/picloud/picloud/internal/orchestrator"
 )
@@ -78,7 +79,10 @@ func (c *managerCluster) serve(a *App, secrets picloud.SecretReader) {
 		MaxBodyBytes: clusterBodyBytes(a.cfg.Orchestrator.MaxBodyBytes), Logger: c.log,
 		OnIngest:      func(rows int) { c.metrics.IngestedRows.Add(float64(rows)) },
 		OnStored:      a.tail.stored,
-		OnAuthFailure: func() { a.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() }})
+		OnAuthFailure: func() { a.metrics.AuthFailures.WithLabelValues("cluster_token").Inc() },
+		// The nodes remember its answers for 5 s; it asks the store every
+		// time, so that a revocation takes effect within those 5 s.
+		Authorize: manager.NewInvokeAuth(c.store, -1, c.log).Authorize})
 }
 
 // clusterBodyBytes is the cluster API's body limit (the runs and events

@@ -47,8 +47,7 @@ type NodeConfig struct {
 	// PublicMetrics serves /metrics without the cluster token.
 	PublicMetrics bool
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
-	// the client. Nothing on a node reads the client's address yet; kept so
-	// that node and serve take the same flag.
+	// the client: scripts' rate limits count per client address.
 	TrustedProxies httpapi.TrustedProxies
 	Logger         *slog.Logger
 }
@@ -152,7 +151,11 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 	oc.NodeName = cfg.Name
 	// Rows leave the node: the cluster token must not be in them.
 	oc.RedactTokens = append(slices.Clip(oc.RedactTokens), cfg.Token)
+	oc.TrustedProxies = cfg.TrustedProxies
 	n.orch = orchestrator.New(oc, n.exec, client, sink, n.metrics, log)
+	// Invoke credentials are checked by the manager (by hash), its answers
+	// remembered for 5 s.
+	n.orch.SetAuthorizer(orchestrator.HashAuthorizer(cluster.NewNodeAuthorizer(client, 0).Authorize))
 	// Asynchronous invocations and events are queued on the manager, which
 	// dispatches their runs to the nodes.
 	n.orch.SetQueue(client)
