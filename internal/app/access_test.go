@@ -240,3 +240,40 @@ func TestRateLimits(t *testing.T) {
 		}
 	})
 }
+
+// A key-protected script served by a node: the node asks its manager about
+// the key (by hash), refuses without one, and stops taking a key revoked on
+// the manager within its 5 s memory.
+func TestInvokeKeysOnNodes(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		store := open(t)
+		m := startManager(t, store, "")
+		n := startNode(t, "node-a", m.srv.URL, clusterToken)
+		id := m.create("guarded", `"in"`, "access", "key")
+		other := m.create("elsewhere", `"x"`, "access", "key")
+		key, keyID := m.invokeKey(id)
+		otherKey, _ := m.invokeKey(other)
+		until(t, converge, "the node serves the script with its key", func() bool {
+			resp, b := n.request("GET", "/fn/guarded", nil, "X-PiCloud-Key", key)
+			return resp.StatusCode == 200 && string(b) == "in"
+		})
+		if resp, b := n.request("GET", "/fn/guarded", nil); resp.StatusCode != 401 || errCode(b) != "unauthorized" {
+			t.Errorf("no key on the node: %d %s", resp.StatusCode, b)
+		}
+		if resp, b := n.request("GET", "/fn/guarded", nil, "Authorization", "Bearer "+otherKey); resp.StatusCode != 403 {
+			t.Errorf("another script's key on the node: %d %s", resp.StatusCode, b)
+		}
+		if resp, b := n.request("GET", "/fn/guarded", nil, "Authorization", "Bearer "+testToken); resp.StatusCode != 200 {
+			t.Errorf("the admin token on the node: %d %s", resp.StatusCode, b)
+		}
+		m.do("DELETE", "/api/scripts/"+id+"/keys/"+keyID, nil, 204, nil)
+		revoked := time.Now()
+		until(t, converge, "the node refuses the revoked key", func() bool {
+			resp, _ := n.request("GET", "/fn/guarded", nil, "X-PiCloud-Key", key)
+			return resp.StatusCode == 401
+		})
+		if d := time.Since(revoked); d > 6*time.Second {
+			t.Errorf("the revoked key worked on the node for %v", d)
+		}
+	})
+}
