@@ -26,6 +26,7 @@ var summaries = map[string]string{
 	"ls":           "list scripts",
 	"rm":           "delete a script",
 	"key":          "a script's invoke keys",
+	"audit":        "who changed what: the audit trail",
 	"kv":           "a script's kv keys",
 	"secret":       "a script's secrets",
 	"schedule":     "a script's cron schedules",

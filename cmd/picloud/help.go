@@ -98,6 +98,10 @@ path (live → new). The exit status is 0 whether or not answers differ.` + clie
 		{name: "rm", args: "NAME [--yes]", names: 1, run: runRemove, about: `  NAME      the script to delete, with its versions, kv, secrets, schedules and logs
 It asks for confirmation on a terminal; --yes skips the question (required
 when standard input is not a terminal).` + clientAbout},
+		{name: "audit", args: "[--since 24h] [--action script.] [--actor NAME] [--target T] [--limit N]", run: noStdin(runAudit), about: `The audit trail, newest first: each administrative action (script, draft, kv,
+secret, schedule, dead letter, node, token and key changes, sign-ins) with the
+token that did it, how (bearer or session), the client address, the target
+and what changed. Needs a token with the admin scope. No arguments.` + clientAbout},
 		{name: "key", aliases: []string{"keys"}, args: "create|ls|revoke SCRIPT [ID|PREFIX]", subs: []string{"create", "ls", "revoke"}, names: 1, run: noStdin(runKey),
 			about: strings.TrimPrefix(keyUsage, "usage:\n") + clientAbout},
 		{name: "kv", args: "ls|get|set|rm SCRIPT [KEY] [VALUE]", subs: []string{"ls", "get", "set", "rm"}, names: 1, run: runKV, about: strings.TrimPrefix(kvUsage, "usage:\n") + clientAbout},

@@ -77,6 +77,9 @@ Client (--server / PICLOUD_URL: the server's base URL; --token / PICLOUD_TOKEN; 
                                                   name; rotate [NAME] replaces one online (the admin
                                                   token without NAME; picloud token -h)
   key create|ls|revoke SCRIPT                     a script's invoke keys, for --access key (picloud key -h)
+  audit [--since 24h] [--action script.] [--actor NAME]
+                                                  the audit trail: who changed what, when, from where
+                                                  (admin scope; picloud audit -h)
   kv ls|get|set|rm SCRIPT [KEY] [VALUE]           a script's kv keys (VALUE is JSON; picloud kv -h)
   secret set|ls|rm SCRIPT [NAME]                  a script's secrets (set reads the value from stdin;
                                                   --global for the global ones)
