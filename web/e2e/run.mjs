@@ -188,6 +188,10 @@ await step('signing in shows the empty script list', async () => {
 	await page.getByRole('button', { name: 'Sign in' }).click();
 	await page.getByRole('heading', { name: 'Scripts' }).waitFor();
 	await page.getByTestId('empty-scripts').waitFor();
+	// An empty server: a friendly note instead of empty charts.
+	await page.getByTestId('summary-empty').waitFor();
+	assert.equal(await page.getByTestId('summary').locator('canvas').count(), 0, 'no chart without executions');
+	assert.equal(await page.getByTestId('summary-calls').innerText(), '0');
 	// The cookie is scoped to the admin API: pages under /fn/ never get it.
 	assert.equal((await context.cookies(base + '/fn/x')).length, 0, 'no cookie is sent to functions');
 	const cookies = await context.cookies(base + '/api/session');
@@ -430,15 +434,79 @@ await step('a status filter narrows the list, and clearing it restores it', asyn
 	await until(async () => (await list.getByTestId('execution').count()) === 10, 'the ten newest rows again');
 });
 
+/** The number shown by a test id ('1,234' → 1234). */
+async function shownNumber(testid) {
+	return Number((await page.getByTestId(testid).innerText()).replace(/[^0-9]/g, ''));
+}
+
+/** POSTs {who} to the script's endpoint from the page; returns the status. */
+async function callFn(fnName) {
+	return page.evaluate(
+		async (n) =>
+			(await fetch(`/fn/${n}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"who":"traffic"}' })).status,
+		fnName
+	);
+}
+
+await step('the traffic charts are drawn, labelled, and rise after new executions without a reload', async () => {
+	const traffic = page.getByTestId('traffic');
+	await traffic.getByTestId('traffic-calls').waitFor();
+	assert.equal(await traffic.getByTestId('range-hour').getAttribute('aria-pressed'), 'true');
+	for (const [id, labels] of [
+		['chart-invocations', ['success', 'errors']],
+		['chart-duration', ['p50', 'p95', 'p99']],
+		['chart-operations', ['operations', 'outbound calls']]
+	]) {
+		const chart = traffic.getByTestId(id);
+		await chart.locator('canvas').first().waitFor();
+		const legend = await chart.getByTestId('legend-item').allInnerTexts();
+		for (const l of labels) assert.ok(legend.some((t) => t.startsWith(l)), `${id}'s legend names ${l}: ${legend}`);
+		const label = await chart.getByRole('img').getAttribute('aria-label');
+		assert.ok(label && label.length > 10, `${id} has an accessible name`);
+		const box = await chart.locator('canvas').first().boundingBox();
+		assert.ok(box && box.width > 150 && box.height > 100, `${id} is drawn at a useful size`);
+	}
+	const calls = await shownNumber('traffic-calls');
+	assert.ok(calls >= 10, `the last hour's calls are counted (${calls})`);
+	const errors = await shownNumber('traffic-errors');
+	assert.ok(errors >= 1, 'the failed run is counted');
+	assert.match(await traffic.getByTestId('chart-invocations').getByRole('img').getAttribute('aria-label'), new RegExp(`${calls} calls`));
+	// New executions arrive through the live tail: the figures follow, no reload, no polling.
+	await page.evaluate(() => (window.__e2eNoReload = true));
+	for (let i = 0; i < 3; i++) assert.equal(await callFn(name), 201);
+	await until(async () => (await shownNumber('traffic-calls')) >= calls + 3, 'the traffic count to rise by 3');
+	assert.equal(await shownNumber('traffic-errors'), errors, 'successes are not failures');
+	assert.equal(await page.evaluate(() => window.__e2eNoReload), true, 'the page was not reloaded');
+	await traffic.scrollIntoViewIfNeeded();
+	await shot('script-traffic', { fullPage: false });
+	// Another range: a day by 30 minutes still counts them.
+	await traffic.getByTestId('range-day').click();
+	assert.equal(await traffic.getByTestId('range-day').getAttribute('aria-pressed'), 'true');
+	await until(async () => (await traffic.locator('.totals').innerText()).includes('by 30m'), 'the day range');
+	assert.ok((await shownNumber('traffic-calls')) >= calls + 3);
+	await traffic.getByTestId('range-hour').click();
+});
+
 await step('the layout works on a phone', async () => {
 	await page.setViewportSize({ width: 390, height: 844 });
 	await page.evaluate(() => window.scrollTo(0, 0));
 	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
 	assert.ok(overflow <= 1, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+	// The charts follow the narrow width.
+	const canvas = page.getByTestId('chart-invocations').locator('canvas').first();
+	await until(async () => ((await canvas.boundingBox())?.width ?? 999) <= 390, 'the chart to fit the phone');
 	await shot('script-detail-phone');
 	await page.setViewportSize({ width: 1366, height: 900 });
+	// Dark mode: the charts are redrawn in the dark palette.
+	const light = await canvas.evaluate((c) => c.toDataURL());
 	await page.emulateMedia({ colorScheme: 'dark' });
+	await until(async () => {
+		const c = page.getByTestId('chart-invocations').locator('canvas').first();
+		return (await c.count()) > 0 && (await c.evaluate((el) => el.toDataURL())) !== light;
+	}, 'the chart redrawn in dark colours');
 	await shot('script-detail-dark');
+	await page.getByTestId('traffic').scrollIntoViewIfNeeded();
+	await shot('script-traffic-dark', { fullPage: false });
 	await page.emulateMedia({ colorScheme: 'light' });
 });
 
@@ -493,10 +561,50 @@ await step('the list shows the new version and the last invocation', async () =>
 	const text = await row.innerText();
 	assert.match(text, /v3/);
 	assert.match(text, /success/, 'the last run (a paging one) succeeded');
-	assert.match(text, /8\.3%/, 'one failure in twelve runs');
+	assert.match(text, /6\.7%/, 'one failure in fifteen runs (three from the traffic step)');
 	assert.doesNotMatch(text, /never/);
 	await page.setViewportSize({ width: 390, height: 844 });
 	await shot('scripts-list-phone');
+	await page.setViewportSize({ width: 1366, height: 900 });
+});
+
+await step('the home summary shows the last day, the top scripts, the gate and the log queue, and follows new calls', async () => {
+	const summary = page.getByTestId('summary');
+	const chart = summary.getByTestId('chart-calls-24h');
+	await chart.locator('canvas').first().waitFor();
+	const legend = await chart.getByTestId('legend-item').allInnerTexts();
+	assert.ok(legend.some((t) => t.startsWith('success')) && legend.some((t) => t.startsWith('errors')), `legend: ${legend}`);
+	assert.match(await chart.getByRole('img').getAttribute('aria-label'), /Calls, last 24 hours\. \d+ calls/);
+	const calls = await shownNumber('summary-calls');
+	assert.ok(calls >= 15, `the day's calls (${calls})`);
+	assert.ok((await shownNumber('summary-errors')) >= 1, 'the failed calls');
+	for (const t of ['top-count', 'top-errors', 'top-time']) {
+		assert.match(await summary.getByTestId(t).innerText(), new RegExp(name), `${t} names the script`);
+	}
+	assert.match(await summary.getByTestId('gate-running').innerText(), /^\d+ \/ \d+$/);
+	assert.match(await summary.getByTestId('sink-queued').innerText(), /^[\d,]+ \/ [\d,]+$/);
+	assert.equal(await summary.getByRole('meter').count(), 2, 'the gate and the log queue as meters');
+	// Each row's sparkline: the last hour's calls.
+	const spark = page.getByTestId('script-row').filter({ hasText: name }).getByTestId('sparkline');
+	const before = Number(await spark.getAttribute('data-calls'));
+	assert.ok(before >= 15, `the sparkline counts the hour's calls (${before})`);
+	assert.match(await spark.getAttribute('aria-label'), /calls and \d+ failed in the last hour/);
+	assert.ok((await spark.locator('path').first().getAttribute('d')).startsWith('M0,'));
+	await shot('home-summary');
+	// New calls, then Refresh: the figures rise.
+	for (let i = 0; i < 2; i++) assert.equal(await callFn(name), 200); // v3 is v1: a plain string
+	await until(async () => {
+		await page.getByTestId('refresh').click();
+		await new Promise((r) => setTimeout(r, 300));
+		return (await shownNumber('summary-calls')) >= calls + 2 && Number(await spark.getAttribute('data-calls')) >= before + 2;
+	}, 'the summary and the sparkline to count two more calls');
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await shot('home-summary-dark');
+	await page.emulateMedia({ colorScheme: 'light' });
+	await page.setViewportSize({ width: 390, height: 844 });
+	const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+	assert.ok(overflow <= 1, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+	await shot('home-summary-phone');
 	await page.setViewportSize({ width: 1366, height: 900 });
 });
 
@@ -861,6 +969,8 @@ await step('a client route loads directly (index.html fallback)', async () => {
 await step('an expired session returns to the sign-in form with a message', async () => {
 	await page.goto(base + '/');
 	await page.getByRole('heading', { name: 'Scripts' }).waitFor();
+	await page.getByTestId('summary-calls').waitFor();
+	await page.waitForLoadState('networkidle'); // the summary's requests are done
 	await context.clearCookies(); // as when the cookie expires or the token is rotated
 	expected.push(/status of 401/); // the refused GET /api/scripts
 	await page.getByRole('button', { name: 'Refresh the list' }).click();

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{E as e,G as t,K as n,O as r,T as i,nt as a,q as o,tt as s,z as c}from"../chunks/BGC345jw.js";import{t as l}from"../chunks/Dks5UYFx.js";var u=r(`<h1> </h1> <p> </p>`,1);function d(r,d){a(d,!0);var f=u(),p=t(f),m=n(p,!0),h=o(p,2),g=n(h,!0);c(()=>{i(m,l.status),i(g,l.error?.message)}),e(r,f),s()}export{d as component};
