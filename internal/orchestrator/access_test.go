@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -397,4 +398,36 @@ func TestReadCredential(t *testing.T) {
 		t.Errorf("HashCredential = %s", h)
 	}
 
+}
+
+// A public script without a rate limit never reaches the limiter: no
+// bucket map, no lock.
+func TestNoLimitNoState(t *testing.T) {
+	e := newEnv(t, Config{}, newFakeStore(&picloud.Script{Name: "p", Source: `"ok"`}))
+	for range 3 {
+		if w := e.get("/fn/p"); w.Code != 200 {
+			t.Fatalf("%d %s", w.Code, w.Body)
+		}
+	}
+	n := 0
+	e.o.limits.scripts.Range(func(any, any) bool { n++; return true })
+	if n != 0 {
+		t.Errorf("%d limiters for a script without a limit", n)
+	}
+}
+
+// BenchmarkRateLimit is the cost of a set rate limit per call: one bucket
+// per client, a client per parallel goroutine.
+func BenchmarkRateLimit(b *testing.B) {
+	l := &rateLimits{max: MaxRateBuckets}
+	sc := &picloud.Script{ID: "s", Name: "s", RateLimitRPS: 1e6, RateLimitBurst: 1e6}
+	var next atomic.Uint32
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		n := next.Add(1)
+		k := bucketKey{addr: netip.AddrFrom4([4]byte{10, 0, byte(n >> 8), byte(n)})}
+		for pb.Next() {
+			l.limiter(sc).take(k, clock(), l.max)
+		}
+	})
 }
