@@ -285,6 +285,8 @@ func TestOpenAPISamples(t *testing.T) {
 		c.do("GET", "/api/dead-letters", nil, 200)
 		c.do("GET", "/api/nodes", nil, 200)
 		c.do("DELETE", "/api/scripts/hello", nil, 204)
+		c.do("GET", "/api/audit?since=1h&limit=50", nil, 200) // the writes above, with their details
+		c.do("GET", "/api/audit?action=script.&limit=0", nil, 400)
 
 		for _, op := range []string{"GET /api/scripts/{id}", "POST /api/scripts", "GET /api/scripts/{id}/logs",
 			"PUT /api/scripts/{id}/kv/{key}", "POST /api/scripts/{id}/async", "GET /fn/{name}"} {
