@@ -188,6 +188,9 @@ func (a *App) routeTable() []Route {
 	api("GET", "/api/scripts/{id}/secrets", m.HandleListSecrets, ScopeRead, "")
 	api("PUT", "/api/scripts/{id}/secrets/{name}", m.HandlePutSecret, ScopeDeploy, "secret.set")
 	api("DELETE", "/api/scripts/{id}/secrets/{name}", m.HandleDeleteSecret, ScopeDeploy, "secret.delete")
+	api("GET", "/api/scripts/{id}/keys", m.HandleListKeys, ScopeRead, "")
+	api("POST", "/api/scripts/{id}/keys", m.HandleCreateKey, ScopeDeploy, "key.create")
+	api("DELETE", "/api/scripts/{id}/keys/{key}", m.HandleDeleteKey, ScopeDeploy, "key.revoke")
 	api("GET", "/api/secrets", m.HandleListSecrets, ScopeRead, "")
 	api("PUT", "/api/secrets/{name}", m.HandlePutSecret, ScopeDeploy, "secret.set")
 	api("DELETE", "/api/secrets/{name}", m.HandleDeleteSecret, ScopeDeploy, "secret.delete")
@@ -211,6 +214,12 @@ func (a *App) routeTable() []Route {
 	api("GET", "/api/dead-letters/{id}", m.HandleDeadLetter, ScopeRead, "")
 	api("POST", "/api/dead-letters/{id}/requeue", m.HandleRequeue, ScopeDeploy, "dead_letter.requeue")
 	api("DELETE", "/api/dead-letters/{id}", m.HandleDiscard, ScopeDeploy, "dead_letter.discard")
+
+	// API tokens (the admin token is listed and rotated as id "admin").
+	api("GET", "/api/tokens", m.HandleListTokens, ScopeAdmin, "")
+	api("POST", "/api/tokens", m.HandleCreateToken, ScopeAdmin, "token.create")
+	api("DELETE", "/api/tokens/{id}", m.HandleDeleteToken, ScopeAdmin, "token.revoke")
+	api("POST", "/api/tokens/{id}/rotate", m.HandleRotateToken, ScopeAdmin, "token.rotate")
 
 	// Cluster nodes (none on `picloud serve`: the dashboard's page lists
 	// none there).

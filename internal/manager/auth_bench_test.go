@@ -8,13 +8,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/sqlite"
 )
 
 // BenchmarkAdminAuth measures what authentication adds to an admin request
 // (a handler that does nothing), with the token and with a session cookie,
-// both answered from memory, beside the store read each request made before
+// and with a named API token, all answered from memory, beside the store read each request made before
 // the cache.
 func BenchmarkAdminAuth(b *testing.B) {
 	ctx := context.Background()
@@ -26,8 +27,12 @@ func BenchmarkAdminAuth(b *testing.B) {
 	if _, err := manager.EnsureAdminToken(ctx, s, adminToken); err != nil {
 		b.Fatal(err)
 	}
+	named := manager.NewToken()
+	if err := s.CreateAPIToken(ctx, &picloud.APIToken{Name: "reader", Scopes: []string{"read"}, Prefix: named[:12], Hash: manager.HashToken(named)}); err != nil {
+		b.Fatal(err)
+	}
 	m := manager.New(manager.Config{Store: s})
-	h := m.Admin(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	h := m.Require("read", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	rec := httptest.NewRecorder()
 	m.HandleCreateSession(rec, httptest.NewRequest("POST", "/api/session", strings.NewReader(`{"token":"`+adminToken+`"}`)))
 	var cookie string
@@ -37,6 +42,7 @@ func BenchmarkAdminAuth(b *testing.B) {
 	for _, bc := range []struct{ name, header, value string }{
 		{"bearer", "Authorization", "Bearer " + adminToken},
 		{"session", "Cookie", manager.SessionCookie + "=" + cookie},
+		{"named-bearer", "Authorization", "Bearer " + named},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			req := httptest.NewRequest("GET", "/api/thing", nil)

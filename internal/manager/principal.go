@@ -19,9 +19,13 @@ type Principal struct {
 	Via     string   // "bearer" or "session"
 }
 
+// adminScopes are the admin token's scopes, shared by its principals (read
+// only).
+var adminScopes = []string{picloud.ScopeAdmin}
+
 // adminPrincipal is the admin token's principal.
 func adminPrincipal(via string) Principal {
-	return Principal{TokenID: picloud.AdminTokenID, Name: picloud.AdminTokenID, Scopes: []string{picloud.ScopeAdmin}, Via: via}
+	return Principal{TokenID: picloud.AdminTokenID, Name: picloud.AdminTokenID, Scopes: adminScopes, Via: via}
 }
 
 // tokenPrincipal is a named token's principal.
