@@ -285,7 +285,7 @@ type AuditList struct {
 
 // ParseAuditQuery reads GET /api/audit's filters: since and until (RFC 3339
 // or a duration ago), action (exact, or a prefix ending in "."), actor,
-// target, before (an event id, the cursor) and limit (1..500, 100 by
+// target, before (an event id, the cursor; anything else is refused) and limit (1..500, 100 by
 // default; larger is cut to 500). An invalid one is an invalid_request
 // error naming its field.
 func ParseAuditQuery(r *http.Request, now time.Time) (picloud.AuditQuery, error) {
@@ -298,6 +298,9 @@ func ParseAuditQuery(r *http.Request, now time.Time) (picloud.AuditQuery, error)
 			return q, logFieldError("limit", "limit must be a positive integer")
 		}
 		q.Limit = min(n, picloud.MaxAuditLimit)
+	}
+	if q.Before != "" && !picloud.LooksLikeUUID(q.Before) {
+		return q, logFieldError("before", "before must be an audit event's id (the previous page's next), not %q", q.Before)
 	}
 	var err error
 	if q.Since, err = parseLogTime("since", v.Get("since"), now); err != nil {
