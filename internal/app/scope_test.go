@@ -85,7 +85,7 @@ func TestScopeMatrix(t *testing.T) {
 		}
 		scriptRoute := func(r app.Route) bool { return strings.HasPrefix(r.Pattern, "/api/scripts/{id}") }
 		wide := func(r app.Route) bool {
-			return scriptWide[r.String()] || r.String() == "GET /api/scripts"
+			return scriptWide[r.String()] || r.Pattern == "/api/scripts" // the list is filtered, a new name checked, by the handlers
 		}
 		callers := []caller{
 			{name: "none", script: "x", allowed: func(app.Route) bool { return false }, status: 401},
@@ -134,6 +134,19 @@ func TestScopeMatrix(t *testing.T) {
 			t.Fatalf("only %d admin routes walked", routes)
 		}
 
+		// It creates and renames scripts only within its pattern.
+		if resp, b := e.request("POST", "/api/scripts", []byte(`{"name":"mine","source":"1"}`), bearer(restricted)...); resp.StatusCode != 403 {
+			t.Errorf("restricted create outside its pattern = %d %s", resp.StatusCode, b)
+		}
+		if resp, b := e.request("POST", "/api/scripts", []byte(`{"name":"other-2","source":"1"}`), bearer(restricted)...); resp.StatusCode != 201 {
+			t.Errorf("restricted create within its pattern = %d %s", resp.StatusCode, b)
+		}
+		if resp, b := e.request("PATCH", "/api/scripts/other-2", []byte(`{"name":"mine"}`), bearer(restricted)...); resp.StatusCode != 403 {
+			t.Errorf("restricted rename out of its pattern = %d %s", resp.StatusCode, b)
+		}
+		if resp, b := e.request("PATCH", "/api/scripts/other-2", []byte(`{"name":"other-3"}`), bearer(restricted)...); resp.StatusCode != 200 {
+			t.Errorf("restricted rename within its pattern = %d %s", resp.StatusCode, b)
+		}
 		// A refusal says why.
 		if _, b := e.request("POST", "/api/scripts", []byte(`{}`), "Authorization", "Bearer "+read); !contains(string(b), `"code":"forbidden"`) ||
 			!contains(string(b), "this token's scopes (read) do not include deploy") {

@@ -149,6 +149,9 @@ func (m *Manager) HandleCreateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	if !m.ScriptNameAllowed(w, r, *in.Name) {
+		return
+	}
 	if err := m.compile(*in.Name, *in.Source); err != nil {
 		m.fail(w, r, err)
 		return
@@ -218,6 +221,9 @@ func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
 	cur, err := m.ResolveScript(r.Context(), r.PathValue("id"))
 	if err != nil {
 		m.fail(w, r, err)
+		return
+	}
+	if in.Name != nil && !m.ScriptNameAllowed(w, r, *in.Name) {
 		return
 	}
 	id := cur.ID

@@ -108,15 +108,17 @@ var scriptWide = map[string]bool{
 // checkScriptPattern applies p's script pattern to r: a route under
 // /api/scripts/{id} must name a script the pattern admits (an unknown id is
 // left to the handler's 404), the script list is filtered by its handler
-// (VisibleScripts), and any other route needs an unrestricted token.
+// (VisibleScripts), a script created or renamed must get a name the pattern
+// admits (ScriptNameAllowed), and any other route needs an unrestricted
+// token.
 func (m *Manager) checkScriptPattern(r *http.Request, p Principal) error {
 	pattern := r.Pattern
 	if _, path, ok := strings.Cut(pattern, " "); ok {
 		pattern = path
 	}
 	switch {
-	case pattern == "/api/scripts" && (r.Method == http.MethodGet || r.Method == http.MethodHead), scriptWide[pattern]:
-		return nil
+	case pattern == "/api/scripts", scriptWide[pattern]:
+		return nil // the list is filtered, and a new script's name checked (ScriptNameAllowed), by the handlers
 	case strings.HasPrefix(pattern, "/api/scripts/{id}"):
 		ref := r.PathValue("id")
 		name := ref
@@ -135,6 +137,18 @@ func (m *Manager) checkScriptPattern(r *http.Request, p Principal) error {
 		return nil
 	}
 	return picloud.Errorf(picloud.EForbidden, "this token is restricted to the scripts matching %q; %s needs a token for every script", p.Scripts, r.URL.Path)
+}
+
+// ScriptNameAllowed reports whether the request's principal may give a
+// script this name (create or rename), and answers 403 forbidden when not.
+func (m *Manager) ScriptNameAllowed(w http.ResponseWriter, r *http.Request, name string) bool {
+	p, ok := PrincipalFrom(r.Context())
+	if !ok || p.AllowsScript(name) {
+		return true
+	}
+	m.auth.count(ReasonForbidden)
+	m.fail(w, r, picloud.Errorf(picloud.EForbidden, "this token is restricted to the scripts matching %q; %q does not match", p.Scripts, name))
+	return false
 }
 
 // VisibleScripts keeps the scripts the request's principal may see: all of
