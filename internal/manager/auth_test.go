@@ -50,6 +50,22 @@ func (s *outageStore) SessionByHash(ctx context.Context, hash string) (*picloud.
 	return s.Store.SessionByHash(ctx, hash)
 }
 
+func (s *outageStore) APITokenByHash(ctx context.Context, hash string) (*picloud.APIToken, error) {
+	s.reads.Add(1)
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.Store.APITokenByHash(ctx, hash)
+}
+
+func (s *outageStore) APIToken(ctx context.Context, id string) (*picloud.APIToken, error) {
+	s.reads.Add(1)
+	if s.down.Load() {
+		return nil, errDown
+	}
+	return s.Store.APIToken(ctx, id)
+}
+
 // authEnv is a manager with its session routes and two admin routes (a read
 // and a write that touch no store) behind an httptest server.
 type authEnv struct {
@@ -81,6 +97,7 @@ func newAuthEnv(t *testing.T, cfg manager.AuthConfig) *authEnv {
 	mux.HandleFunc("DELETE /api/session", m.HandleDeleteSession)
 	mux.HandleFunc("GET /api/thing", m.Admin(ok))
 	mux.HandleFunc("POST /api/thing", m.Admin(ok))
+	mux.HandleFunc("GET /api/readable", m.Require(picloud.ScopeRead, ok))
 	e.srv = httptest.NewServer(mux)
 	t.Cleanup(e.srv.Close)
 	return e
@@ -510,5 +527,80 @@ func TestEnsureAdminToken(t *testing.T) {
 	// Generated tokens pass the rule themselves.
 	if err := manager.CheckToken(manager.NewToken()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// namedToken stores a named API token the way POST /api/tokens does and
+// returns it and its id.
+func (e *authEnv) namedToken(name string, scopes ...string) (string, string) {
+	e.t.Helper()
+	tok := manager.NewToken()
+	t := &picloud.APIToken{Name: name, Scopes: scopes, Prefix: tok[:12], Hash: manager.HashToken(tok)}
+	if err := e.store.Store.CreateAPIToken(context.Background(), t); err != nil {
+		e.t.Fatal(err)
+	}
+	return tok, t.ID
+}
+
+// TestNamedTokenCache: a named token is read from the store once per
+// TokenRefresh, works from memory through an outage, and a revocation by
+// another process (straight in the store) takes effect here within
+// TokenRefresh, for the bearer token and for its sessions alike.
+func TestNamedTokenCache(t *testing.T) {
+	e := newAuthEnv(t, manager.AuthConfig{TokenRefresh: 300 * time.Millisecond, SessionRefresh: 300 * time.Millisecond})
+	tok, id := e.namedToken("reader", "read")
+	hdr := []string{"Authorization", "Bearer " + tok}
+	if code := e.status("GET", "/api/readable", hdr...); code != 204 {
+		t.Fatalf("read token on a read route = %d", code)
+	}
+	if resp, body := e.do("GET", "/api/thing", "", hdr...); resp.StatusCode != 403 || !strings.Contains(body, "do not include admin") {
+		t.Fatalf("read token on an admin route = %d %s", resp.StatusCode, body)
+	}
+	if e.failures(manager.ReasonForbidden) != 1 {
+		t.Fatalf("forbidden not counted")
+	}
+	reads := e.store.reads.Load()
+	for range 20 {
+		e.status("GET", "/api/readable", hdr...)
+	}
+	if n := e.store.reads.Load() - reads; n > 1 {
+		t.Fatalf("20 requests with a named token read the store %d times", n)
+	}
+	resp, body := e.do("POST", "/api/session", `{"token":"`+tok+`"}`)
+	if resp.StatusCode != 200 || !strings.Contains(body, `"name":"reader","scopes":["read"]`) {
+		t.Fatalf("sign in with the named token = %d %s", resp.StatusCode, body)
+	}
+	var cookie string
+	for _, c := range resp.Cookies() {
+		cookie = c.Value
+	}
+	if code := e.status("GET", "/api/readable", cookieHdr(cookie)...); code != 204 {
+		t.Fatalf("its session = %d", code)
+	}
+
+	// Through an outage, both keep working from memory.
+	e.store.down.Store(true)
+	time.Sleep(350 * time.Millisecond)
+	if code := e.status("GET", "/api/readable", hdr...); code != 204 {
+		t.Fatalf("named token during the outage = %d", code)
+	}
+	if code := e.status("GET", "/api/readable", cookieHdr(cookie)...); code != 204 {
+		t.Fatalf("its session during the outage = %d", code)
+	}
+	e.store.down.Store(false)
+
+	// Revoked elsewhere: refused here within TokenRefresh.
+	if err := e.store.Store.DeleteAPIToken(context.Background(), id); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	for e.status("GET", "/api/readable", hdr...) != 401 || e.status("GET", "/api/readable", cookieHdr(cookie)...) != 401 {
+		if time.Now().After(deadline) {
+			t.Fatalf("a token revoked in the store still works after 2 s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if time.Until(deadline) < time.Second {
+		t.Fatalf("the revocation took %v to be noticed; TokenRefresh is 300 ms", 2*time.Second-time.Until(deadline))
 	}
 }
