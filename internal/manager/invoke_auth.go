@@ -5,7 +5,6 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/picloud/picloud"
@@ -29,17 +28,6 @@ const invokeTouchEvery = time.Minute
 // maxInvokeAuthEntries bounds the credentials InvokeAuth remembers.
 const maxInvokeAuthEntries = 10_000
 
-// invokeAuthGeneration changes whenever this process revokes an invoke key
-// or revokes or rotates an API token (ForgetInvokeCredentials): every
-// InvokeAuth of the process then asks the store again, so the revoked
-// credential stops working here at once.
-var invokeAuthGeneration atomic.Uint64
-
-// ForgetInvokeCredentials makes every InvokeAuth of this process forget
-// what it remembers about credentials; call it after revoking an invoke key
-// or revoking or rotating an API token.
-func ForgetInvokeCredentials() { invokeAuthGeneration.Add(1) }
-
 // InvokeAuthStore is what InvokeAuth reads (picloud.Store has it all).
 type InvokeAuthStore interface {
 	AdminTokenHash(ctx context.Context) (string, error)
@@ -53,7 +41,9 @@ type InvokeAuthStore interface {
 // script whose access is "key" or "token" (the orchestrator's Authorizer on
 // `picloud serve`, through orchestrator.HashAuthorizer, and the answer of
 // the manager's POST /cluster/v1/authorize for nodes). It sees hashes only,
-// and remembers the store's answers for its TTL.
+// and remembers the store's answers for its TTL; a revocation in this
+// process (invokeKeyGeneration, apiTokenGeneration, tokenGeneration) makes
+// it forget them at once.
 type InvokeAuth struct {
 	store InvokeAuthStore
 	ttl   time.Duration // <= 0: ask the store every time
@@ -92,9 +82,12 @@ func NewInvokeAuth(store InvokeAuthStore, ttl time.Duration, logger *slog.Logger
 }
 
 // generation is what cached answers must have been read under to be
-// believed: it changes when this process revokes a credential or rotates
-// the admin token.
-func generation() uint64 { return invokeAuthGeneration.Load() + tokenGeneration.Load() }
+// believed: it changes when this process revokes an invoke key, revokes or
+// rotates an API token, or rotates the admin token, so that the credential
+// stops working here at once.
+func generation() uint64 {
+	return invokeKeyGeneration.Load() + apiTokenGeneration.Load() + tokenGeneration.Load()
+}
 
 // Authorize answers whether the credential of kind (InvokeKindKey or
 // InvokeKindToken) whose hash (HashToken) is hash may invoke sc: nil (and
