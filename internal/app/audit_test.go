@@ -12,6 +12,7 @@ import (
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/app"
+	"github.com/picloud/picloud/internal/httpapi"
 	"github.com/picloud/picloud/internal/manager"
 )
 
@@ -344,6 +345,53 @@ func TestAuditRetention(t *testing.T) {
 		}
 		if want := []string{"1m0s", "2136h0m0s"}; !slices.Equal(targets, want) {
 			t.Errorf("after a pass: %v, want %v", targets, want)
+		}
+	})
+}
+
+// TestAuditBehindProxy: behind a trusted proxy the trail records the
+// address X-Forwarded-For names; failed sign-ins (a wrong token: 401; a
+// token without the read scope: 403) are sampled per client address.
+func TestAuditBehindProxy(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		proxies, err := httpapi.ParseTrustedProxies("127.0.0.0/8")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := newEnv(t, open(t), app.Config{TrustedProxies: proxies})
+		resp, b := e.request("POST", "/api/scripts", []byte(`{"name": "proxied", "source": "1"}`),
+			"Authorization", "Bearer "+testToken, "X-Forwarded-For", "203.0.113.9")
+		if resp.StatusCode != 201 {
+			t.Fatalf("create: %d %s", resp.StatusCode, b)
+		}
+		var tok manager.TokenSecret
+		e.do("POST", "/api/tokens", map[string]any{"name": "caller", "scopes": []string{"invoke:proxied"}}, 201, &tok)
+		signIn := func(token, from string, want int) {
+			t.Helper()
+			if resp, b := e.request("POST", "/api/session", []byte(`{"token": "`+token+`"}`), "X-Forwarded-For", from); resp.StatusCode != want {
+				t.Fatalf("sign-in from %s: %d %s, want %d", from, resp.StatusCode, b, want)
+			}
+		}
+		signIn(tok.Token, "203.0.113.7", 403)
+		signIn(tok.Token, "203.0.113.7", 403)
+		signIn("pct_not-a-token-not-a-token-not", "198.51.100.1", 401)
+		signIn("pct_not-a-token-not-a-token-not", "198.51.100.1", 401)
+		signIn("pct_not-a-token-not-a-token-not", "198.51.100.2", 401)
+
+		acts := byAction(e.auditAll("limit=100"))
+		if ev := acts["script.create"]; len(ev) != 1 || ev[0].IP != "203.0.113.9" {
+			t.Errorf("script.create behind the proxy: %+v", ev)
+		}
+		var ips []string
+		for _, ev := range acts["session.failed"] {
+			ips = append(ips, ev.IP)
+		}
+		slices.Sort(ips)
+		if want := []string{"198.51.100.1", "198.51.100.2", "203.0.113.7"}; !slices.Equal(ips, want) {
+			t.Errorf("failed sign-ins recorded from %v, want one from each of %v", ips, want)
+		}
+		if len(acts["session.create"]) != 0 {
+			t.Errorf("session.create without a sign-in: %+v", acts["session.create"])
 		}
 	})
 }

@@ -98,7 +98,8 @@ type auditTrail struct {
 // Audit wraps the handler of a route whose requests perform action: a
 // request it answers with a 2xx is recorded in the audit trail, with the
 // principal the guard (Require) put in the context. The sign-in route's 401s
-// are recorded as session.failed, at most one per client per minute. A
+// and 403s are recorded as session.failed, at most one per client per
+// minute. A
 // recording that fails is logged and counted (OnAuditFailure), never turned
 // into a failed request. An empty action returns h.
 func (m *Manager) Audit(action string, h http.Handler) http.Handler {
@@ -116,7 +117,9 @@ func (m *Manager) Audit(action string, h http.Handler) http.Handler {
 		switch {
 		case status >= 200 && status < 300:
 			m.recordAudit(r, action, note)
-		case action == ActionSignIn && status == http.StatusUnauthorized:
+		case action == ActionSignIn && (status == http.StatusUnauthorized || status == http.StatusForbidden):
+			// A wrong or expired token, or one without the read scope the
+			// dashboard needs.
 			if m.sampleFailedSignIn(m.auth.client(r), time.Now()) {
 				m.recordAudit(r, ActionSignInFailed, &auditNote{})
 			}
