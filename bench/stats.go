@@ -4,7 +4,7 @@ package main
 // store (SQLite in a temporary directory; PostgreSQL in a schema of its own
 // on -database-url, dropped afterwards) with -rows executions of 20 scripts
 // spread over the last 7 days, then times picloud.StatsStore.ExecutionBuckets
-// for the ranges the dashboard and `picloud stats` ask for.
+// and ScriptBuckets for the ranges the dashboard and `picloud stats` ask for.
 //
 //	cd bench && go run . stats [-rows 1000000] [-runs 5] [-database-url postgres://...]
 
@@ -107,33 +107,33 @@ func benchStats(o statsOpts, out io.Writer) error {
 		}
 		logf("%s: %d rows stored in %s", tg.name, o.rows, fill.Round(time.Millisecond))
 		for _, c := range []struct {
-			what   string
-			script string
-			span   time.Duration
-			step   time.Duration
+			what     string
+			script   string
+			span     time.Duration
+			step     time.Duration
+			byScript bool // ScriptBuckets (GET /api/stats/scripts)
 		}{
-			{"one script, last hour by 1m", ids[0], time.Hour, time.Minute},
-			{"one script, last day by 5m", ids[0], 24 * time.Hour, 5 * time.Minute},
-			{"one script, last week by 30m", ids[0], 7 * 24 * time.Hour, 30 * time.Minute},
-			{"all scripts, last hour by 1m", "", time.Hour, time.Minute},
-			{"all scripts, last day by 5m", "", 24 * time.Hour, 5 * time.Minute},
-			{"all scripts, last week by 30m", "", 7 * 24 * time.Hour, 30 * time.Minute},
+			{"one script, last hour by 1m", ids[0], time.Hour, time.Minute, false},
+			{"one script, last day by 5m", ids[0], 24 * time.Hour, 5 * time.Minute, false},
+			{"one script, last week by 30m", ids[0], 7 * 24 * time.Hour, 30 * time.Minute, false},
+			{"all scripts, last hour by 1m", "", time.Hour, time.Minute, false},
+			{"all scripts, last day by 5m", "", 24 * time.Hour, 5 * time.Minute, false},
+			{"all scripts, last week by 30m", "", 7 * 24 * time.Hour, 30 * time.Minute, false},
+			{"per script, last hour by 2m", "", time.Hour, 2 * time.Minute, true},
+			{"per script, last day by 1h", "", 24 * time.Hour, time.Hour, true},
+			{"per script, last week by 6h", "", 7 * 24 * time.Hour, 6 * time.Hour, true},
 		} {
 			q := picloud.StatsQuery{ScriptID: c.script, Since: now.Add(-c.span).Truncate(c.step), Until: now, Step: c.step}
 			var times []float64
 			var n int64
 			for range max(o.runs, 1) {
 				start := time.Now()
-				bs, err := s.ExecutionBuckets(ctx, q)
+				n, err = statsRun(ctx, s, q, c.byScript)
 				if err != nil {
 					closeFn()
 					return fmt.Errorf("%s %s: %w", tg.name, c.what, err)
 				}
 				times = append(times, float64(time.Since(start)))
-				n = 0
-				for _, b := range bs {
-					n += b.Count
-				}
 			}
 			med, lo, hi := median(times)
 			fmt.Fprintf(out, "| %s | %s | %d | %d | %s | %s | %s |\n", tg.name, c.what, q.Buckets(), n,
@@ -142,6 +142,24 @@ func benchStats(o statsOpts, out io.Writer) error {
 		closeFn()
 	}
 	return nil
+}
+
+// statsRun runs q once, ExecutionBuckets or (byScript) ScriptBuckets, and
+// counts the executions it found.
+func statsRun(ctx context.Context, s statsStore, q picloud.StatsQuery, byScript bool) (int64, error) {
+	var n int64
+	if byScript {
+		scripts, err := s.ScriptBuckets(ctx, q)
+		for _, st := range scripts {
+			n += st.Count
+		}
+		return n, err
+	}
+	bs, err := s.ExecutionBuckets(ctx, q)
+	for _, b := range bs {
+		n += b.Count
+	}
+	return n, err
 }
 
 // fillExecutions stores rows executions of statsScripts scripts, evenly
