@@ -478,7 +478,15 @@ await step('the traffic charts are drawn, labelled, and rise after new execution
 	assert.equal(await shownNumber('traffic-errors'), errors, 'successes are not failures');
 	assert.equal(await page.evaluate(() => window.__e2eNoReload), true, 'the page was not reloaded');
 	await traffic.scrollIntoViewIfNeeded();
+	// Pointing at the newest bucket: the legend shows its time and values.
+	const over = traffic.getByTestId('chart-invocations').locator('.u-over');
+	const ob = await over.boundingBox();
+	await page.mouse.move(ob.x + ob.width - 2, ob.y + ob.height / 2);
+	await traffic.getByTestId('chart-invocations').locator('.at').waitFor();
+	const success = traffic.getByTestId('chart-invocations').getByTestId('legend-item').first();
+	assert.match(await success.innerText(), /^success\s+\d+$/);
 	await shot('script-traffic', { fullPage: false });
+	await page.mouse.move(0, 0);
 	// Another range: a day by 30 minutes still counts them.
 	await traffic.getByTestId('range-day').click();
 	assert.equal(await traffic.getByTestId('range-day').getAttribute('aria-pressed'), 'true');
