@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -117,7 +118,7 @@ func (o *Orchestrator) authorize(r *http.Request, sc *picloud.Script) (keyID str
 			what = "an API token (Authorization: Bearer ...) with invoke:" + sc.Name
 		}
 		return "", o.deny(sc, DeniedMissing, &picloud.Error{Code: picloud.EUnauthorized,
-			Message: "script " + quote(sc.Name) + " needs " + what, Details: map[string]any{"reason": DeniedMissing}})
+			Message: fmt.Sprintf("script %q needs %s", sc.Name, what), Details: map[string]any{"reason": DeniedMissing}})
 	}
 	if sc.Access == picloud.AccessToken && cred.Kind == CredentialKey {
 		return "", o.deny(sc, DeniedForbidden, picloud.Errorf(picloud.EForbidden,
@@ -151,8 +152,6 @@ func (o *Orchestrator) authorize(r *http.Request, sc *picloud.Script) (keyID str
 	o.log.Warn("orchestrator: invoke credentials not checked", "script", sc.Name, "err", err)
 	return "", picloud.Errorf(picloud.EUnavailable, "invoke credentials cannot be checked now; try again later")
 }
-
-func quote(s string) string { return `"` + s + `"` }
 
 // deny counts a refused invocation and logs a sample of them (at most one
 // line per script per DenyLogEvery, with the number not logged since), and
