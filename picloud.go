@@ -5,20 +5,41 @@
 package picloud
 
 import (
-	"regexp"
+	"strings"
 	"time"
 )
 
 // BuildVersion is the release reported by /api/health; the linker may set it.
 var BuildVersion = "dev"
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
-
 // ValidName reports whether name is a script slug: [a-z0-9][a-z0-9-]{0,62},
 // and does not look like a UUID. The API addresses a script by its id or its
 // name in the same path segment, and an id is a UUID: a name shaped like one
 // would be ambiguous.
-func ValidName(name string) bool { return nameRE.MatchString(name) && !LooksLikeUUID(name) }
+func ValidName(name string) bool {
+	return slug(name, lowerDigits, lowerDigits+"-", 63) && !LooksLikeUUID(name)
+}
+
+const (
+	lowerDigits = "abcdefghijklmnopqrstuvwxyz0123456789"
+	upperDigits = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+)
+
+// slug reports whether s is one byte of first followed by bytes of rest, at
+// most max bytes in all. The names' checks are written out rather than as
+// regular expressions compiled at package initialisation: every command of
+// the binary, `picloud rhai run` included, would pay for compiling them.
+func slug(s, first, rest string, max int) bool {
+	if s == "" || len(s) > max || strings.IndexByte(first, s[0]) < 0 {
+		return false
+	}
+	for i := 1; i < len(s); i++ {
+		if strings.IndexByte(rest, s[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
 
 // LooksLikeUUID reports whether s has a UUID's shape: 8-4-4-4-12 hex digits
 // (either case), as script ids are written.

@@ -3,7 +3,6 @@ package picloud
 import (
 	"context"
 	"fmt"
-	"regexp"
 )
 
 // GlobalScope is the scope of the secrets every script can read.
@@ -39,11 +38,11 @@ func (v SecretValue) Validate() error {
 	return nil
 }
 
-var secretName = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`)
-
 // ValidSecretName reports whether name is a secret's name: upper-case
 // letters, digits and underscores, not starting with a digit, at most 64.
-func ValidSecretName(name string) bool { return secretName.MatchString(name) }
+func ValidSecretName(name string) bool {
+	return slug(name, upperDigits[:26]+"_", upperDigits+"_", 64)
+}
 
 // ValidateSecretName is ValidSecretName as an invalid_request *Error.
 func ValidateSecretName(name string) error {

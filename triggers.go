@@ -3,7 +3,6 @@ package picloud
 import (
 	"context"
 	"encoding/json"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -29,12 +28,10 @@ const (
 	MaxCronBytes         = 256
 )
 
-var topicRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,127}$`)
-
 // ValidTopic reports whether topic names an event topic: lower-case letters,
 // digits, '.', '_' and '-', starting with a letter or digit, at most 128 bytes
 // ("order.created").
-func ValidTopic(topic string) bool { return topicRE.MatchString(topic) }
+func ValidTopic(topic string) bool { return slug(topic, lowerDigits, lowerDigits+"._-", 128) }
 
 // Topics splits a stored subscriptions setting ("a,b") into topics, trimmed,
 // without empty entries and duplicates, in order.

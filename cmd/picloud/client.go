@@ -274,12 +274,12 @@ func (c *client) printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9-]+`)
+var nonSlug = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^a-z0-9-]+`) })
 
 // nameFromFile turns "Hello World.rhai" into "hello-world".
 func nameFromFile(path string) string {
 	base := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
-	s := strings.Trim(nonSlug.ReplaceAllString(strings.ToLower(base), "-"), "-")
+	s := strings.Trim(nonSlug().ReplaceAllString(strings.ToLower(base), "-"), "-")
 	if len(s) > 63 {
 		s = s[:63]
 	}

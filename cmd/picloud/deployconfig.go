@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/picloud/picloud"
@@ -375,7 +376,7 @@ func tomlInteger(s string) (int64, error) {
 // them.
 func tomlFloat(s string) (float64, error) {
 	bad := fmt.Errorf("%q is not a number, a boolean or a quoted string", s)
-	if !tomlFloatSyntax.MatchString(s) {
+	if !tomlFloatSyntax().MatchString(s) {
 		return 0, bad
 	}
 	f, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
@@ -386,7 +387,9 @@ func tomlFloat(s string) (float64, error) {
 }
 
 // tomlFloatSyntax is TOML's decimal float (without inf and nan).
-var tomlFloatSyntax = regexp.MustCompile(`^[+-]?(0|[1-9](_?[0-9])*)(\.[0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?$`)
+var tomlFloatSyntax = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[+-]?(0|[1-9](_?[0-9])*)(\.[0-9](_?[0-9])*)?([eE][+-]?[0-9](_?[0-9])*)?$`)
+})
 
 // stringArray reads a one-line TOML array of strings at the start of s
 // (["a", 'b',] with an optional trailing comma) and returns it and the bytes

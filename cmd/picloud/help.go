@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 )
 
 // command is one subcommand of picloud: how to run it, and what its help
@@ -238,13 +239,13 @@ func contains(list []string, s string) bool {
 
 // flagLine is a line naming a flag: flag.PrintDefaults' "  -name", or
 // "  --name" in a usage text of its own (run, rhai).
-var flagLine = regexp.MustCompile(`(?m)^ +--?([A-Za-z0-9][A-Za-z0-9-]*)`)
+var flagLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?m)^ +--?([A-Za-z0-9][A-Za-z0-9-]*)`) })
 
 // flagNames are the flags a command takes, as its flag set prints them.
 func flagNames(ctx context.Context, c *command) []string {
 	seen := map[string]bool{}
 	var names []string
-	for _, m := range flagLine.FindAllStringSubmatch(commandFlags(ctx, c, nil), -1) {
+	for _, m := range flagLine().FindAllStringSubmatch(commandFlags(ctx, c, nil), -1) {
 		if !seen[m[1]] {
 			seen[m[1]] = true
 			names = append(names, m[1])

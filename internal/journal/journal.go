@@ -64,7 +64,9 @@ const (
 	segmentExt  = ".journal"
 )
 
-var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+// castagnoli is made on first use: making it fills tables, which every
+// command of the binary would pay for at start-up.
+var castagnoli = sync.OnceValue(func() *crc32.Table { return crc32.MakeTable(crc32.Castagnoli) })
 
 // Options tune a journal; zero fields take the defaults.
 type Options struct {
@@ -300,7 +302,7 @@ func (j *Journal) Write(rec []byte) (uint64, error) {
 	frame := append((*fp)[:0], make([]byte, frameBytes)...)
 	binary.LittleEndian.PutUint32(frame, uint32(len(rec)))
 	frame = append(frame, rec...)
-	crc := crc32.Update(crc32.Checksum(frame[:4], castagnoli), castagnoli, rec)
+	crc := crc32.Update(crc32.Checksum(frame[:4], castagnoli()), castagnoli(), rec)
 	binary.LittleEndian.PutUint32(frame[4:], crc)
 	*fp = frame
 

@@ -71,7 +71,7 @@ func (r *reader) record(off int64) ([]byte, error) {
 	}
 	var lb [4]byte
 	binary.LittleEndian.PutUint32(lb[:], n)
-	if crc32.Update(crc32.Checksum(lb[:], castagnoli), castagnoli, p) != sum {
+	if crc32.Update(crc32.Checksum(lb[:], castagnoli()), castagnoli(), p) != sum {
 		return nil, errCorrupt
 	}
 	return p, nil
