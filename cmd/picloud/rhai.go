@@ -31,6 +31,8 @@ flags (both subcommands):
   --max-string-size N    bytes in one string (0: unlimited)
   --max-array-size N     elements in one array or bytes in one BLOB (0: unlimited)
   --max-map-size N       entries in one map (0: unlimited)
+  --time                 print the evaluation time (compile excluded) on stderr
+                         as "eval time: DURATION" (Go's duration syntax)
 
 import "name" resolves to name.rhai in the script's directory (standard input: none).
 `
@@ -54,6 +56,7 @@ func runRhai(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	compileOnly := fs.Bool("compile-only", false, "parse and compile only")
 	expression := fs.Bool("expression", false, "a single expression")
 	timeout := fs.Duration("timeout", 0, "wall-clock limit")
+	showTime := fs.Bool("time", false, "print the evaluation time on stderr")
 	var lim rhai.Limits
 	fs.Uint64Var(&lim.MaxOperations, "max-operations", 0, "operation budget")
 	fs.IntVar(&lim.MaxCallDepth, "max-call-depth", 0, "call depth")
@@ -95,6 +98,9 @@ func runRhai(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		defer cancel()
 	}
 	res := rhairun.Run(ctx, string(src), opts)
+	if *showTime && !*compileOnly {
+		fmt.Fprintf(stderr, "eval time: %s\n", res.EvalTime)
+	}
 	switch {
 	case sub == "eval" && *asJSON:
 		b, _ := json.Marshal(res)

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // runCmd runs `picloud args...` in process and returns stdout, stderr and the error.
@@ -94,5 +95,38 @@ func TestRhaiRunImportsBesideTheScript(t *testing.T) {
 	out, _, err = runCmd(t, "", "rhai", "eval", "--json", filepath.Join(dir, "escape.rhai"))
 	if err == nil || !strings.Contains(out, "ErrorModuleNotFound") {
 		t.Fatalf("escaping import: %v %s", err, out)
+	}
+}
+
+// --time prints the evaluation time alone on stderr, in Go's duration syntax;
+// stdout keeps the script's output only.
+func TestRhaiRunTime(t *testing.T) {
+	src := "let n = 0; let i = 0; while i < 20000 { n += i; i += 1; } print(n);"
+	out, errOut, err := runCmd(t, src, "rhai", "run", "--time", "-")
+	if err != nil {
+		t.Fatal(err, errOut)
+	}
+	if out != "199990000\n" {
+		t.Errorf("stdout %q, want the print alone", out)
+	}
+	line, ok := strings.CutPrefix(strings.TrimSpace(errOut), "eval time: ")
+	if !ok || strings.Contains(line, "\n") {
+		t.Fatalf("stderr %q, want one line \"eval time: DURATION\"", errOut)
+	}
+	d, perr := time.ParseDuration(line)
+	if perr != nil || d <= 0 {
+		t.Errorf("eval time %q: %v (want a positive duration)", line, perr)
+	}
+	// A failing script still reports how long it ran.
+	_, errOut, err = runCmd(t, "let x = 1; x / 0", "rhai", "run", "--time", "-")
+	if err == nil || !strings.Contains(errOut, "eval time: ") {
+		t.Errorf("failing script: err %v, stderr %q", err, errOut)
+	}
+	// Without --time, and with --compile-only (nothing evaluated), no time.
+	for _, args := range [][]string{{"rhai", "run", "-"}, {"rhai", "run", "--time", "--compile-only", "-"}} {
+		_, errOut, err = runCmd(t, src, args...)
+		if err != nil || strings.Contains(errOut, "eval time") {
+			t.Errorf("%v: err %v, stderr %q", args, err, errOut)
+		}
 	}
 }

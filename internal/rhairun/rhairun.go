@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/picloud/picloud/rhai"
 	"github.com/picloud/picloud/rhai/syntax"
@@ -37,6 +38,9 @@ type Result struct {
 	// (an arithmetic error, a limit), else the call that led into another
 	// module. Not part of the JSON, which keeps Rhai's exact output.
 	AtLine, AtCol int `json:"-"`
+	// EvalTime is how long evaluation took, compile excluded (0 when the
+	// script did not compile or CompileOnly was set). Not part of the JSON.
+	EvalTime time.Duration `json:"-"`
 }
 
 // Options configure a run.
@@ -89,14 +93,16 @@ func Run(ctx context.Context, src string, opts Options) Result {
 			}
 		},
 	}
+	start := time.Now()
 	v, err := eng.EvalWith(ctx, ast, eo)
+	took := time.Since(start)
 	if err != nil {
 		r := fromError(err, "eval", opts.Name)
-		r.Operations = eo.Operations
+		r.Operations, r.EvalTime = eo.Operations, took
 		return r
 	}
 	return Result{OK: true, Type: v.TypeName(), Value: strp(v.String()), Debug: strp(v.DebugString()),
-		Operations: eo.Operations, Val: v}
+		Operations: eo.Operations, Val: v, EvalTime: took}
 }
 
 func strp(s string) *string { return &s }
