@@ -395,3 +395,24 @@ func TestAuditBehindProxy(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditOnClusterManager: a cluster's manager keeps the same trail.
+func TestAuditOnClusterManager(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		store := open(t)
+		e := startManager(t, store, "")
+		e.create("on-manager", `1`)
+		if err := store.SaveNode(context.Background(), &picloud.Node{Name: "old-node", Address: "http://127.0.0.1:1"}); err != nil {
+			t.Fatal(err)
+		}
+		e.do("DELETE", "/api/nodes/old-node", nil, 204, nil)
+		all := e.auditAll("limit=10")
+		if len(all) != 2 || all[0].Action != "node.forget" || all[0].Target != "old-node" ||
+			all[1].Action != "script.create" || all[1].Target != "on-manager" || all[1].Actor != "admin" {
+			for _, ev := range all {
+				t.Logf("%+v", ev)
+			}
+			t.Errorf("the manager's trail: %d events", len(all))
+		}
+	})
+}
