@@ -86,3 +86,32 @@ func TestAuditCommand(t *testing.T) {
 		t.Errorf("audit with a read token: %v, want a forbidden error naming admin", err)
 	}
 }
+
+// TestAuditOfflineRotation: picloud token rotate --offline, which no server
+// sees, leaves its entry in the trail (via offline, no actor).
+func TestAuditOfflineRotation(t *testing.T) {
+	dir := t.TempDir()
+	url, first, stop := startServer(t, dir)
+	waitFor(t, "the server to answer", func() bool {
+		_, _, err := cli(t, "ls", "--server", url, "--token", first)
+		return err == nil
+	})
+	stop()
+	out, _, err := cli(t, "token", "rotate", "--offline", "--data-dir", dir)
+	token := strings.TrimSpace(out)
+	if err != nil || !strings.HasPrefix(token, "pct_") {
+		t.Fatalf("rotate --offline: %v %q", err, out)
+	}
+	url, _, stop = startServer(t, dir)
+	defer stop()
+	out, _, err = cli(t, "audit", "--server", url, "--token", token, "--action", "token.rotate", "--json")
+	var page struct {
+		Items []struct{ Actor, Via, IP, Action, Target string } `json:"items"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &page) != nil || len(page.Items) != 1 {
+		t.Fatalf("audit: %v\n%s", err, out)
+	}
+	if ev := page.Items[0]; ev.Actor != "" || ev.Via != "offline" || ev.IP != "" || ev.Target != "admin" {
+		t.Errorf("the offline rotation's event: %+v", ev)
+	}
+}

@@ -328,6 +328,11 @@ func tokenRotateOffline(ctx context.Context, fs *flag.FlagSet, sf *storeFlags, a
 	if err != nil {
 		return err
 	}
+	// The audit trail: no token acted and no address sent a request.
+	if err := store.RecordAudit(ctx, &picloud.AuditEvent{Via: "offline", Action: "token.rotate",
+		Target: picloud.AdminTokenID, TargetID: picloud.AdminTokenID}); err != nil {
+		fmt.Fprintf(stderr, "picloud: the audit trail could not record the rotation: %v\n", err)
+	}
 	fmt.Fprintf(stdout, "%s\n", token)
 	fmt.Fprintf(stderr, "The admin token of %s was replaced; the old one and every dashboard session stop working (a running server notices within seconds).\n", sf.describe())
 	return nil
