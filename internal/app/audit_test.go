@@ -416,3 +416,30 @@ func TestAuditOnClusterManager(t *testing.T) {
 		}
 	})
 }
+
+// TestAuditViaSession: a write through a dashboard session opened with a
+// named token is recorded with that token and via session.
+func TestAuditViaSession(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		e := newEnv(t, open(t), app.Config{})
+		var tok manager.TokenSecret
+		e.do("POST", "/api/tokens", map[string]any{"name": "editor", "scopes": []string{"deploy"}}, 201, &tok)
+		resp, b := e.request("POST", "/api/session", []byte(`{"token": "`+tok.Token+`"}`))
+		if resp.StatusCode != 200 || len(resp.Cookies()) == 0 {
+			t.Fatalf("sign-in: %d %s", resp.StatusCode, b)
+		}
+		cookie := resp.Cookies()[0]
+		resp, b = e.request("POST", "/api/scripts", []byte(`{"name": "from-dashboard", "source": "1"}`),
+			"Cookie", cookie.Name+"="+cookie.Value, "X-PiCloud-CSRF", "1")
+		if resp.StatusCode != 201 {
+			t.Fatalf("create through the session: %d %s", resp.StatusCode, b)
+		}
+		acts := byAction(e.auditAll("limit=10"))
+		if ev := acts["script.create"]; len(ev) != 1 || ev[0].Actor != "editor" || ev[0].TokenID != tok.ID || ev[0].Via != "session" {
+			t.Errorf("script.create through the session: %+v", ev)
+		}
+		if ev := acts["session.create"]; len(ev) != 1 || ev[0].Actor != "editor" {
+			t.Errorf("session.create: %+v", ev)
+		}
+	})
+}
