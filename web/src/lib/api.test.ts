@@ -174,6 +174,28 @@ describe('createClient', () => {
 		});
 	});
 
+	it('builds the stats and overview routes with their range', async () => {
+		const { fetch, calls } = fakeFetch(
+			json(200, { since: 'a', until: 'b', step_ms: 60000, buckets: [] }),
+			json(200, { since: 'a', until: 'b', step_ms: 3600000, buckets: [] }),
+			json(200, { since: 'a', until: 'b', step_ms: 120000, scripts: null }),
+			json(200, { version: 'dev', role: 'serve', scripts: 0 })
+		);
+		const c = createClient({ fetch });
+		await c.scripts.stats('a b', { since: '1h', step: '1m' });
+		await c.stats.all({ since: '24h', step: '1h' });
+		const s = await c.stats.scripts({ since: '1h', step: '2m', until: '' });
+		expect(s.scripts).toBeNull();
+		expect((await c.overview()).role).toBe('serve');
+		expect(calls.map((x) => x.url)).toEqual([
+			'/api/scripts/a%20b/stats?since=1h&step=1m',
+			'/api/stats?since=24h&step=1h',
+			'/api/stats/scripts?since=1h&step=2m',
+			'/api/overview'
+		]);
+		expect(calls.every((x) => x.init.method === 'GET')).toBe(true);
+	});
+
 	it('builds every schedule, job and dead-letter route', async () => {
 		const sched = { id: 's1', script_id: 'x', cron: '* * * * *', timezone: '', body: '', enabled: true };
 		const f = fakeFetch(
