@@ -444,3 +444,26 @@ func BenchmarkGuardPublic(b *testing.B) {
 		}
 	}
 }
+
+// Concurrent callers from one address get exactly the burst, never more.
+func TestRateLimitConcurrent(t *testing.T) {
+	e := newEnv(t, Config{}, newFakeStore(&picloud.Script{Name: "c", Source: `"ok"`, RateLimitRPS: 0.001, RateLimitBurst: 7}))
+	var wg sync.WaitGroup
+	var ok, limited atomic.Int32
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			switch e.get("/fn/c").Code {
+			case 200:
+				ok.Add(1)
+			case 429:
+				limited.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != 7 || limited.Load() != 33 {
+		t.Errorf("%d allowed, %d limited; want 7 and 33", ok.Load(), limited.Load())
+	}
+}
