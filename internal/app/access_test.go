@@ -277,3 +277,21 @@ func TestInvokeKeysOnNodes(t *testing.T) {
 		}
 	})
 }
+
+// Rate limits are counted by each node on its own: a client gets the burst
+// from every node.
+func TestRateLimitsPerNode(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		m := startManager(t, open(t), "")
+		a := startNode(t, "node-a", m.srv.URL, clusterToken)
+		b := startNode(t, "node-b", m.srv.URL, clusterToken)
+		m.create("limited", `"ok"`, "rate_limit_rps", 0.01, "rate_limit_burst", 1)
+		for _, n := range []*testNode{a, b} {
+			n.serves("/fn/limited", "ok")
+			resp, body := n.request("GET", "/fn/limited", nil)
+			if resp.StatusCode != 429 || errCode(body) != "rate_limited" || resp.Header.Get("Retry-After") == "" {
+				t.Errorf("%s: second call %d %s (Retry-After %q)", n.name, resp.StatusCode, body, resp.Header.Get("Retry-After"))
+			}
+		}
+	})
+}
