@@ -41,6 +41,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "stats" { // the stats query on 1,000,000 rows: stats.go
 		os.Exit(runStats(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "whole" { // `picloud rhai run` as a whole process: whole.go
+		os.Exit(runWhole(os.Args[2:]))
+	}
 	if len(os.Args) > 1 && os.Args[1] == "idle" { // idle CPU of the real binary: idle.go
 		os.Exit(runIdle(os.Args[2:]))
 	}

@@ -1,0 +1,316 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RealRhaiWhole is real Rhai 1.25's own runner as a whole process (start-up,
+// compile and evaluation) on this kind of machine, 2026-12-06, quoted from
+// ../shared/bench/README.md ("Whole process"): wall time low and high of two
+// or three runs, and peak resident memory. Not measured by this program: the
+// machine was faster that day than on 2026-11-27, so compare ratios measured
+// in one session when real Rhai's runner is at hand.
+var RealRhaiWhole = map[string]struct{ WallLo, WallHi, RSSMB float64 }{
+	"fib":      {2.0, 2.3, 4.5},
+	"loop":     {0.12, 0.12, 4.4},
+	"sieve":    {0.62, 0.66, 20},
+	"matmul":   {0.05, 0.06, 4.7},
+	"strmap":   {0.62, 0.64, 56},
+	"arraysum": {0.42, 0.43, 35},
+}
+
+// wholeWorkloads are the six of ../shared/bench (not handler: it needs a
+// request body).
+var wholeWorkloads = []string{"fib", "loop", "sieve", "matmul", "strmap", "arraysum"}
+
+// ProcRun is one run of a process: wall time from start to exit as the
+// parent sees it, peak resident memory (wait4's ru_maxrss), the evaluation
+// time `picloud rhai run --time` printed (0: none), and, for the start-up
+// table, the package initialisers' clock summed (GODEBUG=inittrace=1).
+type ProcRun struct {
+	Wall    time.Duration
+	MaxRSS  int64 // bytes
+	Eval    time.Duration
+	InitSum time.Duration
+}
+
+// runWhole is the `whole` subcommand: `picloud rhai run` as a user runs it,
+// one process per run, on the six workloads (bench/scripts/*.rhai), beside
+// real Rhai's published whole-process figures; and the start of a one-line
+// script against a Go hello-world's.
+//
+//	cd bench && go run . whole [-runs 5] [-picloud BIN] [-workloads fib,loop]
+func runWhole(args []string) int {
+	fs := flag.NewFlagSet("whole", flag.ContinueOnError)
+	runs := fs.Int("runs", 5, "runs per workload (interleaved)")
+	binary := fs.String("picloud", "", "a built picloud binary (default: build ../cmd/picloud)")
+	workloads := fs.String("workloads", strings.Join(wholeWorkloads, ","), "comma-separated workloads, or none (the start-up table alone)")
+	startRuns := fs.Int("start-runs", 200, "runs of the start-up table's programs")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var ws []string
+	if *workloads != "none" {
+		for _, w := range strings.Split(*workloads, ",") {
+			if !slices.Contains(wholeWorkloads, w) {
+				fmt.Fprintf(os.Stderr, "bench whole: unknown workload %q (have %s)\n", w, strings.Join(wholeWorkloads, ","))
+				return 2
+			}
+			ws = append(ws, w)
+		}
+	}
+	if *runs < 1 || *startRuns < 1 {
+		fmt.Fprintln(os.Stderr, "bench whole: -runs and -start-runs must be at least 1")
+		return 2
+	}
+	if err := benchWhole(*binary, ws, *runs, *startRuns, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "bench whole:", err)
+		return 1
+	}
+	return 0
+}
+
+func benchWhole(binary string, ws []string, runs, startRuns int, out io.Writer) error {
+	tmp, err := os.MkdirTemp("", "picloud-whole-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if binary == "" {
+		binary = filepath.Join(tmp, "picloud")
+		logf("building ../cmd/picloud")
+		if err := goBuild("..", binary, "./cmd/picloud"); err != nil {
+			return err
+		}
+	}
+	hello := filepath.Join(tmp, "hello")
+	if err := writeHello(tmp, hello); err != nil {
+		return err
+	}
+	oneLine := filepath.Join(tmp, "one.rhai")
+	if err := os.WriteFile(oneLine, []byte("print(\"hello\");\n"), 0o644); err != nil {
+		return err
+	}
+
+	// Start-up: interleaved, many runs (each is a few milliseconds).
+	starts := []struct {
+		name string
+		argv []string
+	}{
+		{"Go hello-world (fmt.Println)", []string{hello}},
+		{"`picloud rhai run one.rhai` (`print(\"hello\")`)", []string{binary, "rhai", "run", oneLine}},
+		{"`picloud version`", []string{binary, "version"}},
+	}
+	logf("start-up: %d runs of each", startRuns)
+	startRes := make([][]ProcRun, len(starts))
+	startMem := make([][]ProcRun, len(starts))
+	for i := range startRuns {
+		for j, s := range starts {
+			// Every tenth run reads peak memory and the initialisers (the
+			// shell and the trace cost time); the others, the wall time.
+			measured := i%10 == 0
+			r, err := runProc(s.argv, measured, measured)
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.name, err)
+			}
+			if measured {
+				startMem[j] = append(startMem[j], r)
+			} else {
+				startRes[j] = append(startRes[j], r)
+			}
+		}
+	}
+
+	scripts := map[string]string{}
+	for _, w := range ws {
+		src, err := scriptFS.ReadFile("scripts/" + w + ".rhai")
+		if err != nil {
+			return err
+		}
+		scripts[w] = filepath.Join(tmp, w+".rhai")
+		if err := os.WriteFile(scripts[w], src, 0o644); err != nil {
+			return err
+		}
+	}
+	res := map[string][]ProcRun{}
+	for i := range runs {
+		for _, w := range ws {
+			r, err := runProc([]string{binary, "rhai", "run", "--time", scripts[w]}, true, false)
+			if err != nil {
+				return fmt.Errorf("%s: %w", w, err)
+			}
+			logf("run %d/%d %-8s wall %s eval %s peak RSS %s", i+1, runs, w, FmtDur(float64(r.Wall)), FmtDur(float64(r.Eval)), fmtMB(float64(r.MaxRSS)))
+			res[w] = append(res[w], r)
+		}
+	}
+
+	fmt.Fprintf(out, "## Start-up (%d runs each, interleaved)\n\n", startRuns)
+	fmt.Fprintln(out, "| program | wall median | wall min | peak RSS | init summed (inittrace, median) | wall ÷ hello-world's |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|")
+	helloWall := medianOf(startRes[0], func(r ProcRun) float64 { return float64(r.Wall) })
+	for j, s := range starts {
+		rs := startRes[j]
+		wall := medianOf(rs, func(r ProcRun) float64 { return float64(r.Wall) })
+		minWall := slices.MinFunc(rs, func(a, b ProcRun) int { return int(a.Wall - b.Wall) }).Wall
+		mem := startMem[j]
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s |\n", s.name, FmtDur(wall), FmtDur(float64(minWall)),
+			fmtMB(medianOf(mem, func(r ProcRun) float64 { return float64(r.MaxRSS) })),
+			FmtDur(medianOf(mem, func(r ProcRun) float64 { return float64(r.InitSum) })),
+			FmtRatio(wall/helloWall))
+	}
+	if len(ws) == 0 {
+		return nil
+	}
+	fmt.Fprintf(out, "\n## `picloud rhai run FILE`, whole process (median of %d runs, interleaved)\n\n", runs)
+	fmt.Fprintln(out, "| script | wall (min–max) | eval alone (`--time`) | peak RSS | real Rhai wall | real Rhai peak RSS | real Rhai ÷ picloud (wall) | picloud ÷ real Rhai (RSS) |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, w := range ws {
+		rs := res[w]
+		wall := medianOf(rs, func(r ProcRun) float64 { return float64(r.Wall) })
+		lo := slices.MinFunc(rs, func(a, b ProcRun) int { return int(a.Wall - b.Wall) }).Wall
+		hi := slices.MaxFunc(rs, func(a, b ProcRun) int { return int(a.Wall - b.Wall) }).Wall
+		rss := medianOf(rs, func(r ProcRun) float64 { return float64(r.MaxRSS) })
+		rr := RealRhaiWhole[w]
+		realMid := (rr.WallLo + rr.WallHi) / 2 * 1e9
+		realWall := fmt.Sprintf("%s–%s", sig3(rr.WallLo), sig3(rr.WallHi)) + " s"
+		if rr.WallLo == rr.WallHi {
+			realWall = sig3(rr.WallLo) + " s"
+		}
+		fmt.Fprintf(out, "| `%s` | %s (%s–%s) | %s | %s | %s | %s MB | %s | %s |\n", w, FmtDur(wall),
+			FmtDur(float64(lo)), FmtDur(float64(hi)),
+			FmtDur(medianOf(rs, func(r ProcRun) float64 { return float64(r.Eval) })),
+			fmtMB(rss), realWall, sig3(rr.RSSMB), FmtRatio(realMid/wall), FmtRatio(rss/(rr.RSSMB*1e6)))
+	}
+	fmt.Fprintln(out, "\nReal Rhai's figures: ../shared/bench/README.md (its own runner, whole process, 2026-12-06), not measured here.")
+	return nil
+}
+
+// runProc runs argv to completion with stdout discarded. With mem it runs
+// argv under /usr/bin/time and reads the peak resident memory (else argv
+// starts directly, and only the wall time counts). With trace it sets
+// GODEBUG=inittrace=1 and sums the initialisers' clock from stderr.
+//
+// /usr/bin/time is there because Linux carries ru_maxrss over an exec, and
+// Go starts a child with vfork: the child's own wait4 figure has this
+// process's peak (~17 MB) as its floor, and so does a shell's started by it.
+// /usr/bin/time forks the program from its own small address space and
+// reports the program's peak alone, as real Rhai's figures were taken.
+func runProc(argv []string, mem, trace bool) (ProcRun, error) {
+	if mem {
+		argv = append([]string{timeBin, "-f", maxRSSTag + "%M"}, argv...)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+	cmd.Env = os.Environ()
+	if trace {
+		cmd.Env = append(cmd.Env, "GODEBUG=inittrace=1")
+	}
+	start := time.Now()
+	err := cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return ProcRun{}, fmt.Errorf("%v: %w: %s", argv, err, lastLines(stderr.String(), 5))
+	}
+	r := ProcRun{Wall: wall}
+	for line := range strings.Lines(stderr.String()) {
+		line = strings.TrimSpace(line)
+		if d, ok := strings.CutPrefix(line, "eval time: "); ok {
+			r.Eval, _ = time.ParseDuration(d)
+		}
+		if kb, ok := strings.CutPrefix(line, maxRSSTag); ok {
+			n, _ := strconv.ParseInt(kb, 10, 64)
+			r.MaxRSS = n * 1024 // GNU time's %M is in kilobytes
+		}
+	}
+	if mem && r.MaxRSS == 0 {
+		return r, fmt.Errorf("%v: no peak memory from %s: %s", argv, timeBin, lastLines(stderr.String(), 3))
+	}
+	if trace {
+		r.InitSum = SumInitTrace(stderr.String())
+	}
+	return r, nil
+}
+
+const (
+	timeBin   = "/usr/bin/time" // GNU time (Debian's package "time")
+	maxRSSTag = "picloud-bench-maxrss-kb "
+)
+
+// SumInitTrace sums the clock of every "init PKG @T ms, D ms clock, ..."
+// line GODEBUG=inittrace=1 writes.
+func SumInitTrace(trace string) time.Duration {
+	var sum float64
+	for line := range strings.Lines(trace) {
+		f := strings.Fields(line)
+		// init PKG @0.5 ms, 0.012 ms clock, ...
+		if len(f) >= 7 && f[0] == "init" && f[5] == "ms" && f[6] == "clock," {
+			if ms, err := strconv.ParseFloat(f[4], 64); err == nil {
+				sum += ms
+			}
+		}
+	}
+	return time.Duration(sum * float64(time.Millisecond))
+}
+
+// fmtMB prints bytes in megabytes (10^6), as real Rhai's figures are quoted.
+func fmtMB(b float64) string { return sig3(b/1e6) + " MB" }
+
+func medianOf(rs []ProcRun, f func(ProcRun) float64) float64 {
+	if len(rs) == 0 {
+		return 0
+	}
+	xs := make([]float64, len(rs))
+	for i, r := range rs {
+		xs[i] = f(r)
+	}
+	slices.Sort(xs)
+	return quantile(xs, 0.5)
+}
+
+func goBuild(dir, out, pkg string) error {
+	build := exec.Command("go", "build", "-o", out, pkg)
+	build.Dir, build.Stdout, build.Stderr = dir, os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("go build %s: %w", pkg, err)
+	}
+	return nil
+}
+
+// writeHello builds the smallest Go program that prints: the floor a Go
+// binary's start-up is compared with.
+func writeHello(tmp, out string) error {
+	dir := filepath.Join(tmp, "hello-src")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	files := map[string]string{
+		"go.mod":  "module hello\n\ngo 1.26\n",
+		"main.go": "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hello\") }\n",
+	}
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			return err
+		}
+	}
+	if err := goBuild(dir, out, "."); err != nil {
+		return errors.New("building the hello-world: " + err.Error())
+	}
+	return nil
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
