@@ -1,140 +1,185 @@
 package rhai_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/picloud/picloud/internal/rhairun"
 	"github.com/picloud/picloud/rhai"
+	"github.com/picloud/picloud/rhai/internal/corpus"
+	"github.com/picloud/picloud/rhai/syntax"
 )
 
-// The conformance test runs every case of ../shared/conformance/*.jsonl (what
-// real Rhai 1.25 does) in process and fails on any case that disagrees and is
-// not listed in testdata/conformance_known_failures.txt. That file may only
-// shrink: a listed case that passes fails the test too, so the list stays true.
+// The conformance tests run every case of ../shared/conformance/*.jsonl (what
+// real Rhai 1.25 does, read in place by rhai/internal/corpus) in process, in
+// two layers, each with its own known-differences list that may only shrink:
+//
+//   - TestConformance: the value and its type, or the error's phase and kinds,
+//     and the printed lines (print and debug output, in order). A case that
+//     disagrees fails unless testdata/known-failures.txt lists it.
+//   - TestConformanceStrict: also the debug text of the value, the error's
+//     text, line and column, for the cases that record them (rhai-book,
+//     rhai-own, rhai-fuzz). Listed in testdata/known-strict.txt.
+//
+// A listed case that agrees fails the test ("remove X from the list"), and so
+// does a list longer than its bound below: fixing something forces the list to
+// shrink, and it cannot grow back quietly. With CI set a missing corpus, a
+// missing expected file or a file under its minimum count fails (see package
+// corpus). RHAI_CONFORMANCE_DUMP=FILE writes the unlisted differences, in the
+// lists' line format, to FILE.
+//
+//	go test ./rhai -run 'TestConformance' -v    # per-corpus and strict rates
 
-const knownFailuresFile = "testdata/conformance_known_failures.txt"
+const (
+	knownFailuresFile = "testdata/known-failures.txt"
+	knownStrictFile   = "testdata/known-strict.txt"
+	// The lists' sizes when they were written (2026-12-06): they may only shrink.
+	knownFailuresMax = 0
+	knownStrictMax   = 36
+)
 
 // corpusPath is where the corpora stand, relative to this package.
-var corpusPath = filepath.Join("..", "..", "shared", "conformance")
+var corpusPath = corpus.Dir(1)
 
 // corpusAvailable reports whether the corpora are there.
-func corpusAvailable() bool {
-	_, err := os.Stat(corpusPath)
-	return err == nil
+func corpusAvailable() bool { return corpus.Available(corpusPath) }
+
+type corpusCase = corpus.Case
+
+// loadCorpus loads every corpus (skipping, or failing in CI, without them).
+func loadCorpus(t testing.TB) []corpusCase { return corpus.Load(t, corpusPath) }
+
+// runResult is a run's outcome in the command-line contract, with the value.
+type runResult struct {
+	corpus.Result
+	Val rhai.Value
 }
 
-func corpusDir(t testing.TB) string {
-	dir := corpusPath
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("conformance corpora not found at %s: %v", dir, err)
+// runOptions configure one run the way `picloud rhai eval --json` does.
+type runOptions struct {
+	name                         string
+	raw, compileOnly, expression bool
+	files                        map[string]string
+	output                       func(string)
+}
+
+// runScript compiles and evaluates src the way the command does
+// (internal/rhairun, which rhai/ does not import to test itself) and reports
+// the outcome in the command's JSON contract.
+func runScript(src string, o runOptions) runResult {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	eng := rhai.New()
+	if o.raw {
+		eng = rhai.NewRaw()
 	}
-	return dir
-}
-
-type corpusCase struct {
-	ID         string            `json:"id"`
-	Script     string            `json:"script"`
-	Files      map[string]string `json:"files"`
-	Stdout     []string          `json:"stdout"`
-	Result     *rhairun.Result   `json:"result"`
-	Duplicate  string            `json:"duplicate_of"`
-	Engine     string            `json:"engine"`
-	Mode       string            `json:"mode"`
-	EvalType   string            `json:"eval_type"`
-	Expect     json.RawMessage   `json:"expect"`
-	SourceFile string            `json:"-"`
-}
-
-func loadCorpus(t testing.TB) []corpusCase {
-	dir := corpusDir(t)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	sort.Strings(files)
-	var all []corpusCase
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(make([]byte, 1<<20), 1<<24)
-		for sc.Scan() {
-			var c corpusCase
-			if err := json.Unmarshal(sc.Bytes(), &c); err != nil {
-				t.Fatalf("%s: %v", f, err)
+	eng.SetLimits(rhai.Limits{MaxOperations: 50_000_000})
+	if o.files != nil {
+		files := o.files
+		eng.SetModuleResolver(func(ctx context.Context, eng *rhai.Engine, path string) (*rhai.AST, error) {
+			name := path
+			if !strings.HasSuffix(name, ".rhai") {
+				name += ".rhai"
 			}
-			if c.Duplicate != "" {
-				continue
+			if src, ok := files[name]; ok {
+				return eng.Compile(name, src)
 			}
-			c.SourceFile = filepath.Base(f)
-			all = append(all, c)
-		}
-		fh.Close()
+			return nil, rhai.NewError(rhai.ErrModuleNotFound, "Module not found: %s", path)
+		})
 	}
-	return all
-}
-
-func loadKnownFailures(t testing.TB) map[string]string {
-	m := make(map[string]string)
-	b, err := os.ReadFile(knownFailuresFile)
+	var ast *rhai.AST
+	var err error
+	if o.expression {
+		ast, err = eng.CompileExpression(o.name, src)
+	} else {
+		ast, err = eng.Compile(o.name, src)
+	}
 	if err != nil {
-		return m
+		return errorResult(err, "parse")
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
+	if o.compileOnly {
+		return runResult{Result: corpus.Result{OK: true, Type: "()", Value: strp(""), Debug: strp("()")}}
+	}
+	out := o.output
+	if out == nil {
+		out = func(string) {}
+	}
+	eo := &rhai.EvalOptions{
+		OnPrint: out,
+		OnDebug: func(text, source string, pos syntax.Pos) {
+			if source == "" {
+				out(fmt.Sprintf("%d:%d | %s", pos.Line, pos.Col, text))
+			} else {
+				out(fmt.Sprintf("%s @ %d:%d | %s", source, pos.Line, pos.Col, text))
+			}
+		},
+	}
+	v, err := eng.EvalWith(ctx, ast, eo)
+	if err != nil {
+		return errorResult(err, "eval")
+	}
+	return runResult{Result: corpus.Result{OK: true, Type: v.TypeName(), Value: strp(v.String()), Debug: strp(v.DebugString())}, Val: v}
+}
+
+func strp(s string) *string { return &s }
+
+func errorResult(err error, phase string) runResult {
+	r := corpus.Result{Phase: phase, Error: err.Error()}
+	var pe *syntax.Error
+	var re *rhai.Error
+	switch {
+	case errors.As(err, &pe):
+		r.Kind, r.RootKind = pe.Kind, pe.FullKind()
+		if pe.Pos.IsValid() {
+			r.Line, r.Col = int(pe.Pos.Line), int(pe.Pos.Col)
 		}
-		id, reason, _ := strings.Cut(line, "\t")
-		m[strings.TrimSpace(id)] = strings.TrimSpace(reason)
+	case errors.As(err, &re):
+		r.Kind, r.RootKind = re.Kind, re.RootKind()
+		if re.Pos.IsValid() {
+			r.Line, r.Col = int(re.Pos.Line), int(re.Pos.Col)
+		}
+	default:
+		r.Kind, r.RootKind = rhai.ErrSystem, rhai.ErrSystem
 	}
-	return m
+	return runResult{Result: r}
 }
 
 // runCase runs one corpus case and returns "" when it agrees with real Rhai,
-// or a description of the difference.
-func runCase(c corpusCase) string {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
+// or a description of the difference, and the run's result.
+func runCase(c corpusCase) (string, runResult) {
 	var out []string
-	opts := rhairun.Options{
-		Name:  "main.rhai",
-		Files: c.Files,
-		// The corpus recorded standard output split into lines.
-		Output: func(s string) { out = append(out, strings.Split(s, "\n")...) },
-		Limits: rhai.Limits{MaxOperations: 50_000_000},
-	}
 	if c.Result != nil {
-		got := rhairun.Run(ctx, c.Script, opts)
-		return compareResult(c, got, out)
+		got := runScript(c.Script, runOptions{name: "main.rhai", files: c.Files,
+			// The corpus recorded standard output split into lines.
+			output: func(s string) { out = append(out, strings.Split(s, "\n")...) }})
+		return compareResult(c, got, out), got
 	}
 	// rhai-tests.jsonl: typed expectations.
-	opts.Raw = c.Engine == "new_raw"
+	o := runOptions{raw: c.Engine == "new_raw"}
 	switch c.Mode {
 	case "compile":
-		opts.CompileOnly = true
+		o.compileOnly = true
 	case "compile_expression":
-		opts.CompileOnly, opts.Expression = true, true
+		o.compileOnly, o.expression = true, true
 	case "eval_expression":
-		opts.Expression = true
+		o.expression = true
 	}
-	opts.Name = ""
-	got := rhairun.Run(ctx, c.Script, opts)
-	if got.OK && c.Mode == "eval" || got.OK && c.Mode == "eval_expression" {
-		if !typeMatches(c.EvalType, got.Type) {
-			got = rhairun.Result{Phase: "eval", Kind: rhai.ErrMismatchOutputType, RootKind: rhai.ErrMismatchOutputType,
-				Error: "Output type incorrect: " + got.Type}
-		}
+	got := runScript(c.Script, o)
+	return compareTypedCase(c, got), got
+}
+
+func compareTypedCase(c corpusCase, got runResult) string {
+	if got.OK && (c.Mode == "eval" || c.Mode == "eval_expression") && !typeMatches(c.EvalType, got.Type) {
+		got = runResult{Result: corpus.Result{Phase: "eval", Kind: rhai.ErrMismatchOutputType,
+			RootKind: rhai.ErrMismatchOutputType, Error: "Output type incorrect: " + got.Type}}
 	}
 	var exp struct {
 		Error string          `json:"error"`
@@ -148,9 +193,6 @@ func runCase(c corpusCase) string {
 	}
 	if exp.Error != "" {
 		if got.OK {
-			if c.Mode == "run" || c.Mode == "compile" || c.Mode == "compile_expression" {
-				// These modes only say "it fails" at some phase; a clean run disagrees.
-			}
 			return fmt.Sprintf("expected error %s, got ok %s %s", exp.Error, got.Type, deref(got.Value))
 		}
 		switch exp.Error {
@@ -175,10 +217,7 @@ func runCase(c corpusCase) string {
 	if c.Mode == "run" || c.Mode == "compile" || c.Mode == "compile_expression" {
 		return ""
 	}
-	if d := compareTyped(got.Val, exp.Type, exp.Value, exp.Tol); d != "" {
-		return d
-	}
-	return ""
+	return compareTyped(got.Val, exp.Type, exp.Value, exp.Tol)
 }
 
 func deref(s *string) string {
@@ -292,7 +331,7 @@ func compareTyped(v rhai.Value, typ string, raw json.RawMessage, tol float64) st
 	return ""
 }
 
-func compareResult(c corpusCase, got rhairun.Result, out []string) string {
+func compareResult(c corpusCase, got runResult, out []string) string {
 	want := c.Result
 	if want.OK != got.OK {
 		if want.OK {
@@ -319,50 +358,145 @@ func compareResult(c corpusCase, got rhairun.Result, out []string) string {
 	return ""
 }
 
-func TestConformance(t *testing.T) {
-	cases := loadCorpus(t)
-	known := loadKnownFailures(t)
-	type tally struct{ pass, fail, known int }
-	per := map[string]*tally{}
-	var unexpected, fixed []string
-	for _, c := range cases {
-		tl := per[c.SourceFile]
-		if tl == nil {
-			tl = &tally{}
-			per[c.SourceFile] = tl
-		}
-		diff := runCase(c)
-		_, isKnown := known[c.ID]
-		switch {
-		case diff == "" && isKnown:
-			tl.pass++
-			fixed = append(fixed, c.ID)
-		case diff == "":
-			tl.pass++
-		case isKnown:
-			tl.known++
-		default:
-			tl.fail++
-			unexpected = append(unexpected, c.ID+"\t"+diff)
-		}
+// compareStrict compares what the lax layer leaves out: the value's debug
+// text, or the error's text, line and column ("" when they agree).
+func compareStrict(want *corpus.Result, got runResult) string {
+	var d []string
+	if want.OK != got.OK {
+		return "outcome differs (see TestConformance)"
 	}
+	if want.OK {
+		if want.Debug != nil && deref(want.Debug) != deref(got.Debug) {
+			d = append(d, fmt.Sprintf("debug %q, want %q", deref(got.Debug), deref(want.Debug)))
+		}
+		return strings.Join(d, "; ")
+	}
+	if want.Error != got.Error {
+		d = append(d, fmt.Sprintf("error %q, want %q", got.Error, want.Error))
+	}
+	if want.Line != got.Line || want.Col != got.Col {
+		d = append(d, fmt.Sprintf("at %d:%d, want %d:%d", got.Line, got.Col, want.Line, want.Col))
+	}
+	return strings.Join(d, "; ")
+}
+
+// conformanceRun is the outcome of running every case once, shared by both
+// layers.
+type conformanceRun struct {
+	cases []corpusCase
+	lax   []string // per case: "" or the difference
+	got   []runResult
+}
+
+var conformanceOnce struct {
+	run  *conformanceRun
+	done bool
+}
+
+func runConformance(t *testing.T) *conformanceRun {
+	t.Helper()
+	if conformanceOnce.done {
+		return conformanceOnce.run
+	}
+	cases := loadCorpus(t)
+	r := &conformanceRun{cases: cases, lax: make([]string, len(cases)), got: make([]runResult, len(cases))}
+	for i, c := range cases {
+		r.lax[i], r.got[i] = runCase(c)
+	}
+	if len(cases) == 0 {
+		t.Fatal("no conformance case ran")
+	}
+	conformanceOnce.run, conformanceOnce.done = r, true
+	return r
+}
+
+type tally struct{ pass, total int }
+
+func (t tally) String() string {
+	return fmt.Sprintf("%4d/%4d (%.2f%%)", t.pass, t.total, 100*float64(t.pass)/float64(max(t.total, 1)))
+}
+
+func logTallies(t *testing.T, what string, per map[string]*tally) {
 	names := make([]string, 0, len(per))
-	for n := range per {
+	var sum tally
+	for n, tl := range per {
 		names = append(names, n)
+		sum.pass += tl.pass
+		sum.total += tl.total
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		tl := per[n]
-		total := tl.pass + tl.fail + tl.known
-		t.Logf("%-18s %4d/%4d pass (%d known failures, %d unexpected)", n, tl.pass, total, tl.known, tl.fail)
+		t.Logf("%s %-18s %s", what, n, per[n])
 	}
+	t.Logf("%s %-18s %s", what, "all", sum)
+}
+
+func dumpUnlisted(l *corpus.List) {
 	if path := os.Getenv("RHAI_CONFORMANCE_DUMP"); path != "" {
-		os.WriteFile(path, []byte(strings.Join(unexpected, "\n")+"\n"), 0o644)
+		u := l.Unlisted()
+		if len(u) > 0 {
+			f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+			if err == nil {
+				fmt.Fprintln(f, strings.Join(u, "\n"))
+				f.Close()
+			}
+		}
 	}
-	for _, u := range unexpected {
-		t.Errorf("%s", u)
+}
+
+// TestConformance: value and type, or error phase and kinds, and the printed
+// lines agree with Rhai 1.25 on every case not in testdata/known-failures.txt.
+func TestConformance(t *testing.T) {
+	r := runConformance(t)
+	known := corpus.MustReadList(t, knownFailuresFile)
+	per := map[string]*tally{}
+	for i, c := range r.cases {
+		tl := per[c.Corpus]
+		if tl == nil {
+			tl = &tally{}
+			per[c.Corpus] = tl
+		}
+		tl.total++
+		if r.lax[i] == "" {
+			tl.pass++
+		}
+		known.Record(c.ID, r.lax[i])
 	}
-	for _, id := range fixed {
-		t.Errorf("%s passes now: remove it from %s", id, knownFailuresFile)
+	logTallies(t, "agree", per)
+	dumpUnlisted(known)
+	known.Check(t, true, knownFailuresMax)
+}
+
+// TestConformanceStrict: for the cases that record them, the value's debug
+// text and the error's text, line and column agree too, except the cases in
+// testdata/known-strict.txt. A case the lax layer already fails is left to it.
+func TestConformanceStrict(t *testing.T) {
+	r := runConformance(t)
+	known := corpus.MustReadList(t, knownStrictFile)
+	per := map[string]*tally{}
+	for i, c := range r.cases {
+		if c.Result == nil {
+			continue
+		}
+		tl := per[c.Corpus]
+		if tl == nil {
+			tl = &tally{}
+			per[c.Corpus] = tl
+		}
+		tl.total++
+		diff := r.lax[i]
+		if diff == "" {
+			diff = compareStrict(c.Result, r.got[i])
+		}
+		if diff == "" {
+			tl.pass++
+		}
+		if r.lax[i] != "" && !known.Has(c.ID) {
+			continue // TestConformance reports it
+		}
+		known.Record(c.ID, diff)
 	}
+	logTallies(t, "strict", per)
+	dumpUnlisted(known)
+	known.Check(t, true, knownStrictMax)
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/picloud/picloud/rhai"
+	"github.com/picloud/picloud/rhai/internal/corpus"
 	"github.com/picloud/picloud/rhai/syntax"
 )
 
@@ -80,9 +81,9 @@ func fuzzSeeds(tb testing.TB) []string {
 			seen[s] = true
 		}
 	}
-	if _, err := os.Stat(filepath.Join("..", "..", "shared", "conformance")); err == nil {
-		for _, c := range loadCorpus(tb) {
-			add(c.Script)
+	if corpusAvailable() {
+		for _, s := range corpus.Scripts(loadCorpus(tb)) {
+			add(s)
 		}
 	}
 	files, _ := filepath.Glob(filepath.Join("testdata", "scripts", "*.rhai"))
