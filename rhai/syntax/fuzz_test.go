@@ -1,12 +1,10 @@
 package syntax
 
 import (
-	"bufio"
-	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/picloud/picloud/rhai/internal/corpus"
 )
 
 // FuzzParse checks that the parser never panics and that every failure is an
@@ -21,22 +19,10 @@ func FuzzParse(f *testing.F) {
 	for _, s := range seeds {
 		f.Add(s)
 	}
-	// The corpus scripts make good seeds too.
-	if files, _ := filepath.Glob(filepath.Join("..", "..", "..", "shared", "conformance", "*.jsonl")); len(files) > 0 {
-		for _, fn := range files[:1] {
-			fh, err := os.Open(fn)
-			if err != nil {
-				continue
-			}
-			sc := bufio.NewScanner(fh)
-			sc.Buffer(make([]byte, 1<<20), 1<<24)
-			for i := 0; sc.Scan() && i < 200; i++ {
-				var r struct{ Script string }
-				if json.Unmarshal(sc.Bytes(), &r) == nil {
-					f.Add(r.Script)
-				}
-			}
-			fh.Close()
+	// Every corpus script (and module file) is a seed too, read in place.
+	if dir := corpus.Dir(2); corpus.Available(dir) {
+		for _, src := range corpus.Scripts(corpus.Load(f, dir)) {
+			f.Add(src)
 		}
 	}
 	f.Fuzz(func(t *testing.T, src string) {

@@ -203,3 +203,26 @@ func Scripts(cases []Case) []string {
 	sort.Strings(out)
 	return out
 }
+
+// Lines returns every non-empty line of every *.jsonl file of dir, as read:
+// each is a JSON document, seeds for JSON fuzzing. None when dir is absent.
+func Lines(dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.jsonl"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	var out []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if line = strings.TrimSpace(line); line != "" {
+				out = append(out, line)
+			}
+		}
+	}
+	return out, nil
+}
