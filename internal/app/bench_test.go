@@ -62,7 +62,10 @@ func BenchmarkServer(b *testing.B) {
 			ctx := context.Background()
 			manager.EnsureAdminToken(ctx, store, testToken)
 			// As `picloud serve` runs by default: requests wait up to 2 s for a slot.
-			a, err := app.New(app.Config{Orchestrator: orchestrator.Config{GateWait: 2 * time.Second}}, store)
+			// The journal on files, as `picloud serve` keeps it in its data directory.
+			cfg := app.Config{Orchestrator: orchestrator.Config{GateWait: 2 * time.Second}}
+			cfg.Sink.Dir = filepath.Join(b.TempDir(), "journal")
+			a, err := app.New(cfg, store)
 			if err != nil {
 				b.Fatal(err)
 			}
