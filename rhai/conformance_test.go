@@ -500,3 +500,80 @@ func TestConformanceStrict(t *testing.T) {
 	dumpUnlisted(known)
 	known.Check(t, true, knownStrictMax)
 }
+
+// TestConformanceDetects makes sure the comparisons can fail: every kind of
+// case, its record altered, must disagree (a comparison that always agreed
+// would let the conformance tests pass without checking anything).
+func TestConformanceDetects(t *testing.T) {
+	r := runConformance(t)
+	var okCase, errCase, posCase, outCase, typedCase, typedErr int = -1, -1, -1, -1, -1, -1
+	for i, c := range r.cases {
+		switch {
+		case r.lax[i] != "":
+		case c.Result != nil && c.Result.OK && okCase < 0 && c.Result.Debug != nil:
+			okCase = i
+		case c.Result != nil && !c.Result.OK && c.Result.Line > 0 && posCase < 0 && compareStrict(c.Result, r.got[i]) == "":
+			posCase = i
+		case c.Result != nil && !c.Result.OK && errCase < 0:
+			errCase = i
+		case c.Result == nil && typedCase < 0 && c.Mode == "eval" && strings.Contains(string(c.Expect), `"i64"`):
+			typedCase = i
+		case c.Result == nil && typedErr < 0 && strings.Contains(string(c.Expect), `"ErrorArithmetic"`):
+			typedErr = i
+		}
+		if c.Result != nil && len(c.Stdout) > 0 && outCase < 0 && r.lax[i] == "" {
+			outCase = i
+		}
+	}
+	for name, i := range map[string]int{"value": okCase, "error": errCase, "position": posCase,
+		"stdout": outCase, "typed value": typedCase, "typed error": typedErr} {
+		if i < 0 {
+			t.Fatalf("no agreeing %s case to alter", name)
+		}
+	}
+	alter := func(i int, f func(c *corpusCase)) corpusCase {
+		c := r.cases[i]
+		res := *c.Result
+		c.Result = &res
+		c.Stdout = append([]string(nil), c.Stdout...)
+		f(&c)
+		return c
+	}
+	checks := []struct {
+		name string
+		c    corpusCase
+		lax  bool // the lax layer must notice (else the strict one)
+	}{
+		{"value", alter(okCase, func(c *corpusCase) { c.Result.Value = strp(deref(c.Result.Value) + "x") }), true},
+		{"type", alter(okCase, func(c *corpusCase) { c.Result.Type += "x" }), true},
+		{"ok", alter(okCase, func(c *corpusCase) { c.Result.OK = false }), true},
+		{"debug", alter(okCase, func(c *corpusCase) { c.Result.Debug = strp(deref(c.Result.Debug) + "x") }), false},
+		{"kind", alter(errCase, func(c *corpusCase) { c.Result.RootKind += "x" }), true},
+		{"phase", alter(errCase, func(c *corpusCase) { c.Result.Phase += "x" }), true},
+		{"error text", alter(errCase, func(c *corpusCase) { c.Result.Error += "x" }), false},
+		{"line", alter(posCase, func(c *corpusCase) { c.Result.Line++ }), false},
+		{"column", alter(posCase, func(c *corpusCase) { c.Result.Col++ }), false},
+		{"stdout line", alter(outCase, func(c *corpusCase) { c.Stdout[0] += "x" }), true},
+		{"stdout length", alter(outCase, func(c *corpusCase) { c.Stdout = append(c.Stdout, "") }), true},
+	}
+	for _, ch := range checks {
+		lax, got := runCase(ch.c)
+		strict := compareStrict(ch.c.Result, got)
+		if ch.lax && lax == "" || !ch.lax && strict == "" {
+			t.Errorf("%s altered in %s: not noticed (lax %q, strict %q)", ch.name, ch.c.ID, lax, strict)
+		}
+	}
+	typed := r.cases[typedCase]
+	typed.Expect = json.RawMessage(strings.Replace(string(typed.Expect), `"value":`, `"value":1`, 1))
+	if strings.Contains(string(typed.Expect), `"value": `) {
+		typed.Expect = json.RawMessage(strings.Replace(string(r.cases[typedCase].Expect), `"value": `, `"value": 1`, 1))
+	}
+	if d, _ := runCase(typed); d == "" {
+		t.Errorf("typed value altered in %s (%s): not noticed", typed.ID, typed.Expect)
+	}
+	typed = r.cases[typedErr]
+	typed.Expect = json.RawMessage(strings.Replace(string(typed.Expect), "ErrorArithmetic", "ErrorRuntime", 1))
+	if d, _ := runCase(typed); d == "" {
+		t.Errorf("typed error altered in %s (%s): not noticed", typed.ID, typed.Expect)
+	}
+}
