@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/google/uuid"
+
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/executor"
 	"github.com/picloud/picloud/internal/httpapi"
@@ -91,8 +93,12 @@ func replaceTokens(b []byte, tokens []string) []byte {
 
 // executionLog builds the audit row of one execution.
 func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, req *executor.Request, res *executor.Result) *picloud.ExecutionLog {
+	id, err := uuid.NewV7()
+	if err != nil {
+		id = uuid.New()
+	}
 	l := &picloud.ExecutionLog{
-		ID: o.ids.newID(), ScriptID: sc.ID, ScriptVersion: sc.Version, Trigger: trig, Status: res.Status,
+		ID: id.String(), ScriptID: sc.ID, ScriptVersion: sc.Version, Trigger: trig, Status: res.Status,
 		StartedAt: picloud.Time{Time: res.Started.UTC()}, DurationMS: float64(res.Duration.Microseconds()) / 1000,
 		Operations: res.Operations, Logs: res.Logs, Error: res.Err, Node: o.cfg.NodeName,
 	}

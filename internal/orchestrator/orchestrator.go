@@ -157,7 +157,6 @@ type Orchestrator struct {
 	denials    denialLog
 	// rejected counts the executions the gate refused (GateFigures).
 	rejected atomic.Uint64
-	ids      *idSource // the execution ids
 }
 
 // queueRef holds a JobQueue for atomic.Pointer.
@@ -170,7 +169,7 @@ func New(cfg Config, exec *executor.Executor, store picloud.ScriptStore, sink Si
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	o := &Orchestrator{cfg: cfg, exec: exec, sink: sink, metrics: m, log: logger, ids: newIDSource(),
+	o := &Orchestrator{cfg: cfg, exec: exec, sink: sink, metrics: m, log: logger,
 		capture: captureLimits{body: cfg.MaxLoggedBody, header: cfg.MaxLoggedHeader, headers: cfg.MaxLoggedHeaders,
 			query: cfg.MaxLoggedQuery, path: cfg.MaxLoggedPath, tokens: redactTokens(cfg.RedactTokens)}}
 	if cfg.FunctionsOrigin != "" {
