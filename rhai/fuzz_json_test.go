@@ -73,9 +73,10 @@ func FuzzParseJSON(f *testing.F) {
 }
 
 // FuzzScriptParseJSON checks the script function parse_json on arbitrary text
-// under tight limits: no panic, no internal error (ErrorSystem), an error is
-// a parse error or a type or limit error, never more operations than the
-// budget allows, and a map when it succeeds.
+// under tight limits: no panic, no internal error (ErrorSystem), never more
+// operations than the budget allows, and a map when it succeeds. (Any other
+// error kind may arise: Rhai evaluates the text as an expression, so
+// parse_json("A") is a "Variable not found".)
 //
 //	go test ./rhai -run '^$' -fuzz FuzzScriptParseJSON -fuzztime 5m
 func FuzzScriptParseJSON(f *testing.F) {
@@ -108,12 +109,8 @@ func FuzzScriptParseJSON(f *testing.F) {
 		if !errors.As(err, &re) {
 			t.Fatalf("error of type %T: %v\ndoc: %q", err, err, doc)
 		}
-		switch root := re.Root(); {
-		case root.Kind == rhai.ErrSystem:
+		if re.Root().Kind == rhai.ErrSystem {
 			t.Fatalf("internal error: %v\ndoc: %q", err, doc)
-		case root.Kind == rhai.ErrParsing, root.Kind == rhai.ErrMismatchOutputType, root.IsLimit():
-		default:
-			t.Fatalf("unexpected error kind %s: %v\ndoc: %q", root.Kind, err, doc)
 		}
 	})
 }
