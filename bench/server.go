@@ -129,20 +129,36 @@ func benchServer(o serverOpts, out io.Writer) error {
 		return err
 	}
 	var e2e []e2eRun
+	// CPU time per request of each side, which a busy machine moves much
+	// less than req/s: a bare round's is the bench process's (load
+	// generator and bare handler), a PiCloud round's the bench process's
+	// (load generator) plus picloud serve's (handler and sink; a
+	// PostgreSQL server's own is not counted).
+	self, server := os.Getpid(), srv.cmd.Process.Pid
 	for run := range o.runs {
 		var b, p latencies
+		var cpu e2eCPU
 		for r := range o.rounds {
 			n := o.requests/o.rounds + btoi(r < o.requests%o.rounds)
+			c0, _ := cpuTime(self)
 			b.add(load(client, bareURL, o.concurrency, n, nil))
+			c1, _ := cpuTime(self)
+			s1, _ := cpuTime(server)
 			sent += n
 			p.add(load(client, helloURL, o.concurrency, n, drain))
+			c2, _ := cpuTime(self)
+			s2, _ := cpuTime(server)
+			cpu.bare += c1 - c0
+			cpu.client += c2 - c1
+			cpu.server += s2 - s1
+			cpu.n += n
 		}
 		rows, err := srv.rows(hello, sent)
 		if err != nil {
 			return err
 		}
-		e2e = append(e2e, e2eRun{bare: b.summary(), picloud: p.summary(), rowsOK: rows})
-		logf("end to end run %d: ratio %.2f", run+1, e2e[run].picloud.rps/e2e[run].bare.rps)
+		e2e = append(e2e, e2eRun{bare: b.summary(), picloud: p.summary(), rowsOK: rows, cpu: cpu})
+		logf("end to end run %d: ratio %.2f, CPU ratio %.2f", run+1, e2e[run].picloud.rps/e2e[run].bare.rps, cpu.ratio())
 	}
 
 	// Neighbours.
@@ -513,6 +529,25 @@ func load(client *http.Client, url string, workers, n int, done func() error) la
 type e2eRun struct {
 	bare, picloud summary
 	rowsOK        bool
+	cpu           e2eCPU
+}
+
+// e2eCPU is the CPU time a run's rounds took: bare (load generator and bare
+// handler), and for PiCloud the load generator's (client) and picloud
+// serve's (server), over n requests a side.
+type e2eCPU struct {
+	bare, client, server time.Duration
+	n                    int
+}
+
+func (c e2eCPU) perReq(d time.Duration) float64 {
+	return float64(d.Microseconds()) / float64(max(c.n, 1))
+}
+
+// ratio is bare's CPU per request over PiCloud's (client and server): the
+// throughput ratio the two sides would have on otherwise idle cores.
+func (c e2eCPU) ratio() float64 {
+	return c.perReq(c.bare) / max(c.perReq(c.client+c.server), 1e-9)
 }
 
 type neighbourRun struct {
@@ -562,6 +597,20 @@ func printServer(w io.Writer, o serverOpts, store string, e2e []e2eRun, nb []*ne
 	m, lo, hi := median(ratios)
 	pm, plo, phi := median(prps)
 	fmt.Fprintf(w, "\nRatio: median **%.2f** (%.2f–%.2f); PiCloud %.0f req/s (%.0f–%.0f).\n\n", m, lo, hi, pm, plo, phi)
+
+	fmt.Fprintf(w, "CPU time per request, µs (a busy machine moves it much less than req/s): bare is the bench process (load generator and bare handler) during the bare rounds; PiCloud is the bench process (load generator) plus `picloud serve` (handler and sink) during the PiCloud rounds%s. The CPU ratio is the throughput ratio the sides would have on otherwise idle cores.\n\n",
+		map[bool]string{true: "; PostgreSQL's own CPU is not counted", false: ""}[o.databaseURL != ""])
+	fmt.Fprintln(w, "| run | bare | PiCloud client | PiCloud server | PiCloud total | CPU ratio |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	var cratios []float64
+	for i, r := range e2e {
+		c := r.cpu
+		cratios = append(cratios, c.ratio())
+		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f | %.1f | %.2f |\n", i+1, c.perReq(c.bare), c.perReq(c.client), c.perReq(c.server),
+			c.perReq(c.client+c.server), c.ratio())
+	}
+	cm, clo, chi := median(cratios)
+	fmt.Fprintf(w, "\nCPU ratio: median **%.2f** (%.2f–%.2f).\n\n", cm, clo, chi)
 
 	fmt.Fprintf(w, "### A misbehaving neighbour\n\n")
 	fmt.Fprintf(w, "The hello script under %d connections, alone and while %d callers loop on `heavy` (a 300,000-iteration loop) or `hostile` (`loop {}` with max_operations 1,000,000).\n\n",
