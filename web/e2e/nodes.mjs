@@ -131,7 +131,7 @@ const row = (name) => rows.filter({ has: page.getByTestId('node-name').filter({ 
 
 await step('the nodes page, loaded directly, asks to sign in and then shows', async () => {
 	await page.goto(base + '/nodes');
-	await page.getByLabel('Admin token').fill(token);
+	await page.getByLabel('API token').fill(token);
 	await page.getByRole('button', { name: 'Sign in' }).click();
 	await page.getByRole('heading', { name: 'Nodes', level: 1 }).waitFor();
 	assert.equal(await page.getByTestId('nav-nodes').getAttribute('aria-current'), 'page');

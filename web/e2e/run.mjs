@@ -169,22 +169,22 @@ log::info("greeting", #{ who: who, tag: request.headers["x-e2e"] });
 
 await step('the sign-in page shows', async () => {
 	await page.goto(base + '/');
-	await page.getByLabel('Admin token').waitFor();
+	await page.getByLabel('API token').waitFor();
 	await shot('sign-in');
 });
 
 await step('a wrong token is refused with a message', async () => {
 	expected.push(/status of 401/); // the browser logs the refused POST /api/session
-	await page.getByLabel('Admin token').fill('not-the-token');
+	await page.getByLabel('API token').fill('not-the-token');
 	await page.getByRole('button', { name: 'Sign in' }).click();
 	const err = page.getByTestId('signin-error');
 	await err.waitFor();
-	assert.match(await err.innerText(), /not the admin token/i);
+	assert.match(await err.innerText(), /not a valid API token/i);
 	await shot('sign-in-wrong-token');
 });
 
 await step('signing in shows the empty script list', async () => {
-	await page.getByLabel('Admin token').fill(token);
+	await page.getByLabel('API token').fill(token);
 	await page.getByRole('button', { name: 'Sign in' }).click();
 	await page.getByRole('heading', { name: 'Scripts' }).waitFor();
 	await page.getByTestId('empty-scripts').waitFor();
@@ -968,6 +968,232 @@ await step('deleting asks for confirmation, then removes the script', async () =
 	await page.getByTestId('toast').filter({ hasText: `Deleted ${name}.` }).waitFor();
 });
 
+// Step 12: invoke keys, API tokens with scopes, the audit trail.
+const keyed = `${name}-keyed`;
+let keyedId = '';
+let readToken = '';
+let reader; // the read token's own browser, signed in while its token lives
+
+/** GET /fn/keyed's status, from outside the browser (no cookie: functions never get it). */
+async function fnStatus(headers = {}) {
+	const res = await context.request.get(`${base}/fn/${keyed}`, { headers });
+	return res.status();
+}
+
+await step('an invoke key is shown once and listed by prefix; access key makes /fn need it', async () => {
+	const made = await apiCall('POST', '/api/scripts', JSON.stringify({ name: keyed, source: '"keyed ok"' }));
+	assert.equal(made.status, 201, JSON.stringify(made.body));
+	keyedId = made.body.id;
+	await page.goto(`${base}/scripts/${keyedId}`);
+	const keys = page.getByTestId('keys');
+	await keys.getByTestId('keys-empty').waitFor();
+	assert.equal(await fnStatus(), 200, 'a public script needs no key');
+	await keys.getByTestId('key-label').fill('e2e-caller');
+	await keys.getByTestId('create-key').click();
+	const secret = (await keys.getByTestId('secret-once-value').innerText()).trim();
+	assert.match(secret, /^pck_[0-9a-f]{64}$/);
+	const row = keys.getByTestId('key-row');
+	await row.waitFor();
+	assert.equal(await row.getAttribute('data-prefix'), secret.slice(0, 12));
+	const text = await row.innerText();
+	assert.match(text, /e2e-caller/);
+	assert.match(text, /never used/);
+	assert.ok(!text.includes(secret.slice(12)), 'the list does not show the key');
+	await keys.getByTestId('secret-once-copy').click();
+	assert.equal(await page.evaluate(() => navigator.clipboard.readText()), secret);
+	await shot('invoke-key-once');
+	await keys.getByTestId('secret-once-done').click();
+	await keys.getByTestId('secret-once').waitFor({ state: 'detached' });
+
+	await page.getByText('Settings', { exact: true }).click();
+	const access = page.getByTestId('access');
+	assert.match(await access.innerText(), /Invoke key — callers send one of its invoke keys/);
+	await page.getByTestId('access-key').check();
+	await page.getByLabel('Requests per second', { exact: true }).fill('50');
+	await page.getByTestId('save').click();
+	await page.getByTestId('saved').filter({ hasText: /^Saved\.$/ }).waitFor();
+	await page.getByTestId('script-access').filter({ hasText: 'key' }).waitFor();
+	assert.equal(await page.getByLabel('Requests per second', { exact: true }).inputValue(), '50');
+	await page.getByText('Settings', { exact: true }).click();
+	assert.equal(await fnStatus(), 401, 'without the key: 401');
+	assert.equal(await fnStatus({ 'X-PiCloud-Key': 'pck_' + '0'.repeat(64) }), 401, 'with a wrong key: 401');
+	const ok = await context.request.get(`${base}/fn/${keyed}`, { headers: { 'X-PiCloud-Key': secret } });
+	assert.equal(ok.status(), 200, 'with the key: 200');
+	assert.match(await ok.text(), /keyed ok/);
+	// Its last use is written in the background: the list shows it once the server has it.
+	await until(async () => (await apiCall('GET', `/api/scripts/${keyedId}/keys`)).body.items[0]?.last_used_at, 'the key\'s last use');
+	await page.reload();
+	await page.getByTestId('key-row').filter({ hasText: 'used' }).filter({ hasNotText: 'never used' }).waitFor();
+
+	// Revoked: the key stops working.
+	await page.getByTestId('revoke-key').click();
+	const dialog = page.getByRole('dialog');
+	await dialog.getByRole('button', { name: 'Revoke' }).click();
+	await page.getByTestId('keys').getByTestId('keys-empty').waitFor();
+	await until(async () => (await fnStatus({ 'X-PiCloud-Key': secret })) === 401, 'the revoked key to be refused');
+});
+
+await step('the tokens page lists the admin token and makes a read token, shown once', async () => {
+	await page.getByTestId('nav-tokens').click();
+	const admin = page.locator('[data-testid="token-row"][data-name="admin"]');
+	await admin.waitFor();
+	assert.match(await admin.innerText(), /admin/);
+	assert.equal(await admin.getByTestId('revoke-token').count(), 0, 'the admin token cannot be revoked');
+	// No scope: refused before it is sent.
+	await page.getByTestId('scope-read').uncheck();
+	await page.getByLabel('Name', { exact: true }).fill('e2e-reader');
+	await page.getByTestId('create-token').click();
+	await page.getByTestId('token-form-error').filter({ hasText: 'Choose at least one scope.' }).waitFor();
+	await page.getByTestId('scope-read').check();
+	await page.getByTestId('create-token').click();
+	readToken = (await page.getByTestId('secret-once-value').innerText()).trim();
+	assert.match(readToken, /^pct_[0-9a-f]{64}$/);
+	const row = page.locator('[data-testid="token-row"][data-name="e2e-reader"]');
+	await row.waitFor();
+	const text = await row.innerText();
+	assert.ok(text.includes(readToken.slice(0, 12)), `the row shows the prefix: ${text}`);
+	assert.ok(!text.includes(readToken.slice(12)), 'the row does not show the token');
+	assert.match(text, /read/);
+	assert.match(text, /never/);
+	await page.getByTestId('secret-once-copy').click();
+	assert.equal(await page.evaluate(() => navigator.clipboard.readText()), readToken);
+	await shot('tokens');
+	await page.getByTestId('secret-once-done').click();
+});
+
+await step('a read token signs in in a fresh browser and cannot deploy', async () => {
+	const browser = await chromium.launch({ executablePath, headless: true, args: ['--no-sandbox', '--disable-gpu', '--disable-quic'] });
+	const ctx = await browser.newContext({ viewport: { width: 1366, height: 900 }, timezoneId: 'UTC', locale: 'en-US' });
+	ctx.setDefaultTimeout(timeout);
+	const p = await ctx.newPage();
+	reader = { browser, ctx, p, problems: [], expected: [] };
+	p.on('console', (msg) => {
+		if (msg.type() !== 'error' && msg.type() !== 'warning') return;
+		const text = `${msg.type()}: ${msg.text()}`;
+		const i = reader.expected.findIndex((re) => re.test(text));
+		if (i >= 0) reader.expected.splice(i, 1);
+		else reader.problems.push(`reader: ${text}`);
+	});
+	p.on('pageerror', (err) => reader.problems.push(`reader: uncaught ${err.message}`));
+
+	await p.goto(base + '/');
+	await p.getByLabel('API token').fill(readToken);
+	await p.getByRole('button', { name: 'Sign in' }).click();
+	await p.getByRole('heading', { name: 'Scripts' }).waitFor();
+	await p.getByTestId('signed-in-as').filter({ hasText: 'e2e-reader' }).waitFor();
+	for (const nav of ['nav-tokens', 'nav-audit', 'nav-nodes']) {
+		assert.equal(await p.getByTestId(nav).count(), 0, `${nav} is hidden from a read token`);
+	}
+	assert.equal(await p.getByTestId('nav-dead-letters').count(), 1);
+	assert.equal(await p.getByRole('button', { name: 'Create script' }).isDisabled(), true, 'no create for read');
+
+	await p.goto(`${base}/scripts/${keyedId}`);
+	await p.getByTestId('read-only').waitFor();
+	await p.getByTestId('keys').getByTestId('keys-empty').waitFor();
+	for (const id of ['save', 'delete', 'create-key', 'run-test']) {
+		const b = p.getByTestId(id);
+		assert.equal(await b.isDisabled(), true, `${id} is disabled for read`);
+	}
+	assert.match((await p.getByTestId('delete').getAttribute('title')) ?? '', /Needs the deploy scope; this token \(e2e-reader\) has read/);
+	await p.screenshot({ path: join(shots, `${String(++shotNo).padStart(2, '0')}-read-token-script.png`), fullPage: true });
+
+	// The server refuses what the page does not offer.
+	reader.expected.push(/status of 403/);
+	const forced = await p.evaluate(async (id) => {
+		const res = await fetch(`/api/scripts/${id}`, {
+			method: 'PATCH',
+			headers: { 'Content-Type': 'application/json', 'X-PiCloud-CSRF': '1' },
+			body: JSON.stringify({ enabled: false })
+		});
+		return { status: res.status, body: await res.json() };
+	}, keyedId);
+	assert.equal(forced.status, 403);
+	assert.equal(forced.body.error.code, 'forbidden');
+	assert.equal((await apiCall('GET', `/api/scripts/${keyedId}`)).body.enabled, true, 'the refused write changed nothing');
+
+	await p.goto(base + '/tokens');
+	await p.getByTestId('admin-only').waitFor();
+	assert.equal(await p.getByTestId('tokens').count(), 0, 'the tokens page is not shown');
+});
+
+await step('rotating a token shows the new one once and ends its sessions; revoking removes it', async () => {
+	const row = page.locator('[data-testid="token-row"][data-name="e2e-reader"]');
+	await row.getByTestId('rotate-token').click();
+	await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+	const rotated = (await page.getByTestId('secret-once-value').innerText()).trim();
+	assert.match(rotated, /^pct_[0-9a-f]{64}$/);
+	assert.notEqual(rotated, readToken);
+	await page.getByTestId('secret-once-done').click();
+	const session = await reader.ctx.request.get(base + '/api/session');
+	assert.ok(session.status() === 401 || !(await session.json()).authenticated, 'the reader\'s session ended with the rotation');
+
+	await row.getByTestId('revoke-token').click();
+	const dialog = page.getByRole('dialog').filter({ hasText: 'Revoke e2e-reader?' });
+	await dialog.getByRole('button', { name: 'Cancel' }).click();
+	await row.waitFor();
+	await row.getByTestId('revoke-token').click();
+	await dialog.getByRole('button', { name: 'Revoke' }).click();
+	await row.waitFor({ state: 'detached' });
+	const bearer = await context.request.get(base + '/api/scripts', { headers: { Authorization: `Bearer ${rotated}` } });
+	assert.equal(bearer.status(), 401, 'the revoked token is refused');
+
+	await reader.browser.close();
+	assert.deepEqual(reader.problems, [], 'the reader\'s console stayed clean');
+	assert.deepEqual(reader.expected.map(String), [], 'the reader\'s expected console messages appeared');
+});
+
+await step('the audit page shows the run\'s actions newest first, filters them, and pages', async () => {
+	await page.getByTestId('nav-audit').click();
+	await page.getByTestId('audit-row').first().waitFor();
+	const actions = await page.getByTestId('audit-action').allInnerTexts();
+	assert.equal(actions[0], 'token.revoke', `the newest first: ${actions.slice(0, 5)}`);
+	for (const a of ['token.rotate', 'token.create', 'key.revoke', 'key.create', 'script.update', 'script.create', 'session.create']) {
+		assert.ok(actions.includes(a), `${a} is in the trail: ${actions}`);
+	}
+	const times = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.dataset.at));
+	assert.deepEqual([...times].sort().reverse(), times, 'newest first');
+	await shot('audit');
+
+	// By actor: the read token signed in, and did nothing else (its write was refused).
+	await page.getByLabel('Actor', { exact: true }).fill('e2e-reader');
+	await page.getByTestId('audit-apply').click();
+	await until(async () => {
+		const a = await page.getByTestId('audit-action').allInnerTexts();
+		return a.length > 0 && a.every((x) => x === 'session.create');
+	}, 'only the reader\'s sign-in');
+	assert.equal(new URL(page.url()).searchParams.get('actor'), 'e2e-reader');
+
+	// By action, with the settings change's before and after.
+	await page.getByLabel('Actor', { exact: true }).fill('');
+	await page.getByLabel('Action', { exact: true }).fill('script.update');
+	await page.getByTestId('audit-apply').click();
+	await until(async () => {
+		const a = await page.getByTestId('audit-action').allInnerTexts();
+		return a.length > 0 && a.every((x) => x === 'script.update');
+	}, 'only script updates');
+	const first = page.getByTestId('audit-row').first();
+	assert.match(await first.innerText(), new RegExp(keyed));
+	await first.getByTestId('audit-toggle').click();
+	const accessRow = page.locator('[data-testid="audit-change"][data-field="access"]');
+	await accessRow.waitFor();
+	assert.equal(await accessRow.locator('.after').innerText(), 'key');
+	assert.match(await accessRow.locator('.before').innerText(), /public|""/);
+	await shot('audit-detail');
+
+	// Paging: ten at a time, Older appends the next ten, still newest first.
+	await page.getByLabel('Action', { exact: true }).fill('');
+	await page.getByLabel('Per page', { exact: true }).selectOption('10');
+	await page.getByTestId('audit-apply').click();
+	await until(async () => (await page.getByTestId('audit-action').allInnerTexts()).includes('token.revoke'), 'the unfiltered first page');
+	assert.equal(await page.getByTestId('audit-row').count(), 10);
+	await page.getByTestId('audit-older').click();
+	await until(async () => (await page.getByTestId('audit-row').count()) === 20, 'the second page');
+	const paged = await page.getByTestId('audit-row').evaluateAll((rows) => rows.map((r) => r.dataset.at));
+	assert.deepEqual([...paged].sort().reverse(), paged, 'newest first across pages');
+
+	assert.equal((await apiCall('DELETE', `/api/scripts/${keyedId}`)).status, 204);
+});
+
 await step('a client route loads directly (index.html fallback)', async () => {
 	expected.push(/status of 404/); // the browser logs the missing script's GET
 	await page.goto(base + '/scripts/00000000-0000-0000-0000-000000000000');
@@ -986,8 +1212,8 @@ await step('an expired session returns to the sign-in form with a message', asyn
 	await msg.waitFor();
 	assert.match(await msg.innerText(), /session has expired/i);
 	await shot('session-expired');
-	await page.getByLabel('Admin token').fill(token);
-	await page.getByLabel('Admin token').press('Enter'); // the form works from the keyboard
+	await page.getByLabel('API token').fill(token);
+	await page.getByLabel('API token').press('Enter'); // the form works from the keyboard
 	await page.getByRole('heading', { name: 'Scripts' }).waitFor();
 });
 
@@ -995,9 +1221,9 @@ await step('signing out returns to the sign-in page and ends the session', async
 	const [session] = await context.cookies(base + '/api/session');
 	assert.ok(session, 'signed in before signing out');
 	await page.getByTestId('sign-out').click();
-	await page.getByLabel('Admin token').waitFor();
+	await page.getByLabel('API token').waitFor();
 	await page.reload();
-	await page.getByLabel('Admin token').waitFor();
+	await page.getByLabel('API token').waitFor();
 	// The session was deleted on the server: a copy of the cookie is refused.
 	const replay = await context.request.get(base + '/api/scripts', {
 		headers: { Cookie: `${session.name}=${session.value}` }

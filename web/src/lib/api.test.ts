@@ -109,6 +109,48 @@ describe('createClient', () => {
 		expect(headersOf(f.calls[2])[CSRF_HEADER]).toBe('1');
 	});
 
+	it('makes, lists, rotates and revokes tokens, and keys of a script', async () => {
+		const row = { id: 'u1', name: 'ci', prefix: 'pct_1a2b3c4d', scopes: ['read'], created_at: null, last_used_at: null, expires_at: null };
+		const f = fakeFetch(
+			json(200, { items: [row] }),
+			json(201, { ...row, token: 'pct_secret' }),
+			json(200, { ...row, token: 'pct_other' }),
+			new Response(null, { status: 204 }),
+			json(200, { items: null }),
+			json(201, { id: 'k1', script_id: 's', name: 'l', prefix: 'pck_1', created_at: null, last_used_at: null, key: 'pck_secret' }),
+			new Response(null, { status: 204 })
+		);
+		const api = createClient({ fetch: f.fetch });
+		expect(await api.tokens.list()).toEqual([row]);
+		expect((await api.tokens.create({ name: 'ci', scopes: ['read'], expires_at: null })).token).toBe('pct_secret');
+		expect((await api.tokens.rotate('admin')).token).toBe('pct_other');
+		await api.tokens.revoke('u1');
+		expect(await api.keys.list('my script')).toEqual([]);
+		expect((await api.keys.create('s', 'l')).key).toBe('pck_secret');
+		await api.keys.revoke('s', 'k1');
+		expect(f.calls.map((c) => `${c.init.method} ${c.url}`)).toEqual([
+			'GET /api/tokens',
+			'POST /api/tokens',
+			'POST /api/tokens/admin/rotate',
+			'DELETE /api/tokens/u1',
+			'GET /api/scripts/my%20script/keys',
+			'POST /api/scripts/s/keys',
+			'DELETE /api/scripts/s/keys/k1'
+		]);
+		expect(JSON.parse(String(f.calls[1].init.body))).toEqual({ name: 'ci', scopes: ['read'], expires_at: null });
+		expect(JSON.parse(String(f.calls[5].init.body))).toEqual({ name: 'l' });
+	});
+
+	it('asks for the audit trail with its filters and the next cursor', async () => {
+		const f = fakeFetch(json(200, { items: [{ id: 'e1', action: 'script.update' }], next: 'e1' }), json(200, { items: null }));
+		const api = createClient({ fetch: f.fetch });
+		const p = await api.audit({ action: 'script.', actor: '', since: '24h', limit: 10 });
+		expect(p.next).toBe('e1');
+		expect(p.items).toHaveLength(1);
+		expect(await api.audit({ before: 'e1' })).toEqual({ items: [], next: '' });
+		expect(f.calls.map((c) => c.url)).toEqual(['/api/audit?since=24h&action=script.&limit=10', '/api/audit?before=e1']);
+	});
+
 	it('reports forgetting an unknown node as not_found', async () => {
 		const f = fakeFetch(json(404, { error: { code: 'not_found', message: 'no node named "x"' } }));
 		const api = createClient({ fetch: f.fetch });
@@ -345,7 +387,7 @@ describe('session', () => {
 		const api = createClient({ fetch: f.fetch, onUnauthorized });
 		const err = await api.session.signIn('nope').catch((e) => e);
 		expect(err).toBeInstanceOf(ApiError);
-		expect(err.message).toBe('That token is not the admin token.');
+		expect(err.message).toBe('That token is not a valid API token.');
 		expect(onUnauthorized).not.toHaveBeenCalled();
 	});
 

@@ -8,7 +8,13 @@
 
 import { withoutPosition } from './diff';
 import type {
+	APIToken,
+	AuditPage,
 	ClusterNode,
+	InvokeKey,
+	KeySecret,
+	TokenInput,
+	TokenSecret,
 	CompileError,
 	Draft,
 	ExecutionStats,
@@ -230,6 +236,21 @@ export interface StatsQuery {
 	step?: string;
 }
 
+/** Filters of the audit trail (GET /api/audit). */
+export interface AuditQuery {
+	/** RFC 3339, or a duration meaning that long ago ('24h'). */
+	since?: string;
+	until?: string;
+	/** An action (script.update) or a prefix ending in '.' (script.). */
+	action?: string;
+	/** A token's name (admin for the admin token). */
+	actor?: string;
+	target?: string;
+	/** The previous page's next: only older events. */
+	before?: string;
+	limit?: number;
+}
+
 export interface DeadLettersQuery {
 	/** Only this script's dead letters. */
 	script?: string;
@@ -325,13 +346,15 @@ export function createClient(options: ClientOptions = {}) {
 					throw err;
 				}
 			},
-			/** Exchanges the admin token for a session cookie. A wrong token is a 401 ApiError. */
+			/** Exchanges an API token (the admin token or a named one) for a session cookie. A wrong token is a 401 ApiError. */
 			async signIn(token: string): Promise<void> {
 				try {
 					await call('POST', '/api/session', { token }, { expectEmpty: true, quiet401: true });
 				} catch (err) {
 					if (err instanceof ApiError && err.status === 401) {
-						throw new ApiError(401, 'unauthorized', 'That token is not the admin token.', { ...err.details });
+						throw new ApiError(401, 'unauthorized', err.message.includes('expired') ? err.message : 'That token is not a valid API token.', {
+							...err.details
+						});
 					}
 					throw err;
 				}
@@ -497,6 +520,51 @@ export function createClient(options: ClientOptions = {}) {
 				const { since, until, step } = query;
 				return call('GET', `/api/stats/scripts${queryString({ since, until, step })}`, undefined, opts);
 			}
+		},
+
+		/** The API tokens (admin scope): the admin token's row (id "admin") first, then the named ones. */
+		tokens: {
+			async list(opts?: RequestOptions): Promise<APIToken[]> {
+				return items(await call<APIToken[] | { items: APIToken[] | null }>('GET', '/api/tokens', undefined, opts));
+			},
+			/** A new named token; the answer holds the token itself, shown this once. */
+			create(input: TokenInput): Promise<TokenSecret> {
+				return call('POST', '/api/tokens', input);
+			},
+			/** Revokes a named token: it stops working and its sessions end. */
+			revoke(id: string): Promise<void> {
+				return call('DELETE', `/api/tokens/${encodeURIComponent(id)}`, undefined, { expectEmpty: true });
+			},
+			/** A new secret for the token ("admin": the admin token); the old one stops working at once. */
+			rotate(id: string): Promise<TokenSecret> {
+				return call('POST', `/api/tokens/${encodeURIComponent(id)}/rotate`);
+			}
+		},
+
+		/** A script's invoke keys (for access "key"). */
+		keys: {
+			async list(scriptId: string, opts?: RequestOptions): Promise<InvokeKey[]> {
+				return items(await call<InvokeKey[] | { items: InvokeKey[] | null }>('GET', `${script(scriptId)}/keys`, undefined, opts));
+			},
+			/** A new key; the answer holds the key itself, shown this once. */
+			create(scriptId: string, name: string): Promise<KeySecret> {
+				return call('POST', `${script(scriptId)}/keys`, { name });
+			},
+			revoke(scriptId: string, keyId: string): Promise<void> {
+				return call('DELETE', `${script(scriptId)}/keys/${encodeURIComponent(keyId)}`, undefined, { expectEmpty: true });
+			}
+		},
+
+		/** The audit trail (admin scope), newest first. */
+		async audit(query: AuditQuery = {}, opts?: RequestOptions): Promise<AuditPage> {
+			const { since, until, action, actor, target, before, limit } = query;
+			const r = await call<Partial<AuditPage>>(
+				'GET',
+				`/api/audit${queryString({ since, until, action, actor, target, before, limit })}`,
+				undefined,
+				opts
+			);
+			return { items: r.items ?? [], next: r.next ?? '' };
 		},
 
 		/** The server's live figures: the gate, the log sink, the nodes. */

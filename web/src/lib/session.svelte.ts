@@ -3,10 +3,23 @@
 // last said about it.
 
 import { createClient } from './api';
+import { deniedHint, tokenAllows, type Scope } from './access';
+import type { SessionToken } from './types';
 
 export type AuthState = 'unknown' | 'signed-in' | 'signed-out';
 
-export const auth = $state<{ state: AuthState; message: string }>({ state: 'unknown', message: '' });
+/** The sign-in state; token is the one the session acts as (its scopes say what the page offers). */
+export const auth = $state<{ state: AuthState; message: string; token?: SessionToken }>({ state: 'unknown', message: '' });
+
+/** Whether the signed-in token has scope need (the server enforces it; the page only follows). */
+export function can(need: Scope): boolean {
+	return tokenAllows(auth.token, need);
+}
+
+/** The tooltip of a control the token may not use, or undefined when it may. */
+export function denied(need: Scope): string | undefined {
+	return can(need) ? undefined : deniedHint(auth.token, need);
+}
 
 export const api = createClient({
 	onUnauthorized() {

@@ -11,6 +11,9 @@ export interface LastExecution {
 	started_at: string;
 }
 
+/** A script's access setting. */
+export type Access = 'public' | 'key' | 'token' | 'library';
+
 export interface Script {
 	id: string;
 	name: string;
@@ -42,6 +45,13 @@ export interface Script {
 	max_attempts?: number;
 	/** The event topics the script receives. */
 	subscriptions?: string[] | null;
+	/** Who may invoke it at /fn/{name}: public (default, '' reads as public), key, token or library. */
+	access?: Access | '';
+	/** Requests per second allowed (0: no limit), with a burst of rate_limit_burst (0: ceil(rps)). */
+	rate_limit_rps?: number;
+	rate_limit_burst?: number;
+	/** What the limit counts by: client (address, the default) or key (per invoke key). */
+	rate_limit_by?: 'client' | 'key' | '';
 	created_at?: string;
 	updated_at?: string;
 	/** The waiting draft (GET /api/scripts/{id} only; absent when there is none). */
@@ -71,6 +81,10 @@ export interface ScriptInput {
 	enabled?: boolean;
 	max_attempts?: number;
 	subscriptions?: string[];
+	access?: Access;
+	rate_limit_rps?: number;
+	rate_limit_burst?: number;
+	rate_limit_by?: 'client' | 'key';
 }
 
 /** The numeric settings of a script: absent or 0 means the server's default. */
@@ -223,7 +237,88 @@ export interface InvokeResult {
 
 export interface Session {
 	authenticated: boolean;
-	expires_at?: string;
+	/** How the caller authenticated: a bearer token or the session cookie. */
+	method?: 'bearer' | 'session';
+	expires_at?: string | null;
+	/** The token the caller acts as (the admin token: id and name "admin", scopes [admin]). */
+	token?: SessionToken;
+}
+
+/** The token a signed-in dashboard acts as (GET /api/session's token). */
+export interface SessionToken {
+	id: string;
+	name: string;
+	/** admin, deploy, read, invoke:<script> or invoke:*. */
+	scopes: string[];
+	/** A name pattern restricting the token to some scripts; absent or '': every script. */
+	scripts?: string;
+}
+
+/** A named API token without its secret (GET /api/tokens); id "admin" is the admin token's row. */
+export interface APIToken {
+	id: string;
+	name: string;
+	/** The token's first 12 characters, to recognise it. */
+	prefix: string;
+	scopes: string[];
+	scripts?: string;
+	created_at: string | null;
+	last_used_at: string | null;
+	expires_at: string | null;
+}
+
+/** A token just made or rotated: its row and the token itself, shown this once. */
+export interface TokenSecret extends APIToken {
+	token: string;
+}
+
+export interface TokenInput {
+	name: string;
+	scopes: string[];
+	scripts?: string;
+	/** RFC 3339 UTC; absent or null: never expires. */
+	expires_at?: string | null;
+}
+
+/** An invoke key of a script, without its secret (GET /api/scripts/{id}/keys). */
+export interface InvokeKey {
+	id: string;
+	script_id: string;
+	/** An optional label. */
+	name: string;
+	/** The key's first 12 characters (pck_1a2b3c4d). */
+	prefix: string;
+	created_at: string | null;
+	last_used_at: string | null;
+}
+
+/** A key just made: its row and the key itself, shown this once. */
+export interface KeySecret extends InvokeKey {
+	key: string;
+}
+
+/** One administrative action of the audit trail (GET /api/audit). */
+export interface AuditEvent {
+	/** UUIDv7: ids sort by time. */
+	id: string;
+	at: string;
+	/** The token's name (admin for the admin token); '' for a failed sign-in. */
+	actor: string;
+	token_id?: string;
+	via: 'bearer' | 'session' | 'offline' | '';
+	ip: string;
+	/** script.update, token.create, session.create, ... */
+	action: string;
+	target: string;
+	target_id?: string;
+	/** The action's detail: {before, after} for settings, versions for sources, a token's scopes... */
+	detail?: Record<string, unknown> | null;
+}
+
+/** A page of the audit trail; next is the before of the next (older) page, '' on the last. */
+export interface AuditPage {
+	items: AuditEvent[];
+	next: string;
 }
 
 /** A cron trigger of a script (GET /api/scripts/{id}/schedules). Times are RFC 3339 UTC. */

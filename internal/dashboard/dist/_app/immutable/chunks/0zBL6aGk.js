@@ -1,0 +1,1 @@
+import"./yKW9RDSQ.js";

@@ -1,1 +1,0 @@
-import{Y as e}from"./IQLhXAd3.js";var t=e({items:[]}),n=1;function r(e,r=`ok`,a=5e3){let o=n++;return t.items.push({id:o,text:e,kind:r}),setTimeout(()=>i(o),a),o}function i(e){let n=t.items.findIndex(t=>t.id===e);n>=0&&t.items.splice(n,1)}export{r as n,t as r,i as t};

@@ -1,1 +1,0 @@
-import"../chunks/xihTtKlq.js";import{B as e,E as t,J as n,K as r,O as i,T as a,nt as o,q as s,rt as c}from"../chunks/IQLhXAd3.js";import{t as l}from"../chunks/0EUb1Ca0.js";var u=i(`<h1> </h1> <p> </p>`,1);function d(i,d){c(d,!0);var f=u(),p=r(f),m=s(p,!0),h=n(p,2),g=s(h,!0);e(()=>{a(m,l.status),a(g,l.error?.message)}),t(i,f),o()}export{d as component};
