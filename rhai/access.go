@@ -264,14 +264,22 @@ func (th *thread) checkMapGrow(m *Map, key string, pos syntax.Pos) {
 // have custom indexers.
 func (th *thread) indexSetValue(pv, idx, v Value, pos syntax.Pos) Value {
 	if pv.t == TypeString && idx.t == TypeInt {
-		if v.t != TypeChar {
-			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting char)"}, pos)
-		}
 		s := pv.AsString()
 		n := utf8.RuneCountInString(s)
 		i := normIndex(idx.AsInt(), n)
 		if i < 0 {
 			raise(stringBoundsError(idx.AsInt(), n), pos)
+		}
+		if v.t != TypeChar {
+			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting char)"}, pos)
+		}
+		if k := idx.AsInt(); k < 0 {
+			// Rhai 1.25 reads s[-k] from the end but writes the character
+			// at position k from the start (nothing when k is the length).
+			i = int(-k)
+			if i >= n {
+				return pv
+			}
 		}
 		rs := []rune(s)
 		rs[i] = v.AsChar()

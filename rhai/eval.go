@@ -6,7 +6,6 @@ import (
 	"math"
 	"runtime"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/picloud/picloud/rhai/syntax"
 )
@@ -94,7 +93,7 @@ func (e *Engine) Compile(name, src string) (*AST, error) {
 	if err != nil {
 		return nil, err
 	}
-	return e.compileScript(name, s, nil, nil)
+	return e.compileScript(name, s, nil, nil, true)
 }
 
 // CompileExpression compiles a single expression (no statements), like Rhai's
@@ -105,10 +104,10 @@ func (e *Engine) CompileExpression(name, src string) (*AST, error) {
 		return nil, err
 	}
 	s := &syntax.Script{Name: name, Stmts: []syntax.Stmt{&syntax.ExprStmt{X: x}}}
-	return e.compileScript(name, s, nil, nil)
+	return e.compileScript(name, s, nil, nil, true)
 }
 
-func (e *Engine) compileScript(name string, s *syntax.Script, outer []*binding, parent *AST) (ast *AST, err error) {
+func (e *Engine) compileScript(name string, s *syntax.Script, outer []*binding, parent *AST, top bool) (ast *AST, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			ast, err = nil, &syntax.Error{Kind: "InternalError", Message: fmt.Sprintf("internal compiler error: %v", r)}
@@ -117,7 +116,7 @@ func (e *Engine) compileScript(name string, s *syntax.Script, outer []*binding, 
 	if max := e.limits.MaxFunctions; max > 0 && len(s.Fns) > max {
 		return nil, &syntax.Error{Kind: "TooManyFunctions", Message: "Too many functions", Source: name}
 	}
-	res := resolveScript(s, outer)
+	res := resolveScript(s, outer, top)
 	ast = &AST{name: name, script: s, fns: make(map[string][]*function), parent: parent, eng: e}
 	defs := make([]*function, len(s.Fns))
 	for i, fd := range s.Fns {
@@ -489,7 +488,7 @@ func validFnName(s string) bool {
 // over the caller's visible variables and runs in a new frame. Variables it
 // declares at its top level stay visible to the caller afterwards, as in Rhai.
 func (c *compiler) evalCall(e *syntax.CallExpr) evalFn {
-	visible := c.res.evalVars[e]
+	visible, top := c.res.evalVars[e], c.res.evalAtTop[e]
 	x := c.expr(e.Args[0])
 	pos, argPos := e.Pos, e.Args[0].Position()
 	return func(fr *frame) Value {
@@ -513,7 +512,7 @@ func (c *compiler) evalCall(e *syntax.CallExpr) evalFn {
 			pe := err.(*syntax.Error)
 			panic(wrap(&Error{Kind: ErrParsing, Message: "Syntax error: " + pe.Message, Pos: pe.Pos, Parse: pe}))
 		}
-		ast, err := th.eng.compileScript(src, s, visible, fr.fn.ast)
+		ast, err := th.eng.compileScript(src, s, visible, fr.fn.ast, top)
 		if err != nil {
 			pe, _ := err.(*syntax.Error)
 			panic(wrap(&Error{Kind: ErrParsing, Message: err.Error(), Parse: pe}))
@@ -814,15 +813,6 @@ func stdCore(m *Module) {
 	m.SetFn("tag", []Type{TypeAny}, getTag)
 	m.SetMutFn("set$tag", []Type{TypeAny, TypeInt}, setTag)
 	m.SetMutFn("set_tag", []Type{TypeAny, TypeInt}, setTag)
-	// to_char turns a Unicode code point into a character (issue 3 lists it; the
-	// inverse of a char's to_int).
-	m.SetFn("to_char", []Type{TypeInt}, func(c *Context, a []Value) (Value, error) {
-		n := a[0].AsInt()
-		if n < 0 || n > utf8.MaxRune || (n >= 0xD800 && n <= 0xDFFF) {
-			return Unit, NewError(ErrArithmetic, "Integer overflow: to_char(%d)", n)
-		}
-		return Char(rune(n)), nil
-	})
 	m.SetFn("is_shared", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) { return Bool(false), nil })
 	m.SetFn("name", []Type{TypeFnPtr}, func(c *Context, a []Value) (Value, error) {
 		return String(a[0].AsFnPtr().Name), nil

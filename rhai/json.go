@@ -348,7 +348,23 @@ func appendRhaiJSONL(b []byte, v Value, depth int, lim *fmtLimit) []byte {
 	case TypeChar:
 		return appendRustDebugChar(b, v.AsChar())
 	case TypeFnPtr:
-		return appendRustDebugString(b, v.AsFnPtr().Name)
+		// A curried pointer (a closure's captured variables are curried
+		// first, as in Rhai) is ["name", curried...]; otherwise "name".
+		fp := v.AsFnPtr()
+		if len(fp.env) == 0 && len(fp.Curry) == 0 {
+			return appendRustDebugString(b, fp.Name)
+		}
+		if depth >= maxDataDepth {
+			panic(fmtTooDeep())
+		}
+		b = appendRustDebugString(append(b, '['), fp.Name)
+		for _, c := range fp.env {
+			b = appendRhaiJSONL(append(b, ','), c.v, depth+1, lim)
+		}
+		for _, c := range fp.Curry {
+			b = appendRhaiJSONL(append(b, ','), c, depth+1, lim)
+		}
+		return append(b, ']')
 	case TypeRange, TypeRangeInclusive:
 		return append(b, rangeText(v)...)
 	}

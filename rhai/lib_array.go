@@ -92,7 +92,6 @@ func stdArray(m *Module) {
 		return NewArray(items), nil
 	}
 	m.SetFn("+", []Type{A, A}, concat)
-	m.SetFn("concat", []Type{A, A}, concat)
 
 	m.SetFn("==", []Type{A, A}, func(c *Context, a []Value) (Value, error) {
 		eq, err := arraysEqual(c, a[0].AsArray().Items, a[1].AsArray().Items)
@@ -635,7 +634,9 @@ func stdArray(m *Module) {
 					}
 					return false
 				}
-				return r.t == TypeInt && r.AsInt() < 0
+				// An integer orders by its sign; a bool true means "x first"
+				// (false: after), as Rhai 1.25 reads a comparer's answer.
+				return r.t == TypeInt && r.AsInt() < 0 || r.t == TypeBool && r.AsBool()
 			})
 			return Unit, callErr
 		}

@@ -112,21 +112,36 @@ type resolution struct {
 	// dynFirst marks names read after an eval call in the same function: a
 	// variable eval declared shadows the one the resolver found.
 	dynFirst map[*syntax.Ident]bool
+	// evalAtTop marks eval calls made at the main script's top level (not in
+	// a function or block): constants their code declares are global::.
+	evalAtTop map[*syntax.CallExpr]bool
 }
 
 type resolver struct {
-	res *resolution
-	fs  *funcScope
+	res  *resolution
+	fs   *funcScope
+	main *funcScope
+	// top: this script's top level is the main script's (false for code
+	// eval'd inside a function or block).
+	top bool
 }
 
-func resolveScript(s *syntax.Script, outer []*binding) *resolution {
+// atTop reports whether a declaration here is at the main script's top level.
+func (r *resolver) atTop() bool {
+	return r.top && r.fs == r.main && len(r.fs.blocks) == 1
+}
+
+// top says whether the script's top level is the main script's: true for a
+// script, and for code eval'd at the main script's top level.
+func resolveScript(s *syntax.Script, outer []*binding, top bool) *resolution {
 	r := &resolver{res: &resolution{
-		idents:   make(map[*syntax.Ident]*binding),
-		decls:    make(map[declKey]*binding),
-		scopes:   make(map[syntax.Node]*funcScope),
-		evalVars: make(map[*syntax.CallExpr][]*binding),
-		dynFirst: make(map[*syntax.Ident]bool),
-	}}
+		idents:    make(map[*syntax.Ident]*binding),
+		decls:     make(map[declKey]*binding),
+		scopes:    make(map[syntax.Node]*funcScope),
+		evalVars:  make(map[*syntax.CallExpr][]*binding),
+		dynFirst:  make(map[*syntax.Ident]bool),
+		evalAtTop: make(map[*syntax.CallExpr]bool),
+	}, top: top}
 	for _, fn := range s.Fns {
 		fs := &funcScope{isFn: true}
 		fs.push()
@@ -144,7 +159,7 @@ func resolveScript(s *syntax.Script, outer []*binding) *resolution {
 		main.parent = &funcScope{blocks: [][]*binding{outer}}
 	}
 	main.push()
-	r.fs = main
+	r.fs, r.main = main, main
 	r.stmts(s.Stmts)
 	r.res.scopes[nil] = main
 	return r.res
@@ -170,7 +185,7 @@ func (r *resolver) stmt(s syntax.Stmt) {
 	case *syntax.LetStmt:
 		r.expr(s.Value)
 		b := r.fs.declare(s.Name, s.Const)
-		b.global = !r.fs.isFn && r.fs.parent == nil && len(r.fs.blocks) == 1
+		b.global = r.atTop()
 		r.res.decls[declKey{s, 0}] = b
 	case *syntax.AssignStmt:
 		r.expr(s.RHS)
@@ -251,6 +266,9 @@ func (r *resolver) expr(e syntax.Expr) {
 				r.fs.sawEval = true
 			}
 			r.res.evalVars[e] = r.fs.visible()
+			if e.Name == "eval" && r.atTop() {
+				r.res.evalAtTop[e] = true
+			}
 			// Everything eval's code may touch must survive outside the frame's
 			// slot discipline, so it is treated as captured.
 			for _, b := range r.res.evalVars[e] {

@@ -21,15 +21,19 @@ func (p *parser) parseStmtExpr() (Expr, *Error) {
 
 // parseCond parses the condition of if/while/do and rejects the usual slips.
 func (p *parser) parseCond() (Expr, *Error) {
+	if p.tok.kind == LBrace {
+		// A block cannot be a condition: `if {x} {…}` is refused.
+		return nil, p.errAt("ExprExpected", "Expecting a boolean expression", p.tok.pos)
+	}
 	cond, err := p.parseExpr()
 	if err != nil {
 		return nil, err
 	}
-	if p.tok.kind == Assign {
-		return nil, p.badInput("ImproperSymbol", "Possibly a typo of '=='?", p.tok.pos)
-	}
 	if what := literalKind(cond, false); what != "" {
 		return nil, p.errAt("MismatchedType", "Expecting a boolean expression, not "+what, cond.Position())
+	}
+	if p.tok.kind == Assign {
+		return nil, p.badInput("ImproperSymbol", "Possibly a typo of '=='?", p.tok.pos)
 	}
 	return cond, nil
 }
@@ -228,8 +232,9 @@ func (p *parser) parseSwitch() (Expr, *Error) {
 					return nil, err
 				}
 				if b, ok := v.(*BinaryExpr); ok && (b.Op == DotDot || b.Op == DotDotEq) {
-					sawRange = true
-				} else if _, ok := v.(*IntLit); ok && sawRange {
+					// An empty range is dropped, so it does not count.
+					sawRange = sawRange || !emptyRangeLit(b)
+				} else if sawRange && isNumberLit(v) {
 					return nil, p.errAt("WrongSwitchIntegerCase", "Numeric switch case cannot follow a range case", v.Position())
 				}
 				c.Values = append(c.Values, v)
@@ -240,7 +245,7 @@ func (p *parser) parseSwitch() (Expr, *Error) {
 			}
 			if p.tok.kind == KwIf {
 				p.next()
-				if c.Cond, err = p.parseExpr(); err != nil {
+				if c.Cond, err = p.parseCond(); err != nil {
 					return nil, err
 				}
 			}
@@ -277,6 +282,28 @@ func (p *parser) parseSwitch() (Expr, *Error) {
 	}
 	p.next()
 	return sw, nil
+}
+
+// isNumberLit reports whether x is an integer or float literal.
+func isNumberLit(x Expr) bool {
+	switch x.(type) {
+	case *IntLit, *FloatLit:
+		return true
+	}
+	return false
+}
+
+// emptyRangeLit reports whether a range of integer literals is empty.
+func emptyRangeLit(b *BinaryExpr) bool {
+	lo, lok := b.L.(*IntLit)
+	hi, hok := b.R.(*IntLit)
+	if !lok || !hok {
+		return false
+	}
+	if b.Op == DotDotEq {
+		return lo.Value > hi.Value
+	}
+	return lo.Value >= hi.Value
 }
 
 // parseCaseValue parses one switch case value, which must be a literal or an

@@ -112,6 +112,15 @@ func (p *parser) parseBinary(minPrec int) (Expr, *Error) {
 			lhs = &UnaryExpr{Pos: op.pos, Op: Bang, X: &BinaryExpr{Pos: op.pos, Op: KwIn, L: lhs, R: rhs}}
 			continue
 		}
+		if op.kind == AndAnd || op.kind == OrOr {
+			// A literal that can never be a bool is refused at parse time,
+			// the right operand first, as Rhai does.
+			for _, x := range [2]Expr{rhs, lhs} {
+				if what := literalKind(x, false); what != "" {
+					return nil, p.errAt("MismatchedType", "Expecting a boolean expression, not "+what, x.Position())
+				}
+			}
+		}
 		lhs = &BinaryExpr{Pos: op.pos, Op: op.kind, L: lhs, R: rhs}
 	}
 }
@@ -195,7 +204,9 @@ func (p *parser) parsePrimary() (Expr, *Error) {
 		x = &BoolLit{Pos: t.pos, Value: t.kind == KwTrue}
 	case LParen:
 		p.next()
-		if p.tok.kind == RParen {
+		if p.tok.kind == RParen && p.tok.pos.Line == t.pos.Line && p.tok.pos.Col == t.pos.Col+1 {
+			// Only `()` written together is the unit; `( )` is an empty
+			// parenthesised expression, an error.
 			p.next()
 			x = &UnitLit{Pos: t.pos}
 			break

@@ -1,0 +1,197 @@
+package rhai_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/picloud/picloud/rhai"
+	"github.com/picloud/picloud/rhai/syntax"
+)
+
+// The fidelity tests pin behaviours where Rhai 1.25 is easy to get wrong,
+// each area as a whole rather than one case. A result reads
+// "TYPE DEBUG" for a value, "parse KIND@LINE:COL MESSAGE" for a parse error
+// and "eval ROOTKIND MESSAGE" for a runtime error (the innermost one's
+// message, under any "in call to function" wrappers).
+func fidelityRun(src string) string {
+	eng := rhai.New()
+	ast, err := eng.Compile("", src)
+	if err != nil {
+		var pe *syntax.Error
+		if errors.As(err, &pe) {
+			return fmt.Sprintf("parse %s@%d:%d %s", pe.FullKind(), pe.Pos.Line, pe.Pos.Col, pe.Message)
+		}
+		return "parse ? " + err.Error()
+	}
+	v, err := eng.Eval(context.Background(), ast, nil)
+	if err != nil {
+		var re *rhai.Error
+		if errors.As(err, &re) {
+			kind := re.RootKind()
+			for re.Inner != nil {
+				re = re.Inner
+			}
+			return "eval " + kind + " " + re.Message
+		}
+		return "eval ? " + err.Error()
+	}
+	return v.TypeName() + " " + v.DebugString()
+}
+
+type fidelityCase struct{ src, want string }
+
+func fidelityCheck(t *testing.T, cases []fidelityCase) {
+	t.Helper()
+	for _, c := range cases {
+		if got := fidelityRun(c.src); got != c.want {
+			t.Errorf("%s\n  got  %s\n  want %s", c.src, got, c.want)
+		}
+	}
+}
+
+// Rhai refuses at parse time a literal that can never be a bool where one is
+// needed: either operand of && and || (the right one is checked first), the
+// condition of if/while/do and a switch case's guard. Only literals are
+// refused; an expression of the wrong type fails when it runs.
+func TestFidelityBoolLiteralOperands(t *testing.T) {
+	const notBool = "parse MismatchedType@"
+	fidelityCheck(t, []fidelityCase{
+		{"true && 1", notBool + "1:9 Expecting a boolean expression, not a number"},
+		{"1 || true", notBool + "1:1 Expecting a boolean expression, not a number"},
+		{"1 && 'c'", notBool + "1:6 Expecting a boolean expression, not a character"},
+		{"let x = true; x || 2.5", notBool + "1:20 Expecting a boolean expression, not a number"},
+		{`let x = true; x && "s"`, notBool + "1:20 Expecting a boolean expression, not a string"},
+		{"let x = true; x && `s${1}`", notBool + "1:20 Expecting a boolean expression, not a string"},
+		{"let x = true; x || ()", notBool + "1:20 Expecting a boolean expression, not ()"},
+		{"let x = true; x && [true]", notBool + "1:20 Expecting a boolean expression, not an array"},
+		{"let x = true; x && #{}", notBool + "1:20 Expecting a boolean expression, not an object map"},
+		{"true && -1", notBool + "1:9 Expecting a boolean expression, not a number"},
+		{"true && (1)", notBool + "1:10 Expecting a boolean expression, not a number"},
+		{"true && false || 0", notBool + "1:18 Expecting a boolean expression, not a number"},
+		{"let x = 1; x && true", "eval ErrorFunctionNotFound Function not found: && (i64, bool)"},
+		{"!1", "eval ErrorFunctionNotFound Function not found: ! (i64)"},
+		{"true && !false", "bool true"},
+		{"if 1 { 2 }", notBool + "1:4 Expecting a boolean expression, not a number"},
+		{"if {true} { 2 }", "parse ExprExpected@1:4 Expecting a boolean expression"},
+		{"while () { }", notBool + "1:7 Expecting a boolean expression, not ()"},
+		{"do { } while 'x'", notBool + "1:14 Expecting a boolean expression, not a character"},
+		{"let x = 1; switch x { 1 if 2 => 3 }", notBool + "1:28 Expecting a boolean expression, not a number"},
+		{"let x = 1; switch x { 1 if {true} => 3 }", "parse ExprExpected@1:28 Expecting a boolean expression"},
+		{"let x = 1; switch x { 1 if x == 1 => 3 }", "i64 3"},
+	})
+}
+
+// Switch cases are literals; a numeric case (integer or float) may not follow
+// a range case, but a range that is empty is dropped and does not count.
+func TestFidelitySwitchCases(t *testing.T) {
+	const wrong = "parse WrongSwitchIntegerCase@"
+	fidelityCheck(t, []fidelityCase{
+		{"switch 1 { 1..3 => 1, 4 => 2 }", wrong + "1:23 Numeric switch case cannot follow a range case"},
+		{"switch 1 { 1..3 => 1, 4.5 => 2 }", wrong + "1:23 Numeric switch case cannot follow a range case"},
+		{"switch 1 { 1..=3 => 1, -4 => 2 }", wrong + "1:24 Numeric switch case cannot follow a range case"},
+		{"switch 1 { 1..3 => 1, 4 if true => 2 }", wrong + "1:23 Numeric switch case cannot follow a range case"},
+		{"switch 1 { 3..3 => 0, 1 => 1 }", "i64 1"},
+		{"switch 1 { 5..=2 => 0, 1 => 1 }", "i64 1"},
+		{`switch "a" { 1..3 => 1, "a" => 2 }`, "i64 2"},
+		{"switch 'c' { 1..3 => 1, 'c' => 2 }", "i64 2"},
+		{"switch 1 { 1 => 1, 1..3 => 2 }", "i64 1"},
+		{"switch 1 { 1.0 => 1, _ => 2 }", "i64 2"},
+		{"switch 1 { 1.0..3.0 => 1 }", "parse ExprExpected@1:12 Expecting a literal expression"},
+		{"switch 1 { _ => 1, 2 => 2 }", "parse WrongSwitchDefaultCase@1:12 Default switch case must be the last"},
+		{"switch 1 { _ if true => 1 }", "parse WrongSwitchCaseCondition@1:14 This switch case cannot have a condition"},
+	})
+}
+
+// Only `()` written together is the unit; `( )` is an empty parenthesised
+// expression and does not parse. Empty argument and parameter lists may have
+// spaces.
+func TestFidelityUnitParens(t *testing.T) {
+	fidelityCheck(t, []fidelityCase{
+		{"()", "() ()"},
+		{"let x = (); x", "() ()"},
+		{"( )", "parse BadInput/UnexpectedInput@1:3 Unexpected ')'"},
+		{"let x = ( ); x", "parse BadInput/UnexpectedInput@1:11 Unexpected ')'"},
+		{"(( ))", "parse BadInput/UnexpectedInput@1:4 Unexpected ')'"},
+		{"(\n)", "parse BadInput/UnexpectedInput@2:1 Unexpected ')'"},
+		{"fn f( ) { 1 } f( )", "i64 1"},
+		{"[1, 2].len( )", "i64 2"},
+		{"let f = | | 3; f.call( )", "i64 3"},
+	})
+}
+
+// s[i] = c with a negative i: Rhai 1.25 checks the bounds from the end but
+// writes at position -i from the start (and nothing when -i is the length).
+// The bounds are checked before the new value's type.
+func TestFidelityStringIndexAssign(t *testing.T) {
+	fidelityCheck(t, []fidelityCase{
+		{`let s = "hello"; s[0] = 'J'; s`, `string "Jello"`},
+		{`let s = "hello"; s[4] = 'O'; s`, `string "hellO"`},
+		{`let s = "hello"; s[-1] = 'X'; s`, `string "hXllo"`},
+		{`let s = "hello"; s[-2] = 'X'; s`, `string "heXlo"`},
+		{`let s = "hello"; s[-5] = 'X'; s`, `string "hello"`},
+		{`let s = "héllo"; s[-1] = 'Z'; s`, `string "hZllo"`},
+		{`let s = "hello"; s[-1]`, `char 'o'`},
+		{`let s = "hello"; s[-6] = 'X'; s`, "eval ErrorStringBounds String index -6 out of bounds: only 5 characters in string"},
+		{`let s = "hello"; s[5] = 'X'; s`, "eval ErrorStringBounds String index 5 out of bounds: only 5 characters in string"},
+		{`let s = "hello"; s[9] = "ab"; s`, "eval ErrorStringBounds String index 9 out of bounds: only 5 characters in string"},
+		{`let s = "hello"; s[1] = "ab"; s`, "eval ErrorMismatchDataType Data type incorrect: string (expecting char)"},
+		{`let s = "hello"; s.set(-1, 'X'); s`, `string "hellX"`},
+	})
+}
+
+// A sort comparer may answer with an integer (its sign orders) or a bool
+// (true: the first argument goes first); any other answer leaves the pair.
+func TestFidelitySortComparer(t *testing.T) {
+	fidelityCheck(t, []fidelityCase{
+		{"let a = [3, 1, 2]; a.sort(|x, y| x - y); a", "array [1, 2, 3]"},
+		{"let a = [3, 1, 2]; a.sort(|x, y| y - x); a", "array [3, 2, 1]"},
+		{"let a = [3, 1, 2, 5, 4]; a.sort(|x, y| x < y); a", "array [1, 2, 3, 4, 5]"},
+		{"let a = [3, 1, 2, 5, 4]; a.sort(|x, y| x > y); a", "array [5, 4, 3, 2, 1]"},
+		{`let a = ["bb", "a", "ccc"]; a.sort(|x, y| x.len() < y.len()); a`, `array ["a", "bb", "ccc"]`},
+		{"let a = [3, 1, 2]; a.sort(|x, y| 1.5); a", "array [3, 1, 2]"},
+		{"let a = [3, 1, 2]; a.sort(|x, y| ()); a", "array [3, 1, 2]"},
+		{"[3, 1, 2].order(|x, y| x < y)", "array [1, 2, 3]"},
+	})
+}
+
+// A constant declared by eval at the main script's top level is a global
+// constant (functions read it through global::); one declared by eval inside
+// a function or a block is not.
+func TestFidelityEvalGlobalConstant(t *testing.T) {
+	fidelityCheck(t, []fidelityCase{
+		{`fn f() { global::X } eval("const X = 42;"); f()`, "i64 42"},
+		{`fn f() { global::X + global::Y } const Y = 1; eval("const X = 42;"); f()`, "i64 43"},
+		{`fn f() { global::X } let y = 1; eval("let z = 2; const X = y + z;"); f()`, "i64 3"},
+		{`fn f() { global::X } eval("eval(\"const X = 5;\")"); f()`, "i64 5"},
+		{`fn f() { global::X } eval("let X = 42;"); f()`, "eval ErrorVariableNotFound Variable not found: global::X"},
+		{`fn f() { eval("const Z = 3;"); global::Z } f()`, "eval ErrorVariableNotFound Variable not found: global::Z"},
+		{`fn f() { global::X } { eval("const X = 42;"); f() }`, "eval ErrorVariableNotFound Variable not found: global::X"},
+		{`eval("const X = 42;"); X`, "i64 42"},
+	})
+}
+
+// to_json writes a function pointer as its name, and a curried one (a closure
+// that captures variables is curried with them) as [name, curried...].
+func TestFidelityToJSONFnPtr(t *testing.T) {
+	fidelityCheck(t, []fidelityCase{
+		{`#{a: Fn("abc")}.to_json()`, `string "{\"a\":\"abc\"}"`},
+		{`#{a: [Fn("abc")]}.to_json()`, `string "{\"a\":[\"abc\"]}"`},
+		{`#{a: Fn("abc").curry(1, "x")}.to_json()`, `string "{\"a\":[\"abc\",1,\"x\"]}"`},
+		{`#{a: Fn("abc").curry([1, ()]).curry(#{b: 'c'})}.to_json()`, `string "{\"a\":[\"abc\",[1,null],{\"b\":'c'}]}"`},
+		{`let x = 2; let f = |y| x + y; let j = #{f: f}.to_json(); j.sub_string(j.index_of(","))`, `string ",2]}"`},
+		{`let x = 2; let f = |y| x + y; let j = #{f: f.curry(3)}.to_json(); j.sub_string(j.index_of(","))`, `string ",2,3]}"`},
+		{`let f = |y| y; #{f: f}.to_json().starts_with("{\"f\":\"")`, "bool true"},
+	})
+}
+
+// Functions Rhai 1.25 does not have are not in the standard library.
+func TestFidelityNoExtraFunctions(t *testing.T) {
+	fidelityCheck(t, []fidelityCase{
+		{"65.to_char()", "eval ErrorFunctionNotFound Function not found: to_char (i64)"},
+		{"to_char(65)", "eval ErrorFunctionNotFound Function not found: to_char (i64)"},
+		{"[1].concat([2])", "eval ErrorFunctionNotFound Function not found: concat (array, array)"},
+		{"[1] + [2]", "array [1, 2]"},
+	})
+}
