@@ -286,9 +286,15 @@ func state(c *rhai.Context) *execState {
 // nil Result: every failure, including a program that does not compile, is a
 // status in the Result.
 func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *Request, opts Options) (res *Result) {
-	res = &Result{Started: time.Now()}
+	// The result and the execution's state in one allocation: they live
+	// about as long (the result until the response is written).
+	both := &struct {
+		res Result
+		st  execState
+	}{res: Result{Started: time.Now()}, st: execState{logs: collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}, script: opts.Script, replay: opts.Replay}}
+	res = &both.res
 	lim = x.Limits(lim)
-	st := &execState{logs: collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}, script: opts.Script, replay: opts.Replay}
+	st := &both.st
 	if opts.Script != nil {
 		st.secrets.scriptID = opts.Script.ID
 	}

@@ -97,16 +97,18 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 	if err != nil {
 		id = uuid.New()
 	}
-	l := &picloud.ExecutionLog{
+	// The request and response records are allocated with the log, in one go.
+	recs := &struct {
+		log  picloud.ExecutionLog
+		req  picloud.RequestRecord
+		resp picloud.ResponseRecord
+	}{}
+	l := &recs.log
+	*l = picloud.ExecutionLog{
 		ID: id.String(), ScriptID: sc.ID, ScriptVersion: sc.Version, Trigger: trig, Status: res.Status,
 		StartedAt: picloud.Time{Time: res.Started.UTC()}, DurationMS: float64(res.Duration.Microseconds()) / 1000,
 		Operations: res.Operations, Logs: res.Logs, Error: res.Err, Node: o.cfg.NodeName,
 	}
-	// The request and response records are allocated with the log, in one go.
-	recs := &struct {
-		req  picloud.RequestRecord
-		resp picloud.ResponseRecord
-	}{}
 	lim := o.capture
 	// The secrets the execution read are replaced before anything is cut, so
 	// that no prefix of one survives a cut (red is nil when none was read).
