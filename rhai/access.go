@@ -45,9 +45,8 @@ func (c *compiler) index(e *syntax.IndexExpr) evalFn {
 		}
 		k := i(fr)
 		if v.t == TypeArray && k.t == TypeInt {
-			items := v.p.(*Array).Items
-			if n := int64(k.n); n >= 0 && n < int64(len(items)) {
-				return items[n]
+			if e, ok := v.p.(*Array).get(int64(k.n)); ok { // packed or not
+				return e
 			}
 		}
 		return fr.th.indexGet(v, k, pos)
@@ -84,12 +83,12 @@ func (th *thread) indexGet(v, k Value, pos syntax.Pos) Value {
 	switch v.t {
 	case TypeArray:
 		if k.t == TypeInt {
-			items := v.AsArray().Items
-			i := normIndex(k.AsInt(), len(items))
+			a := v.array() // packed or not
+			i := normIndex(k.AsInt(), a.Len())
 			if i < 0 {
-				raise(arrayBoundsError(k.AsInt(), len(items)), pos)
+				raise(arrayBoundsError(k.AsInt(), a.Len()), pos)
 			}
-			return items[i]
+			return a.at(i)
 		}
 		if k.IsRange() {
 			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: core::ops::range::" + signatureTypeName(k) + " (expecting i64)"}, pos)
@@ -401,9 +400,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 						v := rhs(fr)
 						if cont := fr.slots[slot]; cont.t == TypeArray {
 							if k := idx(fr); k.t == TypeInt {
-								items := cont.p.(*Array).Items
-								if n := k.AsInt(); n >= 0 && n < int64(len(items)) {
-									items[n] = v
+								if cont.p.(*Array).set(k.AsInt(), v) { // packed or not
 									fr.ret = Unit
 									return ctrlNone
 								}

@@ -29,31 +29,24 @@ func stdArray(m *Module) {
 	})
 
 	m.SetFn("len", []Type{A}, func(c *Context, a []Value) (Value, error) {
-		return Int(int64(len(a[0].AsArray().Items))), nil
+		return Int(int64(a[0].array().Len())), nil
 	})
 	m.SetFn("get$len", []Type{A}, func(c *Context, a []Value) (Value, error) {
-		return Int(int64(len(a[0].AsArray().Items))), nil
+		return Int(int64(a[0].array().Len())), nil
 	})
 	m.SetFn("is_empty", []Type{A}, func(c *Context, a []Value) (Value, error) {
-		return Bool(len(a[0].AsArray().Items) == 0), nil
+		return Bool(a[0].array().Len() == 0), nil
 	})
 	m.SetFn("get$is_empty", []Type{A}, func(c *Context, a []Value) (Value, error) {
-		return Bool(len(a[0].AsArray().Items) == 0), nil
+		return Bool(a[0].array().Len() == 0), nil
 	})
 
 	push := func(c *Context, a []Value) (Value, error) {
-		arr := a[0].AsArray()
-		if err := collCheckArray(c, len(arr.Items)+1); err != nil {
+		arr := a[0].array() // packed or not (see packed.go)
+		if err := collCheckArray(c, arr.Len()+1); err != nil {
 			return Unit, err
 		}
-		if len(arr.Items) == cap(arr.Items) && len(arr.Items) >= 256 {
-			// Double, rather than append's 1.25x for large slices: a script that
-			// pushes a million items should not copy the array a dozen times.
-			grown := make([]Value, len(arr.Items), 2*len(arr.Items))
-			copy(grown, arr.Items)
-			arr.Items = grown
-		}
-		arr.Items = append(arr.Items, c.own(a, 1))
+		arr.push(c.own(a, 1))
 		return Unit, nil
 	}
 	m.SetMutFn("push", []Type{A, X}, push)
@@ -204,9 +197,9 @@ func stdArray(m *Module) {
 		return Unit, nil
 	})
 	m.SetMutFn("pad", []Type{A, I, X}, func(c *Context, a []Value) (Value, error) {
-		arr := a[0].AsArray()
+		arr := a[0].array() // packed or not (see packed.go)
 		n := a[1].AsInt()
-		if n <= int64(len(arr.Items)) {
+		if n <= int64(arr.Len()) {
 			return Unit, nil
 		}
 		if n > int64(maxInt32) {
@@ -218,6 +211,10 @@ func stdArray(m *Module) {
 		if c != nil && !c.th.fits(int(n)*valueBytes) {
 			return Unit, errMemory()
 		}
+		if arr.Len() == 0 && packable(a[2]) || arr.packed != TypeUnit && a[2].t == arr.packed && a[2].tag == 0 {
+			return Unit, padPacked(c, arr, n, a[2])
+		}
+		arr = a[0].AsArray()
 		if int64(cap(arr.Items)) < n {
 			grown := make([]Value, len(arr.Items), n)
 			copy(grown, arr.Items)
@@ -761,6 +758,30 @@ func collCheckArray(c *Context, n int) error {
 		return nil
 	}
 	return c.CheckArraySize(n)
+}
+
+// padPacked pads arr, empty or packed with fill's type, with the scalar fill
+// to n elements (the checks done), keeping it packed.
+func padPacked(c *Context, arr *Array, n int64, fill Value) error {
+	if arr.packed == TypeUnit {
+		arr.Items, arr.words, arr.packed = nil, arr.words[:0], fill.t
+	}
+	if int64(cap(arr.words)) < n {
+		grown := make([]uint64, len(arr.words), n)
+		copy(grown, arr.words)
+		arr.words = grown
+	}
+	// Charged as it goes, a step at a time (see memory.go).
+	for int64(len(arr.words)) < n {
+		k := int(min(n-int64(len(arr.words)), copyStep))
+		if err := charge(c, k); err != nil {
+			return err
+		}
+		for ; k > 0; k-- {
+			arr.words = append(arr.words, fill.n)
+		}
+	}
+	return nil
 }
 
 // removeAt removes items[i], keeping order, and clears the freed slot.

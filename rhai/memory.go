@@ -288,11 +288,13 @@ func (w *memWalker) value(v Value, depth int) {
 		}
 		w.total += int64(v.n)
 	case TypeArray:
-		a := v.AsArray()
+		a := v.array()
 		if a == nil || !w.once(unsafe.Pointer(a)) {
 			return
 		}
-		w.total += int64(containerBytes + cap(a.Items)*valueBytes)
+		// A packed element counts as the slot it takes unpacked (packed.go);
+		// having nothing inside to visit, a packed array is walked at once.
+		w.total += int64(containerBytes + a.capacity()*valueBytes)
 		w.values(a.Items, depth+1)
 	case TypeMap:
 		m := v.AsMap()
@@ -339,8 +341,8 @@ func shallowBytes(v Value) int {
 	case TypeString:
 		return int(v.n)
 	case TypeArray:
-		if a := v.AsArray(); a != nil {
-			return containerBytes + len(a.Items)*valueBytes
+		if a := v.array(); a != nil {
+			return containerBytes + a.Len()*valueBytes
 		}
 	case TypeMap:
 		if m := v.AsMap(); m != nil {
@@ -507,7 +509,7 @@ func nestedBytes(v Value, depth int) int {
 	n := 0
 	switch v.t {
 	case TypeArray:
-		if a := v.AsArray(); a != nil {
+		if a := v.array(); a != nil { // a packed array's elements hold nothing more
 			for _, e := range a.Items {
 				n += shallowBytes(e) + nestedBytes(e, depth+1)
 			}

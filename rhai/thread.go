@@ -360,6 +360,9 @@ func (c cloner) clone(v Value, depth int) Value {
 	}
 	switch v.t {
 	case TypeArray:
+		if a := v.array(); a.packed != TypeUnit {
+			return c.clonePacked(v, a)
+		}
 		src := v.AsArray().Items
 		if !c.th.fits(len(src) * valueBytes) {
 			panic(errMemory())

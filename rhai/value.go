@@ -44,7 +44,19 @@ type Value struct {
 }
 
 // Array is the backing store of a Rhai array.
-type Array struct{ Items []Value }
+//
+// While every element is an untagged integer, float, boolean or character of
+// one type, the engine may keep the array packed (see packed.go): the
+// elements' payloads in a pointer-free []uint64 and Items empty. AsArray
+// unpacks such an array into Items first, so Items always holds the elements
+// for code that reads it through AsArray; like writing to the array, that is
+// not safe concurrently with other uses of the same array.
+type Array struct {
+	Items []Value
+
+	words  []uint64 // the payloads of a packed array's elements
+	packed Type     // their type; TypeUnit when the array is not packed
+}
 
 // Map is the backing store of a Rhai object map. Rhai's maps iterate in byte
 // order of their keys; SortedKeys gives that order.
@@ -136,7 +148,16 @@ func (v Value) AsString() string {
 	}
 	return unsafe.String((*byte)(p), int(v.n))
 }
-func (v Value) AsArray() *Array   { a, _ := v.p.(*Array); return a }
+
+// AsArray returns the array's backing store with its elements in Items
+// (unpacking a packed array; see Array).
+func (v Value) AsArray() *Array {
+	a, _ := v.p.(*Array)
+	if a != nil && a.packed != TypeUnit {
+		a.unpack()
+	}
+	return a
+}
 func (v Value) AsMap() *Map       { m, _ := v.p.(*Map); return m }
 func (v Value) AsBlob() *Blob     { b, _ := v.p.(*Blob); return b }
 func (v Value) AsRange() *Range   { r, _ := v.p.(*Range); return r }
@@ -195,6 +216,9 @@ func (v Value) TypeName() string {
 func (v Value) Clone() Value {
 	switch v.t {
 	case TypeArray:
+		if a := v.array(); a != nil && a.packed != TypeUnit {
+			return Value{t: TypeArray, p: &Array{words: append([]uint64(nil), a.words...), packed: a.packed}}
+		}
 		src := v.AsArray().Items
 		items := make([]Value, len(src))
 		for i, e := range src {
