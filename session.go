@@ -19,6 +19,12 @@ type Session struct {
 	// TokenID is the named API token the session was opened with; "" for the
 	// admin token. Revoking or rotating that token deletes the session.
 	TokenID string
+	// Subject and Scopes are a single sign-on (OIDC) session's: who the
+	// identity provider signed in (the email, else its subject) and the
+	// scopes the operator's grants gave them. A session with Scopes acts
+	// with exactly those (TokenID is then ""); nil for a token's session.
+	Subject string
+	Scopes  []string
 }
 
 // SessionStore keeps the dashboard's sessions by hash. Rotating the admin token

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,8 +32,8 @@ func (s *Store) SetAdminTokenHash(ctx context.Context, hash string) error {
 
 // CreateSession implements picloud.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, ss *picloud.Session) error {
-	if _, err := s.pool.Exec(ctx, `INSERT INTO sessions (hash, created_at, expires_at, token_id) VALUES ($1, $2, $3, $4)`,
-		ss.Hash, ss.CreatedAt.UTC(), ss.ExpiresAt.UTC(), nullString(ss.TokenID)); err != nil {
+	if _, err := s.pool.Exec(ctx, `INSERT INTO sessions (hash, created_at, expires_at, token_id, subject, scopes) VALUES ($1, $2, $3, $4, $5, $6)`,
+		ss.Hash, ss.CreatedAt.UTC(), ss.ExpiresAt.UTC(), nullString(ss.TokenID), ss.Subject, strings.Join(ss.Scopes, ",")); err != nil {
 		return fmt.Errorf("postgres: create session: %w", err)
 	}
 	return nil
@@ -44,8 +45,9 @@ func (s *Store) CreateSession(ctx context.Context, ss *picloud.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*picloud.Session, error) {
 	ss := &picloud.Session{Hash: hash}
 	var tokenID *string
-	err := s.pool.QueryRow(ctx, `SELECT created_at, expires_at, token_id FROM sessions WHERE hash = $1 AND expires_at > $2`,
-		hash, time.Now().UTC()).Scan(&ss.CreatedAt, &ss.ExpiresAt, &tokenID)
+	var scopes string
+	err := s.pool.QueryRow(ctx, `SELECT created_at, expires_at, token_id, subject, scopes FROM sessions WHERE hash = $1 AND expires_at > $2`,
+		hash, time.Now().UTC()).Scan(&ss.CreatedAt, &ss.ExpiresAt, &tokenID, &ss.Subject, &scopes)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, picloud.Errorf(picloud.ENotFound, "no such session")
 	} else if err != nil {
@@ -54,6 +56,9 @@ func (s *Store) SessionByHash(ctx context.Context, hash string) (*picloud.Sessio
 	ss.CreatedAt, ss.ExpiresAt = ss.CreatedAt.UTC(), ss.ExpiresAt.UTC()
 	if tokenID != nil {
 		ss.TokenID = *tokenID
+	}
+	if scopes != "" {
+		ss.Scopes = strings.Split(scopes, ",")
 	}
 	return ss, nil
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/picloud/picloud"
@@ -30,8 +31,8 @@ func (s *Store) SetAdminTokenHash(ctx context.Context, hash string) error {
 
 // CreateSession implements picloud.SessionStore.
 func (s *Store) CreateSession(ctx context.Context, ss *picloud.Session) error {
-	if _, err := s.w.ExecContext(ctx, `INSERT INTO sessions (hash, created_at, expires_at, token_id) VALUES (?, ?, ?, ?)`,
-		ss.Hash, micros(ss.CreatedAt), micros(ss.ExpiresAt), nullString(ss.TokenID)); err != nil {
+	if _, err := s.w.ExecContext(ctx, `INSERT INTO sessions (hash, created_at, expires_at, token_id, subject, scopes) VALUES (?, ?, ?, ?, ?, ?)`,
+		ss.Hash, micros(ss.CreatedAt), micros(ss.ExpiresAt), nullString(ss.TokenID), ss.Subject, strings.Join(ss.Scopes, ",")); err != nil {
 		return fmt.Errorf("sqlite: create session: %w", err)
 	}
 	return nil
@@ -42,14 +43,19 @@ func (s *Store) CreateSession(ctx context.Context, ss *picloud.Session) error {
 func (s *Store) SessionByHash(ctx context.Context, hash string) (*picloud.Session, error) {
 	var created, expires int64
 	var tokenID sql.NullString
-	err := s.r.QueryRowContext(ctx, `SELECT created_at, expires_at, token_id FROM sessions WHERE hash = ? AND expires_at > ?`,
-		hash, micros(time.Now())).Scan(&created, &expires, &tokenID)
+	var subject, scopes string
+	err := s.r.QueryRowContext(ctx, `SELECT created_at, expires_at, token_id, subject, scopes FROM sessions WHERE hash = ? AND expires_at > ?`,
+		hash, micros(time.Now())).Scan(&created, &expires, &tokenID, &subject, &scopes)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, picloud.Errorf(picloud.ENotFound, "no such session")
 	} else if err != nil {
 		return nil, fmt.Errorf("sqlite: session: %w", err)
 	}
-	return &picloud.Session{Hash: hash, CreatedAt: fromMicros(created), ExpiresAt: fromMicros(expires), TokenID: tokenID.String}, nil
+	ss := &picloud.Session{Hash: hash, CreatedAt: fromMicros(created), ExpiresAt: fromMicros(expires), TokenID: tokenID.String, Subject: subject}
+	if scopes != "" {
+		ss.Scopes = strings.Split(scopes, ",")
+	}
+	return ss, nil
 }
 
 // DeleteSession implements picloud.SessionStore.

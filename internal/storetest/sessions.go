@@ -10,7 +10,8 @@ import (
 
 // testSessions covers picloud.SessionStore: create, look up, expiry (an
 // expired session is not found even before it is pruned), delete one, delete
-// all, prune, and token rotation deleting every session.
+// all, prune, token rotation deleting every session, and the subject and
+// scopes of a single sign-on session.
 func testSessions(t *testing.T, s picloud.Store) {
 	ctx := context.Background()
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -32,6 +33,25 @@ func testSessions(t *testing.T, s picloud.Store) {
 			t.Fatalf("lookup %s = %+v", hash, ss)
 		}
 		return true
+	}
+
+	// A single sign-on session keeps its subject and scopes; a token's
+	// session has none.
+	sso := &picloud.Session{Hash: "sha256:sso", CreatedAt: now, ExpiresAt: now.Add(time.Hour),
+		Subject: "jane@example.com", Scopes: []string{picloud.ScopeDeploy, "invoke:orders-*"}}
+	if err := s.CreateSession(ctx, sso); err != nil {
+		t.Fatal(err)
+	}
+	if ss, err := s.SessionByHash(ctx, sso.Hash); err != nil || ss.Subject != sso.Subject || ss.TokenID != "" ||
+		len(ss.Scopes) != 2 || ss.Scopes[0] != picloud.ScopeDeploy || ss.Scopes[1] != "invoke:orders-*" {
+		t.Fatalf("sso session = %+v, %v", ss, err)
+	}
+	mk("sha256:plain", now.Add(time.Hour))
+	if ss, err := s.SessionByHash(ctx, "sha256:plain"); err != nil || ss.Subject != "" || ss.Scopes != nil {
+		t.Fatalf("token session = %+v, %v; want no subject and nil scopes", ss, err)
+	}
+	if err := s.DeleteSessions(ctx); err != nil {
+		t.Fatal(err)
 	}
 
 	mk("sha256:a", now.Add(time.Hour))

@@ -1,0 +1,2 @@
+ALTER TABLE sessions DROP COLUMN scopes;
+ALTER TABLE sessions DROP COLUMN subject;
