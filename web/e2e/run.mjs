@@ -947,9 +947,11 @@ await step('a draft is replayed against live traffic before Promote, which menti
 	await dialog.getByRole('button', { name: 'Promote' }).click();
 	await page.getByTestId('saved').filter({ hasText: 'version 2 is live' }).waitFor();
 	assert.equal(await page.getByTestId('replay-panel').count(), 0, 'the replay goes with its draft');
-	assert.equal((await apiCall('DELETE', `/api/scripts/${rid}`)).status, 204);
+	// Leave its page before deleting the script: the open page's own requests (its live
+	// tail, a reload of its figures) would otherwise race the deletion and meet a 404.
 	await page.getByRole('link', { name: 'Scripts', exact: true }).click();
 	await page.getByTestId('script-row').filter({ hasText: name }).first().waitFor();
+	assert.equal((await apiCall('DELETE', `/api/scripts/${rid}`)).status, 204);
 });
 
 await step('deleting asks for confirmation, then removes the script', async () => {
