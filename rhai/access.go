@@ -37,7 +37,7 @@ func chainHasSafe(e syntax.Expr) bool {
 
 func (c *compiler) index(e *syntax.IndexExpr) evalFn {
 	x, i := c.expr(e.X), c.expr(e.Index)
-	pos, safe := e.Index.Position(), e.Safe || chainHasSafe(e.X)
+	pos, bracket, safe := e.Index.Position(), e.Pos, e.Safe || chainHasSafe(e.X)
 	return func(fr *frame) Value {
 		v := x(fr)
 		if safe && v.t == TypeUnit {
@@ -49,7 +49,7 @@ func (c *compiler) index(e *syntax.IndexExpr) evalFn {
 				return e
 			}
 		}
-		return fr.th.indexGet(v, k, pos)
+		return fr.th.indexGet(v, k, pos, bracket)
 	}
 }
 
@@ -79,7 +79,9 @@ func normIndex(idx int64, n int) int {
 	return int(idx)
 }
 
-func (th *thread) indexGet(v, k Value, pos syntax.Pos) Value {
+// pos is the index expression's position, bracket the [ (where a value
+// without an indexer is reported).
+func (th *thread) indexGet(v, k Value, pos, bracket syntax.Pos) Value {
 	switch v.t {
 	case TypeArray:
 		if k.t == TypeInt {
@@ -119,8 +121,13 @@ func (th *thread) indexGet(v, k Value, pos syntax.Pos) Value {
 	if f := th.eng.findNative("index$get", args[:]); f != nil {
 		return th.callNativeFn(f, args[:], pos)
 	}
-	raise(&Error{Kind: ErrIndexingType, Message: "Indexing not supported for type '" + v.TypeName() + "'"}, pos)
+	raise(indexerUnavailable(v, k), bracket)
 	return Unit
+}
+
+// indexerUnavailable is Rhai's error for indexing a value that has no indexer.
+func indexerUnavailable(v, k Value) *Error {
+	return &Error{Kind: ErrIndexingType, Message: "Indexer unavailable: " + v.TypeName() + " [" + k.TypeName() + "]"}
 }
 
 func indexTypeWord(k Value) string {
@@ -138,6 +145,9 @@ func indexTypeWord(k Value) string {
 }
 
 func stringBoundsError(idx int64, n int) *Error {
+	if n == 0 {
+		return &Error{Kind: ErrStringBounds, Message: "String index " + strconv.FormatInt(idx, 10) + " out of bounds: string is empty"}
+	}
 	return &Error{Kind: ErrStringBounds, Message: "String index " + strconv.FormatInt(idx, 10) +
 		" out of bounds: only " + strconv.Itoa(n) + " character" + plural(n) + " in string"}
 }
@@ -207,7 +217,9 @@ type ref struct {
 	idx     Value // index (refParent via index) ...
 	prop    string
 	isConst bool
-	pos     syntax.Pos
+	pos     syntax.Pos // the [ or . of an element or property
+	ipos    syntax.Pos // the index expression of an element
+	opPos   syntax.Pos // the assignment operator setting this place
 }
 
 func (r *ref) get(th *thread) Value {
@@ -220,7 +232,11 @@ func (r *ref) get(th *thread) Value {
 	if r.prop != "" {
 		return th.propGet(r.pv, r.prop, r.pos)
 	}
-	return th.indexGet(r.pv, r.idx, r.pos)
+	ipos := r.ipos
+	if !ipos.IsValid() {
+		ipos = r.pos
+	}
+	return th.indexGet(r.pv, r.idx, ipos, r.pos)
 }
 
 func (r *ref) set(th *thread, v Value) {
@@ -244,7 +260,7 @@ func (r *ref) set(th *thread, v Value) {
 		th.callNativeFn(f, args[:], r.pos)
 		pv = args[0]
 	} else {
-		pv = th.indexSetValue(pv, r.idx, v, r.pos)
+		pv = th.indexSetValue(pv, r.idx, v, r)
 	}
 	r.parent.set(th, pv)
 }
@@ -261,16 +277,34 @@ func (th *thread) checkMapGrow(m *Map, key string, pos syntax.Pos) {
 // indexSetValue returns container pv with element idx replaced by v, for the
 // containers that are plain values (strings, integers as bit-fields, BLOBs) or
 // have custom indexers.
-func (th *thread) indexSetValue(pv, idx, v Value, pos syntax.Pos) Value {
+//
+// As in Rhai, a bad index is reported at the index expression and a value of
+// the wrong type at the assignment operator.
+func (th *thread) indexSetValue(pv, idx, v Value, r *ref) Value {
+	pos, ipos, opPos := r.pos, r.ipos, r.opPos
+	if !ipos.IsValid() {
+		ipos = pos
+	}
+	if !opPos.IsValid() {
+		opPos = pos
+	}
+	if pv.t == TypeInt && idx.t == TypeInt {
+		if _, err := bitIndex(idx.AsInt()); err != nil {
+			raise(err, ipos)
+		}
+		if v.t != TypeBool {
+			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting bool)"}, opPos)
+		}
+	}
 	if pv.t == TypeString && idx.t == TypeInt {
 		s := pv.AsString()
 		n := utf8.RuneCountInString(s)
 		i := normIndex(idx.AsInt(), n)
 		if i < 0 {
-			raise(stringBoundsError(idx.AsInt(), n), pos)
+			raise(stringBoundsError(idx.AsInt(), n), ipos)
 		}
 		if v.t != TypeChar {
-			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting char)"}, pos)
+			raise(&Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting char)"}, opPos)
 		}
 		if k := idx.AsInt(); k < 0 {
 			// Rhai 1.25 reads s[-k] from the end but writes the character
@@ -289,7 +323,7 @@ func (th *thread) indexSetValue(pv, idx, v Value, pos syntax.Pos) Value {
 		th.callNativeFn(f, args[:], pos)
 		return args[0]
 	}
-	raise(&Error{Kind: ErrIndexingType, Message: "Indexing not supported for type '" + pv.TypeName() + "'"}, pos)
+	raise(indexerUnavailable(pv, idx), pos)
 	return Unit
 }
 
@@ -312,7 +346,7 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 	case *syntax.IndexExpr:
 		parent := c.compileRef(e.X)
 		idx := c.expr(e.Index)
-		pos := e.Pos
+		pos, ipos := e.Pos, e.Index.Position()
 		safe := e.Safe || chainHasSafe(e.X)
 		return func(fr *frame) ref {
 			pr := parent(fr)
@@ -329,7 +363,7 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 					items := pv.AsArray().Items
 					i := normIndex(k.AsInt(), len(items))
 					if i < 0 {
-						raise(arrayBoundsError(k.AsInt(), len(items)), pos)
+						raise(arrayBoundsError(k.AsInt(), len(items)), ipos)
 					}
 					return ref{p: &items[i], isConst: pr.isConst, pos: pos}
 				}
@@ -345,7 +379,7 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 				raise(&Error{Kind: ErrIndexingType, Message: "Object map expects string index, not " + indexTypeWord(k)}, pos)
 			}
 			p := pr
-			return ref{kind: refParent, parent: &p, pv: pv, idx: k, isConst: pr.isConst, pos: pos}
+			return ref{kind: refParent, parent: &p, pv: pv, idx: k, isConst: pr.isConst, pos: pos, ipos: ipos}
 		}
 	case *syntax.PropExpr:
 		parent := c.compileRef(e.X)
@@ -407,6 +441,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 							}
 						}
 						r := target(fr)
+						r.opPos = pos
 						r.set(fr.th, v)
 						fr.ret = Unit
 						return ctrlNone
@@ -433,6 +468,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 			if r.isConst {
 				raise(assignConstError(s.LHS), pos)
 			}
+			r.opPos = pos
 			r.set(fr.th, v)
 			fr.ret = Unit
 			return ctrlNone
@@ -477,6 +513,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 		if r.isConst {
 			raise(assignConstError(s.LHS), pos)
 		}
+		r.opPos = pos
 		fr.th.compoundAssign(&r, op, opAssign, v, pos)
 		fr.ret = Unit
 		return ctrlNone
@@ -549,10 +586,12 @@ func (th *thread) compoundAssignSlow(r *ref, cur Value, op syntax.Token, opAssig
 	r.set(th, binaryArith(th, op, cur, v, pos))
 }
 
+// binaryArith is the operator of a compound assignment; unlike the binary
+// operators, Rhai reports its arithmetic errors at the assignment operator.
 func binaryArith(th *thread, op syntax.Token, a, b Value, pos syntax.Pos) Value {
 	v, ok, err := binaryOp(op, a, b)
 	if err != nil {
-		raiseAt(err, pos)
+		raise(err, pos)
 	}
 	if ok {
 		return v

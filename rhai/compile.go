@@ -1274,7 +1274,7 @@ func (c *compiler) unary(e *syntax.UnaryExpr) evalFn {
 func unarySlow(fr *frame, op syntax.Token, v Value, pos syntax.Pos) Value {
 	r, ok, err := unaryOp(op, v)
 	if err != nil {
-		raiseAt(err, pos)
+		raise(err, pos) // Rhai's "Negation overflow" has a position
 	}
 	if ok {
 		return r

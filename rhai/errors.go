@@ -196,7 +196,14 @@ func fnNotFound(name string, args []Value) *Error {
 		if i > 0 {
 			b.WriteString(", ")
 		}
-		b.WriteString(signatureTypeName(a))
+		switch a.t {
+		case TypeRange:
+			b.WriteString("range") // Rhai's short names for ranges here
+		case TypeRangeInclusive:
+			b.WriteString("range=")
+		default:
+			b.WriteString(signatureTypeName(a))
+		}
 	}
 	b.WriteString(")")
 	return &Error{Kind: ErrFunctionNotFound, Message: "Function not found: " + b.String(), Var: b.String()}

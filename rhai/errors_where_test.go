@@ -21,8 +21,10 @@ func TestErrorWhere(t *testing.T) {
 	}{
 		{name: "division", src: "let x = 1;\nlet y = x / 0;", kind: rhai.ErrArithmetic, line: 2, col: 11, wantPosInvalid: true},
 		{name: "overflow", src: "let x = 9223372036854775807;\n\nx + 1", kind: rhai.ErrArithmetic, line: 3, col: 3, wantPosInvalid: true},
-		{name: "compound", src: "let x = 9223372036854775807;\nx += 1;", kind: rhai.ErrArithmetic, line: 2, col: 3, wantPosInvalid: true},
-		{name: "negation", src: "let x = -9223372036854775807 - 1;\nlet y = -x;", kind: rhai.ErrArithmetic, line: 2, col: 9, wantPosInvalid: true},
+		// A compound assignment's and a negation's overflow have Rhai's own
+		// position (its corpora record it), which Where repeats.
+		{name: "compound", src: "let x = 9223372036854775807;\nx += 1;", kind: rhai.ErrArithmetic, line: 2, col: 3},
+		{name: "negation", src: "let x = -9223372036854775807 - 1;\nlet y = -x;", kind: rhai.ErrArithmetic, line: 2, col: 9},
 		{name: "operations", src: "let x = 0;\n\nloop { }", limits: rhai.Limits{MaxOperations: 1000}, kind: rhai.ErrTooManyOperations, line: 3, col: 1, wantPosInvalid: true},
 		{name: "operations in a function", src: "fn spin() {\n  loop { }\n}\nlet a = 1;\nspin();", limits: rhai.Limits{MaxOperations: 1000}, kind: rhai.ErrTooManyOperations, line: 2, col: 3, wantPosInvalid: true},
 		{name: "after a call", src: "fn f() { 1 }\nlet a = f();\nlet b = a / 0;", kind: rhai.ErrArithmetic, line: 3, col: 11, wantPosInvalid: true},

@@ -195,3 +195,62 @@ func TestFidelityNoExtraFunctions(t *testing.T) {
 		{"[1] + [2]", "array [1, 2]"},
 	})
 }
+
+// fidelityErr runs src and reports its runtime error as "ROOTKIND@LINE:COL
+// MESSAGE" with the outermost error's position (0:0 when Rhai gives none).
+func fidelityErr(src string) string {
+	eng := rhai.New()
+	ast, err := eng.Compile("", src)
+	if err != nil {
+		return "parse error: " + err.Error()
+	}
+	v, err := eng.Eval(context.Background(), ast, nil)
+	var re *rhai.Error
+	if !errors.As(err, &re) {
+		return fmt.Sprintf("no runtime error: %v %v", v, err)
+	}
+	return fmt.Sprintf("%s@%d:%d %s", re.RootKind(), re.Pos.Line, re.Pos.Col, re.Error())
+}
+
+// Where Rhai points a runtime error, and its text: binary operators' arithmetic
+// errors have no position, a compound assignment's point at its operator and a
+// negation's at the minus; an index assignment's bad index points at the index
+// and a value of the wrong type at the operator; a value without an indexer at
+// the [; an empty string or array says so; ranges are named range and range= in
+// a signature.
+func TestFidelityErrorPositions(t *testing.T) {
+	cases := []fidelityCase{
+		{"let x = 9223372036854775807;\nx + 1", "ErrorArithmetic@0:0 Addition overflow: 9223372036854775807 + 1"},
+		{"let x = 9223372036854775807;\nx += 1;", "ErrorArithmetic@2:3 Addition overflow: 9223372036854775807 + 1 (line 2, position 3)"},
+		{"let x = -9223372036854775807 - 1;\n  x -= 1;", "ErrorArithmetic@2:5 Subtraction overflow: -9223372036854775808 - 1 (line 2, position 5)"},
+		{"let x = 4611686018427387904; x *= 2;", "ErrorArithmetic@1:32 Multiplication overflow: 4611686018427387904 * 2 (line 1, position 32)"},
+		{"let x = 7; x /= 0;", "ErrorArithmetic@1:14 Division by zero: 7 / 0 (line 1, position 14)"},
+		{"let x = 7; x %= 0;", "ErrorArithmetic@1:14 Modulo division by zero or overflow: 7 % 0 (line 1, position 14)"},
+		{"let a = [9223372036854775807]; a[0] += 1;", "ErrorArithmetic@1:37 Addition overflow: 9223372036854775807 + 1 (line 1, position 37)"},
+		{"let m = -9223372036854775807 - 1;\n -m", "ErrorArithmetic@2:2 Negation overflow: --9223372036854775808 (line 2, position 2)"},
+		{"let a = [1, 2, 3];\na[3] = 4;", "ErrorArrayBounds@2:3 Array index 3 out of bounds: only 3 elements in array (line 2, position 3)"},
+		{"let a = [[1]];\na[0][-2] = 4;", "ErrorArrayBounds@2:6 Array index -2 out of bounds: only 1 element in array (line 2, position 6)"},
+		{"let s = \"abc\";\ns[5] = 'x';", "ErrorStringBounds@2:3 String index 5 out of bounds: only 3 characters in string (line 2, position 3)"},
+		{"let s = \"abc\";\ns[0] = \"X\";", "ErrorMismatchDataType@2:6 Data type incorrect: string (expecting char) (line 2, position 6)"},
+		{"let s = \"abc\";\ns[0] += 'x';", "ErrorMismatchDataType@2:6 Data type incorrect: string (expecting char) (line 2, position 6)"},
+		{"let n = 0;\nn[0] = 1;", "ErrorMismatchDataType@2:6 Data type incorrect: i64 (expecting bool) (line 2, position 6)"},
+		{"let n = 0;\nn[-65] = true;", "ErrorBitFieldBounds@2:3 Bit-field index -65 out of bounds: only 64 bits in bit-field (line 2, position 3)"},
+		{"let n = 0;\nn[64] = 1;", "ErrorBitFieldBounds@2:3 Bit-field index 64 out of bounds: only 64 bits in bit-field (line 2, position 3)"},
+		{"true[0]", "ErrorIndexingType@1:5 Indexer unavailable: bool [i64] (line 1, position 5)"},
+		{"let x = (); x[\"a\"]", "ErrorIndexingType@1:14 Indexer unavailable: () [string] (line 1, position 14)"},
+		{"let f = 1.5; f[0] = 1;", "ErrorIndexingType@1:15 Indexer unavailable: f64 [i64] (line 1, position 15)"},
+		{`""[-8]`, "ErrorStringBounds@1:4 String index -8 out of bounds: string is empty (line 1, position 4)"},
+		{`let s = ""; s[0] = 'a';`, "ErrorStringBounds@1:15 String index 0 out of bounds: string is empty (line 1, position 15)"},
+		{"[][0]", "ErrorArrayBounds@1:4 Array index 0 out of bounds: array is empty (line 1, position 4)"},
+		{"let b = blob(); b[0]", "ErrorArrayBounds@1:19 Array index 0 out of bounds: array is empty (line 1, position 19)"},
+		{"let b = blob(2); b[2]", "ErrorArrayBounds@1:20 Array index 2 out of bounds: only 2 elements in array (line 1, position 20)"},
+		{"(1..=2).foo()", "ErrorFunctionNotFound@1:9 Function not found: foo (range=) (line 1, position 9)"},
+		{"(1..2).foo(3)", "ErrorFunctionNotFound@1:8 Function not found: foo (range, i64) (line 1, position 8)"},
+		{"let a = [1]; a[1..2]", "ErrorMismatchDataType@1:17 Data type incorrect: core::ops::range::Range<i64> (expecting i64) (line 1, position 17)"},
+	}
+	for _, c := range cases {
+		if got := fidelityErr(c.src); got != c.want {
+			t.Errorf("%s\n  got  %s\n  want %s", c.src, got, c.want)
+		}
+	}
+}

@@ -524,7 +524,7 @@ func indexStrict(i int64, n int) (int, bool) {
 
 // blobBoundsError is Rhai's error for an out-of-range BLOB index.
 func blobBoundsError(i int64, n int) *Error {
-	return NewError(ErrArrayBounds, "Array index %d out of bounds: only %d elements in array", i, n)
+	return arrayBoundsError(i, n)
 }
 
 // blobToString decodes b as UTF-8, replacing each invalid sequence (the maximal

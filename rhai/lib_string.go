@@ -1,7 +1,6 @@
 package rhai
 
 import (
-	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -618,8 +617,7 @@ func strSetCharAt(s string, pos int64, r rune) (string, bool) {
 }
 
 func strBoundsErr(s string, pos int64) *Error {
-	return &Error{Kind: ErrStringBounds, Message: "String index " + strconv.FormatInt(pos, 10) + " out of bounds: only " +
-		strconv.Itoa(utf8.RuneCountInString(s)) + " characters in string"}
+	return stringBoundsError(pos, utf8.RuneCountInString(s))
 }
 
 // indexOf finds sub in s from character position start (negative from the
