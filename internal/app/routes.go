@@ -8,11 +8,10 @@ import (
 	"path"
 	"strings"
 
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/cluster"
 	"github.com/picloud/picloud/internal/httpapi"
+	"github.com/picloud/picloud/internal/metrics/prom"
 )
 
 // Auth is who may call a route.
@@ -229,7 +228,7 @@ func (a *App) routeTable() []Route {
 	// The audit trail of the administrative actions above.
 	api("GET", "/api/audit", m.HandleAudit, ScopeAdmin, "")
 
-	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
+	metricsHandler := prom.Handler(a.metrics.Registry)
 	if a.cfg.PublicMetrics {
 		add("GET", "/metrics", metricsHandler.ServeHTTP, AuthPublic)
 	} else {

@@ -12,9 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
-
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/executor"
 	"github.com/picloud/picloud/internal/metrics"
@@ -231,10 +228,4 @@ func body(r io.Reader) string {
 }
 
 // value reads a counter or a gauge.
-func value(m prometheus.Metric) float64 {
-	var d dto.Metric
-	if err := m.Write(&d); err != nil {
-		panic(err)
-	}
-	return d.GetCounter().GetValue() + d.GetGauge().GetValue()
-}
+func value(m interface{ Value() float64 }) float64 { return m.Value() }
