@@ -232,6 +232,7 @@ type SessionResponse struct {
 	Method        string        `json:"method,omitempty"`
 	ExpiresAt     *Time         `json:"expires_at,omitempty"`
 	Token         *SessionToken `json:"token,omitempty"`
+	OIDC          *SessionOIDC  `json:"oidc,omitempty"` // GET: whether single sign-on is configured
 }
 
 // SessionToken is the token a signed-in caller acts as: the admin token (id
@@ -241,6 +242,15 @@ type SessionToken struct {
 	Name    string   `json:"name"`
 	Scopes  []string `json:"scopes"`
 	Scripts string   `json:"scripts,omitempty"` // the name pattern restricting it; "" all scripts
+	// SSO marks a single sign-on (OIDC) session: ID is then "", Name who
+	// the identity provider signed in and Scopes what the grants gave.
+	SSO bool `json:"sso,omitempty"`
+}
+
+// SessionOIDC tells the dashboard whether single sign-on is configured (GET
+// /api/session), so that it can offer the button.
+type SessionOIDC struct {
+	Enabled bool `json:"enabled"`
 }
 
 // Health answers GET /api/health.

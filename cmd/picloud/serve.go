@@ -203,6 +203,7 @@ func (o *serveOptions) registerControl(fs *flag.FlagSet) {
 	fs.DurationVar(&o.retentionMaxAge, "retention-max-age", app.DefaultRetentionMaxAge, "delete execution logs older than this; 0 keeps them (PICLOUD_RETENTION_MAX_AGE)")
 	fs.IntVar(&o.retentionMaxRows, "retention-max-rows", app.DefaultRetentionMaxRows, "keep at most this many execution logs per script; 0 keeps all (PICLOUD_RETENTION_MAX_ROWS)")
 	fs.DurationVar(&c.RetentionInterval, "retention-interval", app.DefaultRetentionInterval, "how often retention runs (PICLOUD_RETENTION_INTERVAL)")
+	registerOIDC(fs, &c.OIDC)
 	fs.DurationVar(&o.auditRetention, "audit-retention", app.DefaultAuditRetention, "delete audit trail events (GET /api/audit) older than this; 0 keeps them (PICLOUD_AUDIT_RETENTION)")
 }
 

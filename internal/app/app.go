@@ -69,6 +69,10 @@ type Config struct {
 	// cannot be set and secret() fails.
 	SecretBox *secretbox.Box
 
+	// OIDC configures the dashboard's single sign-on (--oidc-issuer...);
+	// its zero value is none.
+	OIDC manager.OIDCConfig
+
 	PublicMetrics bool  // serve /metrics without the admin token
 	Dashboard     fs.FS // the dashboard's files; nil serves none
 	Logger        *slog.Logger
@@ -120,6 +124,9 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 	cfg.RetentionMaxRows = cmp.Or(cfg.RetentionMaxRows, DefaultRetentionMaxRows)
 	cfg.RetentionInterval = cmp.Or(max(cfg.RetentionInterval, 0), DefaultRetentionInterval)
 	cfg.AuditRetention = cmp.Or(cfg.AuditRetention, DefaultAuditRetention)
+	if err := cfg.OIDC.Check(); err != nil {
+		return nil, fmt.Errorf("app: single sign-on: %w", err)
+	}
 	a := &App{cfg: cfg, store: store, log: log}
 
 	var cl *managerCluster
@@ -191,6 +198,7 @@ func newApp(cfg Config, store picloud.Store, cc *ClusterConfig) (*App, error) {
 		Tail:           a.tail.server,
 		Live:           a.live,
 		OnAuditFailure: a.metrics.AuditWriteFailures().Inc,
+		OIDC:           cfg.OIDC,
 		Auth: manager.AuthConfig{TrustedProxies: cfg.TrustedProxies,
 			OnFailure: func(reason string) { a.metrics.AuthFailures.WithLabelValues(reason).Inc() }}})
 	if cl != nil {

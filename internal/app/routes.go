@@ -11,6 +11,7 @@ import (
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/cluster"
 	"github.com/picloud/picloud/internal/httpapi"
+	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/metrics/prom"
 )
 
@@ -153,6 +154,10 @@ func (a *App) routeTable() []Route {
 	t = append(t, Route{Method: "POST", Pattern: "/api/session", Handler: http.HandlerFunc(m.HandleCreateSession), Auth: AuthSession, Audit: "session.create"})
 	add("GET", "/api/session", m.HandleGetSession, AuthSession)
 	add("DELETE", "/api/session", m.HandleDeleteSession, AuthSession)
+	// Single sign-on (OIDC): the callback records its sign-ins and sampled
+	// refusals itself (a sign-in answers 303, not 2xx).
+	add("GET", manager.OIDCLoginPath, m.HandleOIDCLogin, AuthSession)
+	add("GET", manager.OIDCCallbackPath, m.HandleOIDCCallback, AuthSession)
 
 	// Admin.
 	api("GET", "/api/scripts", m.HandleListScripts, ScopeRead, "")

@@ -206,11 +206,15 @@ func (m *Manager) check(ctx context.Context, cred credential) (session, string, 
 		return session{p: p}, reason, err
 	case "session":
 		hash := HashToken(cred.value)
-		tokenID, ok, err := m.auth.sessionValid(ctx, hash)
+		info, ok, err := m.auth.sessionValid(ctx, hash)
 		if err != nil {
 			return session{}, "", err
 		} else if !ok {
 			return session{}, ReasonUnknownSession, picloud.Errorf(picloud.EUnauthorized, "the session has expired or was signed out; sign in again")
+		}
+		tokenID := info.tokenID
+		if info.scopes != nil { // single sign-on: exactly the granted scopes
+			return session{p: oidcPrincipal(info.subject, info.scopes, "session"), hash: hash}, "", nil
 		}
 		if tokenID == "" {
 			return session{p: adminPrincipal("session"), hash: hash}, "", nil
@@ -341,7 +345,7 @@ func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
 
 // sessionToken is what /api/session says about p.
 func sessionToken(p Principal) *picloud.SessionToken {
-	return &picloud.SessionToken{ID: p.TokenID, Name: p.Name, Scopes: p.Scopes, Scripts: p.Scripts}
+	return &picloud.SessionToken{ID: p.TokenID, Name: p.Name, Scopes: p.Scopes, Scripts: p.Scripts, SSO: p.SSO}
 }
 
 // HandleDeleteSession is DELETE /api/session: it deletes the session the
@@ -362,16 +366,22 @@ func (m *Manager) HandleDeleteSession(w http.ResponseWriter, r *http.Request) {
 }
 
 // HandleGetSession is GET /api/session: 200 {"authenticated": true, "method",
-// "token": {"id", "name", "scopes", "scripts"}} when signed in (cookie or
+// "token": {"id", "name", "scopes", "scripts", "sso"}} when signed in (cookie or
 // bearer), and 200 {"authenticated": false} when
 // not (no credentials, a wrong token, an expired cookie). Asking whether one
 // is signed in is not an error, so the dashboard's first load does not log a
 // refused request in the browser's console; a wrong credential still counts
-// against the client's failure limit.
+// against the client's failure limit. With single sign-on configured, every
+// answer also says "oidc": {"enabled": true}, so that the dashboard offers
+// it.
 func (m *Manager) HandleGetSession(w http.ResponseWriter, r *http.Request) {
+	var sso *picloud.SessionOIDC
+	if m.oidc != nil {
+		sso = &picloud.SessionOIDC{Enabled: true}
+	}
 	cred := readCredential(r)
 	if cred.kind == "" {
-		httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{})
+		httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{OIDC: sso})
 		return
 	}
 	client := m.auth.client(r)
@@ -388,13 +398,13 @@ func (m *Manager) HandleGetSession(w http.ResponseWriter, r *http.Request) {
 			clearLegacyCookie(w, r)
 			clearSessionCookie(w, r)
 		}
-		httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{})
+		httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{OIDC: sso})
 		return
 	} else if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{Authenticated: true, Method: s.p.Via, Token: sessionToken(s.p)})
+	httpapi.WriteJSON(w, http.StatusOK, picloud.SessionResponse{Authenticated: true, Method: s.p.Via, Token: sessionToken(s.p), OIDC: sso})
 }
 
 // clearSessionCookie tells the browser to drop the session cookie.

@@ -100,6 +100,17 @@ type cachedSession struct {
 	gen     uint64
 	tokenID string // the named token it was opened with; "" for the admin token
 	apiGen  uint64 // apiTokenGeneration when checked
+	// subject and scopes are a single sign-on session's (scopes nil for a
+	// token's session).
+	subject string
+	scopes  []string
+}
+
+// sessionInfo is what a valid session says about who it acts as.
+type sessionInfo struct {
+	tokenID string   // the named token; "" for the admin token or single sign-on
+	subject string   // single sign-on: who signed in
+	scopes  []string // single sign-on: the granted scopes; nil for a token's session
 }
 
 type cachedToken struct {
@@ -256,28 +267,29 @@ func (a *authState) tokenMatches(ctx context.Context, token string) (bool, error
 // cannot answer, until the session's own expiry. A session of a named token
 // is asked about again as soon as this process revoked or rotated any named
 // token, and is not believed through an outage then.
-func (a *authState) sessionValid(ctx context.Context, hash string) (string, bool, error) {
+func (a *authState) sessionValid(ctx context.Context, hash string) (sessionInfo, bool, error) {
 	now, gen, apiGen := time.Now(), tokenGeneration.Load(), apiTokenGeneration.Load()
 	a.mu.Lock()
 	c, ok := a.sessions[hash]
 	closed := a.closed
 	a.mu.Unlock()
 	ok = ok && c.gen == gen && now.Before(c.expires) && (c.tokenID == "" || c.apiGen == apiGen)
+	cached := sessionInfo{tokenID: c.tokenID, subject: c.subject, scopes: c.scopes}
 	if ok && now.Sub(c.checked) < a.cfg.SessionRefresh {
-		return c.tokenID, true, nil
+		return cached, true, nil
 	}
 	s, err := a.store.SessionByHash(ctx, hash)
 	if picloud.ErrorCode(err) == picloud.ENotFound {
 		a.forget(hash)
-		return "", false, nil
+		return sessionInfo{}, false, nil
 	} else if err != nil {
 		if ok {
-			return c.tokenID, true, nil
+			return cached, true, nil
 		}
-		return "", false, a.storeError(err)
+		return sessionInfo{}, false, a.storeError(err)
 	}
 	a.remember(s, gen, apiGen, closed)
-	return s.TokenID, now.Before(s.ExpiresAt), nil
+	return sessionInfo{tokenID: s.TokenID, subject: s.Subject, scopes: s.Scopes}, now.Before(s.ExpiresAt), nil
 }
 
 // remember caches s, read when tokenGeneration was gen, apiTokenGeneration
@@ -303,7 +315,8 @@ func (a *authState) remember(s *picloud.Session, gen, apiGen, closed uint64) {
 			delete(a.sessions, h)
 		}
 	}
-	a.sessions[s.Hash] = cachedSession{expires: s.ExpiresAt, checked: now, gen: gen, tokenID: s.TokenID, apiGen: apiGen}
+	a.sessions[s.Hash] = cachedSession{expires: s.ExpiresAt, checked: now, gen: gen, tokenID: s.TokenID, apiGen: apiGen,
+		subject: s.Subject, scopes: s.Scopes}
 }
 
 // openSession stores a new session, and deletes expired ones while at it (so

@@ -52,6 +52,9 @@ type Config struct {
 
 	// Auth configures admin authentication (auth.go).
 	Auth AuthConfig
+	// OIDC configures the dashboard's single sign-on (oidc.go); its zero
+	// value is none. The caller checks it (OIDCConfig.Check).
+	OIDC OIDCConfig
 
 	// Flush, when set, waits until the execution rows recorded so far are in
 	// the store (the sink's Flush). The log routes call it, bounded by
@@ -101,6 +104,7 @@ type Manager struct {
 	tail    *tail.Server
 	live    func() picloud.Overview
 	audit   auditTrail
+	oidc    *oidcState // nil: no single sign-on
 }
 
 // New makes a manager from cfg.
@@ -116,6 +120,7 @@ func New(cfg Config) *Manager {
 		cmp.Or(max(cfg.HealthTimeout, 0), time.Second), logger)
 	m.auth = newAuthState(cfg.Store, cfg.Auth, logger)
 	m.audit.onFailure = cfg.OnAuditFailure
+	m.oidc = newOIDCState(cfg.OIDC)
 	return m
 }
 

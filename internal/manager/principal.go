@@ -17,6 +17,15 @@ type Principal struct {
 	Scopes  []string // what it may do (picloud.ScopesAllow)
 	Scripts string   // the name pattern restricting it to some scripts; "" all
 	Via     string   // "bearer" or "session"
+	// SSO is set for a single sign-on (OIDC) session: Name is then who the
+	// identity provider signed in (the email, else its subject), TokenID
+	// is "", and Scopes are what the operator's grants gave them.
+	SSO bool
+}
+
+// oidcPrincipal is a single sign-on session's principal.
+func oidcPrincipal(subject string, scopes []string, via string) Principal {
+	return Principal{Name: subject, Scopes: scopes, Via: via, SSO: true}
 }
 
 // adminScopes are the admin token's scopes, shared by its principals (read
