@@ -255,7 +255,8 @@ func (r *ref) set(th *thread, v Value) {
 		args := [2]Value{pv, v}
 		f := th.eng.findNative("set$"+r.prop, args[:])
 		if f == nil {
-			raise(&Error{Kind: ErrDotExpr, Message: "Unknown property '" + r.prop + "' - a setter is not registered for type '" + pv.TypeName() + "'"}, r.pos)
+			raise(&Error{Kind: ErrDotExpr, Message: "No writable property '" + r.prop + "' - a setter is not registered for type '" +
+				pv.TypeName() + "' to handle '" + v.TypeName() + "'"}, r.pos)
 		}
 		th.callNativeFn(f, args[:], r.pos)
 		pv = args[0]

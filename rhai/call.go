@@ -156,6 +156,11 @@ func (th *thread) unwindCall(fn *function, pos syntax.Pos) {
 	if r := recover(); r != nil {
 		e, ok := r.(*Error)
 		if !ok || e.Kind == ErrTerminated || e.Kind == ErrTooManyOperations || e.Kind == ErrStackOverflow || isExit(r) {
+			if ok && e.Kind == ErrStackOverflow && pos.IsValid() {
+				// Rhai places a stack overflow at each call it leaves:
+				// the outermost call's position is what it reports.
+				e.Pos = pos
+			}
 			if ok && !e.Pos.IsValid() {
 				// A limit leaves every call unwrapped, so its place must be in
 				// the main script for hosts to show it: a module function's
@@ -322,10 +327,14 @@ type outerScope struct {
 func (c *compiler) namespacedCall(e *syntax.CallExpr) evalFn {
 	args, _ := c.args(e.Args)
 	ns, name, pos := e.Namespace, e.Name, e.Pos
+	nsPos := e.NsPos // a missing module is reported at the path's start
+	if !nsPos.IsValid() {
+		nsPos = pos
+	}
 	n := len(args)
 	return func(fr *frame) Value {
 		th := fr.th
-		mod := th.findModule(ns, pos)
+		mod := th.findModule(ns, nsPos)
 		m := th.mark()
 		buf := th.alloc(n)
 		for i, a := range args {

@@ -338,9 +338,8 @@ func (c *compiler) throw(s *syntax.ThrowStmt) execFn {
 	if s.Value == nil {
 		return func(fr *frame) ctrl {
 			fr.tickAt(at)
-			if e := fr.th.caught; e != nil {
-				panic(e)
-			}
+			// Inside a catch block the try statement turns this into a
+			// rethrow of the caught error (see runCatch).
 			panic(&Error{Kind: ErrRuntime, Message: "Runtime error", Pos: pos, Value: Unit})
 		}
 	}
@@ -349,7 +348,9 @@ func (c *compiler) throw(s *syntax.ThrowStmt) execFn {
 		fr.tickAt(at)
 		v := e(fr)
 		msg := "Runtime error"
-		if s := toDisplay(v); s != "" {
+		// The message shows the value as the host displays it (characters
+		// inside an array quoted), as Rhai's error does.
+		if s := v.String(); s != "" {
 			msg += ": " + s
 		}
 		panic(&Error{Kind: ErrRuntime, Message: msg, Pos: pos, Value: v})
@@ -383,15 +384,32 @@ func (c *compiler) try(s *syntax.TryStmt) execFn {
 			}
 			fr.slots[errSlot] = v
 		}
-		saved := th.caught
-		th.caught = err
-		r = catch(fr)
-		th.caught = saved
+		r = th.runCatch(fr, catch, err)
 		if r == ctrlNone {
 			fr.ret = Unit
 		}
 		return r
 	}
+}
+
+// runCatch runs a catch block for the caught error. As in Rhai, a unit thrown
+// out of the block itself (`throw;` or `throw ()`) rethrows the caught error,
+// now placed at that throw.
+func (th *thread) runCatch(fr *frame, catch execFn, caught *Error) ctrl {
+	saved := th.caught
+	th.caught = caught
+	defer func() {
+		th.caught = saved
+		if x := recover(); x != nil {
+			if e, ok := x.(*Error); ok && e.Kind == ErrRuntime && e.Value.t == TypeUnit && e.Inner == nil {
+				re := *caught
+				re.Pos = e.Pos
+				panic(&re)
+			}
+			panic(x)
+		}
+	}()
+	return catch(fr)
 }
 
 // protect runs body and turns a catchable evaluation error into a returned

@@ -325,6 +325,8 @@ func (c *compiler) intrinsic(e *syntax.CallExpr) evalFn {
 			return nil
 		}
 		x := c.expr(e.Args[0])
+		// Rhai reports a bad name at the argument.
+		pos := e.Args[0].Position()
 		return func(fr *frame) Value {
 			v := x(fr)
 			if v.t != TypeString {

@@ -254,3 +254,62 @@ func TestFidelityErrorPositions(t *testing.T) {
 		}
 	}
 }
+
+// fidelityErrNamed is fidelityErr for a script named main.rhai.
+func fidelityErrNamed(src string) string {
+	eng := rhai.New()
+	ast, err := eng.Compile("main.rhai", src)
+	if err != nil {
+		return "parse error: " + err.Error()
+	}
+	_, err = eng.Eval(context.Background(), ast, nil)
+	var re *rhai.Error
+	if !errors.As(err, &re) {
+		return fmt.Sprintf("no runtime error: %v", err)
+	}
+	return fmt.Sprintf("%s@%d:%d %s", re.RootKind(), re.Pos.Line, re.Pos.Col, re.Error())
+}
+
+// Errors around calls, throws and names, as Rhai 1.25 words and places them.
+func TestFidelityCallErrors(t *testing.T) {
+	cases := []fidelityCase{
+		// `throw;` (or a thrown unit) in a catch block rethrows the caught
+		// error, placed at the throw.
+		{"fn bad() { throw \"bad\"; }\ntry { bad(); } catch (e) {\n  throw;\n}",
+			"ErrorRuntime@3:3 Runtime error: bad @ 'main.rhai' (line 1, position 12)\nin call to function 'bad' (from 'main.rhai') (line 3, position 3)"},
+		{"try { throw 5; } catch (e) { throw (); }", "ErrorRuntime@1:30 Runtime error: 5 (line 1, position 30)"},
+		{"try { throw 5; } catch (e) { try { throw 6; } catch (f) { } throw; }", "ErrorRuntime@1:61 Runtime error: 5 (line 1, position 61)"},
+		{"fn f() { throw; }\ntry { throw 5; } catch (e) { f(); }",
+			"ErrorRuntime@2:30 Runtime error @ 'main.rhai' (line 1, position 10)\nin call to function 'f' (from 'main.rhai') (line 2, position 30)"},
+		{"throw;", "ErrorRuntime@1:1 Runtime error (line 1, position 1)"},
+		// A thrown value is shown as the host displays it.
+		{"throw ['a', \"b\", 1.0];", "ErrorRuntime@1:1 Runtime error: ['a', \"b\", 1.0] (line 1, position 1)"},
+		{"throw #{k: 'c'};", "ErrorRuntime@1:1 Runtime error: #{\"k\": 'c'} (line 1, position 1)"},
+		// A stack overflow is placed at the outermost call.
+		{"fn down(n) { down(n + 1) }\nlet x = 1;\n  down(0);", "ErrorStackOverflow@3:3 Stack overflow (line 3, position 3)"},
+		{"fn down(n) { down(n + 1) }\nfn start() { down(0) }\nprint(start());", "ErrorStackOverflow@3:7 Stack overflow (line 3, position 7)"},
+		// Fn(name) reports a bad name at its argument.
+		{"Fn(42)", "ErrorMismatchDataType@1:4 Data type incorrect: i64 (expecting string) (line 1, position 4)"},
+		{"let p = Fn(\"f::do_work\");", "ErrorFunctionNotFound@1:12 Function not found: f::do_work (line 1, position 12)"},
+		{"type_of(Fn(\"type_of\"))", "ErrorParsing/Reserved@1:12 Syntax error: 'type_of' is a reserved keyword (line 1, position 12)"},
+		// A missing module is reported where the path starts.
+		{"nothing::here()", "ErrorModuleNotFound@1:1 Module not found: nothing (line 1, position 1)"},
+		{"fn f() { 1 }\n  global::f()", "ErrorModuleNotFound@2:3 Module not found: global (line 2, position 3)"},
+		{"fn foo() {\n    xyz::do_work();\n}\nfoo();",
+			"ErrorModuleNotFound@4:1 Module not found: xyz @ 'main.rhai' (line 2, position 5)\nin call to function 'foo' (from 'main.rhai') (line 4, position 1)"},
+		// Setting a property of a value that has none.
+		{"let m = #{};\nm.a.b = 1;", "ErrorDotExpr@2:5 No writable property 'b' - a setter is not registered for type '()' to handle 'i64' (line 2, position 5)"},
+		{"let x = 1;\nx.b = \"s\";", "ErrorDotExpr@2:3 No writable property 'b' - a setter is not registered for type 'i64' to handle 'string' (line 2, position 3)"},
+		// A collection function's callback that does not exist.
+		{"[1, 2].all(\"nonexistent_fn\")",
+			"ErrorFunctionNotFound@1:8 Function not found: nonexistent_fn (i64, i64) @ 'main.rhai' (line 1, position 8)\nin call to function 'all' (from 'main.rhai') (line 1, position 8)"},
+		{"#{a: 1}.filter(\"nope\")",
+			"ErrorFunctionNotFound@1:9 Function not found: nope (&str | ImmutableString | String, i64) @ 'main.rhai' (line 1, position 9)\nin call to function 'filter' (from 'main.rhai') (line 1, position 9)"},
+		{"range(1, 5, 0)", "ErrorArithmetic@1:1 step value cannot be zero\nin call to function 'range' (line 1, position 1)"},
+	}
+	for _, c := range cases {
+		if got := fidelityErrNamed(c.src); got != c.want {
+			t.Errorf("%s\n  got  %s\n  want %s", c.src, got, c.want)
+		}
+	}
+}

@@ -949,7 +949,7 @@ func callElem(c *Context, name string, fp Value, this *Value, args, extras []Val
 			}
 		}
 	}
-	return r, wrapCallbackErr(name, err, fp)
+	return r, wrapCallbackErr(c, name, err, fp)
 }
 
 // callPredicate calls fp on items[i] (with the index when the callback takes
@@ -982,13 +982,21 @@ func isFnNotFoundFor(err error, fp Value) bool {
 }
 
 // wrapCallbackErr reports a callback whose function does not exist as Rhai
-// does: inside a call to the collection function name.
-func wrapCallbackErr(name string, err error, fp Value) error {
+// does: inside a call to the collection function name, both naming the
+// calling script as their source.
+func wrapCallbackErr(c *Context, name string, err error, fp Value) error {
 	if err == nil {
 		return nil
 	}
 	if isFnNotFoundFor(err, fp) {
-		return &Error{Kind: ErrInFunctionCall, Fn: name, Inner: err.(*Error)}
+		inner, src := err.(*Error), ""
+		if c.th.ast != nil {
+			src = c.th.ast.name
+		}
+		if inner.Source == "" {
+			inner.Source = src
+		}
+		return &Error{Kind: ErrInFunctionCall, Fn: name, FnSource: src, Inner: inner}
 	}
 	return err
 }

@@ -211,7 +211,7 @@ func callMapPredicate(c *Context, name string, fp Value, k string, v Value) (boo
 	fp = fnArg(fp)
 	r, err := c.Call(fp, String(k), v)
 	if err != nil {
-		return false, wrapCallbackErr(name, err, fp)
+		return false, wrapCallbackErr(c, name, err, fp)
 	}
 	return r.t == TypeBool && r.AsBool(), nil
 }
