@@ -753,12 +753,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 			// Rhai iterates over a copy: the body may change the array. When it
 			// cannot (the array is a local variable the body never names), the
 			// array itself is iterated.
-			if words, t, ok := src.array().packedWords(snapshot); ok {
-				for i := 0; i < len(words); i++ {
-					if !step(Value{t: t, n: words[i]}) {
-						break
-					}
-				}
+			if src.array().eachPacked(snapshot, step) {
 				break
 			}
 			items := src.AsArray().Items

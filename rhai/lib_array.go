@@ -762,26 +762,36 @@ func collCheckArray(c *Context, n int) error {
 
 // padPacked pads arr, empty or packed with fill's type, with the scalar fill
 // to n elements (the checks done), keeping it packed.
-func padPacked(c *Context, arr *Array, n int64, fill Value) error {
+func padPacked(c *Context, arr *Array, n int64, fill Value) (err error) {
 	if arr.packed == TypeUnit {
-		arr.Items, arr.words, arr.packed = nil, arr.words[:0], fill.t
+		arr.Items, arr.words, arr.bools, arr.packed = nil, arr.words[:0], arr.bools[:0], fill.t
 	}
-	if int64(cap(arr.words)) < n {
-		grown := make([]uint64, len(arr.words), n)
-		copy(grown, arr.words)
-		arr.words = grown
+	if fill.t == TypeBool {
+		arr.bools, err = padSlice(c, arr.bools, n, fill.n != 0)
+	} else {
+		arr.words, err = padSlice(c, arr.words, n, fill.n)
 	}
-	// Charged as it goes, a step at a time (see memory.go).
-	for int64(len(arr.words)) < n {
-		k := int(min(n-int64(len(arr.words)), copyStep))
+	return err
+}
+
+// padSlice appends x to s until it has n elements, charged as it goes, a
+// step at a time (see memory.go).
+func padSlice[T any](c *Context, s []T, n int64, x T) ([]T, error) {
+	if int64(cap(s)) < n {
+		grown := make([]T, len(s), n)
+		copy(grown, s)
+		s = grown
+	}
+	for int64(len(s)) < n {
+		k := int(min(n-int64(len(s)), copyStep))
 		if err := charge(c, k); err != nil {
-			return err
+			return s, err
 		}
 		for ; k > 0; k-- {
-			arr.words = append(arr.words, fill.n)
+			s = append(s, x)
 		}
 	}
-	return nil
+	return s, nil
 }
 
 // removeAt removes items[i], keeping order, and clears the freed slot.

@@ -8,7 +8,8 @@ package rhai
 // arrays scripts build are homogeneous scalars (a sieve's booleans, pushed
 // integers, a row of floats), so an array whose elements are all untagged
 // values of one scalar type is kept packed: their payloads (Value.n) in a
-// []uint64 and the type once, 8 bytes per element and no pointers.
+// []uint64 and the type once, 8 bytes per element and no pointers; booleans
+// in a []bool, one byte each.
 //
 // An array starts packed when a scalar is pushed onto it or it is padded with
 // one while it is empty, and stays packed while what is stored into it is of
@@ -35,17 +36,20 @@ func packable(v Value) bool {
 }
 
 // Len is the number of elements, packed or not.
-func (a *Array) Len() int { return len(a.Items) + len(a.words) }
+func (a *Array) Len() int { return len(a.Items) + len(a.words) + len(a.bools) }
 
 // capacity is the number of element slots the backing store holds.
-func (a *Array) capacity() int { return cap(a.Items) + cap(a.words) }
+func (a *Array) capacity() int { return cap(a.Items) + cap(a.words) + cap(a.bools) }
 
 // at returns element i, 0 <= i < Len().
 func (a *Array) at(i int) Value {
-	if a.packed != TypeUnit {
-		return Value{t: a.packed, n: a.words[i]}
+	switch a.packed {
+	case TypeUnit:
+		return a.Items[i]
+	case TypeBool:
+		return Bool(a.bools[i])
 	}
-	return a.Items[i]
+	return Value{t: a.packed, n: a.words[i]}
 }
 
 // get returns element i when 0 <= i < Len().
@@ -56,6 +60,9 @@ func (a *Array) get(i int64) (Value, bool) {
 	if uint64(i) < uint64(len(a.words)) {
 		return Value{t: a.packed, n: a.words[i]}, true
 	}
+	if uint64(i) < uint64(len(a.bools)) {
+		return Bool(a.bools[i]), true
+	}
 	return Unit, false
 }
 
@@ -65,9 +72,13 @@ func (a *Array) set(i int64, v Value) bool {
 		a.Items[i] = v
 		return true
 	}
-	if uint64(i) < uint64(len(a.words)) {
+	if uint64(i) < uint64(a.Len()) {
 		if v.t == a.packed && v.tag == 0 {
-			a.words[i] = v.n
+			if v.t == TypeBool {
+				a.bools[i] = v.n != 0
+			} else {
+				a.words[i] = v.n
+			}
 			return true
 		}
 		a.unpack()
@@ -81,67 +92,92 @@ func (a *Array) set(i int64, v Value) bool {
 // rather than growing by append's 1.25: a script that pushes a million items
 // should not copy the array a dozen times.
 func (a *Array) push(v Value) {
+	if a.packed == TypeUnit && len(a.Items) == 0 && packable(v) {
+		a.Items, a.words, a.bools, a.packed = nil, a.words[:0], a.bools[:0], v.t
+	}
 	if a.packed != TypeUnit {
 		if v.t == a.packed && v.tag == 0 {
-			if n := len(a.words); n == cap(a.words) && n >= 256 {
-				grown := make([]uint64, n, 2*n)
-				copy(grown, a.words)
-				a.words = grown
+			if v.t == TypeBool {
+				a.bools = appendDoubling(a.bools, v.n != 0)
+			} else {
+				a.words = appendDoubling(a.words, v.n)
 			}
-			a.words = append(a.words, v.n)
 			return
 		}
 		a.unpack()
-	} else if len(a.Items) == 0 && packable(v) {
-		a.Items = nil
-		a.packed = v.t
-		a.words = append(a.words[:0], v.n)
-		return
 	}
-	if n := len(a.Items); n == cap(a.Items) && n >= 256 {
-		grown := make([]Value, n, 2*n)
-		copy(grown, a.Items)
-		a.Items = grown
+	a.Items = appendDoubling(a.Items, v)
+}
+
+// appendDoubling appends x to s, doubling a large backing store when full.
+func appendDoubling[T any](s []T, x T) []T {
+	if n := len(s); n == cap(s) && n >= 256 {
+		grown := make([]T, n, 2*n)
+		copy(grown, s)
+		s = grown
 	}
-	a.Items = append(a.Items, v)
+	return append(s, x)
 }
 
 // unpack moves a packed array's elements into Items.
 func (a *Array) unpack() {
-	items := make([]Value, len(a.words))
+	items := make([]Value, a.Len())
 	for i, w := range a.words {
 		items[i] = Value{t: a.packed, n: w}
 	}
-	a.Items, a.words, a.packed = items, nil, TypeUnit
+	for i, b := range a.bools {
+		items[i] = Bool(b)
+	}
+	a.Items, a.words, a.bools, a.packed = items, nil, nil, TypeUnit
 }
 
-// packedWords returns a packed array's payloads and their type (ok false when
-// it is not packed); a copy of them when snapshot.
-func (a *Array) packedWords(snapshot bool) (words []uint64, t Type, ok bool) {
-	if a.packed == TypeUnit {
-		return nil, TypeUnit, false
+// eachPacked calls step with every element of a packed array until it
+// returns false (over a copy of them when snapshot: the caller may change the
+// array meanwhile) and reports whether a was packed.
+func (a *Array) eachPacked(snapshot bool, step func(Value) bool) bool {
+	switch a.packed {
+	case TypeUnit:
+		return false
+	case TypeBool:
+		bools := a.bools
+		if snapshot {
+			bools = append([]bool(nil), bools...)
+		}
+		for i := 0; i < len(bools); i++ {
+			if !step(Bool(bools[i])) {
+				break
+			}
+		}
+	default:
+		words, t := a.words, a.packed
+		if snapshot {
+			words = append([]uint64(nil), words...)
+		}
+		for i := 0; i < len(words); i++ {
+			if !step(Value{t: t, n: words[i]}) {
+				break
+			}
+		}
 	}
-	words = a.words
-	if snapshot {
-		words = append([]uint64(nil), words...)
-	}
-	return words, a.packed, true
+	return true
 }
 
 // clonePacked copies the packed array a (v's), accounted as clone accounts an
 // unpacked one.
 func (c cloner) clonePacked(v Value, a *Array) Value {
-	src := a.words
-	if !c.th.fits(len(src) * valueBytes) {
+	n := a.Len()
+	if !c.th.fits(n * valueBytes) {
 		panic(errMemory())
 	}
-	words := make([]uint64, 0, len(src))
 	// In steps, so that a long copy meets the checks along the way.
-	for lo := 0; lo < len(src); lo += copyStep {
-		hi := min(lo+copyStep, len(src))
-		c.count((hi - lo) * valueBytes)
-		words = append(words, src[lo:hi]...)
+	for lo := 0; lo < n; lo += copyStep {
+		c.count((min(lo+copyStep, n) - lo) * valueBytes)
 	}
 	c.count(containerBytes)
-	return Value{t: TypeArray, tag: v.tag, p: &Array{words: words, packed: a.packed}}
+	return Value{t: TypeArray, tag: v.tag, p: a.packedCopy()}
+}
+
+// packedCopy is a copy of the packed array a.
+func (a *Array) packedCopy() *Array {
+	return &Array{words: append([]uint64(nil), a.words...), bools: append([]bool(nil), a.bools...), packed: a.packed}
 }

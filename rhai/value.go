@@ -47,7 +47,7 @@ type Value struct {
 //
 // While every element is an untagged integer, float, boolean or character of
 // one type, the engine may keep the array packed (see packed.go): the
-// elements' payloads in a pointer-free []uint64 and Items empty. AsArray
+// elements' payloads in a pointer-free []uint64 (or []bool) and Items empty. AsArray
 // unpacks such an array into Items first, so Items always holds the elements
 // for code that reads it through AsArray; like writing to the array, that is
 // not safe concurrently with other uses of the same array.
@@ -55,6 +55,7 @@ type Array struct {
 	Items []Value
 
 	words  []uint64 // the payloads of a packed array's elements
+	bools  []bool   // or its booleans
 	packed Type     // their type; TypeUnit when the array is not packed
 }
 
@@ -217,7 +218,7 @@ func (v Value) Clone() Value {
 	switch v.t {
 	case TypeArray:
 		if a := v.array(); a != nil && a.packed != TypeUnit {
-			return Value{t: TypeArray, p: &Array{words: append([]uint64(nil), a.words...), packed: a.packed}}
+			return Value{t: TypeArray, p: a.packedCopy()}
 		}
 		src := v.AsArray().Items
 		items := make([]Value, len(src))
