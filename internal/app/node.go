@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/audit"
 	"github.com/picloud/picloud/internal/cluster"
@@ -19,7 +21,6 @@ import (
 	"github.com/picloud/picloud/internal/httpapi"
 	"github.com/picloud/picloud/internal/manager"
 	"github.com/picloud/picloud/internal/metrics"
-	"github.com/picloud/picloud/internal/metrics/prom"
 	"github.com/picloud/picloud/internal/orchestrator"
 )
 
@@ -283,7 +284,7 @@ func (n *Node) routeTable() []Route {
 		{Pattern: "/fn/{name}", Handler: http.HandlerFunc(o.HandleFn), Auth: AuthPublic},
 		{Pattern: "/fn/{name}/{rest...}", Handler: http.HandlerFunc(o.HandleFn), Auth: AuthPublic},
 		{Method: "POST", Pattern: cluster.PathRun, Handler: cluster.RunHandler(n.orch, n.log), Auth: AuthCluster, Internal: true},
-		{Method: "GET", Pattern: "/metrics", Handler: prom.Handler(n.metrics.Registry), Auth: metricsAuth},
+		{Method: "GET", Pattern: "/metrics", Handler: promhttp.HandlerFor(n.metrics.Registry, promhttp.HandlerOpts{}), Auth: metricsAuth},
 		{Pattern: "/", Auth: AuthPublic, Internal: true, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			httpapi.WriteError(w, r, n.log, picloud.Errorf(picloud.ENotFound, "this is a node: the admin API is on the manager"))
 		})},

@@ -8,11 +8,12 @@ import (
 	"path"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/cluster"
 	"github.com/picloud/picloud/internal/httpapi"
 	"github.com/picloud/picloud/internal/manager"
-	"github.com/picloud/picloud/internal/metrics/prom"
 )
 
 // Auth is who may call a route.
@@ -233,7 +234,7 @@ func (a *App) routeTable() []Route {
 	// The audit trail of the administrative actions above.
 	api("GET", "/api/audit", m.HandleAudit, ScopeAdmin, "")
 
-	metricsHandler := prom.Handler(a.metrics.Registry)
+	metricsHandler := promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{})
 	if a.cfg.PublicMetrics {
 		add("GET", "/metrics", metricsHandler.ServeHTTP, AuthPublic)
 	} else {

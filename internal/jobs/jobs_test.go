@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/metrics"
-	"github.com/picloud/picloud/internal/metrics/prom"
 	"github.com/picloud/picloud/internal/sqlite"
 )
 
@@ -197,7 +197,7 @@ func TestRetriesThenDeadLetter(t *testing.T) {
 			t.Errorf("dead letters after the requeue: %v %+v", err, dead)
 		}
 		for result, want := range map[string]float64{resultRetried: 2, resultDead: 1, resultSucceeded: 1} {
-			if got := m.JobsFinished.WithLabelValues("async", result).Value(); got != want {
+			if got := testutil.ToFloat64(m.JobsFinished.WithLabelValues("async", result)); got != want {
 				t.Errorf("jobs finished %s: %g, want %g", result, got, want)
 			}
 		}
@@ -450,10 +450,10 @@ func TestBackpressure(t *testing.T) {
 		if err != nil || n != 4 {
 			t.Errorf("unfinished: %d %v, want 4", n, err)
 		}
-		if got := m.JobsRefused.WithLabelValues("queue_full").Value(); got != 2 {
+		if got := testutil.ToFloat64(m.JobsRefused.WithLabelValues("queue_full")); got != 2 {
 			t.Errorf("refused: %g, want 2", got)
 		}
-		if err := prom.GatherAndCompare(m.Registry, strings.NewReader(`
+		if err := testutil.GatherAndCompare(m.Registry, strings.NewReader(`
 # HELP picloud_jobs_queued Unfinished jobs: queued, scheduled, retrying or running.
 # TYPE picloud_jobs_queued gauge
 picloud_jobs_queued 4

@@ -6,42 +6,43 @@ import (
 	"sync"
 	"time"
 
-	"github.com/picloud/picloud/internal/metrics/prom"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 )
 
 // Metrics holds every collector the server updates.
 type Metrics struct {
-	Registry *prom.Registry
+	Registry *prometheus.Registry
 
-	Invocations    *prom.CounterVec   // script, status
-	Duration       *prom.HistogramVec // script
-	Operations     *prom.CounterVec   // script
-	GateInFlight   prom.Gauge
-	GateRejected   *prom.CounterVec // reason: server, script, memory
-	GateWaiting    prom.Gauge       // requests waiting for a slot
-	MemoryReserved prom.Gauge       // memory budgets of the running executions
-	MemoryLimit    prom.Gauge       // the process memory ceiling (0: none)
-	CacheStale     prom.Counter     // invocations served from a cached script the store could not confirm
-	SinkWritten    prom.Counter
-	SinkFailures   prom.Counter // rows lost: the journal could not take them
-	JournalErrors  prom.Counter // journal writes or fsyncs that failed
-	SinkRetries    prom.Counter
-	Pruned         prom.Counter
-	AuthFailures   *prom.CounterVec // reason: wrong_token, bad_scheme, unknown_session, csrf, rate_limited, expired, forbidden
-	InvokeDenied   *prom.CounterVec // reason: missing, unknown, forbidden, expired, rate_limited
+	Invocations    *prometheus.CounterVec   // script, status
+	Duration       *prometheus.HistogramVec // script
+	Operations     *prometheus.CounterVec   // script
+	GateInFlight   prometheus.Gauge
+	GateRejected   *prometheus.CounterVec // reason: server, script, memory
+	GateWaiting    prometheus.Gauge       // requests waiting for a slot
+	MemoryReserved prometheus.Gauge       // memory budgets of the running executions
+	MemoryLimit    prometheus.Gauge       // the process memory ceiling (0: none)
+	CacheStale     prometheus.Counter     // invocations served from a cached script the store could not confirm
+	SinkWritten    prometheus.Counter
+	SinkFailures   prometheus.Counter // rows lost: the journal could not take them
+	JournalErrors  prometheus.Counter // journal writes or fsyncs that failed
+	SinkRetries    prometheus.Counter
+	Pruned         prometheus.Counter
+	AuthFailures   *prometheus.CounterVec // reason: wrong_token, bad_scheme, unknown_session, csrf, rate_limited, expired, forbidden
+	InvokeDenied   *prometheus.CounterVec // reason: missing, unknown, forbidden, expired, rate_limited
 
 	// The job queue's (internal/jobs). The queue depth is a gauge read when
 	// scraped: see WatchJobs.
-	JobLatency      *prom.HistogramVec // trigger: created -> first attempt's start
-	JobsFinished    *prom.CounterVec   // trigger, result: succeeded, retried, dead, skipped
-	JobsRefused     *prom.CounterVec   // reason: queue_full
-	ScheduleFirings prom.Counter
-	EventsEmitted   prom.Counter
-	EventsDelivered prom.Counter // jobs queued by Publish
+	JobLatency      *prometheus.HistogramVec // trigger: created -> first attempt's start
+	JobsFinished    *prometheus.CounterVec   // trigger, result: succeeded, retried, dead, skipped
+	JobsRefused     *prometheus.CounterVec   // reason: queue_full
+	ScheduleFirings prometheus.Counter
+	EventsEmitted   prometheus.Counter
+	EventsDelivered prometheus.Counter // jobs queued by Publish
 
 	// The live tail's (internal/tail).
-	TailStreams prom.Gauge   // connected tail streams
-	TailDropped prom.Counter // tail streams ended for falling behind
+	TailStreams prometheus.Gauge   // connected tail streams
+	TailDropped prometheus.Counter // tail streams ended for falling behind
 
 	scripts sync.Map // script name -> *scriptMetrics
 }
@@ -49,10 +50,10 @@ type Metrics struct {
 // scriptMetrics are one script's children of the vectors, resolved once:
 // WithLabelValues hashes its labels and takes a lock on every call.
 type scriptMetrics struct {
-	duration   prom.Observer
-	operations prom.Counter
+	duration   prometheus.Observer
+	operations prometheus.Counter
 	mu         sync.Mutex
-	statuses   map[string]prom.Counter // invocations by status
+	statuses   map[string]prometheus.Counter // invocations by status
 }
 
 // Invoked counts one execution of script with its status, duration and
@@ -63,7 +64,7 @@ func (m *Metrics) Invoked(script, status string, d time.Duration, ops uint64) {
 		v, _ = m.scripts.LoadOrStore(script, &scriptMetrics{
 			duration:   m.Duration.WithLabelValues(script),
 			operations: m.Operations.WithLabelValues(script),
-			statuses:   map[string]prom.Counter{},
+			statuses:   map[string]prometheus.Counter{},
 		})
 	}
 	sm := v.(*scriptMetrics)
@@ -82,81 +83,81 @@ func (m *Metrics) Invoked(script, status string, d time.Duration, ops uint64) {
 // New registers the collectors, plus the Go runtime and process collectors.
 // sinkQueue reports the audit sink's queue depth when scraped.
 func New(sinkQueue func() float64) *Metrics {
-	reg := prom.NewRegistry()
+	reg := prometheus.NewRegistry()
 	m := &Metrics{
 		Registry: reg,
-		Invocations: prom.NewCounterVec(prom.CounterOpts{
+		Invocations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_invocations_total", Help: "Script executions by script and status.",
 		}, []string{"script", "status"}),
-		Duration: prom.NewHistogramVec(prom.HistogramOpts{
+		Duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "picloud_invocation_duration_seconds", Help: "Script execution time.",
 			Buckets: []float64{.0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"script"}),
-		Operations: prom.NewCounterVec(prom.CounterOpts{
+		Operations: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_script_operations_total", Help: "Rhai operations used by executions.",
 		}, []string{"script"}),
-		GateInFlight: prom.NewGauge(prom.GaugeOpts{
+		GateInFlight: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "picloud_gate_in_flight", Help: "Executions holding a slot of the concurrency gate.",
 		}),
-		GateRejected: prom.NewCounterVec(prom.CounterOpts{
+		GateRejected: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_gate_rejected_total", Help: "Requests answered 429 overloaded, by what was full: server, script or memory.",
 		}, []string{"gate"}),
-		GateWaiting: prom.NewGauge(prom.GaugeOpts{
+		GateWaiting: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "picloud_gate_waiting", Help: "Requests waiting for a slot of the concurrency gate.",
 		}),
-		MemoryReserved: prom.NewGauge(prom.GaugeOpts{
+		MemoryReserved: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "picloud_memory_reserved_bytes", Help: "Memory budgets (max_memory_bytes) of the running executions.",
 		}),
-		MemoryLimit: prom.NewGauge(prom.GaugeOpts{
+		MemoryLimit: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "picloud_memory_limit_bytes", Help: "The process memory ceiling executions are admitted under (0: none).",
 		}),
-		CacheStale: prom.NewCounter(prom.CounterOpts{
+		CacheStale: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_cache_stale_total", Help: "Invocations served from a cached script while the store could not be read.",
 		}),
-		SinkWritten: prom.NewCounter(prom.CounterOpts{
+		SinkWritten: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_sink_written_total", Help: "Execution logs written to the database.",
 		}),
-		SinkFailures: prom.NewCounter(prom.CounterOpts{
+		SinkFailures: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_sink_failures_total", Help: "Execution logs lost: the journal failed and the memory queue was full.",
 		}),
-		JournalErrors: prom.NewCounter(prom.CounterOpts{
+		JournalErrors: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_journal_errors_total", Help: "Execution journal writes or fsyncs that failed.",
 		}),
-		SinkRetries: prom.NewCounter(prom.CounterOpts{
+		SinkRetries: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_sink_retries_total", Help: "Failed batch writes that were retried.",
 		}),
-		Pruned: prom.NewCounter(prom.CounterOpts{
+		Pruned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_executions_pruned_total", Help: "Execution logs deleted by retention.",
 		}),
-		AuthFailures: prom.NewCounterVec(prom.CounterOpts{
+		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_auth_failures_total", Help: "Refused authentications by reason (rate_limited: refused unchecked after too many failures; expired: a named token past its expiry; forbidden: a valid token without the route's scope or restricted to other scripts; cluster_token: a cluster API request without the cluster token).",
 		}, []string{"reason"}),
-		InvokeDenied: prom.NewCounterVec(prom.CounterOpts{
+		InvokeDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_invoke_denied_total", Help: "Invocations refused before running (no execution row), by reason: missing, unknown, forbidden or expired credentials, rate_limited.",
 		}, []string{"reason"}),
-		JobLatency: prom.NewHistogramVec(prom.HistogramOpts{
+		JobLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "picloud_job_latency_seconds", Help: "Time from a job's creation to its first attempt's start, by trigger (async, event, cron).",
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
 		}, []string{"trigger"}),
-		JobsFinished: prom.NewCounterVec(prom.CounterOpts{
+		JobsFinished: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_jobs_finished_total", Help: "Job attempts by trigger and result (succeeded, retried, dead, skipped).",
 		}, []string{"trigger", "result"}),
-		JobsRefused: prom.NewCounterVec(prom.CounterOpts{
+		JobsRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_jobs_refused_total", Help: "Asynchronous invocations refused (429) by reason (queue_full).",
 		}, []string{"reason"}),
-		ScheduleFirings: prom.NewCounter(prom.CounterOpts{
+		ScheduleFirings: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_schedule_firings_total", Help: "Schedule firings this process queued (each scheduled time once across processes).",
 		}),
-		EventsEmitted: prom.NewCounter(prom.CounterOpts{
+		EventsEmitted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_events_emitted_total", Help: "Events published by successful executions.",
 		}),
-		EventsDelivered: prom.NewCounter(prom.CounterOpts{
+		EventsDelivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_events_delivered_total", Help: "Subscriber runs queued for published events.",
 		}),
-		TailStreams: prom.NewGauge(prom.GaugeOpts{
+		TailStreams: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "picloud_tail_streams", Help: "Connected live tail streams (GET /api/tail, /api/scripts/{id}/tail).",
 		}),
-		TailDropped: prom.NewCounter(prom.CounterOpts{
+		TailDropped: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_tail_dropped_total", Help: "Live tail streams ended because their consumer fell behind.",
 		}),
 	}
@@ -165,9 +166,9 @@ func New(sinkQueue func() float64) *Metrics {
 		m.SinkWritten, m.SinkFailures, m.JournalErrors, m.SinkRetries, m.Pruned, m.AuthFailures, m.InvokeDenied,
 		m.JobLatency, m.JobsFinished, m.JobsRefused, m.ScheduleFirings, m.EventsEmitted, m.EventsDelivered,
 		m.TailStreams, m.TailDropped,
-		prom.NewGoCollector(), prom.NewProcessCollector())
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if sinkQueue != nil {
-		reg.MustRegister(prom.NewGaugeFunc(prom.GaugeOpts{
+		reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "picloud_sink_queue_depth", Help: "Execution logs waiting to be written.",
 		}, sinkQueue))
 	}
@@ -184,9 +185,9 @@ func (m *Metrics) KVOperations(ops ...string) func(op string) {
 // front, resolves each child once (WithLabelValues hashes and locks on every
 // call), and returns what counts one event of a value (others are ignored).
 func (m *Metrics) labelled(name, help, label string, values []string) func(value string) {
-	vec := prom.NewCounterVec(prom.CounterOpts{Name: name, Help: help}, []string{label})
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, []string{label})
 	m.Registry.MustRegister(vec)
-	children := make(map[string]prom.Counter, len(values))
+	children := make(map[string]prometheus.Counter, len(values))
 	for _, v := range values {
 		children[v] = vec.WithLabelValues(v)
 	}
@@ -200,7 +201,7 @@ func (m *Metrics) labelled(name, help, label string, values []string) func(value
 // HostCalls registers picloud_host_calls_total{module} and returns, for a
 // module, what counts one call of it (the child resolved once).
 func (m *Metrics) HostCalls() func(module string) func() {
-	vec := prom.NewCounterVec(prom.CounterOpts{
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "picloud_host_calls_total", Help: "Calls of the stateless host modules (crypto, hex, base64, time, webhook) by module.",
 	}, []string{"module"})
 	m.Registry.MustRegister(vec)
@@ -217,21 +218,21 @@ func (m *Metrics) SecretReads(results ...string) func(result string) {
 // returns what counts one http:: call. Each script's children are resolved
 // once (WithLabelValues hashes and locks on every call).
 func (m *Metrics) HTTPRequests(results ...string) func(script, result string) {
-	vec := prom.NewCounterVec(prom.CounterOpts{
+	vec := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "picloud_http_requests_total", Help: "http:: calls by script and result (ok, refused, timeout, limit, error).",
 	}, []string{"script", "result"})
 	m.Registry.MustRegister(vec)
-	var scripts sync.Map // script -> map[result]prom.Counter
+	var scripts sync.Map // script -> map[result]prometheus.Counter
 	return func(script, result string) {
 		v, ok := scripts.Load(script)
 		if !ok {
-			children := make(map[string]prom.Counter, len(results))
+			children := make(map[string]prometheus.Counter, len(results))
 			for _, r := range results {
 				children[r] = vec.WithLabelValues(script, r)
 			}
 			v, _ = scripts.LoadOrStore(script, children)
 		}
-		if c := v.(map[string]prom.Counter)[result]; c != nil {
+		if c := v.(map[string]prometheus.Counter)[result]; c != nil {
 			c.Inc()
 		}
 	}
@@ -240,14 +241,14 @@ func (m *Metrics) HTTPRequests(results ...string) func(script, result string) {
 // WatchJobs registers the job queue's depth (unfinished jobs), read when
 // scraped.
 func (m *Metrics) WatchJobs(queued func() float64) {
-	m.Registry.MustRegister(prom.NewGaugeFunc(prom.GaugeOpts{
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "picloud_jobs_queued", Help: "Unfinished jobs: queued, scheduled, retrying or running.",
 	}, queued))
 }
 
 // WatchJournal registers the execution journal's size, read when scraped.
 func (m *Metrics) WatchJournal(bytes func() float64) {
-	m.Registry.MustRegister(prom.NewGaugeFunc(prom.GaugeOpts{
+	m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "picloud_journal_bytes", Help: "Size of the execution journal's files: rows not yet in the database, and up to one segment more.",
 	}, bytes))
 }
@@ -257,12 +258,12 @@ func (m *Metrics) WatchJournal(bytes func() float64) {
 // the other role is nil.
 type Cluster struct {
 	// The manager's.
-	IngestedRows prom.Counter     // execution rows nodes posted
-	Dispatch     *prom.CounterVec // result: job attempts sent to nodes
+	IngestedRows prometheus.Counter     // execution rows nodes posted
+	Dispatch     *prometheus.CounterVec // result: job attempts sent to nodes
 
 	// The node's (picloud_cluster_manager_up is read when scraped).
-	FeedReconnect prom.Counter // change-feed streams reopened
-	ScriptChanges prom.Counter // change-feed entries received
+	FeedReconnect prometheus.Counter // change-feed streams reopened
+	ScriptChanges prometheus.Counter // change-feed entries received
 }
 
 // NodeStatuses are the label values of picloud_cluster_nodes, each reported
@@ -276,19 +277,20 @@ var NodeStatuses = []string{"ok", "degraded", "down", "lost"}
 // be nil (that metric is not registered).
 func (m *Metrics) NewManagerCluster(nodes func() map[string]int, feedStreams func() float64) *Cluster {
 	c := &Cluster{
-		IngestedRows: prom.NewCounter(prom.CounterOpts{
+		IngestedRows: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_cluster_ingested_rows_total", Help: "Execution rows the nodes posted to this manager (duplicates included).",
 		}),
-		Dispatch: prom.NewCounterVec(prom.CounterOpts{
+		Dispatch: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_cluster_dispatch_total", Help: "Job attempts this manager sent to nodes, by result.",
 		}, []string{"result"}),
 	}
 	m.Registry.MustRegister(c.IngestedRows, c.Dispatch)
 	if nodes != nil {
-		m.Registry.MustRegister(&nodesCollector{count: nodes})
+		m.Registry.MustRegister(&nodesCollector{count: nodes, desc: prometheus.NewDesc("picloud_cluster_nodes",
+			"Registered nodes by status (lost: no heartbeat for picloud.NodeLostAfter).", []string{"status"}, nil)})
 	}
 	if feedStreams != nil {
-		m.Registry.MustRegister(prom.NewGaugeFunc(prom.GaugeOpts{
+		m.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "picloud_cluster_feed_streams", Help: "Change-feed streams open to nodes.",
 		}, feedStreams))
 	}
@@ -301,14 +303,14 @@ func (m *Metrics) NewManagerCluster(nodes func() map[string]int, feedStreams fun
 // picloud_cluster_script_changes_total.
 func (m *Metrics) NewNodeCluster(managerUp func() float64) *Cluster {
 	c := &Cluster{
-		FeedReconnect: prom.NewCounter(prom.CounterOpts{
+		FeedReconnect: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_cluster_feed_reconnects_total", Help: "Change-feed streams this node opened again after losing one (the first stream is not counted).",
 		}),
-		ScriptChanges: prom.NewCounter(prom.CounterOpts{
+		ScriptChanges: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "picloud_cluster_script_changes_total", Help: "Script changes this node received on the change feed.",
 		}),
 	}
-	m.Registry.MustRegister(c.FeedReconnect, c.ScriptChanges, prom.NewGaugeFunc(prom.GaugeOpts{
+	m.Registry.MustRegister(c.FeedReconnect, c.ScriptChanges, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "picloud_cluster_manager_up", Help: "1 while the manager answers this node, 0 while it is unreachable.",
 	}, managerUp))
 	return c
@@ -319,21 +321,17 @@ func (m *Metrics) NewNodeCluster(managerUp func() float64) *Cluster {
 // without any event).
 type nodesCollector struct {
 	count func() map[string]int
+	desc  *prometheus.Desc
 }
 
-const nodesName = "picloud_cluster_nodes"
+func (c *nodesCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
 
-func (c *nodesCollector) Describe() []string { return []string{nodesName} }
-
-func (c *nodesCollector) Collect() []*prom.Family {
+func (c *nodesCollector) Collect(ch chan<- prometheus.Metric) {
 	counts := c.count()
 	if counts == nil {
-		return nil // the store did not answer: no sample rather than a false zero
+		return // the store did not answer: no sample rather than a false zero
 	}
-	f := &prom.Family{Name: nodesName, Help: "Registered nodes by status (lost: no heartbeat for picloud.NodeLostAfter).", Type: "gauge"}
 	for _, s := range NodeStatuses {
-		f.Metric = append(f.Metric, &prom.Sample{Label: []*prom.LabelPair{{Name: "status", Value: s}},
-			Gauge: &prom.Value{Value: float64(counts[s])}})
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(counts[s]), s)
 	}
-	return []*prom.Family{f}
 }

@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+
 	"github.com/picloud/picloud"
 	"github.com/picloud/picloud/internal/executor"
 	"github.com/picloud/picloud/internal/metrics"
@@ -228,4 +231,10 @@ func body(r io.Reader) string {
 }
 
 // value reads a counter or a gauge.
-func value(m interface{ Value() float64 }) float64 { return m.Value() }
+func value(m prometheus.Metric) float64 {
+	var d dto.Metric
+	if err := m.Write(&d); err != nil {
+		panic(err)
+	}
+	return d.GetCounter().GetValue() + d.GetGauge().GetValue()
+}
