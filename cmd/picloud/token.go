@@ -279,7 +279,7 @@ func tokenRotate(ctx context.Context, c *client, fs *flag.FlagSet, args []string
 	}
 	fmt.Fprintln(stdout, t.Token)
 	if id == picloud.AdminTokenID {
-		fmt.Fprintf(stderr, "The admin token of %s was replaced; the old one and every session signed in with it stop working. Update PICLOUD_TOKEN.\n", c.server)
+		fmt.Fprintf(stderr, "The admin token of %s was replaced; the old one stops working and every dashboard session (whatever signed it in) is signed out. Update PICLOUD_TOKEN.\n", c.server)
 	} else {
 		fmt.Fprintf(stderr, "The token %s was replaced; the old secret and its dashboard sessions stop working.\n", name)
 	}
