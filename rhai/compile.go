@@ -449,14 +449,10 @@ func (c *compiler) cond(e syntax.Expr) func(fr *frame) bool {
 	}
 }
 
+// mismatchBool is Rhai's error for a value that must be a bool (a condition,
+// an operand of && or ||) and is not.
 func mismatchBool(v Value) *Error {
-	what := v.TypeName()
-	if v.IsNumber() {
-		what = "a number"
-	} else if v.t == TypeString {
-		what = "a string"
-	}
-	return &Error{Kind: ErrMismatchDataType, Message: "Expecting a boolean expression, not " + what}
+	return &Error{Kind: ErrMismatchDataType, Message: "Data type incorrect: " + v.TypeName() + " (expecting bool)"}
 }
 
 func (c *compiler) ifExpr(e *syntax.IfExpr) execFn {
@@ -1300,17 +1296,22 @@ func (c *compiler) binary(e *syntax.BinaryExpr) evalFn {
 	op, pos := e.Op, e.Pos
 	switch op {
 	case syntax.AndAnd, syntax.OrOr:
+		// Not operators but control flow, as in Rhai: each operand must be a
+		// bool (reported at the operand), and the right one may not run.
 		l, r := c.expr(e.L), c.expr(e.R)
+		lpos, rpos := e.L.Position(), e.R.Position()
 		isAnd := op == syntax.AndAnd
 		return func(fr *frame) Value {
 			a := l(fr)
-			if a.t == TypeBool && (a.n != 0) != isAnd {
+			if a.t != TypeBool {
+				raise(mismatchBool(a), lpos)
+			}
+			if (a.n != 0) != isAnd {
 				return a
 			}
 			b := r(fr)
-			if a.t != TypeBool || b.t != TypeBool {
-				args := [2]Value{a, b}
-				return fr.th.callNativeOp(op.String(), args[:], pos)
+			if b.t != TypeBool {
+				raise(mismatchBool(b), rpos)
 			}
 			return b
 		}

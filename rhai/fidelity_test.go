@@ -54,7 +54,8 @@ func fidelityCheck(t *testing.T, cases []fidelityCase) {
 // Rhai refuses at parse time a literal that can never be a bool where one is
 // needed: either operand of && and || (the right one is checked first), the
 // condition of if/while/do and a switch case's guard. Only literals are
-// refused; an expression of the wrong type fails when it runs.
+// refused; a value of the wrong type fails when it is reached, as a data type
+// mismatch at the operand (&& and || are not functions).
 func TestFidelityBoolLiteralOperands(t *testing.T) {
 	const notBool = "parse MismatchedType@"
 	fidelityCheck(t, []fidelityCase{
@@ -70,7 +71,14 @@ func TestFidelityBoolLiteralOperands(t *testing.T) {
 		{"true && -1", notBool + "1:9 Expecting a boolean expression, not a number"},
 		{"true && (1)", notBool + "1:10 Expecting a boolean expression, not a number"},
 		{"true && false || 0", notBool + "1:18 Expecting a boolean expression, not a number"},
-		{"let x = 1; x && true", "eval ErrorFunctionNotFound Function not found: && (i64, bool)"},
+		{"let x = 1; x && true", "eval ErrorMismatchDataType Data type incorrect: i64 (expecting bool)"},
+		{`let x = "s"; true || x`, "bool true"},
+		{`let x = "s"; false && x`, "bool false"},
+		{`let x = "s"; true && x`, "eval ErrorMismatchDataType Data type incorrect: string (expecting bool)"},
+		{"let x = (); false || x", "eval ErrorMismatchDataType Data type incorrect: () (expecting bool)"},
+		{"let x = 1.5; if x { 1 }", "eval ErrorMismatchDataType Data type incorrect: f64 (expecting bool)"},
+		{"let x = [1]; while x { }", "eval ErrorMismatchDataType Data type incorrect: array (expecting bool)"},
+		{"let x = 1; switch 1 { 1 if x => 2 }", "eval ErrorMismatchDataType Data type incorrect: i64 (expecting bool)"},
 		{"!1", "eval ErrorFunctionNotFound Function not found: ! (i64)"},
 		{"true && !false", "bool true"},
 		{"if 1 { 2 }", notBool + "1:4 Expecting a boolean expression, not a number"},
