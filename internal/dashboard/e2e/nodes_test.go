@@ -256,11 +256,17 @@ func heartbeat(ctx context.Context, t *testing.T, store picloud.NodeStore) {
 // opens the same database.
 func serveData(t *testing.T, bin, data string) (server, *syncBuffer) {
 	t.Helper()
-	addr := freeAddr(t)
+	return serveWith(t, bin, data, freeAddr(t), nil, nil)
+}
+
+// serveWith is serveData on addr, with more flags and environment
+// (PICLOUD_ settings, say) for the server.
+func serveWith(t *testing.T, bin, data, addr string, args, env []string) (server, *syncBuffer) {
+	t.Helper()
 	token := "pct_e2e_" + randomHex(16)
 	logs := &syncBuffer{}
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--data-dir", data)
-	cmd.Env = append(cleanEnv(), "PICLOUD_ADMIN_TOKEN="+token)
+	cmd := exec.Command(bin, append([]string{"serve", "--addr", addr, "--data-dir", data}, args...)...)
+	cmd.Env = append(append(cleanEnv(), env...), "PICLOUD_ADMIN_TOKEN="+token)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("e2e: start picloud serve: %v", err)

@@ -40,6 +40,13 @@ describe('scopesAllow', () => {
 		expect(tokenAllows({ id: 't', name: 'ci', scopes: ['read'] }, 'deploy')).toBe(false);
 		expect(deniedHint({ id: 't', name: 'ci', scopes: ['read'] }, 'deploy')).toBe('Needs the deploy scope; this token (ci) has read.');
 	});
+
+	it('names a single sign-on user, not a token', () => {
+		const jane = { id: '', name: 'jane.doe@example.com', scopes: ['read'], sso: true };
+		expect(tokenAllows(jane, 'read')).toBe(true);
+		expect(tokenAllows(jane, 'deploy')).toBe(false);
+		expect(deniedHint(jane, 'deploy')).toBe('Needs the deploy scope; jane.doe@example.com (single sign-on) has read.');
+	});
 });
 
 describe('the access and rate-limit form', () => {

@@ -34,7 +34,13 @@ export function tokenAllows(token: SessionToken | undefined, need: Scope): boole
 /** The tooltip of a control the token may not use. */
 export function deniedHint(token: SessionToken | undefined, need: Scope): string {
 	const scopes = token?.scopes?.length ? token.scopes.join(', ') : 'none';
-	return `Needs the ${need} scope; this token (${token?.name ?? 'unknown'}) has ${scopes}.`;
+	return `Needs the ${need} scope; ${actingAs(token)} has ${scopes}.`;
+}
+
+/** Who the session acts as, in a sentence: a token by its name, a single sign-on by the user. */
+export function actingAs(token: SessionToken | undefined): string {
+	if (token?.sso) return `${token.name} (single sign-on)`;
+	return `this token (${token?.name ?? 'unknown'})`;
 }
 
 /** The access values with the one-line explanation the settings show. */

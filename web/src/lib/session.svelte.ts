@@ -8,8 +8,18 @@ import type { SessionToken } from './types';
 
 export type AuthState = 'unknown' | 'signed-in' | 'signed-out';
 
-/** The sign-in state; token is the one the session acts as (its scopes say what the page offers). */
-export const auth = $state<{ state: AuthState; message: string; token?: SessionToken }>({ state: 'unknown', message: '' });
+/**
+ * The sign-in state; token is the one the session acts as (its scopes say what the page offers);
+ * sso, whether the server offers single sign-on (the sign-in page then shows its button).
+ */
+export const auth = $state<{ state: AuthState; message: string; token?: SessionToken; sso: boolean }>({
+	state: 'unknown',
+	message: '',
+	sso: false
+});
+
+/** The URL that starts a single sign-on: the server redirects to the identity provider. */
+export const ssoLoginURL = '/api/session/oidc/login';
 
 /** Whether the signed-in token has scope need (the server enforces it; the page only follows). */
 export function can(need: Scope): boolean {

@@ -242,6 +242,8 @@ export interface Session {
 	expires_at?: string | null;
 	/** The token the caller acts as (the admin token: id and name "admin", scopes [admin]). */
 	token?: SessionToken;
+	/** Present when the server offers single sign-on (GET /api/session/oidc/login). */
+	oidc?: { enabled: boolean };
 }
 
 /** The token a signed-in dashboard acts as (GET /api/session's token). */
@@ -252,6 +254,8 @@ export interface SessionToken {
 	scopes: string[];
 	/** A name pattern restricting the token to some scripts; absent or '': every script. */
 	scripts?: string;
+	/** A single sign-on session: id is '', name who the identity provider signed in, scopes what the grants gave. */
+	sso?: boolean;
 }
 
 /** A named API token without its secret (GET /api/tokens); id "admin" is the admin token's row. */
