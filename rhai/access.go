@@ -401,14 +401,14 @@ func (c *compiler) compileRef(e syntax.Expr) func(fr *frame) ref {
 		}
 	}
 	if p, ok := e.(*syntax.PathExpr); ok {
-		// Module variables are constants.
-		name, pos := p.Name, p.NamePos
+		// Module variables (and global:: constants) are constants: a read-only
+		// place, so assigning to it is ErrorAssignmentToConstant and a
+		// non-pure method on it ErrorNonPureMethodCallOnConstant, as in Rhai.
+		pos := p.NamePos
 		x := c.expr(e)
 		return func(fr *frame) ref {
 			v := x(fr)
-			_ = v
-			raise(&Error{Kind: ErrAssignmentToConstant, Message: "Cannot modify constant " + name}, pos)
-			return ref{}
+			return ref{p: &v, isConst: true, pos: pos}
 		}
 	}
 	// Not a place: a temporary.
@@ -537,6 +537,8 @@ func assignConstError(lhs syntax.Expr) *Error {
 		case *syntax.PropExpr:
 			lhs = e.X
 			continue
+		case *syntax.PathExpr:
+			name, pos = e.Name, e.NamePos
 		}
 		break
 	}

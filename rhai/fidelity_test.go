@@ -321,3 +321,40 @@ func TestFidelityCallErrors(t *testing.T) {
 		}
 	}
 }
+
+// Mutating a constant: assigning to it (or to an element) is
+// ErrorAssignmentToConstant, a non-pure method on it (or on a part of it)
+// ErrorNonPureMethodCallOnConstant. global:: constants are constants too, in
+// a function as anywhere; `this` bound to a constant stays one; an argument is
+// a copy and may change.
+func TestFidelityConstantMutation(t *testing.T) {
+	cases := []fidelityCase{
+		{"const A = [1];\nA.push(2);", "ErrorNonPureMethodCallOnConstant@2:3 Non-pure method 'push' cannot be called on constant (line 2, position 3)"},
+		{"const A = [1];\nA[0] = 2;", "ErrorAssignmentToConstant@2:1 Cannot modify constant A (line 2, position 1)"},
+		{"fn f() { global::A.push(2) }\nconst A = [1];\nf();",
+			"ErrorNonPureMethodCallOnConstant@3:1 Non-pure method 'push' cannot be called on constant @ 'main.rhai' (line 1, position 20)\nin call to function 'f' (from 'main.rhai') (line 3, position 1)"},
+		{"fn f() { global::M.a.push(2) }\nconst M = #{a: [1]};\nf();",
+			"ErrorNonPureMethodCallOnConstant@3:1 Non-pure method 'push' cannot be called on constant @ 'main.rhai' (line 1, position 22)\nin call to function 'f' (from 'main.rhai') (line 3, position 1)"},
+		{"fn f() { global::A[0] = 2 }\nconst A = [1];\nf();",
+			"ErrorAssignmentToConstant@3:1 Cannot modify constant A @ 'main.rhai' (line 1, position 18)\nin call to function 'f' (from 'main.rhai') (line 3, position 1)"},
+		{"fn f() { global::A += 2 }\nconst A = 1;\nf();",
+			"ErrorAssignmentToConstant@3:1 Cannot modify constant A @ 'main.rhai' (line 1, position 18)\nin call to function 'f' (from 'main.rhai') (line 3, position 1)"},
+		{"fn f() { const B = [1]; B.push(1) }\nf();",
+			"ErrorNonPureMethodCallOnConstant@2:1 Non-pure method 'push' cannot be called on constant @ 'main.rhai' (line 1, position 27)\nin call to function 'f' (from 'main.rhai') (line 2, position 1)"},
+		{"fn g() { this.push(1) }\nconst A = [1];\nA.g();",
+			"ErrorNonPureMethodCallOnConstant@3:3 Non-pure method 'push' cannot be called on constant @ 'main.rhai' (line 1, position 15)\nin call to function 'g' (from 'main.rhai') (line 3, position 3)"},
+		{"fn g() { this *= 2 }\nconst A = 1;\nA.g();",
+			"ErrorAssignmentToConstant@3:3 Cannot modify constant  @ 'main.rhai' (line 1, position 10)\nin call to function 'g' (from 'main.rhai') (line 3, position 3)"},
+	}
+	for _, c := range cases {
+		if got := fidelityErrNamed(c.src); got != c.want {
+			t.Errorf("%s\n  got  %s\n  want %s", c.src, got, c.want)
+		}
+	}
+	fidelityCheck(t, []fidelityCase{
+		{"fn f() { global::A.len() + global::A[0] }\nconst A = [5, 6];\nf()", "i64 7"},
+		{"fn f(x) { x.push(2); x }\nconst A = [1];\nf(A)", "array [1, 2]"},
+		{"fn f(x) { x.push(2); x }\nconst A = [1];\nf(A); A", "array [1]"},
+		{"fn g() { this.len() }\nconst A = [1, 2];\nfn f() { global::A.g() }\nf()", "i64 2"},
+	})
+}
