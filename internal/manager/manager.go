@@ -154,7 +154,7 @@ func (m *Manager) HandleCreateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	if !m.ScriptNameAllowed(w, r, *in.Name) {
+	if !m.ScriptNameAllowed(w, r, *in.Name) || !m.KVNamespacesAllowed(w, r, nil, in.KVNamespaces) {
 		return
 	}
 	if err := m.compile(*in.Name, *in.Source); err != nil {
@@ -228,7 +228,7 @@ func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	if in.Name != nil && !m.ScriptNameAllowed(w, r, *in.Name) {
+	if in.Name != nil && !m.ScriptNameAllowed(w, r, *in.Name) || !m.KVNamespacesAllowed(w, r, cur, in.KVNamespaces) {
 		return
 	}
 	id := cur.ID

@@ -3,6 +3,7 @@ package manager
 import (
 	"context"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/picloud/picloud"
@@ -158,6 +159,31 @@ func (m *Manager) ScriptNameAllowed(w http.ResponseWriter, r *http.Request, name
 	m.auth.count(ReasonForbidden)
 	m.fail(w, r, picloud.Errorf(picloud.EForbidden, "this token is restricted to the scripts matching %q; %q does not match", p.Scripts, name))
 	return false
+}
+
+// KVNamespacesAllowed reports whether the request's principal may give a
+// script (cur; nil for a new one) the kv_namespaces setting in: a token
+// restricted to some scripts may keep or drop the shared namespaces a
+// script already lists, but not add one (a shared namespace is other
+// scripts' data, reached through the script's kv routes and its code). It
+// answers 403 forbidden when not.
+func (m *Manager) KVNamespacesAllowed(w http.ResponseWriter, r *http.Request, cur *picloud.Script, in *string) bool {
+	p, ok := PrincipalFrom(r.Context())
+	if !ok || p.Scripts == "" || in == nil {
+		return true
+	}
+	var had []string
+	if cur != nil {
+		had = picloud.KVNamespaces(cur.KVNamespaces)
+	}
+	for _, ns := range picloud.KVNamespaces(*in) {
+		if !slices.Contains(had, ns) {
+			m.auth.count(ReasonForbidden)
+			m.fail(w, r, picloud.Errorf(picloud.EForbidden, "this token is restricted to the scripts matching %q; adding the shared kv namespace %q needs a token for every script", p.Scripts, ns))
+			return false
+		}
+	}
+	return true
 }
 
 // VisibleScripts keeps the scripts the request's principal may see: all of
