@@ -159,20 +159,20 @@ func (a *InvokeAuth) isAdmin(ctx context.Context, hash string) (bool, error) {
 	cached := a.admin
 	a.mu.Unlock()
 	if cached.hash != "" && a.fresh(cached.checked, cached.gen, now) {
-		return hash == cached.hash, nil
+		return constantTimeEqual(hash, cached.hash), nil
 	}
 	gen := generation()
 	h, err := a.store.AdminTokenHash(ctx)
 	if err != nil {
 		if cached.hash != "" && cached.gen == gen {
-			return hash == cached.hash, nil
+			return constantTimeEqual(hash, cached.hash), nil
 		}
 		return false, a.unavailable(err)
 	}
 	a.mu.Lock()
 	a.admin = invokeAdmin{hash: h, checked: now, gen: gen}
 	a.mu.Unlock()
-	return h != "" && hash == h, nil
+	return h != "" && constantTimeEqual(hash, h), nil
 }
 
 // lookup is what the store says about the credential, believed for the TTL.
