@@ -170,6 +170,8 @@ log::info("greeting", #{ who: who, tag: request.headers["x-e2e"] });
 await step('the sign-in page shows', async () => {
 	await page.goto(base + '/');
 	await page.getByLabel('API token').waitFor();
+	// This server has no --oidc-issuer: no single sign-on is offered (e2e/oidc.mjs tests it).
+	assert.equal(await page.getByTestId('sso-sign-in').count(), 0, 'no single sign-on without --oidc-issuer');
 	await shot('sign-in');
 });
 
