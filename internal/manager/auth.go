@@ -298,6 +298,15 @@ func (m *Manager) authenticate(w http.ResponseWriter, r *http.Request) (session,
 // the session remembers which, acts with its scopes, ends when it is revoked
 // or rotated, and lasts no longer than it.
 func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
+	// A browser names where the request comes from: a page of another
+	// origin (a text/plain form whose body is JSON needs no preflight) must
+	// not sign the visitor in with a token of its choosing. curl and the
+	// CLI send no Sec-Fetch-Site.
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+		m.auth.count(ReasonCSRF)
+		m.fail(w, r, picloud.Errorf(picloud.EForbidden, "a sign-in from another site (Sec-Fetch-Site: %s) is refused; sign in on PiCloud's own page", site))
+		return
+	}
 	var in picloud.SessionRequest
 	if err := httpapi.Decode(w, r, 64<<10, &in); err != nil {
 		m.fail(w, r, err)
