@@ -130,6 +130,13 @@ func (o *Orchestrator) authorize(r *http.Request, sc *picloud.Script) (keyID str
 	}
 	keyID, err = ref.a.AuthorizeInvoke(r.Context(), sc, cred)
 	if err == nil {
+		// The credential was PiCloud's to check, not the script's to read:
+		// the admin token need not carry a prefix the executor strips by.
+		if strings.TrimSpace(r.Header.Get("X-PiCloud-Key")) != "" { // as readCredential chose
+			r.Header.Del("X-PiCloud-Key")
+		} else {
+			r.Header.Del("Authorization")
+		}
 		return keyID, nil
 	}
 	var pe *picloud.Error
