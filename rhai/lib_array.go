@@ -628,6 +628,11 @@ func stdArray(m *Module) {
 				if err != nil {
 					if e, ok := err.(*Error); ok && e.IsLimit() {
 						callErr = err
+					} else if err := c.Tick(1); err != nil {
+						// A failed call ran nothing: charge it one operation,
+						// or a comparer that can never be called makes every
+						// sort free and a loop of them escapes max_operations.
+						callErr = err
 					}
 					return false
 				}
