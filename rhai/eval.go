@@ -3,7 +3,6 @@ package rhai
 import (
 	"context"
 	"fmt"
-	"math"
 	"runtime"
 	"strings"
 
@@ -794,38 +793,4 @@ func (c *compiler) exportStmt(s *syntax.ExportStmt) execFn {
 		fr.ret = Unit
 		return ctrlNone
 	}
-}
-
-// ---- Core natives that belong to no area ----
-
-func stdCore(m *Module) {
-	m.SetFn("type_of", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) {
-		return String(a[0].TypeName()), nil
-	})
-	getTag := func(c *Context, a []Value) (Value, error) { return Int(int64(a[0].tag)), nil }
-	setTag := func(c *Context, a []Value) (Value, error) {
-		n := a[1].AsInt()
-		if n < math.MinInt32 || n > math.MaxInt32 {
-			return Unit, NewError(ErrArithmetic, "%d is too large to fit into a tag (must be between %d and %d)", n, math.MinInt32, math.MaxInt32)
-		}
-		a[0].tag = int32(n)
-		return Unit, nil
-	}
-	m.SetFn("get$tag", []Type{TypeAny}, getTag)
-	m.SetFn("tag", []Type{TypeAny}, getTag)
-	m.SetMutFn("set$tag", []Type{TypeAny, TypeInt}, setTag)
-	m.SetMutFn("set_tag", []Type{TypeAny, TypeInt}, setTag)
-	m.SetFn("is_shared", []Type{TypeAny}, func(c *Context, a []Value) (Value, error) { return Bool(false), nil })
-	m.SetFn("name", []Type{TypeFnPtr}, func(c *Context, a []Value) (Value, error) {
-		return String(a[0].AsFnPtr().Name), nil
-	})
-	m.SetFn("get$name", []Type{TypeFnPtr}, func(c *Context, a []Value) (Value, error) {
-		return String(a[0].AsFnPtr().Name), nil
-	})
-	m.SetFn("is_anonymous", []Type{TypeFnPtr}, func(c *Context, a []Value) (Value, error) {
-		return Bool(a[0].AsFnPtr().IsAnonymous()), nil
-	})
-	m.SetFn("get$is_anonymous", []Type{TypeFnPtr}, func(c *Context, a []Value) (Value, error) {
-		return Bool(a[0].AsFnPtr().IsAnonymous()), nil
-	})
 }
