@@ -62,7 +62,7 @@ func (a *AST) lookupMethod(name string, arity int, typeName string) *function {
 	return a.lookupFn(name, arity)
 }
 
-// hasMethods reports whether any function name of that arity exists, typed or not.
+// hasMethod reports whether any function name of that arity exists, typed or not.
 func (a *AST) hasMethod(name string, arity int) bool {
 	for ; a != nil; a = a.parent {
 		for _, f := range a.fns[name] {
