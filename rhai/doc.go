@@ -38,6 +38,8 @@
 // through Module, the same mechanism hosts use for their own functions
 // (Module.SetFn, Engine.RegisterStaticModule for `name::fn(...)`): lib_math.go,
 // lib_string.go, lib_array.go, lib_map.go, lib_blob.go, lib_range.go,
-// lib_time.go and json.go each fill one area; format.go prints values exactly as
-// Rhai does and ops.go holds the built-in operators.
+// lib_time.go, lib_core.go and json.go each fill one area from a table of
+// named functions (libFn, registerLib); format.go prints values exactly as
+// Rhai does and ops.go holds the built-in operators. reflect.go converts Go
+// values (FromGo, ToGo).
 package rhai
