@@ -7,60 +7,103 @@ import (
 
 // stdRange registers the range constructors range(...) and the functions and
 // properties of `..` / `..=` ranges (BasicIteratorPackage).
-func stdRange(m *Module) {
-	I := TypeInt
-	F := TypeFloat
-	R := TypeRange
-	RI := TypeRangeInclusive
+func stdRange(m *Module) { registerLib(m, rangeFns) }
 
-	m.SetFn("range", []Type{I, I}, func(c *Context, a []Value) (Value, error) {
-		return NewRange(a[0].AsInt(), a[1].AsInt(), false), nil
-	})
-	m.SetFn("range", []Type{I, I, I}, func(c *Context, a []Value) (Value, error) {
-		return newIntStepRange(a[0].AsInt(), a[1].AsInt(), a[2].AsInt(), false)
-	})
-	// Only exclusive ranges take a step: range(1..=10, 3) is not found.
-	m.SetFn("range", []Type{R, I}, func(c *Context, a []Value) (Value, error) {
-		r := a[0].AsRange()
-		return newIntStepRange(r.Start, r.End, a[1].AsInt(), false)
-	})
-	m.SetFn("range", []Type{F, F}, func(c *Context, a []Value) (Value, error) {
-		return newFloatStepRange(a[0].AsFloat(), a[1].AsFloat(), 1)
-	})
-	m.SetFn("range", []Type{F, F, F}, func(c *Context, a []Value) (Value, error) {
-		return newFloatStepRange(a[0].AsFloat(), a[1].AsFloat(), a[2].AsFloat())
-	})
+// rangeFns is the table stdRange registers, in order (see registerLib).
+var rangeFns = []libFn{
+	// Constructors. Only exclusive ranges take a step: range(1..=10, 3) is
+	// not found.
+	{name: "range", params: []Type{TypeInt, TypeInt}, fn: rangeInts},
+	{name: "range", params: []Type{TypeInt, TypeInt, TypeInt}, fn: rangeIntsStep},
+	{name: "range", params: []Type{TypeRange, TypeInt}, fn: rangeRangeStep},
+	{name: "range", params: []Type{TypeFloat, TypeFloat}, fn: rangeFloats},
+	{name: "range", params: []Type{TypeFloat, TypeFloat, TypeFloat}, fn: rangeFloatsStep},
 
-	for _, rt := range []Type{R, RI} {
-		incl := rt == RI
-		start := func(c *Context, a []Value) (Value, error) { return Int(a[0].AsRange().Start), nil }
-		end := func(c *Context, a []Value) (Value, error) { return Int(a[0].AsRange().End), nil }
-		isIncl := func(c *Context, a []Value) (Value, error) { return Bool(incl), nil }
-		isExcl := func(c *Context, a []Value) (Value, error) { return Bool(!incl), nil }
-		isEmpty := func(c *Context, a []Value) (Value, error) {
-			r := a[0].AsRange()
-			if incl {
-				return Bool(r.Start > r.End), nil
-			}
-			return Bool(r.Start >= r.End), nil
-		}
-		for name, fn := range map[string]NativeFunc{
-			"start": start, "end": end, "is_inclusive": isIncl, "is_exclusive": isExcl, "is_empty": isEmpty,
-		} {
-			m.SetFn(name, []Type{rt}, fn)
-			m.SetFn("get$"+name, []Type{rt}, fn)
-		}
-		m.SetFn("contains", []Type{rt, I}, func(c *Context, a []Value) (Value, error) {
-			return Bool(rangeContains(a[0], a[1].AsInt())), nil
-		})
-		m.SetFn("==", []Type{rt, rt}, func(c *Context, a []Value) (Value, error) {
-			return Bool(rangesEqual(a[0], a[1])), nil
-		})
-		m.SetFn("!=", []Type{rt, rt}, func(c *Context, a []Value) (Value, error) {
-			return Bool(!rangesEqual(a[0], a[1])), nil
-		})
-	}
+	// `..` ranges: properties (also methods), tests and comparison.
+	{name: "start", params: []Type{TypeRange}, fn: rangeStart, prop: true},
+	{name: "end", params: []Type{TypeRange}, fn: rangeEnd, prop: true},
+	{name: "is_inclusive", params: []Type{TypeRange}, fn: rangeIsInclusive, prop: true},
+	{name: "is_exclusive", params: []Type{TypeRange}, fn: rangeIsExclusive, prop: true},
+	{name: "is_empty", params: []Type{TypeRange}, fn: rangeIsEmpty, prop: true},
+	{name: "contains", params: []Type{TypeRange, TypeInt}, fn: rangeContainsInt},
+	{name: "==", params: []Type{TypeRange, TypeRange}, fn: rangeEq},
+	{name: "!=", params: []Type{TypeRange, TypeRange}, fn: rangeNe},
+
+	// `..=` ranges: the same functions.
+	{name: "start", params: []Type{TypeRangeInclusive}, fn: rangeStart, prop: true},
+	{name: "end", params: []Type{TypeRangeInclusive}, fn: rangeEnd, prop: true},
+	{name: "is_inclusive", params: []Type{TypeRangeInclusive}, fn: rangeIsInclusive, prop: true},
+	{name: "is_exclusive", params: []Type{TypeRangeInclusive}, fn: rangeIsExclusive, prop: true},
+	{name: "is_empty", params: []Type{TypeRangeInclusive}, fn: rangeIsEmpty, prop: true},
+	{name: "contains", params: []Type{TypeRangeInclusive, TypeInt}, fn: rangeContainsInt},
+	{name: "==", params: []Type{TypeRangeInclusive, TypeRangeInclusive}, fn: rangeEq},
+	{name: "!=", params: []Type{TypeRangeInclusive, TypeRangeInclusive}, fn: rangeNe},
 }
+
+// rangeInts is range(from i64, to i64): the range from..to.
+func rangeInts(c *Context, a []Value) (Value, error) {
+	return NewRange(a[0].AsInt(), a[1].AsInt(), false), nil
+}
+
+// rangeIntsStep is range(from i64, to i64, step i64).
+func rangeIntsStep(c *Context, a []Value) (Value, error) {
+	return newIntStepRange(a[0].AsInt(), a[1].AsInt(), a[2].AsInt(), false)
+}
+
+// rangeRangeStep is range(from..to, step i64).
+func rangeRangeStep(c *Context, a []Value) (Value, error) {
+	r := a[0].AsRange()
+	return newIntStepRange(r.Start, r.End, a[1].AsInt(), false)
+}
+
+// rangeFloats is range(from f64, to f64), in steps of 1.
+func rangeFloats(c *Context, a []Value) (Value, error) {
+	return newFloatStepRange(a[0].AsFloat(), a[1].AsFloat(), 1)
+}
+
+// rangeFloatsStep is range(from f64, to f64, step f64).
+func rangeFloatsStep(c *Context, a []Value) (Value, error) {
+	return newFloatStepRange(a[0].AsFloat(), a[1].AsFloat(), a[2].AsFloat())
+}
+
+// rangeStart is start(range), also the property r.start.
+func rangeStart(c *Context, a []Value) (Value, error) { return Int(a[0].AsRange().Start), nil }
+
+// rangeEnd is end(range), also the property r.end: the bound as written
+// (included for `..=`).
+func rangeEnd(c *Context, a []Value) (Value, error) { return Int(a[0].AsRange().End), nil }
+
+// rangeIsInclusive is is_inclusive(range), also the property r.is_inclusive:
+// true for `..=`.
+func rangeIsInclusive(c *Context, a []Value) (Value, error) {
+	return Bool(a[0].t == TypeRangeInclusive), nil
+}
+
+// rangeIsExclusive is is_exclusive(range), also the property r.is_exclusive:
+// true for `..`.
+func rangeIsExclusive(c *Context, a []Value) (Value, error) {
+	return Bool(a[0].t != TypeRangeInclusive), nil
+}
+
+// rangeIsEmpty is is_empty(range), also the property r.is_empty.
+func rangeIsEmpty(c *Context, a []Value) (Value, error) {
+	r := a[0].AsRange()
+	if a[0].t == TypeRangeInclusive {
+		return Bool(r.Start > r.End), nil
+	}
+	return Bool(r.Start >= r.End), nil
+}
+
+// rangeContainsInt is contains(range, i64).
+func rangeContainsInt(c *Context, a []Value) (Value, error) {
+	return Bool(rangeContains(a[0], a[1].AsInt())), nil
+}
+
+// rangeEq is range == range (both `..` or both `..=`).
+func rangeEq(c *Context, a []Value) (Value, error) { return Bool(rangesEqual(a[0], a[1])), nil }
+
+// rangeNe is range != range (both `..` or both `..=`).
+func rangeNe(c *Context, a []Value) (Value, error) { return Bool(!rangesEqual(a[0], a[1])), nil }
 
 // rangeContains reports whether x lies in the range r.
 func rangeContains(r Value, x int64) bool {
@@ -94,6 +137,8 @@ type intStepRange struct {
 	inclusive      bool
 }
 
+// newIntStepRange makes range(from, to, step) over i64; a zero step is an
+// error.
 func newIntStepRange(from, to, step int64, inclusive bool) (Value, error) {
 	if step == 0 {
 		return Unit, stepRangeError()
@@ -133,6 +178,8 @@ type floatStepRange struct {
 	from, to, step float64
 }
 
+// newFloatStepRange makes range(from, to, step) over f64; a zero or NaN step
+// is an error.
 func newFloatStepRange(from, to, step float64) (Value, error) {
 	if step == 0 || math.IsNaN(step) {
 		return Unit, stepRangeError()
