@@ -3,87 +3,118 @@ package rhai
 import (
 	"math"
 	"time"
-
-	"github.com/picloud/picloud/rhai/syntax"
 )
 
 // stdTime registers timestamps (BasicTimePackage): timestamp(), elapsed, and
 // the arithmetic and comparison operators on timestamps.
-func stdTime(m *Module) {
-	T := TypeTimestamp
-	I := TypeInt
-	F := TypeFloat
+func stdTime(m *Module) { registerLib(m, timeFns) }
 
-	m.SetFn("timestamp", nil, func(c *Context, a []Value) (Value, error) {
-		return NewTimestamp(time.Now()), nil
-	})
-	elapsed := func(c *Context, a []Value) (Value, error) {
-		return Float(time.Since(a[0].AsTimestamp()).Seconds()), nil
-	}
-	m.SetFn("elapsed", []Type{T}, elapsed)
-	m.SetFn("get$elapsed", []Type{T}, elapsed)
+// timeFns is the table stdTime registers, in order (see registerLib).
+var timeFns = []libFn{
+	{name: "timestamp", fn: timestampNow},
+	{name: "elapsed", params: []Type{TypeTimestamp}, fn: timestampElapsed, prop: true},
+	{name: "-", params: []Type{TypeTimestamp, TypeTimestamp}, fn: timestampDiff},
 
-	m.SetFn("-", []Type{T, T}, func(c *Context, a []Value) (Value, error) {
-		return Float(a[0].AsTimestamp().Sub(a[1].AsTimestamp()).Seconds()), nil
-	})
+	// Shifting by a number of seconds, i64 then f64.
+	{name: "+", params: []Type{TypeTimestamp, TypeInt}, fn: timestampAdd},
+	{name: "-", params: []Type{TypeTimestamp, TypeInt}, fn: timestampSub},
+	{name: "+=", params: []Type{TypeTimestamp, TypeInt}, fn: timestampAddAssign, mut: true},
+	{name: "-=", params: []Type{TypeTimestamp, TypeInt}, fn: timestampSubAssign, mut: true},
+	{name: "+", params: []Type{TypeTimestamp, TypeFloat}, fn: timestampAdd},
+	{name: "-", params: []Type{TypeTimestamp, TypeFloat}, fn: timestampSub},
+	{name: "+=", params: []Type{TypeTimestamp, TypeFloat}, fn: timestampAddAssign, mut: true},
+	{name: "-=", params: []Type{TypeTimestamp, TypeFloat}, fn: timestampSubAssign, mut: true},
 
-	for _, nt := range []Type{I, F} {
-		add := func(c *Context, a []Value) (Value, error) {
-			t, err := shiftTimestamp(a[0].AsTimestamp(), a[1], 1)
-			if err != nil {
-				return Unit, err
-			}
-			return NewTimestamp(t), nil
-		}
-		sub := func(c *Context, a []Value) (Value, error) {
-			t, err := shiftTimestamp(a[0].AsTimestamp(), a[1], -1)
-			if err != nil {
-				return Unit, err
-			}
-			return NewTimestamp(t), nil
-		}
-		m.SetFn("+", []Type{T, nt}, add)
-		m.SetFn("-", []Type{T, nt}, sub)
-		m.SetMutFn("+=", []Type{T, nt}, func(c *Context, a []Value) (Value, error) {
-			v, err := add(c, a)
-			if err == nil {
-				a[0] = v
-			}
-			return Unit, err
-		})
-		m.SetMutFn("-=", []Type{T, nt}, func(c *Context, a []Value) (Value, error) {
-			v, err := sub(c, a)
-			if err == nil {
-				a[0] = v
-			}
-			return Unit, err
-		})
-	}
+	// Comparison.
+	{name: "==", params: []Type{TypeTimestamp, TypeTimestamp}, fn: timestampEq},
+	{name: "!=", params: []Type{TypeTimestamp, TypeTimestamp}, fn: timestampNe},
+	{name: "<", params: []Type{TypeTimestamp, TypeTimestamp}, fn: timestampLt},
+	{name: "<=", params: []Type{TypeTimestamp, TypeTimestamp}, fn: timestampLe},
+	{name: ">", params: []Type{TypeTimestamp, TypeTimestamp}, fn: timestampGt},
+	{name: ">=", params: []Type{TypeTimestamp, TypeTimestamp}, fn: timestampGe},
+}
 
-	cmp := func(op syntax.Token) NativeFunc {
-		return func(c *Context, a []Value) (Value, error) {
-			x, y := a[0].AsTimestamp(), a[1].AsTimestamp()
-			var r bool
-			switch op {
-			case syntax.EqEq:
-				r = x.Equal(y)
-			case syntax.NotEq:
-				r = !x.Equal(y)
-			case syntax.Lt:
-				r = x.Before(y)
-			case syntax.Le:
-				r = !x.After(y)
-			case syntax.Gt:
-				r = x.After(y)
-			case syntax.Ge:
-				r = !x.Before(y)
-			}
-			return Bool(r), nil
-		}
+// timestampNow is timestamp(): the current time.
+func timestampNow(c *Context, a []Value) (Value, error) { return NewTimestamp(time.Now()), nil }
+
+// timestampElapsed is elapsed(timestamp), also the property t.elapsed: the
+// seconds since t, as an f64.
+func timestampElapsed(c *Context, a []Value) (Value, error) {
+	return Float(time.Since(a[0].AsTimestamp()).Seconds()), nil
+}
+
+// timestampDiff is timestamp - timestamp: the seconds between them, as an
+// f64.
+func timestampDiff(c *Context, a []Value) (Value, error) {
+	return Float(a[0].AsTimestamp().Sub(a[1].AsTimestamp()).Seconds()), nil
+}
+
+// timestampAdd is timestamp + seconds (i64 or f64).
+func timestampAdd(c *Context, a []Value) (Value, error) {
+	t, err := shiftTimestamp(a[0].AsTimestamp(), a[1], 1)
+	if err != nil {
+		return Unit, err
 	}
-	for _, op := range []syntax.Token{syntax.EqEq, syntax.NotEq, syntax.Lt, syntax.Le, syntax.Gt, syntax.Ge} {
-		m.SetFn(op.String(), []Type{T, T}, cmp(op))
+	return NewTimestamp(t), nil
+}
+
+// timestampSub is timestamp - seconds (i64 or f64).
+func timestampSub(c *Context, a []Value) (Value, error) {
+	t, err := shiftTimestamp(a[0].AsTimestamp(), a[1], -1)
+	if err != nil {
+		return Unit, err
 	}
+	return NewTimestamp(t), nil
+}
+
+// timestampAddAssign is timestamp += seconds (i64 or f64), in place; on an
+// error the timestamp is unchanged.
+func timestampAddAssign(c *Context, a []Value) (Value, error) {
+	v, err := timestampAdd(c, a)
+	if err == nil {
+		a[0] = v
+	}
+	return Unit, err
+}
+
+// timestampSubAssign is timestamp -= seconds (i64 or f64), in place; on an
+// error the timestamp is unchanged.
+func timestampSubAssign(c *Context, a []Value) (Value, error) {
+	v, err := timestampSub(c, a)
+	if err == nil {
+		a[0] = v
+	}
+	return Unit, err
+}
+
+// timestampEq is timestamp == timestamp.
+func timestampEq(c *Context, a []Value) (Value, error) {
+	return Bool(a[0].AsTimestamp().Equal(a[1].AsTimestamp())), nil
+}
+
+// timestampNe is timestamp != timestamp.
+func timestampNe(c *Context, a []Value) (Value, error) {
+	return Bool(!a[0].AsTimestamp().Equal(a[1].AsTimestamp())), nil
+}
+
+// timestampLt is timestamp < timestamp.
+func timestampLt(c *Context, a []Value) (Value, error) {
+	return Bool(a[0].AsTimestamp().Before(a[1].AsTimestamp())), nil
+}
+
+// timestampLe is timestamp <= timestamp.
+func timestampLe(c *Context, a []Value) (Value, error) {
+	return Bool(!a[0].AsTimestamp().After(a[1].AsTimestamp())), nil
+}
+
+// timestampGt is timestamp > timestamp.
+func timestampGt(c *Context, a []Value) (Value, error) {
+	return Bool(a[0].AsTimestamp().After(a[1].AsTimestamp())), nil
+}
+
+// timestampGe is timestamp >= timestamp.
+func timestampGe(c *Context, a []Value) (Value, error) {
+	return Bool(!a[0].AsTimestamp().Before(a[1].AsTimestamp())), nil
 }
 
 // shiftTimestamp adds sign × seconds (an i64 or f64) to t.
