@@ -1,6 +1,9 @@
 package rhai
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // callStd calls a standard-library native by name; it returns the result's host
 // debug form (or "ERR:message") and args[0] after the call (for Mut methods).
@@ -100,5 +103,32 @@ func TestStringFunctions(t *testing.T) {
 		if c.self != "" && self.DebugString() != c.self {
 			t.Errorf("%s%v: self %s want %s", c.name, c.args, self.DebugString(), c.self)
 		}
+	}
+}
+
+// TestStringFnsDistinct: no entry of the string table replaces another (same
+// name and parameter types), so every overload written in it is reachable.
+func TestStringFnsDistinct(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range stringFns {
+		for _, name := range []string{f.name, "get$" + f.name} {
+			if name != f.name && !f.prop {
+				continue
+			}
+			key := fmt.Sprint(name, f.params)
+			if seen[key] {
+				t.Errorf("%s is registered twice", key)
+			}
+			seen[key] = true
+		}
+	}
+	m := NewModule()
+	stdString(m)
+	n := 0
+	for _, list := range m.fns {
+		n += len(list)
+	}
+	if n != len(seen) {
+		t.Errorf("stdString registers %d functions, the table has %d", n, len(seen))
 	}
 }
