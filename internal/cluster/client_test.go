@@ -952,10 +952,12 @@ func TestConnectionsAreReused(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	// At most one connection per worker (plus the few a race between a
-	// connection's return and the next dial may open); one per call would
-	// be 800.
-	if n := e.newConns.Load(); n > 2*workers {
+	// About one connection per worker: a worker whose next call starts
+	// before its last connection is back in the idle pool dials again, which
+	// a loaded machine makes happen a few times per worker (36 for 16
+	// workers was seen in CI at load 15). Without reuse it would be one per
+	// call, 800; the bound sits far below that and above the races.
+	if n := e.newConns.Load(); n > 4*workers {
 		t.Errorf("%d connections for %d calls by %d workers", n, workers*calls, workers)
 	}
 }
