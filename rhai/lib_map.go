@@ -2,168 +2,241 @@ package rhai
 
 // stdMap registers Rhai's object map functions (BasicMapPackage). Maps have no
 // property getters: `m.len` is a missing property, only the methods exist.
-func stdMap(m *Module) {
-	M := TypeMap
-	S := TypeString
-	X := TypeAny
+func stdMap(m *Module) { registerLib(m, mapFns) }
 
-	m.SetFn("len", []Type{M}, func(c *Context, a []Value) (Value, error) {
-		return Int(int64(len(a[0].AsMap().M))), nil
-	})
-	m.SetFn("is_empty", []Type{M}, func(c *Context, a []Value) (Value, error) {
-		return Bool(len(a[0].AsMap().M) == 0), nil
-	})
-	m.SetFn("contains", []Type{M, S}, func(c *Context, a []Value) (Value, error) {
-		_, ok := a[0].AsMap().M[a[1].AsString()]
-		return Bool(ok), nil
-	})
-	m.SetFn("contains", []Type{M, TypeChar}, func(c *Context, a []Value) (Value, error) {
-		_, ok := a[0].AsMap().M[string(a[1].AsChar())]
-		return Bool(ok), nil
-	})
-	m.SetFn("get", []Type{M, S}, func(c *Context, a []Value) (Value, error) {
-		return c.clone(a[0].AsMap().M[a[1].AsString()]), nil
-	})
-	m.SetMutFn("set", []Type{M, S, X}, func(c *Context, a []Value) (Value, error) {
-		mp := a[0].AsMap()
-		k := a[1].AsString()
-		if _, ok := mp.M[k]; !ok {
-			if err := collCheckMap(c, len(mp.M)+1); err != nil {
-				return Unit, err
-			}
-		}
-		mp.M[k] = c.clone(a[2])
-		return Unit, nil
-	})
-	m.SetMutFn("remove", []Type{M, S}, func(c *Context, a []Value) (Value, error) {
-		mp := a[0].AsMap()
-		k := a[1].AsString()
-		v, ok := mp.M[k]
-		if !ok {
-			return Unit, nil
-		}
-		delete(mp.M, k)
-		return v, nil
-	})
-	m.SetMutFn("clear", []Type{M}, func(c *Context, a []Value) (Value, error) {
-		clear(a[0].AsMap().M)
-		return Unit, nil
-	})
+// mapFns is the table stdMap registers, in order (see registerLib).
+var mapFns = []libFn{
+	// Size and keys.
+	{name: "len", params: []Type{TypeMap}, fn: mapLen},
+	{name: "is_empty", params: []Type{TypeMap}, fn: mapIsEmpty},
+	{name: "contains", params: []Type{TypeMap, TypeString}, fn: mapContains},
+	{name: "contains", params: []Type{TypeMap, TypeChar}, fn: mapContainsChar},
 
-	mixin := func(c *Context, a []Value) (Value, error) {
-		dst, src := a[0].AsMap(), a[1].AsMap()
-		if dst == src {
-			return Unit, nil
-		}
-		if err := charge(c, len(src.M)); err != nil {
+	// Reading and changing entries.
+	{name: "get", params: []Type{TypeMap, TypeString}, fn: mapGet},
+	{name: "set", params: []Type{TypeMap, TypeString, TypeAny}, fn: mapSet, mut: true},
+	{name: "remove", params: []Type{TypeMap, TypeString}, fn: mapRemove, mut: true},
+	{name: "clear", params: []Type{TypeMap}, fn: mapClear, mut: true},
+
+	// Merging.
+	{name: "mixin", params: []Type{TypeMap, TypeMap}, fn: mapMixin, mut: true},
+	{name: "+=", params: []Type{TypeMap, TypeMap}, fn: mapMixin, mut: true},
+	{name: "+", params: []Type{TypeMap, TypeMap}, fn: mapPlus},
+	{name: "fill_with", params: []Type{TypeMap, TypeMap}, fn: mapFillWith, mut: true},
+
+	// Comparison.
+	{name: "==", params: []Type{TypeMap, TypeMap}, fn: mapEq},
+	{name: "!=", params: []Type{TypeMap, TypeMap}, fn: mapNe},
+
+	// Listing, in key order.
+	{name: "keys", params: []Type{TypeMap}, fn: mapKeys},
+	{name: "values", params: []Type{TypeMap}, fn: mapValues},
+
+	// Predicates: a function pointer, then a function's name.
+	{name: "filter", params: []Type{TypeMap, TypeFnPtr}, fn: mapFilter},
+	{name: "drain", params: []Type{TypeMap, TypeFnPtr}, fn: mapDrain, mut: true},
+	{name: "retain", params: []Type{TypeMap, TypeFnPtr}, fn: mapRetain, mut: true},
+	{name: "filter", params: []Type{TypeMap, TypeString}, fn: mapFilter},
+	{name: "drain", params: []Type{TypeMap, TypeString}, fn: mapDrain, mut: true},
+	{name: "retain", params: []Type{TypeMap, TypeString}, fn: mapRetain, mut: true},
+
+	{name: "to_json", params: []Type{TypeMap}, fn: mapToJSON},
+}
+
+// mapLen is len(map): the number of entries.
+func mapLen(c *Context, a []Value) (Value, error) {
+	return Int(int64(len(a[0].AsMap().M))), nil
+}
+
+// mapIsEmpty is is_empty(map).
+func mapIsEmpty(c *Context, a []Value) (Value, error) {
+	return Bool(len(a[0].AsMap().M) == 0), nil
+}
+
+// mapContains is contains(map, key string).
+func mapContains(c *Context, a []Value) (Value, error) {
+	_, ok := a[0].AsMap().M[a[1].AsString()]
+	return Bool(ok), nil
+}
+
+// mapContainsChar is contains(map, key char): the one-character key.
+func mapContainsChar(c *Context, a []Value) (Value, error) {
+	_, ok := a[0].AsMap().M[string(a[1].AsChar())]
+	return Bool(ok), nil
+}
+
+// mapGet is get(map, key string): a copy of the value, or () when the key is
+// missing.
+func mapGet(c *Context, a []Value) (Value, error) {
+	return c.clone(a[0].AsMap().M[a[1].AsString()]), nil
+}
+
+// mapSet is set(map, key string, value): adds or replaces the entry, within
+// the map size limit.
+func mapSet(c *Context, a []Value) (Value, error) {
+	mp := a[0].AsMap()
+	k := a[1].AsString()
+	if _, ok := mp.M[k]; !ok {
+		if err := collCheckMap(c, len(mp.M)+1); err != nil {
 			return Unit, err
 		}
-		if err := collCheckMap(c, mergedLen(dst, src)); err != nil {
-			return Unit, err
-		}
-		for k, v := range src.M {
+	}
+	mp.M[k] = c.clone(a[2])
+	return Unit, nil
+}
+
+// mapRemove is remove(map, key string): removes the entry and returns its
+// value, or () when the key is missing.
+func mapRemove(c *Context, a []Value) (Value, error) {
+	mp := a[0].AsMap()
+	k := a[1].AsString()
+	v, ok := mp.M[k]
+	if !ok {
+		return Unit, nil
+	}
+	delete(mp.M, k)
+	return v, nil
+}
+
+// mapClear is clear(map): removes every entry.
+func mapClear(c *Context, a []Value) (Value, error) {
+	clear(a[0].AsMap().M)
+	return Unit, nil
+}
+
+// mapMixin is mixin(map, map) and map += map: copies every entry of the
+// second map into the first, replacing those with the same key.
+func mapMixin(c *Context, a []Value) (Value, error) {
+	dst, src := a[0].AsMap(), a[1].AsMap()
+	if dst == src {
+		return Unit, nil
+	}
+	if err := charge(c, len(src.M)); err != nil {
+		return Unit, err
+	}
+	if err := collCheckMap(c, mergedLen(dst, src)); err != nil {
+		return Unit, err
+	}
+	for k, v := range src.M {
+		dst.M[k] = c.clone(v)
+	}
+	return Unit, nil
+}
+
+// mapPlus is map + map: a new map with the entries of both, the second's
+// winning on equal keys.
+func mapPlus(c *Context, a []Value) (Value, error) {
+	x, y := a[0].AsMap(), a[1].AsMap()
+	if err := charge(c, len(x.M)+len(y.M)); err != nil {
+		return Unit, err
+	}
+	if err := collCheckMap(c, mergedLen(x, y)); err != nil {
+		return Unit, err
+	}
+	out := make(map[string]Value, len(x.M)+len(y.M))
+	for k, v := range x.M {
+		out[k] = c.clone(v)
+	}
+	for k, v := range y.M {
+		out[k] = c.clone(v)
+	}
+	return NewMap(out), nil
+}
+
+// mapFillWith is fill_with(map, map): copies the entries of the second map
+// whose keys the first lacks.
+func mapFillWith(c *Context, a []Value) (Value, error) {
+	dst, src := a[0].AsMap(), a[1].AsMap()
+	if dst == src {
+		return Unit, nil
+	}
+	if err := charge(c, len(src.M)); err != nil {
+		return Unit, err
+	}
+	if err := collCheckMap(c, mergedLen(dst, src)); err != nil {
+		return Unit, err
+	}
+	for k, v := range src.M {
+		if _, ok := dst.M[k]; !ok {
 			dst.M[k] = c.clone(v)
 		}
-		return Unit, nil
 	}
-	m.SetMutFn("mixin", []Type{M, M}, mixin)
-	m.SetMutFn("+=", []Type{M, M}, mixin)
-	m.SetFn("+", []Type{M, M}, func(c *Context, a []Value) (Value, error) {
-		x, y := a[0].AsMap(), a[1].AsMap()
-		if err := charge(c, len(x.M)+len(y.M)); err != nil {
-			return Unit, err
-		}
-		if err := collCheckMap(c, mergedLen(x, y)); err != nil {
-			return Unit, err
-		}
-		out := make(map[string]Value, len(x.M)+len(y.M))
-		for k, v := range x.M {
-			out[k] = c.clone(v)
-		}
-		for k, v := range y.M {
-			out[k] = c.clone(v)
-		}
-		return NewMap(out), nil
-	})
-	m.SetMutFn("fill_with", []Type{M, M}, func(c *Context, a []Value) (Value, error) {
-		dst, src := a[0].AsMap(), a[1].AsMap()
-		if dst == src {
-			return Unit, nil
-		}
-		if err := charge(c, len(src.M)); err != nil {
-			return Unit, err
-		}
-		if err := collCheckMap(c, mergedLen(dst, src)); err != nil {
-			return Unit, err
-		}
-		for k, v := range src.M {
-			if _, ok := dst.M[k]; !ok {
-				dst.M[k] = c.clone(v)
-			}
-		}
-		return Unit, nil
-	})
+	return Unit, nil
+}
 
-	m.SetFn("==", []Type{M, M}, func(c *Context, a []Value) (Value, error) {
-		eq, err := mapsEqual(c, a[0].AsMap(), a[1].AsMap())
-		return Bool(eq), err
-	})
-	m.SetFn("!=", []Type{M, M}, func(c *Context, a []Value) (Value, error) {
-		eq, err := mapsEqual(c, a[0].AsMap(), a[1].AsMap())
-		return Bool(!eq), err
-	})
+// mapEq is map == map: the same keys, values equal with ==.
+func mapEq(c *Context, a []Value) (Value, error) {
+	eq, err := mapsEqual(c, a[0].AsMap(), a[1].AsMap())
+	return Bool(eq), err
+}
 
-	m.SetFn("keys", []Type{M}, func(c *Context, a []Value) (Value, error) {
-		if err := mapListCheck(c, a[0].AsMap()); err != nil {
-			return Unit, err
-		}
-		keys := sortedKeys(c, a[0].AsMap())
-		out := make([]Value, len(keys))
-		for i, k := range keys {
-			out[i] = String(k)
-		}
-		return NewArray(out), nil
-	})
-	m.SetFn("values", []Type{M}, func(c *Context, a []Value) (Value, error) {
-		mp := a[0].AsMap()
-		if err := mapListCheck(c, mp); err != nil {
-			return Unit, err
-		}
-		keys := sortedKeys(c, mp)
-		out := make([]Value, len(keys))
-		for i, k := range keys {
-			out[i] = c.clone(mp.M[k])
-		}
-		return NewArray(out), nil
-	})
+// mapNe is map != map.
+func mapNe(c *Context, a []Value) (Value, error) {
+	eq, err := mapsEqual(c, a[0].AsMap(), a[1].AsMap())
+	return Bool(!eq), err
+}
 
-	for _, ft := range []Type{TypeFnPtr, TypeString} {
-		m.SetFn("filter", []Type{M, ft}, func(c *Context, a []Value) (Value, error) {
-			mp := a[0].AsMap()
-			out := make(map[string]Value)
-			for _, k := range sortedKeys(c, mp) {
-				ok, err := callMapPredicate(c, "filter", a[1], k, mp.M[k])
-				if err != nil {
-					return Unit, err
-				}
-				if ok {
-					out[k] = c.clone(mp.M[k])
-				}
-			}
-			return NewMap(out), nil
-		})
-		m.SetMutFn("drain", []Type{M, ft}, func(c *Context, a []Value) (Value, error) {
-			return mapPartition(c, "drain", a[0].AsMap(), a[1], true)
-		})
-		m.SetMutFn("retain", []Type{M, ft}, func(c *Context, a []Value) (Value, error) {
-			return mapPartition(c, "retain", a[0].AsMap(), a[1], false)
-		})
+// mapKeys is keys(map): the keys as an array of strings, in key order.
+func mapKeys(c *Context, a []Value) (Value, error) {
+	if err := mapListCheck(c, a[0].AsMap()); err != nil {
+		return Unit, err
 	}
+	keys := sortedKeys(c, a[0].AsMap())
+	out := make([]Value, len(keys))
+	for i, k := range keys {
+		out[i] = String(k)
+	}
+	return NewArray(out), nil
+}
 
-	m.SetFn("to_json", []Type{M}, func(c *Context, a []Value) (Value, error) {
-		s, err := rhaiJSONChecked(c, a[0])
-		return String(s), err
-	})
+// mapValues is values(map): copies of the values as an array, in key order.
+func mapValues(c *Context, a []Value) (Value, error) {
+	mp := a[0].AsMap()
+	if err := mapListCheck(c, mp); err != nil {
+		return Unit, err
+	}
+	keys := sortedKeys(c, mp)
+	out := make([]Value, len(keys))
+	for i, k := range keys {
+		out[i] = c.clone(mp.M[k])
+	}
+	return NewArray(out), nil
+}
+
+// mapFilter is filter(map, predicate), the predicate a function pointer or a
+// function's name called as f(key, value): a new map of the entries for which
+// it returns true, called in key order.
+func mapFilter(c *Context, a []Value) (Value, error) {
+	mp := a[0].AsMap()
+	out := make(map[string]Value)
+	for _, k := range sortedKeys(c, mp) {
+		ok, err := callMapPredicate(c, "filter", a[1], k, mp.M[k])
+		if err != nil {
+			return Unit, err
+		}
+		if ok {
+			out[k] = c.clone(mp.M[k])
+		}
+	}
+	return NewMap(out), nil
+}
+
+// mapDrain is drain(map, predicate): removes the entries for which the
+// predicate returns true and returns them as a map.
+func mapDrain(c *Context, a []Value) (Value, error) {
+	return mapPartition(c, "drain", a[0].AsMap(), a[1], true)
+}
+
+// mapRetain is retain(map, predicate): keeps the entries for which the
+// predicate returns true and returns the others as a map.
+func mapRetain(c *Context, a []Value) (Value, error) {
+	return mapPartition(c, "retain", a[0].AsMap(), a[1], false)
+}
+
+// mapToJSON is to_json(map): the map as JSON text.
+func mapToJSON(c *Context, a []Value) (Value, error) {
+	s, err := rhaiJSONChecked(c, a[0])
+	return String(s), err
 }
 
 // mapListCheck checks that the keys or values of mp fit in an array and
@@ -236,6 +309,7 @@ func mapPartition(c *Context, name string, mp *Map, fp Value, removeMatching boo
 // mapsEqual compares two maps: same keys, values equal with ==.
 func mapsEqual(c *Context, x, y *Map) (bool, error) { return mapsEqualD(c, x, y, 0) }
 
+// mapsEqualD is mapsEqual at nesting depth depth; too deep is an error.
 func mapsEqualD(c *Context, x, y *Map, depth int) (bool, error) {
 	if depth >= maxDataDepth {
 		return false, fmtTooDeep()
