@@ -1028,16 +1028,9 @@ func strArrayChecked(c *Context, parts []string) (Value, error) {
 	return strArray(parts), nil
 }
 
-// setStrFn registers a string function that charges for the bytes of its
-// string arguments it may scan (see lib_guard.go). For a table, see
-// scanChargedLib.
-func setStrFn(m *Module, name string, params []Type, f NativeFunc) {
-	m.SetFn(name, params, scanCharged(name, params, f))
-}
-
 // scanCharged wraps f so that each call first charges one operation per 64
-// bytes of its string arguments (functions that only read a length are left
-// alone).
+// bytes of the string arguments it may scan (see lib_guard.go); functions that
+// only read a length are left alone.
 func scanCharged(name string, params []Type, f NativeFunc) NativeFunc {
 	switch name {
 	case "bytes", "get$bytes", "is_empty", "get$is_empty", "clear", "to_string", "to_debug":
