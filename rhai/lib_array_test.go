@@ -1,6 +1,8 @@
 package rhai
 
 import (
+	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -190,8 +192,8 @@ func TestArrayNatives(t *testing.T) {
 	runCollCases(t, stdArray, cases)
 }
 
-// A pushed array is a copy: changing the original afterwards must not change
-// the element.
+// TestArrayPushClones: a pushed array is a copy: changing the original
+// afterwards must not change the element.
 func TestArrayPushClones(t *testing.T) {
 	inner := ints(1)
 	outer := ints()
@@ -233,6 +235,56 @@ func BenchmarkArrayPush(b *testing.B) {
 		for k := 0; k < 1000; k++ {
 			args[1] = Int(int64(k))
 			f.fn(c, args)
+		}
+	}
+}
+
+// checkLibTable checks a library table: no entry replaces another (same name
+// and parameter types), so every overload written in it is reachable, and reg
+// registers exactly the table's entries (and the getters of its properties).
+func checkLibTable(t *testing.T, fns []libFn, reg func(*Module)) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, f := range fns {
+		names := []string{f.name}
+		if f.prop {
+			names = append(names, "get$"+f.name)
+		}
+		for _, name := range names {
+			key := fmt.Sprint(name, f.params)
+			if seen[key] {
+				t.Errorf("%s is registered twice", key)
+			}
+			seen[key] = true
+		}
+	}
+	m := NewModule()
+	reg(m)
+	n := 0
+	for name, list := range m.fns {
+		for _, f := range list {
+			if !seen[fmt.Sprint(name, f.params)] {
+				t.Errorf("%s%v is registered but not in the table", name, f.params)
+			}
+			n++
+		}
+	}
+	if n != len(seen) {
+		t.Errorf("%d functions registered, the table has %d", n, len(seen))
+	}
+}
+
+// TestArrayFnsTable: the array table registers every overload it lists, the
+// callback functions once for a function pointer and once for a name.
+func TestArrayFnsTable(t *testing.T) {
+	checkLibTable(t, arrayFns, stdArray)
+	byPtr, byName := arrayCallbackFns(TypeFnPtr), arrayCallbackFns(TypeString)
+	if len(byPtr) != len(byName) || len(byPtr) == 0 {
+		t.Fatalf("callback tables: %d and %d entries", len(byPtr), len(byName))
+	}
+	for i := range byPtr {
+		if byPtr[i].name != byName[i].name || !slices.Contains(byPtr[i].params, TypeFnPtr) || !slices.Contains(byName[i].params, TypeString) {
+			t.Errorf("callback entry %d: %s%v and %s%v", i, byPtr[i].name, byPtr[i].params, byName[i].name, byName[i].params)
 		}
 	}
 }

@@ -1,6 +1,9 @@
 package rhai
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func blobOf(bs ...byte) Value { return NewBlob(append([]byte{}, bs...)) }
 
@@ -99,5 +102,55 @@ func TestBlobWriteParseRoundTrip(t *testing.T) {
 	v, _ = collCall(t, stdBlob, "parse_le_float", b, Int(0), Int(8))
 	if v.AsFloat() != 1.5 {
 		t.Fatalf("float: %v", v.AsFloat())
+	}
+}
+
+// TestBlobFnsTable: the BLOB table registers every overload it lists.
+func TestBlobFnsTable(t *testing.T) { checkLibTable(t, blobFns, stdBlob) }
+
+// TestBlobRangeForms: parse_* and write_* take their bytes as (start, length)
+// or as either kind of range, to the same effect.
+func TestBlobRangeForms(t *testing.T) {
+	spans := [][]Value{
+		{Int(3), Int(3)},
+		{NewRange(3, 6, false)},
+		{NewRange(3, 5, true)},
+	}
+	show := func(b Value) string { return fmt.Sprint(b.AsBlob().B) }
+	want := map[string]string{}
+	for i, span := range spans {
+		for _, w := range []struct {
+			fn string
+			v  Value
+		}{{"write_be", Int(-98765432)}, {"write_le", Int(-98765432)}, {"write_le", Float(1.5)}, {"write_utf8", String("héllo")}, {"write_ascii", String("héllo")}} {
+			b := seqBlob(16)
+			if _, err := collCall(t, stdBlob, w.fn, append(append([]Value{b}, span...), w.v)...); err != nil {
+				t.Fatal(err)
+			}
+			key := w.fn + w.v.TypeName()
+			if i == 0 {
+				want[key] = show(b)
+			} else if show(b) != want[key] {
+				t.Errorf("%s %v: %s, want %s", w.fn, span, show(b), want[key])
+			}
+		}
+		for _, p := range []string{"parse_le_int", "parse_be_int", "parse_le_float", "parse_be_float"} {
+			v, err := collCall(t, stdBlob, p, append([]Value{seqBlob(16)}, span...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if i == 0 {
+				want[p] = collShow(v)
+			} else if collShow(v) != want[p] {
+				t.Errorf("%s %v: %s, want %s", p, span, collShow(v), want[p])
+			}
+		}
+	}
+	if want["write_ascii"+String("").TypeName()] != "[0 1 2 104 108 108 6 7 8 9 10 11 12 13 14 15]" {
+		t.Errorf("write_ascii: %s", want["write_ascii"+String("").TypeName()])
+	}
+	// 0x0304050000000000: the three bytes fill the high end.
+	if want["parse_be_int"] != "217304179578765312" {
+		t.Errorf("parse_be_int: %s", want["parse_be_int"])
 	}
 }
