@@ -79,8 +79,9 @@ func normIndex(idx int64, n int) int {
 	return int(idx)
 }
 
-// pos is the index expression's position, bracket the [ (where a value
-// without an indexer is reported).
+// indexGet is v[k]: an array element, a map entry, a string's character or a
+// custom indexer's result. pos is the index expression's position, bracket
+// the [ (where a value without an indexer is reported).
 func (th *thread) indexGet(v, k Value, pos, bracket syntax.Pos) Value {
 	switch v.t {
 	case TypeArray:

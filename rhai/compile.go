@@ -482,7 +482,7 @@ func (c *compiler) ifExpr(e *syntax.IfExpr) execFn {
 	}
 }
 
-// body compiles a switch arm or other expression-or-block to an execFn.
+// exprAsExec compiles a switch arm or other expression-or-block to an execFn.
 func (c *compiler) exprAsExec(e syntax.Expr) execFn {
 	if se := c.stmtExpr(e); se != nil {
 		return se

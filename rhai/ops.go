@@ -237,7 +237,7 @@ func (q *equaler) equal(a, b Value, depth int) bool {
 	return r.n != 0
 }
 
-// cmpInt returns -1, 0 or 1.
+// cmpInt64 returns -1, 0 or 1.
 func cmpInt64(x, y int64) int {
 	switch {
 	case x < y:
@@ -248,7 +248,7 @@ func cmpInt64(x, y int64) int {
 	return 0
 }
 
-// compare turns a three-way comparison into the result of a comparison
+// cmpOp turns a three-way comparison into the result of a comparison
 // operator; ok is false for other operators.
 func cmpOp(op syntax.Token, c int) (r, ok bool) {
 	switch op {
@@ -272,7 +272,7 @@ func overflowErr(what string, x int64, op string, y int64) *Error {
 	return &Error{Kind: ErrArithmetic, Message: what + ": " + strconv.FormatInt(x, 10) + " " + op + " " + strconv.FormatInt(y, 10)}
 }
 
-// intOp applies op to two integers with Rhai's checked arithmetic.
+// arithInt applies op to two integers with Rhai's checked arithmetic.
 func arithInt(op syntax.Token, x, y int64) (Value, bool, *Error) {
 	switch op {
 	case syntax.Plus:
@@ -332,7 +332,7 @@ func arithInt(op syntax.Token, x, y int64) (Value, bool, *Error) {
 	return Unit, false, nil
 }
 
-// intPow is x ** y with Rhai's errors.
+// powInt64 is x ** y with Rhai's errors.
 func powInt64(x, y int64) (int64, *Error) {
 	if y < 0 {
 		return 0, overflowErr("Integer raised to a negative power", x, "**", y)
@@ -380,7 +380,7 @@ func mulInt64Checked(x, y int64) (int64, bool) {
 	return r, true
 }
 
-// shiftLeft is Rhai's <<: a negative amount shifts right, 64 or more gives 0.
+// shlInt is Rhai's <<: a negative amount shifts right, 64 or more gives 0.
 func shlInt(x, n int64) int64 {
 	if n < 0 {
 		return shiftInt(x, uint64(-n), false)
@@ -388,7 +388,7 @@ func shlInt(x, n int64) int64 {
 	return shiftInt(x, uint64(n), true)
 }
 
-// shiftRight is Rhai's >> (arithmetic): a negative amount shifts left.
+// shrInt is Rhai's >> (arithmetic): a negative amount shifts left.
 func shrInt(x, n int64) int64 {
 	if n < 0 {
 		return shiftInt(x, uint64(-n), true)
@@ -412,7 +412,7 @@ func shiftInt(x int64, n uint64, left bool) int64 {
 	return x >> n
 }
 
-// floatOp applies op to two floats (ints already converted).
+// arithFloat applies op to two floats (ints already converted).
 func arithFloat(op syntax.Token, x, y float64) (Value, bool, *Error) {
 	switch op {
 	case syntax.Plus:
@@ -459,7 +459,7 @@ func floatCompare(op syntax.Token, x, y float64) bool {
 	return false
 }
 
-// powf is x ** y for floats, correctly rounded for integral exponents (as the
+// floatPow is x ** y for floats, correctly rounded for integral exponents (as the
 // C library's pow is).
 func floatPow(x, y float64) float64 {
 	if y == 0.5 && x >= 0 && !math.IsInf(x, 0) {
@@ -543,7 +543,7 @@ func bigExp(x *big.Float, prec uint) *big.Float {
 	return sum
 }
 
-// powInt computes x ** n exactly enough (256-bit) to round correctly.
+// floatPowInt computes x ** n exactly enough (256-bit) to round correctly.
 func floatPowInt(x float64, n int64) float64 {
 	neg := n < 0
 	if neg {
@@ -571,7 +571,7 @@ func floatPowInt(x float64, n int64) float64 {
 	return f
 }
 
-// stringOp applies op to two strings; both reports whether both operands were
+// arithString applies op to two strings; both reports whether both operands were
 // strings (string - char removes the char).
 func arithString(op syntax.Token, x, y string, both bool) (Value, bool, *Error) {
 	switch op {

@@ -131,8 +131,9 @@ func (r *resolver) atTop() bool {
 	return r.top && r.fs == r.main && len(r.fs.blocks) == 1
 }
 
-// top says whether the script's top level is the main script's: true for a
-// script, and for code eval'd at the main script's top level.
+// resolveScript resolves the names of s, outer being the bindings visible
+// around it. top says whether the script's top level is the main script's:
+// true for a script, and for code eval'd at the main script's top level.
 func resolveScript(s *syntax.Script, outer []*binding, top bool) *resolution {
 	r := &resolver{res: &resolution{
 		idents:    make(map[*syntax.Ident]*binding),
