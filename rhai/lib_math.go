@@ -580,6 +580,7 @@ func parseFloat(s string) (Value, error) {
 	return Float(f), nil
 }
 
+// bitsErr is the error for bit number i outside the 64 bits.
 func bitsErr(i int64) *Error {
 	return &Error{Kind: ErrBitFieldBounds, Message: "Bit-field index " + strconv.FormatInt(i, 10) + " out of bounds: only 64 bits in bit-field"}
 }
@@ -633,6 +634,7 @@ func bitRange(v Value) (uint, uint, *Error) {
 	return uint(start), uint(end - start), nil
 }
 
+// getBits is the n bits of x from bit start, as an unsigned number.
 func getBits(x int64, start, n uint) int64 {
 	if n == 0 {
 		return 0
@@ -644,6 +646,8 @@ func getBits(x int64, start, n uint) int64 {
 	return int64(v)
 }
 
+// setBits is x with its n bits from bit start replaced by the low n bits of
+// value.
 func setBits(x int64, start, n uint, value int64) int64 {
 	if n == 0 {
 		return x
@@ -664,6 +668,7 @@ type bitsIter struct {
 	start, n uint
 }
 
+// Each implements Iterable.
 func (b bitsIter) Each(yield func(Value) bool) {
 	for i := b.start; i < b.start+b.n && i < 64; i++ {
 		if !yield(Bool(uint64(b.x)&(1<<i) != 0)) {
