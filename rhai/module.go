@@ -114,8 +114,9 @@ func hasAny(ps []Type) bool {
 	return false
 }
 
-// SetVar sets a constant visible as name::var (or, in the global module, as a
-// free variable... no: Rhai exposes module variables only through a namespace).
+// SetVar sets a constant that scripts read as module::name. Rhai exposes
+// module variables only through a namespace: a variable of a module
+// registered globally is not a free variable of scripts.
 func (m *Module) SetVar(name string, v Value) { m.vars[name] = v }
 
 // SetSubModule nests sub under m as m::name::...
