@@ -4,17 +4,22 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/picloud/picloud/rhai/syntax"
 )
 
 // stdArray registers Rhai's array functions (BasicArrayPackage).
-func stdArray(m *Module) { registerLib(m, arrayFns) }
+func stdArray(m *Module) { registerLib(m, arrayFns()) }
 
 // arrayFns is the array library, in registration order: the functions taking
 // a callback are registered for a function pointer, then for a function name
-// given as a string (arrayCallbackFns), then the default sorts.
-var arrayFns = slices.Concat(arrayBaseFns, arrayCallbackFns(TypeFnPtr), arrayCallbackFns(TypeString), arraySortFns)
+// given as a string (arrayCallbackFns), then the default sorts. It is built
+// on first use, not at package initialisation, which every command of the
+// binary would pay for.
+var arrayFns = sync.OnceValue(func() []libFn {
+	return slices.Concat(arrayBaseFns, arrayCallbackFns(TypeFnPtr), arrayCallbackFns(TypeString), arraySortFns)
+})
 
 // arrayBaseFns are the array functions without a callback.
 var arrayBaseFns = []libFn{

@@ -277,7 +277,7 @@ func checkLibTable(t *testing.T, fns []libFn, reg func(*Module)) {
 // TestArrayFnsTable: the array table registers every overload it lists, the
 // callback functions once for a function pointer and once for a name.
 func TestArrayFnsTable(t *testing.T) {
-	checkLibTable(t, arrayFns, stdArray)
+	checkLibTable(t, arrayFns(), stdArray)
 	byPtr, byName := arrayCallbackFns(TypeFnPtr), arrayCallbackFns(TypeString)
 	if len(byPtr) != len(byName) || len(byPtr) == 0 {
 		t.Fatalf("callback tables: %d and %d entries", len(byPtr), len(byName))
