@@ -82,6 +82,9 @@ type compiler struct {
 	res   *resolution
 	inFn  bool
 	scope *funcScope
+	// moves are the variables the main script's last expression reads for the
+	// last time (see finalMoves): stored without a copy.
+	moves map[*syntax.Ident]bool
 }
 
 func (c *compiler) binding(e *syntax.Ident) *binding { return c.res.idents[e] }
@@ -679,6 +682,31 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 			ccell = &cell{}
 			fr.slots[cb.idx] = Value{t: typeCell, p: ccell}
 		}
+		if src.t == TypeArray && vcell == nil && cb == nil && src.array().packed == TypeUnit {
+			// The common case of an array, kept free of the step closure (and
+			// its allocations); the same steps as step below.
+			items := src.AsArray().Items
+			if snapshot {
+				items = append([]Value(nil), items...)
+			}
+			slot := vb.idx
+			for i := 0; i < len(items); i++ {
+				v := items[i]
+				if copyElems {
+					v = fr.th.clone(v)
+				}
+				fr.tick()
+				fr.slots[slot] = v
+				switch body(fr) {
+				case ctrlBreak:
+					return ctrlNone
+				case ctrlReturn:
+					return ctrlReturn
+				}
+			}
+			fr.ret = Unit
+			return ctrlNone
+		}
 		var count int64
 		result, broke := ctrlNone, false
 		step := func(v Value) bool {
@@ -879,6 +907,9 @@ func (c *compiler) storeExpr(e syntax.Expr) evalFn {
 	if !isPlace(e) {
 		return x
 	}
+	if id, ok := e.(*syntax.Ident); ok && c.moves[id] {
+		return x
+	}
 	return func(fr *frame) Value {
 		v := x(fr)
 		if v.t == TypeArray || v.t == TypeMap || v.t == TypeBlob {
@@ -886,6 +917,57 @@ func (c *compiler) storeExpr(e syntax.Expr) evalFn {
 		}
 		return v
 	}
+}
+
+// finalMoves finds the variables that the main script's last statement, an
+// expression, stores into a container (`#{ lines: lines }`) for the last time:
+// nothing runs after that statement, so the variable's own array, map or BLOB can
+// go into the result without the copy value semantics otherwise needs (the
+// result is the script's, the variable is never read again). A variable
+// qualifies when it is a plain local of the main script (not a constant, not
+// captured by a closure, not the host's Scope) named exactly once in the
+// expression, and the expression has no loop (which could store it twice), no
+// closure, no eval and no name!() call (which could read it after the store).
+func finalMoves(res *resolution, fs *funcScope, stmts []syntax.Stmt) map[*syntax.Ident]bool {
+	if len(stmts) == 0 || fs == nil || fs.sawEval {
+		return nil
+	}
+	es, ok := stmts[len(stmts)-1].(*syntax.ExprStmt)
+	if !ok {
+		return nil
+	}
+	count := map[string]int{}
+	var idents []*syntax.Ident
+	safe := true
+	syntax.Inspect(es.X, func(n syntax.Node) bool {
+		switch n := n.(type) {
+		case *syntax.Ident:
+			count[n.Name]++
+			idents = append(idents, n)
+		case *syntax.CallExpr:
+			if n.Bang || n.Name == "eval" {
+				safe = false
+			}
+		case *syntax.ClosureExpr, *syntax.WhileExpr, *syntax.DoExpr, *syntax.ForExpr:
+			safe = false
+		}
+		return safe
+	})
+	if !safe {
+		return nil
+	}
+	var moves map[*syntax.Ident]bool
+	for _, id := range idents {
+		b := res.idents[id]
+		if count[id.Name] != 1 || b == nil || b.kind != bLocal || b.boxed || b.isConst || res.dynFirst[id] {
+			continue
+		}
+		if moves == nil {
+			moves = make(map[*syntax.Ident]bool)
+		}
+		moves[id] = true
+	}
+	return moves
 }
 
 // foldConst evaluates array and map literals made only of constants.

@@ -133,6 +133,11 @@ func (e *Engine) compileScript(name string, s *syntax.Script, outer []*binding, 
 		ast.topLevel = fs.blocks[0]
 	}
 	c := &compiler{eng: e, ast: ast, res: res, scope: fs}
+	if parent == nil {
+		// A script of its own (not eval's): its last expression's value is the
+		// evaluation's result.
+		c.moves = finalMoves(res, fs, s.Stmts)
+	}
 	main := &function{ast: ast}
 	// block1: the top level keeps what it imports (a module's imports become its sub-modules).
 	blk := c.block1(s.Stmts)
