@@ -25,7 +25,7 @@ var jsonFns = []libFn{
 // are Rhai's: parse errors with positions, an unknown word is a variable not
 // found, and any other top-level value is ErrorMismatchOutputType.
 func parseJSONObject(c *Context, a []Value) (Value, error) {
-	p := &jsonParser{s: a[0].AsString(), line: 1, col: 1, rhai: true, c: c}
+	p := &jsonParser{s: a[0].AsString(), rhai: true, c: c}
 	v, err := p.parseTop()
 	if err != nil {
 		return Unit, err
@@ -46,7 +46,7 @@ func parseJSONObject(c *Context, a []Value) (Value, error) {
 // arrays, integers that fit i64 exactly stay i64 (others become f64), other
 // numbers f64, null becomes (). Any JSON value is accepted at the top level.
 func ParseJSON(s string) (Value, error) {
-	p := &jsonParser{s: s, line: 1, col: 1}
+	p := &jsonParser{s: s}
 	return p.parseTop()
 }
 
@@ -238,12 +238,11 @@ func rustPrintable(r rune) bool {
 // parse errors with positions, and comments are allowed, as Rhai parses JSON
 // with its own expression parser.
 type jsonParser struct {
-	s         string
-	i         int
-	line, col int32
-	rhai      bool
-	depth     int
-	c         *Context // parse_json's evaluation: containers are checked against its limits
+	s     string
+	i     int
+	rhai  bool
+	depth int
+	c     *Context // parse_json's evaluation: containers are checked against its limits
 }
 
 // account charges parse_json's evaluation for what the parser builds, as it
@@ -254,7 +253,22 @@ func (p *jsonParser) account(n int) {
 	}
 }
 
-func (p *jsonParser) pos() syntax.Pos { return syntax.Pos{Line: p.line, Col: p.col} }
+func (p *jsonParser) pos() syntax.Pos { return p.posAt(p.i) }
+
+// posAt is the line and column of byte i, counted only when an error needs it
+// (columns count characters: a UTF-8 continuation byte adds none).
+func (p *jsonParser) posAt(i int) syntax.Pos {
+	pos := syntax.Pos{Line: 1, Col: 1}
+	for _, c := range []byte(p.s[:i]) {
+		if c == '\n' {
+			pos.Line++
+			pos.Col = 1
+		} else if c < 0x80 || c >= 0xC0 {
+			pos.Col++
+		}
+	}
+	return pos
+}
 
 func (p *jsonParser) fail(kind, msg string, pos syntax.Pos) error {
 	if !p.rhai {
@@ -264,18 +278,7 @@ func (p *jsonParser) fail(kind, msg string, pos syntax.Pos) error {
 	return &Error{Kind: ErrParsing, Message: "Syntax error: " + msg, Pos: pos, Parse: pe}
 }
 
-func (p *jsonParser) advance(n int) {
-	for k := 0; k < n && p.i < len(p.s); k++ {
-		c := p.s[p.i]
-		p.i++
-		if c == '\n' {
-			p.line++
-			p.col = 1
-		} else if c < 0x80 || c >= 0xC0 {
-			p.col++
-		}
-	}
-}
+func (p *jsonParser) advance(n int) { p.i = min(p.i+n, len(p.s)) }
 
 func (p *jsonParser) skipSpace() error {
 	for p.i < len(p.s) {
@@ -356,7 +359,7 @@ func (p *jsonParser) value() (Value, error) {
 	case c == '-' || (c >= '0' && c <= '9'):
 		return p.number()
 	}
-	start := p.pos()
+	start := p.i
 	j := p.i
 	for j < len(p.s) && (p.s[j] == '_' || p.s[j] >= 'a' && p.s[j] <= 'z' || p.s[j] >= 'A' && p.s[j] <= 'Z' || p.s[j] >= '0' && p.s[j] <= '9') {
 		j++
@@ -373,15 +376,15 @@ func (p *jsonParser) value() (Value, error) {
 		p.advance(4)
 		return Unit, nil
 	case "":
-		return Unit, p.fail("BadInput", fmt.Sprintf("Unexpected '%s'", p.tokenText()), start)
+		return Unit, p.fail("BadInput", fmt.Sprintf("Unexpected '%s'", p.tokenText()), p.posAt(start))
 	}
 	if p.rhai {
 		e := NewError(ErrVariableNotFound, "Variable not found: %s", word)
 		e.Var = word
-		e.Pos = start
+		e.Pos = p.posAt(start)
 		return Unit, e
 	}
-	return Unit, p.fail("BadInput", fmt.Sprintf("Unexpected '%s'", word), start)
+	return Unit, p.fail("BadInput", fmt.Sprintf("Unexpected '%s'", word), p.posAt(start))
 }
 
 func (p *jsonParser) object() (Value, error) {
@@ -462,7 +465,7 @@ func (p *jsonParser) array() (Value, error) {
 }
 
 func (p *jsonParser) number() (Value, error) {
-	start := p.pos()
+	start := p.i
 	j := p.i
 	if p.s[j] == '-' {
 		j++
@@ -490,14 +493,14 @@ done:
 	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil && !strings.Contains(err.Error(), "range") {
-		return Unit, p.fail("BadInput", fmt.Sprintf("Invalid number: '%s'", text), start)
+		return Unit, p.fail("BadInput", fmt.Sprintf("Invalid number: '%s'", text), p.posAt(start))
 	}
 	p.advance(j - p.i)
 	return Float(f), nil
 }
 
 func (p *jsonParser) str() (string, error) {
-	start := p.pos()
+	start := p.i
 	p.advance(1) // "
 	// Most strings have no escapes: return a slice of the input, no copy.
 	if j := strings.IndexByte(p.s[p.i:], '"'); j >= 0 {
@@ -511,7 +514,7 @@ func (p *jsonParser) str() (string, error) {
 	var sb strings.Builder
 	for {
 		if p.i >= len(p.s) {
-			return "", p.fail("BadInput", "Unterminated string", start)
+			return "", p.fail("BadInput", "Unterminated string", p.posAt(start))
 		}
 		c := p.s[p.i]
 		switch {
@@ -521,7 +524,7 @@ func (p *jsonParser) str() (string, error) {
 			return sb.String(), nil
 		case c == '\\':
 			if p.i+1 >= len(p.s) {
-				return "", p.fail("BadInput", "Unterminated string", start)
+				return "", p.fail("BadInput", "Unterminated string", p.posAt(start))
 			}
 			e := p.s[p.i+1]
 			p.advance(2)

@@ -2,6 +2,7 @@ package rhai
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -46,6 +47,17 @@ func TestScriptParseJSON(t *testing.T) {
 	if !errors.As(err, &e) || e.RootKind() != "ErrorParsing/PropertyExpected" ||
 		e.Error() != "Syntax error: Expecting name of a property (line 1, position 2)" {
 		t.Fatalf("invalid: %v", err)
+	}
+	// Positions count lines and characters (not bytes), also inside a string.
+	for src, want := range map[string]string{
+		"{\n  \"é\": 1,\n  \"ü\": tru }": "Variable not found: tru (line 3, position 8)",
+		"{\n  \"a\": \"é\n":              "Syntax error: Unterminated string (line 2, position 8)",
+		"{\"a\": 1.2.3}":                 "Syntax error: Invalid number: '1.2.3' (line 1, position 7)",
+	} {
+		_, err = collCall(t, stdJSON, "parse_json", String(src))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %s", src, err, want)
+		}
 	}
 	_, err = collCall(t, stdJSON, "parse_json", String("[1, 2]"))
 	if !errors.As(err, &e) || e.Kind != ErrMismatchOutputType || e.Message != "Output type incorrect: array (expecting map)" {
