@@ -107,20 +107,7 @@ func mapClear(c *Context, a []Value) (Value, error) {
 // mapMixin is mixin(map, map) and map += map: copies every entry of the
 // second map into the first, replacing those with the same key.
 func mapMixin(c *Context, a []Value) (Value, error) {
-	dst, src := a[0].AsMap(), a[1].AsMap()
-	if dst == src {
-		return Unit, nil
-	}
-	if err := charge(c, len(src.M)); err != nil {
-		return Unit, err
-	}
-	if err := collCheckMap(c, mergedLen(dst, src)); err != nil {
-		return Unit, err
-	}
-	for k, v := range src.M {
-		dst.M[k] = c.clone(v)
-	}
-	return Unit, nil
+	return mapMerge(c, a, true)
 }
 
 // mapPlus is map + map: a new map with the entries of both, the second's
@@ -146,6 +133,12 @@ func mapPlus(c *Context, a []Value) (Value, error) {
 // mapFillWith is fill_with(map, map): copies the entries of the second map
 // whose keys the first lacks.
 func mapFillWith(c *Context, a []Value) (Value, error) {
+	return mapMerge(c, a, false)
+}
+
+// mapMerge copies the entries of the map a[1] into the map a[0], within the
+// limits: all of them if replace, else only those whose keys a[0] lacks.
+func mapMerge(c *Context, a []Value, replace bool) (Value, error) {
 	dst, src := a[0].AsMap(), a[1].AsMap()
 	if dst == src {
 		return Unit, nil
@@ -157,9 +150,12 @@ func mapFillWith(c *Context, a []Value) (Value, error) {
 		return Unit, err
 	}
 	for k, v := range src.M {
-		if _, ok := dst.M[k]; !ok {
-			dst.M[k] = c.clone(v)
+		if !replace {
+			if _, ok := dst.M[k]; ok {
+				continue
+			}
 		}
+		dst.M[k] = c.clone(v)
 	}
 	return Unit, nil
 }
