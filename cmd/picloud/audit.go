@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -26,10 +25,8 @@ type auditPage struct {
 // [--target T] [--limit N] [--json]`: the audit trail, newest first, as a
 // table (or the API's JSON), following the pages until --limit events.
 func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("audit", stderr)
 	since := fs.String("since", "", "from `TIME`: RFC 3339, or a duration ago (24h); default all that is kept")
 	until := fs.String("until", "", "up to `TIME`, exclusive")
 	action := fs.String("action", "", "one `ACTION` (script.update), or a prefix ending in . (script.)")

@@ -36,6 +36,15 @@ func (c *client) register(fs *flag.FlagSet) {
 	fs.BoolVar(&c.json, "json", false, "print JSON for machines")
 }
 
+// flagSet makes the flag set of the client command name, its messages going
+// to stderr, with the client's flags (--server, --token, --json) on it.
+func (c *client) flagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c.register(fs)
+	return fs
+}
+
 // parseClient parses a client command's flags; PICLOUD_URL names the server.
 func (c *client) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	pos, err := parse(fs, args)
@@ -287,10 +296,8 @@ func nameFromFile(path string) string {
 }
 
 func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("deploy", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("deploy", stderr)
 	name := fs.String("name", "", "script name (default: the config file's name, else the file's name without extension)")
 	config := fs.String("config", "", "settings file, TOML or JSON by extension (default: FILE's name with .toml or .json beside it, when one exists)")
 	var flags settingFlags
@@ -429,10 +436,8 @@ func shown(v json.RawMessage) string {
 func ptr[T any](v T) *T { return &v }
 
 func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("ls", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("ls", stderr)
 	if _, err := c.parse(fs, args); err != nil {
 		return err
 	}
@@ -456,10 +461,8 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 }
 
 func runRemove(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("rm", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("rm", stderr)
 	yes := fs.Bool("yes", false, "delete without asking (required when standard input is not a terminal)")
 	pos, err := c.parse(fs, args)
 	if err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -29,10 +28,8 @@ func runDraft(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("draft: which command? (push, show, rm, promote)")
 	}
 	sub := args[0]
-	fs := flag.NewFlagSet("draft "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("draft "+sub, stderr)
 	pos, err := c.parse(fs, args[1:])
 	if err != nil {
 		return err

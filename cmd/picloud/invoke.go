@@ -24,10 +24,8 @@ func (h *headerFlags) String() string     { return strings.Join(*h, ", ") }
 func (h *headerFlags) Set(v string) error { *h = append(*h, v); return nil }
 
 func runInvoke(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("invoke", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("invoke", stderr)
 	method := fs.String("X", "", "HTTP method (default GET, or POST with -d)")
 	data := fs.String("d", "", "request body; @FILE reads a file, @- standard input")
 	path := fs.String("path", "", "sub-path after /fn/NAME, e.g. /users/1?x=y")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -41,10 +40,8 @@ func runJobs(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return nil
 	}
 	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("jobs "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("jobs "+sub, stderr)
 	pos, err := c.parse(fs, rest)
 	if err != nil {
 		return err
@@ -81,10 +78,8 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 		return nil
 	}
 	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("dead-letters "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("dead-letters "+sub, stderr)
 	limit := fs.Int("limit", 50, "ls: at most this many")
 	pos, err := c.parse(fs, rest)
 	if err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -41,10 +40,8 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return errors.New("no key command given")
 	}
 	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("key "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("key "+sub, stderr)
 	label := new(string)
 	if sub == "create" {
 		label = fs.String("name", "", "a label for the key (who holds it), at most 64 bytes")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -28,10 +27,8 @@ func runKV(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 		return errors.New("no kv command given")
 	}
 	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("kv "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("kv "+sub, stderr)
 	ns := fs.String("namespace", "", "a shared namespace the script lists in kv_namespaces")
 	limit := fs.Int("limit", 0, "ls: at most this many keys (0: all)")
 	ttl := fs.Int64("ttl", 0, "set: seconds until the key expires (0: never)")

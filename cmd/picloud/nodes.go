@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -32,10 +31,8 @@ func runNodes(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
 		sub, rest = args[0], args[1:]
 	}
-	fs := flag.NewFlagSet("nodes "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("nodes "+sub, stderr)
 	pos, err := c.parse(fs, rest)
 	if err != nil {
 		return err

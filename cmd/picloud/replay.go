@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -24,10 +23,8 @@ const replayUsage = `usage: picloud replay NAME [FILE] [--draft] [--last N] [--s
 // status is 0 whether or not items differ, non-zero only on an error (a
 // refused source, no draft, an unknown script, a bad filter).
 func runReplay(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("replay", stderr)
 	draft := fs.Bool("draft", false, "replay against the stored draft (the default without FILE)")
 	last := fs.Int("last", 0, fmt.Sprintf("how many of the latest captured requests to run, 1..%d (default %d)", picloud.MaxReplayLast, picloud.DefaultReplayLast))
 	status := fs.String("status", "", "only executions of these `statuses` (a comma list: success,error,timeout,...)")

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -39,10 +38,8 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 		return nil
 	}
 	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("schedule "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("schedule "+sub, stderr)
 	var timezone, body, bodyFile optString
 	var disabled optBool
 	fs.Var(&timezone, "timezone", "add, preview: the IANA time zone the expression is read in (default UTC)")

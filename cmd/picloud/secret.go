@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -30,10 +29,8 @@ func runSecret(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return errors.New("no secret command given")
 	}
 	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("secret "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("secret "+sub, stderr)
 	global := fs.Bool("global", false, "the global secrets instead of a script's")
 	pos, err := c.parse(fs, rest)
 	if err != nil {

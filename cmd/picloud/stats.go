@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -19,10 +18,8 @@ import (
 // a compact table, one row a bucket, then the totals. With --by-script, one
 // row a script instead: the most called first.
 func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("stats", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("stats", stderr)
 	since := fs.String("since", "1h", "from `TIME`: RFC 3339, or a duration ago (1h, 24h)")
 	until := fs.String("until", "", "up to `TIME`, exclusive (default now)")
 	step := fs.String("step", "", "bucket width, e.g. `1m` (default the range over 60; at most 500 buckets)")

@@ -63,10 +63,8 @@ func runToken(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return errors.New("no token command given")
 	}
 	sub, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("token "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	var c client
-	c.register(fs)
+	fs := c.flagSet("token "+sub, stderr)
 	switch sub {
 	case "create":
 		return tokenCreate(ctx, &c, fs, rest, stdout, stderr)
