@@ -460,6 +460,15 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return tw.Flush()
 }
 
+// confirmed asks question on stderr, so that stdout stays the result, and
+// reports whether the line read from stdin answers y or yes.
+func confirmed(stdin io.Reader, stderr io.Writer, question string) bool {
+	fmt.Fprint(stderr, question)
+	answer, _ := bufio.NewReader(stdin).ReadString('\n')
+	a := strings.ToLower(strings.TrimSpace(answer))
+	return a == "y" || a == "yes"
+}
+
 func runRemove(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	var c client
 	fs := c.flagSet("rm", stderr)
@@ -479,10 +488,7 @@ func runRemove(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if !isTerminal(stdin) {
 			return fmt.Errorf("rm: not deleting %s without confirmation: standard input is not a terminal (pass --yes)", sc.Name)
 		}
-		// The question goes to stderr so that stdout stays the result.
-		fmt.Fprintf(stderr, "Delete %s (version %d) with its versions, kv data, secrets, schedules and logs? [y/N] ", sc.Name, sc.Version)
-		answer, _ := bufio.NewReader(stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		if !confirmed(stdin, stderr, fmt.Sprintf("Delete %s (version %d) with its versions, kv data, secrets, schedules and logs? [y/N] ", sc.Name, sc.Version)) {
 			return fmt.Errorf("rm: %s not deleted", sc.Name)
 		}
 	}

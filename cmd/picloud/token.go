@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -215,9 +214,7 @@ func tokenRevoke(ctx context.Context, c *client, fs *flag.FlagSet, args []string
 		if !isTerminal(stdin) {
 			return fmt.Errorf("token revoke: not revoking %s without confirmation: standard input is not a terminal (pass --yes)", t.Name)
 		}
-		fmt.Fprintf(stderr, "Revoke the token %s (%s)? It stops working and its dashboard sessions end. [y/N] ", t.Name, strings.Join(t.Scopes, ", "))
-		answer, _ := bufio.NewReader(stdin).ReadString('\n')
-		if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
+		if !confirmed(stdin, stderr, fmt.Sprintf("Revoke the token %s (%s)? It stops working and its dashboard sessions end. [y/N] ", t.Name, strings.Join(t.Scopes, ", "))) {
 			return fmt.Errorf("token revoke: %s not revoked", t.Name)
 		}
 	}
