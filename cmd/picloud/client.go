@@ -460,6 +460,22 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	return tw.Flush()
 }
 
+// checkArity checks the subcommand sub of the command cmd and its arguments
+// pos against arity, the least and the most arguments each subcommand takes:
+// an unknown sub or a wrong count is an error, after usage on stderr.
+func checkArity(cmd, sub string, pos []string, arity map[string][2]int, usage string, stderr io.Writer) error {
+	a, known := arity[sub]
+	if !known {
+		fmt.Fprintln(stderr, usage)
+		return fmt.Errorf("unknown %s command %q", cmd, sub)
+	}
+	if len(pos) < a[0] || len(pos) > a[1] {
+		fmt.Fprintln(stderr, usage)
+		return fmt.Errorf("%s %s: wrong number of arguments", cmd, sub)
+	}
+	return nil
+}
+
 // confirmed asks question on stderr, so that stdout stays the result, and
 // reports whether the line read from stdin answers y or yes.
 func confirmed(stdin io.Reader, stderr io.Writer, question string) bool {

@@ -34,15 +34,9 @@ func runDraft(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	want := map[string]int{"push": 2, "show": 1, "rm": 1, "promote": 1}
-	n, ok := want[sub]
-	if !ok {
-		fmt.Fprintln(stderr, draftUsage)
-		return fmt.Errorf("unknown draft command %q", sub)
-	}
-	if len(pos) != n {
-		fmt.Fprintln(stderr, draftUsage)
-		return fmt.Errorf("draft %s: wrong number of arguments", sub)
+	arity := map[string][2]int{"push": {2, 2}, "show": {1, 1}, "rm": {1, 1}, "promote": {1, 1}}
+	if err := checkArity("draft", sub, pos, arity, draftUsage, stderr); err != nil {
+		return err
 	}
 	name := pos[0]
 	switch sub {

@@ -85,14 +85,9 @@ func runDeadLetters(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	arity, known := map[string][2]int{"ls": {0, 1}, "show": {1, 1}, "requeue": {1, 1}, "discard": {1, 1}}[sub]
-	if !known {
-		fmt.Fprintln(stderr, deadLettersUsage)
-		return fmt.Errorf("unknown dead-letters command %q", sub)
-	}
-	if len(pos) < arity[0] || len(pos) > arity[1] {
-		fmt.Fprintln(stderr, deadLettersUsage)
-		return fmt.Errorf("dead-letters %s: wrong number of arguments", sub)
+	arity := map[string][2]int{"ls": {0, 1}, "show": {1, 1}, "requeue": {1, 1}, "discard": {1, 1}}
+	if err := checkArity("dead-letters", sub, pos, arity, deadLettersUsage, stderr); err != nil {
+		return err
 	}
 	switch sub {
 	case "ls":

@@ -50,14 +50,9 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	want := map[string]int{"create": 1, "ls": 1, "list": 1, "revoke": 2, "rm": 2}[sub]
-	if want == 0 {
-		fmt.Fprintln(stderr, keyUsage)
-		return fmt.Errorf("unknown key command %q", sub)
-	}
-	if len(pos) != want {
-		fmt.Fprintln(stderr, keyUsage)
-		return fmt.Errorf("key %s: wrong number of arguments", sub)
+	arity := map[string][2]int{"create": {1, 1}, "ls": {1, 1}, "list": {1, 1}, "revoke": {2, 2}, "rm": {2, 2}}
+	if err := checkArity("key", sub, pos, arity, keyUsage, stderr); err != nil {
+		return err
 	}
 	sc, err := c.mustLookup(ctx, pos[0])
 	if err != nil {

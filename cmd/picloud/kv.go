@@ -37,15 +37,9 @@ func runKV(ctx context.Context, args []string, stdin io.Reader, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	arity := map[string][2]int{"ls": {1, 2}, "get": {2, 2}, "set": {3, 3}, "rm": {2, 2}}[sub]
-	lo, hi := arity[0], arity[1]
-	if lo == 0 {
-		fmt.Fprintln(stderr, kvUsage)
-		return fmt.Errorf("unknown kv command %q", sub)
-	}
-	if len(pos) < lo || len(pos) > hi {
-		fmt.Fprintln(stderr, kvUsage)
-		return fmt.Errorf("kv %s: wrong number of arguments", sub)
+	arity := map[string][2]int{"ls": {1, 2}, "get": {2, 2}, "set": {3, 3}, "rm": {2, 2}}
+	if err := checkArity("kv", sub, pos, arity, kvUsage, stderr); err != nil {
+		return err
 	}
 	sc, err := c.mustLookup(ctx, pos[0])
 	if err != nil {

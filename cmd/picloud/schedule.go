@@ -51,15 +51,10 @@ func runSchedule(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	if err != nil {
 		return err
 	}
-	arity, known := map[string][2]int{"ls": {0, 1}, "add": {2, 2}, "show": {1, 1}, "pause": {1, 1}, "resume": {1, 1},
-		"run": {1, 1}, "rm": {1, 1}, "preview": {1, 1}}[sub]
-	if !known {
-		fmt.Fprintln(stderr, scheduleUsage)
-		return fmt.Errorf("unknown schedule command %q", sub)
-	}
-	if len(pos) < arity[0] || len(pos) > arity[1] {
-		fmt.Fprintln(stderr, scheduleUsage)
-		return fmt.Errorf("schedule %s: wrong number of arguments", sub)
+	arity := map[string][2]int{"ls": {0, 1}, "add": {2, 2}, "show": {1, 1}, "pause": {1, 1}, "resume": {1, 1},
+		"run": {1, 1}, "rm": {1, 1}, "preview": {1, 1}}
+	if err := checkArity("schedule", sub, pos, arity, scheduleUsage, stderr); err != nil {
+		return err
 	}
 	if (body.v != nil || bodyFile.v != nil || disabled.v != nil) && sub != "add" {
 		return fmt.Errorf("schedule %s: --body, --body-file and --disabled are for schedule add", sub)
