@@ -435,32 +435,32 @@ func retainSpan(arr *Array, s, l int) Value {
 	return NewArray(out)
 }
 
+// arraySpanArgs is the array in a[0] and the span of it that a call names
+// (argSpan).
+func arraySpanArgs(a []Value) (*Array, int, int) {
+	arr := a[0].AsArray()
+	s, l := argSpan(a, len(arr.Items))
+	return arr, s, l
+}
+
 // arrayDrain is drain(array, start, len).
 func arrayDrain(c *Context, a []Value) (Value, error) {
-	arr := a[0].AsArray()
-	s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(arr.Items))
-	return drainSpan(arr, s, l), nil
+	return drainSpan(arraySpanArgs(a)), nil
 }
 
 // arrayRetain is retain(array, start, len).
 func arrayRetain(c *Context, a []Value) (Value, error) {
-	arr := a[0].AsArray()
-	s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(arr.Items))
-	return retainSpan(arr, s, l), nil
+	return retainSpan(arraySpanArgs(a)), nil
 }
 
 // arrayDrainRange is drain(array, range) for both kinds of range.
 func arrayDrainRange(c *Context, a []Value) (Value, error) {
-	arr := a[0].AsArray()
-	s, l := rangeSliceBounds(a[1], len(arr.Items))
-	return drainSpan(arr, s, l), nil
+	return drainSpan(arraySpanArgs(a)), nil
 }
 
 // arrayRetainRange is retain(array, range) for both kinds of range.
 func arrayRetainRange(c *Context, a []Value) (Value, error) {
-	arr := a[0].AsArray()
-	s, l := rangeSliceBounds(a[1], len(arr.Items))
-	return retainSpan(arr, s, l), nil
+	return retainSpan(arraySpanArgs(a)), nil
 }
 
 // spliceSpan replaces the l elements at s in arr with copies of repl, within
@@ -482,15 +482,13 @@ func spliceSpan(c *Context, arr *Array, s, l int, repl []Value) error {
 
 // arraySplice is splice(array, start, len, array).
 func arraySplice(c *Context, a []Value) (Value, error) {
-	arr := a[0].AsArray()
-	s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(arr.Items))
+	arr, s, l := arraySpanArgs(a)
 	return Unit, spliceSpan(c, arr, s, l, a[3].AsArray().Items)
 }
 
 // arraySpliceRange is splice(array, range, array) for both kinds of range.
 func arraySpliceRange(c *Context, a []Value) (Value, error) {
-	arr := a[0].AsArray()
-	s, l := rangeSliceBounds(a[1], len(arr.Items))
+	arr, s, l := arraySpanArgs(a)
 	return Unit, spliceSpan(c, arr, s, l, a[2].AsArray().Items)
 }
 
@@ -1069,6 +1067,15 @@ func sliceBounds(start, length int64, n int) (int, int) {
 		length = int64(n) - start
 	}
 	return int(start), int(length)
+}
+
+// argSpan resolves the span a call names against n items: (start, length)
+// in a[1], a[2], or a range of either kind in a[1].
+func argSpan(a []Value, n int) (s, l int) {
+	if a[1].t == TypeInt {
+		return sliceBounds(a[1].AsInt(), a[2].AsInt(), n)
+	}
+	return rangeSliceBounds(a[1], n)
 }
 
 // rangeSliceBounds turns a range argument into (start, length) for a

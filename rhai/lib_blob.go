@@ -498,55 +498,44 @@ func blobSpliceSpan(c *Context, b *Blob, s, l int, repl []byte) error {
 	return nil
 }
 
+// blobSpanArgs is the blob in a[0] and the span of it that a call names
+// (argSpan).
+func blobSpanArgs(a []Value) (*Blob, int, int) {
+	b := a[0].AsBlob()
+	s, l := argSpan(a, len(b.B))
+	return b, s, l
+}
+
 // blobDrain is drain(blob, start, len).
 func blobDrain(c *Context, a []Value) (Value, error) {
-	b := a[0].AsBlob()
-	s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(b.B))
-	return blobDrainSpan(b, s, l), nil
+	return blobDrainSpan(blobSpanArgs(a)), nil
 }
 
 // blobDrainRange is drain(blob, range) for both kinds of range.
 func blobDrainRange(c *Context, a []Value) (Value, error) {
-	b := a[0].AsBlob()
-	s, l := rangeSliceBounds(a[1], len(b.B))
-	return blobDrainSpan(b, s, l), nil
+	return blobDrainSpan(blobSpanArgs(a)), nil
 }
 
 // blobRetain is retain(blob, start, len).
 func blobRetain(c *Context, a []Value) (Value, error) {
-	b := a[0].AsBlob()
-	s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(b.B))
-	return blobRetainSpan(b, s, l), nil
+	return blobRetainSpan(blobSpanArgs(a)), nil
 }
 
 // blobRetainRange is retain(blob, range) for both kinds of range.
 func blobRetainRange(c *Context, a []Value) (Value, error) {
-	b := a[0].AsBlob()
-	s, l := rangeSliceBounds(a[1], len(b.B))
-	return blobRetainSpan(b, s, l), nil
+	return blobRetainSpan(blobSpanArgs(a)), nil
 }
 
 // blobSplice is splice(blob, start, len, blob).
 func blobSplice(c *Context, a []Value) (Value, error) {
-	b := a[0].AsBlob()
-	s, l := sliceBounds(a[1].AsInt(), a[2].AsInt(), len(b.B))
+	b, s, l := blobSpanArgs(a)
 	return Unit, blobSpliceSpan(c, b, s, l, a[3].AsBlob().B)
 }
 
 // blobSpliceRange is splice(blob, range, blob) for both kinds of range.
 func blobSpliceRange(c *Context, a []Value) (Value, error) {
-	b := a[0].AsBlob()
-	s, l := rangeSliceBounds(a[1], len(b.B))
+	b, s, l := blobSpanArgs(a)
 	return Unit, blobSpliceSpan(c, b, s, l, a[2].AsBlob().B)
-}
-
-// blobSpan resolves the bytes a parse_* or write_* call names, as (start,
-// length) in a[1], a[2] or as a range in a[1], against x.
-func blobSpan(a []Value, x []byte) (s, l int) {
-	if a[1].t == TypeInt {
-		return sliceBounds(a[1].AsInt(), a[2].AsInt(), len(x))
-	}
-	return rangeSliceBounds(a[1], len(x))
 }
 
 // bytesUint64 reads up to 8 bytes of x[s:s+l] as an unsigned number, missing
@@ -564,7 +553,7 @@ func bytesUint64(x []byte, s, l int, le bool) uint64 {
 // up to 8 bytes read as a little-endian i64.
 func parseLeInt(c *Context, a []Value) (Value, error) {
 	x := a[0].AsBlob().B
-	s, l := blobSpan(a, x)
+	s, l := argSpan(a, len(x))
 	return Int(int64(bytesUint64(x, s, l, true))), nil
 }
 
@@ -572,7 +561,7 @@ func parseLeInt(c *Context, a []Value) (Value, error) {
 // up to 8 bytes read as a big-endian i64.
 func parseBeInt(c *Context, a []Value) (Value, error) {
 	x := a[0].AsBlob().B
-	s, l := blobSpan(a, x)
+	s, l := argSpan(a, len(x))
 	return Int(int64(bytesUint64(x, s, l, false))), nil
 }
 
@@ -580,7 +569,7 @@ func parseBeInt(c *Context, a []Value) (Value, error) {
 // range): up to 8 bytes read as a little-endian f64.
 func parseLeFloat(c *Context, a []Value) (Value, error) {
 	x := a[0].AsBlob().B
-	s, l := blobSpan(a, x)
+	s, l := argSpan(a, len(x))
 	return Float(math.Float64frombits(bytesUint64(x, s, l, true))), nil
 }
 
@@ -588,7 +577,7 @@ func parseLeFloat(c *Context, a []Value) (Value, error) {
 // range): up to 8 bytes read as a big-endian f64.
 func parseBeFloat(c *Context, a []Value) (Value, error) {
 	x := a[0].AsBlob().B
-	s, l := blobSpan(a, x)
+	s, l := argSpan(a, len(x))
 	return Float(math.Float64frombits(bytesUint64(x, s, l, false))), nil
 }
 
@@ -607,7 +596,7 @@ func writeBits(x []byte, s, l int, bits uint64, le bool) {
 // an f64 (its IEEE bits), into the bytes the call names.
 func writeNumber(a []Value, le bool) {
 	x := a[0].AsBlob().B
-	s, l := blobSpan(a, x)
+	s, l := argSpan(a, len(x))
 	v := a[len(a)-1]
 	var bits uint64
 	if v.t == TypeFloat {
@@ -636,7 +625,7 @@ func writeBe(c *Context, a []Value) (Value, error) {
 // string, into the bytes the call names; ascii skips non-ASCII bytes.
 func writeText(a []Value, ascii bool) {
 	x := a[0].AsBlob().B
-	s, l := blobSpan(a, x)
+	s, l := argSpan(a, len(x))
 	str := a[len(a)-1].AsString()
 	dst := x[s : s+l]
 	if !ascii {
