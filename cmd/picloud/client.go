@@ -542,3 +542,12 @@ func formatTime(t picloud.Time) string {
 	}
 	return t.UTC().Format(picloud.TimeFormat)
 }
+
+// formatOptTime is formatTime of *t, "-" when there is none (a key or token
+// never used).
+func formatOptTime(t *picloud.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return formatTime(*t)
+}

@@ -95,14 +95,11 @@ func runKey(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tPREFIX\tNAME\tCREATED\tLAST USED")
 	for _, k := range list.Items {
-		name, used := k.Name, "-"
+		name := k.Name
 		if name == "" {
 			name = "-"
 		}
-		if k.LastUsedAt != nil && !k.LastUsedAt.IsZero() {
-			used = formatTime(*k.LastUsedAt)
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, name, formatTime(k.CreatedAt), used)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", k.ID, k.Prefix, name, formatTime(k.CreatedAt), formatOptTime(k.LastUsedAt))
 	}
 	return tw.Flush()
 }

@@ -159,15 +159,12 @@ func tokenLs(ctx context.Context, c *client, fs *flag.FlagSet, args []string, st
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "NAME\tPREFIX\tSCOPES\tSCRIPTS\tCREATED\tLAST USED\tEXPIRES")
 	for _, t := range list.Items {
-		scripts, prefix, lastUsed, exp := t.Scripts, t.Prefix, "-", "never"
+		scripts, prefix, exp := t.Scripts, t.Prefix, "never"
 		if scripts == "" {
 			scripts = "*"
 		}
 		if prefix == "" {
 			prefix = "-"
-		}
-		if t.LastUsedAt != nil && !t.LastUsedAt.IsZero() {
-			lastUsed = formatTime(*t.LastUsedAt)
 		}
 		if t.ExpiresAt != nil && !t.ExpiresAt.IsZero() {
 			exp = formatTime(*t.ExpiresAt)
@@ -175,7 +172,7 @@ func tokenLs(ctx context.Context, c *client, fs *flag.FlagSet, args []string, st
 				exp += " (expired)"
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, prefix, strings.Join(t.Scopes, ","), scripts, formatTime(t.CreatedAt), lastUsed, exp)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, prefix, strings.Join(t.Scopes, ","), scripts, formatTime(t.CreatedAt), formatOptTime(t.LastUsedAt), exp)
 	}
 	return tw.Flush()
 }
