@@ -18,22 +18,20 @@ import (
 	"time"
 )
 
-// TestDashboard runs web/e2e/run.mjs in headless Chromium against a real
-// `picloud serve`. Environment:
-//
-//	CHROMIUM         the browser (default /usr/bin/chromium, Debian's package)
-//	E2E_SCREENSHOTS  where screenshots go (default web/e2e/screenshots)
-//	PICLOUD_SKIP_E2E set to skip this test
-func TestDashboard(t *testing.T) {
+// e2eTools skips the test when what an e2e run needs is missing (-short,
+// PICLOUD_SKIP_E2E, Chromium, node, web/node_modules), and returns the
+// module root, web/, the browser and node.
+func e2eTools(t *testing.T) (root, web, chromium, node string) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("e2e: skipped in -short mode")
 	}
 	if os.Getenv("PICLOUD_SKIP_E2E") != "" {
 		t.Skip("e2e: skipped: PICLOUD_SKIP_E2E is set")
 	}
-	root := moduleRoot(t)
-	web := filepath.Join(root, "web")
-	chromium := os.Getenv("CHROMIUM")
+	root = moduleRoot(t)
+	web = filepath.Join(root, "web")
+	chromium = os.Getenv("CHROMIUM")
 	if chromium == "" {
 		chromium = "/usr/bin/chromium"
 	}
@@ -47,6 +45,17 @@ func TestDashboard(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core")); err != nil {
 		t.Skip("e2e: skipped: web/node_modules is missing (run `npm ci` in web/)")
 	}
+	return root, web, chromium, node
+}
+
+// TestDashboard runs web/e2e/run.mjs in headless Chromium against a real
+// `picloud serve`. Environment:
+//
+//	CHROMIUM         the browser (default /usr/bin/chromium, Debian's package)
+//	E2E_SCREENSHOTS  where screenshots go (default web/e2e/screenshots)
+//	PICLOUD_SKIP_E2E set to skip this test
+func TestDashboard(t *testing.T) {
+	root, web, chromium, node := e2eTools(t)
 
 	bin := buildPicloud(t, root)
 	base, logs := serve(t, bin)

@@ -30,28 +30,7 @@ import (
 // test then checks that the store no longer holds it. Same environment and
 // skips as TestDashboard.
 func TestDashboardNodes(t *testing.T) {
-	if testing.Short() {
-		t.Skip("e2e: skipped in -short mode")
-	}
-	if os.Getenv("PICLOUD_SKIP_E2E") != "" {
-		t.Skip("e2e: skipped: PICLOUD_SKIP_E2E is set")
-	}
-	root := moduleRoot(t)
-	web := filepath.Join(root, "web")
-	chromium := os.Getenv("CHROMIUM")
-	if chromium == "" {
-		chromium = "/usr/bin/chromium"
-	}
-	if _, err := os.Stat(chromium); err != nil {
-		t.Skipf("e2e: skipped: no Chromium at %s (apt-get install chromium, or set CHROMIUM)", chromium)
-	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("e2e: skipped: node is not on PATH (the test drives Chromium with playwright-core)")
-	}
-	if _, err := os.Stat(filepath.Join(web, "node_modules", "playwright-core")); err != nil {
-		t.Skip("e2e: skipped: web/node_modules is missing (run `npm ci` in web/)")
-	}
+	root, web, chromium, node := e2eTools(t)
 
 	bin := buildPicloud(t, root)
 	data := t.TempDir()
