@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -224,6 +225,9 @@ func (o *Orchestrator) guard(w http.ResponseWriter, r *http.Request, sc *picloud
 	case picloud.AccessLibrary:
 		err = notFound(r, sc)
 	case picloud.AccessKey, picloud.AccessToken:
+		if preflight(w, r) {
+			return false
+		}
 		byKey := sc.RateLimitBy == picloud.RateLimitByKey
 		if sc.RateLimitRPS > 0 && !byKey {
 			// Counted by address before the credential is checked: a flood
@@ -243,6 +247,90 @@ func (o *Orchestrator) guard(w http.ResponseWriter, r *http.Request, sc *picloud
 	if err != nil {
 		httpapi.WriteError(w, r, o.log, err)
 		return false
+	}
+	return true
+}
+
+// PreflightMaxAge is how long a browser may reuse the answer to a CORS
+// preflight of a protected script (Access-Control-Max-Age, in seconds).
+const PreflightMaxAge = 600
+
+// maxPreflightHeaders bounds the Access-Control-Request-Headers a preflight
+// may name (its bytes): a browser names the few headers it will send.
+const maxPreflightHeaders = 2048
+
+// preflight answers a browser's CORS preflight to a script whose access is
+// "key" or "token", and reports whether it did. A browser sends one before a
+// cross-origin request that carries X-PiCloud-Key or Authorization, and
+// never with credentials, so checking it would refuse every browser caller.
+// The answer lets the request be sent (from any origin, with the method and
+// headers asked for) and nothing more: no execution, no credential checked,
+// no rate limit counted, no Access-Control-Allow-Credentials (PiCloud's
+// cookies are never valid on a function route). The request that follows
+// is checked like any other, and whether the page may read its answer is
+// the script's Access-Control-Allow-Origin, as for a public script. An
+// OPTIONS request that carries a credential is not a browser's preflight:
+// it is checked and run like any other method.
+func preflight(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method != http.MethodOptions {
+		return false
+	}
+	method := r.Header.Get("Access-Control-Request-Method")
+	if r.Header.Get("Origin") == "" || !isToken(method) {
+		return false
+	}
+	if _, ok := readCredential(r); ok {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	h.Set("Access-Control-Allow-Methods", method)
+	if allow := preflightHeaders(r.Header.Values("Access-Control-Request-Headers")); allow != "" {
+		h.Set("Access-Control-Allow-Headers", allow)
+	}
+	h.Set("Access-Control-Max-Age", strconv.Itoa(PreflightMaxAge))
+	h.Set("Vary", "Access-Control-Request-Method, Access-Control-Request-Headers")
+	w.WriteHeader(http.StatusNoContent)
+	return true
+}
+
+// preflightHeaders is the list of header names a preflight asked for
+// (comma-separated, possibly over several lines), lower-cased, without the
+// names that are not HTTP tokens; "" when it asked for none or for too many
+// bytes of them.
+func preflightHeaders(lines []string) string {
+	n := 0
+	for _, l := range lines {
+		n += len(l)
+	}
+	if n == 0 || n > maxPreflightHeaders {
+		return ""
+	}
+	names := make([]string, 0, 4)
+	for _, l := range lines {
+		for name := range strings.SplitSeq(l, ",") {
+			if name = strings.ToLower(strings.TrimSpace(name)); isToken(name) {
+				names = append(names, name)
+			}
+		}
+	}
+	return strings.Join(names, ", ")
+}
+
+// isToken reports whether s is a non-empty HTTP token (RFC 9110 5.6.2): a
+// method or a header name.
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
 	}
 	return true
 }
