@@ -331,6 +331,9 @@ func (m *Manager) HandleCreateSession(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, picloud.Errorf(picloud.EForbidden, "this token's scopes (%s) do not include read, which the dashboard needs", strings.Join(p.Scopes, ", ")))
 		return
 	}
+	if !m.admitSignIn(w, r, p, m.fail) {
+		return
+	}
 	id, now := newSessionID(), time.Now().UTC().Truncate(time.Millisecond)
 	s := &picloud.Session{Hash: HashToken(id), CreatedAt: now, ExpiresAt: now.Add(m.auth.cfg.SessionLifetime)}
 	if p.TokenID != picloud.AdminTokenID {

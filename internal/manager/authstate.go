@@ -36,6 +36,15 @@ type AuthConfig struct {
 	// so that an attacker with many addresses cannot grow memory.
 	MaxClients int
 
+	// MaxSignIns sessions may be opened with one token (or by one single
+	// sign-on user) within SignInWindow (10 a minute); beyond them a
+	// sign-in is refused with 429 rate_limited until its budget refills (a
+	// token bucket refilling MaxSignIns per window). MaxSignInKeys bounds
+	// the tokens and users remembered (10,000).
+	MaxSignIns    int
+	SignInWindow  time.Duration
+	MaxSignInKeys int
+
 	// TokenRefresh is how long the admin token's hash is used from memory
 	// before it is read again (5 s): a token rotated by another process
 	// takes effect here within it. While the store is down the last hash
@@ -79,6 +88,7 @@ type authState struct {
 	cfg     AuthConfig
 	log     *slog.Logger
 	limiter *failureLimiter
+	signIns *signInLimiter
 
 	mu          sync.Mutex
 	hash        string // the admin token's hash, "" before the first read
@@ -123,12 +133,16 @@ func newAuthState(store picloud.Store, cfg AuthConfig, log *slog.Logger) *authSt
 	cfg.MaxFailures = cmp.Or(max(cfg.MaxFailures, 0), 10)
 	cfg.FailureWindow = cmp.Or(max(cfg.FailureWindow, 0), time.Minute)
 	cfg.MaxClients = cmp.Or(max(cfg.MaxClients, 0), 10_000)
+	cfg.MaxSignIns = cmp.Or(max(cfg.MaxSignIns, 0), 10)
+	cfg.SignInWindow = cmp.Or(max(cfg.SignInWindow, 0), time.Minute)
+	cfg.MaxSignInKeys = cmp.Or(max(cfg.MaxSignInKeys, 0), 10_000)
 	cfg.TokenRefresh = cmp.Or(max(cfg.TokenRefresh, 0), 5*time.Second)
 	cfg.SessionRefresh = cmp.Or(max(cfg.SessionRefresh, 0), 5*time.Second)
 	cfg.SessionLifetime = min(cmp.Or(max(cfg.SessionLifetime, 0), picloud.MaxSessionLifetime), picloud.MaxSessionLifetime)
 	a := &authState{store: store, cfg: cfg, log: log, sessions: map[string]cachedSession{},
 		tokens: map[string]cachedToken{}, byHash: map[string]string{}, touched: map[string]time.Time{},
-		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow, cfg.MaxClients)}
+		limiter: newFailureLimiter(cfg.MaxFailures, cfg.FailureWindow, cfg.MaxClients),
+		signIns: newSignInLimiter(cfg.MaxSignIns, cfg.SignInWindow, cfg.MaxSignInKeys)}
 	if store != nil {
 		// Read the hash now, in the background: a database outage before
 		// the first admin request must not leave the token unusable.

@@ -294,6 +294,9 @@ func (m *Manager) HandleOIDCCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	m.auth.succeeded(client)
+	if !m.admitSignIn(w, r, p, m.ssoFail) {
+		return
+	}
 	id, now := newSessionID(), time.Now().UTC().Truncate(time.Millisecond)
 	s := &picloud.Session{Hash: HashToken(id), CreatedAt: now, ExpiresAt: now.Add(m.auth.cfg.SessionLifetime),
 		Subject: p.Name, Scopes: p.Scopes}

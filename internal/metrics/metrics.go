@@ -28,7 +28,7 @@ type Metrics struct {
 	JournalErrors  prometheus.Counter // journal writes or fsyncs that failed
 	SinkRetries    prometheus.Counter
 	Pruned         prometheus.Counter
-	AuthFailures   *prometheus.CounterVec // reason: wrong_token, bad_scheme, unknown_session, csrf, rate_limited, expired, forbidden, cluster_token, oidc_state, oidc_refused, oidc_not_granted
+	AuthFailures   *prometheus.CounterVec // reason: wrong_token, bad_scheme, unknown_session, csrf, rate_limited, session_limit, expired, forbidden, cluster_token, oidc_state, oidc_refused, oidc_not_granted
 	InvokeDenied   *prometheus.CounterVec // reason: missing, unknown, forbidden, expired, rate_limited
 
 	// The job queue's (internal/jobs). The queue depth is a gauge read when
@@ -130,7 +130,7 @@ func New(sinkQueue func() float64) *Metrics {
 			Name: "picloud_executions_pruned_total", Help: "Execution logs deleted by retention.",
 		}),
 		AuthFailures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "picloud_auth_failures_total", Help: "Refused authentications by reason (rate_limited: refused unchecked after too many failures; expired: a named token past its expiry; forbidden: a valid token without the route's scope or restricted to other scripts; cluster_token: a cluster API request without the cluster token; oidc_state, oidc_refused, oidc_not_granted: a single sign-on callback with a bad state, refused by the provider or failing verification, or matching no grant).",
+			Name: "picloud_auth_failures_total", Help: "Refused authentications by reason (rate_limited: refused unchecked after too many failures; session_limit: a right sign-in refused because its token or single sign-on user opened too many sessions; expired: a named token past its expiry; forbidden: a valid token without the route's scope or restricted to other scripts; cluster_token: a cluster API request without the cluster token; oidc_state, oidc_refused, oidc_not_granted: a single sign-on callback with a bad state, refused by the provider or failing verification, or matching no grant).",
 		}, []string{"reason"}),
 		InvokeDenied: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "picloud_invoke_denied_total", Help: "Invocations refused before running (no execution row), by reason: missing, unknown, forbidden or expired credentials, rate_limited.",
