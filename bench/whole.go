@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -43,6 +44,11 @@ type ProcRun struct {
 	MaxRSS  int64 // bytes
 	Eval    time.Duration
 	InitSum time.Duration
+	// CPU is the child's own user+system time (wait4's rusage), and
+	// Faults its minor page faults: set only for a run started directly
+	// (not under /usr/bin/time, whose own would be counted).
+	CPU    time.Duration
+	Faults int64
 }
 
 // runWhole is the `whole` subcommand: `picloud rhai run` as a user runs it,
@@ -55,6 +61,7 @@ func runWhole(args []string) int {
 	fs := flag.NewFlagSet("whole", flag.ContinueOnError)
 	runs := fs.Int("runs", 5, "runs per workload (interleaved)")
 	binary := fs.String("picloud", "", "a built picloud binary (default: build ../cmd/picloud)")
+	static := fs.String("picloud-static", "", "a picloud binary built with CGO_ENABLED=0 for the start-up table (default: build ../cmd/picloud so)")
 	workloads := fs.String("workloads", strings.Join(wholeWorkloads, ","), "comma-separated workloads, or none (the start-up table alone)")
 	startRuns := fs.Int("start-runs", 200, "runs of the start-up table's programs")
 	if err := fs.Parse(args); err != nil {
@@ -74,14 +81,14 @@ func runWhole(args []string) int {
 		fmt.Fprintln(os.Stderr, "bench whole: -runs and -start-runs must be at least 1")
 		return 2
 	}
-	if err := benchWhole(*binary, ws, *runs, *startRuns, os.Stdout); err != nil {
+	if err := benchWhole(*binary, *static, ws, *runs, *startRuns, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "bench whole:", err)
 		return 1
 	}
 	return 0
 }
 
-func benchWhole(binary string, ws []string, runs, startRuns int, out io.Writer) error {
+func benchWhole(binary, static string, ws []string, runs, startRuns int, out io.Writer) error {
 	tmp, err := os.MkdirTemp("", "picloud-whole-")
 	if err != nil {
 		return err
@@ -94,11 +101,23 @@ func benchWhole(binary string, ws []string, runs, startRuns int, out io.Writer) 
 			return err
 		}
 	}
-	loadStart := loadAvg()
+	if static == "" {
+		static = filepath.Join(tmp, "picloud-static")
+		logf("building ../cmd/picloud with CGO_ENABLED=0")
+		if err := goBuildEnv("..", static, "./cmd/picloud", "CGO_ENABLED=0"); err != nil {
+			return err
+		}
+	}
 	hello := filepath.Join(tmp, "hello")
 	if err := writeHello(tmp, hello); err != nil {
 		return err
 	}
+	floor := filepath.Join(tmp, "floor")
+	nimports, err := writeFloor(tmp, floor)
+	if err != nil {
+		return err
+	}
+	loadStart := loadAvg()
 	oneLine := filepath.Join(tmp, "one.rhai")
 	if err := os.WriteFile(oneLine, []byte("print(\"hello\");\n"), 0o644); err != nil {
 		return err
@@ -110,7 +129,9 @@ func benchWhole(binary string, ws []string, runs, startRuns int, out io.Writer) 
 		argv []string
 	}{
 		{"Go hello-world (fmt.Println)", []string{hello}},
+		{fmt.Sprintf("floor: the %d packages PiCloud imports, blank-imported, printing hello", nimports), []string{floor}},
 		{"`picloud rhai run one.rhai` (`print(\"hello\")`)", []string{binary, "rhai", "run", oneLine}},
+		{"the same, `CGO_ENABLED=0` (static) build", []string{static, "rhai", "run", oneLine}},
 		{"`picloud version`", []string{binary, "version"}},
 	}
 	logf("start-up: %d runs of each", startRuns)
@@ -157,20 +178,27 @@ func benchWhole(binary string, ws []string, runs, startRuns int, out io.Writer) 
 	}
 
 	fmt.Fprintf(out, "## Start-up (%d runs each, interleaved)\n\n", startRuns)
-	fmt.Fprintln(out, "| program | wall median | wall min | peak RSS | init summed (inittrace, median) | wall ÷ hello-world's |")
-	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(out, "CPU is the process's own user+system time (wait4's rusage), which other processes on the machine move far less than wall time.")
+	fmt.Fprintln(out)
+	fmt.Fprintln(out, "| program | wall median | wall min | CPU median | CPU min | page faults | peak RSS | init summed (inittrace, median) | wall ÷ hello-world's | CPU ÷ hello-world's |")
+	fmt.Fprintln(out, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	helloWall := medianOf(startRes[0], func(r ProcRun) float64 { return float64(r.Wall) })
+	helloCPU := medianOf(startRes[0], func(r ProcRun) float64 { return float64(r.CPU) })
 	for j, s := range starts {
 		rs := startRes[j]
 		wall := medianOf(rs, func(r ProcRun) float64 { return float64(r.Wall) })
 		minWall := slices.MinFunc(rs, func(a, b ProcRun) int { return int(a.Wall - b.Wall) }).Wall
+		cpu := medianOf(rs, func(r ProcRun) float64 { return float64(r.CPU) })
+		minCPU := slices.MinFunc(rs, func(a, b ProcRun) int { return int(a.CPU - b.CPU) }).CPU
 		mem := startMem[j]
-		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %s |\n", s.name, FmtDur(wall), FmtDur(float64(minWall)),
+		fmt.Fprintf(out, "| %s | %s | %s | %s | %s | %.0f | %s | %s | %s | %s |\n", s.name, FmtDur(wall), FmtDur(float64(minWall)),
+			FmtDur(cpu), FmtDur(float64(minCPU)), medianOf(rs, func(r ProcRun) float64 { return float64(r.Faults) }),
 			fmtMB(medianOf(mem, func(r ProcRun) float64 { return float64(r.MaxRSS) })),
 			FmtDur(medianOf(mem, func(r ProcRun) float64 { return float64(r.InitSum) })),
-			FmtRatio(wall/helloWall))
+			FmtRatio(wall/helloWall), FmtRatio(cpu/helloCPU))
 	}
 	if len(ws) == 0 {
+		fmt.Fprintf(out, "\nLoad average (/proc/loadavg) (1 minute) at the start: %s; at the end: %s.\n", loadStart, loadAvg())
 		return nil
 	}
 	fmt.Fprintf(out, "\n## `picloud rhai run FILE`, whole process (median of %d runs, interleaved)\n\n", runs)
@@ -226,6 +254,12 @@ func runProc(argv []string, mem, trace bool) (ProcRun, error) {
 		return ProcRun{}, fmt.Errorf("%v: %w: %s", argv, err, lastLines(stderr.String(), 5))
 	}
 	r := ProcRun{Wall: wall}
+	if !mem {
+		r.CPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			r.Faults = ru.Minflt + ru.Majflt
+		}
+	}
 	for line := range strings.Lines(stderr.String()) {
 		line = strings.TrimSpace(line)
 		if d, ok := strings.CutPrefix(line, "eval time: "); ok {
@@ -281,9 +315,13 @@ func medianOf(rs []ProcRun, f func(ProcRun) float64) float64 {
 	return quantile(xs, 0.5)
 }
 
-func goBuild(dir, out, pkg string) error {
+func goBuild(dir, out, pkg string) error { return goBuildEnv(dir, out, pkg) }
+
+// goBuildEnv is goBuild with env (NAME=value) added to the environment.
+func goBuildEnv(dir, out, pkg string, env ...string) error {
 	build := exec.Command("go", "build", "-o", out, pkg)
 	build.Dir, build.Stdout, build.Stderr = dir, os.Stderr, os.Stderr
+	build.Env = append(os.Environ(), env...)
 	if err := build.Run(); err != nil {
 		return fmt.Errorf("go build %s: %w", pkg, err)
 	}
@@ -315,4 +353,73 @@ func writeHello(tmp, out string) error {
 func lastLines(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// writeFloor builds the start-up floor of PiCloud's chosen dependencies: a
+// program that blank-imports every package (standard library or not) that
+// one of PiCloud's packages imports, and prints hello. It runs every
+// initialiser `picloud` runs except PiCloud's own, and none of PiCloud's
+// code; what `picloud rhai run` costs above it is PiCloud's share. (The
+// linker drops the dependencies' code the floor never calls, so its binary
+// is smaller than PiCloud's: what is left in PiCloud's share is PiCloud's
+// code and what it uses of the dependencies.)
+//
+// It is built in a temporary module whose go.mod is the main module's with
+// another module path, and whose go.sum is the main module's: the same
+// versions, from the module cache, offline. It returns how many packages
+// the floor imports.
+func writeFloor(tmp, out string) (int, error) {
+	list := exec.Command("go", "list", "-deps", "-f",
+		`{{if and (not .Standard) .Module}}{{if eq .Module.Path "github.com/picloud/picloud"}}{{range .Imports}}{{.}}
+{{end}}{{end}}{{end}}`, "./cmd/picloud")
+	list.Dir, list.Stderr = "..", os.Stderr
+	b, err := list.Output()
+	if err != nil {
+		return 0, fmt.Errorf("go list ./cmd/picloud: %w", err)
+	}
+	seen := map[string]bool{"fmt": true}
+	var imports []string
+	for line := range strings.Lines(string(b)) {
+		p := strings.TrimSpace(line)
+		if p == "" || p == "C" || seen[p] || p == "github.com/picloud/picloud" || strings.HasPrefix(p, "github.com/picloud/picloud/") {
+			continue
+		}
+		seen[p] = true
+		imports = append(imports, p)
+	}
+	slices.Sort(imports)
+	var src strings.Builder
+	src.WriteString("// Code generated by bench whole (writeFloor). DO NOT EDIT.\n\npackage main\n\nimport (\n\t\"fmt\"\n")
+	for _, p := range imports {
+		fmt.Fprintf(&src, "\t_ %q\n", p)
+	}
+	src.WriteString(")\n\nfunc main() { fmt.Println(\"hello\") }\n")
+	gomod, err := os.ReadFile("../go.mod")
+	if err != nil {
+		return 0, err
+	}
+	gosum, err := os.ReadFile("../go.sum")
+	if err != nil {
+		return 0, err
+	}
+	modLines := strings.Split(string(gomod), "\n")
+	for i, l := range modLines {
+		if strings.HasPrefix(l, "module ") {
+			modLines[i] = "module picloudfloor"
+		}
+	}
+	dir := filepath.Join(tmp, "floor-src")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return 0, err
+	}
+	files := map[string]string{"go.mod": strings.Join(modLines, "\n"), "go.sum": string(gosum), "main.go": src.String()}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			return 0, err
+		}
+	}
+	if err := goBuild(dir, out, "."); err != nil {
+		return 0, errors.New("building the floor: " + err.Error())
+	}
+	return len(imports) + 1, nil
 }
