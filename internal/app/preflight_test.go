@@ -117,3 +117,33 @@ func TestPreflightProtectedScripts(t *testing.T) {
 		}
 	})
 }
+
+// A cluster node answers the preflight of a key script as `serve` does,
+// without asking its manager anything about credentials, and checks the
+// call that follows with the manager.
+func TestPreflightOnNode(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		store := open(t)
+		m := startManager(t, store, "")
+		n := startNode(t, "node-a", m.srv.URL, clusterToken)
+		id := m.create("keyed", `#{status: 200, headers: #{"access-control-allow-origin": "*"}, body: "ok"}`, "access", "key")
+		key, _ := m.invokeKey(id)
+		var resp *http.Response
+		var b []byte
+		until(t, converge, "the node answers the preflight", func() bool {
+			resp, b = n.request("OPTIONS", "/fn/keyed", nil, "Origin", "https://app.example",
+				"Access-Control-Request-Method", "GET", "Access-Control-Request-Headers", "x-picloud-key")
+			return resp.StatusCode == 204
+		})
+		if resp.Header.Get("Access-Control-Allow-Headers") != "x-picloud-key" || resp.Header.Get("Access-Control-Allow-Methods") != "GET" {
+			t.Errorf("the node's preflight: %v %s", resp.Header, b)
+		}
+		if resp, b := n.request("GET", "/fn/keyed", nil, "Origin", "https://app.example"); resp.StatusCode != 401 {
+			t.Errorf("without the key on the node: %d %s", resp.StatusCode, b)
+		}
+		if resp, b := n.request("GET", "/fn/keyed", nil, "Origin", "https://app.example", "X-PiCloud-Key", key); resp.StatusCode != 200 || string(b) != "ok" {
+			t.Errorf("with the key on the node: %d %s", resp.StatusCode, b)
+		}
+		rows(t, store, id, 1)
+	})
+}
