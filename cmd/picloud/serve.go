@@ -23,6 +23,7 @@ import (
 	"github.com/picloud/picloud/internal/audit"
 	"github.com/picloud/picloud/internal/dashboard"
 	"github.com/picloud/picloud/internal/executor"
+	"github.com/picloud/picloud/internal/gcfloor"
 	"github.com/picloud/picloud/internal/jobs"
 	"github.com/picloud/picloud/internal/journal"
 	"github.com/picloud/picloud/internal/manager"
@@ -337,10 +338,16 @@ func ensureAdminToken(ctx context.Context, store picloud.Store, stdout io.Writer
 
 // setMemoryLimit makes the process's memory ceiling the runtime's too
 // (unless GOMEMLIMIT says otherwise): the runtime collects harder as the
-// heap nears it, rather than letting garbage push the process past it.
+// heap nears it, rather than letting garbage push the process past it. Under
+// that ceiling, unless GOGC says otherwise, the heap gets a floor
+// (gcfloor.DefaultFloor): a server with little live heap does not collect
+// every few megabytes allocated.
 func setMemoryLimit(limit int64) {
 	if limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(limit)
+	}
+	if gcfloor.Enabled(os.Getenv) {
+		gcfloor.Start(gcfloor.DefaultFloor)
 	}
 }
 
