@@ -35,6 +35,9 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == "server" { // the server comparison: server.go
 		os.Exit(runServer(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == "bare-server" { // server.go's bare side, in a process of its own
+		os.Exit(runBareServer())
+	}
 	if len(os.Args) > 1 && os.Args[1] == "cluster" { // cluster mode through Caddy: cluster.go
 		os.Exit(runCluster(os.Args[2:]))
 	}

@@ -5,8 +5,9 @@ package main
 // PostgreSQL with -database-url) and drives it over loopback HTTP:
 //
 //   - end to end: a small script with the audit log on against a bare net/http
-//     handler (in this process) returning the same JSON, in alternating rounds
-//     of the same run; a PiCloud round ends when its last execution row is
+//     handler returning the same JSON, in a process of its own as picloud
+//     serve is (-bare-in-process: in the load generator's), in alternating
+//     rounds of the same run; a PiCloud round ends when its last execution row is
 //     written (picloud_sink_written_total), and afterwards the stored rows
 //     must equal the requests sent;
 //   - neighbours: the hello script's latency alone, next to a CPU-heavy
@@ -48,6 +49,7 @@ type serverOpts struct {
 	coldRuns    int
 	journalSync string
 	moduleN     int
+	bareInProc  bool
 }
 
 // runServer is the `server` subcommand.
@@ -65,6 +67,7 @@ func runServer(args []string) int {
 	fs.IntVar(&o.moduleN, "module-requests", 3000, "requests measured for each host module's workload")
 	fs.IntVar(&o.coldRuns, "cold-runs", 20, "PUT-then-invoke measurements for cold start")
 	fs.StringVar(&o.journalSync, "journal-sync", "", "picloud serve's --journal-sync: interval or always (default: the server's, interval)")
+	fs.BoolVar(&o.bareInProc, "bare-in-process", false, "serve the bare handler from the load generator's process (the comparison before 2026-12-06's session 21), not from a process of its own")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -103,8 +106,17 @@ func benchServer(o serverOpts, out io.Writer) error {
 		store += ", --journal-sync " + o.journalSync
 	}
 
-	bare := startBare()
+	bare := startBare() // the upstream of the http-get workload; the in-process bare side
 	defer bare.Close()
+	bareAddr, barePid := bare.Addr().String(), 0
+	if !o.bareInProc {
+		bp, err := startBareProcess()
+		if err != nil {
+			return err
+		}
+		defer bp.stop()
+		bareAddr, barePid = bp.addr, bp.cmd.Process.Pid
+	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4 * o.concurrency, MaxIdleConns: 16 * o.concurrency}}
 	hello, err := srv.deploy("hello", `#{hello: "world", n: 42}`, 0)
 	if err != nil {
@@ -120,7 +132,7 @@ func benchServer(o serverOpts, out io.Writer) error {
 	}
 
 	// End to end.
-	helloURL, bareURL := srv.url+"/fn/hello", "http://"+bare.Addr().String()+"/"
+	helloURL, bareURL := srv.url+"/fn/hello", "http://"+bareAddr+"/"
 	load(client, bareURL, o.concurrency, 500, nil)
 	load(client, helloURL, o.concurrency, 500, nil)
 	sent := 500
@@ -131,9 +143,10 @@ func benchServer(o serverOpts, out io.Writer) error {
 	var e2e []e2eRun
 	// CPU time per request of each side, which a busy machine moves much
 	// less than req/s: a bare round's is the bench process's (load
-	// generator and bare handler), a PiCloud round's the bench process's
-	// (load generator) plus picloud serve's (handler and sink; a
-	// PostgreSQL server's own is not counted).
+	// generator, and the bare handler with -bare-in-process) plus the bare
+	// server process's, a PiCloud round's the bench process's (load
+	// generator) plus picloud serve's (handler and sink; a PostgreSQL
+	// server's own is not counted).
 	self, server := os.Getpid(), srv.cmd.Process.Pid
 	for run := range o.runs {
 		var b, p latencies
@@ -141,14 +154,17 @@ func benchServer(o serverOpts, out io.Writer) error {
 		for r := range o.rounds {
 			n := o.requests/o.rounds + btoi(r < o.requests%o.rounds)
 			c0, _ := cpuTime(self)
+			bs0 := bareCPU(barePid)
 			b.add(load(client, bareURL, o.concurrency, n, nil))
 			c1, _ := cpuTime(self)
+			bs1 := bareCPU(barePid)
 			s1, _ := cpuTime(server)
 			sent += n
 			p.add(load(client, helloURL, o.concurrency, n, drain))
 			c2, _ := cpuTime(self)
 			s2, _ := cpuTime(server)
 			cpu.bare += c1 - c0
+			cpu.bareServer += bs1 - bs0
 			cpu.client += c2 - c1
 			cpu.server += s2 - s1
 			cpu.n += n
@@ -447,17 +463,91 @@ func (s *picloudServer) rows(id string, n int) (bool, error) {
 	return last == 1 && len(page.Items) == 0, nil
 }
 
+// bareHandler is the bare side: net/http answering the hello script's JSON.
+var bareHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"hello":"world","n":42}`))
+})
+
 func startBare() net.Listener {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		panic(err)
 	}
-	go http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"hello":"world","n":42}`))
-	}))
+	go http.Serve(ln, bareHandler)
 	return ln
+}
+
+// runBareServer is the hidden `bare-server` subcommand: the bare handler in
+// a process of its own, as picloud serve is one, so that both sides pay the
+// same hand-offs between processes (a load generator and a handler in one
+// Go process pass a request between goroutines, not between processes). It
+// prints its address and serves until its standard input closes.
+func runBareServer() int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bare-server:", err)
+		return 1
+	}
+	fmt.Println(ln.Addr().String())
+	go http.Serve(ln, bareHandler)
+	io.Copy(io.Discard, os.Stdin)
+	return 0
+}
+
+// bareProcess is a running `bench bare-server`.
+type bareProcess struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+	addr  string
+}
+
+func startBareProcess() (*bareProcess, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "bare-server")
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line := make([]byte, 0, 64)
+	for b := make([]byte, 1); ; {
+		if _, err := out.Read(b); err != nil {
+			in.Close()
+			cmd.Wait()
+			return nil, fmt.Errorf("bare-server: no address: %w", err)
+		}
+		if b[0] == '\n' {
+			break
+		}
+		line = append(line, b[0])
+	}
+	return &bareProcess{cmd: cmd, stdin: in, addr: string(line)}, nil
+}
+
+func (p *bareProcess) stop() {
+	p.stdin.Close()
+	p.cmd.Wait()
+}
+
+// bareCPU is the bare server process's CPU time (0 without one).
+func bareCPU(pid int) time.Duration {
+	if pid == 0 {
+		return 0
+	}
+	c, _ := cpuTime(pid)
+	return c
 }
 
 // latencies accumulates rounds of one side.
@@ -532,12 +622,13 @@ type e2eRun struct {
 	cpu           e2eCPU
 }
 
-// e2eCPU is the CPU time a run's rounds took: bare (load generator and bare
-// handler), and for PiCloud the load generator's (client) and picloud
-// serve's (server), over n requests a side.
+// e2eCPU is the CPU time a run's rounds took: bare (the load generator's
+// process: with -bare-in-process the bare handler's too) and bareServer
+// (the bare server process's), and for PiCloud the load generator's
+// (client) and picloud serve's (server), over n requests a side.
 type e2eCPU struct {
-	bare, client, server time.Duration
-	n                    int
+	bare, bareServer, client, server time.Duration
+	n                                int
 }
 
 func (c e2eCPU) perReq(d time.Duration) float64 {
@@ -547,7 +638,7 @@ func (c e2eCPU) perReq(d time.Duration) float64 {
 // ratio is bare's CPU per request over PiCloud's (client and server): the
 // throughput ratio the two sides would have on otherwise idle cores.
 func (c e2eCPU) ratio() float64 {
-	return c.perReq(c.bare) / max(c.perReq(c.client+c.server), 1e-9)
+	return c.perReq(c.bare+c.bareServer) / max(c.perReq(c.client+c.server), 1e-9)
 }
 
 type neighbourRun struct {
@@ -598,16 +689,20 @@ func printServer(w io.Writer, o serverOpts, store string, e2e []e2eRun, nb []*ne
 	pm, plo, phi := median(prps)
 	fmt.Fprintf(w, "\nRatio: median **%.2f** (%.2f–%.2f); PiCloud %.0f req/s (%.0f–%.0f).\n\n", m, lo, hi, pm, plo, phi)
 
-	fmt.Fprintf(w, "CPU time per request, µs (a busy machine moves it much less than req/s): bare is the bench process (load generator and bare handler) during the bare rounds; PiCloud is the bench process (load generator) plus `picloud serve` (handler and sink) during the PiCloud rounds%s. The CPU ratio is the throughput ratio the sides would have on otherwise idle cores.\n\n",
-		map[bool]string{true: "; PostgreSQL's own CPU is not counted", false: ""}[o.databaseURL != ""])
-	fmt.Fprintln(w, "| run | bare | PiCloud client | PiCloud server | PiCloud total | CPU ratio |")
-	fmt.Fprintln(w, "|---|---|---|---|---|---|")
+	bareWhere := "the bare server's own process (handler)"
+	if o.bareInProc {
+		bareWhere = "the bench process (the bare handler runs in it, -bare-in-process)"
+	}
+	fmt.Fprintf(w, "CPU time per request, µs (a busy machine moves it much less than req/s): bare is the bench process (load generator) plus %s during the bare rounds; PiCloud is the bench process (load generator) plus `picloud serve` (handler and sink) during the PiCloud rounds%s. The CPU ratio is the throughput ratio the sides would have on otherwise idle cores.\n\n",
+		bareWhere, map[bool]string{true: "; PostgreSQL's own CPU is not counted", false: ""}[o.databaseURL != ""])
+	fmt.Fprintln(w, "| run | bare client | bare server | bare total | PiCloud client | PiCloud server | PiCloud total | CPU ratio |")
+	fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|")
 	var cratios []float64
 	for i, r := range e2e {
 		c := r.cpu
 		cratios = append(cratios, c.ratio())
-		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f | %.1f | %.2f |\n", i+1, c.perReq(c.bare), c.perReq(c.client), c.perReq(c.server),
-			c.perReq(c.client+c.server), c.ratio())
+		fmt.Fprintf(w, "| %d | %.1f | %.1f | %.1f | %.1f | %.1f | %.1f | %.2f |\n", i+1, c.perReq(c.bare), c.perReq(c.bareServer), c.perReq(c.bare+c.bareServer),
+			c.perReq(c.client), c.perReq(c.server), c.perReq(c.client+c.server), c.ratio())
 	}
 	cm, clo, chi := median(cratios)
 	fmt.Fprintf(w, "\nCPU ratio: median **%.2f** (%.2f–%.2f).\n\n", cm, clo, chi)
