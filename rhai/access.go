@@ -437,7 +437,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 						if cont := fr.slots[slot]; cont.t == TypeArray {
 							if k := idx(fr); k.t == TypeInt {
 								if cont.p.(*Array).set(k.AsInt(), v) { // packed or not
-									fr.ret = Unit
+									store(&fr.ret, Unit)
 									return ctrlNone
 								}
 							}
@@ -445,7 +445,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 						r := target(fr)
 						r.opPos = pos
 						r.set(fr.th, v)
-						fr.ret = Unit
+						store(&fr.ret, Unit)
 						return ctrlNone
 					}
 				}
@@ -457,8 +457,8 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 				idx := b.idx
 				return func(fr *frame) ctrl {
 					fr.tickAt(at)
-					fr.slots[idx] = rhs(fr)
-					fr.ret = Unit
+					store(&fr.slots[idx], rhs(fr))
+					store(&fr.ret, Unit)
 					return ctrlNone
 				}
 			}
@@ -472,7 +472,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 			}
 			r.opPos = pos
 			r.set(fr.th, v)
-			fr.ret = Unit
+			store(&fr.ret, Unit)
 			return ctrlNone
 		}
 	}
@@ -491,19 +491,19 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 					x, y := int64(cur.n), int64(v.n)
 					if plus {
 						if s := x + y; (s > x) == (y > 0) {
-							fr.slots[idx] = Value{t: TypeInt, n: uint64(s)}
-							fr.ret = Unit
+							store(&fr.slots[idx], Value{t: TypeInt, n: uint64(s)})
+							store(&fr.ret, Unit)
 							return ctrlNone
 						}
 					} else if s := x - y; (s < x) == (y > 0) {
-						fr.slots[idx] = Value{t: TypeInt, n: uint64(s)}
-						fr.ret = Unit
+						store(&fr.slots[idx], Value{t: TypeInt, n: uint64(s)})
+						store(&fr.ret, Unit)
 						return ctrlNone
 					}
 				}
 				r := ref{p: &fr.slots[idx], pos: pos}
 				fr.th.compoundAssign(&r, op, opAssign, v, pos)
-				fr.ret = Unit
+				store(&fr.ret, Unit)
 				return ctrlNone
 			}
 		}
@@ -517,7 +517,7 @@ func (c *compiler) assign(s *syntax.AssignStmt) execFn {
 		}
 		r.opPos = pos
 		fr.th.compoundAssign(&r, op, opAssign, v, pos)
-		fr.ret = Unit
+		store(&fr.ret, Unit)
 		return ctrlNone
 	}
 }

@@ -56,7 +56,12 @@ func (th *thread) callNativeOwned(f *nativeFn, args []Value, pos syntax.Pos, own
 	// One Context per thread, so a native call allocates nothing for it.
 	c := &th.nctx
 	savedPos, savedOwned := c.pos, c.owned
-	c.th, c.pos, c.owned = th, pos, owned
+	if c.th != th {
+		// Stored once: a pointer store costs a write barrier while the
+		// collector marks, on every native call.
+		c.th = th
+	}
+	c.pos, c.owned = pos, owned
 	before := 0
 	if th.memLimit > 0 && len(args) > 0 {
 		before = shallowBytes(args[0])
@@ -381,7 +386,7 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 				buf := th.alloc(n + 1)
 				buf[0] = obj
 				for i, a := range args {
-					buf[i+1] = a(fr)
+					store(&buf[i+1], a(fr))
 				}
 				var v Value
 				if f := ms.native(th, obj, buf); f != nil {
@@ -390,7 +395,11 @@ func (c *compiler) methodCall(e *syntax.MethodCallExpr) evalFn {
 							raise(&Error{Kind: ErrNonPureMethodOnConstant, Message: "Non-pure method '" + ms.name + "' cannot be called on constant"}, ms.pos)
 						}
 						v = th.callNativeOwned(f, buf, ms.pos, ms.owned)
-						fr.slots[slot] = buf[0]
+						if !identical(&fr.slots[slot], &buf[0]) {
+							// items.push(x) changed the array in place: storing the
+							// same pointer back would only feed the write barrier.
+							fr.slots[slot] = buf[0]
+						}
 					} else {
 						v = th.callNativeOwned(f, buf, ms.pos, ms.owned)
 					}

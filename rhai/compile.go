@@ -133,7 +133,7 @@ func (c *compiler) block1(stmts []syntax.Stmt) execFn {
 	}
 	switch len(fns) {
 	case 0:
-		return func(fr *frame) ctrl { fr.ret = Unit; return ctrlNone }
+		return func(fr *frame) ctrl { store(&fr.ret, Unit); return ctrlNone }
 	case 1:
 		return fns[0]
 	case 2:
@@ -184,14 +184,14 @@ func (c *compiler) stmt1(s syntax.Stmt, last bool) execFn {
 	pos := s.Position()
 	switch s := s.(type) {
 	case *syntax.EmptyStmt:
-		return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = Unit; return ctrlNone }
+		return func(fr *frame) ctrl { fr.tickAt(pos); store(&fr.ret, Unit); return ctrlNone }
 	case *syntax.ExprStmt:
 		if se := c.stmtExpr(s.X); se != nil {
 			return se
 		}
 		e := c.expr(s.X)
 		if last {
-			return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = e(fr); return ctrlNone }
+			return func(fr *frame) ctrl { fr.tickAt(pos); store(&fr.ret, e(fr)); return ctrlNone }
 		}
 		return func(fr *frame) ctrl { fr.tickAt(pos); e(fr); return ctrlNone }
 	case *syntax.LetStmt:
@@ -200,16 +200,16 @@ func (c *compiler) stmt1(s syntax.Stmt, last bool) execFn {
 		return c.assign(s)
 	case *syntax.ReturnStmt:
 		if s.Value == nil {
-			return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = Unit; return ctrlReturn }
+			return func(fr *frame) ctrl { fr.tickAt(pos); store(&fr.ret, Unit); return ctrlReturn }
 		}
 		e := c.storeExpr(s.Value)
-		return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = e(fr); return ctrlReturn }
+		return func(fr *frame) ctrl { fr.tickAt(pos); store(&fr.ret, e(fr)); return ctrlReturn }
 	case *syntax.BreakStmt:
 		if s.Value == nil {
-			return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = Unit; return ctrlBreak }
+			return func(fr *frame) ctrl { fr.tickAt(pos); store(&fr.ret, Unit); return ctrlBreak }
 		}
 		e := c.storeExpr(s.Value)
-		return func(fr *frame) ctrl { fr.tickAt(pos); fr.ret = e(fr); return ctrlBreak }
+		return func(fr *frame) ctrl { fr.tickAt(pos); store(&fr.ret, e(fr)); return ctrlBreak }
 	case *syntax.ContinueStmt:
 		return func(fr *frame) ctrl { fr.tickAt(pos); return ctrlContinue }
 	case *syntax.ThrowStmt:
@@ -284,14 +284,14 @@ func (c *compiler) let(s *syntax.LetStmt) execFn {
 		fn = func(fr *frame) ctrl {
 			fr.tickAt(at)
 			fr.slots[idx] = Value{t: typeCell, p: &cell{v: e(fr)}}
-			fr.ret = Unit
+			store(&fr.ret, Unit)
 			return ctrlNone
 		}
 	} else {
 		fn = func(fr *frame) ctrl {
 			fr.tickAt(at)
 			fr.slots[idx] = e(fr)
-			fr.ret = Unit
+			store(&fr.ret, Unit)
 			return ctrlNone
 		}
 	}
@@ -376,7 +376,7 @@ func (c *compiler) try(s *syntax.TryStmt) execFn {
 		r, err := th.protect(fr, body)
 		if err == nil {
 			if r == ctrlNone {
-				fr.ret = Unit
+				store(&fr.ret, Unit)
 			}
 			return r
 		}
@@ -389,7 +389,7 @@ func (c *compiler) try(s *syntax.TryStmt) execFn {
 		}
 		r = th.runCatch(fr, catch, err)
 		if r == ctrlNone {
-			fr.ret = Unit
+			store(&fr.ret, Unit)
 		}
 		return r
 	}
@@ -472,7 +472,7 @@ func (c *compiler) ifExpr(e *syntax.IfExpr) execFn {
 			if cond(fr) {
 				return then(fr)
 			}
-			fr.ret = Unit
+			store(&fr.ret, Unit)
 			return ctrlNone
 		}
 	}
@@ -491,7 +491,7 @@ func (c *compiler) exprAsExec(e syntax.Expr) execFn {
 		return se
 	}
 	x := c.storeExpr(e)
-	return func(fr *frame) ctrl { fr.ret = x(fr); return ctrlNone }
+	return func(fr *frame) ctrl { store(&fr.ret, x(fr)); return ctrlNone }
 }
 
 func (c *compiler) switchExpr(e *syntax.SwitchExpr) execFn {
@@ -577,7 +577,7 @@ func (c *compiler) switchExpr(e *syntax.SwitchExpr) execFn {
 		if def != nil {
 			return def(fr)
 		}
-		fr.ret = Unit
+		store(&fr.ret, Unit)
 		return ctrlNone
 	}
 }
@@ -625,7 +625,7 @@ func (c *compiler) whileExpr(e *syntax.WhileExpr) execFn {
 				return ctrlReturn
 			}
 		}
-		fr.ret = Unit
+		store(&fr.ret, Unit)
 		return ctrlNone
 	}
 }
@@ -652,7 +652,7 @@ func (c *compiler) doExpr(e *syntax.DoExpr) execFn {
 				break
 			}
 		}
-		fr.ret = Unit
+		store(&fr.ret, Unit)
 		return ctrlNone
 	}
 }
@@ -696,7 +696,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 					v = fr.th.clone(v)
 				}
 				fr.tick()
-				fr.slots[slot] = v
+				store(&fr.slots[slot], v)
 				switch body(fr) {
 				case ctrlBreak:
 					return ctrlNone
@@ -704,7 +704,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 					return ctrlReturn
 				}
 			}
-			fr.ret = Unit
+			store(&fr.ret, Unit)
 			return ctrlNone
 		}
 		var count int64
@@ -714,13 +714,13 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 			if vcell != nil {
 				vcell.v = v
 			} else {
-				fr.slots[vb.idx] = v
+				store(&fr.slots[vb.idx], v)
 			}
 			if cb != nil {
 				if ccell != nil {
 					ccell.v = Int(count)
 				} else {
-					fr.slots[cb.idx] = Int(count)
+					store(&fr.slots[cb.idx], Int(count))
 				}
 			}
 			count++
@@ -734,7 +734,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 			}
 			return true
 		}
-		fr.ret = Unit
+		store(&fr.ret, Unit)
 		switch src.t {
 		case TypeRange, TypeRangeInclusive:
 			r := src.AsRange()
@@ -757,7 +757,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 				slot := vb.idx
 				for i := r.Start; i < end; i++ {
 					fr.tick() // the loop's statement set thread.at on entry
-					fr.slots[slot] = Int(i)
+					store(&fr.slots[slot], Int(i))
 					switch body(fr) {
 					case ctrlBreak:
 						return ctrlNone
@@ -765,7 +765,7 @@ func (c *compiler) forExpr(e *syntax.ForExpr) execFn {
 						return ctrlReturn
 					}
 				}
-				fr.ret = Unit
+				store(&fr.ret, Unit)
 				return ctrlNone
 			}
 			for i := r.Start; i < end; i++ {
@@ -826,7 +826,7 @@ func finishFor(fr *frame, r ctrl, broke bool) ctrl {
 		return ctrlReturn
 	}
 	if !broke {
-		fr.ret = Unit
+		store(&fr.ret, Unit)
 	}
 	return ctrlNone
 }

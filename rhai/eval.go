@@ -729,7 +729,7 @@ func (c *compiler) importStmt(s *syntax.ImportStmt) execFn {
 		if alias != "" {
 			th.modules = append(th.modules, importedModule{alias: alias, mod: mod})
 		}
-		fr.ret = Unit
+		store(&fr.ret, Unit)
 		return ctrlNone
 	}
 }
@@ -795,7 +795,7 @@ func (c *compiler) exportStmt(s *syntax.ExportStmt) execFn {
 		if fr.th.exports != nil {
 			fr.th.exports[name] = loadBinding(fr, b).Clone()
 		}
-		fr.ret = Unit
+		store(&fr.ret, Unit)
 		return ctrlNone
 	}
 }

@@ -98,15 +98,27 @@ func (a *Array) push(v Value) {
 	if a.packed != TypeUnit {
 		if v.t == a.packed && v.tag == 0 {
 			if v.t == TypeBool {
-				a.bools = appendDoubling(a.bools, v.n != 0)
+				pushOnto(&a.bools, v.n != 0)
 			} else {
-				a.words = appendDoubling(a.words, v.n)
+				pushOnto(&a.words, v.n)
 			}
 			return
 		}
 		a.unpack()
 	}
-	a.Items = appendDoubling(a.Items, v)
+	pushOnto(&a.Items, v)
+}
+
+// pushOnto appends x to *s. While the capacity lasts only the length is
+// stored back: storing the whole slice header would pass its pointer through
+// the write barrier, on every push while the collector marks.
+func pushOnto[T any](s *[]T, x T) {
+	if n := len(*s); n < cap(*s) {
+		*s = (*s)[:n+1]
+		(*s)[n] = x
+		return
+	}
+	*s = appendDoubling(*s, x)
 }
 
 // appendDoubling appends x to s, doubling a large backing store when full.

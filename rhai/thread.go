@@ -280,7 +280,7 @@ func (th *thread) reset(m stackMark) {
 		// (cheaper than a bulk clear with its write barriers for so few).
 		c := th.chunks[th.chunk]
 		for i := m.sp; i < th.sp; i++ {
-			c[i] = Value{}
+			store(&c[i], Value{})
 		}
 		th.sp = m.sp
 		return

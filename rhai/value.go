@@ -239,6 +239,29 @@ func (v Value) Clone() Value {
 	return v
 }
 
+// identical reports whether *a and *b hold the same bits: type, tag, payload
+// and the two words of p compared as words (it never looks inside p, so it
+// cannot panic on an uncomparable dynamic type). The engine uses it to skip
+// storing a value over itself: a pointer store costs a write barrier while the
+// collector marks.
+func identical(a, b *Value) bool {
+	return a.t == b.t && a.tag == b.tag && a.n == b.n &&
+		*(*[2]unsafe.Pointer)(unsafe.Pointer(&a.p)) == *(*[2]unsafe.Pointer)(unsafe.Pointer(&b.p))
+}
+
+// store sets *dst = v. When neither the old nor the new value holds a pointer
+// (integers, floats, booleans, characters, ()), it writes the scalar words
+// alone: assigning the whole Value passes p through the write barrier, which
+// while the collector marks costs a buffer entry per store, flushed and
+// looked up in batches. Loop variables and counters are stored this way.
+func store(dst *Value, v Value) {
+	if v.p == nil && dst.p == nil {
+		dst.t, dst.tag, dst.n = v.t, v.tag, v.n
+		return
+	}
+	*dst = v
+}
+
 // IsMutableContainer reports whether v is an array, map or BLOB, the types with
 // value semantics that must be copied when stored.
 func (v Value) IsMutableContainer() bool {
