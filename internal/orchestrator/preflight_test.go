@@ -1,8 +1,12 @@
 package orchestrator
 
 import (
+	"log/slog"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/picloud/picloud"
 )
 
 // The headers a preflight is allowed are the names it asked for, as tokens,
@@ -28,5 +32,32 @@ func TestPreflightHeaders(t *testing.T) {
 		if isToken(s) != want {
 			t.Errorf("isToken(%q) = %v", s, !want)
 		}
+	}
+}
+
+// BenchmarkPreflight is the cost of answering a browser's preflight to a key
+// script (no store, no execution), next to a call refused for want of a key.
+func BenchmarkPreflight(b *testing.B) {
+	o := &Orchestrator{log: slog.New(slog.DiscardHandler)}
+	sc := &picloud.Script{ID: "s", Name: "hello", Access: picloud.AccessKey}
+	for _, c := range []struct {
+		name   string
+		method string
+		hdr    []string
+	}{
+		{"preflight", "OPTIONS", []string{"Origin", "https://app.example", "Access-Control-Request-Method", "POST",
+			"Access-Control-Request-Headers", "x-picloud-key,content-type"}},
+		{"no-key", "POST", nil},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			r := request(c.method, "/fn/hello", c.hdr...)
+			b.ReportAllocs()
+			for b.Loop() {
+				w := httptest.NewRecorder()
+				if o.guard(w, r, sc) {
+					b.Fatal("let through")
+				}
+			}
+		})
 	}
 }
