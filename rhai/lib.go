@@ -1,5 +1,11 @@
 package rhai
 
+import (
+	"cmp"
+	"slices"
+	"strings"
+)
+
 // The standard library is registered from tables: each entry names a Rhai
 // function, its parameter types and the Go function that implements it. The
 // implementations are named, documented Go functions (absInt, padArray), not
@@ -25,16 +31,107 @@ type libFn struct {
 
 // registerLib registers every entry of fns on m, in order (a later entry with
 // the same name and parameter types replaces an earlier one, as SetFn does).
+//
+// Every engine made by New registers the whole standard library (about 450
+// overloads), and `picloud rhai run` makes one engine per process, so this is
+// start-up time: it builds what one SetFn/SetMutFn call per entry would, with
+// a few allocations per table instead of two or three per entry (the
+// overloads in one block, the get$ names in one string, the per-name lists in
+// one block). TestRegisterLibAsSetFn checks it against SetFn/SetMutFn.
 func registerLib(m *Module, fns []libFn) {
+	n, propBytes := len(fns), 0
 	for i := range fns {
-		f := &fns[i]
-		if f.mut {
-			m.SetMutFn(f.name, f.params, f.fn)
-		} else {
-			m.SetFn(f.name, f.params, f.fn)
-		}
-		if f.prop {
-			m.SetFn("get$"+f.name, f.params, f.fn)
+		if fns[i].prop {
+			n++
+			propBytes += len("get$") + len(fns[i].name)
 		}
 	}
+	var props strings.Builder
+	props.Grow(propBytes)
+	for i := range fns {
+		if fns[i].prop {
+			props.WriteString("get$")
+			props.WriteString(fns[i].name)
+		}
+	}
+	propNames := props.String()
+
+	// The overloads in the order SetFn/SetMutFn would register them: each
+	// entry, then its property getter.
+	pool := make([]nativeFn, 0, n)
+	for i := range fns {
+		f := &fns[i]
+		var flags FnFlags
+		if f.mut {
+			flags = Mut
+		}
+		pool = append(pool, nativeFn{name: f.name, params: f.params, fn: f.fn, flags: flags})
+		if f.prop {
+			name := propNames[:len("get$")+len(f.name)]
+			propNames = propNames[len(name):]
+			pool = append(pool, nativeFn{name: name, params: f.params, fn: f.fn})
+		}
+	}
+
+	// Group them by name (stable: registration order within a name), since
+	// what set leaves in a name's list depends on that name's overloads alone.
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		if c := strings.Compare(pool[a].name, pool[b].name); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	room := n
+	for i := 0; i < n; {
+		j := groupEnd(pool, order, i)
+		room += len(m.fns[pool[order[i]].name])
+		i = j
+	}
+	lists := make([]*nativeFn, 0, room)
+	for i := 0; i < n; {
+		j := groupEnd(pool, order, i)
+		name := pool[order[i]].name
+		start := len(lists)
+		lists = append(lists, m.fns[name]...)
+		for _, k := range order[i:j] {
+			lists = insertOverload(lists, start, &pool[k])
+		}
+		m.fns[name] = lists[start:len(lists):len(lists)] // full: a later set copies
+		i = j
+	}
+}
+
+// groupEnd is the end of the run of order[i:] naming pool[order[i]].name.
+func groupEnd(pool []nativeFn, order []int32, i int) int {
+	j := i + 1
+	for j < len(order) && pool[order[j]].name == pool[order[i]].name {
+		j++
+	}
+	return j
+}
+
+// insertOverload adds f to the list lists[start:] (the end of lists) as
+// Module.set adds an overload to a name's list: in place of one with the
+// same parameter types, else last when it takes TypeAny, else first (more
+// specific overloads first, so TypeAny ones only catch what is left).
+// lists has room for f (registerLib sized it).
+func insertOverload(lists []*nativeFn, start int, f *nativeFn) []*nativeFn {
+	list := lists[start:]
+	for i, g := range list {
+		if sameParams(g.params, f.params) {
+			list[i] = f
+			return lists
+		}
+	}
+	lists = append(lists, f)
+	if !hasAny(f.params) {
+		list = lists[start:]
+		copy(list[1:], list[:len(list)-1])
+		list[0] = f
+	}
+	return lists
 }
