@@ -189,4 +189,5 @@ type EvalOptions struct {
 	Last syntax.Pos
 
 	onCheck func(ops uint64) // tests: called at every slow-path check of the budgets
+	onYield func(bool)       // tests: called at every chance to yield, with whether it did
 }

@@ -178,6 +178,7 @@ func (e *Engine) EvalWith(ctx context.Context, ast *AST, opts *EvalOptions) (Val
 	th := newThread(e, ctx, ast, maxOps)
 	th.scope, th.onPrint, th.onDebug, th.resolver = opts.Scope, opts.OnPrint, opts.OnDebug, opts.Resolver
 	th.onCheck = opts.onCheck
+	th.onYield = opts.onYield
 	if opts.MaxMemoryBytes > 0 {
 		th.setMemoryLimit(opts.MaxMemoryBytes)
 	}
