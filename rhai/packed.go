@@ -1,5 +1,7 @@
 package rhai
 
+import "unsafe"
+
 // Packed arrays.
 //
 // A Value is 32 bytes and holds a pointer word, so an array of a million
@@ -125,10 +127,42 @@ func pushOnto[T any](s *[]T, x T) {
 func appendDoubling[T any](s []T, x T) []T {
 	if n := len(s); n == cap(s) && n >= 256 {
 		grown := make([]T, n, 2*n)
-		copy(grown, s)
+		copyPreemptible(grown, s)
 		s = grown
 	}
 	return append(s, x)
+}
+
+// copyChunk bounds one memmove of copyPreemptible, as the runtime bounds its
+// own clearing of large allocations (256 KiB chunks).
+const copyChunk = 256 << 10
+
+// copyPreemptible is copy(dst, src) for a freshly made, still zero dst, in a
+// way the goroutine can be stopped while it runs. A memmove cannot be
+// preempted, and copying megabytes into fresh pages spends milliseconds in
+// page faults: a collector that wants to scan the goroutine's stack meanwhile
+// spins and keeps signalling it, each signal landing in the memmove and
+// slowing it further (arraysum's doublings at GOGC=100: 13% of the process's
+// CPU in signal delivery, 13% in the mark worker's spin). So each chunk's
+// pages are faulted in first by a Go loop, where a signal can preempt, and
+// the memmove then copies into memory that is already there.
+func copyPreemptible[T any](dst, src []T) {
+	var zero T
+	size := int(unsafe.Sizeof(zero))
+	step := max(copyChunk/max(size, 1), 1)
+	for len(src) > 0 {
+		k := min(step, len(src))
+		touchPages(unsafe.Pointer(unsafe.SliceData(dst)), k*size)
+		copy(dst[:k], src[:k])
+		dst, src = dst[k:], src[k:]
+	}
+}
+
+// touchPages stores a zero byte into every page of the n zero bytes at p.
+func touchPages(p unsafe.Pointer, n int) {
+	for off := 0; off < n; off += 4096 {
+		*(*byte)(unsafe.Add(p, off)) = 0
+	}
 }
 
 // unpack moves a packed array's elements into Items.

@@ -199,3 +199,52 @@ func TestPackedResultThroughAsArray(t *testing.T) {
 		t.Errorf("Items: %q", got)
 	}
 }
+
+// TestCopyPreemptible: the chunked copy of a doubling gives what copy gives,
+// across chunk boundaries and for every element size it is used with.
+func TestCopyPreemptible(t *testing.T) {
+	t.Parallel()
+	for _, n := range []int{0, 1, 4095, copyChunk/8 - 1, copyChunk / 8, copyChunk/8 + 1, 3*copyChunk/8 + 5} {
+		words := make([]uint64, n)
+		for i := range words {
+			words[i] = uint64(i)*0x9e3779b97f4a7c15 + 1
+		}
+		gotWords := make([]uint64, n, 2*n+1)
+		copyPreemptible(gotWords, words)
+		for i := range words {
+			if gotWords[i] != words[i] {
+				t.Fatalf("uint64 n=%d: element %d = %#x, want %#x", n, i, gotWords[i], words[i])
+			}
+		}
+		bools := make([]bool, n)
+		for i := range bools {
+			bools[i] = i%3 == 0
+		}
+		gotBools := make([]bool, n)
+		copyPreemptible(gotBools, bools)
+		for i := range bools {
+			if gotBools[i] != bools[i] {
+				t.Fatalf("bool n=%d: element %d differs", n, i)
+			}
+		}
+		if n > 20000 {
+			continue
+		}
+		vals := make([]Value, n)
+		for i := range vals {
+			vals[i] = String(strings.Repeat("k", i%7) + string(rune('a'+i%26)))
+		}
+		gotVals := make([]Value, n)
+		copyPreemptible(gotVals, vals)
+		for i := range vals {
+			if !identical(&gotVals[i], &vals[i]) {
+				t.Fatalf("Value n=%d: element %d = %v, want %v", n, i, gotVals[i], vals[i])
+			}
+		}
+	}
+	// Doubling through push keeps every element.
+	v := evalPacked(t, `let a = []; for i in 0..100_000 { a.push(i); } let s = []; for i in 0..40_000 { s.push("k" + i); } a[99_999] + a[65_536] + s[32_768].len()`)
+	if v.AsInt() != 99_999+65_536+6 {
+		t.Fatalf("got %v", v)
+	}
+}
