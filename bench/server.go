@@ -361,7 +361,11 @@ func startPiCloud(o serverOpts, tmp string) (*picloudServer, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if o.databaseURL != "" { // start from an empty audit trail: the row check counts them
-		for _, name := range []string{"hello", "heavy", "hostile", "cold"} {
+		names := []string{"hello", "heavy", "hostile", "cold"}
+		for _, w := range moduleWorkloads {
+			names = append(names, "mod-"+w.name) // a second run would find them taken
+		}
+		for _, name := range names {
 			if id, err := s.scriptID(name); err == nil && id != "" {
 				s.admin("DELETE", "/api/scripts/"+id, nil, nil)
 			}
