@@ -1,10 +1,6 @@
 package rhai
 
-import (
-	"cmp"
-	"slices"
-	"strings"
-)
+import "strings"
 
 // The standard library is registered from tables: each entry names a Rhai
 // function, its parameter types and the Go function that implements it. The
@@ -73,45 +69,31 @@ func registerLib(m *Module, fns []libFn) {
 		}
 	}
 
-	// Group them by name (stable: registration order within a name), since
-	// what set leaves in a name's list depends on that name's overloads alone.
-	order := make([]int32, n)
-	for i := range order {
-		order[i] = int32(i)
-	}
-	slices.SortFunc(order, func(a, b int32) int {
-		if c := strings.Compare(pool[a].name, pool[b].name); c != 0 {
-			return c
+	// Add them run by run: a run is consecutive overloads of one name, whose
+	// list is copied once to the end of one shared block and grown there
+	// (what set leaves in a name's list depends on that name's overloads
+	// alone, in order). Tables list a name's overloads together, so most
+	// names take one run; a name met again (a property getter between its
+	// overloads) starts a new run from the list the last one left.
+	var lists []*nativeFn
+	for i := 0; i < n; {
+		name := pool[i].name
+		j := i + 1
+		for j < n && pool[j].name == name {
+			j++
 		}
-		return cmp.Compare(a, b)
-	})
-	room := n
-	for i := 0; i < n; {
-		j := groupEnd(pool, order, i)
-		room += len(m.fns[pool[order[i]].name])
-		i = j
-	}
-	lists := make([]*nativeFn, 0, room)
-	for i := 0; i < n; {
-		j := groupEnd(pool, order, i)
-		name := pool[order[i]].name
+		old := m.fns[name]
+		if need := len(old) + j - i; cap(lists)-len(lists) < need {
+			lists = make([]*nativeFn, 0, max(need, 2*(n-i)))
+		}
 		start := len(lists)
-		lists = append(lists, m.fns[name]...)
-		for _, k := range order[i:j] {
+		lists = append(lists, old...)
+		for k := i; k < j; k++ {
 			lists = insertOverload(lists, start, &pool[k])
 		}
 		m.fns[name] = lists[start:len(lists):len(lists)] // full: a later set copies
 		i = j
 	}
-}
-
-// groupEnd is the end of the run of order[i:] naming pool[order[i]].name.
-func groupEnd(pool []nativeFn, order []int32, i int) int {
-	j := i + 1
-	for j < len(order) && pool[order[j]].name == pool[order[i]].name {
-		j++
-	}
-	return j
 }
 
 // insertOverload adds f to the list lists[start:] (the end of lists) as
