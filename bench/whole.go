@@ -112,8 +112,8 @@ func benchWhole(binary, static string, ws []string, runs, startRuns int, out io.
 	if err := writeHello(tmp, hello); err != nil {
 		return err
 	}
-	floor := filepath.Join(tmp, "floor")
-	nimports, err := writeFloor(tmp, floor)
+	floor, floorStatic := filepath.Join(tmp, "floor"), filepath.Join(tmp, "floor-static")
+	nimports, err := writeFloor(tmp, floor, floorStatic)
 	if err != nil {
 		return err
 	}
@@ -130,6 +130,7 @@ func benchWhole(binary, static string, ws []string, runs, startRuns int, out io.
 	}{
 		{"Go hello-world (fmt.Println)", []string{hello}},
 		{fmt.Sprintf("floor: the %d packages PiCloud imports, blank-imported, printing hello", nimports), []string{floor}},
+		{"the floor, `CGO_ENABLED=0` (static) build", []string{floorStatic}},
 		{"`picloud rhai run one.rhai` (`print(\"hello\")`)", []string{binary, "rhai", "run", oneLine}},
 		{"the same, `CGO_ENABLED=0` (static) build", []string{static, "rhai", "run", oneLine}},
 		{"`picloud version`", []string{binary, "version"}},
@@ -367,8 +368,9 @@ func lastLines(s string, n int) string {
 // It is built in a temporary module whose go.mod is the main module's with
 // another module path, and whose go.sum is the main module's: the same
 // versions, from the module cache, offline. It returns how many packages
-// the floor imports.
-func writeFloor(tmp, out string) (int, error) {
+// the floor imports. It builds it twice: to out, and with CGO_ENABLED=0 to
+// outStatic.
+func writeFloor(tmp, out, outStatic string) (int, error) {
 	list := exec.Command("go", "list", "-deps", "-f",
 		`{{if and (not .Standard) .Module}}{{if eq .Module.Path "github.com/picloud/picloud"}}{{range .Imports}}{{.}}
 {{end}}{{end}}{{end}}`, "./cmd/picloud")
@@ -420,6 +422,9 @@ func writeFloor(tmp, out string) (int, error) {
 	}
 	if err := goBuild(dir, out, "."); err != nil {
 		return 0, errors.New("building the floor: " + err.Error())
+	}
+	if err := goBuildEnv(dir, outStatic, ".", "CGO_ENABLED=0"); err != nil {
+		return 0, errors.New("building the static floor: " + err.Error())
 	}
 	return len(imports) + 1, nil
 }
