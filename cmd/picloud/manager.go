@@ -169,7 +169,7 @@ func runManager(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	setMemoryLimit(a.Config().Orchestrator.MemoryLimit)
+	defer setMemoryLimit(a.Config().Orchestrator.MemoryLimit)()
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err

@@ -213,7 +213,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		ln.Close()
 		return err
 	}
-	setMemoryLimit(n.Config().Orchestrator.MemoryLimit)
+	defer setMemoryLimit(n.Config().Orchestrator.MemoryLimit)()
 	if err := n.Start(ctx); err != nil {
 		ln.Close()
 		return err

@@ -298,7 +298,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	setMemoryLimit(a.Config().Orchestrator.MemoryLimit)
+	defer setMemoryLimit(a.Config().Orchestrator.MemoryLimit)()
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
 		return err
@@ -341,14 +341,16 @@ func ensureAdminToken(ctx context.Context, store picloud.Store, stdout io.Writer
 // heap nears it, rather than letting garbage push the process past it. Under
 // that ceiling, unless GOGC says otherwise, the heap gets a floor
 // (gcfloor.DefaultFloor): a server with little live heap does not collect
-// every few megabytes allocated.
-func setMemoryLimit(limit int64) {
+// every few megabytes allocated. The returned func ends the floor, for when
+// the server returns (in tests, the process goes on).
+func setMemoryLimit(limit int64) (endFloor func()) {
 	if limit > 0 && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(limit)
 	}
 	if gcfloor.Enabled(os.Getenv) {
-		gcfloor.Start(gcfloor.DefaultFloor)
+		return gcfloor.Start(gcfloor.DefaultFloor)
 	}
+	return func() {}
 }
 
 // serve serves handler on ln (over TLS when tlsConfig is not nil) until ctx
