@@ -1,20 +1,21 @@
 // Package gcfloor gives a server's Go heap a floor: the collector does not run
-// before the heap has grown to Floor, however little of it is live, and above
-// that it runs as GOGC=100 makes it (at twice the live heap).
+// before the heap has grown to the floor, however little of it is live; once
+// the live heap is half the floor or more, it runs as GOGC=100 makes it (at
+// twice the live heap).
 //
 // Go's own floor is 4 MiB. A PiCloud server keeps about 1 MiB live between
 // requests and allocates a few KiB per execution, so under load it collected
-// about a hundred times a second, and each collection's fixed part (stopping
-// the world twice, waking a worker per core, sweeping) cost more than its
-// marking: on 2 cores, `bench server`'s PiCloud side spent 10 µs a request
-// less with a 16–64 MiB floor (docs/performance-server.md, "Session 21").
+// about a hundred times a second, each collection with its fixed part
+// (stopping the world twice, waking a worker per core, sweeping) besides its
+// marking: on 2 cores, `bench server`'s `picloud serve` spent about 10 µs a
+// request less with a 16–64 MiB floor (docs/performance-server.md,
+// "Session 21").
 //
 // The floor is a GOGC computed after each collection from the live heap
 // (a finalizer that re-arms itself runs once per cycle: no timer, nothing
 // runs while the server idles). A memory limit (GOMEMLIMIT, or picloud's
 // --memory-limit through debug.SetMemoryLimit) still makes the collector
-// run earlier when the heap nears it, so the floor never lets the process
-// grow past its ceiling.
+// run earlier when the heap nears it: the floor gives way near the ceiling.
 package gcfloor
 
 import (
