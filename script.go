@@ -59,8 +59,15 @@ type Script struct {
 	RateLimitRPS   float64 `json:"rate_limit_rps"`
 	RateLimitBurst int64   `json:"rate_limit_burst"`
 	RateLimitBy    string  `json:"rate_limit_by"`
-	CreatedAt      Time    `json:"created_at"`
-	UpdatedAt      Time    `json:"updated_at"`
+	// ConfinedTo is the script-name pattern of the restricted deploy token
+	// that last wrote the script ("": unconfined, the script was written only
+	// by tokens for every script). A confined script reads only its own
+	// secrets, exchanges events and imports only with scripts that match
+	// its pattern and whose own pattern it matches (MutuallyAdmitted). Only a
+	// token for every script may clear it.
+	ConfinedTo string `json:"confined_to"`
+	CreatedAt  Time   `json:"created_at"`
+	UpdatedAt  Time   `json:"updated_at"`
 }
 
 // scriptJSON is Script as the API shows it: with "enabled".
@@ -132,7 +139,11 @@ type ScriptUpdate struct {
 	RateLimitRPS   *float64 `json:"rate_limit_rps,omitempty"`
 	RateLimitBurst *int64   `json:"rate_limit_burst,omitempty"`
 	RateLimitBy    *string  `json:"rate_limit_by,omitempty"`
-	NewVersion     bool     `json:"-"`
+	// ConfinedTo sets the script's confinement (see Script): the manager
+	// sets it to the pattern of a restricted token that writes the script;
+	// a token for every script may set it to "" (clear it).
+	ConfinedTo *string `json:"confined_to,omitempty"`
+	NewVersion bool    `json:"-"`
 }
 
 // Apply changes sc as the update says and reports whether that makes a new
@@ -201,6 +212,9 @@ func (u ScriptUpdate) Apply(sc *Script) (newVersion bool) {
 	}
 	if u.RateLimitBy != nil {
 		sc.RateLimitBy = *u.RateLimitBy
+	}
+	if u.ConfinedTo != nil {
+		sc.ConfinedTo = *u.ConfinedTo
 	}
 	if (u.Source != nil && *u.Source != sc.Source) || u.NewVersion {
 		if u.Source != nil {
@@ -374,6 +388,11 @@ func (u ScriptUpdate) Validate() error {
 	}
 	if u.RateLimitBy != nil && *u.RateLimitBy != "" && *u.RateLimitBy != RateLimitByClient && *u.RateLimitBy != RateLimitByKey {
 		return fieldError("rate_limit_by", "rate_limit_by %q is not client or key", *u.RateLimitBy)
+	}
+	if u.ConfinedTo != nil {
+		if ValidateScriptPattern(*u.ConfinedTo) != nil {
+			return fieldError("confined_to", "confined_to %q is not a script-name pattern (path.Match, at most 128 bytes)", *u.ConfinedTo)
+		}
 	}
 	return nil
 }

@@ -44,12 +44,20 @@ func (m *Manager) HandlePutDraft(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	var ok bool
+	if sc, ok = m.confineScript(w, r, sc); !ok {
+		return
+	}
 	d, err := m.store.PutDraft(r.Context(), sc.ID, *in.Source)
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
-	AuditNote(r.Context(), sc.Name, sc.ID, map[string]any{"base_version": d.BaseVersion})
+	note := map[string]any{"base_version": d.BaseVersion}
+	if sc.ConfinedTo != "" {
+		note["confined_to"] = sc.ConfinedTo
+	}
+	AuditNote(r.Context(), sc.Name, sc.ID, note)
 	m.log.Info("draft saved", "script", sc.Name, "id", sc.ID, "base_version", d.BaseVersion)
 	httpapi.WriteJSON(w, http.StatusOK, d)
 }
@@ -80,13 +88,21 @@ func (m *Manager) HandlePromoteDraft(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
+	var ok bool
+	if cur, ok = m.confineScript(w, r, cur); !ok {
+		return
+	}
 	sc, err := m.store.PromoteDraft(r.Context(), cur.ID)
 	if err != nil {
 		m.fail(w, r, err)
 		return
 	}
 	m.invoker.Invalidate(sc.ID)
-	AuditNote(r.Context(), sc.Name, sc.ID, versionChange(cur.Version, sc.Version))
+	note := versionChange(cur.Version, sc.Version)
+	if sc.ConfinedTo != "" {
+		note["confined_to"] = sc.ConfinedTo
+	}
+	AuditNote(r.Context(), sc.Name, sc.ID, note)
 	m.log.Info("draft promoted", "script", sc.Name, "id", sc.ID, "version", sc.Version)
 	httpapi.WriteJSON(w, http.StatusOK, sc)
 }

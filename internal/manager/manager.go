@@ -154,7 +154,7 @@ func (m *Manager) HandleCreateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	if !m.ScriptNameAllowed(w, r, *in.Name) || !m.KVNamespacesAllowed(w, r, nil, in.KVNamespaces) {
+	if !m.ScriptNameAllowed(w, r, *in.Name) || !m.KVNamespacesAllowed(w, r, nil, in.KVNamespaces) || !m.confine(w, r, &in) {
 		return
 	}
 	if err := m.compile(*in.Name, *in.Source); err != nil {
@@ -166,7 +166,11 @@ func (m *Manager) HandleCreateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	AuditNote(r.Context(), sc.Name, sc.ID, map[string]any{"version": sc.Version})
+	d := map[string]any{"version": sc.Version}
+	if sc.ConfinedTo != "" {
+		d["confined_to"] = sc.ConfinedTo
+	}
+	AuditNote(r.Context(), sc.Name, sc.ID, d)
 	m.log.Info("script created", "script", sc.Name, "id", sc.ID)
 	httpapi.WriteJSON(w, http.StatusCreated, sc)
 }
@@ -228,7 +232,7 @@ func (m *Manager) HandleUpdateScript(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	if in.Name != nil && !m.ScriptNameAllowed(w, r, *in.Name) || !m.KVNamespacesAllowed(w, r, cur, in.KVNamespaces) {
+	if in.Name != nil && !m.ScriptNameAllowed(w, r, *in.Name) || !m.KVNamespacesAllowed(w, r, cur, in.KVNamespaces) || !m.confine(w, r, &in) {
 		return
 	}
 	id := cur.ID
@@ -332,7 +336,11 @@ func (m *Manager) HandleRollback(w http.ResponseWriter, r *http.Request) {
 		m.fail(w, r, err)
 		return
 	}
-	sc, err := m.store.UpdateScript(r.Context(), id, picloud.ScriptUpdate{Source: &v.Source, NewVersion: true})
+	u := picloud.ScriptUpdate{Source: &v.Source, NewVersion: true}
+	if !m.confine(w, r, &u) {
+		return
+	}
+	sc, err := m.store.UpdateScript(r.Context(), id, u)
 	if err != nil {
 		m.fail(w, r, err)
 		return

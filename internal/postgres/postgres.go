@@ -131,7 +131,7 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, disabled, max_attempts, subscriptions, access, rate_limit_rps, rate_limit_burst, rate_limit_by, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, disabled, max_attempts, subscriptions, access, rate_limit_rps, rate_limit_burst, rate_limit_by, created_at, updated_at, confined_to`
 
 func scanScript(row pgx.Row) (*picloud.Script, error) {
 	var sc picloud.Script
@@ -139,7 +139,7 @@ func scanScript(row pgx.Row) (*picloud.Script, error) {
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
 		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes,
 		&sc.HTTPMaxRequests, &sc.HTTPMaxResponseBytes, &sc.HTTPTimeoutMS, &sc.EgressAllow,
-		&sc.Disabled, &sc.MaxAttempts, &subs, &sc.Access, &sc.RateLimitRPS, &sc.RateLimitBurst, &sc.RateLimitBy, &sc.CreatedAt.Time, &sc.UpdatedAt.Time); err != nil {
+		&sc.Disabled, &sc.MaxAttempts, &subs, &sc.Access, &sc.RateLimitRPS, &sc.RateLimitBurst, &sc.RateLimitBy, &sc.CreatedAt.Time, &sc.UpdatedAt.Time, &sc.ConfinedTo); err != nil {
 		return nil, err
 	}
 	sc.Subscriptions = picloud.Topics(subs)
@@ -156,11 +156,11 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25)`,
+		if _, err := tx.Exec(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $25, $26)`,
 			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
 			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
 			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
-			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), accessOf(sc), sc.RateLimitRPS, sc.RateLimitBurst, rateLimitByOf(sc), now); err != nil {
+			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), accessOf(sc), sc.RateLimitRPS, sc.RateLimitBurst, rateLimitByOf(sc), now, sc.ConfinedTo); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES ($1, 1, $2, $3)`,
@@ -264,11 +264,11 @@ func updateScriptTx(ctx context.Context, tx pgx.Tx, id string, u picloud.ScriptU
 		unsandboxed = $9, kv_namespaces = $10, kv_max_keys = $11, kv_max_bytes = $12,
 		http_max_requests = $13, http_max_response_bytes = $14, http_timeout_ms = $15, egress_allow = $16,
 		disabled = $17, max_attempts = $18, subscriptions = $19, access = $20, rate_limit_rps = $21, rate_limit_burst = $22,
-		rate_limit_by = $23, updated_at = $24 WHERE id = $25`,
+		rate_limit_by = $23, updated_at = $24, confined_to = $26 WHERE id = $25`,
 		sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
 		sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
 		sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
-		sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), accessOf(sc), sc.RateLimitRPS, sc.RateLimitBurst, rateLimitByOf(sc), now, sc.ID); err != nil {
+		sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), accessOf(sc), sc.RateLimitRPS, sc.RateLimitBurst, rateLimitByOf(sc), now, sc.ID, sc.ConfinedTo); err != nil {
 		return nil, err
 	}
 	return sc, nil

@@ -161,7 +161,7 @@ func notFound(what, id string) error {
 	return picloud.Errorf(picloud.ENotFound, "%s %q not found", what, id)
 }
 
-const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, disabled, max_attempts, subscriptions, access, rate_limit_rps, rate_limit_burst, rate_limit_by, created_at, updated_at`
+const scriptCols = `id, name, version, source, timeout_ms, max_operations, max_concurrency, max_memory_bytes, max_response_bytes, unsandboxed, kv_namespaces, kv_max_keys, kv_max_bytes, http_max_requests, http_max_response_bytes, http_timeout_ms, egress_allow, disabled, max_attempts, subscriptions, access, rate_limit_rps, rate_limit_burst, rate_limit_by, created_at, updated_at, confined_to`
 
 type scanner interface{ Scan(...any) error }
 
@@ -172,7 +172,7 @@ func scanScript(row scanner) (*picloud.Script, error) {
 	if err := row.Scan(&sc.ID, &sc.Name, &sc.Version, &sc.Source, &sc.TimeoutMS, &sc.MaxOperations,
 		&sc.MaxConcurrency, &sc.MaxMemoryBytes, &sc.MaxResponseBytes, &sc.Unsandboxed, &sc.KVNamespaces, &sc.KVMaxKeys, &sc.KVMaxBytes,
 		&sc.HTTPMaxRequests, &sc.HTTPMaxResponseBytes, &sc.HTTPTimeoutMS, &sc.EgressAllow,
-		&sc.Disabled, &sc.MaxAttempts, &subs, &sc.Access, &sc.RateLimitRPS, &sc.RateLimitBurst, &sc.RateLimitBy, &created, &updated); err != nil {
+		&sc.Disabled, &sc.MaxAttempts, &subs, &sc.Access, &sc.RateLimitRPS, &sc.RateLimitBurst, &sc.RateLimitBy, &created, &updated, &sc.ConfinedTo); err != nil {
 		return nil, err
 	}
 	sc.Subscriptions = picloud.Topics(subs)
@@ -189,11 +189,11 @@ func (s *Store) CreateScript(ctx context.Context, sc *picloud.Script) error {
 	sc.ID, sc.Version = uuid.NewString(), 1
 	sc.CreatedAt.Time, sc.UpdatedAt.Time = now, now
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO scripts (`+scriptCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			sc.ID, sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
 			sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
 			sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
-			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), accessOf(sc), sc.RateLimitRPS, sc.RateLimitBurst, rateLimitByOf(sc), micros(now), micros(now)); err != nil {
+			sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), accessOf(sc), sc.RateLimitRPS, sc.RateLimitBurst, rateLimitByOf(sc), micros(now), micros(now), sc.ConfinedTo); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO script_versions (script_id, version, source, created_at) VALUES (?, 1, ?, ?)`,
@@ -297,11 +297,11 @@ func updateScriptTx(ctx context.Context, tx *sql.Tx, id string, u picloud.Script
 		unsandboxed = ?, kv_namespaces = ?, kv_max_keys = ?, kv_max_bytes = ?,
 		http_max_requests = ?, http_max_response_bytes = ?, http_timeout_ms = ?, egress_allow = ?,
 		disabled = ?, max_attempts = ?, subscriptions = ?, access = ?, rate_limit_rps = ?, rate_limit_burst = ?,
-		rate_limit_by = ?, updated_at = ? WHERE id = ?`,
+		rate_limit_by = ?, updated_at = ?, confined_to = ? WHERE id = ?`,
 		sc.Name, sc.Version, sc.Source, sc.TimeoutMS, sc.MaxOperations, sc.MaxConcurrency,
 		sc.MaxMemoryBytes, sc.MaxResponseBytes, sc.Unsandboxed, sc.KVNamespaces, sc.KVMaxKeys, sc.KVMaxBytes,
 		sc.HTTPMaxRequests, sc.HTTPMaxResponseBytes, sc.HTTPTimeoutMS, sc.EgressAllow,
-		sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), accessOf(sc), sc.RateLimitRPS, sc.RateLimitBurst, rateLimitByOf(sc), micros(now), sc.ID); err != nil {
+		sc.Disabled, sc.MaxAttempts, strings.Join(sc.Subscriptions, ","), accessOf(sc), sc.RateLimitRPS, sc.RateLimitBurst, rateLimitByOf(sc), micros(now), sc.ConfinedTo, sc.ID); err != nil {
 		return nil, err
 	}
 	return sc, nil

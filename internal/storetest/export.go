@@ -29,7 +29,8 @@ func Populate(t testing.TB, s picloud.Store) {
 		MaxMemoryBytes: 1 << 20, MaxResponseBytes: 4096, Unsandboxed: true, KVNamespaces: "orders,users",
 		KVMaxKeys: 10, KVMaxBytes: 1 << 16, HTTPMaxRequests: 4, HTTPMaxResponseBytes: 2048, HTTPTimeoutMS: 900,
 		EgressAllow: "example.com,10.0.0.0/8", MaxAttempts: 5, Subscriptions: []string{"order.created", "user_x"},
-		Access: picloud.AccessKey, RateLimitRPS: 3.5, RateLimitBurst: 7, RateLimitBy: picloud.RateLimitByKey}
+		Access: picloud.AccessKey, RateLimitRPS: 3.5, RateLimitBurst: 7, RateLimitBy: picloud.RateLimitByKey,
+		ConfinedTo: "al*"}
 	must(s.CreateScript(ctx, a))
 	for _, src := range []string{"2", "3 // 😀 é"} {
 		_, err := s.UpdateScript(ctx, a.ID, picloud.ScriptUpdate{Source: &src})
@@ -324,7 +325,7 @@ func testExportImport(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 	}
 	// The copy works as a store: reads, kv expiry, secrets, versions.
 	a, err := dst.ScriptByName(ctx, "alpha")
-	if err != nil || a.Version != 3 {
+	if err != nil || a.Version != 3 || a.ConfinedTo != "al*" {
 		t.Fatalf("alpha = %+v, %v", a, err)
 	}
 	if _, err := dst.KVGet(ctx, picloud.SharedNamespace("orders"), "gone"); picloud.ErrorCode(err) != picloud.ENotFound {

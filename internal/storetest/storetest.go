@@ -55,6 +55,7 @@ func Run(t *testing.T, newStore func(t *testing.T) picloud.Store) {
 		{"InvokeKeys", testInvokeKeys},
 		{"Audit", testAudit},
 		{"ScriptAccess", testScriptAccess},
+		{"ConfinedScripts", testConfinedScripts},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { tt.fn(t, newStore(t)) })
