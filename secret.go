@@ -75,6 +75,17 @@ type SecretReader interface {
 	Secret(ctx context.Context, scriptID, name string) (string, error)
 }
 
+// OwnSecretReader is a SecretReader that also reads a script's own secret
+// alone, without the global fallback: what a confined script
+// (Script.ConfinedTo) gets. A reader without it gives confined scripts no
+// secrets at all.
+type OwnSecretReader interface {
+	SecretReader
+	// OwnSecret returns the script's own secret name; ENotFound when it has
+	// none (whether or not a global one exists).
+	OwnSecret(ctx context.Context, scriptID, name string) (string, error)
+}
+
 // SecretList is the body of GET .../secrets.
 type SecretList struct {
 	Items []*Secret `json:"items"`

@@ -126,18 +126,18 @@ func runRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		HTTP:    executor.HTTPConfig{Allow: *egressAllow},
 	}, slog.New(slog.NewTextHandler(stderr, nil)))
 	dir := filepath.Dir(file)
-	resolver := func(_ context.Context, mod string) (*executor.Program, error) {
+	resolver := func(_ context.Context, mod string) (*executor.Program, *picloud.Script, error) {
 		// A name is a slug, as on the server: never a path out of dir.
 		if !picloud.ValidName(mod) {
-			return nil, picloud.Errorf(picloud.ENotFound, "module %q not found (not a script name)", mod)
+			return nil, nil, picloud.Errorf(picloud.ENotFound, "module %q not found (not a script name)", mod)
 		}
 		b, err := os.ReadFile(filepath.Join(dir, mod+".rhai"))
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, picloud.Errorf(picloud.ENotFound, "module %q not found (no %s.rhai beside %s)", mod, mod, filepath.Base(file))
+			return nil, nil, picloud.Errorf(picloud.ENotFound, "module %q not found (no %s.rhai beside %s)", mod, mod, filepath.Base(file))
 		} else if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return x.Compile(mod, string(b)), nil
+		return x.Compile(mod, string(b)), nil, nil // files beside the script: unconfined
 	}
 	lim := executor.Limits{
 		Timeout:          time.Duration(sc.TimeoutMS) * time.Millisecond,

@@ -165,10 +165,14 @@ type Limits struct {
 // Options are the hooks and switches of one execution.
 type Options struct {
 	// Resolver returns the program that `import "name"` loads (the current
-	// version of the stored script named name). A *picloud.Error with code
-	// not_found makes the import fail with ErrorModuleNotFound; any other
-	// error fails the execution as internal. Nil: every import fails.
-	Resolver func(ctx context.Context, name string) (*Program, error)
+	// version of the stored script named name) and that script (nil for a
+	// program outside the store, which is unconfined). A *picloud.Error with
+	// code not_found makes the import fail with ErrorModuleNotFound; any
+	// other error fails the execution as internal. Nil: every import fails.
+	// An import, nested ones included, loads a library only when the
+	// library and Script admit each other (picloud.MutuallyAdmitted): the
+	// imported code runs as Script.
+	Resolver func(ctx context.Context, name string) (*Program, *picloud.Script, error)
 	// Unsandboxed drops the platform's `Content-Security-Policy: sandbox`.
 	// The orchestrator sets it only when functions are served from their own
 	// origin (--functions-origin) and the script asks for it.
@@ -297,6 +301,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	st := &both.st
 	if opts.Script != nil {
 		st.secrets.scriptID = opts.Script.ID
+		st.secrets.confinedTo = opts.Script.ConfinedTo
 	}
 	if req != nil && req.Event != nil {
 		st.events.depth = req.Event.Depth
@@ -333,7 +338,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 		Scope:          scope,
 		MaxOperations:  lim.MaxOperations,
 		MaxMemoryBytes: lim.MaxMemoryBytes,
-		Resolver:       x.moduleResolver(opts.Resolver),
+		Resolver:       x.moduleResolver(opts.Resolver, opts.Script),
 		OnPrint:        func(s string) { logs.add(picloud.LevelInfo, s, nil) },
 		OnDebug:        func(s string, _ string, _ syntax.Pos) { logs.add(picloud.LevelDebug, s, nil) },
 	}

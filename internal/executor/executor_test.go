@@ -79,16 +79,16 @@ func TestResolverPerEvaluation(t *testing.T) {
 	x := newTestExecutor(t, Config{})
 	lib := x.Compile("lib", `export const greeting = "hi"; fn twice(n) { n * 2 }`)
 	broken := x.Compile("broken", "fn (")
-	resolve := func(_ context.Context, name string) (*Program, error) {
+	resolve := func(_ context.Context, name string) (*Program, *picloud.Script, error) {
 		switch name {
 		case "lib":
-			return lib, nil
+			return lib, nil, nil
 		case "broken":
-			return broken, nil
+			return broken, nil, nil
 		case "down":
-			return nil, errors.New("store: connection refused")
+			return nil, nil, errors.New("store: connection refused")
 		}
-		return nil, picloud.Errorf(picloud.ENotFound, "script %q not found", name)
+		return nil, nil, picloud.Errorf(picloud.ENotFound, "script %q not found", name)
 	}
 	res := run(t, x, `import "lib" as l; l::greeting + " " + l::twice(21)`, Limits{}, Options{Resolver: resolve})
 	wantStatus(t, res, picloud.StatusSuccess, "", "")
@@ -127,7 +127,7 @@ func TestPanicRecovery(t *testing.T) {
 		t.Fatalf("panic text leaked: %+v", res.Err)
 	}
 
-	panicky := func(context.Context, string) (*Program, error) { panic("resolver exploded") }
+	panicky := func(context.Context, string) (*Program, *picloud.Script, error) { panic("resolver exploded") }
 	res = run(t, x, `import "x" as x; 1`, Limits{}, Options{Resolver: panicky})
 	wantStatus(t, res, picloud.StatusError, picloud.EInternal, rhai.ErrSystem)
 
@@ -253,3 +253,60 @@ type recorder struct {
 func (r *recorder) Header() http.Header         { return r.h }
 func (r *recorder) WriteHeader(s int)           { r.status = s }
 func (r *recorder) Write(b []byte) (int, error) { return r.body.Write(b) }
+
+// TestImportConfined: an import loads a library only when the executing
+// script and the library admit each other (picloud.MutuallyAdmitted).
+func TestImportConfined(t *testing.T) {
+	x := newTestExecutor(t, Config{})
+	libs := map[string]*picloud.Script{
+		"orders-lib": {Name: "orders-lib", ConfinedTo: "orders-*"},
+		"shared-lib": {Name: "shared-lib"},
+		"free-lib":   {Name: "free-lib", ConfinedTo: "*"},
+	}
+	var looked []string
+	resolve := func(_ context.Context, name string) (*Program, *picloud.Script, error) {
+		looked = append(looked, name)
+		sc, ok := libs[name]
+		if !ok {
+			return nil, nil, picloud.Errorf(picloud.ENotFound, "script %q not found", name)
+		}
+		return x.Compile(name, `fn f() { "`+name+`" }`), sc, nil
+	}
+	imp := func(importer *picloud.Script, lib string) *Result {
+		return run(t, x, `import "`+lib+`" as l; l::f()`, Limits{}, Options{Resolver: resolve, Script: importer})
+	}
+	confined := &picloud.Script{Name: "orders-api", ConfinedTo: "orders-*"}
+	plain := &picloud.Script{Name: "billing"}
+	for _, c := range []struct {
+		importer *picloud.Script
+		lib      string
+		ok       bool
+		msg      string
+	}{
+		{confined, "orders-lib", true, ""},
+		{confined, "shared-lib", false, `this script is confined to "orders-*", which shared-lib does not match`},
+		{plain, "shared-lib", true, ""},
+		{plain, "orders-lib", false, `the library is confined to "orders-*", which this script does not match`},
+		{plain, "free-lib", true, ""},
+		{confined, "free-lib", false, "which free-lib does not match"},
+	} {
+		res := imp(c.importer, c.lib)
+		if c.ok {
+			if res.Status != picloud.StatusSuccess || string(res.Response.Body) != c.lib {
+				t.Errorf("%s imports %s: %+v", c.importer.Name, c.lib, res.Err)
+			}
+			continue
+		}
+		wantStatus(t, res, picloud.StatusError, picloud.EScriptError, rhai.ErrModuleNotFound)
+		if !strings.Contains(res.Err.Message, c.msg) {
+			t.Errorf("%s imports %s: %q, want %q", c.importer.Name, c.lib, res.Err.Message, c.msg)
+		}
+	}
+	// A name outside the importer's pattern is refused before any lookup
+	// (the script learns nothing of scripts outside its pattern).
+	looked = nil
+	imp(confined, "shared-lib")
+	if len(looked) != 0 {
+		t.Fatalf("looked up %v", looked)
+	}
+}

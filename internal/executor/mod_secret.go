@@ -26,8 +26,11 @@ const MinRedactBytes = 4
 // values redaction replaces, and a cache so a second read costs no query.
 type secretsRead struct {
 	scriptID string
-	mu       sync.Mutex
-	values   map[string]string
+	// confinedTo is the script's confinement (picloud.Script.ConfinedTo):
+	// when set, only the script's own secrets are read.
+	confinedTo string
+	mu         sync.Mutex
+	values     map[string]string
 }
 
 func (s *secretsRead) get(ctx context.Context, reader picloud.SecretReader, name string) (string, error) {
@@ -37,7 +40,15 @@ func (s *secretsRead) get(ctx context.Context, reader picloud.SecretReader, name
 	if ok {
 		return v, nil
 	}
-	v, err := reader.Secret(ctx, s.scriptID, name)
+	var err error
+	switch own, ok := reader.(picloud.OwnSecretReader); {
+	case s.confinedTo == "":
+		v, err = reader.Secret(ctx, s.scriptID, name)
+	case ok:
+		v, err = own.OwnSecret(ctx, s.scriptID, name)
+	default:
+		err = picloud.Errorf(picloud.ENotFound, "no secret named %s", name)
+	}
 	if err != nil {
 		return "", err
 	}
@@ -96,6 +107,9 @@ func registerSecret(eng *rhai.Engine, reader picloud.SecretReader, onRead func(r
 		}
 		v, err := sr.get(c.Context(), reader, name)
 		switch {
+		case picloud.ErrorCode(err) == picloud.ENotFound && sr.confinedTo != "":
+			count(SecretMissing)
+			return rhai.Unit, secretError("secret %s is not set for this script (a script confined to %q reads no global secrets)", name, sr.confinedTo)
 		case picloud.ErrorCode(err) == picloud.ENotFound:
 			count(SecretMissing)
 			return rhai.Unit, secretError("secret %s is not set (for this script or globally)", name)

@@ -177,3 +177,52 @@ func TestRedactorJSONStaysValid(t *testing.T) {
 		t.Fatal("a nil redactor changed something")
 	}
 }
+
+func (f *fakeSecrets) OwnSecret(_ context.Context, scriptID, name string) (string, error) {
+	f.reads.Add(1)
+	if v, ok := f.m[scriptID+"/"+name]; ok && scriptID != "" {
+		return v, nil
+	}
+	return "", picloud.Errorf(picloud.ENotFound, "no secret named %s", name)
+}
+
+// plainSecrets hides fakeSecrets' OwnSecret: a reader that cannot read a
+// script's own secret alone.
+type plainSecrets struct{ f *fakeSecrets }
+
+func (p plainSecrets) Secret(ctx context.Context, scriptID, name string) (string, error) {
+	return p.f.Secret(ctx, scriptID, name)
+}
+
+// TestSecretConfined: a confined script reads its own secrets and never the
+// global ones, with an error that says why; an unconfined one falls back.
+func TestSecretConfined(t *testing.T) {
+	x, _ := secretExecutor(t)
+	confined := Options{Script: &picloud.Script{ID: "s1", Name: "orders-a", ConfinedTo: "orders-*"}}
+	res := run(t, x, `secret("API_KEY")`, Limits{}, confined)
+	wantStatus(t, res, picloud.StatusSuccess, "", "")
+	if got := string(res.Response.Body); got != apiKey {
+		t.Fatalf("own secret = %q", got)
+	}
+	res = run(t, x, `secret("SHARED")`, Limits{}, confined)
+	wantStatus(t, res, picloud.StatusError, picloud.EScriptError, "")
+	if want := `secret SHARED is not set for this script (a script confined to "orders-*" reads no global secrets)`; !strings.HasPrefix(res.Err.Message, want) {
+		t.Fatalf("message = %q, want %q", res.Err.Message, want)
+	}
+	// Without an own secret of that name, the global one stays out of reach.
+	other := Options{Script: &picloud.Script{ID: "s2", Name: "orders-b", ConfinedTo: "orders-*"}}
+	if res = run(t, x, `secret("API_KEY")`, Limits{}, other); res.Status != picloud.StatusError || !strings.Contains(res.Err.Message, "reads no global secrets") {
+		t.Fatalf("confined script read the global secret: %+v", res)
+	}
+	// The same script unconfined reads the global one.
+	res = run(t, x, `secret("SHARED")`, Limits{}, Options{Script: &picloud.Script{ID: "s1", Name: "orders-a"}})
+	if got := string(res.Response.Body); res.Status != picloud.StatusSuccess || got != "shared-value" {
+		t.Fatalf("unconfined: %+v %q", res.Err, got)
+	}
+	// A reader that cannot leave the global scope out gives a confined
+	// script nothing at all.
+	px := newTestExecutor(t, Config{Secrets: plainSecrets{&fakeSecrets{m: map[string]string{"s1/API_KEY": apiKey, "/SHARED": "x-shared"}}}})
+	if res = run(t, px, `secret("API_KEY")`, Limits{}, confined); res.Status != picloud.StatusError {
+		t.Fatalf("plain reader: %+v", res)
+	}
+}

@@ -82,16 +82,27 @@ func compileFailure(res *Result, p *Program) {
 }
 
 // moduleResolver adapts an Options.Resolver to the engine's, for one
-// evaluation. Errors are the engine's so that the script sees Rhai's kinds:
-// a missing script is ErrorModuleNotFound, one that does not compile an
-// ErrorInModule around its parse error; a store failure is ErrorSystem,
-// which fail reports as internal.
-func (x *Executor) moduleResolver(resolve func(context.Context, string) (*Program, error)) rhai.ModuleResolver {
+// evaluation of the script importer. Errors are the engine's so that the
+// script sees Rhai's kinds: a missing script is ErrorModuleNotFound, one that
+// does not compile an ErrorInModule around its parse error; a store failure
+// is ErrorSystem, which fail reports as internal. A library that importer
+// and it do not admit each other (confined scripts) is an
+// ErrorModuleNotFound that says so; a name importer's pattern does not
+// admit is refused before it is looked up.
+func (x *Executor) moduleResolver(resolve func(context.Context, string) (*Program, *picloud.Script, error), importer *picloud.Script) rhai.ModuleResolver {
 	if resolve == nil {
 		return nil // the engine answers ErrorModuleNotFound
 	}
 	return func(ctx context.Context, _ *rhai.Engine, name string) (*rhai.AST, error) {
-		p, err := resolve(ctx, name)
+		if !importer.Admits(name) {
+			return nil, rhai.NewError(rhai.ErrModuleNotFound,
+				"Module not imported: %s (this script is confined to %q, which %s does not match)", name, importer.ConfinedTo, name)
+		}
+		p, lib, err := resolve(ctx, name)
+		if err == nil && p != nil && !lib.Admits(nameOf(importer)) {
+			return nil, rhai.NewError(rhai.ErrModuleNotFound,
+				"Module not imported: %s (the library is confined to %q, which this script does not match)", name, lib.ConfinedTo)
+		}
 		switch {
 		case err != nil && picloud.ErrorCode(err) == picloud.ENotFound, err == nil && p == nil:
 			return nil, rhai.NewError(rhai.ErrModuleNotFound, "Module not found: %s", name)
@@ -103,4 +114,11 @@ func (x *Executor) moduleResolver(resolve func(context.Context, string) (*Progra
 		}
 		return p.ast, nil
 	}
+}
+
+func nameOf(sc *picloud.Script) string {
+	if sc == nil {
+		return ""
+	}
+	return sc.Name
 }

@@ -70,8 +70,11 @@ func (q *Queue) admit(ctx context.Context, sc *picloud.Script) error {
 }
 
 // Publish implements picloud.JobQueue: one run per enabled subscriber of
-// each event's topic, all inserted in one transaction. The queue bounds do
-// not apply (the emit budget and the chain depth bound events).
+// each event's topic that admits the emitter and that it admits (confined
+// scripts, picloud.MutuallyAdmitted; from nil: an emitter that is no stored
+// script, which no confined subscriber admits), all inserted in one
+// transaction. The queue bounds do not apply (the emit budget and the chain
+// depth bound events).
 func (q *Queue) Publish(ctx context.Context, from *picloud.Script, events []picloud.Event) error {
 	var params []river.InsertManyParams
 	var emitter string
@@ -97,6 +100,14 @@ func (q *Queue) Publish(ctx context.Context, from *picloud.Script, events []picl
 		}
 		for _, sc := range subs {
 			if sc.Disabled {
+				continue
+			}
+			// Confined scripts (picloud.Script.ConfinedTo) exchange events
+			// only with the scripts they admit and that admit them.
+			if !picloud.MutuallyAdmitted(from, sc) {
+				q.log.Info("jobs: event not delivered: the emitter and the subscriber do not admit each other (confined scripts)",
+					"topic", ev.Topic, "emitter", emitter, "emitter_confined_to", confinedTo(from),
+					"subscriber", sc.Name, "subscriber_confined_to", sc.ConfinedTo)
 				continue
 			}
 			e := ev
@@ -372,4 +383,11 @@ func (a *cronArgs) request() *picloud.JobRequest {
 
 func (a *cronArgs) firing() *picloud.ScheduleFiring {
 	return &picloud.ScheduleFiring{ID: a.ScheduleID, Cron: a.Cron, ScheduledAt: picloud.Time{Time: a.ScheduledAt}}
+}
+
+func confinedTo(sc *picloud.Script) string {
+	if sc == nil {
+		return ""
+	}
+	return sc.ConfinedTo
 }

@@ -166,22 +166,26 @@ func replayQuery(in picloud.ReplayRequest, now time.Time) (picloud.ExecutionQuer
 
 // replayResolver loads the modules a replayed program imports: their
 // current versions, compiled once per replay.
-func (m *Manager) replayResolver() func(ctx context.Context, name string) (*executor.Program, error) {
+func (m *Manager) replayResolver() func(ctx context.Context, name string) (*executor.Program, *picloud.Script, error) {
+	type lib struct {
+		p  *executor.Program
+		sc *picloud.Script
+	}
 	var mu sync.Mutex
-	progs := map[string]*executor.Program{}
-	return func(ctx context.Context, name string) (*executor.Program, error) {
+	libs := map[string]lib{}
+	return func(ctx context.Context, name string) (*executor.Program, *picloud.Script, error) {
 		mu.Lock()
 		defer mu.Unlock()
-		if p, ok := progs[name]; ok {
-			return p, nil
+		if l, ok := libs[name]; ok {
+			return l.p, l.sc, nil
 		}
 		sc, err := m.store.ScriptByName(ctx, name)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		p := m.exec.Compile(sc.Name, sc.Source)
-		progs[name] = p
-		return p, nil
+		libs[name] = lib{p, sc}
+		return p, sc, nil
 	}
 }
 

@@ -76,12 +76,12 @@ func (c *cache) getByName(ctx context.Context, name string) (*compiled, error) {
 }
 
 // program is getByName's program, for `import "name"` (executor.Options.Resolver).
-func (c *cache) program(ctx context.Context, name string) (*executor.Program, error) {
+func (c *cache) program(ctx context.Context, name string) (*executor.Program, *picloud.Script, error) {
 	e, err := c.getByName(ctx, name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return e.prog, nil
+	return e.prog, e.script, nil
 }
 
 // load returns e while it is fresh, else reloads it with fetch. A known entry

@@ -145,7 +145,7 @@ type Orchestrator struct {
 	gate     *gate
 	capture  captureLimits
 	fnHost   string // FunctionsOrigin's host, "" when functions share the dashboard's origin
-	resolver func(context.Context, string) (*executor.Program, error)
+	resolver func(context.Context, string) (*executor.Program, *picloud.Script, error)
 	// queue takes asynchronous invocations and delivers events (nil until
 	// SetQueue: async answers unavailable, events are dropped).
 	queue atomic.Pointer[queueRef]

@@ -202,7 +202,20 @@ type Reader struct {
 // Secret implements picloud.SecretReader: the script's own secret, else the
 // global one of that name.
 func (r Reader) Secret(ctx context.Context, scriptID, name string) (string, error) {
-	for _, scope := range []string{picloud.ScriptScope(scriptID), picloud.GlobalScope} {
+	return r.read(ctx, scriptID, name, picloud.ScriptScope(scriptID), picloud.GlobalScope)
+}
+
+// OwnSecret implements picloud.OwnSecretReader: the script's own secret
+// only (a confined script's).
+func (r Reader) OwnSecret(ctx context.Context, scriptID, name string) (string, error) {
+	if scriptID == "" {
+		return "", picloud.Errorf(picloud.ENotFound, "no secret named %s", name)
+	}
+	return r.read(ctx, scriptID, name, picloud.ScriptScope(scriptID))
+}
+
+func (r Reader) read(ctx context.Context, scriptID, name string, scopes ...string) (string, error) {
+	for _, scope := range scopes {
 		if scriptID == "" && scope != picloud.GlobalScope {
 			continue
 		}
