@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -379,6 +381,9 @@ func runDeploy(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if s.Disabled {
 		fmt.Fprintln(stdout, "  disabled: it answers 503 and its schedules and subscriptions do not fire (--enabled to enable it)")
 	}
+	if s.ConfinedTo != "" {
+		fmt.Fprintf(stdout, "  confined to %s: it reads only its own secrets, and events and imports reach only scripts matching %s (--confined-to '' with a token for every script clears it)\n", s.ConfinedTo, s.ConfinedTo)
+	}
 	switch s.Access {
 	case picloud.AccessKey:
 		fmt.Fprintf(stdout, "  access key: callers present one of its invoke keys (picloud key create %s)\n", s.Name)
@@ -446,7 +451,14 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tVERSION\tENABLED\tLAST RUN\tSTATUS\tERRORS\tUPDATED")
+	// CONFINED is a column only when a script is confined (written by a
+	// token restricted to some scripts).
+	confined := slices.ContainsFunc(list.Items, func(s picloud.ScriptSummary) bool { return s.ConfinedTo != "" })
+	head := "NAME\tVERSION\tENABLED\tLAST RUN\tSTATUS\tERRORS\tUPDATED"
+	if confined {
+		head += "\tCONFINED"
+	}
+	fmt.Fprintln(tw, head)
 	for _, s := range list.Items {
 		last, status, rate := "-", "-", "-"
 		if s.LastExecution != nil {
@@ -455,7 +467,11 @@ func runList(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if s.ErrorRate != nil {
 			rate = fmt.Sprintf("%.0f%%", *s.ErrorRate*100)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.Name, s.Version, yesNo(!s.Disabled), last, status, rate, formatTime(s.UpdatedAt))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s", s.Name, s.Version, yesNo(!s.Disabled), last, status, rate, formatTime(s.UpdatedAt))
+		if confined {
+			fmt.Fprintf(tw, "\t%s", cmp.Or(s.ConfinedTo, "-"))
+		}
+		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
 }

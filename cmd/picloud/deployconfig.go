@@ -571,6 +571,7 @@ type settingFlags struct {
 	maxAttempts                                                                optInt
 	subscriptions                                                              optString
 	access, rateLimitBy                                                        optString
+	confinedTo                                                                 optString
 	rateLimit                                                                  optFloat
 	rateBurst                                                                  optInt
 }
@@ -596,6 +597,7 @@ func (f *settingFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.rateLimit, "rate-limit", "the script's rate_limit_rps: requests per second per client (or per key), e.g. 5 or 0.5 (0 = no limit)")
 	fs.Var(&f.rateBurst, "rate-burst", "the script's rate_limit_burst: requests allowed at once above the rate (0 = the rate, rounded up)")
 	fs.Var(&f.rateLimitBy, "rate-limit-by", "the script's rate_limit_by: count requests per client address (client) or per invoke key (key)")
+	fs.Var(&f.confinedTo, "confined-to", "the script's confined_to: set by the server when a token restricted to some scripts deploys; a token for every script may set a pattern or clear it (--confined-to '')")
 	fs.Var(&f.unsandboxed, "unsandboxed", "serve the script's responses without the CSP sandbox (only with --functions-origin on the server); --unsandboxed=false restores it")
 }
 
@@ -640,6 +642,9 @@ func (f *settingFlags) apply(u *picloud.ScriptUpdate) error {
 				return fmt.Errorf("--%s: %v", s.flag, err)
 			}
 		}
+	}
+	if f.confinedTo.v != nil {
+		u.ConfinedTo = ptr(*f.confinedTo.v)
 	}
 	if f.rateLimit.v != nil {
 		if err := set(u, "rate_limit_rps", *f.rateLimit.v); err != nil {
