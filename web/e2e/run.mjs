@@ -1198,6 +1198,35 @@ await step('the audit page shows the run\'s actions newest first, filters them, 
 	assert.equal((await apiCall('DELETE', `/api/scripts/${keyedId}`)).status, 204);
 });
 
+await step('a script a restricted token deployed shows it is confined; an admin lifts it', async () => {
+	const made = await apiCall('POST', '/api/tokens', JSON.stringify({ name: `${name}-ci`, scopes: ['deploy'], scripts: `${name}-conf*` }));
+	assert.equal(made.status, 201, JSON.stringify(made.body));
+	const ci = made.body.token;
+	const res = await context.request.post(`${base}/api/scripts`, {
+		headers: { Authorization: `Bearer ${ci}` },
+		data: { name: `${name}-conf`, source: '"confined"' }
+	});
+	assert.equal(res.status(), 201, await res.text());
+	const confined = await res.json();
+	assert.equal(confined.confined_to, `${name}-conf*`);
+	await page.goto(`${base}/scripts/${confined.id}`);
+	await page.getByTestId('script-confined').waitFor();
+	const notice = page.getByTestId('confined');
+	assert.match(await notice.innerText(), new RegExp(`Confined to ${name}-conf\\*: a token restricted to those scripts wrote it`));
+	await shot('script-confined');
+	await notice.getByTestId('unconfine').click();
+	await notice.waitFor({ state: 'detached' });
+	assert.equal(await page.getByTestId('script-confined').count(), 0, 'the badge is gone');
+	assert.equal((await apiCall('GET', `/api/scripts/${confined.id}`)).body.confined_to, '');
+	const audit = await apiCall('GET', `/api/audit?action=script.update&target=${name}-conf`);
+	assert.ok(
+		audit.body.items.some((e) => e.actor === 'admin' && e.detail?.after?.confined_to === ''),
+		`the lift is audited: ${JSON.stringify(audit.body.items)}`
+	);
+	assert.equal((await apiCall('DELETE', `/api/scripts/${confined.id}`)).status, 204);
+	assert.equal((await apiCall('DELETE', `/api/tokens/${made.body.id}`)).status, 204);
+});
+
 await step('a client route loads directly (index.html fallback)', async () => {
 	expected.push(/status of 404/); // the browser logs the missing script's GET
 	await page.goto(base + '/scripts/00000000-0000-0000-0000-000000000000');

@@ -5,6 +5,7 @@ import {
 	detailChanges,
 	detailRest,
 	expiryAt,
+	mayUnconfine,
 	rateChanged,
 	rateForm,
 	rateInput,
@@ -89,5 +90,15 @@ describe('the tokens form and the audit detail', () => {
 		expect(detailRest(d)).toEqual(['version: 3']);
 		expect(detailRest({ scopes: ['read', 'invoke:x'] })).toEqual(['scopes: read, invoke:x']);
 		expect(detailChanges(null)).toEqual([]);
+	});
+});
+
+describe('mayUnconfine', () => {
+	it('needs deploy and a token for every script', () => {
+		expect(mayUnconfine({ id: 'admin', name: 'admin', scopes: ['admin'] })).toBe(true);
+		expect(mayUnconfine({ id: 't', name: 'ci', scopes: ['deploy'], scripts: '' })).toBe(true);
+		expect(mayUnconfine({ id: 't', name: 'ci', scopes: ['deploy'], scripts: 'orders-*' })).toBe(false);
+		expect(mayUnconfine({ id: 't', name: 'ci', scopes: ['admin'], scripts: 'orders-*' })).toBe(false);
+		expect(mayUnconfine({ id: 't', name: 'viewer', scopes: ['read'] })).toBe(false);
 	});
 });

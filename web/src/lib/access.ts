@@ -31,6 +31,14 @@ export function tokenAllows(token: SessionToken | undefined, need: Scope): boole
 	return token === undefined || scopesAllow(token.scopes ?? [], need);
 }
 
+/**
+ * Whether the token may lift a script's confinement (confined_to): it needs deploy and must not
+ * itself be restricted to some scripts (the server refuses those with 403).
+ */
+export function mayUnconfine(token: SessionToken | undefined): boolean {
+	return tokenAllows(token, 'deploy') && !token?.scripts;
+}
+
 /** The tooltip of a control the token may not use. */
 export function deniedHint(token: SessionToken | undefined, need: Scope): string {
 	const scopes = token?.scopes?.length ? token.scopes.join(', ') : 'none';

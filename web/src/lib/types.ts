@@ -52,6 +52,8 @@ export interface Script {
 	rate_limit_burst?: number;
 	/** What the limit counts by: client (address, the default) or key (per invoke key). */
 	rate_limit_by?: 'client' | 'key' | '';
+	/** The pattern of the restricted deploy token that last wrote it; '' or absent: unconfined. */
+	confined_to?: string;
 	created_at?: string;
 	updated_at?: string;
 	/** The waiting draft (GET /api/scripts/{id} only; absent when there is none). */
@@ -85,6 +87,8 @@ export interface ScriptInput {
 	rate_limit_rps?: number;
 	rate_limit_burst?: number;
 	rate_limit_by?: 'client' | 'key';
+	/** '' lifts the confinement (a token for every script only). */
+	confined_to?: string;
 }
 
 /** The numeric settings of a script: absent or 0 means the server's default. */
