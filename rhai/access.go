@@ -632,7 +632,7 @@ func (c *compiler) compileRefIdent(e *syntax.Ident, b *binding) func(fr *frame) 
 	return func(fr *frame) ref {
 		if p := fr.th.lookupFree(fr, name); p != nil {
 			i := fr.th.scope.index(name)
-			return ref{p: p, isConst: i >= 0 && fr.th.scope.consts[i], pos: pos}
+			return ref{p: p, isConst: i >= 0 && fr.th.scope.vars[i].isConst, pos: pos}
 		}
 		if isFn {
 			fp := NewFnPtr(name)

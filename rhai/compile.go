@@ -1298,7 +1298,7 @@ func (th *thread) lookupFree(fr *frame, name string) *Value {
 		return nil
 	}
 	if i := th.scope.index(name); i >= 0 {
-		return &th.scope.values[i]
+		return th.scope.value(i)
 	}
 	return nil
 }

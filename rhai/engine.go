@@ -103,33 +103,53 @@ func (e *Engine) parseOptions() syntax.Options {
 
 // Scope holds variables the host provides to a script (the platform pushes
 // `request`). A Scope is used by one evaluation at a time; the script's top-level
-// code sees its variables and may change them.
+// code sees its variables and may change them. The zero Scope is empty and
+// ready to use; its first variable is stored inside it (no allocation).
 type Scope struct {
-	names  []string
-	values []Value
-	consts []bool
+	vars []scopeVar
+	one  [1]scopeVar
+}
+
+type scopeVar struct {
+	name    string
+	v       Value
+	isConst bool
+	// build makes v the first time the variable is looked up (PushLazy);
+	// nil once made.
+	build func() Value
 }
 
 // NewScope makes an empty scope.
 func NewScope() *Scope { return &Scope{} }
 
 // Push adds a variable (shadowing an earlier one of the same name).
-func (s *Scope) Push(name string, v Value) {
-	s.names = append(s.names, name)
-	s.values = append(s.values, v)
-	s.consts = append(s.consts, false)
+func (s *Scope) Push(name string, v Value) { s.push(scopeVar{name: name, v: v}) }
+
+// PushLazy adds a variable whose value build makes the first time it is
+// looked up: by the script (reading, assigning, is_def_var) or by Get. An
+// evaluation that never names the variable never calls build. build runs at
+// most once, inside the evaluation that first needs it (its time and its
+// value's memory count there).
+func (s *Scope) PushLazy(name string, build func() Value) {
+	s.push(scopeVar{name: name, build: build})
+}
+
+func (s *Scope) push(sv scopeVar) {
+	if s.vars == nil {
+		s.vars = s.one[:0]
+	}
+	s.vars = append(s.vars, sv)
 }
 
 // PushConstant adds a constant.
 func (s *Scope) PushConstant(name string, v Value) {
-	s.Push(name, v)
-	s.consts[len(s.consts)-1] = true
+	s.push(scopeVar{name: name, v: v, isConst: true})
 }
 
 // Get returns the latest variable named name.
 func (s *Scope) Get(name string) (Value, bool) {
 	if i := s.index(name); i >= 0 {
-		return s.values[i], true
+		return *s.value(i), true
 	}
 	return Unit, false
 }
@@ -137,18 +157,28 @@ func (s *Scope) Get(name string) (Value, bool) {
 // Set changes the latest variable named name, or pushes it.
 func (s *Scope) Set(name string, v Value) {
 	if i := s.index(name); i >= 0 {
-		s.values[i] = v
+		s.vars[i].v, s.vars[i].build = v, nil
 		return
 	}
 	s.Push(name, v)
+}
+
+// value returns where variable i's value is, made first if it is lazy.
+func (s *Scope) value(i int) *Value {
+	sv := &s.vars[i]
+	if b := sv.build; b != nil {
+		sv.build = nil
+		sv.v = b()
+	}
+	return &sv.v
 }
 
 func (s *Scope) index(name string) int {
 	if s == nil {
 		return -1
 	}
-	for i := len(s.names) - 1; i >= 0; i-- {
-		if s.names[i] == name {
+	for i := len(s.vars) - 1; i >= 0; i-- {
+		if s.vars[i].name == name {
 			return i
 		}
 	}

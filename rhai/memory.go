@@ -222,7 +222,17 @@ func (w *memWalker) roots(th *thread) {
 		}
 	}
 	if th.scope != nil {
-		w.values(th.scope.values, 0)
+		// A lazy variable not made yet holds Unit: nothing to count.
+		for i := range th.scope.vars {
+			if w.over() {
+				break
+			}
+			if v := th.scope.vars[i].v; v.t >= TypeString {
+				w.value(v, 0)
+			} else {
+				w.visited++
+			}
+		}
 	}
 	for _, g := range th.globals {
 		w.value(g.v, 0)

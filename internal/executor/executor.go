@@ -286,15 +286,34 @@ func state(c *rhai.Context) *execState {
 	return st
 }
 
+// stateCtx is the context natives get: the evaluation's (its deadline and
+// cancellation) answering stateKey with the execution's state. It lives in
+// Execute's one allocation, as context.WithValue's would not.
+type stateCtx struct {
+	context.Context
+	st *execState
+}
+
+func (c *stateCtx) Value(key any) any {
+	if _, ok := key.(stateKey); ok {
+		return c.st
+	}
+	return c.Context.Value(key)
+}
+
 // Execute runs prog on req within lim. It never panics and never returns a
 // nil Result: every failure, including a program that does not compile, is a
 // status in the Result.
 func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *Request, opts Options) (res *Result) {
 	// The result and the execution's state in one allocation: they live
 	// about as long (the result until the response is written).
+	// The evaluation's scope, options and context are in it too.
 	both := &struct {
-		res Result
-		st  execState
+		res   Result
+		st    execState
+		scope rhai.Scope
+		eo    rhai.EvalOptions
+		ctx   stateCtx
 	}{res: Result{Started: time.Now()}, st: execState{logs: collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}, script: opts.Script, replay: opts.Replay}}
 	res = &both.res
 	lim = x.Limits(lim)
@@ -331,10 +350,15 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 
 	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
 	defer cancel()
-	ctx = context.WithValue(ctx, stateKey{}, st)
-	scope := rhai.NewScope()
-	scope.Push("request", requestValue(req))
-	eo := &rhai.EvalOptions{
+	both.ctx = stateCtx{Context: ctx, st: st}
+	ctx = &both.ctx
+	// `request` is built when the script first names it: a script that
+	// does not read it (or reads it only on some paths) does not pay for
+	// the maps of its headers and query, nor for parsing a JSON body.
+	scope := &both.scope
+	scope.PushLazy("request", func() rhai.Value { return requestValue(req) })
+	eo := &both.eo
+	*eo = rhai.EvalOptions{
 		Scope:          scope,
 		MaxOperations:  lim.MaxOperations,
 		MaxMemoryBytes: lim.MaxMemoryBytes,
