@@ -534,6 +534,20 @@ func (c *Client) Secret(ctx context.Context, scriptID, name string) (string, err
 	return v.Value, nil
 }
 
+// OwnSecret implements picloud.OwnSecretReader: the script's own secret
+// only, for a confined script (?own=1: the manager does not fall back to
+// the global one).
+func (c *Client) OwnSecret(ctx context.Context, scriptID, name string) (string, error) {
+	if scriptID == "" {
+		return "", picloud.Errorf(picloud.ENotFound, "no secret named %s", name)
+	}
+	var v SecretValue
+	if err := c.call(ctx, http.MethodGet, escapedPath(PathSecret, scriptID, name)+"?own=1", replay, nil, &v); err != nil {
+		return "", err
+	}
+	return v.Value, nil
+}
+
 // --- picloud.JobQueue: a node queues runs and publishes events; the
 // manager runs the queue.
 

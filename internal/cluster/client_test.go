@@ -378,6 +378,16 @@ func testSecrets(t *testing.T, e *managerEnv) {
 	}
 	_, err := e.client.Secret(ctx, "s1", "MISSING")
 	wantCode(t, "a missing secret", err, picloud.ENotFound)
+	// A confined script's read: its own secret, never the global one.
+	if got, err := e.client.OwnSecret(ctx, "s1", "API_KEY"); err != nil || got != "own-value" {
+		t.Errorf("OwnSecret(s1, API_KEY) = %q, %v", got, err)
+	}
+	for _, c := range [][2]string{{"s1", "ONLY_GLOBAL"}, {"s2", "API_KEY"}, {"", "API_KEY"}} {
+		got, err := e.client.OwnSecret(ctx, c[0], c[1])
+		if picloud.ErrorCode(err) != picloud.ENotFound {
+			t.Errorf("OwnSecret(%q, %q) = %q, %v; want not_found", c[0], c[1], got, err)
+		}
+	}
 }
 
 func TestInsertExecutionsIsIdempotent(t *testing.T) { eachStore(t, testInsertExecutionsIsIdempotent) }

@@ -469,7 +469,8 @@ func (s *Server) handleKV(w http.ResponseWriter, r *http.Request) {
 	httpapi.WriteJSON(w, http.StatusOK, answer)
 }
 
-// handleSecret answers a secret's plaintext, as secret(name) reads it.
+// handleSecret answers a secret's plaintext, as secret(name) reads it;
+// with ?own=1 (a confined script's read) the script's own secret only.
 func (s *Server) handleSecret(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Secrets == nil {
 		s.fail(w, r, picloud.Errorf(picloud.EUnavailable, "secrets are unavailable on this manager (no secret key)"))
@@ -479,7 +480,16 @@ func (s *Server) handleSecret(w http.ResponseWriter, r *http.Request) {
 	if scriptID == NoScript {
 		scriptID = "" // the global secret only
 	}
-	v, err := s.cfg.Secrets.Secret(r.Context(), scriptID, r.PathValue("name"))
+	read := s.cfg.Secrets.Secret
+	if r.URL.Query().Get("own") == "1" {
+		own, ok := s.cfg.Secrets.(picloud.OwnSecretReader)
+		if !ok {
+			s.fail(w, r, picloud.Errorf(picloud.EUnavailable, "this manager cannot read a script's own secrets alone"))
+			return
+		}
+		read = own.OwnSecret
+	}
+	v, err := read(r.Context(), scriptID, r.PathValue("name"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
