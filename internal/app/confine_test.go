@@ -161,3 +161,25 @@ func TestConfinedScripts(t *testing.T) {
 		}
 	})
 }
+
+// TestClusterConfined: on a node, a confined script reads its own secret
+// through the manager and not the global one, and does not import a library
+// outside its pattern.
+func TestClusterConfined(t *testing.T) {
+	forEachStore(t, func(t *testing.T, open func(*testing.T) picloud.Store) {
+		m := startManager(t, open(t), "")
+		n := startNode(t, "node-a", m.srv.URL, clusterToken)
+		m.do("PUT", "/api/secrets/SHARED", map[string]any{"value": "global-shared-1"}, 204, nil)
+		// A token for every script may set any pattern.
+		sec := m.create("orders-sec", `let r = ""; try { secret("SHARED"); r = "global read"; } catch (err) { r = err; } secret("OWN") + " | " + r`,
+			"confined_to", "orders-*")
+		m.do("PUT", "/api/scripts/"+sec+"/secrets/OWN", map[string]any{"value": "own-value-1"}, 204, nil)
+		n.serves("/fn/orders-sec", `own-value-1 | secret SHARED is not set for this script (a script confined to "orders-*" reads no global secrets)`)
+		m.create("lib", `fn f() { "lib" }`, "access", "library")
+		const imp = `let r = ""; try { import "lib" as l; r = l::f(); } catch (err) { r = "refused"; } r`
+		m.create("orders-imp", imp, "confined_to", "orders-*")
+		n.serves("/fn/orders-imp", "refused")
+		m.create("plain-imp", imp) // the same source unconfined imports it
+		n.serves("/fn/plain-imp", "lib")
+	})
+}
