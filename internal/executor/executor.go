@@ -307,13 +307,16 @@ func (c *stateCtx) Value(key any) any {
 func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *Request, opts Options) (res *Result) {
 	// The result and the execution's state in one allocation: they live
 	// about as long (the result until the response is written).
-	// The evaluation's scope, options and context are in it too.
+	// The evaluation's scope, options and context, the response and its
+	// encoder are in it too.
 	both := &struct {
 		res   Result
 		st    execState
 		scope rhai.Scope
 		eo    rhai.EvalOptions
 		ctx   stateCtx
+		resp  Response
+		enc   encoder
 	}{res: Result{Started: time.Now()}, st: execState{logs: collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}, script: opts.Script, replay: opts.Replay}}
 	res = &both.res
 	lim = x.Limits(lim)
@@ -372,8 +375,10 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 		x.fail(ctx, res, err, prog.name)
 		return res
 	}
-	enc := &encoder{ctx: ctx, max: lim.MaxResponseBytes, ops: eo.Operations, maxOps: lim.MaxOperations}
-	resp, err := toResponse(enc, v)
+	enc := &both.enc
+	*enc = encoder{ctx: ctx, max: lim.MaxResponseBytes, ops: eo.Operations, maxOps: lim.MaxOperations}
+	resp := &both.resp
+	err = toResponse(enc, v, resp)
 	res.Operations = enc.ops
 	if err != nil {
 		// The value is the last statement's: a response that cannot be

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -85,6 +86,10 @@ func (e *encoder) spend(n int) error {
 func (e *encoder) json(v rhai.Value) ([]byte, error) {
 	var out []byte
 	err := e.guard(func() {
+		if e.b == nil {
+			// Room for a small body at once, not grown 8, 16, 32, ... bytes.
+			e.b = make([]byte, 0, smallBody)
+		}
 		e.value(v, 0)
 		e.check()
 		e.charge(0)
@@ -104,6 +109,9 @@ func (e *encoder) json(v rhai.Value) ([]byte, error) {
 	}
 	return out, nil
 }
+
+// smallBody is the encoder's first buffer: most JSON responses fit in it.
+const smallBody = 256
 
 // guard runs f, turning the encoder's aborts (panics with an error) into
 // errors; any other panic goes on.
@@ -235,7 +243,17 @@ func (e *encoder) value(v rhai.Value, depth int) {
 	case rhai.TypeMap:
 		m := v.AsMap()
 		e.b = append(e.b, '{')
-		for i, k := range m.SortedKeys() {
+		// The keys of a small map are sorted on the stack.
+		var buf [8]string
+		keys := buf[:0]
+		if len(m.M) > len(buf) {
+			keys = make([]string, 0, len(m.M))
+		}
+		for k := range m.M {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for i, k := range keys {
 			if i > 0 {
 				e.b = append(e.b, ',')
 			}

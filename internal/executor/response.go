@@ -22,16 +22,19 @@ var hopByHop = map[string]bool{
 // A map whose keys are only status, headers and body, with an integer status,
 // is a full response; its status must be 100 to 599. A map with a status that
 // is not an integer (#{status: "ok"}) is plain JSON.
-func toResponse(enc *encoder, v rhai.Value) (*Response, error) {
+//
+// resp is where the response is written (Execute's allocation); it is
+// meaningful only when the error is nil.
+func toResponse(enc *encoder, v rhai.Value, resp *Response) error {
 	if m := v.AsMap(); v.Type() == rhai.TypeMap && isFullResponse(m) {
-		return fullResponse(enc, m)
+		return fullResponse(enc, m, resp)
 	}
-	resp := &Response{Status: http.StatusOK, Header: http.Header{}}
+	*resp = Response{Status: http.StatusOK, Header: http.Header{}}
 	if v.IsUnit() {
 		resp.Status = http.StatusNoContent
-		return resp, nil
+		return nil
 	}
-	return resp, setBody(enc, resp, v)
+	return setBody(enc, resp, v)
 }
 
 func isFullResponse(m *rhai.Map) bool {
@@ -47,54 +50,54 @@ func isFullResponse(m *rhai.Map) bool {
 	return true
 }
 
-func fullResponse(enc *encoder, m *rhai.Map) (*Response, error) {
+func fullResponse(enc *encoder, m *rhai.Map, resp *Response) error {
 	status := m.M["status"].AsInt()
 	if status < 100 || status > 599 {
-		return nil, fmt.Errorf("status %d is not between 100 and 599", status)
+		return fmt.Errorf("status %d is not between 100 and 599", status)
 	}
-	resp := &Response{Status: int(status), Header: http.Header{}}
+	*resp = Response{Status: int(status), Header: http.Header{}}
 	if hv, ok := m.M["headers"]; ok && !hv.IsUnit() {
 		if hv.Type() != rhai.TypeMap {
-			return nil, fmt.Errorf("headers must be a map, not %s", hv.TypeName())
+			return fmt.Errorf("headers must be a map, not %s", hv.TypeName())
 		}
 		hm := hv.AsMap()
 		for _, name := range hm.SortedKeys() {
 			n, err := addHeader(resp.Header, name, hm.M[name])
 			if err != nil {
-				return nil, err
+				return err
 			}
 			// Headers count toward the response cap: a script must not
 			// get around it with a huge header instead of a huge body.
 			if err := enc.spend(n); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
 	body, ok := m.M["body"]
 	if !ok || body.IsUnit() {
-		return resp, nil
+		return nil
 	}
 	if resp.Header.Get("Content-Type") != "" {
 		// The script chose the type: strings and BLOBs go out as they are.
 		switch body.Type() {
 		case rhai.TypeString:
 			if err := enc.spend(len(body.AsString())); err != nil {
-				return nil, err
+				return err
 			}
 			resp.Body = []byte(body.AsString())
-			return resp, nil
+			return nil
 		case rhai.TypeBlob:
 			if err := enc.spend(len(body.AsBlob().B)); err != nil {
-				return nil, err
+				return err
 			}
 			resp.Body = body.AsBlob().B
-			return resp, nil
+			return nil
 		}
 		b, err := enc.json(body)
 		resp.Body = b
-		return resp, err
+		return err
 	}
-	return resp, setBody(enc, resp, body)
+	return setBody(enc, resp, body)
 }
 
 // setBody applies the body rule: a string is text, anything else JSON.

@@ -76,7 +76,7 @@ func TestResponseCapStopsEarly(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			enc := &encoder{ctx: context.Background(), max: capBytes}
 			var err error
-			n := allocated(func() { _, err = toResponse(enc, tc.v) })
+			n := allocated(func() { err = toResponse(enc, tc.v, new(Response)) })
 			var le *limitError
 			if !errors.As(err, &le) || le.err.Kind != rhai.ErrDataTooLarge {
 				t.Fatalf("err %v, want ErrorDataTooLarge", err)
