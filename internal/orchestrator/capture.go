@@ -138,7 +138,7 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 		resp.Status = res.Response.Status
 		// The response's headers are the script's (bounded by its response
 		// cap); they are cut like the request's but never redacted.
-		resp.Headers, _ = captureHeaders(red.Header(res.Response.Header), lim.header, lim.headers, false, nil)
+		resp.Headers = lim.responseHeaders(red.Header(res.Response.Header))
 		resp.Body, resp.BodyEncoding, resp.BodySize, resp.BodyTruncated = capturedBody(red.Bytes(res.Response.Body), lim.body)
 	} else {
 		// A failed execution's caller gets the public error body (code, short
@@ -169,6 +169,9 @@ func (o *Orchestrator) executionLog(sc *picloud.Script, trig picloud.Trigger, re
 // not fit, the keys are taken in order and the one that crosses the limit is
 // cut (truncated true).
 func captureQuery(q url.Values, limit int, tokens []string) (map[string]string, bool) {
+	if len(q) == 0 {
+		return noQuery, false
+	}
 	out := make(map[string]string, len(q))
 	total := 0
 	for k, vs := range q {
@@ -199,6 +202,58 @@ func captureQuery(q url.Values, limit int, tokens []string) (map[string]string, 
 		out[k] = v
 	}
 	return out, true
+}
+
+// noQuery is the captured query of every request without one, shared: the
+// captured maps of a log are only read once it is built.
+var noQuery = map[string]string{}
+
+// commonResponses are the headers of the responses the executor builds for
+// a plain value (setBody's content type and finalHeaders' two sandboxing
+// headers): most responses. Their capture is built once and shared, read
+// only like every captured map.
+var commonResponses = [][3]string{
+	{"application/json", "sandbox", "nosniff"},
+	{"text/plain; charset=utf-8", "sandbox", "nosniff"},
+}
+
+// commonResponseNames are the canonical names of commonResponses' values.
+var commonResponseNames = [3]string{"Content-Type", "Content-Security-Policy", "X-Content-Type-Options"}
+
+// commonCaptures holds commonResponses' captured maps.
+var commonCaptures = func() []map[string]string {
+	out := make([]map[string]string, len(commonResponses))
+	for i, vs := range commonResponses {
+		out[i] = map[string]string{}
+		for j, name := range commonResponseNames {
+			out[i][strings.ToLower(name)] = vs[j]
+		}
+	}
+	return out
+}()
+
+// responseHeaders captures a response's headers (never redacted; see
+// executionLog): a shared map when they are one of commonResponses and fit
+// the limits uncut, else captureHeaders'.
+func (lim captureLimits) responseHeaders(h http.Header) map[string]string {
+	if len(h) == len(commonResponseNames) {
+	common:
+		for i, vs := range commonResponses {
+			size := 0
+			for j, name := range commonResponseNames {
+				got := h[name]
+				if len(got) != 1 || got[0] != vs[j] || len(vs[j]) > lim.header {
+					continue common
+				}
+				size += len(name) + len(vs[j])
+			}
+			if size <= lim.headers {
+				return commonCaptures[i]
+			}
+		}
+	}
+	out, _ := captureHeaders(h, lim.header, lim.headers, false, nil)
+	return out
 }
 
 // captureHeaders keeps each header (lower-case name, values joined), every
