@@ -286,21 +286,6 @@ func state(c *rhai.Context) *execState {
 	return st
 }
 
-// stateCtx is the context natives get: the evaluation's (its deadline and
-// cancellation) answering stateKey with the execution's state. It lives in
-// Execute's one allocation, as context.WithValue's would not.
-type stateCtx struct {
-	context.Context
-	st *execState
-}
-
-func (c *stateCtx) Value(key any) any {
-	if _, ok := key.(stateKey); ok {
-		return c.st
-	}
-	return c.Context.Value(key)
-}
-
 // Execute runs prog on req within lim. It never panics and never returns a
 // nil Result: every failure, including a program that does not compile, is a
 // status in the Result.
@@ -314,7 +299,7 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 		st    execState
 		scope rhai.Scope
 		eo    rhai.EvalOptions
-		ctx   stateCtx
+		ctx   runCtx
 		resp  Response
 		enc   encoder
 	}{res: Result{Started: time.Now()}, st: execState{logs: collector{maxLines: x.cfg.MaxLogLines, maxBytes: x.cfg.MaxLogBytes}, script: opts.Script, replay: opts.Replay}}
@@ -351,9 +336,8 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 		return res
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, lim.Timeout)
-	defer cancel()
-	both.ctx = stateCtx{Context: ctx, st: st}
+	both.ctx.start(ctx, lim.Timeout, st)
+	defer both.ctx.cancel(context.Canceled)
 	ctx = &both.ctx
 	// `request` is built when the script first names it: a script that
 	// does not read it (or reads it only on some paths) does not pay for
