@@ -11,16 +11,12 @@
 //
 // Environment: PICLOUD_URL, PICLOUD_ADMIN_TOKEN and CHROMIUM as for run.mjs.
 
-import { chromium } from 'playwright-core';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { openBrowser } from './browser.mjs';
 import { createServer } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import assert from 'node:assert/strict';
 
 const base = (process.env.PICLOUD_URL ?? '').replace(/\/$/, '');
 const token = process.env.PICLOUD_ADMIN_TOKEN ?? '';
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 
 if (!base || !token) {
 	console.error('e2e: set PICLOUD_URL and PICLOUD_ADMIN_TOKEN');
@@ -59,23 +55,7 @@ const { key } = await admin('POST', `/api/scripts/${keyed.id}/keys`, { name: 'br
 const closedKey = (await admin('POST', '/api/scripts/cors-closed/keys', { name: 'browser' })).key;
 const { token: caller } = await admin('POST', '/api/tokens', { name: 'cors-caller', scopes: ['invoke:cors-tokened'] });
 
-const profile = mkdtempSync(join(tmpdir(), 'picloud-e2e-cors-'));
-const context = await chromium.launchPersistentContext(profile, {
-	executablePath,
-	headless: true,
-	args: [
-		'--headless',
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-quic',
-		'--no-first-run',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync'
-	]
-});
-context.setDefaultTimeout(15_000);
-const page = context.pages()[0] ?? (await context.newPage());
+const { context, page, close } = await openBrowser('cors');
 
 /** The value of a sample of GET /metrics (0 when absent). */
 async function metric(sample) {
@@ -172,7 +152,6 @@ await step('only the checked calls that were let through left execution rows', a
 	assert.deepEqual(methods, ['DELETE', 'POST'], JSON.stringify(logs.items.map((l) => l.request)));
 });
 
-await context.close().catch(() => {});
-rmSync(profile, { recursive: true, force: true });
+await close();
 pageServer.close();
 process.exit(failed ? 1 : 0);

@@ -20,9 +20,8 @@
 // Environment: PICLOUD_URL, PICLOUD_ADMIN_TOKEN, CHROMIUM and E2E_SCREENSHOTS as for
 // run.mjs (screenshots go to a nodes/ folder inside E2E_SCREENSHOTS).
 
-import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openBrowser, timeout } from './browser.mjs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -31,9 +30,7 @@ import assert from 'node:assert/strict';
 const here = dirname(fileURLToPath(import.meta.url));
 const base = (process.env.PICLOUD_URL ?? '').replace(/\/$/, '');
 const token = process.env.PICLOUD_ADMIN_TOKEN ?? '';
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const shots = join(resolve(process.env.E2E_SCREENSHOTS ?? join(here, 'screenshots')), 'nodes');
-const timeout = 15_000;
 // The page reloads the list every 5 s; nodes seeded meanwhile show at the next reload.
 const reloadWait = 20_000;
 
@@ -44,28 +41,10 @@ if (!base || !token) {
 
 rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'picloud-e2e-nodes-'));
-
-const context = await chromium.launchPersistentContext(profile, {
-	executablePath,
-	headless: true,
-	args: [
-		'--headless',
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-quic',
-		'--no-first-run',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync'
-	],
+const { context, page, close } = await openBrowser('nodes', {
 	viewport: { width: 1366, height: 900 },
-	colorScheme: 'light',
-	timezoneId: 'UTC',
-	locale: 'en-US'
+	colorScheme: 'light'
 });
-context.setDefaultTimeout(timeout);
-const page = context.pages()[0] ?? (await context.newPage());
 
 const problems = [];
 page.on('console', (msg) => {
@@ -112,8 +91,7 @@ function slug(s) {
 }
 
 async function finish(code) {
-	await context.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
+	await close();
 	process.exit(code);
 }
 

@@ -9,9 +9,8 @@
 // an oidc/ folder inside E2E_SCREENSHOTS), OIDC_PROVIDER (the provider's issuer URL),
 // OIDC_USER, OIDC_OUTSIDER, SCRIPT_ID.
 
-import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openBrowser } from './browser.mjs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -22,9 +21,7 @@ const provider = (process.env.OIDC_PROVIDER ?? '').replace(/\/$/, '');
 const user = process.env.OIDC_USER ?? '';
 const outsider = process.env.OIDC_OUTSIDER ?? '';
 const scriptID = process.env.SCRIPT_ID ?? '';
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const shots = join(resolve(process.env.E2E_SCREENSHOTS ?? join(here, 'screenshots')), 'oidc');
-const timeout = 15_000;
 
 if (!base || !provider || !user || !outsider || !scriptID) {
 	console.error('e2e: set PICLOUD_URL, OIDC_PROVIDER, OIDC_USER, OIDC_OUTSIDER and SCRIPT_ID');
@@ -33,28 +30,10 @@ if (!base || !provider || !user || !outsider || !scriptID) {
 
 rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'picloud-e2e-oidc-'));
-
-const context = await chromium.launchPersistentContext(profile, {
-	executablePath,
-	headless: true,
-	args: [
-		'--headless',
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-quic',
-		'--no-first-run',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync'
-	],
+const { context, page, close } = await openBrowser('oidc', {
 	viewport: { width: 1366, height: 900 },
-	colorScheme: 'light',
-	timezoneId: 'UTC',
-	locale: 'en-US'
+	colorScheme: 'light'
 });
-context.setDefaultTimeout(timeout);
-const page = context.pages()[0] ?? (await context.newPage());
 
 // Console problems, and the ones a step says it expects.
 const problems = [];
@@ -107,8 +86,7 @@ function slug(s) {
 }
 
 async function finish(code) {
-	await context.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
+	await close();
 	process.exit(code);
 }
 

@@ -16,8 +16,8 @@
 // exceptions beyond the ones a step announced it expects.
 
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { openBrowser, executablePath, timeout } from './browser.mjs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -25,9 +25,7 @@ import assert from 'node:assert/strict';
 const here = dirname(fileURLToPath(import.meta.url));
 const base = (process.env.PICLOUD_URL ?? '').replace(/\/$/, '');
 const token = process.env.PICLOUD_ADMIN_TOKEN ?? '';
-const executablePath = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const shots = resolve(process.env.E2E_SCREENSHOTS ?? join(here, 'screenshots'));
-const timeout = 15_000;
 
 if (!base || !token) {
 	console.error('e2e: set PICLOUD_URL and PICLOUD_ADMIN_TOKEN');
@@ -36,28 +34,10 @@ if (!base || !token) {
 
 rmSync(shots, { recursive: true, force: true });
 mkdirSync(shots, { recursive: true });
-const profile = mkdtempSync(join(tmpdir(), 'picloud-e2e-'));
-
-const context = await chromium.launchPersistentContext(profile, {
-	executablePath,
-	headless: true,
-	args: [
-		'--headless',
-		'--no-sandbox',
-		'--disable-gpu',
-		'--disable-quic',
-		'--no-first-run',
-		'--disable-background-networking',
-		'--disable-component-update',
-		'--disable-sync'
-	],
+const { context, page, close } = await openBrowser('dashboard', {
 	viewport: { width: 1366, height: 900 },
-	colorScheme: 'light',
-	timezoneId: 'UTC',
-	locale: 'en-US'
+	colorScheme: 'light'
 });
-context.setDefaultTimeout(timeout);
-const page = context.pages()[0] ?? (await context.newPage());
 
 // Console problems, and the ones a step says it expects.
 const problems = [];
@@ -107,8 +87,7 @@ function slug(s) {
 }
 
 async function finish(code) {
-	await context.close().catch(() => {});
-	rmSync(profile, { recursive: true, force: true });
+	await close();
 	process.exit(code);
 }
 
