@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/picloud/picloud"
@@ -32,22 +31,11 @@ func signInKey(p Principal) string {
 // one token could open sessions (each a row and an audit event) as fast as
 // it can ask. It remembers at most maxKeys tokens and users.
 type signInLimiter struct {
-	burst     float64
-	perSecond float64
-	maxKeys   int
-
-	mu      sync.Mutex
-	buckets map[string]*signInBucket
-}
-
-type signInBucket struct {
-	tokens float64   // sign-ins left, as of at
-	at     time.Time // when tokens was computed
+	bucketSet[string]
 }
 
 func newSignInLimiter(burst int, window time.Duration, maxKeys int) *signInLimiter {
-	return &signInLimiter{burst: float64(burst), perSecond: float64(burst) / window.Seconds(), maxKeys: maxKeys,
-		buckets: map[string]*signInBucket{}}
+	return &signInLimiter{newBucketSet[string](burst, window, maxKeys)}
 }
 
 // take spends one of key's sign-ins and returns 0; or, when it has none
@@ -55,40 +43,7 @@ func newSignInLimiter(burst int, window time.Duration, maxKeys int) *signInLimit
 func (l *signInLimiter) take(key string, now time.Time) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	b := l.buckets[key]
-	if b == nil {
-		if len(l.buckets) >= l.maxKeys {
-			l.sweep(now)
-		}
-		b = &signInBucket{tokens: l.burst, at: now}
-		l.buckets[key] = b
-	} else if d := now.Sub(b.at); d > 0 {
-		b.tokens = min(l.burst, b.tokens+d.Seconds()*l.perSecond)
-		b.at = now
-	}
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / l.perSecond * float64(time.Second))
-}
-
-// sweep makes room: it forgets the buckets that are full again (a fresh one
-// is the same), then, if that is not a tenth, any (Go's map order is
-// random; one forgotten early only gets its sign-ins back early).
-func (l *signInLimiter) sweep(now time.Time) {
-	target := l.maxKeys - max(1, l.maxKeys/10)
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.at).Seconds()*l.perSecond >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
-	for k := range l.buckets {
-		if len(l.buckets) <= target {
-			return
-		}
-		delete(l.buckets, k)
-	}
+	return l.bucketSet.take(key, now)
 }
 
 // admitSignIn spends one of p's sign-ins. When p has none left it answers
