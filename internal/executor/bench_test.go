@@ -43,9 +43,17 @@ func BenchmarkEncodeLargeString(b *testing.B) {
 	}
 }
 
+// BenchmarkExecuteHello runs a one-line script reading request (which
+// builds the request map); "static" is bench server's hello, which does
+// not name request (so never builds it).
 func BenchmarkExecuteHello(b *testing.B) {
+	b.Run("request", func(b *testing.B) { benchmarkExecute(b, `#{hello: "world", path: request.path}`) })
+	b.Run("static", func(b *testing.B) { benchmarkExecute(b, `#{hello: "world", n: 42}`) })
+}
+
+func benchmarkExecute(b *testing.B, src string) {
 	x := New(Config{}, nil)
-	p := x.Compile("hello", `#{hello: "world", path: request.path}`)
+	p := x.Compile("hello", src)
 	req := &Request{Method: "GET", Path: "/fn/hello", Header: map[string][]string{
 		"Accept": {"*/*"}, "User-Agent": {"bench"}, "Authorization": {"Bearer pct_x"}}}
 	b.ReportAllocs()
