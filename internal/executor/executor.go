@@ -355,6 +355,10 @@ func (x *Executor) Execute(ctx context.Context, prog *Program, lim Limits, req *
 	}
 	v, err := x.eng.EvalWith(ctx, prog.ast, eo)
 	res.Operations, res.MemoryPeak = eo.Operations, eo.MemoryPeak
+	// The result outlives the evaluation (until the response is written,
+	// after the gate's slot and memory are given back): it must not keep
+	// the request's value alive with it.
+	*scope, eo.Scope = rhai.Scope{}, nil
 	if err != nil {
 		x.fail(ctx, res, err, prog.name)
 		return res
