@@ -16,6 +16,7 @@ import (
 type runCtx struct {
 	parent   context.Context
 	deadline time.Time
+	own      bool // the deadline is the timeout's, not the parent's
 	st       *execState
 
 	mu    sync.Mutex
@@ -25,13 +26,16 @@ type runCtx struct {
 	stop  func() bool   // the parent's AfterFunc, set by the first Done
 }
 
-// start sets c up for an execution of at most timeout under parent (whose
-// own deadline, when earlier, is the one kept, as context.WithTimeout does).
+// start sets c up for an execution of at most timeout under parent. When
+// the parent's deadline comes first, c ends when the parent does (not by
+// the clock, a little sooner than the parent's timer), as
+// context.WithTimeout's child would: the caller then sees its own context
+// ended too.
 func (c *runCtx) start(parent context.Context, timeout time.Duration, st *execState) {
 	c.parent, c.st = parent, st
-	c.deadline = time.Now().Add(timeout)
-	if d, ok := parent.Deadline(); ok && d.Before(c.deadline) {
-		c.deadline = d
+	c.deadline, c.own = time.Now().Add(timeout), true
+	if d, ok := parent.Deadline(); ok && !c.deadline.Before(d) {
+		c.deadline, c.own = d, false
 	}
 }
 
@@ -56,7 +60,7 @@ func (c *runCtx) Err() error {
 	if err := c.parent.Err(); err != nil {
 		return c.cancel(err)
 	}
-	if !time.Now().Before(c.deadline) {
+	if c.own && !time.Now().Before(c.deadline) {
 		return c.cancel(context.DeadlineExceeded)
 	}
 	return nil
@@ -72,7 +76,9 @@ func (c *runCtx) Done() <-chan struct{} {
 			close(c.done)
 			return c.done
 		}
-		c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
+		if c.own {
+			c.timer = time.AfterFunc(time.Until(c.deadline), func() { c.cancel(context.DeadlineExceeded) })
+		}
 		c.stop = context.AfterFunc(c.parent, func() { c.cancel(c.parent.Err()) })
 	}
 	return c.done
@@ -89,7 +95,9 @@ func (c *runCtx) cancel(err error) error {
 	c.err = err
 	if c.done != nil {
 		close(c.done)
-		c.timer.Stop()
+		if c.timer != nil {
+			c.timer.Stop()
+		}
 		c.stop()
 	}
 	return err

@@ -97,6 +97,28 @@ func TestRunCtx(t *testing.T) {
 		if d, _ := c.Deadline(); !d.Before(pd) {
 			t.Fatalf("Deadline %v, want before %v", d, pd)
 		}
+
+		// Past the parent's deadline, c ends only with the parent: whoever
+		// holds the parent sees it ended whenever c has.
+		parent, cancel = context.WithTimeout(context.Background(), 2*time.Millisecond)
+		defer cancel()
+		var p runCtx
+		p.start(parent, time.Hour, st)
+		for p.Err() == nil {
+			time.Sleep(time.Millisecond)
+		}
+		if parent.Err() == nil || !errors.Is(p.Err(), context.DeadlineExceeded) {
+			t.Fatalf("Err %v with the parent's %v", p.Err(), parent.Err())
+		}
+		// The timeout before a later parent deadline: c's own timer.
+		later, cancelLater := context.WithTimeout(context.Background(), time.Hour)
+		defer cancelLater()
+		var q runCtx
+		q.start(later, time.Millisecond, st)
+		wait(t, q.Done(), "own deadline")
+		if !errors.Is(q.Err(), context.DeadlineExceeded) || later.Err() != nil {
+			t.Fatalf("Err %v, parent's %v", q.Err(), later.Err())
+		}
 	})
 
 	t.Run("value and cancel", func(t *testing.T) {
