@@ -287,19 +287,25 @@ func TestImportConfined(t *testing.T) {
 		{confined, "shared-lib", false, `this script is confined to "orders-*", which shared-lib does not match`},
 		{plain, "shared-lib", true, ""},
 		{plain, "orders-lib", false, `the library is confined to "orders-*", which this script does not match`},
-		{plain, "free-lib", true, ""},
+		{plain, "free-lib", false, `the library is confined to "*" and its code would run as this script`},
 		{confined, "free-lib", false, "which free-lib does not match"},
+		// The library's code would run as the importer: a script its
+		// pattern admits but not confined to that pattern does not run it
+		// (unconfined, it would read the global secrets).
+		{&picloud.Script{Name: "orders-main"}, "orders-lib", false, `the library is confined to "orders-*" and its code would run as this script, which is not confined to it`},
+		{&picloud.Script{Name: "orders-wide", ConfinedTo: "*"}, "orders-lib", false, "which is not confined to it"},
+		{nil, "orders-lib", false, "Module not imported: orders-lib"},
 	} {
 		res := imp(c.importer, c.lib)
 		if c.ok {
 			if res.Status != picloud.StatusSuccess || string(res.Response.Body) != c.lib {
-				t.Errorf("%s imports %s: %+v", c.importer.Name, c.lib, res.Err)
+				t.Errorf("%s imports %s: %+v", nameOf(c.importer), c.lib, res.Err)
 			}
 			continue
 		}
 		wantStatus(t, res, picloud.StatusError, picloud.EScriptError, rhai.ErrModuleNotFound)
 		if !strings.Contains(res.Err.Message, c.msg) {
-			t.Errorf("%s imports %s: %q, want %q", c.importer.Name, c.lib, res.Err.Message, c.msg)
+			t.Errorf("%s imports %s: %q, want %q", nameOf(c.importer), c.lib, res.Err.Message, c.msg)
 		}
 	}
 	// A name outside the importer's pattern is refused before any lookup

@@ -87,8 +87,9 @@ func compileFailure(res *Result, p *Program) {
 // does not compile an ErrorInModule around its parse error; a store failure
 // is ErrorSystem, which fail reports as internal. A library that importer
 // and it do not admit each other (confined scripts) is an
-// ErrorModuleNotFound that says so; a name importer's pattern does not
-// admit is refused before it is looked up.
+// ErrorModuleNotFound that says so, as is a confined library imported by a
+// script not confined to the same pattern; a name importer's pattern does
+// not admit is refused before it is looked up.
 func (x *Executor) moduleResolver(resolve func(context.Context, string) (*Program, *picloud.Script, error), importer *picloud.Script) rhai.ModuleResolver {
 	if resolve == nil {
 		return nil // the engine answers ErrorModuleNotFound
@@ -102,6 +103,14 @@ func (x *Executor) moduleResolver(resolve func(context.Context, string) (*Progra
 		if err == nil && p != nil && !lib.Admits(nameOf(importer)) {
 			return nil, rhai.NewError(rhai.ErrModuleNotFound,
 				"Module not imported: %s (the library is confined to %q, which this script does not match)", name, lib.ConfinedTo)
+		}
+		// The library's code runs as importer (its secrets, its events):
+		// a confined library runs only in a script confined to the same
+		// pattern, or an unconfined script in its pattern would run it
+		// unconfined (the global secrets, events to any subscriber).
+		if err == nil && p != nil && lib.Confined() && (importer == nil || importer.ConfinedTo != lib.ConfinedTo) {
+			return nil, rhai.NewError(rhai.ErrModuleNotFound,
+				"Module not imported: %s (the library is confined to %q and its code would run as this script, which is not confined to it)", name, lib.ConfinedTo)
 		}
 		switch {
 		case err != nil && picloud.ErrorCode(err) == picloud.ENotFound, err == nil && p == nil:
