@@ -100,6 +100,16 @@ func (m *Manager) HandleReplay(w http.ResponseWriter, r *http.Request) {
 		MaxResponseBytes: sc.MaxResponseBytes,
 	})
 	opts := executor.Options{Resolver: m.replayResolver(), Script: sc}
+	// A source a restricted token sends is code it wrote: it runs confined
+	// to the token's pattern, as it would once deployed (Script.ConfinedTo),
+	// not with the reach of the unconfined script it is compared with (the
+	// global secrets, in a body the replay returns unredacted).
+	draftOpts := opts
+	if p, ok := PrincipalFrom(ctx); ok && p.Scripts != "" && !in.Draft && sc.ConfinedTo != p.Scripts {
+		confined := *sc
+		confined.ConfinedTo = p.Scripts
+		draftOpts.Script = &confined
+	}
 	out := picloud.ReplayResponse{Items: []picloud.ReplayItem{}, NotReplayable: []picloud.NotReplayable{}}
 	rctx, cancel := context.WithTimeout(ctx, m.replayDeadline)
 	defer cancel()
@@ -114,14 +124,13 @@ func (m *Manager) HandleReplay(w http.ResponseWriter, r *http.Request) {
 			out.NotReplayable = append(out.NotReplayable, picloud.NotReplayable{ExecutionID: l.ID, Reason: reason})
 			continue
 		}
-		run := func(p *executor.Program) picloud.ReplayRun {
-			o := opts
+		run := func(p *executor.Program, o executor.Options) picloud.ReplayRun {
 			// Each run has its own overlay on the live store, so both
 			// start from the same data and neither sees the other's writes.
 			o.Replay = &executor.Replay{Now: l.StartedAt.Time, KV: executor.NewKVOverlay(m.store), HTTP: executor.RefuseOutbound}
 			return replayRun(m.exec.Execute(rctx, p, lim, req, o))
 		}
-		it := picloud.ReplayItem{ExecutionID: l.ID, Request: l.Request, Live: run(live), Draft: run(draft)}
+		it := picloud.ReplayItem{ExecutionID: l.ID, Request: l.Request, Live: run(live, opts), Draft: run(draft, draftOpts)}
 		if late() && (it.Live.Outcome != picloud.StatusSuccess || it.Draft.Outcome != picloud.StatusSuccess) {
 			// The deadline may have cut a run: its outcome would not be
 			// the script's.
