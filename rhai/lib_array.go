@@ -63,10 +63,10 @@ var arrayBaseFns = []libFn{
 	{name: "split", params: []Type{TypeArray, TypeInt}, fn: arraySplit, mut: true},
 	{name: "drain", params: []Type{TypeArray, TypeInt, TypeInt}, fn: arrayDrain, mut: true},
 	{name: "retain", params: []Type{TypeArray, TypeInt, TypeInt}, fn: arrayRetain, mut: true},
-	{name: "drain", params: []Type{TypeArray, TypeRange}, fn: arrayDrainRange, mut: true},
-	{name: "retain", params: []Type{TypeArray, TypeRange}, fn: arrayRetainRange, mut: true},
-	{name: "drain", params: []Type{TypeArray, TypeRangeInclusive}, fn: arrayDrainRange, mut: true},
-	{name: "retain", params: []Type{TypeArray, TypeRangeInclusive}, fn: arrayRetainRange, mut: true},
+	{name: "drain", params: []Type{TypeArray, TypeRange}, fn: arrayDrain, mut: true},
+	{name: "retain", params: []Type{TypeArray, TypeRange}, fn: arrayRetain, mut: true},
+	{name: "drain", params: []Type{TypeArray, TypeRangeInclusive}, fn: arrayDrain, mut: true},
+	{name: "retain", params: []Type{TypeArray, TypeRangeInclusive}, fn: arrayRetain, mut: true},
 	{name: "splice", params: []Type{TypeArray, TypeInt, TypeInt, TypeArray}, fn: arraySplice, mut: true},
 	{name: "splice", params: []Type{TypeArray, TypeRange, TypeArray}, fn: arraySpliceRange, mut: true},
 	{name: "splice", params: []Type{TypeArray, TypeRangeInclusive, TypeArray}, fn: arraySpliceRange, mut: true},
@@ -443,23 +443,15 @@ func arraySpanArgs(a []Value) (*Array, int, int) {
 	return arr, s, l
 }
 
-// arrayDrain is drain(array, start, len).
+// arrayDrain is drain(array, start, len) and drain(array, range) for both
+// kinds of range (argSpan reads either).
 func arrayDrain(c *Context, a []Value) (Value, error) {
 	return drainSpan(arraySpanArgs(a)), nil
 }
 
-// arrayRetain is retain(array, start, len).
+// arrayRetain is retain(array, start, len) and retain(array, range) for both
+// kinds of range.
 func arrayRetain(c *Context, a []Value) (Value, error) {
-	return retainSpan(arraySpanArgs(a)), nil
-}
-
-// arrayDrainRange is drain(array, range) for both kinds of range.
-func arrayDrainRange(c *Context, a []Value) (Value, error) {
-	return drainSpan(arraySpanArgs(a)), nil
-}
-
-// arrayRetainRange is retain(array, range) for both kinds of range.
-func arrayRetainRange(c *Context, a []Value) (Value, error) {
 	return retainSpan(arraySpanArgs(a)), nil
 }
 

@@ -98,12 +98,12 @@ var blobFns = []libFn{
 
 	// Parts of a BLOB by range.
 	{name: "extract", params: []Type{TypeBlob, TypeRange}, fn: blobScan(blobExtractRange)},
-	{name: "drain", params: []Type{TypeBlob, TypeRange}, fn: blobScan(blobDrainRange), mut: true},
-	{name: "retain", params: []Type{TypeBlob, TypeRange}, fn: blobScan(blobRetainRange), mut: true},
+	{name: "drain", params: []Type{TypeBlob, TypeRange}, fn: blobScan(blobDrain), mut: true},
+	{name: "retain", params: []Type{TypeBlob, TypeRange}, fn: blobScan(blobRetain), mut: true},
 	{name: "splice", params: []Type{TypeBlob, TypeRange, TypeBlob}, fn: blobSpliceRange, mut: true},
 	{name: "extract", params: []Type{TypeBlob, TypeRangeInclusive}, fn: blobScan(blobExtractRange)},
-	{name: "drain", params: []Type{TypeBlob, TypeRangeInclusive}, fn: blobScan(blobDrainRange), mut: true},
-	{name: "retain", params: []Type{TypeBlob, TypeRangeInclusive}, fn: blobScan(blobRetainRange), mut: true},
+	{name: "drain", params: []Type{TypeBlob, TypeRangeInclusive}, fn: blobScan(blobDrain), mut: true},
+	{name: "retain", params: []Type{TypeBlob, TypeRangeInclusive}, fn: blobScan(blobRetain), mut: true},
 	{name: "splice", params: []Type{TypeBlob, TypeRangeInclusive, TypeBlob}, fn: blobSpliceRange, mut: true},
 
 	// Conversions.
@@ -506,23 +506,15 @@ func blobSpanArgs(a []Value) (*Blob, int, int) {
 	return b, s, l
 }
 
-// blobDrain is drain(blob, start, len).
+// blobDrain is drain(blob, start, len) and drain(blob, range) for both kinds
+// of range (argSpan reads either).
 func blobDrain(c *Context, a []Value) (Value, error) {
 	return blobDrainSpan(blobSpanArgs(a)), nil
 }
 
-// blobDrainRange is drain(blob, range) for both kinds of range.
-func blobDrainRange(c *Context, a []Value) (Value, error) {
-	return blobDrainSpan(blobSpanArgs(a)), nil
-}
-
-// blobRetain is retain(blob, start, len).
+// blobRetain is retain(blob, start, len) and retain(blob, range) for both
+// kinds of range.
 func blobRetain(c *Context, a []Value) (Value, error) {
-	return blobRetainSpan(blobSpanArgs(a)), nil
-}
-
-// blobRetainRange is retain(blob, range) for both kinds of range.
-func blobRetainRange(c *Context, a []Value) (Value, error) {
 	return blobRetainSpan(blobSpanArgs(a)), nil
 }
 
