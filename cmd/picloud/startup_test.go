@@ -55,12 +55,7 @@ func TestRhaiRunInitialisers(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("the allowed list is Linux's (platform packages differ)")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "picloud")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin, dir := buildPicloud(t)
 	script := filepath.Join(dir, "one.rhai")
 	if err := os.WriteFile(script, []byte(`print("hello");`), 0o644); err != nil {
 		t.Fatal(err)
@@ -120,4 +115,19 @@ func TestRhaiRunInitialisers(t *testing.T) {
 			t.Errorf("%s no longer initialises: remove it from testdata/init-allowed.txt", pkg)
 		}
 	}
+}
+
+// buildPicloud builds this command into a temporary directory with the
+// environment's settings plus env ("CGO_ENABLED=0"), and returns the binary
+// and its directory (for the test's other files).
+func buildPicloud(t *testing.T, env ...string) (bin, dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	bin = filepath.Join(dir, "picloud")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), env...)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("%s go build: %v\n%s", strings.Join(env, " "), err, out)
+	}
+	return bin, dir
 }

@@ -21,13 +21,7 @@ func TestStaticBuild(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("checks an ELF binary")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "picloud")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("CGO_ENABLED=0 go build: %v\n%s", err, out)
-	}
+	bin, dir := buildPicloud(t, "CGO_ENABLED=0")
 	f, err := elf.Open(bin)
 	if err != nil {
 		t.Fatal(err)
